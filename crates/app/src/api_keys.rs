@@ -1,0 +1,135 @@
+//! API keys: creation under the per-env cap, authentication, revocation.
+
+use punchcard_domain::accounts::{parse_label, MerchantStatus};
+use punchcard_domain::limits::api_key_cap;
+use punchcard_domain::net::CallbackUrl;
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{ApiKeyId, Env, MerchantId, ValidationErrors};
+use punchcard_store::api_keys::{self, ApiKeyRow};
+use punchcard_store::{accounts, commit};
+
+use crate::{secrets, App, AppError};
+
+/// A freshly created key: the only time its secret exists in clear.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CreatedApiKey {
+    pub id: ApiKeyId,
+    pub secret: String,
+    pub signing_secret: String,
+}
+
+/// Who an authenticated API request acts for.
+#[derive(Debug, Clone)]
+pub struct ApiPrincipal {
+    pub merchant_id: MerchantId,
+    pub env: Env,
+    pub key_id: ApiKeyId,
+    pub callback_url: Option<String>,
+    pub signing_secret: String,
+}
+
+impl App {
+    pub async fn create_api_key(
+        &self,
+        merchant_id: &MerchantId,
+        env: Env,
+        name: &str,
+        callback_url: Option<&str>,
+    ) -> Result<CreatedApiKey, AppError> {
+        let mut errors = ValidationErrors::new();
+        let name = errors.check(parse_label("name", name, 64));
+        let callback = match callback_url.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(url) => errors.check(CallbackUrl::parse(url, self.settings.allow_private_callbacks)),
+            None => None,
+        };
+        errors.into_result()?;
+        let secret = secrets::random_token("sk_");
+        let signing_secret = secrets::random_token("whsec_");
+        let row = ApiKeyRow {
+            merchant_id: merchant_id.clone(),
+            id: ApiKeyId::new(),
+            env,
+            name: name.expect("checked"),
+            secret_hash: secrets::token_hash(&secret),
+            signing_secret: signing_secret.clone(),
+            callback_url: callback.map(|c| c.as_str().to_string()),
+            created_at: Timestamp::now(),
+            revoked_at: None,
+        };
+        let mut tx = self.db.begin_write().await?;
+        if !accounts::lock_merchant(&mut tx, merchant_id).await? {
+            return Err(AppError::NotFound("merchant"));
+        }
+        let cap = api_key_cap(env);
+        if api_keys::count_live(&mut tx, merchant_id, env).await? >= cap {
+            return Err(AppError::LimitReached(format!(
+                "at most {cap} API keys in {env}; revoke one first"
+            )));
+        }
+        api_keys::insert(&mut tx, &row).await?;
+        commit(tx).await?;
+        tracing::info!(merchant_id = %merchant_id, key_id = %row.id, env = %env, "API key created");
+        Ok(CreatedApiKey {
+            id: row.id,
+            secret,
+            signing_secret,
+        })
+    }
+
+    /// Checks a Basic-auth key id and secret. Unknown keys, wrong secrets and revoked keys are
+    /// all `Unauthorized`; a frozen merchant is `AccountFrozen`.
+    pub async fn authenticate_api_key(&self, key_id: &str, secret: &str) -> Result<ApiPrincipal, AppError> {
+        let key_id: ApiKeyId = key_id.parse().map_err(|_| AppError::Unauthorized)?;
+        let mut conn = self.db.conn().await?;
+        let found = api_keys::find_for_auth(&mut conn, &key_id)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if !secrets::hashes_equal(&secrets::token_hash(secret), &found.key.secret_hash) {
+            return Err(AppError::Unauthorized);
+        }
+        if found.key.revoked_at.is_some() {
+            return Err(AppError::Unauthorized);
+        }
+        match MerchantStatus::parse(&found.merchant_status) {
+            Some(MerchantStatus::Active) => {}
+            Some(MerchantStatus::Frozen) => return Err(AppError::AccountFrozen),
+            _ => {
+                return Err(AppError::Forbidden(
+                    "the account is not active yet: complete KYC first".to_string(),
+                ))
+            }
+        }
+        Ok(ApiPrincipal {
+            merchant_id: found.key.merchant_id,
+            env: found.key.env,
+            key_id: found.key.id,
+            callback_url: found.key.callback_url,
+            signing_secret: found.key.signing_secret,
+        })
+    }
+
+    pub async fn list_api_keys(&self, merchant_id: &MerchantId, env: Env) -> Result<Vec<ApiKeyRow>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(api_keys::list(&mut conn, merchant_id, env).await?)
+    }
+
+    pub async fn api_key(&self, merchant_id: &MerchantId, env: Env, id: &ApiKeyId) -> Result<ApiKeyRow, AppError> {
+        let mut conn = self.db.conn().await?;
+        api_keys::find(&mut conn, merchant_id, env, id)
+            .await?
+            .ok_or(AppError::NotFound("API key"))
+    }
+
+    pub async fn revoke_api_key(&self, merchant_id: &MerchantId, env: Env, id: &ApiKeyId) -> Result<(), AppError> {
+        let mut tx = self.db.begin_write().await?;
+        let key = api_keys::find(&mut tx, merchant_id, env, id)
+            .await?
+            .ok_or(AppError::NotFound("API key"))?;
+        if key.revoked_at.is_none() {
+            api_keys::revoke(&mut tx, merchant_id, env, id, Timestamp::now()).await?;
+        }
+        commit(tx).await?;
+        tracing::info!(merchant_id = %merchant_id, key_id = %id, "API key revoked");
+        Ok(())
+    }
+}

@@ -1,0 +1,33 @@
+//! Use cases: one function per action. Each opens its transaction, checks the rules and writes
+//! through the store.
+
+pub mod api_keys;
+pub mod currencies;
+pub mod error;
+pub mod idempotency;
+pub mod merchants;
+pub mod plans;
+pub mod secrets;
+
+pub use error::AppError;
+use punchcard_store::Db;
+
+/// Settings the use cases need (the server passes its configuration in).
+#[derive(Debug, Clone, Default)]
+pub struct AppSettings {
+    /// Accept callback URLs that point at private or loopback addresses.
+    pub allow_private_callbacks: bool,
+}
+
+/// The application: the database plus settings; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub db: Db,
+    pub settings: AppSettings,
+}
+
+impl App {
+    pub fn new(db: Db, settings: AppSettings) -> Self {
+        Self { db, settings }
+    }
+}

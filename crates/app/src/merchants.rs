@@ -1,0 +1,190 @@
+//! Merchant lifecycle: creation, KYC decisions, freeze and unfreeze.
+
+use punchcard_domain::accounts::{Email, MerchantName, MerchantStatus, Password, Role};
+use punchcard_domain::limits::PlanLimits;
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{MemberId, MerchantId, ValidationErrors};
+use punchcard_store::accounts::{self, MemberRow, MerchantRow};
+use punchcard_store::{commit, plans, Conn};
+
+use crate::{secrets, App, AppError};
+
+/// What creating a merchant needs, already parsed.
+pub struct NewMerchant {
+    pub name: MerchantName,
+    pub email: Email,
+    pub password: Password,
+    pub active: bool,
+}
+
+impl NewMerchant {
+    pub fn parse(name: &str, email: &str, password: &str, active: bool) -> Result<Self, AppError> {
+        let mut errors = ValidationErrors::new();
+        let name = errors.check(MerchantName::parse(name));
+        let email = errors.check(Email::parse(email));
+        let password = errors.check(Password::parse(password));
+        errors.into_result()?;
+        Ok(Self {
+            name: name.expect("checked"),
+            email: email.expect("checked"),
+            password: password.expect("checked"),
+            active,
+        })
+    }
+}
+
+impl App {
+    /// Creates a merchant with its owner, the default plan and zeroed quota counters.
+    pub async fn create_merchant(&self, new: NewMerchant) -> Result<(MerchantId, MemberId), AppError> {
+        let hash = secrets::hash_password(new.password.expose())?;
+        let status = if new.active {
+            MerchantStatus::Active
+        } else {
+            MerchantStatus::PendingKyc
+        };
+        let mut tx = self.db.begin_write().await?;
+        let ids = create_merchant_in(&mut tx, &new.name, &new.email, Some(hash), status).await?;
+        commit(tx).await?;
+        tracing::info!(merchant_id = %ids.0, "merchant created");
+        Ok(ids)
+    }
+
+    pub async fn merchant(&self, id: &MerchantId) -> Result<MerchantRow, AppError> {
+        let mut conn = self.db.conn().await?;
+        accounts::find_merchant(&mut conn, id)
+            .await?
+            .ok_or(AppError::NotFound("merchant"))
+    }
+
+    pub async fn list_merchants(&self) -> Result<Vec<MerchantRow>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(accounts::list_merchants(&mut conn).await?)
+    }
+
+    /// Approves KYC (or activates directly): the merchant becomes `active`.
+    pub async fn activate_merchant(&self, id: &MerchantId) -> Result<MerchantRow, AppError> {
+        self.move_merchant(
+            id,
+            &[
+                MerchantStatus::PendingKyc,
+                MerchantStatus::KycSubmitted,
+                MerchantStatus::Rejected,
+            ],
+            MerchantStatus::Active,
+            None,
+        )
+        .await
+    }
+
+    /// Rejects submitted KYC with a reason the merchant sees.
+    pub async fn reject_merchant(&self, id: &MerchantId, reason: &str) -> Result<MerchantRow, AppError> {
+        let reason = punchcard_domain::accounts::parse_label("reason", reason, 500)?;
+        self.move_merchant(
+            id,
+            &[MerchantStatus::KycSubmitted, MerchantStatus::PendingKyc],
+            MerchantStatus::Rejected,
+            Some(&reason),
+        )
+        .await
+    }
+
+    /// Freezes a merchant: its API keys and dashboard sessions are refused until unfrozen.
+    pub async fn freeze_merchant(&self, id: &MerchantId) -> Result<MerchantRow, AppError> {
+        self.move_merchant(
+            id,
+            &[
+                MerchantStatus::PendingKyc,
+                MerchantStatus::KycSubmitted,
+                MerchantStatus::Active,
+                MerchantStatus::Rejected,
+            ],
+            MerchantStatus::Frozen,
+            None,
+        )
+        .await
+    }
+
+    /// Unfreezes a merchant back to the status it had when frozen.
+    pub async fn unfreeze_merchant(&self, id: &MerchantId) -> Result<MerchantRow, AppError> {
+        let mut tx = self.db.begin_write().await?;
+        let current = accounts::find_merchant(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("merchant"))?;
+        if current.status != MerchantStatus::Frozen {
+            return Err(AppError::Conflict(format!(
+                "merchant is {}, not frozen",
+                current.status.as_str()
+            )));
+        }
+        accounts::unfreeze_merchant(&mut tx, id, Timestamp::now()).await?;
+        let row = accounts::find_merchant(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("merchant"))?;
+        commit(tx).await?;
+        tracing::info!(merchant_id = %id, status = row.status.as_str(), "merchant unfrozen");
+        Ok(row)
+    }
+
+    async fn move_merchant(
+        &self,
+        id: &MerchantId,
+        from: &[MerchantStatus],
+        to: MerchantStatus,
+        reason: Option<&str>,
+    ) -> Result<MerchantRow, AppError> {
+        let mut tx = self.db.begin_write().await?;
+        let current = accounts::find_merchant(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("merchant"))?;
+        if current.status == to {
+            commit(tx).await?;
+            return Ok(current);
+        }
+        if !accounts::set_merchant_status(&mut tx, id, from, to, reason, Timestamp::now()).await? {
+            return Err(AppError::Conflict(format!(
+                "merchant is {}; it cannot become {}",
+                current.status.as_str(),
+                to.as_str()
+            )));
+        }
+        let row = accounts::find_merchant(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound("merchant"))?;
+        commit(tx).await?;
+        tracing::info!(merchant_id = %id, status = to.as_str(), "merchant status changed");
+        Ok(row)
+    }
+}
+
+/// Inserts a merchant, its owner, the default plan and counters inside an open transaction.
+pub async fn create_merchant_in(
+    conn: &mut Conn,
+    name: &MerchantName,
+    email: &Email,
+    password_hash: Option<String>,
+    status: MerchantStatus,
+) -> Result<(MerchantId, MemberId), AppError> {
+    let now = Timestamp::now();
+    let merchant_id = MerchantId::new();
+    let member_id = MemberId::new();
+    accounts::insert_merchant(conn, &merchant_id, name.as_str(), status, now).await?;
+    let member = MemberRow {
+        merchant_id: merchant_id.clone(),
+        id: member_id.clone(),
+        email: email.clone(),
+        password_hash,
+        role: Role::Owner,
+        status: "active".to_string(),
+        created_at: now,
+    };
+    accounts::insert_member(conn, &member).await.map_err(|e| {
+        if e.is_conflict_on("email") {
+            AppError::field("email", "is already registered")
+        } else {
+            e.into()
+        }
+    })?;
+    plans::upsert(conn, &merchant_id, &PlanLimits::default(), now).await?;
+    plans::init_counters(conn, &merchant_id).await?;
+    Ok((merchant_id, member_id))
+}

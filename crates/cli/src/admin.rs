@@ -1,0 +1,320 @@
+//! `punchcard admin`: the operator's commands. Each prints one JSON document on stdout.
+
+use clap::{Args, Subcommand};
+use punchcard_app::merchants::NewMerchant;
+use punchcard_app::plans::PlanChange;
+use punchcard_app::{App, AppError, AppSettings};
+use punchcard_domain::{Env, MerchantId};
+use punchcard_store::Db;
+use serde_json::{json, Value};
+
+#[derive(Args)]
+pub struct AdminArgs {
+    /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DB.
+    #[arg(long, global = true, env = "PUNCHCARD_DATABASE_URL", default_value = "sqlite://punchcard.db")]
+    database_url: String,
+
+    /// Accept callback URLs on private or loopback addresses.
+    #[arg(long, global = true, env = "PUNCHCARD_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    allow_private_callbacks: bool,
+
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Merchants: create, list, show, activate, reject, freeze, unfreeze.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+    /// Currencies of a merchant.
+    #[command(subcommand)]
+    Currency(CurrencyCommand),
+    /// API keys of a merchant.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// A merchant's plan: quotas and rate limit.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+}
+
+#[derive(Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant and its owner; `--active` skips KYC.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "PUNCHCARD_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long)]
+        active: bool,
+    },
+    /// List all merchants.
+    List,
+    /// Show one merchant with its plan.
+    Show { merchant_id: String },
+    /// Approve KYC: the merchant becomes active.
+    Activate { merchant_id: String },
+    /// Reject KYC with a reason the merchant sees.
+    Reject {
+        merchant_id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Freeze: API keys and dashboard sessions are refused.
+    Freeze { merchant_id: String },
+    /// Unfreeze: back to the status before the freeze.
+    Unfreeze { merchant_id: String },
+}
+
+#[derive(Subcommand)]
+enum CurrencyCommand {
+    /// Create a currency.
+    Create {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// Coins one point is worth, an exact decimal such as 1 or 0.25.
+        #[arg(long)]
+        coins_per_unit: String,
+    },
+    /// List a merchant's currencies.
+    List {
+        #[arg(long)]
+        merchant: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key; its secret is printed only now.
+    Create {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        callback_url: Option<String>,
+    },
+    /// List a merchant's keys in one env (never the secrets).
+    List {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        env: String,
+    },
+    /// Revoke a key.
+    Revoke {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        env: String,
+        key_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Change quotas or the rate limit; unset options keep their value.
+    Set {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        leads: Option<i64>,
+        #[arg(long)]
+        rewards: Option<i64>,
+        #[arg(long)]
+        redeems: Option<i64>,
+        #[arg(long)]
+        swaps: Option<i64>,
+        /// API calls a minute (up to 300000, i.e. 5000 a second).
+        #[arg(long)]
+        rate_limit: Option<i64>,
+    },
+    /// Show a merchant's plan.
+    Show {
+        #[arg(long)]
+        merchant: String,
+    },
+}
+
+fn merchant_id(s: &str) -> anyhow::Result<MerchantId> {
+    s.parse()
+        .map_err(|_| anyhow::anyhow!("`{s}` is not a merchant id (mer_…)"))
+}
+
+fn env(s: &str) -> anyhow::Result<Env> {
+    s.parse().map_err(|_| anyhow::anyhow!("--env must be `dev` or `prod`"))
+}
+
+/// Turns an application error into a message an operator can act on.
+fn explain(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Validation(errors) => anyhow::anyhow!("invalid arguments: {errors}"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn merchant_json(m: &punchcard_store::accounts::MerchantRow) -> Value {
+    json!({
+        "id": m.id,
+        "name": m.name,
+        "status": m.status.as_str(),
+        "rejection_reason": m.rejection_reason,
+        "created_at": m.created_at.to_rfc3339(),
+    })
+}
+
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let db = Db::connect(&args.database_url).await?;
+    db.migrate().await?;
+    let app = App::new(
+        db.clone(),
+        AppSettings {
+            allow_private_callbacks: args.allow_private_callbacks,
+        },
+    );
+    let out = execute(&app, args.command).await;
+    db.close().await;
+    let out = out?;
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
+    Ok(match command {
+        AdminCommand::Merchant(cmd) => match cmd {
+            MerchantCommand::Create {
+                name,
+                email,
+                password,
+                active,
+            } => {
+                let new = NewMerchant::parse(&name, &email, &password, active).map_err(explain)?;
+                let (id, member_id) = app.create_merchant(new).await.map_err(explain)?;
+                let m = app.merchant(&id).await.map_err(explain)?;
+                json!({"id": id, "owner_id": member_id, "status": m.status.as_str()})
+            }
+            MerchantCommand::List => {
+                let all = app.list_merchants().await.map_err(explain)?;
+                json!({"data": all.iter().map(merchant_json).collect::<Vec<_>>()})
+            }
+            MerchantCommand::Show { merchant_id: id } => {
+                let id = merchant_id(&id)?;
+                let m = app.merchant(&id).await.map_err(explain)?;
+                let plan = app.plan(&id).await.map_err(explain)?;
+                let mut v = merchant_json(&m);
+                v["plan"] = json!(plan);
+                v
+            }
+            MerchantCommand::Activate { merchant_id: id } => {
+                merchant_json(&app.activate_merchant(&merchant_id(&id)?).await.map_err(explain)?)
+            }
+            MerchantCommand::Reject {
+                merchant_id: id,
+                reason,
+            } => merchant_json(&app.reject_merchant(&merchant_id(&id)?, &reason).await.map_err(explain)?),
+            MerchantCommand::Freeze { merchant_id: id } => {
+                merchant_json(&app.freeze_merchant(&merchant_id(&id)?).await.map_err(explain)?)
+            }
+            MerchantCommand::Unfreeze { merchant_id: id } => {
+                merchant_json(&app.unfreeze_merchant(&merchant_id(&id)?).await.map_err(explain)?)
+            }
+        },
+        AdminCommand::Currency(cmd) => match cmd {
+            CurrencyCommand::Create {
+                merchant,
+                code,
+                name,
+                coins_per_unit,
+            } => {
+                let c = app
+                    .create_currency(&merchant_id(&merchant)?, &code, &name, &coins_per_unit)
+                    .await
+                    .map_err(explain)?;
+                json!({"id": c.id, "code": c.code, "name": c.name, "coins_per_unit": c.coins_per_unit})
+            }
+            CurrencyCommand::List { merchant } => {
+                let all = app
+                    .list_currencies(&merchant_id(&merchant)?, None, i64::MAX)
+                    .await
+                    .map_err(explain)?;
+                json!({"data": all.iter().map(|c| json!({"id": c.id, "code": c.code, "name": c.name, "coins_per_unit": c.coins_per_unit})).collect::<Vec<_>>()})
+            }
+        },
+        AdminCommand::ApiKey(cmd) => match cmd {
+            ApiKeyCommand::Create {
+                merchant,
+                env: e,
+                name,
+                callback_url,
+            } => {
+                let k = app
+                    .create_api_key(&merchant_id(&merchant)?, env(&e)?, &name, callback_url.as_deref())
+                    .await
+                    .map_err(explain)?;
+                json!({"id": k.id, "secret": k.secret, "signing_secret": k.signing_secret})
+            }
+            ApiKeyCommand::List { merchant, env: e } => {
+                let keys = app
+                    .list_api_keys(&merchant_id(&merchant)?, env(&e)?)
+                    .await
+                    .map_err(explain)?;
+                json!({"data": keys.iter().map(|k| json!({
+                    "id": k.id, "env": k.env, "name": k.name, "callback_url": k.callback_url,
+                    "created_at": k.created_at.to_rfc3339(),
+                    "revoked_at": k.revoked_at.map(|t| t.to_rfc3339()),
+                })).collect::<Vec<_>>()})
+            }
+            ApiKeyCommand::Revoke {
+                merchant,
+                env: e,
+                key_id,
+            } => {
+                let id = key_id
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("`{key_id}` is not an API key id (key_…)"))?;
+                app.revoke_api_key(&merchant_id(&merchant)?, env(&e)?, &id)
+                    .await
+                    .map_err(explain)?;
+                json!({"id": key_id, "revoked": true})
+            }
+        },
+        AdminCommand::Plan(cmd) => match cmd {
+            PlanCommand::Set {
+                merchant,
+                leads,
+                rewards,
+                redeems,
+                swaps,
+                rate_limit,
+            } => {
+                let plan = app
+                    .set_plan(
+                        &merchant_id(&merchant)?,
+                        PlanChange {
+                            leads,
+                            rewards,
+                            redeems,
+                            swaps,
+                            rate_limit_per_minute: rate_limit,
+                        },
+                    )
+                    .await
+                    .map_err(explain)?;
+                json!({"merchant_id": merchant, "plan": plan})
+            }
+            PlanCommand::Show { merchant } => {
+                let plan = app.plan(&merchant_id(&merchant)?).await.map_err(explain)?;
+                json!({"merchant_id": merchant, "plan": plan})
+            }
+        },
+    })
+}

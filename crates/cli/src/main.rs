@@ -1,0 +1,121 @@
+//! The `punchcard` binary: serve, migrate, admin (operator CLI) and bench.
+
+mod admin;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use punchcard_server::{Config, Server};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "punchcard", version, about = "Punchcard: a self-hosted loyalty and rewards platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (API, dashboard, health and metrics); applies migrations first.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DbArgs),
+    /// Operator commands on the database; each prints JSON.
+    Admin(admin::AdminArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    config: Config,
+}
+
+#[derive(clap::Args)]
+pub struct DbArgs {
+    /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "PUNCHCARD_DATABASE_URL", default_value = "sqlite://punchcard.db")]
+    pub database_url: String,
+}
+
+fn init_logs(json: bool) {
+    let filter = EnvFilter::try_from_env("PUNCHCARD_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Migrate(args) => {
+                init_logs(false);
+                let db = punchcard_store::Db::connect(&args.database_url).await?;
+                db.migrate().await?;
+                println!("{}", serde_json::json!({"migrated": true}));
+                Ok(())
+            }
+            Command::Admin(args) => {
+                init_logs(false);
+                admin::run(args).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logs(args.config.log_format.eq_ignore_ascii_case("json"));
+    let server = Server::build(args.config).await?;
+    let addr = server.local_addr();
+    tracing::info!(%addr, base_url = %server.state().base_url, "punchcard listening");
+    server.run(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

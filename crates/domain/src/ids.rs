@@ -1,0 +1,98 @@
+//! Prefixed, sortable identifiers (`mer_01j…`): a ULID behind a type-specific prefix.
+
+use crate::error::FieldError;
+
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A fresh identifier.
+            #[allow(clippy::new_without_default)]
+            pub fn new() -> Self {
+                Self(format!("{}_{}", $prefix, ulid::Ulid::new().to_string().to_ascii_lowercase()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// Reads an identifier back from the store, where it was written valid.
+            pub fn from_trusted(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = FieldError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let s = s.trim();
+                let rest = s
+                    .strip_prefix($prefix)
+                    .and_then(|r| r.strip_prefix('_'))
+                    .ok_or_else(|| FieldError::new("id", concat!("must start with `", $prefix, "_`")))?;
+                if rest.len() != 26 || ulid::Ulid::from_string(rest).is_err() {
+                    return Err(FieldError::new("id", "is not a valid identifier"));
+                }
+                Ok(Self(format!("{}_{}", $prefix, rest.to_ascii_lowercase())))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+prefixed_id!(/// A merchant (tenant).
+    MerchantId, "mer");
+prefixed_id!(/// A person who signs in to a merchant's dashboard.
+    MemberId, "mem");
+prefixed_id!(/// A merchant's currency.
+    CurrencyId, "cur");
+prefixed_id!(/// An API key; its id is the Basic-auth username.
+    ApiKeyId, "key");
+prefixed_id!(/// A dashboard session.
+    SessionId, "ses");
+prefixed_id!(/// A pending one-time-password challenge.
+    ChallengeId, "otp");
+prefixed_id!(/// A recorded dashboard login.
+    LoginActivityId, "login");
+prefixed_id!(/// An allowed IP entry.
+    AllowedIpId, "aip");
+prefixed_id!(/// A notification shown in the dashboard.
+    NotificationId, "ntf");
+prefixed_id!(/// An uploaded file.
+    UploadId, "upl");
+prefixed_id!(/// An invitation to join a merchant.
+    InvitationId, "inv");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_wrong_prefix() {
+        let id = MerchantId::new();
+        assert!(id.as_str().starts_with("mer_"));
+        let parsed: MerchantId = id.as_str().parse().unwrap();
+        assert_eq!(parsed, id);
+        assert!(id.as_str().replace("mer_", "cur_").parse::<MerchantId>().is_err());
+        assert!("mer_short".parse::<MerchantId>().is_err());
+        assert!("".parse::<MerchantId>().is_err());
+    }
+}

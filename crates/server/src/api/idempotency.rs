@@ -1,0 +1,134 @@
+//! The `Idempotency-Key` header: a POST runs once per key; a replay gets the stored answer.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use punchcard_app::api_keys::ApiPrincipal;
+use punchcard_app::idempotency::{parse_key, IdempotencyClaim};
+use sha2::{Digest, Sha256};
+
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// Largest request or response body an idempotent request may carry.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(raw_key) = req.headers().get("idempotency-key") else {
+        return next.run(req).await;
+    };
+    let key = match raw_key.to_str().map_err(|_| ()).and_then(|k| parse_key(k).map_err(|_| ())) {
+        Ok(k) => k,
+        Err(()) => {
+            return ApiError(punchcard_app::AppError::field(
+                "Idempotency-Key",
+                "must be 1-255 visible ASCII characters",
+            ))
+            .into_response()
+        }
+    };
+    let Some(principal) = req.extensions().get::<ApiPrincipal>().cloned() else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
+                .into_response()
+        }
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path().as_bytes());
+    hasher.update(b"?");
+    hasher.update(parts.uri.query().unwrap_or("").as_bytes());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let request_hash = hex::encode(hasher.finalize());
+
+    let (merchant_id, env) = (&principal.merchant_id, principal.env);
+    match state.app.claim_idempotency_key(merchant_id, env, &key, &request_hash).await {
+        Err(e) => return ApiError(e).into_response(),
+        Ok(IdempotencyClaim::Done { request_hash: stored, status, body }) => {
+            if stored != request_hash {
+                return mismatch();
+            }
+            return replay(status, body);
+        }
+        Ok(IdempotencyClaim::InFlight { request_hash: stored }) => {
+            if stored != request_hash {
+                return mismatch();
+            }
+            return Problem::new(
+                StatusCode::CONFLICT,
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            )
+            .with_retry_after(1)
+            .into_response();
+        }
+        Ok(IdempotencyClaim::Claimed) => {}
+    }
+
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let response = next.run(req).await;
+    let status = response.status();
+    if status.is_server_error() {
+        if let Err(e) = state.app.release_idempotency_key(merchant_id, env, &key).await {
+            tracing::warn!(error = %e, "could not release an idempotency key");
+        }
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "could not buffer a response");
+            let _ = state.app.release_idempotency_key(merchant_id, env, &key).await;
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if let Err(e) = state
+        .app
+        .complete_idempotency_key(merchant_id, env, &key, status.as_u16(), &text)
+        .await
+    {
+        tracing::error!(error = %e, "could not store an idempotent answer");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn mismatch() -> Response {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_mismatch",
+        "this Idempotency-Key was used with a different request",
+    )
+    .into_response()
+}
+
+fn replay(status: i64, body: String) -> Response {
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let content_type = if status.is_success() {
+        "application/json"
+    } else {
+        "application/problem+json"
+    };
+    let mut res = (status, body).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    res
+}

@@ -1,0 +1,92 @@
+//! Server configuration: flags, then environment variables, then defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+
+/// Configuration of `punchcard serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Database URL: sqlite://FILE (created if missing) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "PUNCHCARD_DATABASE_URL", default_value = "sqlite://punchcard.db")]
+    pub database_url: String,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "PUNCHCARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Public URL of this server, used in emails and links [default: http://<listen>].
+    #[arg(long, env = "PUNCHCARD_BASE_URL")]
+    pub base_url: Option<String>,
+
+    /// SMTP server for outgoing mail, e.g. smtp://user:pass@mail.example.com:587 (STARTTLS),
+    /// smtps://… (implicit TLS) or smtp://127.0.0.1:2525?tls=none. Unset: mail is logged and
+    /// written as files under the mail directory.
+    #[arg(long, env = "PUNCHCARD_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of outgoing mail.
+    #[arg(long, env = "PUNCHCARD_MAIL_FROM", default_value = "Punchcard <no-reply@punchcard.localhost>")]
+    pub mail_from: String,
+
+    /// Where mail is written when no SMTP server is set.
+    #[arg(long, env = "PUNCHCARD_MAIL_DIR", default_value = "./mail")]
+    pub mail_dir: PathBuf,
+
+    /// Redis URL for rate limits and throttles shared by several servers. Unset: in process.
+    #[arg(long, env = "PUNCHCARD_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Where uploads are stored: file://DIR or s3://BUCKET (AWS_* variables configure S3).
+    #[arg(long, env = "PUNCHCARD_STORAGE_URL", default_value = "file://./uploads")]
+    pub storage_url: String,
+
+    /// Comma-separated proxy addresses or CIDRs whose X-Forwarded-For is trusted. Unset: ignored.
+    #[arg(long, env = "PUNCHCARD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Accept callback URLs that point at private or loopback addresses.
+    #[arg(long, env = "PUNCHCARD_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_private_callbacks: bool,
+
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "PUNCHCARD_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+fn parse_net(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+        return Ok(IpNet::from(ip));
+    }
+    s.parse::<IpNet>()
+        .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))
+}
+
+impl Config {
+    /// A configuration with every default, for tests and tools.
+    pub fn with_database(database_url: &str) -> Self {
+        Self {
+            database_url: database_url.to_string(),
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            base_url: None,
+            smtp_url: None,
+            mail_from: "Punchcard <no-reply@punchcard.localhost>".to_string(),
+            mail_dir: PathBuf::from("./mail"),
+            redis_url: None,
+            storage_url: "file://./uploads".to_string(),
+            trusted_proxies: Vec::new(),
+            allow_private_callbacks: false,
+            log_format: "text".to_string(),
+        }
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        match &self.base_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{bound}"),
+        }
+    }
+}

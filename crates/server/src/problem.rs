@@ -1,0 +1,158 @@
+//! `application/problem+json` answers: every API error, with a stable `code`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use punchcard_app::AppError;
+use punchcard_domain::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error answer (RFC 9457) with a stable machine-readable `code`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable code, e.g. `unauthorized`, `validation_failed`, `not_found`.
+    pub code: String,
+    /// Per-field errors of a `validation_failed` answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<FieldErrorSchema>)]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    retry_after: Option<u64>,
+}
+
+/// One invalid field.
+#[derive(Serialize, ToSchema)]
+pub struct FieldErrorSchema {
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("urn:punchcard:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_string(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry_after = self.retry_after;
+        let unauthorized = status == StatusCode::UNAUTHORIZED;
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        let headers = res.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(s) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if unauthorized {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"punchcard\""),
+            );
+        }
+        res
+    }
+}
+
+/// An API handler's error: an application error mapped once to a problem.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl From<&AppError> for Problem {
+    fn from(e: &AppError) -> Self {
+        let code = e.code();
+        match e {
+            AppError::Validation(errors) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                "the request has invalid fields",
+            )
+            .with_errors(errors.0.clone()),
+            AppError::NotFound(what) => {
+                Problem::new(StatusCode::NOT_FOUND, code, format!("{what} not found"))
+            }
+            AppError::Unauthorized => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                code,
+                "valid API key credentials are required (HTTP Basic: key id and secret)",
+            ),
+            AppError::AccountFrozen => Problem::new(
+                StatusCode::FORBIDDEN,
+                code,
+                "the account is frozen; contact the operator to unfreeze it",
+            ),
+            AppError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, code, m.clone()),
+            AppError::LimitReached(m) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
+            }
+            AppError::Conflict(m) => Problem::new(StatusCode::CONFLICT, code, m.clone()),
+            AppError::TooManyRequests(m, after) => {
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, code, m.clone()).with_retry_after(*after)
+            }
+            AppError::Unavailable(_) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code,
+                "the service is temporarily unavailable; retry shortly",
+            ),
+            AppError::Internal(_) => Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code,
+                "an internal error occurred; it has been logged",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self.0 {
+            AppError::Internal(source) => tracing::error!(error = %source, "internal error"),
+            AppError::Unavailable(source) => tracing::warn!(error = %source, "database unavailable"),
+            _ => {}
+        }
+        Problem::from(&self.0).into_response()
+    }
+}
+
+/// Fallback for unknown API paths.
+pub async fn api_not_found() -> Problem {
+    Problem::not_found()
+}

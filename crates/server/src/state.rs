@@ -1,0 +1,17 @@
+//! Shared state handed to every handler.
+
+use std::sync::Arc;
+
+use punchcard_app::App;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub app: App,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    /// Public base URL without a trailing slash.
+    pub base_url: Arc<str>,
+}

@@ -1,0 +1,239 @@
+//! Merchants and their members.
+
+use punchcard_domain::accounts::{Email, MerchantStatus, Role};
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{MemberId, MerchantId};
+use sqlx::{AnyConnection, Row};
+
+use crate::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct MerchantRow {
+    pub id: MerchantId,
+    pub name: String,
+    pub status: MerchantStatus,
+    pub rejection_reason: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberRow {
+    pub merchant_id: MerchantId,
+    pub id: MemberId,
+    pub email: Email,
+    pub password_hash: Option<String>,
+    pub role: Role,
+    pub status: String,
+    pub created_at: Timestamp,
+}
+
+
+fn merchant_from_row(row: &sqlx::any::AnyRow) -> Result<MerchantRow, StoreError> {
+    let status: String = row.try_get("status")?;
+    Ok(MerchantRow {
+        id: MerchantId::from_trusted(row.try_get("id")?),
+        name: row.try_get("name")?,
+        status: MerchantStatus::parse(&status).unwrap_or(MerchantStatus::Frozen),
+        rejection_reason: row.try_get("rejection_reason")?,
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+    })
+}
+
+fn member_from_row(row: &sqlx::any::AnyRow) -> Result<MemberRow, StoreError> {
+    let role: String = row.try_get("role")?;
+    Ok(MemberRow {
+        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        id: MemberId::from_trusted(row.try_get("id")?),
+        email: Email::from_trusted(row.try_get("email")?),
+        password_hash: row.try_get("password_hash")?,
+        role: Role::parse(&role).unwrap_or(Role::Staff),
+        status: row.try_get("status")?,
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+    })
+}
+
+const MERCHANT_COLUMNS: &str = "id, name, status, rejection_reason, created_at";
+const MEMBER_COLUMNS: &str = "merchant_id, id, email, password_hash, role, status, created_at";
+
+pub async fn insert_merchant(
+    conn: &mut AnyConnection,
+    id: &MerchantId,
+    name: &str,
+    status: MerchantStatus,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO merchants (id, name, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(id.as_str())
+    .bind(name)
+    .bind(status.as_str())
+    .bind(now.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_merchant(
+    conn: &mut AnyConnection,
+    id: &MerchantId,
+) -> Result<Option<MerchantRow>, StoreError> {
+    let sql = format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(merchant_from_row).transpose()
+}
+
+/// Moves a merchant between statuses when it is in one of `from`; answers whether it moved.
+pub async fn set_merchant_status(
+    conn: &mut AnyConnection,
+    id: &MerchantId,
+    from: &[MerchantStatus],
+    to: MerchantStatus,
+    rejection_reason: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let from_list: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    // Freezing remembers where the merchant was; unfreezing goes back there.
+    let sql = format!(
+        "UPDATE merchants SET \
+           status_before_freeze = CASE WHEN $2 = 'frozen' THEN status ELSE NULL END, \
+           status = $2, rejection_reason = $3, updated_at = $4 \
+         WHERE id = $1 AND status IN ({})",
+        from_list.join(", ")
+    );
+    let done = sqlx::query(&sql)
+        .bind(id.as_str())
+        .bind(to.as_str())
+        .bind(rejection_reason)
+        .bind(now.to_db())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Unfreezes a frozen merchant back to the status it had; answers whether it was frozen.
+pub async fn unfreeze_merchant(
+    conn: &mut AnyConnection,
+    id: &MerchantId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE merchants SET status = COALESCE(status_before_freeze, 'active'), \
+         status_before_freeze = NULL, updated_at = $2 WHERE id = $1 AND status = 'frozen'",
+    )
+    .bind(id.as_str())
+    .bind(now.to_db())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn list_merchants(conn: &mut AnyConnection) -> Result<Vec<MerchantRow>, StoreError> {
+    let sql = format!("SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY id");
+    let rows = sqlx::query(&sql).fetch_all(conn).await?;
+    rows.iter().map(merchant_from_row).collect()
+}
+
+pub async fn insert_member(conn: &mut AnyConnection, m: &MemberRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO members (merchant_id, id, email, password_hash, role, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(m.merchant_id.as_str())
+    .bind(m.id.as_str())
+    .bind(m.email.as_str())
+    .bind(m.password_hash.as_deref())
+    .bind(m.role.as_str())
+    .bind(m.status.as_str())
+    .bind(m.created_at.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_member_by_email(
+    conn: &mut AnyConnection,
+    email: &Email,
+) -> Result<Option<MemberRow>, StoreError> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE email = $1");
+    let row = sqlx::query(&sql)
+        .bind(email.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(member_from_row).transpose()
+}
+
+pub async fn find_member(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    id: &MemberId,
+) -> Result<Option<MemberRow>, StoreError> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE merchant_id = $1 AND id = $2");
+    let row = sqlx::query(&sql)
+        .bind(merchant_id.as_str())
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(member_from_row).transpose()
+}
+
+pub async fn list_members(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+) -> Result<Vec<MemberRow>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE merchant_id = $1 ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(merchant_id.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(member_from_row).collect()
+}
+
+pub async fn set_member_password(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    id: &MemberId,
+    password_hash: &str,
+    status: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE members SET password_hash = $3, status = $4 WHERE merchant_id = $1 AND id = $2",
+    )
+    .bind(merchant_id.as_str())
+    .bind(id.as_str())
+    .bind(password_hash)
+    .bind(status)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The merchant's owner (the member who signed up or was created by the operator).
+pub async fn find_owner(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+) -> Result<Option<MemberRow>, StoreError> {
+    let sql = format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE merchant_id = $1 AND role = 'owner' ORDER BY created_at LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(merchant_id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(member_from_row).transpose()
+}
+
+/// Locks the merchant row for the rest of the transaction, serialising counted inserts
+/// (API keys, allowed IPs) per merchant; answers whether the merchant exists.
+pub async fn lock_merchant(conn: &mut AnyConnection, id: &MerchantId) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE merchants SET updated_at = updated_at WHERE id = $1")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,153 @@
+//! API keys: the secret only as a hash, the signing secret kept to sign callbacks.
+
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{ApiKeyId, Env, MerchantId};
+use sqlx::{AnyConnection, Row};
+
+use crate::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRow {
+    pub merchant_id: MerchantId,
+    pub id: ApiKeyId,
+    pub env: Env,
+    pub name: String,
+    pub secret_hash: String,
+    pub signing_secret: String,
+    pub callback_url: Option<String>,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// An API key together with its merchant's status, as authentication needs them.
+#[derive(Debug, Clone)]
+pub struct KeyWithMerchant {
+    pub key: ApiKeyRow,
+    pub merchant_status: String,
+}
+
+const COLUMNS: &str = "k.merchant_id, k.id, k.env, k.name, k.secret_hash, k.signing_secret, \
+                       k.callback_url, k.created_at, k.revoked_at";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<ApiKeyRow, StoreError> {
+    let env: String = row.try_get("env")?;
+    Ok(ApiKeyRow {
+        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        id: ApiKeyId::from_trusted(row.try_get("id")?),
+        env: env.parse().unwrap_or(Env::Dev),
+        name: row.try_get("name")?,
+        secret_hash: row.try_get("secret_hash")?,
+        signing_secret: row.try_get("signing_secret")?,
+        callback_url: row.try_get("callback_url")?,
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        revoked_at: row
+            .try_get::<Option<String>, _>("revoked_at")?
+            .map(|s| Timestamp::from_db(&s)),
+    })
+}
+
+pub async fn count_live(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+) -> Result<i64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_keys WHERE merchant_id = $1 AND env = $2 AND revoked_at IS NULL",
+    )
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
+
+pub async fn insert(conn: &mut AnyConnection, k: &ApiKeyRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO api_keys (merchant_id, id, env, name, secret_hash, signing_secret, callback_url, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(k.merchant_id.as_str())
+    .bind(k.id.as_str())
+    .bind(k.env.as_str())
+    .bind(&k.name)
+    .bind(&k.secret_hash)
+    .bind(&k.signing_secret)
+    .bind(k.callback_url.as_deref())
+    .bind(k.created_at.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The key named by a Basic-auth username, with its merchant's status.
+pub async fn find_for_auth(
+    conn: &mut AnyConnection,
+    id: &ApiKeyId,
+) -> Result<Option<KeyWithMerchant>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS}, m.status AS merchant_status FROM api_keys k \
+         JOIN merchants m ON m.id = k.merchant_id WHERE k.id = $1"
+    );
+    let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(conn).await?;
+    row.map(|r| {
+        Ok(KeyWithMerchant {
+            key: from_row(&r)?,
+            merchant_status: r.try_get("merchant_status")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn list(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+) -> Result<Vec<ApiKeyRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_keys k WHERE k.merchant_id = $1 AND k.env = $2 ORDER BY k.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn find(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &ApiKeyId,
+) -> Result<Option<ApiKeyRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_keys k WHERE k.merchant_id = $1 AND k.env = $2 AND k.id = $3"
+    );
+    let row = sqlx::query(&sql)
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Revokes a live key; answers whether one was revoked.
+pub async fn revoke(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &ApiKeyId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $4 WHERE merchant_id = $1 AND env = $2 AND id = $3 AND revoked_at IS NULL",
+    )
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(id.as_str())
+    .bind(now.to_db())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,85 @@
+//! Plans (quotas and rate limit) and the quota counters they are burned against.
+
+use punchcard_domain::limits::PlanLimits;
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::MerchantId;
+use sqlx::{AnyConnection, Row};
+
+use crate::StoreError;
+
+/// Writes a merchant's plan, creating it if missing.
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    p: &PlanLimits,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO plans (merchant_id, leads, rewards, redeems, swaps, rate_limit_per_minute, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (merchant_id) DO UPDATE SET leads = excluded.leads, rewards = excluded.rewards, \
+           redeems = excluded.redeems, swaps = excluded.swaps, \
+           rate_limit_per_minute = excluded.rate_limit_per_minute, updated_at = excluded.updated_at",
+    )
+    .bind(merchant_id.as_str())
+    .bind(p.leads)
+    .bind(p.rewards)
+    .bind(p.redeems)
+    .bind(p.swaps)
+    .bind(p.rate_limit_per_minute)
+    .bind(now.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+) -> Result<Option<PlanLimits>, StoreError> {
+    let row = sqlx::query(
+        "SELECT leads, rewards, redeems, swaps, rate_limit_per_minute FROM plans WHERE merchant_id = $1",
+    )
+    .bind(merchant_id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(PlanLimits {
+            leads: r.try_get("leads")?,
+            rewards: r.try_get("rewards")?,
+            redeems: r.try_get("redeems")?,
+            swaps: r.try_get("swaps")?,
+            rate_limit_per_minute: r.try_get("rate_limit_per_minute")?,
+        })
+    })
+    .transpose()
+}
+
+/// Creates the zeroed quota counters of a new merchant.
+pub async fn init_counters(conn: &mut AnyConnection, merchant_id: &MerchantId) -> Result<(), StoreError> {
+    for quota in ["leads", "rewards", "redeems", "swaps"] {
+        sqlx::query(
+            "INSERT INTO quota_counters (merchant_id, quota, used) VALUES ($1, $2, 0) \
+             ON CONFLICT (merchant_id, quota) DO NOTHING",
+        )
+        .bind(merchant_id.as_str())
+        .bind(quota)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Used amount per quota.
+pub async fn counters(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows = sqlx::query("SELECT quota, used FROM quota_counters WHERE merchant_id = $1 ORDER BY quota")
+        .bind(merchant_id.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("quota")?, r.try_get("used")?)))
+        .collect()
+}
