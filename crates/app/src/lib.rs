@@ -1,6 +1,7 @@
 //! Use cases: one function per action. Each opens its transaction, checks the rules and writes
 //! through the store.
 
+pub mod accounts;
 pub mod api_keys;
 pub mod currencies;
 pub mod error;

@@ -89,8 +89,9 @@ impl App {
     }
 
     /// Freezes a merchant: its API keys and dashboard sessions are refused until unfrozen.
+    /// Its sessions are also ended, so unfreezing later does not revive them.
     pub async fn freeze_merchant(&self, id: &MerchantId) -> Result<MerchantRow, AppError> {
-        self.move_merchant(
+        let row = self.move_merchant(
             id,
             &[
                 MerchantStatus::PendingKyc,
@@ -101,7 +102,9 @@ impl App {
             MerchantStatus::Frozen,
             None,
         )
-        .await
+        .await?;
+        self.end_all_sessions(id).await?;
+        Ok(row)
     }
 
     /// Unfreezes a merchant back to the status it had when frozen.

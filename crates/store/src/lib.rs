@@ -8,7 +8,11 @@ pub mod api_keys;
 pub mod currencies;
 pub mod error;
 pub mod idempotency;
+pub mod login_activities;
+pub mod notifications;
+pub mod otp;
 pub mod plans;
+pub mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;
