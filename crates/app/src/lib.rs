@@ -2,13 +2,16 @@
 //! through the store.
 
 pub mod accounts;
+pub mod allowed_ips;
 pub mod api_keys;
 pub mod currencies;
 pub mod error;
 pub mod idempotency;
+pub mod kyc;
 pub mod merchants;
 pub mod plans;
 pub mod secrets;
+pub mod uploads;
 
 pub use error::AppError;
 use punchcard_store::Db;

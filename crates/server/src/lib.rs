@@ -6,6 +6,7 @@ pub mod health;
 pub mod metrics;
 pub mod problem;
 pub mod state;
+pub mod storage;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -41,6 +42,7 @@ pub struct Server {
 impl Server {
     /// Opens the database, applies migrations and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let storage = storage::Storage::open(&config.storage_url)?;
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let listener = TcpListener::bind(config.listen)
@@ -58,6 +60,7 @@ impl Server {
             base_url: config.base_url(bound).into(),
             config: Arc::new(config),
             metrics: metrics::Metrics::new(),
+            storage,
         };
         let router = router(state.clone());
         Ok(Self {

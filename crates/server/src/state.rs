@@ -6,6 +6,7 @@ use punchcard_app::App;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::storage::Storage;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -14,4 +15,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Public base URL without a trailing slash.
     pub base_url: Arc<str>,
+    /// Uploaded files (local directory or S3).
+    pub storage: Storage,
 }

@@ -4,15 +4,18 @@
 //! of them in one transaction opened with [`Db::begin_write`].
 
 pub mod accounts;
+pub mod allowed_ips;
 pub mod api_keys;
 pub mod currencies;
 pub mod error;
 pub mod idempotency;
+pub mod kyc;
 pub mod login_activities;
 pub mod notifications;
 pub mod otp;
 pub mod plans;
 pub mod sessions;
+pub mod uploads;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,0 +1,108 @@
+//! Allowed IP entries: per merchant, per source (`api` or `dashboard`), an address or CIDR.
+
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{AllowedIpId, MerchantId};
+use sqlx::{AnyConnection, Row};
+
+use crate::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedIpRow {
+    pub merchant_id: MerchantId,
+    pub id: AllowedIpId,
+    pub source: String,
+    pub cidr: String,
+    pub created_at: Timestamp,
+}
+
+/// The unique index that refuses a second identical entry.
+pub const UNIQUE_CIDR: &str = "allowed_ips_unique_cidr";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<AllowedIpRow, StoreError> {
+    Ok(AllowedIpRow {
+        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        id: AllowedIpId::from_trusted(row.try_get("id")?),
+        source: row.try_get("source")?,
+        cidr: row.try_get("cidr")?,
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+    })
+}
+
+pub async fn count(conn: &mut AnyConnection, merchant_id: &MerchantId) -> Result<i64, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM allowed_ips WHERE merchant_id = $1")
+        .bind(merchant_id.as_str())
+        .fetch_one(conn)
+        .await?;
+    Ok(n)
+}
+
+pub async fn exists(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    source: &str,
+    cidr: &str,
+) -> Result<bool, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM allowed_ips WHERE merchant_id = $1 AND source = $2 AND cidr = $3",
+    )
+    .bind(merchant_id.as_str())
+    .bind(source)
+    .bind(cidr)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+pub async fn insert(conn: &mut AnyConnection, r: &AllowedIpRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO allowed_ips (merchant_id, id, source, cidr, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(r.merchant_id.as_str())
+    .bind(r.id.as_str())
+    .bind(&r.source)
+    .bind(&r.cidr)
+    .bind(r.created_at.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn list(conn: &mut AnyConnection, merchant_id: &MerchantId) -> Result<Vec<AllowedIpRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT merchant_id, id, source, cidr, created_at FROM allowed_ips WHERE merchant_id = $1 \
+         ORDER BY source, created_at, id",
+    )
+    .bind(merchant_id.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The CIDRs of one source, as stored.
+pub async fn cidrs_for_source(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    source: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT cidr FROM allowed_ips WHERE merchant_id = $1 AND source = $2")
+            .bind(merchant_id.as_str())
+            .bind(source)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows)
+}
+
+/// Deletes one entry; answers whether it existed.
+pub async fn delete(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    id: &AllowedIpId,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM allowed_ips WHERE merchant_id = $1 AND id = $2")
+        .bind(merchant_id.as_str())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

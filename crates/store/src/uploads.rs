@@ -1,0 +1,122 @@
+//! Uploaded files' records; the bytes live in object storage under `storage_key`.
+
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{MerchantId, UploadId};
+use sqlx::{AnyConnection, Row};
+
+use crate::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRow {
+    pub merchant_id: MerchantId,
+    pub id: UploadId,
+    /// What the file is attached to: `kyc`, later `deal`, `offer`, `store` …
+    pub parent_type: String,
+    pub parent_id: String,
+    /// The name the person gave the file; shown, never used as a storage path.
+    pub name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub storage_key: String,
+    pub created_at: Timestamp,
+}
+
+const COLUMNS: &str =
+    "merchant_id, id, parent_type, parent_id, name, content_type, size_bytes, storage_key, created_at";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<UploadRow, StoreError> {
+    Ok(UploadRow {
+        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        id: UploadId::from_trusted(row.try_get("id")?),
+        parent_type: row.try_get("parent_type")?,
+        parent_id: row.try_get("parent_id")?,
+        name: row.try_get("name")?,
+        content_type: row.try_get("content_type")?,
+        size_bytes: row.try_get("size_bytes")?,
+        storage_key: row.try_get("storage_key")?,
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+    })
+}
+
+pub async fn count_for_parent(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    parent_type: &str,
+    parent_id: &str,
+) -> Result<i64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM uploads WHERE merchant_id = $1 AND parent_type = $2 AND parent_id = $3",
+    )
+    .bind(merchant_id.as_str())
+    .bind(parent_type)
+    .bind(parent_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
+
+pub async fn insert(conn: &mut AnyConnection, u: &UploadRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO uploads (merchant_id, id, parent_type, parent_id, name, content_type, size_bytes, storage_key, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(u.merchant_id.as_str())
+    .bind(u.id.as_str())
+    .bind(&u.parent_type)
+    .bind(&u.parent_id)
+    .bind(&u.name)
+    .bind(&u.content_type)
+    .bind(u.size_bytes)
+    .bind(&u.storage_key)
+    .bind(u.created_at.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn list_for_parent(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    parent_type: &str,
+    parent_id: &str,
+) -> Result<Vec<UploadRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM uploads WHERE merchant_id = $1 AND parent_type = $2 AND parent_id = $3 \
+         ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(merchant_id.as_str())
+        .bind(parent_type)
+        .bind(parent_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn find(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    id: &UploadId,
+) -> Result<Option<UploadRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM uploads WHERE merchant_id = $1 AND id = $2");
+    let row = sqlx::query(&sql)
+        .bind(merchant_id.as_str())
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Deletes one record; answers whether it existed.
+pub async fn delete(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    id: &UploadId,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM uploads WHERE merchant_id = $1 AND id = $2")
+        .bind(merchant_id.as_str())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
