@@ -72,6 +72,11 @@ impl App {
             ],
             MerchantStatus::Active,
             None,
+            Some(Notice {
+                kind: "kyc_approved",
+                title: "KYC approved",
+                body: "Your account is active: every dashboard page and the API are open to you.".to_string(),
+            }),
         )
         .await
     }
@@ -84,6 +89,11 @@ impl App {
             &[MerchantStatus::KycSubmitted, MerchantStatus::PendingKyc],
             MerchantStatus::Rejected,
             Some(&reason),
+            Some(Notice {
+                kind: "kyc_rejected",
+                title: "KYC rejected",
+                body: format!("Reason: {reason}. Update your profile or documents and submit again."),
+            }),
         )
         .await
     }
@@ -100,6 +110,7 @@ impl App {
                 MerchantStatus::Rejected,
             ],
             MerchantStatus::Frozen,
+            None,
             None,
         )
         .await?;
@@ -134,6 +145,7 @@ impl App {
         from: &[MerchantStatus],
         to: MerchantStatus,
         reason: Option<&str>,
+        notice: Option<Notice>,
     ) -> Result<MerchantRow, AppError> {
         let mut tx = self.db.begin_write().await?;
         let current = accounts::find_merchant(&mut tx, id)
@@ -150,6 +162,9 @@ impl App {
                 to.as_str()
             )));
         }
+        if let Some(n) = notice {
+            crate::accounts::notify_in(&mut tx, id, n.kind, n.title, &n.body).await?;
+        }
         let row = accounts::find_merchant(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound("merchant"))?;
@@ -157,6 +172,13 @@ impl App {
         tracing::info!(merchant_id = %id, status = to.as_str(), "merchant status changed");
         Ok(row)
     }
+}
+
+/// A dashboard notification written with a status change, in the same transaction.
+struct Notice {
+    kind: &'static str,
+    title: &'static str,
+    body: String,
 }
 
 /// Inserts a merchant, its owner, the default plan and counters inside an open transaction.
