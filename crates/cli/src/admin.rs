@@ -80,7 +80,7 @@ enum CurrencyCommand {
         #[arg(long)]
         name: String,
         /// Coins one point is worth, an exact decimal such as 1 or 0.25.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         coins_per_unit: String,
     },
     /// List a merchant's currencies.
@@ -135,7 +135,7 @@ enum PlanCommand {
         #[arg(long)]
         swaps: Option<i64>,
         /// API calls a minute (up to 300000, i.e. 5000 a second).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         rate_limit: Option<i64>,
     },
     /// Show a merchant's plan.

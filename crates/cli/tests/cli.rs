@@ -1,0 +1,285 @@
+//! The `punchcard` binary end to end: operator commands on a database, then a real `serve`
+//! process on the same database authenticating the printed key; errors and SIGTERM.
+
+#[path = "../../server/tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_punchcard");
+
+struct Db {
+    url: String,
+    pg: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Db {
+    async fn sqlite() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        Db {
+            url: format!("sqlite://{}", dir.path().join("cli.db").display()),
+            pg: None,
+            _dir: dir,
+        }
+    }
+
+    async fn postgres() -> Option<Db> {
+        let admin = common::postgres_url()?;
+        let (url, name) = common::fresh_postgres_database(&admin).await;
+        Some(Db {
+            url,
+            pg: Some((admin, name)),
+            _dir: tempfile::tempdir().unwrap(),
+        })
+    }
+
+    /// Runs `punchcard admin …` and answers (exit success, stdout JSON or Null, stderr).
+    fn admin(&self, args: &[&str]) -> (bool, Value, String) {
+        let out = Command::new(BIN)
+            .arg("admin")
+            .args(args)
+            .env("PUNCHCARD_DATABASE_URL", &self.url)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        (out.status.success(), json, stderr)
+    }
+
+    fn admin_ok(&self, args: &[&str]) -> Value {
+        let (ok, json, stderr) = self.admin(args);
+        assert!(ok, "punchcard admin {args:?} failed: {stderr}");
+        json
+    }
+
+    async fn cleanup(self) {
+        if let Some((admin, name)) = &self.pg {
+            common::drop_postgres_database(admin, name).await;
+        }
+    }
+}
+
+/// A `punchcard serve` process on port 0; its address read from its JSON log.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Serve {
+    fn start(url: &str) -> Serve {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .env("PUNCHCARD_DATABASE_URL", url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    if let Some(addr) = v["fields"]["addr"].as_str() {
+                        let _ = tx.send(addr.to_string());
+                    }
+                }
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("server announces its address");
+        Serve {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+async fn operator_flow(db: Db) {
+    let m = db.admin_ok(&[
+        "merchant", "create", "--name", "Corner Bakery", "--email", "owner@bakery.example",
+        "--password", "Correct-Horse-9", "--active",
+    ]);
+    let merchant = m["id"].as_str().unwrap().to_string();
+    assert!(merchant.starts_with("mer_"));
+    assert_eq!(m["status"], "active");
+
+    let c = db.admin_ok(&[
+        "currency", "create", "--merchant", &merchant, "--code", "PTS", "--name", "Points",
+        "--coins-per-unit", "0.5",
+    ]);
+    assert!(c["id"].as_str().unwrap().starts_with("cur_"));
+
+    let k = db.admin_ok(&["api-key", "create", "--merchant", &merchant, "--env", "prod", "--name", "shop"]);
+    let (key_id, secret) = (k["id"].as_str().unwrap().to_string(), k["secret"].as_str().unwrap().to_string());
+    assert!(k["signing_secret"].as_str().unwrap().len() > 20);
+
+    let p = db.admin_ok(&["plan", "set", "--merchant", &merchant, "--leads", "50", "--rate-limit", "6000"]);
+    assert_eq!(p["plan"]["leads"], 50);
+    assert_eq!(p["plan"]["rewards"], 10000, "unset options keep the default plan");
+    assert_eq!(p["plan"]["rate_limit_per_minute"], 6000);
+
+    // The key printed by the CLI authenticates against a running server on the same database.
+    let serve = Serve::start(&db.url);
+    let client = reqwest::Client::new();
+    let res = client
+        .get(format!("{}/api/v1/currencies", serve.base))
+        .basic_auth(&key_id, Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"][0]["code"], "PTS");
+    assert_eq!(body["data"][0]["coins_per_unit"], "0.5");
+
+    // Freezing from the CLI while the server runs takes effect at once.
+    let f = db.admin_ok(&["merchant", "freeze", &merchant]);
+    assert_eq!(f["status"], "frozen");
+    let res = client
+        .get(format!("{}/api/v1/currencies", serve.base))
+        .basic_auth(&key_id, Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "account_frozen");
+    let u = db.admin_ok(&["merchant", "unfreeze", &merchant]);
+    assert_eq!(u["status"], "active");
+
+    // Graceful shutdown on SIGTERM.
+    let status = serve.terminate();
+    assert!(status.success(), "exit status {status:?}");
+
+    // A pending merchant, then activation.
+    let m2 = db.admin_ok(&[
+        "merchant", "create", "--name", "Kiosk", "--email", "kiosk@example.com", "--password", "Correct-Horse-9",
+    ]);
+    assert_eq!(m2["status"], "pending_kyc");
+    let a = db.admin_ok(&["merchant", "activate", m2["id"].as_str().unwrap()]);
+    assert_eq!(a["status"], "active");
+
+    // Caps: 5 DEV keys.
+    for i in 0..5 {
+        db.admin_ok(&["api-key", "create", "--merchant", &merchant, "--env", "dev", "--name", &format!("k{i}")]);
+    }
+    let (ok, _, stderr) = db.admin(&["api-key", "create", "--merchant", &merchant, "--env", "dev", "--name", "k6"]);
+    assert!(!ok);
+    assert!(stderr.contains("at most 5"), "{stderr}");
+    db.cleanup().await;
+}
+
+async fn bad_arguments_fail_clearly(db: Db) {
+    let cases: &[(&[&str], &str)] = &[
+        (&["merchant", "create", "--name", "X", "--email", "nope", "--password", "Correct-Horse-9"], "email"),
+        (&["merchant", "create", "--name", "X", "--email", "a@b.example", "--password", "short"], "password"),
+        (&["merchant", "activate", "mer_bogus"], "not a merchant id"),
+        (&["merchant", "activate", "mer_01jd3x1m2n3p4q5r6s7t8v9w0x"], "not found"),
+        (&["currency", "create", "--merchant", "mer_01jd3x1m2n3p4q5r6s7t8v9w0x", "--code", "PTS", "--name", "P", "--coins-per-unit", "-1"], "coins_per_unit"),
+        (&["api-key", "create", "--merchant", "mer_01jd3x1m2n3p4q5r6s7t8v9w0x", "--env", "staging", "--name", "x"], "dev"),
+        (&["plan", "set", "--merchant", "mer_01jd3x1m2n3p4q5r6s7t8v9w0x", "--rate-limit", "0"], "rate_limit"),
+    ];
+    for (args, needle) in cases {
+        let (ok, json, stderr) = db.admin(args);
+        assert!(!ok, "{args:?} should fail");
+        assert!(json.is_null(), "nothing on stdout for a failure");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let m = db.admin_ok(&[
+        "merchant", "create", "--name", "Dup", "--email", "dup@example.com", "--password", "Correct-Horse-9",
+    ]);
+    let (ok, _, stderr) = db.admin(&[
+        "merchant", "create", "--name", "Dup", "--email", "dup@example.com", "--password", "Correct-Horse-9",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("already registered"), "{stderr}");
+    let merchant = m["id"].as_str().unwrap();
+    db.admin_ok(&["currency", "create", "--merchant", merchant, "--code", "PTS", "--name", "P", "--coins-per-unit", "1"]);
+    let (ok, _, stderr) = db.admin(&["currency", "create", "--merchant", merchant, "--code", "pts", "--name", "P", "--coins-per-unit", "1"]);
+    assert!(!ok);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn sqlite_operator_flow() {
+    operator_flow(Db::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_operator_flow() {
+    if let Some(db) = Db::postgres().await {
+        operator_flow(db).await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_bad_arguments_fail_clearly() {
+    bad_arguments_fail_clearly(Db::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_bad_arguments_fail_clearly() {
+    if let Some(db) = Db::postgres().await {
+        bad_arguments_fail_clearly(db).await;
+    }
+}
+
+#[test]
+fn unreachable_or_unsupported_database_is_a_clear_error() {
+    for (url, needle) in [
+        ("postgres://postgres@127.0.0.1:1/nothing", "cannot reach the database"),
+        ("mysql://root@127.0.0.1/x", "unsupported database URL scheme"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["migrate"])
+            .env("PUNCHCARD_DATABASE_URL", url)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains(needle), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn serve_help_documents_every_setting() {
+    let out = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "PUNCHCARD_DATABASE_URL",
+        "PUNCHCARD_LISTEN",
+        "PUNCHCARD_BASE_URL",
+        "PUNCHCARD_SMTP_URL",
+        "PUNCHCARD_MAIL_DIR",
+        "PUNCHCARD_REDIS_URL",
+        "PUNCHCARD_STORAGE_URL",
+        "PUNCHCARD_TRUSTED_PROXIES",
+        "PUNCHCARD_ALLOW_PRIVATE_CALLBACKS",
+    ] {
+        assert!(help.contains(var), "serve --help misses {var}");
+    }
+}
