@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod allowed_ips;
 pub mod api_keys;
 pub mod currencies;
+pub mod demo;
 pub mod error;
 pub mod idempotency;
 pub mod kyc;

@@ -29,6 +29,11 @@ enum Command {
 struct ServeArgs {
     #[command(flatten)]
     config: Config,
+
+    /// Create, once, an active demo merchant with currencies and API keys, and print how to
+    /// sign in (the demo owner gets a new password on each start with this flag).
+    #[arg(long)]
+    demo: bool,
 }
 
 #[derive(clap::Args)]
@@ -88,8 +93,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logs(args.config.log_format.eq_ignore_ascii_case("json"));
     let server = Server::build(args.config).await?;
     let addr = server.local_addr();
+    if args.demo {
+        let demo = server.state().app.ensure_demo().await?;
+        print_demo(&demo, &server.state().base_url, &server.state().config.mail_dir);
+    }
     tracing::info!(%addr, base_url = %server.state().base_url, "punchcard listening");
     server.run(shutdown_signal()).await
+}
+
+fn print_demo(demo: &punchcard_app::demo::DemoAccount, base_url: &str, mail_dir: &std::path::Path) {
+    let verb = if demo.created { "created" } else { "ready" };
+    println!("Demo merchant {verb}: {}", demo.merchant_id);
+    println!("  Dashboard: {base_url}/dashboard/login");
+    println!("  Email:     {}", demo.email);
+    println!("  Password:  {}", demo.password);
+    println!(
+        "  The sign-in code is emailed; without SMTP it is written under {}",
+        mail_dir.display()
+    );
+    for (env, key) in &demo.new_keys {
+        println!("  {env} API key: {} secret: {} (shown once)", key.id, key.secret);
+        println!("    curl -u {}:{} {base_url}/api/v1/currencies", key.id, key.secret);
+    }
 }
 
 async fn shutdown_signal() {

@@ -71,17 +71,26 @@ impl Db {
 struct Serve {
     child: Child,
     base: String,
+    stdout: String,
 }
 
 impl Serve {
     fn start(url: &str) -> Serve {
+        Self::start_with(url, &[])
+    }
+
+    fn start_with(url: &str, extra: &[&str]) -> Serve {
+        let mail_dir = std::env::temp_dir().join(format!("punchcard-mail-{}", ulid::Ulid::new()));
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(extra)
             .env("PUNCHCARD_DATABASE_URL", url)
-            .stdout(Stdio::null())
+            .env("PUNCHCARD_MAIL_DIR", &mail_dir)
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let mut out = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -94,9 +103,28 @@ impl Serve {
             }
         });
         let addr = rx.recv_timeout(Duration::from_secs(60)).expect("server announces its address");
+        // Whatever the server printed before listening (the demo banner) is complete by now.
+        let (otx, orx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let mut buf = [0u8; 4096];
+            use std::io::Read;
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                text.push_str(&String::from_utf8_lossy(&buf[..n]));
+                let _ = otx.send(text.clone());
+            }
+        });
+        let mut stdout = String::new();
+        while let Ok(t) = orx.recv_timeout(Duration::from_millis(300)) {
+            stdout = t;
+        }
         Serve {
             child,
             base: format!("http://{addr}"),
+            stdout,
         }
     }
 
@@ -221,6 +249,50 @@ async fn bad_arguments_fail_clearly(db: Db) {
     assert!(!ok);
     assert!(stderr.contains("already exists"), "{stderr}");
     db.cleanup().await;
+}
+
+async fn demo_is_created_once(db: Db) {
+    let first = Serve::start_with(&db.url, &["--demo"]);
+    assert!(first.stdout.contains("Demo merchant created"), "{}", first.stdout);
+    assert!(first.stdout.contains("demo@punchcard.localhost"));
+    let curl = first
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("curl -u"))
+        .expect("a curl example")
+        .to_string();
+    let creds = curl.split_whitespace().nth(2).unwrap().to_string();
+    let (id, secret) = creds.split_once(':').unwrap();
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/currencies", first.base))
+        .basic_auth(id, Some(secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"].as_array().unwrap().len(), 2);
+    assert!(first.terminate().success());
+
+    let second = Serve::start_with(&db.url, &["--demo"]);
+    assert!(second.stdout.contains("Demo merchant ready"), "{}", second.stdout);
+    assert!(!second.stdout.contains("curl -u"), "keys are created only once");
+    assert!(second.terminate().success());
+    let list = db.admin_ok(&["merchant", "list"]);
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "one demo merchant");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn sqlite_demo_is_created_once() {
+    demo_is_created_once(Db::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_demo_is_created_once() {
+    if let Some(db) = Db::postgres().await {
+        demo_is_created_once(db).await;
+    }
 }
 
 #[tokio::test]
