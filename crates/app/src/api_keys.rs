@@ -1,7 +1,7 @@
 //! API keys: creation under the per-env cap, authentication, revocation.
 
 use punchcard_domain::accounts::{parse_label, MerchantStatus};
-use punchcard_domain::limits::api_key_cap;
+use punchcard_domain::limits::{api_key_cap, default_rate_limit};
 use punchcard_domain::net::CallbackUrl;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{ApiKeyId, Env, MerchantId, ValidationErrors};
@@ -26,6 +26,8 @@ pub struct ApiPrincipal {
     pub key_id: ApiKeyId,
     pub callback_url: Option<String>,
     pub signing_secret: String,
+    /// API calls allowed per minute in this env: 100 in dev, the plan's rate in prod.
+    pub rate_limit_per_minute: i64,
 }
 
 impl App {
@@ -99,7 +101,12 @@ impl App {
                 ))
             }
         }
+        let rate_limit_per_minute = match found.key.env {
+            Env::Dev => default_rate_limit(Env::Dev),
+            Env::Prod => found.plan_rate_limit.unwrap_or_else(|| default_rate_limit(Env::Prod)),
+        };
         Ok(ApiPrincipal {
+            rate_limit_per_minute,
             merchant_id: found.key.merchant_id,
             env: found.key.env,
             key_id: found.key.id,

@@ -337,3 +337,58 @@ on_both_backends!(
     health_metrics_docs_and_request_ids,
     idempotency_keys_replay_and_detect_mismatch,
 );
+
+async fn rate_limits_per_merchant_and_env_with_headers(t: TestApp) {
+    let m = t.active_merchant("Acme").await;
+    let dev = t.api_key(&m, Env::Dev).await;
+    let first = t.api_get(&dev, "/api/v1/currencies").await;
+    assert_eq!(first.headers().get("ratelimit-limit").unwrap(), "100");
+    assert_eq!(first.headers().get("ratelimit-remaining").unwrap(), "99");
+    let reset: u64 = first.headers().get("ratelimit-reset").unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&reset));
+
+    // The plan's rate applies to prod; dev stays at 100 a minute.
+    t.app
+        .set_plan(&m, punchcard_app::plans::PlanChange { rate_limit_per_minute: Some(5), ..Default::default() })
+        .await
+        .unwrap();
+    let prod = t.api_key(&m, Env::Prod).await;
+    // Start the burst well inside one 60-second window.
+    let probe = t.api_get(&dev, "/api/v1/currencies").await;
+    let reset: u64 = probe.headers().get("ratelimit-reset").unwrap().to_str().unwrap().parse().unwrap();
+    if reset < 5 {
+        tokio::time::sleep(std::time::Duration::from_secs(reset + 1)).await;
+    }
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let client = t.client.clone();
+        let url = t.url("/api/v1/currencies");
+        let prod = prod.clone();
+        handles.push(tokio::spawn(async move {
+            client.get(url).basic_auth(&prod.0, Some(&prod.1)).send().await.unwrap()
+        }));
+    }
+    let mut ok = 0;
+    let mut limited = 0;
+    for h in handles {
+        let res = h.await.unwrap();
+        match res.status().as_u16() {
+            200 => ok += 1,
+            429 => {
+                limited += 1;
+                assert!(res.headers().get("retry-after").is_some());
+                assert_eq!(res.headers().get("ratelimit-remaining").unwrap(), "0");
+                assert_eq!(json(res).await["code"], "rate_limited");
+            }
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    assert_eq!((ok, limited), (5, 3), "exactly the plan's rate is served");
+    assert_eq!(t.api_get(&dev, "/api/v1/currencies").await.status(), 200, "dev has its own budget");
+    t.stop().await;
+}
+
+mod rate_limits {
+    use super::*;
+    on_both_backends!(rate_limits_per_merchant_and_env_with_headers);
+}

@@ -24,6 +24,8 @@ pub struct ApiKeyRow {
 pub struct KeyWithMerchant {
     pub key: ApiKeyRow,
     pub merchant_status: String,
+    /// The plan's API calls per minute, when the merchant has a plan row.
+    pub plan_rate_limit: Option<i64>,
 }
 
 const COLUMNS: &str = "k.merchant_id, k.id, k.env, k.name, k.secret_hash, k.signing_secret, \
@@ -85,14 +87,16 @@ pub async fn find_for_auth(
     id: &ApiKeyId,
 ) -> Result<Option<KeyWithMerchant>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS}, m.status AS merchant_status FROM api_keys k \
-         JOIN merchants m ON m.id = k.merchant_id WHERE k.id = $1"
+        "SELECT {COLUMNS}, m.status AS merchant_status, p.rate_limit_per_minute AS plan_rate_limit \
+         FROM api_keys k JOIN merchants m ON m.id = k.merchant_id \
+         LEFT JOIN plans p ON p.merchant_id = k.merchant_id WHERE k.id = $1"
     );
     let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(conn).await?;
     row.map(|r| {
         Ok(KeyWithMerchant {
             key: from_row(&r)?,
             merchant_status: r.try_get("merchant_status")?,
+            plan_rate_limit: r.try_get("plan_rate_limit")?,
         })
     })
     .transpose()

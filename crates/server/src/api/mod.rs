@@ -1,10 +1,12 @@
 //! The JSON API under `/api/v1`, its OpenAPI document and the browsable docs.
 
+pub mod allowed_ips;
 pub mod auth;
 pub mod currencies;
 pub mod extract;
 pub mod idempotency;
 pub mod pagination;
+pub mod rate_limit;
 
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
@@ -60,6 +62,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/currencies", get(currencies::list_currencies))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
+        .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
+        .route_layer(from_fn_with_state(state.clone(), allowed_ips::enforce_api_allowed_ips))
         .route_layer(from_fn_with_state(state.clone(), auth::require_api_key))
 }
 

@@ -1,0 +1,57 @@
+//! API rate limits per merchant and env (dev 100 calls a minute, prod the plan's rate), with
+//! `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` on every answer.
+//!
+//! Counted in fixed 60-second windows through the shared [`Throttle`](crate::throttle::Throttle),
+//! so several servers behind a load balancer share one budget when Redis is configured. If the
+//! counter store is unreachable the request is served (and the failure logged): an outage of
+//! the limiter must not take the API down with it.
+
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use punchcard_app::api_keys::ApiPrincipal;
+
+use crate::problem::Problem;
+use crate::state::AppState;
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(principal) = req.extensions().get::<ApiPrincipal>() else {
+        return next.run(req).await;
+    };
+    let limit = u64::try_from(principal.rate_limit_per_minute).unwrap_or(0).max(1);
+    let key = format!("api:{}:{}", principal.merchant_id, principal.env);
+    match state.throttle.count(&key, WINDOW).await {
+        Ok((count, reset)) => {
+            let reset_secs = reset.as_secs().max(1);
+            if count > limit {
+                let mut res = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("rate limit of {limit} calls a minute reached; retry in {reset_secs} s"),
+                )
+                .with_retry_after(reset_secs)
+                .into_response();
+                set_headers(res.headers_mut(), limit, 0, reset_secs);
+                return res;
+            }
+            let mut res = next.run(req).await;
+            set_headers(res.headers_mut(), limit, limit - count, reset_secs);
+            res
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limiter unavailable; serving without a limit");
+            next.run(req).await
+        }
+    }
+}
+
+fn set_headers(h: &mut HeaderMap, limit: u64, remaining: u64, reset: u64) {
+    h.insert("ratelimit-limit", HeaderValue::from(limit));
+    h.insert("ratelimit-remaining", HeaderValue::from(remaining));
+    h.insert("ratelimit-reset", HeaderValue::from(reset));
+}
