@@ -18,6 +18,7 @@
 use std::sync::OnceLock;
 
 use punchcard_domain::accounts::{Email, MerchantName, MerchantStatus, Password};
+use punchcard_domain::limits::PlanLimits;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{
     ChallengeId, Env, LoginActivityId, MemberId, MerchantId, NotificationId, SessionId,
@@ -28,7 +29,7 @@ use punchcard_store::login_activities::{self, LoginActivityRow, LoginActivityVie
 use punchcard_store::notifications::{self, NotificationRow};
 use punchcard_store::otp::{self, OtpChallengeRow, OtpPurpose};
 use punchcard_store::sessions::{self, SessionRow};
-use punchcard_store::{commit, Conn};
+use punchcard_store::{api_keys, commit, currencies, plans, Conn};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use time::Duration;
@@ -86,7 +87,10 @@ pub fn parse_code(input: &str) -> Result<String, AppError> {
         return Err(AppError::field("code", "is required"));
     }
     if digits.len() != 6 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(AppError::field("code", "must be the 6 digits from the email"));
+        return Err(AppError::field(
+            "code",
+            "must be the 6 digits from the email",
+        ));
     }
     Ok(digits)
 }
@@ -176,7 +180,9 @@ impl App {
         let name = match name {
             Some(n) => n,
             // Until the KYC profile names the business, the email's domain stands in for it.
-            None => MerchantName::parse(email.as_str().rsplit('@').next().unwrap_or("My business"))?,
+            None => {
+                MerchantName::parse(email.as_str().rsplit('@').next().unwrap_or("My business"))?
+            }
         };
         let password_hash = secrets::hash_password(password.expose())?;
         let now = Timestamp::now();
@@ -229,9 +235,10 @@ impl App {
             .and_then(|m| m.password_hash.clone())
             .unwrap_or_else(|| dummy_password_hash().to_string());
         let password = password.to_string();
-        let matches = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
-            .await
-            .map_err(AppError::internal)?;
+        let matches =
+            tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
+                .await
+                .map_err(AppError::internal)?;
         let member = match member {
             Some(m) if matches && m.status == "active" && m.password_hash.is_some() => m,
             _ => return Err(AppError::Unauthorized),
@@ -302,7 +309,15 @@ impl App {
         let code = OtpCode::generate();
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
-        if !otp::replace_code(&mut tx, id, &otp_hash(id, code.expose()), now, now.plus(OTP_TTL)).await? {
+        if !otp::replace_code(
+            &mut tx,
+            id,
+            &otp_hash(id, code.expose()),
+            now,
+            now.plus(OTP_TTL),
+        )
+        .await?
+        {
             return Err(AppError::NotFound("challenge"));
         }
         let already_registered = purpose == OtpPurpose::SignUp
@@ -382,7 +397,8 @@ impl App {
                 return Err(wrong);
             }
         };
-        let (Some(merchant_id), Some(member_id)) = (challenge.merchant_id, challenge.member_id) else {
+        let (Some(merchant_id), Some(member_id)) = (challenge.merchant_id, challenge.member_id)
+        else {
             return Err(AppError::NotFound("challenge"));
         };
         let merchant = accounts::find_merchant(&mut tx, &merchant_id)
@@ -395,8 +411,15 @@ impl App {
             .await?
             .filter(|m| m.status == "active")
             .ok_or(AppError::Unauthorized)?;
-        let signed_in =
-            open_session(&mut tx, &merchant_id, &member_id, member.email, merchant.name, origin).await?;
+        let signed_in = open_session(
+            &mut tx,
+            &merchant_id,
+            &member_id,
+            member.email,
+            merchant.name,
+            origin,
+        )
+        .await?;
         if signed_in.new_ip {
             notify_in(
                 &mut tx,
@@ -421,7 +444,9 @@ impl App {
     pub async fn session_for_token(&self, token: &str) -> Result<Option<SessionContext>, AppError> {
         let now = Timestamp::now();
         let mut conn = self.db.conn().await?;
-        let Some(session) = sessions::find_by_token_hash(&mut conn, &secrets::token_hash(token)).await? else {
+        let Some(session) =
+            sessions::find_by_token_hash(&mut conn, &secrets::token_hash(token)).await?
+        else {
             return Ok(None);
         };
         if !session_is_live(&session, now) {
@@ -433,9 +458,10 @@ impl App {
         if merchant.status == MerchantStatus::Frozen {
             return Ok(None);
         }
-        let Some(member) = accounts::find_member(&mut conn, &session.merchant_id, &session.member_id)
-            .await?
-            .filter(|m| m.status == "active")
+        let Some(member) =
+            accounts::find_member(&mut conn, &session.merchant_id, &session.member_id)
+                .await?
+                .filter(|m| m.status == "active")
         else {
             return Ok(None);
         };
@@ -471,7 +497,11 @@ impl App {
     }
 
     /// Signs out: the session is revoked and its cookie opens nothing any more.
-    pub async fn sign_out(&self, merchant_id: &MerchantId, session_id: &SessionId) -> Result<(), AppError> {
+    pub async fn sign_out(
+        &self,
+        merchant_id: &MerchantId,
+        session_id: &SessionId,
+    ) -> Result<(), AppError> {
         let mut conn = self.db.conn().await?;
         sessions::revoke(&mut conn, merchant_id, session_id, Timestamp::now()).await?;
         Ok(())
@@ -501,7 +531,9 @@ impl App {
     ) -> Result<MerchantRow, AppError> {
         {
             let mut conn = self.db.conn().await?;
-            if !login_activities::mark_reported(&mut conn, merchant_id, id, Timestamp::now()).await? {
+            if !login_activities::mark_reported(&mut conn, merchant_id, id, Timestamp::now())
+                .await?
+            {
                 return Err(AppError::NotFound("login activity"));
             }
         }
@@ -523,7 +555,10 @@ impl App {
     }
 
     /// Newest first.
-    pub async fn list_notifications(&self, merchant_id: &MerchantId) -> Result<Vec<NotificationRow>, AppError> {
+    pub async fn list_notifications(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> Result<Vec<NotificationRow>, AppError> {
         let mut conn = self.db.conn().await?;
         Ok(notifications::list(&mut conn, merchant_id, 200).await?)
     }
@@ -546,7 +581,44 @@ impl App {
     /// The instance-wide secret `name` (created on first use, shared by every server).
     pub async fn instance_secret(&self, name: &str) -> Result<String, AppError> {
         let mut conn = self.db.conn().await?;
-        Ok(sessions::instance_secret(&mut conn, name, &secrets::random_token(""), Timestamp::now()).await?)
+        Ok(sessions::instance_secret(
+            &mut conn,
+            name,
+            &secrets::random_token(""),
+            Timestamp::now(),
+        )
+        .await?)
+    }
+}
+
+/// What the overview page shows.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub currencies: i64,
+    pub api_keys: i64,
+    pub plan: PlanLimits,
+    /// Used amount per quota name (`leads`, `redeems`, `rewards`, `swaps`).
+    pub used: Vec<(String, i64)>,
+}
+
+impl App {
+    /// The numbers on the dashboard's overview for one environment.
+    pub async fn overview(&self, merchant_id: &MerchantId, env: Env) -> Result<Overview, AppError> {
+        let mut conn = self.db.conn().await?;
+        let currencies = currencies::list(&mut conn, merchant_id, None, 500)
+            .await?
+            .len() as i64;
+        let api_keys = api_keys::count_live(&mut conn, merchant_id, env).await?;
+        let plan = plans::find(&mut conn, merchant_id)
+            .await?
+            .unwrap_or_default();
+        let used = plans::counters(&mut conn, merchant_id).await?;
+        Ok(Overview {
+            currencies,
+            api_keys,
+            plan,
+            used,
+        })
     }
 }
 
@@ -601,7 +673,10 @@ async fn check_code(
         )));
     }
     if now >= challenge.expires_at {
-        return Ok(Err(AppError::field("code", "this code has expired; request a new code")));
+        return Ok(Err(AppError::field(
+            "code",
+            "this code has expired; request a new code",
+        )));
     }
     if !secrets::hashes_equal(&otp_hash(id, code), &challenge.code_hash) {
         otp::record_wrong_code(conn, id, OTP_MAX_ATTEMPTS).await?;

@@ -1,12 +1,16 @@
 //! The HTTP server: the JSON API, health and metrics endpoints (and the dashboard).
 
 pub mod api;
+pub mod client_ip;
 pub mod config;
+pub mod dashboard;
 pub mod health;
+pub mod mail;
 pub mod metrics;
 pub mod problem;
 pub mod state;
 pub mod storage;
+pub mod throttle;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,11 +53,19 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let bound = listener.local_addr()?;
+        let mailer = mail::Mailer::from_config(config.smtp_url.as_deref(), &config.mail_from, &config.mail_dir)?;
+        let throttle = match config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            Some(url) => throttle::Throttle::redis(url).await?,
+            None => throttle::Throttle::in_process(),
+        };
         let app = App::new(
             db,
             AppSettings {
                 allow_private_callbacks: config.allow_private_callbacks,
             },
+        );
+        let cookie_key = dashboard::cookies::CookieKey::new(
+            app.instance_secret("dashboard_cookie_key").await?.as_bytes(),
         );
         let state = AppState {
             app,
@@ -61,6 +73,9 @@ impl Server {
             config: Arc::new(config),
             metrics: metrics::Metrics::new(),
             storage,
+            mailer,
+            throttle,
+            cookie_key,
         };
         let router = router(state.clone());
         Ok(Self {
@@ -102,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::serve_metrics))
         .merge(api::routes(&state))
         .merge(api::docs())
+        .merge(dashboard::routes(&state))
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
@@ -143,6 +159,6 @@ async fn not_found(req: Request) -> Response {
     if req.uri().path().starts_with("/api/") {
         problem::Problem::not_found().into_response()
     } else {
-        (StatusCode::NOT_FOUND, "not found").into_response()
+        dashboard::not_found_page().await
     }
 }

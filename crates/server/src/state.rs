@@ -17,4 +17,10 @@ pub struct AppState {
     pub base_url: Arc<str>,
     /// Uploaded files (local directory or S3).
     pub storage: Storage,
+    /// Outgoing mail (SMTP or files).
+    pub mailer: crate::mail::Mailer,
+    /// Rate limits and sign-in throttles (in process or Redis).
+    pub throttle: crate::throttle::Throttle,
+    /// Signs dashboard cookies; shared by every server of the instance.
+    pub cookie_key: crate::dashboard::cookies::CookieKey,
 }

@@ -78,14 +78,27 @@ impl Throttle {
 
     /// Counts one event under `key`; past `limit` in the current window it is refused with
     /// how long until the window ends.
-    pub async fn hit(&self, key: &str, limit: u64, window: Duration) -> Result<Result<(), Duration>, ThrottleError> {
+    pub async fn hit(
+        &self,
+        key: &str,
+        limit: u64,
+        window: Duration,
+    ) -> Result<Result<(), Duration>, ThrottleError> {
         let (count, retry_after) = self.count(key, window).await?;
-        Ok(if count > limit { Err(retry_after) } else { Ok(()) })
+        Ok(if count > limit {
+            Err(retry_after)
+        } else {
+            Ok(())
+        })
     }
 
     /// Counts one event under `key` and answers the window's count so far (this one included)
     /// and how long until the window ends; for limits that report what remains.
-    pub async fn count(&self, key: &str, window: Duration) -> Result<(u64, Duration), ThrottleError> {
+    pub async fn count(
+        &self,
+        key: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), ThrottleError> {
         let (index, len, retry_after) = window_of(now_secs(), window);
         let count = match &self.inner {
             Inner::Local(counters) => {
@@ -122,7 +135,12 @@ impl Throttle {
     }
 
     /// Whether `key` has already reached `limit` in the current window, without counting.
-    pub async fn check(&self, key: &str, limit: u64, window: Duration) -> Result<Result<(), Duration>, ThrottleError> {
+    pub async fn check(
+        &self,
+        key: &str,
+        limit: u64,
+        window: Duration,
+    ) -> Result<Result<(), Duration>, ThrottleError> {
         let (index, len, retry_after) = window_of(now_secs(), window);
         let count = match &self.inner {
             Inner::Local(counters) => {
@@ -142,7 +160,11 @@ impl Throttle {
                 n.unwrap_or(0)
             }
         };
-        Ok(if count >= limit { Err(retry_after) } else { Ok(()) })
+        Ok(if count >= limit {
+            Err(retry_after)
+        } else {
+            Ok(())
+        })
     }
 }
 
@@ -166,7 +188,11 @@ mod tests {
         assert!(t.check(&key, 3, w).await.unwrap().is_err());
         // Other keys and other window lengths count on their own.
         assert!(t.hit(&format!("{key}:other"), 3, w).await.unwrap().is_ok());
-        assert!(t.check(&key, 3, Duration::from_secs(7200)).await.unwrap().is_ok());
+        assert!(t
+            .check(&key, 3, Duration::from_secs(7200))
+            .await
+            .unwrap()
+            .is_ok());
     }
 
     #[test]

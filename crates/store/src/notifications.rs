@@ -65,7 +65,10 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-pub async fn count_unread(conn: &mut AnyConnection, merchant_id: &MerchantId) -> Result<i64, StoreError> {
+pub async fn count_unread(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS n FROM notifications WHERE merchant_id = $1 AND read_at IS NULL",
     )

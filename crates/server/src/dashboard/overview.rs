@@ -1,0 +1,132 @@
+//! The overview page and the DEV/PROD toggle.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use axum::Form;
+use punchcard_domain::limits::api_key_cap;
+use punchcard_domain::Env;
+use serde::Deserialize;
+
+use super::chrome::{redirect_with_flash, render, Chrome, Flash, Nav, PageError};
+use super::session::{secure_cookies, ActiveMerchant};
+use crate::state::AppState;
+
+pub struct QuotaLine {
+    pub label: &'static str,
+    pub used: i64,
+    pub limit: i64,
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewPage {
+    chrome: Chrome,
+    currencies: i64,
+    api_keys: i64,
+    api_key_cap: i64,
+    quotas: Vec<QuotaLine>,
+    rate_limit: i64,
+}
+
+pub async fn overview(
+    State(state): State<AppState>,
+    user: ActiveMerchant,
+) -> Result<Response, PageError> {
+    let o = state.app.overview(&user.merchant.id, user.env).await?;
+    let used = |name: &str| {
+        o.used
+            .iter()
+            .find(|(q, _)| q == name)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let quotas = vec![
+        QuotaLine {
+            label: "Leads",
+            used: used("leads"),
+            limit: o.plan.leads,
+        },
+        QuotaLine {
+            label: "Rewards",
+            used: used("rewards"),
+            limit: o.plan.rewards,
+        },
+        QuotaLine {
+            label: "Redeems",
+            used: used("redeems"),
+            limit: o.plan.redeems,
+        },
+        QuotaLine {
+            label: "Swaps",
+            used: used("swaps"),
+            limit: o.plan.swaps,
+        },
+    ];
+    Ok(render(&OverviewPage {
+        chrome: Chrome::new(&user, Nav::Overview),
+        currencies: o.currencies,
+        api_keys: o.api_keys,
+        api_key_cap: api_key_cap(user.env),
+        quotas,
+        rate_limit: o.plan.rate_limit_per_minute,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EnvForm {
+    #[serde(default)]
+    env: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Where to return after the toggle: the page it was pressed on, if it is a dashboard page.
+fn safe_back(back: &str) -> &str {
+    let ok = back.starts_with("/dashboard")
+        && !back.starts_with("//")
+        && !back.contains('\\')
+        && back.chars().all(|c| c.is_ascii_graphic());
+    if ok {
+        back
+    } else {
+        "/dashboard"
+    }
+}
+
+/// Switches the session between DEV and PROD (the header toggle).
+pub async fn switch_env(
+    State(state): State<AppState>,
+    user: ActiveMerchant,
+    Form(form): Form<EnvForm>,
+) -> Result<Response, PageError> {
+    let env: Env = form.env.parse().map_err(punchcard_app::AppError::from)?;
+    state
+        .app
+        .set_session_env(&user.merchant.id, &user.session_id, env)
+        .await?;
+    let label = match env {
+        Env::Dev => "Switched to DEV: test data only.",
+        Env::Prod => "Switched to PROD.",
+    };
+    Ok(redirect_with_flash(
+        &state.cookie_key,
+        secure_cookies(&state),
+        safe_back(&form.back),
+        Flash::info(label),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_links_stay_in_the_dashboard() {
+        assert_eq!(safe_back("/dashboard/api-keys"), "/dashboard/api-keys");
+        assert_eq!(safe_back("https://evil.example/"), "/dashboard");
+        assert_eq!(safe_back("//evil.example"), "/dashboard");
+        assert_eq!(safe_back("/dashboard\\@evil"), "/dashboard");
+        assert_eq!(safe_back(""), "/dashboard");
+    }
+}

@@ -1,0 +1,304 @@
+//! The dashboard's session layer and the extractors pages use: `SignedIn`, `ActiveMerchant`
+//! and `Visitor` (pre-login pages).
+//!
+//! The layer runs before every dashboard route: it resolves the session cookie (refusing
+//! revoked, idle, expired and frozen-merchant sessions), enforces the anti-forgery token on
+//! every POST (see [`super::csrf`]), issues the pre-login token cookie, and hands the flash
+//! message of the previous redirect to the page (clearing it once a page, not a redirect,
+//! showed it). Extractors then only read what the layer found.
+//!
+//! Cookie `punchcard_session`: HttpOnly, SameSite=Lax, Path=/, Secure when the base URL is
+//! https, Max-Age 12 h (the absolute session lifetime; the idle limit is checked server-side).
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use punchcard_app::accounts::SessionContext;
+use punchcard_app::secrets;
+use punchcard_domain::accounts::MerchantStatus;
+use punchcard_domain::{Env, SessionId};
+use punchcard_store::accounts::{MemberRow, MerchantRow};
+
+use super::chrome::{error_page, Flash, PageError};
+use super::cookies;
+use super::csrf;
+use crate::state::AppState;
+
+/// The largest urlencoded form body the layer reads to find the token.
+const FORM_LIMIT: usize = 1024 * 1024;
+
+/// Whether cookies must carry `Secure` (the public URL is https).
+pub fn secure_cookies(state: &AppState) -> bool {
+    state.base_url.starts_with("https://")
+}
+
+/// What the session layer found for this request.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestContext {
+    pub session: Option<SessionContext>,
+    /// The signed pre-login token (also accepted from signed-in browsers).
+    pub pre_login_csrf: String,
+    pub flash: Option<Flash>,
+    pub path: String,
+}
+
+impl RequestContext {
+    fn csrf(&self) -> &str {
+        match &self.session {
+            Some(s) => &s.session.csrf_token,
+            None => &self.pre_login_csrf,
+        }
+    }
+}
+
+/// The session layer (mounted on every dashboard route by `dashboard::routes`).
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let secure = secure_cookies(&state);
+    let key = &state.cookie_key;
+
+    let had_session_cookie = cookies::get(&parts.headers, cookies::SESSION).is_some();
+    let session = match cookies::get(&parts.headers, cookies::SESSION) {
+        Some(token) if !token.is_empty() => match state.app.session_for_token(token).await {
+            Ok(s) => s,
+            Err(e) => return PageError(e).into_response(),
+        },
+        _ => None,
+    };
+    let existing_csrf =
+        cookies::get(&parts.headers, cookies::CSRF).and_then(|v| key.verify(cookies::CSRF, v));
+    let (pre_login_csrf, issue_csrf) = match existing_csrf {
+        Some(t) => (t, false),
+        None => (secrets::random_token(""), true),
+    };
+    let flash = cookies::get(&parts.headers, cookies::FLASH)
+        .and_then(|v| key.verify(cookies::FLASH, v))
+        .and_then(|v| Flash::decode(&v));
+    let had_flash = flash.is_some();
+
+    let body = if csrf::is_safe(&parts.method) {
+        body
+    } else {
+        let (buffered, body) = if csrf::is_urlencoded(&parts) {
+            match axum::body::to_bytes(body, FORM_LIMIT).await {
+                Ok(b) => (Some(b), None),
+                Err(_) => {
+                    return error_page(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Form too large",
+                        "The form is larger than the server accepts.",
+                    )
+                }
+            }
+        } else {
+            (None, Some(body))
+        };
+        let submitted = csrf::submitted(&parts, buffered.as_deref());
+        let mut expected: Vec<&str> = Vec::new();
+        if let Some(s) = &session {
+            expected.push(&s.session.csrf_token);
+        }
+        if !issue_csrf {
+            expected.push(&pre_login_csrf);
+        }
+        if !csrf::matches(submitted.as_deref(), &expected) {
+            tracing::warn!(path = %parts.uri.path(), "dashboard POST without a valid anti-forgery token");
+            return error_page(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form could not be verified (it may have been open too long, or sent from another site). Go back, reload the page and try again.",
+            );
+        }
+        match (buffered, body) {
+            (Some(b), _) => Body::from(b),
+            (None, Some(body)) => body,
+            (None, None) => Body::empty(),
+        }
+    };
+
+    if let Some(s) = &session {
+        tracing::Span::current().record("merchant_id", s.merchant.id.as_str());
+    }
+    let session_live = session.is_some();
+    parts.extensions.insert(RequestContext {
+        session,
+        pre_login_csrf: pre_login_csrf.clone(),
+        flash,
+        path: parts.uri.path().to_string(),
+    });
+
+    let mut res = next.run(Request::from_parts(parts, body)).await;
+    let headers = res.headers_mut();
+    if issue_csrf {
+        headers.append(
+            header::SET_COOKIE,
+            cookies::set(
+                cookies::CSRF,
+                &key.sign(cookies::CSRF, &pre_login_csrf),
+                cookies::Attrs {
+                    path: "/",
+                    max_age: None,
+                    secure,
+                },
+            ),
+        );
+    }
+    if had_flash && !res.status().is_redirection() {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            cookies::clear(cookies::FLASH, "/", secure),
+        );
+    }
+    if had_session_cookie && !session_live && !sets_cookie(&res, cookies::SESSION) {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            cookies::clear(cookies::SESSION, "/", secure),
+        );
+    }
+    let h = res.headers_mut();
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    );
+    res
+}
+
+fn sets_cookie(res: &Response, name: &str) -> bool {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.starts_with(&format!("{name}=")))
+}
+
+/// The `Set-Cookie` header that opens a session in the browser.
+pub fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
+    cookies::set(
+        cookies::SESSION,
+        token,
+        cookies::Attrs {
+            path: "/",
+            max_age: Some(punchcard_app::accounts::SESSION_ABSOLUTE.whole_seconds()),
+            secure: secure_cookies(state),
+        },
+    )
+}
+
+/// A signed-in member with a live session. Pages that work before KYC approval (profile,
+/// notifications, login activities) take this; others take [`ActiveMerchant`]. Without a
+/// session the request is redirected to `/dashboard/login`.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub member: MemberRow,
+    pub merchant: MerchantRow,
+    /// The environment the dashboard currently shows (DEV/PROD toggle).
+    pub env: Env,
+    /// The anti-forgery token for this session's forms.
+    pub csrf: String,
+    pub session_id: SessionId,
+    pub flash: Option<Flash>,
+    pub unread: i64,
+    pub path: String,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ctx = parts
+            .extensions
+            .get::<RequestContext>()
+            .cloned()
+            .ok_or_else(|| Redirect::to("/dashboard/login").into_response())?;
+        let Some(s) = ctx.session else {
+            return Err(Redirect::to("/dashboard/login").into_response());
+        };
+        // Allowed IPs: a member outside the merchant's dashboard list gets a 403 page.
+        super::allowed_ips::check_dashboard_ip(parts, state, &s.merchant.id).await?;
+        let unread = state
+            .app
+            .unread_notifications(&s.merchant.id)
+            .await
+            .map_err(|e| PageError(e).into_response())?;
+        Ok(SignedIn {
+            env: s.session.env,
+            csrf: s.session.csrf_token.clone(),
+            session_id: s.session.id.clone(),
+            member: s.member,
+            merchant: s.merchant,
+            flash: ctx.flash,
+            unread,
+            path: ctx.path,
+        })
+    }
+}
+
+/// A signed-in member whose merchant is active (KYC approved). Otherwise the request is
+/// redirected to the profile and KYC page, `/dashboard/profile`.
+#[derive(Debug, Clone)]
+pub struct ActiveMerchant(pub SignedIn);
+
+impl std::ops::Deref for ActiveMerchant {
+    type Target = SignedIn;
+    fn deref(&self) -> &SignedIn {
+        &self.0
+    }
+}
+
+impl FromRequestParts<AppState> for ActiveMerchant {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = SignedIn::from_request_parts(parts, state).await?;
+        if user.merchant.status != MerchantStatus::Active {
+            return Err(Redirect::to("/dashboard/profile").into_response());
+        }
+        Ok(ActiveMerchant(user))
+    }
+}
+
+/// Anyone on a pre-login page: the token its forms carry, the flash, and whether a session
+/// is already open (sign-in pages then send the member to the dashboard).
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    pub csrf: String,
+    pub flash: Option<Flash>,
+    pub signed_in: bool,
+}
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(match parts.extensions.get::<RequestContext>() {
+            Some(ctx) => Visitor {
+                csrf: ctx.csrf().to_string(),
+                flash: ctx.flash.clone(),
+                signed_in: ctx.session.is_some(),
+            },
+            None => Visitor {
+                csrf: String::new(),
+                flash: None,
+                signed_in: false,
+            },
+        })
+    }
+}
