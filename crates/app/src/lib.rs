@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod idempotency;
 pub mod kyc;
+pub mod members;
 pub mod merchants;
 pub mod plans;
 pub mod secrets;

@@ -237,3 +237,27 @@ pub async fn lock_merchant(conn: &mut AnyConnection, id: &MerchantId) -> Result<
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Removes a member who is not the owner; their sessions end with them. Answers whether one
+/// was removed.
+pub async fn delete_member(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    id: &MemberId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $3 WHERE merchant_id = $1 AND member_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(merchant_id.as_str())
+    .bind(id.as_str())
+    .bind(now.to_db())
+    .execute(&mut *conn)
+    .await?;
+    let done = sqlx::query("DELETE FROM members WHERE merchant_id = $1 AND id = $2 AND role <> 'owner'")
+        .bind(merchant_id.as_str())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

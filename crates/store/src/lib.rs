@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod currencies;
 pub mod error;
 pub mod idempotency;
+pub mod invitations;
 pub mod kyc;
 pub mod login_activities;
 pub mod notifications;

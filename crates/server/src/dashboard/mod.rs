@@ -24,12 +24,16 @@
 //! 6. Add the route to [`routes`] (or merge your module's router there); the session layer
 //!    covers every route registered in that function.
 
+pub mod allowed_ips;
+pub mod api_keys;
 pub mod assets;
 pub mod auth;
 pub mod chrome;
 pub mod cookies;
 pub mod csrf;
+pub mod kyc;
 pub mod login_activities;
+pub mod members;
 pub mod notifications;
 pub mod overview;
 pub mod session;
@@ -76,6 +80,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(login_activities::report),
         )
         .route("/dashboard/notifications", get(notifications::list))
+        .merge(kyc::routes())
+        .merge(api_keys::routes())
+        .merge(allowed_ips::routes())
+        .merge(members::routes())
         .route_layer(from_fn_with_state(state.clone(), session::layer));
     Router::new()
         .merge(pages)

@@ -1,0 +1,149 @@
+//! Invitations to join a merchant as admin or staff.
+
+use punchcard_domain::accounts::{Email, Role};
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{InvitationId, MemberId, MerchantId};
+use sqlx::{AnyConnection, Row};
+
+use crate::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct InvitationRow {
+    pub merchant_id: MerchantId,
+    pub id: InvitationId,
+    pub email: Email,
+    pub role: Role,
+    pub token_hash: String,
+    pub invited_by: MemberId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+const COLUMNS: &str = "merchant_id, id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at, revoked_at";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<InvitationRow, StoreError> {
+    let role: String = row.try_get("role")?;
+    let ts = |name: &str| -> Result<Option<Timestamp>, StoreError> {
+        Ok(row
+            .try_get::<Option<String>, _>(name)?
+            .map(|s| Timestamp::from_db(&s)))
+    };
+    Ok(InvitationRow {
+        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        id: InvitationId::from_trusted(row.try_get("id")?),
+        email: Email::from_trusted(row.try_get("email")?),
+        role: Role::parse(&role).unwrap_or(Role::Staff),
+        token_hash: row.try_get("token_hash")?,
+        invited_by: MemberId::from_trusted(row.try_get("invited_by")?),
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        expires_at: Timestamp::from_db(&row.try_get::<String, _>("expires_at")?),
+        accepted_at: ts("accepted_at")?,
+        revoked_at: ts("revoked_at")?,
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, i: &InvitationRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO invitations (merchant_id, id, email, role, token_hash, invited_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(i.merchant_id.as_str())
+    .bind(i.id.as_str())
+    .bind(i.email.as_str())
+    .bind(i.role.as_str())
+    .bind(&i.token_hash)
+    .bind(i.invited_by.as_str())
+    .bind(i.created_at.to_db())
+    .bind(i.expires_at.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Invitations neither accepted nor revoked nor expired, newest first.
+pub async fn list_pending(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    now: Timestamp,
+) -> Result<Vec<InvitationRow>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM invitations WHERE merchant_id = $1 AND accepted_at IS NULL \
+         AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(merchant_id.as_str())
+        .bind(now.to_db())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn find_by_token_hash(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> Result<Option<InvitationRow>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM invitations WHERE token_hash = $1");
+    let row = sqlx::query(&sql).bind(token_hash).fetch_optional(conn).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Revokes pending invitations: one by id, or every pending one for an email.
+pub async fn revoke(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    id: Option<&InvitationId>,
+    email: Option<&Email>,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE invitations SET revoked_at = $4 WHERE merchant_id = $1 \
+         AND ($2 = '' OR id = $2) AND ($3 = '' OR email = $3) \
+         AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(merchant_id.as_str())
+    .bind(id.map(|i| i.as_str()).unwrap_or(""))
+    .bind(email.map(|e| e.as_str()).unwrap_or(""))
+    .bind(now.to_db())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Marks a pending, unexpired invitation accepted; answers whether it was (exactly once).
+pub async fn accept(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    id: &InvitationId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE invitations SET accepted_at = $3 WHERE merchant_id = $1 AND id = $2 \
+         AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(merchant_id.as_str())
+    .bind(id.as_str())
+    .bind(now.to_db())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Members plus pending invitations of a merchant, for its cap.
+pub async fn count_seats(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    now: Timestamp,
+) -> Result<i64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM members WHERE merchant_id = $1) + \
+                (SELECT COUNT(*) FROM invitations WHERE merchant_id = $1 AND accepted_at IS NULL \
+                 AND revoked_at IS NULL AND expires_at > $2)",
+    )
+    .bind(merchant_id.as_str())
+    .bind(now.to_db())
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
