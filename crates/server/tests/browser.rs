@@ -1,0 +1,449 @@
+//! The dashboard in headless Chromium, walked as a merchant would: sign up with an emailed
+//! code, fill in KYC with a document, get approved, switch environments, create an API key,
+//! restrict IPs, sign out and in again, then report a sign-in and find the account frozen.
+//! Screenshots of the main pages land in `target/screenshots/`.
+
+mod browser_support;
+mod common;
+
+use std::time::Duration;
+
+use browser_support::{mail_files, tiny_pdf, wait_for_code, Browser};
+use common::{Backend, TestApp};
+use fantoccini::Locator;
+use punchcard_domain::accounts::MerchantStatus;
+use punchcard_domain::{Env, MerchantId};
+
+const EMAIL: &str = "owner@bean-and-leaf.example";
+const PASSWORD: &str = "Espresso-Tonic-42";
+const BUSINESS: &str = "Bean & Leaf Coffee";
+
+on_both_backends!(a_merchant_walks_the_dashboard);
+
+async fn a_merchant_walks_the_dashboard(t: TestApp) {
+    let Some(b) = Browser::launch(&t.base).await else {
+        return;
+    };
+    // One set of screenshots is enough; the SQLite run takes them.
+    let shots = t.backend == Backend::Sqlite;
+    let shot = |name: &'static str| {
+        let b = &b;
+        async move {
+            if shots {
+                b.screenshot_full(name).await;
+            }
+        }
+    };
+
+    // Sign up: email and password, then the code from the email.
+    b.open("/dashboard/signup").await;
+    b.wait_text("Create your account").await;
+    b.fill("#email", EMAIL).await;
+    b.fill("#password", "short").await;
+    b.click("Send code").await;
+    // A weak password is refused next to its field.
+    b.find(".field.has-error #password").await;
+    b.open("/dashboard/signup").await;
+    b.fill("#email", EMAIL).await;
+    b.fill("#password", PASSWORD).await;
+    b.fill("#business_name", BUSINESS).await;
+    shot("01-sign-up").await;
+    let before = mail_files(&t.mail_dir);
+    b.click("Send code").await;
+    b.wait_path("/dashboard/signup/verify").await;
+    b.wait_text(EMAIL).await;
+    shot("02-code").await;
+    let code = wait_for_code(&t.mail_dir, &before).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    b.fill("#code", wrong).await;
+    b.click("Register").await;
+    b.wait_text("wrong code").await;
+    b.fill("#code", &code).await;
+    b.click("Register").await;
+
+    // Signed in, but only the profile works until KYC is approved.
+    b.wait_path("/dashboard/profile").await;
+    b.wait_text("Activate your account").await;
+    b.wait_text(BUSINESS).await;
+    b.open("/dashboard/api-keys").await;
+    b.wait_path("/dashboard/profile").await;
+
+    // KYC details: an empty form is refused field by field, a complete one is saved.
+    b.click("Fill in").await;
+    b.wait_path("/dashboard/profile/edit").await;
+    b.click("Save details").await;
+    b.wait_text("Some fields need attention").await;
+    b.wait_text("Legal business name is required").await;
+    b.fill("#legal_name", "Bean and Leaf Coffee Ltd").await;
+    b.select("#business_type", "company").await;
+    b.fill("#registration_number", "09876543").await;
+    b.fill("#website", "https://bean-and-leaf.example").await;
+    b.fill("#phone", "+44 20 7946 0958").await;
+    b.fill("#address_line", "12 Roastery Lane").await;
+    b.fill("#city", "London").await;
+    b.fill("#postal_code", "E1 6AN").await;
+    b.fill("#country", "GB").await;
+    b.fill("#contact_person", "Ada Brewer").await;
+    b.click("Save details").await;
+    b.wait_path("/dashboard/profile").await;
+    b.wait_text("KYC details saved.").await;
+    b.wait_text("Bean and Leaf Coffee Ltd").await;
+
+    // A document, uploaded through the file input.
+    let pdf = t.dir.path().join("certificate-of-registration.pdf");
+    std::fs::write(&pdf, tiny_pdf()).expect("write PDF");
+    b.find("#file")
+        .await
+        .send_keys(pdf.to_str().expect("UTF-8 path"))
+        .await
+        .expect("choose the file");
+    b.click("Upload").await;
+    b.wait_text("Uploaded certificate-of-registration.pdf")
+        .await;
+    b.wait_text("(1 of 3)").await;
+    shot("03-profile-kyc").await;
+
+    b.click("Submit KYC").await;
+    b.wait_text("KYC submitted.").await;
+    b.wait_text("Submitted, awaiting review").await;
+    assert!(
+        b.client
+            .find(Locator::XPath("//button[normalize-space()='Submit KYC']"))
+            .await
+            .is_err(),
+        "a submitted KYC cannot be submitted again"
+    );
+    shot("04-profile-submitted").await;
+
+    // The operator approves it.
+    let merchant = only_merchant(&t, MerchantStatus::KycSubmitted).await;
+    t.app.activate_merchant(&merchant).await.expect("activate");
+
+    // The whole dashboard opens; the header names the merchant and carries the env toggle.
+    b.open("/dashboard").await;
+    b.wait_path("/dashboard").await;
+    b.wait_text("Overview").await;
+    let header = b.find("header.topbar").await.text().await.unwrap();
+    assert!(
+        header.contains(BUSINESS),
+        "the header names the merchant: {header}"
+    );
+    assert!(
+        header.contains(EMAIL),
+        "the header names the member: {header}"
+    );
+    let first_env = env_label(&b).await;
+    assert!(
+        first_env == "PROD" || first_env == "DEV",
+        "env toggle shows {first_env}"
+    );
+    shot("05-overview").await;
+
+    // Toggle the environment and back: the header and the page follow.
+    b.find(".env-toggle button")
+        .await
+        .click()
+        .await
+        .expect("toggle env");
+    let other = if first_env == "PROD" { "DEV" } else { "PROD" };
+    wait_for_env(&b, other).await;
+    b.wait_path("/dashboard").await;
+    if other == "DEV" {
+        b.wait_text("DEV environment").await;
+        shot("06-overview-dev").await;
+    }
+    b.find(".env-toggle button")
+        .await
+        .click()
+        .await
+        .expect("toggle env back");
+    wait_for_env(&b, &first_env).await;
+    let env: Env = first_env.to_ascii_lowercase().parse().expect("env");
+
+    // An API key: its secret shows once, on the answer to the form, and never again.
+    b.click_link("API keys").await;
+    b.wait_path("/dashboard/api-keys").await;
+    b.fill("#name", "Web shop").await;
+    b.click("Create key").await;
+    b.wait_text("API key created").await;
+    let key_id = b
+        .find("#key-id")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("key id");
+    let secret = b
+        .find("#key-secret")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("secret");
+    assert!(secret.len() >= 24, "a long secret: {secret}");
+    shot("07-api-key-created").await;
+    let key = (key_id.clone(), secret.clone());
+    let res = t.api_get(&key, "/api/v1/currencies").await;
+    assert_eq!(
+        res.status(),
+        200,
+        "the new key works: {}",
+        res.text().await.unwrap_or_default()
+    );
+
+    b.click("I have copied the secret").await;
+    b.wait_path("/dashboard/api-keys").await;
+    b.wait_text("Web shop").await;
+    b.wait_text(&key_id).await;
+    assert!(
+        !b.source().await.contains(&secret),
+        "the secret is not on the list"
+    );
+    b.client.refresh().await.expect("reload");
+    b.wait_text("Web shop").await;
+    assert!(
+        !b.source().await.contains(&secret),
+        "the secret is gone after a reload"
+    );
+    b.client
+        .find(Locator::Css(&format!(
+            "a[href='/dashboard/api-keys/{key_id}']"
+        )))
+        .await
+        .expect("a link to the key")
+        .click()
+        .await
+        .expect("open the key");
+    b.wait_path(&format!("/dashboard/api-keys/{key_id}")).await;
+    assert!(
+        !b.source().await.contains(&secret),
+        "the key's page never shows the secret"
+    );
+    b.click_link("API keys").await;
+    b.wait_path("/dashboard/api-keys").await;
+    shot("08-api-keys").await;
+
+    // Allowed IPs: the dashboard from this machine only, the API from loopback.
+    b.click_link("Allowed IPs").await;
+    b.wait_path("/dashboard/allowed-ips").await;
+    b.wait_text("No restrictions").await;
+    b.select("#source", "dashboard").await;
+    b.fill("#ip", "127.0.0.1").await;
+    b.click("Add").await;
+    b.wait_path("/dashboard/allowed-ips").await;
+    b.wait_text("allowed for the dashboard").await;
+    b.select("#source", "api").await;
+    b.fill("#ip", "127.0.0.0/8").await;
+    b.click("Add").await;
+    b.wait_text("allowed for the API").await;
+    let listed = b.find("table").await.text().await.unwrap();
+    assert!(
+        listed.contains("Dashboard") && listed.contains("127.0.0.1"),
+        "listed: {listed}"
+    );
+    assert!(
+        listed.contains("API") && listed.contains("127.0.0.0/8"),
+        "listed: {listed}"
+    );
+    b.wait_text("2 of 10").await;
+    shot("09-allowed-ips").await;
+    let res = t.api_get(&key, "/api/v1/currencies").await;
+    assert_eq!(res.status(), 200, "loopback is allowed for the API");
+
+    // A form posted without the anti-forgery token is refused, same-site or cross-site.
+    forged_posts_are_refused(&t, &b, &merchant, env).await;
+
+    // A phone: the overview fits the screen, with no sideways scrolling.
+    b.set_viewport(390, 844).await;
+    b.open("/dashboard").await;
+    b.wait_text("Overview").await;
+    let overflow = b
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .expect("measure")
+        .as_i64()
+        .unwrap_or(0);
+    assert!(
+        overflow <= 0,
+        "the overview scrolls sideways on a phone by {overflow}px"
+    );
+    shot("10-overview-phone").await;
+    // The navigation folds behind a menu button.
+    b.find("[data-nav-toggle]")
+        .await
+        .click()
+        .await
+        .expect("open the menu");
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::Css("#sidenav.open"))
+        .await
+        .expect("the menu opens");
+    assert!(b.find("#sidenav").await.is_displayed().await.unwrap());
+    if shots {
+        b.screenshot("11-phone-menu").await;
+    }
+    b.set_viewport(1280, 900).await;
+
+    // Sign out, then in again with the password and a new code.
+    b.click("Sign out").await;
+    b.wait_path("/dashboard/login").await;
+    b.wait_text("You have signed out.").await;
+    b.fill("#email", EMAIL).await;
+    b.fill("#password", PASSWORD).await;
+    let before = mail_files(&t.mail_dir);
+    b.click("Continue").await;
+    b.wait_path("/dashboard/login/verify").await;
+    let code = wait_for_code(&t.mail_dir, &before).await;
+    b.fill("#code", &code).await;
+    b.click("Sign in").await;
+    b.wait_path("/dashboard").await;
+    b.wait_text("Signed in.").await;
+
+    // Login activities: report this sign-in; the account freezes at once.
+    b.click_link("Login activities").await;
+    b.wait_path("/dashboard/login-activities").await;
+    b.wait_text("HeadlessChrome").await;
+    shot("12-login-activities").await;
+    b.find("details.menu summary")
+        .await
+        .click()
+        .await
+        .expect("open the row's menu");
+    // The click opens a confirmation; WebDriver may report it as an error of the click.
+    let _ = b.button("Report").await.click().await;
+    let question = b
+        .accept_confirm()
+        .await
+        .expect("reporting asks for confirmation");
+    assert!(
+        question.contains("frozen"),
+        "the confirmation explains: {question}"
+    );
+    b.wait_path("/dashboard/frozen").await;
+    b.wait_text("Your account is frozen").await;
+    shot("13-frozen").await;
+
+    // Signed out: the dashboard asks for a sign-in, and sign-in explains the freeze.
+    b.open("/dashboard").await;
+    b.wait_path("/dashboard/login").await;
+    b.fill("#email", EMAIL).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("Continue").await;
+    b.wait_path("/dashboard/frozen").await;
+    b.wait_text("frozen").await;
+
+    // And the merchant's API key is refused.
+    let res = t.api_get(&key, "/api/v1/currencies").await;
+    assert_eq!(res.status(), 403);
+    let problem: serde_json::Value = res.json().await.expect("problem JSON");
+    assert_eq!(problem["code"], "account_frozen", "{problem}");
+    assert_eq!(
+        t.app.merchant(&merchant).await.expect("merchant").status,
+        MerchantStatus::Frozen
+    );
+
+    b.quit().await;
+    t.stop().await;
+}
+
+async fn only_merchant(t: &TestApp, status: MerchantStatus) -> MerchantId {
+    let all = t.app.list_merchants().await.expect("merchants");
+    let mine: Vec<_> = all.into_iter().filter(|m| m.name == BUSINESS).collect();
+    assert_eq!(mine.len(), 1, "one merchant signed up");
+    assert_eq!(mine[0].status, status);
+    mine[0].id.clone()
+}
+
+/// The label of the header's DEV/PROD toggle.
+async fn env_label(b: &Browser) -> String {
+    b.find(".env-toggle .toggle-label")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+async fn wait_for_env(b: &Browser, want: &str) {
+    for _ in 0..100 {
+        if let Ok(el) = b
+            .client
+            .find(Locator::Css(".env-toggle .toggle-label"))
+            .await
+        {
+            if el.text().await.unwrap_or_default().trim() == want {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the header toggle never showed {want}");
+}
+
+/// A same-site script and a cross-site page both post dashboard forms without the token.
+async fn forged_posts_are_refused(t: &TestApp, b: &Browser, merchant: &MerchantId, env: Env) {
+    b.open("/dashboard").await;
+    b.wait_text("Overview").await;
+    let status = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/dashboard/api-keys', {method: 'POST',
+                 headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+                 body: 'name=Forged+same-site'})
+               .then(r => done(r.status), e => done(String(e)));",
+            vec![],
+        )
+        .await
+        .expect("fetch");
+    assert_eq!(status, 403, "a POST without the token is refused");
+
+    // Another site (localhost is not 127.0.0.1) whose page posts to the dashboard at once.
+    let target = t.url("/dashboard/api-keys");
+    let page = format!(
+        "<!doctype html><title>Win a prize</title>\
+         <form method=post action=\"{target}\"><input name=name value=\"Forged cross-site\"></form>\
+         <script>document.forms[0].submit()</script>"
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let evil = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(page) }),
+    );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, evil).await;
+    });
+    b.client
+        .goto(&format!("http://localhost:{port}/"))
+        .await
+        .expect("open the other site");
+    b.wait_path("/dashboard/api-keys").await;
+    b.wait_text("Form expired").await;
+    server.abort();
+
+    let names: Vec<String> = t
+        .app
+        .list_api_keys(merchant, env)
+        .await
+        .expect("keys")
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Web shop".to_string()],
+        "no forged key was created"
+    );
+    let url = b.client.current_url().await.expect("url");
+    assert_eq!(url.host_str(), Some("127.0.0.1"));
+}
