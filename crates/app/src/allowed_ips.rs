@@ -69,7 +69,11 @@ pub fn ranges_allow(ranges: &[IpRange], ip: IpAddr) -> bool {
 
 impl App {
     /// Adds an entry; at most ten per merchant, no duplicates.
-    pub async fn add_allowed_ip(&self, merchant_id: &MerchantId, new: NewAllowedIp) -> Result<AllowedIpRow, AppError> {
+    pub async fn add_allowed_ip(
+        &self,
+        merchant_id: &MerchantId,
+        new: NewAllowedIp,
+    ) -> Result<AllowedIpRow, AppError> {
         let row = AllowedIpRow {
             merchant_id: merchant_id.clone(),
             id: AllowedIpId::new(),
@@ -102,12 +106,19 @@ impl App {
         Ok(row)
     }
 
-    pub async fn list_allowed_ips(&self, merchant_id: &MerchantId) -> Result<Vec<AllowedIpRow>, AppError> {
+    pub async fn list_allowed_ips(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> Result<Vec<AllowedIpRow>, AppError> {
         let mut conn = self.db.conn().await?;
         Ok(allowed_ips::list(&mut conn, merchant_id).await?)
     }
 
-    pub async fn delete_allowed_ip(&self, merchant_id: &MerchantId, id: &AllowedIpId) -> Result<(), AppError> {
+    pub async fn delete_allowed_ip(
+        &self,
+        merchant_id: &MerchantId,
+        id: &AllowedIpId,
+    ) -> Result<(), AppError> {
         let mut conn = self.db.conn().await?;
         if !allowed_ips::delete(&mut conn, merchant_id, id).await? {
             return Err(AppError::NotFound("allowed IP"));
@@ -117,7 +128,11 @@ impl App {
     }
 
     /// The ranges of one source (empty: everyone is allowed).
-    pub async fn allowed_ranges(&self, merchant_id: &MerchantId, source: IpSource) -> Result<Vec<IpRange>, AppError> {
+    pub async fn allowed_ranges(
+        &self,
+        merchant_id: &MerchantId,
+        source: IpSource,
+    ) -> Result<Vec<IpRange>, AppError> {
         let mut conn = self.db.conn().await?;
         let cidrs = allowed_ips::cidrs_for_source(&mut conn, merchant_id, source.as_str()).await?;
         // Stored values were written normalised; one that no longer parses is skipped and logged
@@ -135,8 +150,16 @@ impl App {
     }
 
     /// Whether `ip` may use `source` for this merchant.
-    pub async fn ip_allowed(&self, merchant_id: &MerchantId, source: IpSource, ip: IpAddr) -> Result<bool, AppError> {
-        Ok(ranges_allow(&self.allowed_ranges(merchant_id, source).await?, ip))
+    pub async fn ip_allowed(
+        &self,
+        merchant_id: &MerchantId,
+        source: IpSource,
+        ip: IpAddr,
+    ) -> Result<bool, AppError> {
+        Ok(ranges_allow(
+            &self.allowed_ranges(merchant_id, source).await?,
+            ip,
+        ))
     }
 }
 

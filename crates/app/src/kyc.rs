@@ -95,7 +95,10 @@ impl KycOverview {
 }
 
 fn kyc_editable(status: MerchantStatus) -> bool {
-    matches!(status, MerchantStatus::PendingKyc | MerchantStatus::Rejected)
+    matches!(
+        status,
+        MerchantStatus::PendingKyc | MerchantStatus::Rejected
+    )
 }
 
 fn required(field: &str, s: &str, max: usize) -> Result<String, FieldError> {
@@ -137,7 +140,9 @@ fn parse_phone(s: &str) -> Result<String, FieldError> {
     let body = s.strip_prefix('+').unwrap_or(s);
     let digits = body.chars().filter(char::is_ascii_digit).count();
     if !body.chars().all(allowed) || !(7..=15).contains(&digits) {
-        return Err(err("must be a phone number of 7 to 15 digits, like +44 20 7946 0958"));
+        return Err(err(
+            "must be a phone number of 7 to 15 digits, like +44 20 7946 0958",
+        ));
     }
     Ok(s.to_string())
 }
@@ -148,7 +153,11 @@ fn parse_postal_code(s: &str) -> Result<String, FieldError> {
     if s.is_empty() {
         return Err(err("is required"));
     }
-    if s.len() > 16 || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-') {
+    if s.len() > 16
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+    {
         return Err(err("must be up to 16 letters, digits, spaces or dashes"));
     }
     Ok(s.to_ascii_uppercase())
@@ -163,7 +172,10 @@ pub fn parse_country(s: &str) -> Result<String, FieldError> {
     if s.len() == 2 && COUNTRIES.split(' ').any(|c| c == s) {
         Ok(s)
     } else {
-        Err(FieldError::new("country", "must be a two-letter ISO 3166-1 country code, like GB or US"))
+        Err(FieldError::new(
+            "country",
+            "must be a two-letter ISO 3166-1 country code, like GB or US",
+        ))
     }
 }
 
@@ -180,18 +192,28 @@ fn parse_reference(field: &str, s: &str) -> Result<Option<String>, FieldError> {
     let v = optional(field, s, 64)?;
     if let Some(v) = &v {
         if !v.chars().all(|c| c.is_alphanumeric() || " -./".contains(c)) {
-            return Err(FieldError::new(field, "may contain only letters, digits, spaces and - . /"));
+            return Err(FieldError::new(
+                field,
+                "may contain only letters, digits, spaces and - . /",
+            ));
         }
     }
     Ok(v)
 }
 
 /// Validates the whole form, reporting every bad field at once.
-pub fn parse_kyc(merchant_id: &MerchantId, input: &KycInput, now: Timestamp) -> Result<KycProfileRow, ValidationErrors> {
+pub fn parse_kyc(
+    merchant_id: &MerchantId,
+    input: &KycInput,
+    now: Timestamp,
+) -> Result<KycProfileRow, ValidationErrors> {
     let mut e = ValidationErrors::new();
     let legal_name = e.check(required("legal_name", &input.legal_name, 200));
     let business_type = e.check(parse_business_type(&input.business_type));
-    let registration_number = e.check(parse_reference("registration_number", &input.registration_number));
+    let registration_number = e.check(parse_reference(
+        "registration_number",
+        &input.registration_number,
+    ));
     let tax_id = e.check(parse_reference("tax_id", &input.tax_id));
     let website = e.check(parse_website(&input.website));
     let phone = e.check(parse_phone(&input.phone));
@@ -235,7 +257,9 @@ async fn lock_editable(conn: &mut Conn, merchant_id: &MerchantId) -> Result<Merc
 
 fn not_editable(status: MerchantStatus) -> AppError {
     AppError::Conflict(match status {
-        MerchantStatus::KycSubmitted => "KYC is submitted and awaiting review; it cannot change now".to_string(),
+        MerchantStatus::KycSubmitted => {
+            "KYC is submitted and awaiting review; it cannot change now".to_string()
+        }
         MerchantStatus::Active => "KYC is approved; the account is active".to_string(),
         _ => "the account is frozen".to_string(),
     })
@@ -248,7 +272,9 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("merchant"))?;
         let profile = kyc::find(&mut conn, merchant_id).await?;
-        let documents = uploads::list_for_parent(&mut conn, merchant_id, KYC_PARENT, merchant_id.as_str()).await?;
+        let documents =
+            uploads::list_for_parent(&mut conn, merchant_id, KYC_PARENT, merchant_id.as_str())
+                .await?;
         Ok(KycOverview {
             merchant,
             profile,
@@ -257,7 +283,11 @@ impl App {
     }
 
     /// Saves the business details (before submission or after a rejection).
-    pub async fn save_kyc_profile(&self, merchant_id: &MerchantId, input: &KycInput) -> Result<KycProfileRow, AppError> {
+    pub async fn save_kyc_profile(
+        &self,
+        merchant_id: &MerchantId,
+        input: &KycInput,
+    ) -> Result<KycProfileRow, AppError> {
         let profile = parse_kyc(merchant_id, input, Timestamp::now())?;
         let mut tx = self.db.begin_write().await?;
         lock_editable(&mut tx, merchant_id).await?;
@@ -314,10 +344,15 @@ impl App {
         }
     }
 
-    async fn insert_kyc_document(&self, merchant_id: &MerchantId, row: &UploadRow) -> Result<(), AppError> {
+    async fn insert_kyc_document(
+        &self,
+        merchant_id: &MerchantId,
+        row: &UploadRow,
+    ) -> Result<(), AppError> {
         let mut tx = self.db.begin_write().await?;
         lock_editable(&mut tx, merchant_id).await?;
-        let n = uploads::count_for_parent(&mut tx, merchant_id, KYC_PARENT, merchant_id.as_str()).await?;
+        let n = uploads::count_for_parent(&mut tx, merchant_id, KYC_PARENT, merchant_id.as_str())
+            .await?;
         if n >= KYC_DOCUMENT_CAP {
             return Err(document_cap_error());
         }
@@ -356,13 +391,20 @@ impl App {
         let mut errors = ValidationErrors::new();
         match kyc::find(&mut tx, merchant_id).await? {
             Some(p) => {
-                if let Err(e) = parse_kyc(merchant_id, &KycInput::from_profile(&p), Timestamp::now()) {
+                if let Err(e) =
+                    parse_kyc(merchant_id, &KycInput::from_profile(&p), Timestamp::now())
+                {
                     errors.0.extend(e.0);
                 }
             }
-            None => errors.push(FieldError::new("profile", "fill in and save the business details first")),
+            None => errors.push(FieldError::new(
+                "profile",
+                "fill in and save the business details first",
+            )),
         }
-        if uploads::count_for_parent(&mut tx, merchant_id, KYC_PARENT, merchant_id.as_str()).await? < 1 {
+        if uploads::count_for_parent(&mut tx, merchant_id, KYC_PARENT, merchant_id.as_str()).await?
+            < 1
+        {
             errors.push(FieldError::new("documents", "upload at least one document"));
         }
         errors.into_result()?;
@@ -432,8 +474,15 @@ mod tests {
         };
         let e = parse_kyc(&MerchantId::new(), &input, Timestamp::now()).unwrap_err();
         for f in [
-            "legal_name", "business_type", "website", "phone", "address_line", "city", "postal_code",
-            "country", "contact_person",
+            "legal_name",
+            "business_type",
+            "website",
+            "phone",
+            "address_line",
+            "city",
+            "postal_code",
+            "country",
+            "contact_person",
         ] {
             assert!(e.for_field(f).is_some(), "{f}: {e}");
         }

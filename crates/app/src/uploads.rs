@@ -65,11 +65,7 @@ pub fn check_file(bytes: &[u8]) -> Result<FileKind, FieldError> {
 /// characters; `document` when nothing usable is left.
 pub fn display_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = last
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(120)
-        .collect();
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(120).collect();
     let cleaned = cleaned.trim();
     if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
         "document".to_string()
@@ -79,8 +75,19 @@ pub fn display_name(raw: &str) -> String {
 }
 
 /// The storage key of an upload: made by the server, never from the person's file name.
-pub fn storage_key(merchant_id: &MerchantId, parent_type: &str, id: &UploadId, kind: FileKind) -> String {
-    format!("{}/{}/{}.{}", merchant_id, parent_type, id, kind.extension())
+pub fn storage_key(
+    merchant_id: &MerchantId,
+    parent_type: &str,
+    id: &UploadId,
+    kind: FileKind,
+) -> String {
+    format!(
+        "{}/{}/{}.{}",
+        merchant_id,
+        parent_type,
+        id,
+        kind.extension()
+    )
 }
 
 /// Object storage failed (disk, network, permissions).
@@ -140,7 +147,10 @@ mod tests {
     fn sniffs_by_magic_bytes() {
         assert_eq!(sniff(b"%PDF-1.7\n%\xe2\xe3"), Some(FileKind::Pdf));
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some(FileKind::Png));
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F']), Some(FileKind::Jpeg));
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F']),
+            Some(FileKind::Jpeg)
+        );
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE1]), Some(FileKind::Jpeg));
     }
 
@@ -163,8 +173,14 @@ mod tests {
         big.resize(MAX_UPLOAD_BYTES, b' ');
         assert_eq!(check_file(&big), Ok(FileKind::Pdf));
         big.push(b' ');
-        assert_eq!(check_file(&big).unwrap_err().message, "must be at most 5 MiB");
-        assert_eq!(check_file(b"hello").unwrap_err().message, "must be a PDF, PNG or JPEG file");
+        assert_eq!(
+            check_file(&big).unwrap_err().message,
+            "must be at most 5 MiB"
+        );
+        assert_eq!(
+            check_file(b"hello").unwrap_err().message,
+            "must be a PDF, PNG or JPEG file"
+        );
     }
 
     #[test]

@@ -73,6 +73,7 @@ impl Server {
             config: Arc::new(config),
             metrics: metrics::Metrics::new(),
             storage,
+            allowed_ips: api::allowed_ips::AllowedIpCache::new(),
             mailer,
             throttle,
             cookie_key,

@@ -17,6 +17,8 @@ pub struct AppState {
     pub base_url: Arc<str>,
     /// Uploaded files (local directory or S3).
     pub storage: Storage,
+    /// Recently read allowed-IP lists, per merchant and source.
+    pub allowed_ips: Arc<crate::api::allowed_ips::AllowedIpCache>,
     /// Outgoing mail (SMTP or files).
     pub mailer: crate::mail::Mailer,
     /// Rate limits and sign-in throttles (in process or Redis).

@@ -21,7 +21,9 @@ pub struct Storage {
 
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Storage").field("url", &self.description).finish()
+        f.debug_struct("Storage")
+            .field("url", &self.description)
+            .finish()
     }
 }
 
@@ -42,7 +44,9 @@ impl Storage {
         let store: Arc<dyn ObjectStore> = match scheme.to_ascii_lowercase().as_str() {
             "file" => {
                 if rest.is_empty() {
-                    return Err(StorageConfigError("file:// needs a directory, e.g. file://./uploads".into()));
+                    return Err(StorageConfigError(
+                        "file:// needs a directory, e.g. file://./uploads".into(),
+                    ));
                 }
                 std::fs::create_dir_all(rest).map_err(|e| {
                     StorageConfigError(format!("cannot create the upload directory `{rest}`: {e}"))
@@ -55,7 +59,9 @@ impl Storage {
             "s3" => {
                 let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
                 if bucket.is_empty() {
-                    return Err(StorageConfigError("s3:// needs a bucket, e.g. s3://my-bucket/uploads".into()));
+                    return Err(StorageConfigError(
+                        "s3:// needs a bucket, e.g. s3://my-bucket/uploads".into(),
+                    ));
                 }
                 let s3 = AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
@@ -125,8 +131,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("file://{}/nested", dir.path().display());
         let s = Storage::open(&url).unwrap();
-        s.put("mer_x/kyc/upl_y.pdf", b"%PDF-1.4".to_vec()).await.unwrap();
-        assert_eq!(s.get("mer_x/kyc/upl_y.pdf").await.unwrap().as_deref(), Some(&b"%PDF-1.4"[..]));
+        s.put("mer_x/kyc/upl_y.pdf", b"%PDF-1.4".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get("mer_x/kyc/upl_y.pdf").await.unwrap().as_deref(),
+            Some(&b"%PDF-1.4"[..])
+        );
         s.delete("mer_x/kyc/upl_y.pdf").await.unwrap();
         assert_eq!(s.get("mer_x/kyc/upl_y.pdf").await.unwrap(), None);
         s.delete("mer_x/kyc/upl_y.pdf").await.unwrap();

@@ -67,7 +67,10 @@ pub async fn insert(conn: &mut AnyConnection, r: &AllowedIpRow) -> Result<(), St
     Ok(())
 }
 
-pub async fn list(conn: &mut AnyConnection, merchant_id: &MerchantId) -> Result<Vec<AllowedIpRow>, StoreError> {
+pub async fn list(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+) -> Result<Vec<AllowedIpRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT merchant_id, id, source, cidr, created_at FROM allowed_ips WHERE merchant_id = $1 \
          ORDER BY source, created_at, id",

@@ -1,0 +1,185 @@
+//! API keys of the current environment: list, create (the secret is shown once), show the
+//! signing secret, revoke.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use punchcard_app::AppError;
+use punchcard_domain::limits::api_key_cap;
+use punchcard_domain::ApiKeyId;
+use punchcard_store::api_keys::ApiKeyRow;
+
+use super::chrome::{
+    redirect_with_flash, render, render_with, Chrome, Flash, FormErrors, Nav, PageError,
+};
+use super::login_activities::short_time;
+use super::session::{secure_cookies, ActiveMerchant};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard/api-keys", get(list).post(create))
+        .route("/dashboard/api-keys/{id}", get(show))
+        .route("/dashboard/api-keys/{id}/revoke", post(revoke))
+}
+
+pub struct KeyLine {
+    pub id: String,
+    pub name: String,
+    pub callback_url: String,
+    pub created: String,
+    pub revoked: bool,
+}
+
+impl KeyLine {
+    fn of(k: &ApiKeyRow) -> Self {
+        Self {
+            id: k.id.to_string(),
+            name: k.name.clone(),
+            callback_url: k.callback_url.clone().unwrap_or_default(),
+            created: short_time(k.created_at),
+            revoked: k.revoked_at.is_some(),
+        }
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct NewKeyForm {
+    pub name: String,
+    pub callback_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/api_keys.html")]
+struct ListPage {
+    chrome: Chrome,
+    keys: Vec<KeyLine>,
+    live: i64,
+    cap: i64,
+    form: NewKeyForm,
+    errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/api_keys_created.html")]
+struct CreatedPage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    secret: String,
+    signing_secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/api_keys_show.html")]
+struct ShowPage {
+    chrome: Chrome,
+    key: KeyLine,
+    signing_secret: String,
+}
+
+async fn list_page(
+    state: &AppState,
+    user: &ActiveMerchant,
+    form: NewKeyForm,
+    errors: FormErrors,
+) -> Result<ListPage, PageError> {
+    let rows = state.app.list_api_keys(&user.merchant.id, user.env).await?;
+    let live = rows.iter().filter(|k| k.revoked_at.is_none()).count() as i64;
+    // Live keys first, newest first.
+    let mut keys: Vec<&ApiKeyRow> = rows.iter().collect();
+    keys.sort_by(|a, b| {
+        a.revoked_at
+            .is_some()
+            .cmp(&b.revoked_at.is_some())
+            .then(b.id.cmp(&a.id))
+    });
+    Ok(ListPage {
+        chrome: Chrome::new(user, Nav::ApiKeys),
+        keys: keys.into_iter().map(KeyLine::of).collect(),
+        live,
+        cap: api_key_cap(user.env),
+        form,
+        errors,
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    user: ActiveMerchant,
+) -> Result<Response, PageError> {
+    Ok(render(
+        &list_page(&state, &user, NewKeyForm::default(), FormErrors::none()).await?,
+    ))
+}
+
+/// Creates a key and shows its secret on this answer only (never stored in clear, never
+/// shown again); the page is not cached.
+pub async fn create(
+    State(state): State<AppState>,
+    user: ActiveMerchant,
+    Form(form): Form<NewKeyForm>,
+) -> Result<Response, PageError> {
+    let callback = Some(form.callback_url.as_str()).filter(|s| !s.trim().is_empty());
+    match state
+        .app
+        .create_api_key(&user.merchant.id, user.env, &form.name, callback)
+        .await
+    {
+        Ok(created) => Ok(render(&CreatedPage {
+            chrome: Chrome::new(&user, Nav::ApiKeys),
+            id: created.id.to_string(),
+            name: form.name.trim().to_string(),
+            secret: created.secret,
+            signing_secret: created.signing_secret,
+        })),
+        Err(AppError::Validation(e)) => Ok(render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &list_page(&state, &user, form, e.into()).await?,
+        )),
+        Err(AppError::LimitReached(m)) => Ok(render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &list_page(&state, &user, form, FormErrors::form(m)).await?,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One key with its signing secret (which verifies callbacks; the API secret is never shown).
+pub async fn show(
+    State(state): State<AppState>,
+    user: ActiveMerchant,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("API key"))?;
+    let key = state.app.api_key(&user.merchant.id, user.env, &id).await?;
+    Ok(render(&ShowPage {
+        chrome: Chrome::new(&user, Nav::ApiKeys),
+        key: KeyLine::of(&key),
+        signing_secret: key.signing_secret,
+    }))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    user: ActiveMerchant,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("API key"))?;
+    state
+        .app
+        .revoke_api_key(&user.merchant.id, user.env, &id)
+        .await?;
+    Ok(redirect_with_flash(
+        &state.cookie_key,
+        secure_cookies(&state),
+        "/dashboard/api-keys",
+        Flash::success(format!(
+            "API key {id} revoked; requests with it are now refused."
+        )),
+    ))
+}

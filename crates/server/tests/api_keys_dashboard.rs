@@ -1,0 +1,256 @@
+//! The API keys page: the secret is shown once, never listed; revoking locks the API out;
+//! the per-environment cap is enforced with a clear message.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::TestApp;
+use punchcard_app::accounts::Origin;
+use punchcard_app::merchants::NewMerchant;
+use punchcard_domain::MerchantId;
+
+const PASSWORD: &str = "Correct-Horse-9";
+
+struct Member {
+    client: reqwest::Client,
+    csrf: String,
+}
+
+/// An active merchant and a signed-in browser of its owner.
+async fn merchant_with_member(t: &TestApp, name: &str) -> (MerchantId, Member) {
+    let email = format!(
+        "{}@example.com",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    );
+    let new = NewMerchant::parse(name, &email, PASSWORD, true).unwrap();
+    let (merchant_id, _) = t.app.create_merchant(new).await.unwrap();
+    let challenge = t.app.start_sign_in(&email, PASSWORD).await.unwrap();
+    let signed = t
+        .app
+        .complete_sign_in(
+            &challenge.challenge_id,
+            challenge.code.expose(),
+            &Origin::new("127.0.0.1", "tests"),
+        )
+        .await
+        .unwrap();
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    jar.add_cookie_str(
+        &format!("punchcard_session={}; Path=/", signed.token),
+        &t.base.parse().unwrap(),
+    );
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = client
+        .get(t.url("/dashboard/api-keys"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a form with an anti-forgery token")
+        .to_string();
+    (merchant_id, Member { client, csrf })
+}
+
+impl Member {
+    /// Switches the dashboard to an environment (the header toggle).
+    async fn switch_env(&self, t: &TestApp, env: &str) {
+        let res = self
+            .post(
+                t,
+                "/dashboard/env",
+                &[("env", env), ("back", "/dashboard/api-keys")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+    }
+
+    async fn page(&self, t: &TestApp, path: &str) -> String {
+        let res = self.client.get(t.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.text().await.unwrap()
+    }
+
+    async fn post(&self, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("_csrf", &self.csrf));
+        self.client
+            .post(t.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a key through the page; answers (id, secret, signing secret).
+    async fn create_key(&self, t: &TestApp, name: &str) -> (String, String, String) {
+        let res = self
+            .post(
+                t,
+                "/dashboard/api-keys",
+                &[("name", name), ("callback_url", "")],
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("shown only this once"));
+        (
+            input_value(&html, "key-id"),
+            input_value(&html, "key-secret"),
+            input_value(&html, "signing-secret"),
+        )
+    }
+}
+
+fn input_value(html: &str, id: &str) -> String {
+    let start = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id}"));
+    html[start..]
+        .split("value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
+async fn api_status(t: &TestApp, id: &str, secret: &str) -> u16 {
+    t.api_get(&(id.to_string(), secret.to_string()), "/api/v1/currencies")
+        .await
+        .status()
+        .as_u16()
+}
+
+async fn the_secret_is_shown_once_and_revoking_locks_the_api_out(t: TestApp) {
+    let (merchant_id, m) = merchant_with_member(&t, "Acme").await;
+    t.app
+        .create_currency(&merchant_id, "PTS", "Points", "1")
+        .await
+        .unwrap();
+    let html = m.page(&t, "/dashboard/api-keys").await;
+    assert!(html.contains("0 of 10"), "PROD cap shown");
+    m.switch_env(&t, "dev").await;
+    let html = m.page(&t, "/dashboard/api-keys").await;
+    assert!(html.contains("0 of 5"), "DEV cap shown");
+
+    let (id, secret, signing) = m.create_key(&t, "Web shop").await;
+    assert!(id.starts_with("key_"));
+    assert!(secret.starts_with("sk_"));
+    assert!(signing.starts_with("whsec_"));
+    assert_eq!(api_status(&t, &id, &secret).await, 200);
+
+    // The list names the key but never holds the secret (nor the signing secret).
+    let list = m.page(&t, "/dashboard/api-keys").await;
+    assert!(list.contains(&id));
+    assert!(list.contains("Web shop"));
+    assert!(list.contains("1 of 5"));
+    assert!(!list.contains(&secret));
+    assert!(!list.contains(&signing));
+    // The key's page shows the signing secret, still not the API secret.
+    let show = m.page(&t, &format!("/dashboard/api-keys/{id}")).await;
+    assert!(show.contains(&signing));
+    assert!(!show.contains(&secret));
+
+    // Revoke: the page confirms and the API refuses the key.
+    let res = m
+        .post(&t, &format!("/dashboard/api-keys/{id}/revoke"), &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/dashboard/api-keys");
+    let list = m.page(&t, "/dashboard/api-keys").await;
+    assert!(list.contains("Revoked"));
+    assert!(list.contains("0 of 5"));
+    assert_eq!(api_status(&t, &id, &secret).await, 401);
+    t.stop().await;
+}
+
+async fn the_dev_cap_is_five_live_keys(t: TestApp) {
+    let (_merchant_id, m) = merchant_with_member(&t, "Acme").await;
+    m.switch_env(&t, "dev").await;
+    let (first, _, _) = m.create_key(&t, "key 1").await;
+    for i in 2..=5 {
+        m.create_key(&t, &format!("key {i}")).await;
+    }
+    let res = m
+        .post(
+            &t,
+            "/dashboard/api-keys",
+            &[("name", "key 6"), ("callback_url", "")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("at most 5 API keys in dev"), "{html}");
+    assert!(!html.contains("sk_"));
+    assert!(html.contains("value=\"key 6\""), "the typed name is kept");
+    // A revoked key frees a slot.
+    m.post(&t, &format!("/dashboard/api-keys/{first}/revoke"), &[])
+        .await;
+    m.create_key(&t, "key 6").await;
+    t.stop().await;
+}
+
+async fn bad_input_and_other_merchants_keys(t: TestApp) {
+    let (a, m) = merchant_with_member(&t, "Acme").await;
+    m.switch_env(&t, "dev").await;
+    let res = m
+        .post(
+            &t,
+            "/dashboard/api-keys",
+            &[("name", " "), ("callback_url", "ftp://files.example")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Name is required"));
+    assert!(html.contains("Callback URL must be an http:// or https:// URL"));
+    assert!(t
+        .app
+        .list_api_keys(&a, punchcard_domain::Env::Dev)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Another merchant's key is not found, and cannot be revoked.
+    let other = t.active_merchant("Other").await;
+    let (other_id, other_secret) = t.api_key(&other, punchcard_domain::Env::Dev).await;
+    let res = m
+        .client
+        .get(t.url(&format!("/dashboard/api-keys/{other_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = m
+        .post(&t, &format!("/dashboard/api-keys/{other_id}/revoke"), &[])
+        .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(api_status(&t, &other_id, &other_secret).await, 200);
+    // A PROD key is not listed in DEV.
+    let prod = t
+        .app
+        .create_api_key(&a, punchcard_domain::Env::Prod, "prod key", None)
+        .await
+        .unwrap();
+    assert!(!m
+        .page(&t, "/dashboard/api-keys")
+        .await
+        .contains(prod.id.as_str()));
+    t.stop().await;
+}
+
+on_both_backends!(
+    the_secret_is_shown_once_and_revoking_locks_the_api_out,
+    the_dev_cap_is_five_live_keys,
+    bad_input_and_other_merchants_keys,
+);
