@@ -122,19 +122,19 @@ async fn list_page(
 }
 
 /// Staff use the partner app, not the dashboard's team page.
-fn refuse_staff(user: &SignedIn) -> Result<(), Response> {
+fn refuse_staff(user: &SignedIn) -> Option<Response> {
     if user.member.role == Role::Staff {
-        return Err(error_page(
+        return Some(error_page(
             StatusCode::FORBIDDEN,
             "Not available",
             "Store staff accounts cannot manage the team. Ask the account owner.",
         ));
     }
-    Ok(())
+    None
 }
 
 pub async fn list(State(state): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
-    if let Err(r) = refuse_staff(&user) {
+    if let Some(r) = refuse_staff(&user) {
         return Ok(r);
     }
     Ok(render(
@@ -147,7 +147,7 @@ pub async fn invite(
     user: SignedIn,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, PageError> {
-    if let Err(r) = refuse_staff(&user) {
+    if let Some(r) = refuse_staff(&user) {
         return Ok(r);
     }
     let created = match state
@@ -207,7 +207,7 @@ pub async fn revoke(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    if let Err(r) = refuse_staff(&user) {
+    if let Some(r) = refuse_staff(&user) {
         return Ok(r);
     }
     let id: InvitationId = id.parse().map_err(|_| AppError::NotFound("invitation"))?;
@@ -225,7 +225,7 @@ pub async fn remove(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    if let Err(r) = refuse_staff(&user) {
+    if let Some(r) = refuse_staff(&user) {
         return Ok(r);
     }
     let id: MemberId = id.parse().map_err(|_| AppError::NotFound("member"))?;
