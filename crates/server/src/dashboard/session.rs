@@ -225,6 +225,8 @@ impl FromRequestParts<AppState> for SignedIn {
         let Some(s) = ctx.session else {
             return Err(Redirect::to("/dashboard/login").into_response());
         };
+        // Allowed IPs: a member outside the merchant's dashboard list gets a 403 page.
+        super::allowed_ips::check_dashboard_ip(parts, state, &s.merchant.id).await?;
         let unread = state
             .app
             .unread_notifications(&s.merchant.id)
