@@ -61,6 +61,8 @@ pub struct Browser {
     /// The dashboard's base URL (`http://127.0.0.1:port`).
     pub base: String,
     driver: Child,
+    /// chromedriver's URL, for the Chrome-specific commands fantoccini does not wrap.
+    driver_url: String,
     _profile: tempfile::TempDir,
     log: PathBuf,
 }
@@ -97,6 +99,7 @@ impl Browser {
                         client,
                         base: base.trim_end_matches('/').to_string(),
                         driver: child,
+                        driver_url: url,
                         _profile: profile,
                         log,
                     });
@@ -274,28 +277,63 @@ impl Browser {
         }
     }
 
-    /// Sets the viewport (not the window) to `width` x `height` CSS pixels.
-    pub async fn set_viewport(&self, width: u32, height: u32) {
-        self.client
-            .set_window_size(width, height)
-            .await
-            .expect("resize");
-        let sizes = self
+    /// Emulates a phone screen of `width` x `height` CSS pixels (a desktop window cannot
+    /// shrink that far), until [`Browser::desktop`].
+    pub async fn phone(&self, width: u32, height: u32) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": true}),
+        )
+        .await;
+    }
+
+    /// Back to the desktop window.
+    pub async fn desktop(&self) {
+        self.cdp("Emulation.clearDeviceMetricsOverride", json!({}))
+            .await;
+    }
+
+    /// Saves a PNG of the whole page as a phone of `width` x `height` shows it.
+    pub async fn screenshot_phone(&self, name: &str, width: u32, height: u32) -> PathBuf {
+        let full = self
             .client
             .execute(
-                "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];",
+                "return Math.ceil(document.documentElement.scrollHeight);",
                 vec![],
             )
             .await
-            .expect("measure viewport");
-        let extra_w = sizes[0].as_u64().unwrap_or(0) as u32;
-        let extra_h = sizes[1].as_u64().unwrap_or(0) as u32;
-        if extra_w > 0 || extra_h > 0 {
-            self.client
-                .set_window_size(width + extra_w, height + extra_h)
-                .await
-                .expect("resize");
-        }
+            .ok()
+            .and_then(|v| v.as_u64())
+            .unwrap_or(height as u64) as u32;
+        self.phone(width, full.clamp(height, 4000)).await;
+        let path = self.screenshot(name).await;
+        self.phone(width, height).await;
+        path
+    }
+
+    /// Runs a DevTools protocol command through chromedriver.
+    async fn cdp(&self, cmd: &str, params: serde_json::Value) {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a session");
+        let res = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver_url
+            ))
+            .json(&json!({"cmd": cmd, "params": params}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        let status = res.status();
+        assert!(
+            status.is_success(),
+            "{cmd}: {status} {}",
+            res.text().await.unwrap_or_default()
+        );
     }
 
     /// Saves a PNG of the viewport as `target/screenshots/<name>.png`.
