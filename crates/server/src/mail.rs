@@ -298,8 +298,9 @@ mod tests {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpListener;
 
-    #[test]
-    fn smtp_urls() {
+    // The SMTP pool starts a task when built, so this needs a runtime.
+    #[tokio::test]
+    async fn smtp_urls() {
         assert_eq!(
             lettre_url("smtp://mail.example.com:587").unwrap(),
             "smtp://mail.example.com:587?tls=opportunistic"
