@@ -1,6 +1,7 @@
 //! The `punchcard` binary: serve, migrate, admin (operator CLI) and bench.
 
 mod admin;
+mod bench;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,9 @@ enum Command {
     Migrate(DbArgs),
     /// Operator commands on the database; each prints JSON.
     Admin(admin::AdminArgs),
+    /// Start a server on a fresh database, load it over HTTP and print throughput, latency
+    /// and memory as JSON.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -55,6 +59,14 @@ fn init_logs(json: bool) {
     }
 }
 
+/// Warnings only: per-request logs would measure the terminal, not the server.
+fn init_quiet_logs() {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new("warn"))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -77,6 +89,10 @@ fn main() -> ExitCode {
             Command::Admin(args) => {
                 init_logs(false);
                 admin::run(args).await
+            }
+            Command::Bench(args) => {
+                init_quiet_logs();
+                bench::run(args).await
             }
         }
     });

@@ -355,3 +355,20 @@ fn serve_help_documents_every_setting() {
         assert!(help.contains(var), "serve --help misses {var}");
     }
 }
+
+#[test]
+fn bench_reports_throughput_latency_and_memory() {
+    let out = Command::new(BIN)
+        .args(["bench", "--seconds", "1", "--concurrency", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["requests"].as_u64().unwrap() > 0);
+    assert_eq!(report["errors"], 0);
+    assert!(report["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["backend"], "sqlite");
+    let out = Command::new(BIN).args(["bench", "--scenario", "nope"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario"));
+}
