@@ -41,7 +41,10 @@ impl App {
         let mut errors = ValidationErrors::new();
         let name = errors.check(parse_label("name", name, 64));
         let callback = match callback_url.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(url) => errors.check(CallbackUrl::parse(url, self.settings.allow_private_callbacks)),
+            Some(url) => errors.check(CallbackUrl::parse(
+                url,
+                self.settings.allow_private_callbacks,
+            )),
             None => None,
         };
         errors.into_result()?;
@@ -80,7 +83,11 @@ impl App {
 
     /// Checks a Basic-auth key id and secret. Unknown keys, wrong secrets and revoked keys are
     /// all `Unauthorized`; a frozen merchant is `AccountFrozen`.
-    pub async fn authenticate_api_key(&self, key_id: &str, secret: &str) -> Result<ApiPrincipal, AppError> {
+    pub async fn authenticate_api_key(
+        &self,
+        key_id: &str,
+        secret: &str,
+    ) -> Result<ApiPrincipal, AppError> {
         let key_id: ApiKeyId = key_id.parse().map_err(|_| AppError::Unauthorized)?;
         let mut conn = self.db.conn().await?;
         let found = api_keys::find_for_auth(&mut conn, &key_id)
@@ -103,7 +110,9 @@ impl App {
         }
         let rate_limit_per_minute = match found.key.env {
             Env::Dev => default_rate_limit(Env::Dev),
-            Env::Prod => found.plan_rate_limit.unwrap_or_else(|| default_rate_limit(Env::Prod)),
+            Env::Prod => found
+                .plan_rate_limit
+                .unwrap_or_else(|| default_rate_limit(Env::Prod)),
         };
         Ok(ApiPrincipal {
             rate_limit_per_minute,
@@ -115,19 +124,33 @@ impl App {
         })
     }
 
-    pub async fn list_api_keys(&self, merchant_id: &MerchantId, env: Env) -> Result<Vec<ApiKeyRow>, AppError> {
+    pub async fn list_api_keys(
+        &self,
+        merchant_id: &MerchantId,
+        env: Env,
+    ) -> Result<Vec<ApiKeyRow>, AppError> {
         let mut conn = self.db.conn().await?;
         Ok(api_keys::list(&mut conn, merchant_id, env).await?)
     }
 
-    pub async fn api_key(&self, merchant_id: &MerchantId, env: Env, id: &ApiKeyId) -> Result<ApiKeyRow, AppError> {
+    pub async fn api_key(
+        &self,
+        merchant_id: &MerchantId,
+        env: Env,
+        id: &ApiKeyId,
+    ) -> Result<ApiKeyRow, AppError> {
         let mut conn = self.db.conn().await?;
         api_keys::find(&mut conn, merchant_id, env, id)
             .await?
             .ok_or(AppError::NotFound("API key"))
     }
 
-    pub async fn revoke_api_key(&self, merchant_id: &MerchantId, env: Env, id: &ApiKeyId) -> Result<(), AppError> {
+    pub async fn revoke_api_key(
+        &self,
+        merchant_id: &MerchantId,
+        env: Env,
+        id: &ApiKeyId,
+    ) -> Result<(), AppError> {
         let mut tx = self.db.begin_write().await?;
         let key = api_keys::find(&mut tx, merchant_id, env, id)
             .await?

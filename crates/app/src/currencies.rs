@@ -21,7 +21,11 @@ impl App {
         let name = errors.check(parse_label("name", name, 64));
         let cpu = errors.check(CoinsPerUnit::parse(coins_per_unit));
         errors.into_result()?;
-        let (code, name, cpu) = (code.expect("checked"), name.expect("checked"), cpu.expect("checked"));
+        let (code, name, cpu) = (
+            code.expect("checked"),
+            name.expect("checked"),
+            cpu.expect("checked"),
+        );
         let mut tx = self.db.begin_write().await?;
         accounts::find_merchant(&mut tx, merchant_id)
             .await?

@@ -33,7 +33,14 @@ impl App {
         let existing = accounts::find_member_by_email(&mut tx, &email).await?;
         let (merchant_id, created) = match existing {
             Some(member) => {
-                accounts::set_member_password(&mut tx, &member.merchant_id, &member.id, &hash, "active").await?;
+                accounts::set_member_password(
+                    &mut tx,
+                    &member.merchant_id,
+                    &member.id,
+                    &hash,
+                    "active",
+                )
+                .await?;
                 (member.merchant_id, false)
             }
             None => {
@@ -52,8 +59,10 @@ impl App {
         commit(tx).await?;
         let mut new_keys = Vec::new();
         if created {
-            self.create_currency(&merchant_id, "BEANS", "Beans", "1").await?;
-            self.create_currency(&merchant_id, "STARS", "Stars", "0.5").await?;
+            self.create_currency(&merchant_id, "BEANS", "Beans", "1")
+                .await?;
+            self.create_currency(&merchant_id, "STARS", "Stars", "0.5")
+                .await?;
             for env in [Env::Dev, Env::Prod] {
                 let key = self
                     .create_api_key(&merchant_id, env, &format!("Demo {env} key"), None)

@@ -27,7 +27,15 @@ impl App {
         request_hash: &str,
     ) -> Result<Claim, AppError> {
         let mut conn = self.db.conn().await?;
-        Ok(idempotency::claim(&mut conn, merchant_id, env, key, request_hash, Timestamp::now()).await?)
+        Ok(idempotency::claim(
+            &mut conn,
+            merchant_id,
+            env,
+            key,
+            request_hash,
+            Timestamp::now(),
+        )
+        .await?)
     }
 
     pub async fn complete_idempotency_key(
@@ -39,10 +47,18 @@ impl App {
         body: &str,
     ) -> Result<(), AppError> {
         let mut conn = self.db.conn().await?;
-        Ok(idempotency::complete(&mut conn, merchant_id, env, key, i64::from(status), body).await?)
+        Ok(
+            idempotency::complete(&mut conn, merchant_id, env, key, i64::from(status), body)
+                .await?,
+        )
     }
 
-    pub async fn release_idempotency_key(&self, merchant_id: &MerchantId, env: Env, key: &str) -> Result<(), AppError> {
+    pub async fn release_idempotency_key(
+        &self,
+        merchant_id: &MerchantId,
+        env: Env,
+        key: &str,
+    ) -> Result<(), AppError> {
         let mut conn = self.db.conn().await?;
         Ok(idempotency::release(&mut conn, merchant_id, env, key).await?)
     }

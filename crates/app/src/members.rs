@@ -9,8 +9,8 @@ use punchcard_domain::accounts::{Email, Password, Role};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{FieldError, InvitationId, MemberId, MerchantId};
 use punchcard_store::accounts::{self, MemberRow};
-use punchcard_store::invitations::{self, InvitationRow};
 use punchcard_store::commit;
+use punchcard_store::invitations::{self, InvitationRow};
 use time::Duration;
 
 use crate::{secrets, App, AppError};
@@ -39,7 +39,10 @@ impl App {
         Ok(accounts::list_members(&mut conn, merchant_id).await?)
     }
 
-    pub async fn pending_invitations(&self, merchant_id: &MerchantId) -> Result<Vec<InvitationRow>, AppError> {
+    pub async fn pending_invitations(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> Result<Vec<InvitationRow>, AppError> {
         let mut conn = self.db.conn().await?;
         Ok(invitations::list_pending(&mut conn, merchant_id, Timestamp::now()).await?)
     }
@@ -52,7 +55,9 @@ impl App {
         role: &str,
     ) -> Result<CreatedInvitation, AppError> {
         if inviter.role != Role::Owner {
-            return Err(AppError::Forbidden("only the owner can invite members".to_string()));
+            return Err(AppError::Forbidden(
+                "only the owner can invite members".to_string(),
+            ));
         }
         let mut errors = punchcard_domain::ValidationErrors::new();
         let email = errors.check(Email::parse(email));
@@ -65,8 +70,14 @@ impl App {
         if !accounts::lock_merchant(&mut tx, merchant_id).await? {
             return Err(AppError::NotFound("merchant"));
         }
-        if accounts::find_member_by_email(&mut tx, &email).await?.is_some() {
-            return Err(AppError::field("email", "already belongs to a Punchcard account"));
+        if accounts::find_member_by_email(&mut tx, &email)
+            .await?
+            .is_some()
+        {
+            return Err(AppError::field(
+                "email",
+                "already belongs to a Punchcard account",
+            ));
         }
         invitations::revoke(&mut tx, merchant_id, None, Some(&email), now).await?;
         if invitations::count_seats(&mut tx, merchant_id, now).await? >= MEMBER_CAP {
@@ -98,13 +109,23 @@ impl App {
         let mut conn = self.db.conn().await?;
         let found = invitations::find_by_token_hash(&mut conn, &secrets::token_hash(token)).await?;
         match found {
-            Some(i) if i.accepted_at.is_none() && i.revoked_at.is_none() && i.expires_at > Timestamp::now() => Ok(i),
+            Some(i)
+                if i.accepted_at.is_none()
+                    && i.revoked_at.is_none()
+                    && i.expires_at > Timestamp::now() =>
+            {
+                Ok(i)
+            }
             _ => Err(AppError::NotFound("invitation")),
         }
     }
 
     /// Accepts an invitation with a password: the member exists from now on.
-    pub async fn accept_invitation(&self, token: &str, password: &str) -> Result<MemberRow, AppError> {
+    pub async fn accept_invitation(
+        &self,
+        token: &str,
+        password: &str,
+    ) -> Result<MemberRow, AppError> {
         let invitation = self.invitation_for_token(token).await?;
         let password = Password::parse(password)?;
         let hash = secrets::hash_password(password.expose())?;
@@ -122,24 +143,39 @@ impl App {
             status: "active".to_string(),
             created_at: now,
         };
-        accounts::insert_member(&mut tx, &member).await.map_err(|e| {
-            if e.is_conflict_on("email") {
-                AppError::field("email", "already belongs to a Punchcard account")
-            } else {
-                e.into()
-            }
-        })?;
+        accounts::insert_member(&mut tx, &member)
+            .await
+            .map_err(|e| {
+                if e.is_conflict_on("email") {
+                    AppError::field("email", "already belongs to a Punchcard account")
+                } else {
+                    e.into()
+                }
+            })?;
         commit(tx).await?;
         tracing::info!(merchant_id = %member.merchant_id, member_id = %member.id, "invitation accepted");
         Ok(member)
     }
 
-    pub async fn revoke_invitation(&self, actor: &MemberRow, id: &InvitationId) -> Result<(), AppError> {
+    pub async fn revoke_invitation(
+        &self,
+        actor: &MemberRow,
+        id: &InvitationId,
+    ) -> Result<(), AppError> {
         if actor.role != Role::Owner {
-            return Err(AppError::Forbidden("only the owner can revoke invitations".to_string()));
+            return Err(AppError::Forbidden(
+                "only the owner can revoke invitations".to_string(),
+            ));
         }
         let mut conn = self.db.conn().await?;
-        let n = invitations::revoke(&mut conn, &actor.merchant_id, Some(id), None, Timestamp::now()).await?;
+        let n = invitations::revoke(
+            &mut conn,
+            &actor.merchant_id,
+            Some(id),
+            None,
+            Timestamp::now(),
+        )
+        .await?;
         if n == 0 {
             return Err(AppError::NotFound("invitation"));
         }
@@ -149,10 +185,14 @@ impl App {
     /// Removes an admin or staff member; their sessions end.
     pub async fn remove_member(&self, actor: &MemberRow, id: &MemberId) -> Result<(), AppError> {
         if actor.role != Role::Owner {
-            return Err(AppError::Forbidden("only the owner can remove members".to_string()));
+            return Err(AppError::Forbidden(
+                "only the owner can remove members".to_string(),
+            ));
         }
         if &actor.id == id {
-            return Err(AppError::Conflict("the owner cannot be removed".to_string()));
+            return Err(AppError::Conflict(
+                "the owner cannot be removed".to_string(),
+            ));
         }
         let mut tx = self.db.begin_write().await?;
         if !accounts::delete_member(&mut tx, &actor.merchant_id, id, Timestamp::now()).await? {

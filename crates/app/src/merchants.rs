@@ -35,7 +35,10 @@ impl NewMerchant {
 
 impl App {
     /// Creates a merchant with its owner, the default plan and zeroed quota counters.
-    pub async fn create_merchant(&self, new: NewMerchant) -> Result<(MerchantId, MemberId), AppError> {
+    pub async fn create_merchant(
+        &self,
+        new: NewMerchant,
+    ) -> Result<(MerchantId, MemberId), AppError> {
         let hash = secrets::hash_password(new.password.expose())?;
         let status = if new.active {
             MerchantStatus::Active
@@ -75,14 +78,19 @@ impl App {
             Some(Notice {
                 kind: "kyc_approved",
                 title: "KYC approved",
-                body: "Your account is active: every dashboard page and the API are open to you.".to_string(),
+                body: "Your account is active: every dashboard page and the API are open to you."
+                    .to_string(),
             }),
         )
         .await
     }
 
     /// Rejects submitted KYC with a reason the merchant sees.
-    pub async fn reject_merchant(&self, id: &MerchantId, reason: &str) -> Result<MerchantRow, AppError> {
+    pub async fn reject_merchant(
+        &self,
+        id: &MerchantId,
+        reason: &str,
+    ) -> Result<MerchantRow, AppError> {
         let reason = punchcard_domain::accounts::parse_label("reason", reason, 500)?;
         self.move_merchant(
             id,
@@ -92,7 +100,9 @@ impl App {
             Some(Notice {
                 kind: "kyc_rejected",
                 title: "KYC rejected",
-                body: format!("Reason: {reason}. Update your profile or documents and submit again."),
+                body: format!(
+                    "Reason: {reason}. Update your profile or documents and submit again."
+                ),
             }),
         )
         .await
@@ -101,19 +111,20 @@ impl App {
     /// Freezes a merchant: its API keys and dashboard sessions are refused until unfrozen.
     /// Its sessions are also ended, so unfreezing later does not revive them.
     pub async fn freeze_merchant(&self, id: &MerchantId) -> Result<MerchantRow, AppError> {
-        let row = self.move_merchant(
-            id,
-            &[
-                MerchantStatus::PendingKyc,
-                MerchantStatus::KycSubmitted,
-                MerchantStatus::Active,
-                MerchantStatus::Rejected,
-            ],
-            MerchantStatus::Frozen,
-            None,
-            None,
-        )
-        .await?;
+        let row = self
+            .move_merchant(
+                id,
+                &[
+                    MerchantStatus::PendingKyc,
+                    MerchantStatus::KycSubmitted,
+                    MerchantStatus::Active,
+                    MerchantStatus::Rejected,
+                ],
+                MerchantStatus::Frozen,
+                None,
+                None,
+            )
+            .await?;
         self.end_all_sessions(id).await?;
         Ok(row)
     }

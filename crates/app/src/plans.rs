@@ -18,7 +18,11 @@ pub struct PlanChange {
 }
 
 impl App {
-    pub async fn set_plan(&self, merchant_id: &MerchantId, change: PlanChange) -> Result<PlanLimits, AppError> {
+    pub async fn set_plan(
+        &self,
+        merchant_id: &MerchantId,
+        change: PlanChange,
+    ) -> Result<PlanLimits, AppError> {
         let mut errors = ValidationErrors::new();
         for (field, v) in [
             ("leads", change.leads),
@@ -48,7 +52,9 @@ impl App {
         plan.rewards = change.rewards.unwrap_or(plan.rewards);
         plan.redeems = change.redeems.unwrap_or(plan.redeems);
         plan.swaps = change.swaps.unwrap_or(plan.swaps);
-        plan.rate_limit_per_minute = change.rate_limit_per_minute.unwrap_or(plan.rate_limit_per_minute);
+        plan.rate_limit_per_minute = change
+            .rate_limit_per_minute
+            .unwrap_or(plan.rate_limit_per_minute);
         plans::upsert(&mut tx, merchant_id, &plan, Timestamp::now()).await?;
         commit(tx).await?;
         Ok(plan)
@@ -56,6 +62,8 @@ impl App {
 
     pub async fn plan(&self, merchant_id: &MerchantId) -> Result<PlanLimits, AppError> {
         let mut conn = self.db.conn().await?;
-        Ok(plans::find(&mut conn, merchant_id).await?.unwrap_or_default())
+        Ok(plans::find(&mut conn, merchant_id)
+            .await?
+            .unwrap_or_default())
     }
 }

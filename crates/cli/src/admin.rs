@@ -11,7 +11,12 @@ use serde_json::{json, Value};
 #[derive(Args)]
 pub struct AdminArgs {
     /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DB.
-    #[arg(long, global = true, env = "PUNCHCARD_DATABASE_URL", default_value = "sqlite://punchcard.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "PUNCHCARD_DATABASE_URL",
+        default_value = "sqlite://punchcard.db"
+    )]
     database_url: String,
 
     /// Accept callback URLs on private or loopback addresses.
@@ -151,7 +156,8 @@ fn merchant_id(s: &str) -> anyhow::Result<MerchantId> {
 }
 
 fn env(s: &str) -> anyhow::Result<Env> {
-    s.parse().map_err(|_| anyhow::anyhow!("--env must be `dev` or `prod`"))
+    s.parse()
+        .map_err(|_| anyhow::anyhow!("--env must be `dev` or `prod`"))
 }
 
 /// Turns an application error into a message an operator can act on.
@@ -214,19 +220,29 @@ async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
                 v["plan"] = json!(plan);
                 v
             }
-            MerchantCommand::Activate { merchant_id: id } => {
-                merchant_json(&app.activate_merchant(&merchant_id(&id)?).await.map_err(explain)?)
-            }
+            MerchantCommand::Activate { merchant_id: id } => merchant_json(
+                &app.activate_merchant(&merchant_id(&id)?)
+                    .await
+                    .map_err(explain)?,
+            ),
             MerchantCommand::Reject {
                 merchant_id: id,
                 reason,
-            } => merchant_json(&app.reject_merchant(&merchant_id(&id)?, &reason).await.map_err(explain)?),
-            MerchantCommand::Freeze { merchant_id: id } => {
-                merchant_json(&app.freeze_merchant(&merchant_id(&id)?).await.map_err(explain)?)
-            }
-            MerchantCommand::Unfreeze { merchant_id: id } => {
-                merchant_json(&app.unfreeze_merchant(&merchant_id(&id)?).await.map_err(explain)?)
-            }
+            } => merchant_json(
+                &app.reject_merchant(&merchant_id(&id)?, &reason)
+                    .await
+                    .map_err(explain)?,
+            ),
+            MerchantCommand::Freeze { merchant_id: id } => merchant_json(
+                &app.freeze_merchant(&merchant_id(&id)?)
+                    .await
+                    .map_err(explain)?,
+            ),
+            MerchantCommand::Unfreeze { merchant_id: id } => merchant_json(
+                &app.unfreeze_merchant(&merchant_id(&id)?)
+                    .await
+                    .map_err(explain)?,
+            ),
         },
         AdminCommand::Currency(cmd) => match cmd {
             CurrencyCommand::Create {
@@ -257,7 +273,12 @@ async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
                 callback_url,
             } => {
                 let k = app
-                    .create_api_key(&merchant_id(&merchant)?, env(&e)?, &name, callback_url.as_deref())
+                    .create_api_key(
+                        &merchant_id(&merchant)?,
+                        env(&e)?,
+                        &name,
+                        callback_url.as_deref(),
+                    )
                     .await
                     .map_err(explain)?;
                 json!({"id": k.id, "secret": k.secret, "signing_secret": k.signing_secret})

@@ -35,7 +35,10 @@ pub struct BenchArgs {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.scenario != "currencies" {
-        anyhow::bail!("unknown scenario `{}`: available: currencies", args.scenario);
+        anyhow::bail!(
+            "unknown scenario `{}`: available: currencies",
+            args.scenario
+        );
     }
     if args.concurrency == 0 || args.concurrency > 4096 {
         anyhow::bail!("--concurrency must be between 1 and 4096");
@@ -59,7 +62,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let _ = stop_rx.await;
     }));
 
-    let email = format!("bench-{}@example.com", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    let email = format!(
+        "bench-{}@example.com",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    );
     let new = NewMerchant::parse("Bench", &email, "Correct-Horse-9", true)?;
     let (merchant, _) = app.create_merchant(new).await?;
     app.create_currency(&merchant, "PTS", "Points", "1").await?;
@@ -71,7 +77,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let key = app.create_api_key(&merchant, Env::Prod, "bench", None).await?;
+    let key = app
+        .create_api_key(&merchant, Env::Prod, "bench", None)
+        .await?;
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -81,7 +89,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency {
-        let (client, url, measuring, stop) = (client.clone(), url.clone(), measuring.clone(), stop.clone());
+        let (client, url, measuring, stop) =
+            (client.clone(), url.clone(), measuring.clone(), stop.clone());
         let (id, secret) = (key.id.to_string(), key.secret.clone());
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();

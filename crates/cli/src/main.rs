@@ -10,7 +10,11 @@ use punchcard_server::{Config, Server};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "punchcard", version, about = "Punchcard: a self-hosted loyalty and rewards platform")]
+#[command(
+    name = "punchcard",
+    version,
+    about = "Punchcard: a self-hosted loyalty and rewards platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +47,11 @@ struct ServeArgs {
 #[derive(clap::Args)]
 pub struct DbArgs {
     /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DB.
-    #[arg(long, env = "PUNCHCARD_DATABASE_URL", default_value = "sqlite://punchcard.db")]
+    #[arg(
+        long,
+        env = "PUNCHCARD_DATABASE_URL",
+        default_value = "sqlite://punchcard.db"
+    )]
     pub database_url: String,
 }
 
@@ -51,7 +59,9 @@ fn init_logs(json: bool) {
     let filter = EnvFilter::try_from_env("PUNCHCARD_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -69,7 +79,10 @@ fn init_quiet_logs() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -111,7 +124,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = server.local_addr();
     if args.demo {
         let demo = server.state().app.ensure_demo().await?;
-        print_demo(&demo, &server.state().base_url, &server.state().config.mail_dir);
+        print_demo(
+            &demo,
+            &server.state().base_url,
+            &server.state().config.mail_dir,
+        );
     }
     tracing::info!(%addr, base_url = %server.state().base_url, "punchcard listening");
     server.run(shutdown_signal()).await
@@ -128,8 +145,14 @@ fn print_demo(demo: &punchcard_app::demo::DemoAccount, base_url: &str, mail_dir:
         mail_dir.display()
     );
     for (env, key) in &demo.new_keys {
-        println!("  {env} API key: {} secret: {} (shown once)", key.id, key.secret);
-        println!("    curl -u {}:{} {base_url}/api/v1/currencies", key.id, key.secret);
+        println!(
+            "  {env} API key: {} secret: {} (shown once)",
+            key.id, key.secret
+        );
+        println!(
+            "    curl -u {}:{} {base_url}/api/v1/currencies",
+            key.id, key.secret
+        );
     }
 }
 

@@ -102,7 +102,9 @@ impl Serve {
                 }
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(60)).expect("server announces its address");
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server announces its address");
         // Whatever the server printed before listening (the demo banner) is complete by now.
         let (otx, orx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -138,7 +140,10 @@ impl Serve {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(started.elapsed() < Duration::from_secs(15), "server did not stop on SIGTERM");
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "server did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -146,26 +151,65 @@ impl Serve {
 
 async fn operator_flow(db: Db) {
     let m = db.admin_ok(&[
-        "merchant", "create", "--name", "Corner Bakery", "--email", "owner@bakery.example",
-        "--password", "Correct-Horse-9", "--active",
+        "merchant",
+        "create",
+        "--name",
+        "Corner Bakery",
+        "--email",
+        "owner@bakery.example",
+        "--password",
+        "Correct-Horse-9",
+        "--active",
     ]);
     let merchant = m["id"].as_str().unwrap().to_string();
     assert!(merchant.starts_with("mer_"));
     assert_eq!(m["status"], "active");
 
     let c = db.admin_ok(&[
-        "currency", "create", "--merchant", &merchant, "--code", "PTS", "--name", "Points",
-        "--coins-per-unit", "0.5",
+        "currency",
+        "create",
+        "--merchant",
+        &merchant,
+        "--code",
+        "PTS",
+        "--name",
+        "Points",
+        "--coins-per-unit",
+        "0.5",
     ]);
     assert!(c["id"].as_str().unwrap().starts_with("cur_"));
 
-    let k = db.admin_ok(&["api-key", "create", "--merchant", &merchant, "--env", "prod", "--name", "shop"]);
-    let (key_id, secret) = (k["id"].as_str().unwrap().to_string(), k["secret"].as_str().unwrap().to_string());
+    let k = db.admin_ok(&[
+        "api-key",
+        "create",
+        "--merchant",
+        &merchant,
+        "--env",
+        "prod",
+        "--name",
+        "shop",
+    ]);
+    let (key_id, secret) = (
+        k["id"].as_str().unwrap().to_string(),
+        k["secret"].as_str().unwrap().to_string(),
+    );
     assert!(k["signing_secret"].as_str().unwrap().len() > 20);
 
-    let p = db.admin_ok(&["plan", "set", "--merchant", &merchant, "--leads", "50", "--rate-limit", "6000"]);
+    let p = db.admin_ok(&[
+        "plan",
+        "set",
+        "--merchant",
+        &merchant,
+        "--leads",
+        "50",
+        "--rate-limit",
+        "6000",
+    ]);
     assert_eq!(p["plan"]["leads"], 50);
-    assert_eq!(p["plan"]["rewards"], 10000, "unset options keep the default plan");
+    assert_eq!(
+        p["plan"]["rewards"], 10000,
+        "unset options keep the default plan"
+    );
     assert_eq!(p["plan"]["rate_limit_per_minute"], 6000);
 
     // The key printed by the CLI authenticates against a running server on the same database.
@@ -203,7 +247,14 @@ async fn operator_flow(db: Db) {
 
     // A pending merchant, then activation.
     let m2 = db.admin_ok(&[
-        "merchant", "create", "--name", "Kiosk", "--email", "kiosk@example.com", "--password", "Correct-Horse-9",
+        "merchant",
+        "create",
+        "--name",
+        "Kiosk",
+        "--email",
+        "kiosk@example.com",
+        "--password",
+        "Correct-Horse-9",
     ]);
     assert_eq!(m2["status"], "pending_kyc");
     let a = db.admin_ok(&["merchant", "activate", m2["id"].as_str().unwrap()]);
@@ -211,9 +262,27 @@ async fn operator_flow(db: Db) {
 
     // Caps: 5 DEV keys.
     for i in 0..5 {
-        db.admin_ok(&["api-key", "create", "--merchant", &merchant, "--env", "dev", "--name", &format!("k{i}")]);
+        db.admin_ok(&[
+            "api-key",
+            "create",
+            "--merchant",
+            &merchant,
+            "--env",
+            "dev",
+            "--name",
+            &format!("k{i}"),
+        ]);
     }
-    let (ok, _, stderr) = db.admin(&["api-key", "create", "--merchant", &merchant, "--env", "dev", "--name", "k6"]);
+    let (ok, _, stderr) = db.admin(&[
+        "api-key",
+        "create",
+        "--merchant",
+        &merchant,
+        "--env",
+        "dev",
+        "--name",
+        "k6",
+    ]);
     assert!(!ok);
     assert!(stderr.contains("at most 5"), "{stderr}");
     db.cleanup().await;
@@ -221,13 +290,76 @@ async fn operator_flow(db: Db) {
 
 async fn bad_arguments_fail_clearly(db: Db) {
     let cases: &[(&[&str], &str)] = &[
-        (&["merchant", "create", "--name", "X", "--email", "nope", "--password", "Correct-Horse-9"], "email"),
-        (&["merchant", "create", "--name", "X", "--email", "a@b.example", "--password", "short"], "password"),
+        (
+            &[
+                "merchant",
+                "create",
+                "--name",
+                "X",
+                "--email",
+                "nope",
+                "--password",
+                "Correct-Horse-9",
+            ],
+            "email",
+        ),
+        (
+            &[
+                "merchant",
+                "create",
+                "--name",
+                "X",
+                "--email",
+                "a@b.example",
+                "--password",
+                "short",
+            ],
+            "password",
+        ),
         (&["merchant", "activate", "mer_bogus"], "not a merchant id"),
-        (&["merchant", "activate", "mer_01jd3x1m2n3p4q5r6s7t8v9w0x"], "not found"),
-        (&["currency", "create", "--merchant", "mer_01jd3x1m2n3p4q5r6s7t8v9w0x", "--code", "PTS", "--name", "P", "--coins-per-unit", "-1"], "coins_per_unit"),
-        (&["api-key", "create", "--merchant", "mer_01jd3x1m2n3p4q5r6s7t8v9w0x", "--env", "staging", "--name", "x"], "dev"),
-        (&["plan", "set", "--merchant", "mer_01jd3x1m2n3p4q5r6s7t8v9w0x", "--rate-limit", "0"], "rate_limit"),
+        (
+            &["merchant", "activate", "mer_01jd3x1m2n3p4q5r6s7t8v9w0x"],
+            "not found",
+        ),
+        (
+            &[
+                "currency",
+                "create",
+                "--merchant",
+                "mer_01jd3x1m2n3p4q5r6s7t8v9w0x",
+                "--code",
+                "PTS",
+                "--name",
+                "P",
+                "--coins-per-unit",
+                "-1",
+            ],
+            "coins_per_unit",
+        ),
+        (
+            &[
+                "api-key",
+                "create",
+                "--merchant",
+                "mer_01jd3x1m2n3p4q5r6s7t8v9w0x",
+                "--env",
+                "staging",
+                "--name",
+                "x",
+            ],
+            "dev",
+        ),
+        (
+            &[
+                "plan",
+                "set",
+                "--merchant",
+                "mer_01jd3x1m2n3p4q5r6s7t8v9w0x",
+                "--rate-limit",
+                "0",
+            ],
+            "rate_limit",
+        ),
     ];
     for (args, needle) in cases {
         let (ok, json, stderr) = db.admin(args);
@@ -236,16 +368,52 @@ async fn bad_arguments_fail_clearly(db: Db) {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
     let m = db.admin_ok(&[
-        "merchant", "create", "--name", "Dup", "--email", "dup@example.com", "--password", "Correct-Horse-9",
+        "merchant",
+        "create",
+        "--name",
+        "Dup",
+        "--email",
+        "dup@example.com",
+        "--password",
+        "Correct-Horse-9",
     ]);
     let (ok, _, stderr) = db.admin(&[
-        "merchant", "create", "--name", "Dup", "--email", "dup@example.com", "--password", "Correct-Horse-9",
+        "merchant",
+        "create",
+        "--name",
+        "Dup",
+        "--email",
+        "dup@example.com",
+        "--password",
+        "Correct-Horse-9",
     ]);
     assert!(!ok);
     assert!(stderr.contains("already registered"), "{stderr}");
     let merchant = m["id"].as_str().unwrap();
-    db.admin_ok(&["currency", "create", "--merchant", merchant, "--code", "PTS", "--name", "P", "--coins-per-unit", "1"]);
-    let (ok, _, stderr) = db.admin(&["currency", "create", "--merchant", merchant, "--code", "pts", "--name", "P", "--coins-per-unit", "1"]);
+    db.admin_ok(&[
+        "currency",
+        "create",
+        "--merchant",
+        merchant,
+        "--code",
+        "PTS",
+        "--name",
+        "P",
+        "--coins-per-unit",
+        "1",
+    ]);
+    let (ok, _, stderr) = db.admin(&[
+        "currency",
+        "create",
+        "--merchant",
+        merchant,
+        "--code",
+        "pts",
+        "--name",
+        "P",
+        "--coins-per-unit",
+        "1",
+    ]);
     assert!(!ok);
     assert!(stderr.contains("already exists"), "{stderr}");
     db.cleanup().await;
@@ -253,7 +421,11 @@ async fn bad_arguments_fail_clearly(db: Db) {
 
 async fn demo_is_created_once(db: Db) {
     let first = Serve::start_with(&db.url, &["--demo"]);
-    assert!(first.stdout.contains("Demo merchant created"), "{}", first.stdout);
+    assert!(
+        first.stdout.contains("Demo merchant created"),
+        "{}",
+        first.stdout
+    );
     assert!(first.stdout.contains("demo@punchcard.localhost"));
     let curl = first
         .stdout
@@ -275,11 +447,22 @@ async fn demo_is_created_once(db: Db) {
     assert!(first.terminate().success());
 
     let second = Serve::start_with(&db.url, &["--demo"]);
-    assert!(second.stdout.contains("Demo merchant ready"), "{}", second.stdout);
-    assert!(!second.stdout.contains("curl -u"), "keys are created only once");
+    assert!(
+        second.stdout.contains("Demo merchant ready"),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        !second.stdout.contains("curl -u"),
+        "keys are created only once"
+    );
     assert!(second.terminate().success());
     let list = db.admin_ok(&["merchant", "list"]);
-    assert_eq!(list["data"].as_array().unwrap().len(), 1, "one demo merchant");
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        1,
+        "one demo merchant"
+    );
     db.cleanup().await;
 }
 
@@ -322,8 +505,14 @@ async fn postgres_bad_arguments_fail_clearly() {
 #[test]
 fn unreachable_or_unsupported_database_is_a_clear_error() {
     for (url, needle) in [
-        ("postgres://postgres@127.0.0.1:1/nothing", "cannot reach the database"),
-        ("mysql://root@127.0.0.1/x", "unsupported database URL scheme"),
+        (
+            "postgres://postgres@127.0.0.1:1/nothing",
+            "cannot reach the database",
+        ),
+        (
+            "mysql://root@127.0.0.1/x",
+            "unsupported database URL scheme",
+        ),
     ] {
         let out = Command::new(BIN)
             .args(["migrate"])
@@ -339,7 +528,10 @@ fn unreachable_or_unsupported_database_is_a_clear_error() {
 
 #[test]
 fn serve_help_documents_every_setting() {
-    let out = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     for var in [
         "PUNCHCARD_DATABASE_URL",
@@ -362,13 +554,20 @@ fn bench_reports_throughput_latency_and_memory() {
         .args(["bench", "--seconds", "1", "--concurrency", "2"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["requests"].as_u64().unwrap() > 0);
     assert_eq!(report["errors"], 0);
     assert!(report["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
     assert_eq!(report["backend"], "sqlite");
-    let out = Command::new(BIN).args(["bench", "--scenario", "nope"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["bench", "--scenario", "nope"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario"));
 }

@@ -127,9 +127,24 @@ impl std::fmt::Debug for Password {
 }
 
 const COMMON_PASSWORDS: &[&str] = &[
-    "password", "password1", "password123", "123456789", "1234567890", "qwertyuiop", "iloveyou",
-    "letmein123", "welcome123", "admin12345", "qwerty123", "abc123456", "passw0rd", "11111111",
-    "00000000", "12345678", "1q2w3e4r5t", "punchcard",
+    "password",
+    "password1",
+    "password123",
+    "123456789",
+    "1234567890",
+    "qwertyuiop",
+    "iloveyou",
+    "letmein123",
+    "welcome123",
+    "admin12345",
+    "qwerty123",
+    "abc123456",
+    "passw0rd",
+    "11111111",
+    "00000000",
+    "12345678",
+    "1q2w3e4r5t",
+    "punchcard",
 ];
 
 impl Password {
@@ -194,7 +209,10 @@ impl MerchantName {
             return Err(FieldError::new("name", "must be at most 100 characters"));
         }
         if s.chars().any(|c| c.is_control()) {
-            return Err(FieldError::new("name", "must not contain control characters"));
+            return Err(FieldError::new(
+                "name",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(s.to_string()))
     }
@@ -211,10 +229,16 @@ pub fn parse_label(field: &str, s: &str, max: usize) -> Result<String, FieldErro
         return Err(FieldError::new(field, "is required"));
     }
     if s.chars().count() > max {
-        return Err(FieldError::new(field, format!("must be at most {max} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if s.chars().any(|c| c.is_control()) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(s.to_string())
 }
@@ -225,8 +249,20 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" A@Example.COM ").unwrap().as_str(), "a@example.com");
-        for bad in ["", "a", "a@b", "@b.com", "a@.com", "a b@c.com", "a@b..com", "a@b.com."] {
+        assert_eq!(
+            Email::parse(" A@Example.COM ").unwrap().as_str(),
+            "a@example.com"
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.com",
+            "a@.com",
+            "a b@c.com",
+            "a@b..com",
+            "a@b.com.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
@@ -238,6 +274,9 @@ mod tests {
         assert!(Password::parse("alllowercaseletters").is_err());
         assert!(Password::parse("Password123").is_err() || Password::parse("Password123").is_ok());
         assert!(Password::parse("password123").is_err());
-        assert_eq!(format!("{:?}", Password::parse("Correct-Horse-9").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("Correct-Horse-9").unwrap()),
+            "Password(***)"
+        );
     }
 }

@@ -12,7 +12,8 @@ impl CurrencyCode {
         let s = s.trim().to_ascii_uppercase();
         let ok = (2..=10).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_uppercase())
-            && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            && s.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if !ok {
             return Err(FieldError::new(
                 "code",
@@ -120,7 +121,19 @@ mod tests {
         assert_eq!(CoinsPerUnit::parse("1").unwrap().to_string(), "1");
         assert_eq!(CoinsPerUnit::parse("0.50").unwrap().to_string(), "0.5");
         assert_eq!(CoinsPerUnit::parse("12.345").unwrap().to_string(), "12.345");
-        for bad in ["", "0", "0.0", "-1", "1.", ".5", "1e3", "abc", "0.0000001", "1000000000.5", "1 0"] {
+        for bad in [
+            "",
+            "0",
+            "0.0",
+            "-1",
+            "1.",
+            ".5",
+            "1e3",
+            "abc",
+            "0.0000001",
+            "1000000000.5",
+            "1 0",
+        ] {
             assert!(CoinsPerUnit::parse(bad).is_err(), "{bad}");
         }
     }

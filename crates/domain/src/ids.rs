@@ -91,7 +91,11 @@ mod tests {
         assert!(id.as_str().starts_with("mer_"));
         let parsed: MerchantId = id.as_str().parse().unwrap();
         assert_eq!(parsed, id);
-        assert!(id.as_str().replace("mer_", "cur_").parse::<MerchantId>().is_err());
+        assert!(id
+            .as_str()
+            .replace("mer_", "cur_")
+            .parse::<MerchantId>()
+            .is_err());
         assert!("mer_short".parse::<MerchantId>().is_err());
         assert!("".parse::<MerchantId>().is_err());
     }

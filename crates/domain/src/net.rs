@@ -13,7 +13,12 @@ pub struct IpRange(IpNet);
 impl IpRange {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         let s = s.trim();
-        let err = || FieldError::new("ip", "must be an IP address or a CIDR range like 203.0.113.0/24");
+        let err = || {
+            FieldError::new(
+                "ip",
+                "must be an IP address or a CIDR range like 203.0.113.0/24",
+            )
+        };
         if let Ok(ip) = s.parse::<IpAddr>() {
             return Ok(Self(IpNet::from(ip)));
         }
@@ -23,7 +28,10 @@ impl IpRange {
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+            IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(IpAddr::V4)
+                .unwrap_or(IpAddr::V6(v6)),
             v4 => v4,
         };
         self.0.contains(&ip)
@@ -95,14 +103,20 @@ impl CallbackUrl {
         let host = if let Some(h) = authority.strip_prefix('[') {
             h.split(']').next().unwrap_or("")
         } else {
-            authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority)
+            authority
+                .rsplit_once(':')
+                .map(|(h, _)| h)
+                .unwrap_or(authority)
         };
         if host.is_empty() {
             return Err(err("must name a host"));
         }
         if !allow_private {
             let lower = host.to_ascii_lowercase();
-            let private_name = lower == "localhost" || lower.ends_with(".localhost") || lower.ends_with(".local") || lower.ends_with(".internal");
+            let private_name = lower == "localhost"
+                || lower.ends_with(".localhost")
+                || lower.ends_with(".local")
+                || lower.ends_with(".internal");
             let private_ip = host.parse::<IpAddr>().map(is_private_ip).unwrap_or(false);
             if private_name || private_ip {
                 return Err(err("must not point at a private or loopback address"));
@@ -127,7 +141,10 @@ mod tests {
         assert!(!r.contains("203.0.114.9".parse().unwrap()));
         assert!(r.contains("::ffff:203.0.113.9".parse().unwrap()));
         assert_eq!(IpRange::parse("10.1.2.3").unwrap().to_string(), "10.1.2.3");
-        assert_eq!(IpRange::parse("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(
+            IpRange::parse("10.1.2.3/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
         assert!(IpRange::parse("10.1.2").is_err());
         assert!(IpRange::parse("nope").is_err());
     }

@@ -9,7 +9,11 @@ use ipnet::IpNet;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Database URL: sqlite://FILE (created if missing) or postgres://USER@HOST:PORT/DB.
-    #[arg(long, env = "PUNCHCARD_DATABASE_URL", default_value = "sqlite://punchcard.db")]
+    #[arg(
+        long,
+        env = "PUNCHCARD_DATABASE_URL",
+        default_value = "sqlite://punchcard.db"
+    )]
     pub database_url: String,
 
     /// Address and port to listen on.
@@ -27,7 +31,11 @@ pub struct Config {
     pub smtp_url: Option<String>,
 
     /// Sender address of outgoing mail.
-    #[arg(long, env = "PUNCHCARD_MAIL_FROM", default_value = "Punchcard <no-reply@punchcard.localhost>")]
+    #[arg(
+        long,
+        env = "PUNCHCARD_MAIL_FROM",
+        default_value = "Punchcard <no-reply@punchcard.localhost>"
+    )]
     pub mail_from: String,
 
     /// Where mail is written when no SMTP server is set.
@@ -39,7 +47,11 @@ pub struct Config {
     pub redis_url: Option<String>,
 
     /// Where uploads are stored: file://DIR or s3://BUCKET (AWS_* variables configure S3).
-    #[arg(long, env = "PUNCHCARD_STORAGE_URL", default_value = "file://./uploads")]
+    #[arg(
+        long,
+        env = "PUNCHCARD_STORAGE_URL",
+        default_value = "file://./uploads"
+    )]
     pub storage_url: String,
 
     /// Comma-separated proxy addresses or CIDRs whose X-Forwarded-For is trusted. Unset: ignored.

@@ -53,7 +53,11 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let bound = listener.local_addr()?;
-        let mailer = mail::Mailer::from_config(config.smtp_url.as_deref(), &config.mail_from, &config.mail_dir)?;
+        let mailer = mail::Mailer::from_config(
+            config.smtp_url.as_deref(),
+            &config.mail_from,
+            &config.mail_dir,
+        )?;
         let throttle = match config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
             Some(url) => throttle::Throttle::redis(url).await?,
             None => throttle::Throttle::in_process(),
@@ -65,7 +69,9 @@ impl Server {
             },
         );
         let cookie_key = dashboard::cookies::CookieKey::new(
-            app.instance_secret("dashboard_cookie_key").await?.as_bytes(),
+            app.instance_secret("dashboard_cookie_key")
+                .await?
+                .as_bytes(),
         );
         let state = AppState {
             app,
@@ -87,7 +93,9 @@ impl Server {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -95,7 +103,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let db = self.state.app.db.clone();
         axum::serve(
             self.listener,
@@ -121,14 +132,16 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes(&state))
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .fallback(not_found)
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            problem::Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "an internal error occurred; it has been logged",
-            )
-            .into_response()
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                problem::Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "an internal error occurred; it has been logged",
+                )
+                .into_response()
+            },
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(60),
@@ -138,19 +151,19 @@ pub fn router(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
                 .make_span_with(|req: &Request| {
-                let request_id = req
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!(
-                    "request",
-                    method = %req.method(),
-                    path = %req.uri().path(),
-                    request_id = %request_id,
-                    merchant_id = tracing::field::Empty,
-                )
-            }),
+                    let request_id = req
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        request_id = %request_id,
+                        merchant_id = tracing::field::Empty,
+                    )
+                }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)

@@ -125,7 +125,8 @@ impl From<&AppError> for Problem {
             }
             AppError::Conflict(m) => Problem::new(StatusCode::CONFLICT, code, m.clone()),
             AppError::TooManyRequests(m, after) => {
-                Problem::new(StatusCode::TOO_MANY_REQUESTS, code, m.clone()).with_retry_after(*after)
+                Problem::new(StatusCode::TOO_MANY_REQUESTS, code, m.clone())
+                    .with_retry_after(*after)
             }
             AppError::Unavailable(_) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -145,7 +146,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self.0 {
             AppError::Internal(source) => tracing::error!(error = %source, "internal error"),
-            AppError::Unavailable(source) => tracing::warn!(error = %source, "database unavailable"),
+            AppError::Unavailable(source) => {
+                tracing::warn!(error = %source, "database unavailable")
+            }
             _ => {}
         }
         Problem::from(&self.0).into_response()

@@ -46,7 +46,12 @@ async fn refuses_missing_wrong_and_revoked_credentials(t: TestApp) {
     let m = t.active_merchant("Acme").await;
     let key = t.api_key(&m, Env::Prod).await;
 
-    let res = t.client.get(t.url("/api/v1/currencies")).send().await.unwrap();
+    let res = t
+        .client
+        .get(t.url("/api/v1/currencies"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(&res, 401);
     assert!(res.headers().get("www-authenticate").is_some());
     assert_eq!(json(res).await["code"], "unauthorized");
@@ -94,7 +99,13 @@ async fn frozen_and_inactive_merchants_are_refused(t: TestApp) {
     assert_eq!(t.api_get(&key, "/api/v1/currencies").await.status(), 200);
 
     // A merchant still in KYC cannot use the API.
-    let new = punchcard_app::merchants::NewMerchant::parse("Pending", "p@example.com", "Correct-Horse-9", false).unwrap();
+    let new = punchcard_app::merchants::NewMerchant::parse(
+        "Pending",
+        "p@example.com",
+        "Correct-Horse-9",
+        false,
+    )
+    .unwrap();
     let (pending, _) = t.app.create_merchant(new).await.unwrap();
     let pkey = t.api_key(&pending, Env::Dev).await;
     let res = t.api_get(&pkey, "/api/v1/currencies").await;
@@ -105,13 +116,24 @@ async fn frozen_and_inactive_merchants_are_refused(t: TestApp) {
 async fn merchants_see_only_their_own_currencies(t: TestApp) {
     let a = t.active_merchant("A").await;
     let b = t.active_merchant("B").await;
-    t.app.create_currency(&b, "GEM", "Gems", "0.25").await.unwrap();
+    t.app
+        .create_currency(&b, "GEM", "Gems", "0.25")
+        .await
+        .unwrap();
     let key_a = t.api_key(&a, Env::Prod).await;
     let key_b = t.api_key(&b, Env::Dev).await;
     let codes = |v: Value| -> Vec<String> {
-        v["data"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_string()).collect()
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["code"].as_str().unwrap().to_string())
+            .collect()
     };
-    assert_eq!(codes(json(t.api_get(&key_a, "/api/v1/currencies").await).await), vec!["PTS"]);
+    assert_eq!(
+        codes(json(t.api_get(&key_a, "/api/v1/currencies").await).await),
+        vec!["PTS"]
+    );
     let mut b_codes = codes(json(t.api_get(&key_b, "/api/v1/currencies").await).await);
     b_codes.sort();
     assert_eq!(b_codes, vec!["GEM", "PTS"]);
@@ -165,7 +187,8 @@ async fn api_key_caps_hold_under_concurrency(t: TestApp) {
         let app = t.app.clone();
         let m = m.clone();
         tasks.push(tokio::spawn(async move {
-            app.create_api_key(&m, Env::Dev, &format!("k{i}"), None).await
+            app.create_api_key(&m, Env::Dev, &format!("k{i}"), None)
+                .await
         }));
     }
     let mut ok = 0;
@@ -177,14 +200,27 @@ async fn api_key_caps_hold_under_concurrency(t: TestApp) {
     }
     assert_eq!(ok, 5, "exactly the DEV cap of keys is created");
     for i in 0..10 {
-        t.app.create_api_key(&m, Env::Prod, &format!("p{i}"), None).await.unwrap();
+        t.app
+            .create_api_key(&m, Env::Prod, &format!("p{i}"), None)
+            .await
+            .unwrap();
     }
-    let err = t.app.create_api_key(&m, Env::Prod, "one too many", None).await.unwrap_err();
+    let err = t
+        .app
+        .create_api_key(&m, Env::Prod, "one too many", None)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "limit_reached");
     // Revoking frees a slot.
     let keys = t.app.list_api_keys(&m, Env::Prod).await.unwrap();
-    t.app.revoke_api_key(&m, Env::Prod, &keys[0].id).await.unwrap();
-    t.app.create_api_key(&m, Env::Prod, "replacement", None).await.unwrap();
+    t.app
+        .revoke_api_key(&m, Env::Prod, &keys[0].id)
+        .await
+        .unwrap();
+    t.app
+        .create_api_key(&m, Env::Prod, "replacement", None)
+        .await
+        .unwrap();
     t.stop().await;
 }
 
@@ -196,7 +232,11 @@ async fn callback_urls_are_checked(t: TestApp) {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "validation_failed");
-    let err = t.app.create_api_key(&m, Env::Dev, "", Some("not a url")).await.unwrap_err();
+    let err = t
+        .app
+        .create_api_key(&m, Env::Dev, "", Some("not a url"))
+        .await
+        .unwrap_err();
     match err {
         punchcard_app::AppError::Validation(v) => assert_eq!(v.0.len(), 2),
         other => panic!("unexpected {other:?}"),
@@ -212,7 +252,13 @@ async fn health_metrics_docs_and_request_ids(t: TestApp) {
     let res = t.client.get(t.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("x-request-id").is_some());
-    let res = t.client.get(t.url("/readyz")).header("x-request-id", "abc-123").send().await.unwrap();
+    let res = t
+        .client
+        .get(t.url("/readyz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers().get("x-request-id").unwrap(), "abc-123");
     assert_eq!(json(res).await["database"], "ok");
@@ -220,13 +266,28 @@ async fn health_metrics_docs_and_request_ids(t: TestApp) {
     let m = t.active_merchant("Acme").await;
     let key = t.api_key(&m, Env::Dev).await;
     t.api_get(&key, "/api/v1/currencies").await;
-    let metrics = t.client.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = t
+        .client
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("punchcard_http_requests_total"));
     assert!(metrics.contains("route=\"/api/v1/currencies\""));
     assert!(metrics.contains("punchcard_http_request_duration_seconds_bucket"));
     assert!(!metrics.contains(m.as_str()), "no per-tenant labels");
 
-    let spec = json(t.client.get(t.url("/api/v1/openapi.json")).send().await.unwrap()).await;
+    let spec = json(
+        t.client
+            .get(t.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(spec["paths"]["/api/v1/currencies"]["get"].is_object());
     assert!(spec["components"]["securitySchemes"]["basic"].is_object());
@@ -236,10 +297,20 @@ async fn health_metrics_docs_and_request_ids(t: TestApp) {
     let html = docs.text().await.unwrap();
     assert!(html.contains("swagger"), "docs page served");
     assert!(!html.contains("cdn."), "no CDN");
-    let js = t.client.get(t.url("/api/docs/swagger-ui-bundle.js")).send().await.unwrap();
+    let js = t
+        .client
+        .get(t.url("/api/docs/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(js.status(), 200, "assets served by the binary");
 
-    let res = t.client.get(t.url("/api/v1/nothing-here")).send().await.unwrap();
+    let res = t
+        .client
+        .get(t.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(&res, 404);
     assert_eq!(json(res).await["code"], "not_found");
     t.stop().await;
@@ -265,8 +336,14 @@ async fn idempotency_keys_replay_and_detect_mismatch(t: TestApp) {
                 }
             }),
         )
-        .route_layer(from_fn_with_state(state.clone(), punchcard_server::api::idempotency::idempotency))
-        .route_layer(from_fn_with_state(state.clone(), punchcard_server::api::auth::require_api_key))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            punchcard_server::api::idempotency::idempotency,
+        ))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            punchcard_server::api::auth::require_api_key,
+        ))
         .with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -285,9 +362,19 @@ async fn idempotency_keys_replay_and_detect_mismatch(t: TestApp) {
     };
 
     // Concurrent first attempts: exactly one runs.
-    let (a, b, c) = tokio::join!(post("k1", "hello"), post("k1", "hello"), post("k1", "hello"));
-    let statuses: Vec<u16> = [&a, &b, &c].iter().map(|r| r.as_ref().unwrap().status().as_u16()).collect();
-    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    let (a, b, c) = tokio::join!(
+        post("k1", "hello"),
+        post("k1", "hello"),
+        post("k1", "hello")
+    );
+    let statuses: Vec<u16> = [&a, &b, &c]
+        .iter()
+        .map(|r| r.as_ref().unwrap().status().as_u16())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
     let first = post("k1", "hello").await.unwrap();
@@ -295,7 +382,11 @@ async fn idempotency_keys_replay_and_detect_mismatch(t: TestApp) {
     assert_eq!(first.headers().get("idempotent-replayed").unwrap(), "true");
     let body = json(first).await;
     assert_eq!(body["call"], 1);
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "a replay does not run again");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "a replay does not run again"
+    );
 
     let res = post("k1", "a different body").await.unwrap();
     assert_problem(&res, 422);
@@ -317,7 +408,13 @@ async fn idempotency_keys_replay_and_detect_mismatch(t: TestApp) {
 
     // Without a key every POST runs.
     for _ in 0..2 {
-        t.client.post(&url).basic_auth(&key.0, Some(&key.1)).body("x").send().await.unwrap();
+        t.client
+            .post(&url)
+            .basic_auth(&key.0, Some(&key.1))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
     }
     assert_eq!(calls.load(Ordering::SeqCst), 4);
 
@@ -344,18 +441,38 @@ async fn rate_limits_per_merchant_and_env_with_headers(t: TestApp) {
     let first = t.api_get(&dev, "/api/v1/currencies").await;
     assert_eq!(first.headers().get("ratelimit-limit").unwrap(), "100");
     assert_eq!(first.headers().get("ratelimit-remaining").unwrap(), "99");
-    let reset: u64 = first.headers().get("ratelimit-reset").unwrap().to_str().unwrap().parse().unwrap();
+    let reset: u64 = first
+        .headers()
+        .get("ratelimit-reset")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&reset));
 
     // The plan's rate applies to prod; dev stays at 100 a minute.
     t.app
-        .set_plan(&m, punchcard_app::plans::PlanChange { rate_limit_per_minute: Some(5), ..Default::default() })
+        .set_plan(
+            &m,
+            punchcard_app::plans::PlanChange {
+                rate_limit_per_minute: Some(5),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let prod = t.api_key(&m, Env::Prod).await;
     // Start the burst well inside one 60-second window.
     let probe = t.api_get(&dev, "/api/v1/currencies").await;
-    let reset: u64 = probe.headers().get("ratelimit-reset").unwrap().to_str().unwrap().parse().unwrap();
+    let reset: u64 = probe
+        .headers()
+        .get("ratelimit-reset")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     if reset < 5 {
         tokio::time::sleep(std::time::Duration::from_secs(reset + 1)).await;
     }
@@ -365,7 +482,12 @@ async fn rate_limits_per_merchant_and_env_with_headers(t: TestApp) {
         let url = t.url("/api/v1/currencies");
         let prod = prod.clone();
         handles.push(tokio::spawn(async move {
-            client.get(url).basic_auth(&prod.0, Some(&prod.1)).send().await.unwrap()
+            client
+                .get(url)
+                .basic_auth(&prod.0, Some(&prod.1))
+                .send()
+                .await
+                .unwrap()
         }));
     }
     let mut ok = 0;
@@ -384,7 +506,11 @@ async fn rate_limits_per_merchant_and_env_with_headers(t: TestApp) {
         }
     }
     assert_eq!((ok, limited), (5, 3), "exactly the plan's rate is served");
-    assert_eq!(t.api_get(&dev, "/api/v1/currencies").await.status(), 200, "dev has its own budget");
+    assert_eq!(
+        t.api_get(&dev, "/api/v1/currencies").await.status(),
+        200,
+        "dev has its own budget"
+    );
     t.stop().await;
 }
 

@@ -10,7 +10,10 @@ use reqwest::{Client, StatusCode};
 const PASSWORD: &str = "Correct-Horse-9";
 
 fn unique_email(tag: &str) -> String {
-    format!("{tag}-{}@example.com", ulid::Ulid::new().to_string().to_ascii_lowercase())
+    format!(
+        "{tag}-{}@example.com",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    )
 }
 
 /// Bodies of the mails sent to `to`, oldest first.
@@ -22,7 +25,10 @@ fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
     paths
         .into_iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
-        .filter(|m| m.lines().any(|l| l.eq_ignore_ascii_case(&format!("To: {to}"))))
+        .filter(|m| {
+            m.lines()
+                .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
+        })
         .collect()
 }
 
@@ -37,13 +43,28 @@ async fn page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String
     (res.status(), res.text().await.unwrap())
 }
 
-async fn post(app: &TestApp, client: &Client, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+async fn post(
+    app: &TestApp,
+    client: &Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     client.post(app.url(path)).form(form).send().await.unwrap()
 }
 
 async fn sign_in(app: &TestApp, client: &Client, email: &str, password: &str) {
     let (_, html) = page(app, client, "/dashboard/login").await;
-    let res = post(app, client, "/dashboard/login", &[("_csrf", &csrf_of(&html)), ("email", email), ("password", password)]).await;
+    let res = post(
+        app,
+        client,
+        "/dashboard/login",
+        &[
+            ("_csrf", &csrf_of(&html)),
+            ("email", email),
+            ("password", password),
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "password accepted");
     let (_, html) = page(app, client, "/dashboard/login/verify").await;
     let mail = mails_to(app, email).pop().expect("a sign-in code");
@@ -53,13 +74,21 @@ async fn sign_in(app: &TestApp, client: &Client, email: &str, password: &str) {
         .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
         .expect("code in mail")
         .to_string();
-    let res = post(app, client, "/dashboard/login/verify", &[("_csrf", &csrf_of(&html)), ("code", &code)]).await;
+    let res = post(
+        app,
+        client,
+        "/dashboard/login/verify",
+        &[("_csrf", &csrf_of(&html)), ("code", &code)],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/dashboard");
 }
 
 fn invitation_link(mail: &str) -> String {
-    let start = mail.find("/dashboard/invitations/").expect("invitation link");
+    let start = mail
+        .find("/dashboard/invitations/")
+        .expect("invitation link");
     mail[start..].split_whitespace().next().unwrap().to_string()
 }
 
@@ -76,20 +105,48 @@ async fn owner_invites_an_admin_who_joins(t: TestApp) {
     let csrf = csrf_of(&html);
 
     // Bad input: clear errors, nothing sent.
-    let res = post(&t, &owner, "/dashboard/members", &[("_csrf", &csrf), ("email", "nope"), ("role", "owner")]).await;
+    let res = post(
+        &t,
+        &owner,
+        "/dashboard/members",
+        &[("_csrf", &csrf), ("email", "nope"), ("role", "owner")],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(html.contains("must be an email address") && html.contains("must be admin or staff"));
-    let res = post(&t, &owner, "/dashboard/members", &[("_csrf", &csrf), ("email", &owner_email), ("role", "admin")]).await;
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "an existing account cannot be invited");
+    let res = post(
+        &t,
+        &owner,
+        "/dashboard/members",
+        &[("_csrf", &csrf), ("email", &owner_email), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an existing account cannot be invited"
+    );
 
     // Without the form token the post is refused.
     let admin_email = unique_email("admin");
-    let res = post(&t, &owner, "/dashboard/members", &[("email", &admin_email), ("role", "admin")]).await;
+    let res = post(
+        &t,
+        &owner,
+        "/dashboard/members",
+        &[("email", &admin_email), ("role", "admin")],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(mails_to(&t, &admin_email).is_empty());
 
-    let res = post(&t, &owner, "/dashboard/members", &[("_csrf", &csrf), ("email", &admin_email), ("role", "admin")]).await;
+    let res = post(
+        &t,
+        &owner,
+        "/dashboard/members",
+        &[("_csrf", &csrf), ("email", &admin_email), ("role", "admin")],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, html) = page(&t, &owner, "/dashboard/members").await;
     assert!(html.contains("Pending invitations") && html.contains(&admin_email));
@@ -103,11 +160,41 @@ async fn owner_invites_an_admin_who_joins(t: TestApp) {
     assert_eq!(status, StatusCode::OK, "{link} {mail} {html}");
     assert!(html.contains(&admin_email) && html.contains("admin"));
     let csrf = csrf_of(&html);
-    let res = post(&t, &invitee, &link, &[("_csrf", &csrf), ("password", "Another-Pass-7"), ("password_confirm", "different")]).await;
+    let res = post(
+        &t,
+        &invitee,
+        &link,
+        &[
+            ("_csrf", &csrf),
+            ("password", "Another-Pass-7"),
+            ("password_confirm", "different"),
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let res = post(&t, &invitee, &link, &[("_csrf", &csrf), ("password", "weak"), ("password_confirm", "weak")]).await;
+    let res = post(
+        &t,
+        &invitee,
+        &link,
+        &[
+            ("_csrf", &csrf),
+            ("password", "weak"),
+            ("password_confirm", "weak"),
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let res = post(&t, &invitee, &link, &[("_csrf", &csrf), ("password", "Another-Pass-7"), ("password_confirm", "Another-Pass-7")]).await;
+    let res = post(
+        &t,
+        &invitee,
+        &link,
+        &[
+            ("_csrf", &csrf),
+            ("password", "Another-Pass-7"),
+            ("password_confirm", "Another-Pass-7"),
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/dashboard/login");
 
@@ -121,18 +208,48 @@ async fn owner_invites_an_admin_who_joins(t: TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&owner_email) && !html.contains("Invite a member"));
     let csrf = csrf_of(&html);
-    let res = post(&t, &invitee, "/dashboard/members", &[("_csrf", &csrf), ("email", &unique_email("x")), ("role", "staff")]).await;
+    let res = post(
+        &t,
+        &invitee,
+        "/dashboard/members",
+        &[
+            ("_csrf", &csrf),
+            ("email", &unique_email("x")),
+            ("role", "staff"),
+        ],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // The owner removes the admin: the admin's session ends.
-    let members = t.app.list_members(&t.app.list_merchants().await.unwrap()[0].id).await.unwrap();
-    let admin = members.iter().find(|m| m.email.as_str() == admin_email).unwrap();
+    let members = t
+        .app
+        .list_members(&t.app.list_merchants().await.unwrap()[0].id)
+        .await
+        .unwrap();
+    let admin = members
+        .iter()
+        .find(|m| m.email.as_str() == admin_email)
+        .unwrap();
     let (_, html) = page(&t, &owner, "/dashboard/members").await;
-    let res = post(&t, &owner, &format!("/dashboard/members/{}/remove", admin.id), &[("_csrf", &csrf_of(&html))]).await;
+    let res = post(
+        &t,
+        &owner,
+        &format!("/dashboard/members/{}/remove", admin.id),
+        &[("_csrf", &csrf_of(&html))],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let res = invitee.get(t.url("/dashboard/members")).send().await.unwrap();
+    let res = invitee
+        .get(t.url("/dashboard/members"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(res.headers()["location"].to_str().unwrap().starts_with("/dashboard/login"));
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/dashboard/login"));
     t.stop().await;
 }
 
@@ -150,29 +267,76 @@ async fn invitations_can_be_revoked_and_are_tenant_scoped(t: TestApp) {
 
     let guest = unique_email("guest");
     let (_, html) = page(&t, &a, "/dashboard/members").await;
-    post(&t, &a, "/dashboard/members", &[("_csrf", &csrf_of(&html)), ("email", &guest), ("role", "staff")]).await;
+    post(
+        &t,
+        &a,
+        "/dashboard/members",
+        &[
+            ("_csrf", &csrf_of(&html)),
+            ("email", &guest),
+            ("role", "staff"),
+        ],
+    )
+    .await;
     let link = invitation_link(&mails_to(&t, &guest).pop().unwrap());
-    let merchant_a = t.app.list_merchants().await.unwrap().into_iter().find(|m| m.name == "A").unwrap();
+    let merchant_a = t
+        .app
+        .list_merchants()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.name == "A")
+        .unwrap();
     let pending = t.app.pending_invitations(&merchant_a.id).await.unwrap();
     assert_eq!(pending.len(), 1);
 
     // Another merchant cannot revoke it, nor remove A's owner.
     let (_, html) = page(&t, &b, "/dashboard/members").await;
-    let res = post(&t, &b, &format!("/dashboard/members/invitations/{}/revoke", pending[0].id), &[("_csrf", &csrf_of(&html))]).await;
+    let res = post(
+        &t,
+        &b,
+        &format!("/dashboard/members/invitations/{}/revoke", pending[0].id),
+        &[("_csrf", &csrf_of(&html))],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let owner_a = t.app.list_members(&merchant_a.id).await.unwrap().remove(0);
-    let res = post(&t, &b, &format!("/dashboard/members/{}/remove", owner_a.id), &[("_csrf", &csrf_of(&html))]).await;
+    let res = post(
+        &t,
+        &b,
+        &format!("/dashboard/members/{}/remove", owner_a.id),
+        &[("_csrf", &csrf_of(&html))],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(t.app.list_members(&merchant_a.id).await.unwrap().len(), 1);
 
     let (_, html) = page(&t, &a, "/dashboard/members").await;
-    let res = post(&t, &a, &format!("/dashboard/members/invitations/{}/revoke", pending[0].id), &[("_csrf", &csrf_of(&html))]).await;
+    let res = post(
+        &t,
+        &a,
+        &format!("/dashboard/members/invitations/{}/revoke", pending[0].id),
+        &[("_csrf", &csrf_of(&html))],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (status, _) = page(&t, &t.browser_client(), &link).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "a revoked invitation no longer works");
-    let (status, _) = page(&t, &t.browser_client(), "/dashboard/invitations/forged-token").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a revoked invitation no longer works"
+    );
+    let (status, _) = page(
+        &t,
+        &t.browser_client(),
+        "/dashboard/invitations/forged-token",
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     t.stop().await;
 }
 
-on_both_backends!(owner_invites_an_admin_who_joins, invitations_can_be_revoked_and_are_tenant_scoped);
+on_both_backends!(
+    owner_invites_an_admin_who_joins,
+    invitations_can_be_revoked_and_are_tenant_scoped
+);

@@ -6,7 +6,9 @@ use punchcard_store::Db;
 
 #[tokio::test]
 async fn sqlite_and_postgres_schemas_match() {
-    let Some(admin) = common::postgres_url() else { return };
+    let Some(admin) = common::postgres_url() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Db::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
         .await
@@ -20,7 +22,10 @@ async fn sqlite_and_postgres_schemas_match() {
     pg.close().await;
     common::drop_postgres_database(&admin, &name).await;
     assert!(!a.is_empty());
-    assert_eq!(a, b, "tables and columns differ between the SQLite and PostgreSQL migrations");
+    assert_eq!(
+        a, b,
+        "tables and columns differ between the SQLite and PostgreSQL migrations"
+    );
 }
 
 #[tokio::test]
@@ -40,7 +45,15 @@ async fn migration_folders_have_the_same_names() {
 #[tokio::test]
 async fn unsupported_and_unreachable_databases_are_clear_errors() {
     let err = Db::connect("mysql://root@127.0.0.1/x").await.unwrap_err();
-    assert!(err.to_string().contains("unsupported database URL scheme"), "{err}");
-    let err = Db::connect("postgres://postgres@127.0.0.1:1/none").await.unwrap_err();
-    assert!(err.to_string().contains("cannot reach the database"), "{err}");
+    assert!(
+        err.to_string().contains("unsupported database URL scheme"),
+        "{err}"
+    );
+    let err = Db::connect("postgres://postgres@127.0.0.1:1/none")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot reach the database"),
+        "{err}"
+    );
 }

@@ -27,7 +27,6 @@ pub struct MemberRow {
     pub created_at: Timestamp,
 }
 
-
 fn merchant_from_row(row: &sqlx::any::AnyRow) -> Result<MerchantRow, StoreError> {
     let status: String = row.try_get("status")?;
     Ok(MerchantRow {
@@ -254,10 +253,11 @@ pub async fn delete_member(
     .bind(now.to_db())
     .execute(&mut *conn)
     .await?;
-    let done = sqlx::query("DELETE FROM members WHERE merchant_id = $1 AND id = $2 AND role <> 'owner'")
-        .bind(merchant_id.as_str())
-        .bind(id.as_str())
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM members WHERE merchant_id = $1 AND id = $2 AND role <> 'owner'")
+            .bind(merchant_id.as_str())
+            .bind(id.as_str())
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

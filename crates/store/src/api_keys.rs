@@ -91,7 +91,10 @@ pub async fn find_for_auth(
          FROM api_keys k JOIN merchants m ON m.id = k.merchant_id \
          LEFT JOIN plans p ON p.merchant_id = k.merchant_id WHERE k.id = $1"
     );
-    let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(conn).await?;
+    let row = sqlx::query(&sql)
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
     row.map(|r| {
         Ok(KeyWithMerchant {
             key: from_row(&r)?,

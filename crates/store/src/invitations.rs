@@ -85,7 +85,10 @@ pub async fn find_by_token_hash(
     token_hash: &str,
 ) -> Result<Option<InvitationRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM invitations WHERE token_hash = $1");
-    let row = sqlx::query(&sql).bind(token_hash).fetch_optional(conn).await?;
+    let row = sqlx::query(&sql)
+        .bind(token_hash)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 

@@ -169,7 +169,9 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Io(io) => format!("cannot reach the database: {io}"),
         sqlx::Error::PoolTimedOut => "cannot reach the database: timed out".to_string(),
-        sqlx::Error::Database(db) => format!("the database refused the connection: {}", db.message()),
+        sqlx::Error::Database(db) => {
+            format!("the database refused the connection: {}", db.message())
+        }
         sqlx::Error::Configuration(c) => format!("invalid database configuration: {c}"),
         other => format!("cannot open the database: {other}"),
     }

@@ -56,7 +56,10 @@ pub async fn find(
 }
 
 /// Creates the zeroed quota counters of a new merchant.
-pub async fn init_counters(conn: &mut AnyConnection, merchant_id: &MerchantId) -> Result<(), StoreError> {
+pub async fn init_counters(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+) -> Result<(), StoreError> {
     for quota in ["leads", "rewards", "redeems", "swaps"] {
         sqlx::query(
             "INSERT INTO quota_counters (merchant_id, quota, used) VALUES ($1, $2, 0) \
@@ -75,10 +78,11 @@ pub async fn counters(
     conn: &mut AnyConnection,
     merchant_id: &MerchantId,
 ) -> Result<Vec<(String, i64)>, StoreError> {
-    let rows = sqlx::query("SELECT quota, used FROM quota_counters WHERE merchant_id = $1 ORDER BY quota")
-        .bind(merchant_id.as_str())
-        .fetch_all(conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT quota, used FROM quota_counters WHERE merchant_id = $1 ORDER BY quota")
+            .bind(merchant_id.as_str())
+            .fetch_all(conn)
+            .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("quota")?, r.try_get("used")?)))
         .collect()

@@ -1,8 +1,8 @@
 //! HTTP Basic authentication with an API key: username = key id, password = secret.
 
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -13,7 +13,11 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// Authenticates every request below it and stores the principal for handlers.
-pub async fn require_api_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let Some((id, secret)) = basic_credentials(req.headers()) else {
         return ApiError(AppError::Unauthorized).into_response();
     };
@@ -67,9 +71,18 @@ mod tests {
     fn parses_basic_credentials() {
         let mut h = HeaderMap::new();
         let enc = base64::engine::general_purpose::STANDARD.encode("key_x:sk_y:z");
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {enc}")).unwrap());
-        assert_eq!(basic_credentials(&h), Some(("key_x".into(), "sk_y:z".into())));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {enc}")).unwrap(),
+        );
+        assert_eq!(
+            basic_credentials(&h),
+            Some(("key_x".into(), "sk_y:z".into()))
+        );
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
         assert_eq!(basic_credentials(&h), None);
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
         assert_eq!(basic_credentials(&h), None);

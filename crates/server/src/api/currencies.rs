@@ -58,7 +58,11 @@ pub async fn list_currencies(
     let page = params.parse()?;
     let rows = state
         .app
-        .list_currencies(&caller.merchant_id, page.after.as_deref(), page.fetch_limit())
+        .list_currencies(
+            &caller.merchant_id,
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
         .await?;
     let page = page.page(rows, |r| r.id.to_string());
     Ok(Json(Page {

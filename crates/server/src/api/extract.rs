@@ -33,7 +33,10 @@ fn json_problem(rejection: JsonRejection) -> Problem {
         JsonRejection::JsonDataError(e) => Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
-            format!("the body does not match the expected fields: {}", e.body_text()),
+            format!(
+                "the body does not match the expected fields: {}",
+                e.body_text()
+            ),
         ),
         JsonRejection::JsonSyntaxError(_) => Problem::new(
             StatusCode::BAD_REQUEST,
@@ -59,7 +62,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
                 "validation_failed",
                 format!("invalid query parameters: {}", e.body_text()),
             )),
-            Err(other) => Err(Problem::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text())),
+            Err(other) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                other.body_text(),
+            )),
         }
     }
 }

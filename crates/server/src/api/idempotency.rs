@@ -22,7 +22,11 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let Some(raw_key) = req.headers().get("idempotency-key") else {
         return next.run(req).await;
     };
-    let key = match raw_key.to_str().map_err(|_| ()).and_then(|k| parse_key(k).map_err(|_| ())) {
+    let key = match raw_key
+        .to_str()
+        .map_err(|_| ())
+        .and_then(|k| parse_key(k).map_err(|_| ()))
+    {
         Ok(k) => k,
         Err(()) => {
             return ApiError(punchcard_app::AppError::field(
@@ -39,8 +43,12 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
-            return Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
-                .into_response()
+            return Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is too large",
+            )
+            .into_response()
         }
     };
     let mut hasher = Sha256::new();
@@ -54,15 +62,25 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let request_hash = hex::encode(hasher.finalize());
 
     let (merchant_id, env) = (&principal.merchant_id, principal.env);
-    match state.app.claim_idempotency_key(merchant_id, env, &key, &request_hash).await {
+    match state
+        .app
+        .claim_idempotency_key(merchant_id, env, &key, &request_hash)
+        .await
+    {
         Err(e) => return ApiError(e).into_response(),
-        Ok(IdempotencyClaim::Done { request_hash: stored, status, body }) => {
+        Ok(IdempotencyClaim::Done {
+            request_hash: stored,
+            status,
+            body,
+        }) => {
             if stored != request_hash {
                 return mismatch();
             }
             return replay(status, body);
         }
-        Ok(IdempotencyClaim::InFlight { request_hash: stored }) => {
+        Ok(IdempotencyClaim::InFlight {
+            request_hash: stored,
+        }) => {
             if stored != request_hash {
                 return mismatch();
             }
@@ -81,7 +99,11 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let response = next.run(req).await;
     let status = response.status();
     if status.is_server_error() {
-        if let Err(e) = state.app.release_idempotency_key(merchant_id, env, &key).await {
+        if let Err(e) = state
+            .app
+            .release_idempotency_key(merchant_id, env, &key)
+            .await
+        {
             tracing::warn!(error = %e, "could not release an idempotency key");
         }
         return response;
@@ -91,7 +113,10 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "could not buffer a response");
-            let _ = state.app.release_idempotency_key(merchant_id, env, &key).await;
+            let _ = state
+                .app
+                .release_idempotency_key(merchant_id, env, &key)
+                .await;
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };

@@ -63,7 +63,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/currencies", get(currencies::list_currencies))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
-        .route_layer(from_fn_with_state(state.clone(), allowed_ips::enforce_api_allowed_ips))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            allowed_ips::enforce_api_allowed_ips,
+        ))
         .route_layer(from_fn_with_state(state.clone(), auth::require_api_key))
 }
 

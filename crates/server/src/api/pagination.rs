@@ -33,12 +33,17 @@ impl PageParams {
             None | Some("") => DEFAULT_LIMIT,
             Some(s) => match s.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => return Err(FieldError::new("limit", "must be an integer from 1 to 500").into()),
+                _ => {
+                    return Err(FieldError::new("limit", "must be an integer from 1 to 500").into())
+                }
             },
         };
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
-            Some(c) => Some(decode_cursor(c).ok_or_else(|| FieldError::new("cursor", "is not a valid cursor"))?),
+            Some(c) => Some(
+                decode_cursor(c)
+                    .ok_or_else(|| FieldError::new("cursor", "is not a valid cursor"))?,
+            ),
         };
         Ok(PageRequest { after, limit })
     }
@@ -54,8 +59,15 @@ impl PageRequest {
     pub fn page<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> String) -> Page<T> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
-        let next_cursor = if more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
-        Page { data: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| encode_cursor(&key(r)))
+        } else {
+            None
+        };
+        Page {
+            data: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -72,7 +84,9 @@ pub fn encode_cursor(key: &str) -> String {
 }
 
 pub fn decode_cursor(c: &str) -> Option<String> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()?;
     let s = String::from_utf8(bytes).ok()?;
     if s.is_empty() || s.len() > 200 || s.chars().any(|c| c.is_control()) {
         return None;
@@ -86,17 +100,51 @@ mod tests {
 
     #[test]
     fn limits_and_cursors() {
-        let p = PageParams { limit: None, cursor: None }.parse().unwrap();
+        let p = PageParams {
+            limit: None,
+            cursor: None,
+        }
+        .parse()
+        .unwrap();
         assert_eq!(p.limit, 50);
-        assert!(PageParams { limit: Some("0".into()), cursor: None }.parse().is_err());
-        assert!(PageParams { limit: Some("501".into()), cursor: None }.parse().is_err());
-        assert!(PageParams { limit: Some("x".into()), cursor: None }.parse().is_err());
-        assert!(PageParams { limit: None, cursor: Some("***".into()) }.parse().is_err());
+        assert!(PageParams {
+            limit: Some("0".into()),
+            cursor: None
+        }
+        .parse()
+        .is_err());
+        assert!(PageParams {
+            limit: Some("501".into()),
+            cursor: None
+        }
+        .parse()
+        .is_err());
+        assert!(PageParams {
+            limit: Some("x".into()),
+            cursor: None
+        }
+        .parse()
+        .is_err());
+        assert!(PageParams {
+            limit: None,
+            cursor: Some("***".into())
+        }
+        .parse()
+        .is_err());
         let c = encode_cursor("cur_01");
         assert_eq!(decode_cursor(&c).as_deref(), Some("cur_01"));
-        let req = PageRequest { after: None, limit: 2 };
+        let req = PageRequest {
+            after: None,
+            limit: 2,
+        };
         let page = req.page(vec!["a", "b", "c"], |s| s.to_string());
         assert_eq!(page.data, vec!["a", "b"]);
-        assert_eq!(page.next_cursor.as_deref().and_then(decode_cursor).as_deref(), Some("b"));
+        assert_eq!(
+            page.next_cursor
+                .as_deref()
+                .and_then(decode_cursor)
+                .as_deref(),
+            Some("b")
+        );
     }
 }

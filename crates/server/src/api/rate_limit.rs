@@ -23,7 +23,9 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     let Some(principal) = req.extensions().get::<ApiPrincipal>() else {
         return next.run(req).await;
     };
-    let limit = u64::try_from(principal.rate_limit_per_minute).unwrap_or(0).max(1);
+    let limit = u64::try_from(principal.rate_limit_per_minute)
+        .unwrap_or(0)
+        .max(1);
     let key = format!("api:{}:{}", principal.merchant_id, principal.env);
     match state.throttle.count(&key, WINDOW).await {
         Ok((count, reset)) => {
@@ -32,7 +34,9 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
                 let mut res = Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
-                    format!("rate limit of {limit} calls a minute reached; retry in {reset_secs} s"),
+                    format!(
+                        "rate limit of {limit} calls a minute reached; retry in {reset_secs} s"
+                    ),
                 )
                 .with_retry_after(reset_secs)
                 .into_response();

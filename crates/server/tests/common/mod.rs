@@ -41,7 +41,10 @@ pub fn postgres_url() -> Option<String> {
     match std::env::var("PUNCHCARD_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            if std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false) {
+            if std::env::var("CI")
+                .map(|v| v == "true" || v == "1")
+                .unwrap_or(false)
+            {
                 panic!("PUNCHCARD_TEST_POSTGRES_URL must be set in CI: PostgreSQL tests may not be skipped");
             }
             eprintln!("PUNCHCARD_TEST_POSTGRES_URL is not set: skipping the PostgreSQL variant");
@@ -52,7 +55,10 @@ pub fn postgres_url() -> Option<String> {
 
 /// Creates a fresh, empty PostgreSQL database and answers its URL and name.
 pub async fn fresh_postgres_database(admin_url: &str) -> (String, String) {
-    let name = format!("punchcard_test_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    let name = format!(
+        "punchcard_test_{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    );
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
         .expect("connect to PUNCHCARD_TEST_POSTGRES_URL");
@@ -78,7 +84,9 @@ pub async fn drop_postgres_database(admin_url: &str, name: &str) {
 
 impl TestApp {
     pub async fn sqlite() -> TestApp {
-        Self::start(Backend::Sqlite, |_| {}).await.expect("SQLite always runs")
+        Self::start(Backend::Sqlite, |_| {})
+            .await
+            .expect("SQLite always runs")
     }
 
     pub async fn postgres() -> Option<TestApp> {
@@ -89,7 +97,10 @@ impl TestApp {
     pub async fn start(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg_admin) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("punchcard.db").display()), None),
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("punchcard.db").display()),
+                None,
+            ),
             Backend::Postgres => {
                 let admin = postgres_url()?;
                 let (url, name) = fresh_postgres_database(&admin).await;
@@ -150,10 +161,18 @@ impl TestApp {
 
     /// An active merchant with a PTS currency; answers its id.
     pub async fn active_merchant(&self, name: &str) -> MerchantId {
-        let email = format!("owner-{}@example.com", ulid::Ulid::new().to_string().to_ascii_lowercase());
-        let new = punchcard_app::merchants::NewMerchant::parse(name, &email, "Correct-Horse-9", true)
-            .expect("valid merchant");
-        let (id, _) = self.app.create_merchant(new).await.expect("merchant created");
+        let email = format!(
+            "owner-{}@example.com",
+            ulid::Ulid::new().to_string().to_ascii_lowercase()
+        );
+        let new =
+            punchcard_app::merchants::NewMerchant::parse(name, &email, "Correct-Horse-9", true)
+                .expect("valid merchant");
+        let (id, _) = self
+            .app
+            .create_merchant(new)
+            .await
+            .expect("merchant created");
         self.app
             .create_currency(&id, "PTS", "Points", "1")
             .await
@@ -208,7 +227,10 @@ impl Drop for TestApp {
         if let Some((admin, name)) = self.pg_admin.take() {
             // Drop the database from a separate runtime: Drop cannot await.
             let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
                     rt.block_on(drop_postgres_database(&admin, &name));
                 }
             })
