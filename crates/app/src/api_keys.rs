@@ -18,6 +18,16 @@ pub struct CreatedApiKey {
     pub signing_secret: String,
 }
 
+/// The outcome of a create-key form that may be submitted twice (a reload re-posts it).
+#[derive(Debug, Clone)]
+pub enum KeyCreation {
+    Created(CreatedApiKey),
+    /// This form already created the key: its secret was shown then, and only then.
+    AlreadyCreated(ApiKeyId),
+    /// The same form is still being processed.
+    InProgress,
+}
+
 /// Who an authenticated API request acts for.
 #[derive(Debug, Clone)]
 pub struct ApiPrincipal {
@@ -79,6 +89,52 @@ impl App {
             secret,
             signing_secret,
         })
+    }
+
+    /// Creates a key once per form submission: `form_id` (a random token rendered into the
+    /// form) is claimed in the idempotency store, and a re-post answers with the key it
+    /// created (never the secret, which is not kept). A refused attempt frees the form id so
+    /// the corrected form can be sent again.
+    pub async fn create_api_key_once(
+        &self,
+        merchant_id: &MerchantId,
+        env: Env,
+        form_id: &str,
+        name: &str,
+        callback_url: Option<&str>,
+    ) -> Result<KeyCreation, AppError> {
+        use crate::idempotency::{parse_key, IdempotencyClaim};
+        let key = format!("dashboard:api-key:{}", parse_key(form_id)?);
+        let fingerprint = secrets::token_hash(&key);
+        match self
+            .claim_idempotency_key(merchant_id, env, &key, &fingerprint)
+            .await?
+        {
+            IdempotencyClaim::Claimed => {}
+            IdempotencyClaim::Done { body, .. } => {
+                return match body.parse() {
+                    Ok(id) => Ok(KeyCreation::AlreadyCreated(id)),
+                    Err(_) => Err(AppError::Conflict(
+                        "this form was already submitted".to_string(),
+                    )),
+                }
+            }
+            IdempotencyClaim::InFlight { .. } => return Ok(KeyCreation::InProgress),
+        }
+        match self
+            .create_api_key(merchant_id, env, name, callback_url)
+            .await
+        {
+            Ok(created) => {
+                self.complete_idempotency_key(merchant_id, env, &key, 201, created.id.as_str())
+                    .await?;
+                Ok(KeyCreation::Created(created))
+            }
+            Err(e) => {
+                self.release_idempotency_key(merchant_id, env, &key).await?;
+                Err(e)
+            }
+        }
     }
 
     /// Checks a Basic-auth key id and secret. Unknown keys, wrong secrets and revoked keys are

@@ -41,6 +41,24 @@ enum AdminCommand {
     /// A merchant's plan: quotas and rate limit.
     #[command(subcommand)]
     Plan(PlanCommand),
+    /// A merchant's allowed IPs (to unlock a merchant its dashboard list shut out).
+    #[command(subcommand, name = "allowed-ip")]
+    AllowedIp(AllowedIpCommand),
+}
+
+#[derive(Subcommand)]
+enum AllowedIpCommand {
+    /// List a merchant's allowed IPs.
+    List {
+        #[arg(long)]
+        merchant: String,
+    },
+    /// Delete one entry.
+    Delete {
+        #[arg(long)]
+        merchant: String,
+        allowed_ip_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -306,6 +324,30 @@ async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
                     .await
                     .map_err(explain)?;
                 json!({"id": key_id, "revoked": true})
+            }
+        },
+        AdminCommand::AllowedIp(cmd) => match cmd {
+            AllowedIpCommand::List { merchant } => {
+                let rows = app
+                    .list_allowed_ips(&merchant_id(&merchant)?)
+                    .await
+                    .map_err(explain)?;
+                json!({"data": rows.iter().map(|r| json!({
+                    "id": r.id, "source": r.source, "ip": r.cidr,
+                    "created_at": r.created_at.to_rfc3339(),
+                })).collect::<Vec<_>>()})
+            }
+            AllowedIpCommand::Delete {
+                merchant,
+                allowed_ip_id,
+            } => {
+                let id = allowed_ip_id.parse().map_err(|_| {
+                    anyhow::anyhow!("`{allowed_ip_id}` is not an allowed-IP id (aip_…)")
+                })?;
+                app.delete_allowed_ip(&merchant_id(&merchant)?, &id)
+                    .await
+                    .map_err(explain)?;
+                json!({"id": allowed_ip_id, "deleted": true})
             }
         },
         AdminCommand::Plan(cmd) => match cmd {

@@ -260,6 +260,19 @@ async fn operator_flow(db: Db) {
     let a = db.admin_ok(&["merchant", "activate", m2["id"].as_str().unwrap()]);
     assert_eq!(a["status"], "active");
 
+    // Allowed IPs: the operator lists and deletes entries (unlocking a locked-out merchant).
+    t_add_allowed_ip(&db, &merchant).await;
+    let list = db.admin_ok(&["allowed-ip", "list", "--merchant", &merchant]);
+    let entries = list["data"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["ip"], "203.0.113.0/24");
+    let id = entries[0]["id"].as_str().unwrap();
+    db.admin_ok(&["allowed-ip", "delete", "--merchant", &merchant, id]);
+    let list = db.admin_ok(&["allowed-ip", "list", "--merchant", &merchant]);
+    assert!(list["data"].as_array().unwrap().is_empty());
+    let (ok, _, stderr) = db.admin(&["allowed-ip", "delete", "--merchant", &merchant, id]);
+    assert!(!ok && stderr.contains("not found"), "{stderr}");
+
     // Caps: 5 DEV keys.
     for i in 0..5 {
         db.admin_ok(&[
@@ -286,6 +299,18 @@ async fn operator_flow(db: Db) {
     assert!(!ok);
     assert!(stderr.contains("at most 5"), "{stderr}");
     db.cleanup().await;
+}
+
+/// Adds a dashboard rule through the use case, as the dashboard page does.
+async fn t_add_allowed_ip(db: &Db, merchant: &str) {
+    let store = punchcard_store::Db::connect(&db.url).await.unwrap();
+    let app = punchcard_app::App::new(store.clone(), Default::default());
+    let new =
+        punchcard_app::allowed_ips::NewAllowedIp::parse("dashboard", "203.0.113.7/24").unwrap();
+    app.add_allowed_ip(&merchant.parse().unwrap(), new)
+        .await
+        .unwrap();
+    store.close().await;
 }
 
 async fn bad_arguments_fail_clearly(db: Db) {

@@ -174,6 +174,83 @@ async fn the_secret_is_shown_once_and_revoking_locks_the_api_out(t: TestApp) {
     t.stop().await;
 }
 
+/// Reloading the answer to the create form re-posts it: the same form creates one key only.
+async fn a_reposted_create_form_makes_one_key(t: TestApp) {
+    let (merchant_id, m) = merchant_with_member(&t, "Acme").await;
+    let html = m.page(&t, "/dashboard/api-keys").await;
+    let form_id = input_value_by_name(&html, "form_id");
+    assert!(!form_id.is_empty());
+    let fields = [
+        ("name", "Till"),
+        ("callback_url", ""),
+        ("form_id", form_id.as_str()),
+    ];
+    let first = m.post(&t, "/dashboard/api-keys", &fields).await;
+    assert_eq!(first.status(), 200);
+    let first_id = input_value(&first.text().await.unwrap(), "key-id");
+    let again = m.post(&t, "/dashboard/api-keys", &fields).await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(
+        again.headers()["location"],
+        format!("/dashboard/api-keys/{first_id}").as_str()
+    );
+    let shown = m.page(&t, &format!("/dashboard/api-keys/{first_id}")).await;
+    assert!(shown.contains("already created"));
+    let live = t
+        .app
+        .list_api_keys(&merchant_id, punchcard_domain::Env::Prod)
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 1, "one key for one form");
+
+    // A refused form (bad name) can be corrected and sent again with the same form id.
+    let html = m.page(&t, "/dashboard/api-keys").await;
+    let form_id = input_value_by_name(&html, "form_id");
+    let bad = m
+        .post(
+            &t,
+            "/dashboard/api-keys",
+            &[("name", ""), ("callback_url", ""), ("form_id", &form_id)],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.unwrap();
+    assert_eq!(input_value_by_name(&html, "form_id"), form_id);
+    let ok = m
+        .post(
+            &t,
+            "/dashboard/api-keys",
+            &[
+                ("name", "Kiosk"),
+                ("callback_url", ""),
+                ("form_id", &form_id),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        t.app
+            .list_api_keys(&merchant_id, punchcard_domain::Env::Prod)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    t.stop().await;
+}
+
+fn input_value_by_name(html: &str, name: &str) -> String {
+    let start = html
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no input {name}"));
+    html[start..]
+        .split("value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
 async fn the_dev_cap_is_five_live_keys(t: TestApp) {
     let (_merchant_id, m) = merchant_with_member(&t, "Acme").await;
     m.switch_env(&t, "dev").await;
@@ -250,6 +327,7 @@ async fn bad_input_and_other_merchants_keys(t: TestApp) {
 }
 
 on_both_backends!(
+    a_reposted_create_form_makes_one_key,
     the_secret_is_shown_once_and_revoking_locks_the_api_out,
     the_dev_cap_is_five_live_keys,
     bad_input_and_other_merchants_keys,

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use punchcard_app::api_keys::KeyCreation;
 use punchcard_app::AppError;
 use punchcard_domain::limits::api_key_cap;
 use punchcard_domain::ApiKeyId;
@@ -51,6 +52,8 @@ impl KeyLine {
 pub struct NewKeyForm {
     pub name: String,
     pub callback_url: String,
+    /// A random token per rendered form, so a re-post (reload) cannot create a second key.
+    pub form_id: String,
 }
 
 #[derive(Template)]
@@ -98,6 +101,10 @@ async fn list_page(
             .cmp(&b.revoked_at.is_some())
             .then(b.id.cmp(&a.id))
     });
+    let mut form = form;
+    if form.form_id.is_empty() {
+        form.form_id = ulid::Ulid::new().to_string();
+    }
     Ok(ListPage {
         chrome: Chrome::new(user, Nav::ApiKeys),
         keys: keys.into_iter().map(KeyLine::of).collect(),
@@ -125,18 +132,37 @@ pub async fn create(
     Form(form): Form<NewKeyForm>,
 ) -> Result<Response, PageError> {
     let callback = Some(form.callback_url.as_str()).filter(|s| !s.trim().is_empty());
+    let form_id = if form.form_id.is_empty() {
+        ulid::Ulid::new().to_string()
+    } else {
+        form.form_id.clone()
+    };
     match state
         .app
-        .create_api_key(&user.merchant.id, user.env, &form.name, callback)
+        .create_api_key_once(&user.merchant.id, user.env, &form_id, &form.name, callback)
         .await
     {
-        Ok(created) => Ok(render(&CreatedPage {
+        Ok(KeyCreation::Created(created)) => Ok(render(&CreatedPage {
             chrome: Chrome::new(&user, Nav::ApiKeys),
             id: created.id.to_string(),
             name: form.name.trim().to_string(),
             secret: created.secret,
             signing_secret: created.signing_secret,
         })),
+        Ok(KeyCreation::AlreadyCreated(id)) => Ok(redirect_with_flash(
+            &state.cookie_key,
+            secure_cookies(&state),
+            &format!("/dashboard/api-keys/{id}"),
+            Flash::info(
+                "This form already created the key below; its secret was shown once and cannot be shown again.",
+            ),
+        )),
+        Ok(KeyCreation::InProgress) => Ok(redirect_with_flash(
+            &state.cookie_key,
+            secure_cookies(&state),
+            "/dashboard/api-keys",
+            Flash::info("The key is being created; it appears in the list in a moment."),
+        )),
         Err(AppError::Validation(e)) => Ok(render_with(
             StatusCode::UNPROCESSABLE_ENTITY,
             &list_page(&state, &user, form, e.into()).await?,
