@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod currencies;
 pub mod demo;
 pub mod error;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod kyc;
 pub mod members;

@@ -108,6 +108,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let db = self.state.app.db.clone();
+        let housekeeping = tokio::spawn(housekeeping(self.state.app.clone()));
         axum::serve(
             self.listener,
             self.router
@@ -116,8 +117,26 @@ impl Server {
         .with_graceful_shutdown(shutdown)
         .await
         .context("server error")?;
+        housekeeping.abort();
         db.close().await;
         Ok(())
+    }
+}
+
+/// Purges expired rows every 15 minutes (the first run a minute after start).
+async fn housekeeping(app: App) {
+    let mut every = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(60),
+        Duration::from_secs(15 * 60),
+    );
+    loop {
+        every.tick().await;
+        if let Err(e) = app
+            .purge_expired_at(punchcard_domain::time::Timestamp::now())
+            .await
+        {
+            tracing::warn!(error = %e, "housekeeping failed; retrying at the next interval");
+        }
     }
 }
 

@@ -514,6 +514,52 @@ async fn rate_limits_per_merchant_and_env_with_headers(t: TestApp) {
     t.stop().await;
 }
 
+async fn housekeeping_purges_only_what_has_ended(t: TestApp) {
+    let m = t.active_merchant("Acme").await;
+    t.app
+        .claim_idempotency_key(&m, Env::Dev, "k-old", "h")
+        .await
+        .unwrap();
+    let owner = t.app.list_members(&m).await.unwrap().remove(0);
+    t.app
+        .start_sign_in(owner.email.as_str(), "Correct-Horse-9")
+        .await
+        .unwrap();
+    let now = punchcard_domain::time::Timestamp::now();
+    let nothing = t.app.purge_expired_at(now).await.unwrap();
+    assert_eq!(nothing, Default::default(), "fresh rows stay");
+    let claim = t
+        .app
+        .claim_idempotency_key(&m, Env::Dev, "k-old", "h")
+        .await
+        .unwrap();
+    assert!(!matches!(
+        claim,
+        punchcard_app::idempotency::IdempotencyClaim::Claimed
+    ));
+
+    let later = now.plus(time::Duration::days(3));
+    let purged = t.app.purge_expired_at(later).await.unwrap();
+    assert_eq!(purged.idempotency_keys, 1);
+    assert_eq!(purged.otp_challenges, 1);
+    // Past the replay window the key can be used afresh.
+    let claim = t
+        .app
+        .claim_idempotency_key(&m, Env::Dev, "k-old", "other")
+        .await
+        .unwrap();
+    assert!(matches!(
+        claim,
+        punchcard_app::idempotency::IdempotencyClaim::Claimed
+    ));
+    t.stop().await;
+}
+
+mod housekeeping {
+    use super::*;
+    on_both_backends!(housekeeping_purges_only_what_has_ended);
+}
+
 mod rate_limits {
     use super::*;
     on_both_backends!(rate_limits_per_merchant_and_env_with_headers);

@@ -8,6 +8,7 @@ pub mod allowed_ips;
 pub mod api_keys;
 pub mod currencies;
 pub mod error;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod invitations;
 pub mod kyc;

@@ -27,7 +27,10 @@ the merchant and the environment (dev or prod).\n\n\
 Errors are `application/problem+json` with a stable `code`. Lists take `limit` (1-500, default 50) \
 and `cursor` and answer `{\"data\": [...], \"next_cursor\": ...}`. Every POST accepts an \
 `Idempotency-Key` header: a replay with the same body returns the first answer; the same key with \
-another body answers 422 `idempotency_mismatch`.",
+another body answers 422 `idempotency_mismatch`; keys are remembered for 24 hours.\n\n\
+Every authenticated answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` \
+(per merchant and environment: 100 calls a minute in dev, the plan's rate in prod); past the \
+limit the API answers 429 `rate_limited` with `Retry-After`.",
         license(name = "AGPL-3.0-or-later")
     ),
     paths(crate::health::healthz, crate::health::readyz, currencies::list_currencies),

@@ -1,0 +1,54 @@
+//! Deletes rows whose life is over: used or expired sign-in codes, ended sessions, lapsed
+//! invitations and idempotency records past their replay window.
+
+use punchcard_domain::time::Timestamp;
+use sqlx::AnyConnection;
+
+use crate::StoreError;
+
+/// How many rows each purge removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub otp_challenges: u64,
+    pub sessions: u64,
+    pub invitations: u64,
+    pub idempotency_keys: u64,
+}
+
+/// Removes what ended before `ended_before` and idempotency records created before
+/// `replay_window_start`.
+pub async fn purge(
+    conn: &mut AnyConnection,
+    ended_before: Timestamp,
+    replay_window_start: Timestamp,
+) -> Result<Purged, StoreError> {
+    let ended = ended_before.to_db();
+    let otp = sqlx::query("DELETE FROM otp_challenges WHERE expires_at < $1")
+        .bind(&ended)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
+        .bind(&ended)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let invitations = sqlx::query(
+        "DELETE FROM invitations WHERE accepted_at IS NULL AND (expires_at < $1 OR revoked_at < $1)",
+    )
+    .bind(&ended)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let idempotency = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(replay_window_start.to_db())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(Purged {
+        otp_challenges: otp,
+        sessions,
+        invitations,
+        idempotency_keys: idempotency,
+    })
+}
