@@ -336,7 +336,51 @@ async fn invitations_can_be_revoked_and_are_tenant_scoped(t: TestApp) {
     t.stop().await;
 }
 
+async fn staff_are_kept_out_of_the_dashboard(t: TestApp) {
+    let owner_email = unique_email("owner");
+    let new = NewMerchant::parse("Harbour Coffee", &owner_email, PASSWORD, true).unwrap();
+    t.app.create_merchant(new).await.unwrap();
+    let owner = t.browser_client();
+    sign_in(&t, &owner, &owner_email, PASSWORD).await;
+    let staff_email = unique_email("staff");
+    let (_, html) = page(&t, &owner, "/dashboard/members").await;
+    post(
+        &t,
+        &owner,
+        "/dashboard/members",
+        &[
+            ("_csrf", &csrf_of(&html)),
+            ("email", &staff_email),
+            ("role", "staff"),
+        ],
+    )
+    .await;
+    let link = invitation_link(&mails_to(&t, &staff_email).pop().unwrap());
+    let staff = t.browser_client();
+    let (_, html) = page(&t, &staff, &link).await;
+    let res = post(
+        &t,
+        &staff,
+        &link,
+        &[
+            ("_csrf", &csrf_of(&html)),
+            ("password", "Counter-Staff-1"),
+            ("password_confirm", "Counter-Staff-1"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    sign_in(&t, &staff, &staff_email, "Counter-Staff-1").await;
+    for path in ["/dashboard", "/dashboard/members", "/dashboard/api-keys"] {
+        let (status, html) = page(&t, &staff, path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(html.contains("partner app"));
+    }
+    t.stop().await;
+}
+
 on_both_backends!(
+    staff_are_kept_out_of_the_dashboard,
     owner_invites_an_admin_who_joins,
     invitations_can_be_revoked_and_are_tenant_scoped
 );

@@ -121,22 +121,7 @@ async fn list_page(
     })
 }
 
-/// Staff use the partner app, not the dashboard's team page.
-fn refuse_staff(user: &SignedIn) -> Option<Response> {
-    if user.member.role == Role::Staff {
-        return Some(error_page(
-            StatusCode::FORBIDDEN,
-            "Not available",
-            "Store staff accounts cannot manage the team. Ask the account owner.",
-        ));
-    }
-    None
-}
-
 pub async fn list(State(state): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
-    if let Some(r) = refuse_staff(&user) {
-        return Ok(r);
-    }
     Ok(render(
         &list_page(&state, &user, InviteForm::default(), FormErrors::none()).await?,
     ))
@@ -147,9 +132,6 @@ pub async fn invite(
     user: SignedIn,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, PageError> {
-    if let Some(r) = refuse_staff(&user) {
-        return Ok(r);
-    }
     let created = match state
         .app
         .invite_member(&user.member, &form.email, &form.role)
@@ -207,9 +189,6 @@ pub async fn revoke(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    if let Some(r) = refuse_staff(&user) {
-        return Ok(r);
-    }
     let id: InvitationId = id.parse().map_err(|_| AppError::NotFound("invitation"))?;
     state.app.revoke_invitation(&user.member, &id).await?;
     Ok(redirect_with_flash(
@@ -225,9 +204,6 @@ pub async fn remove(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    if let Some(r) = refuse_staff(&user) {
-        return Ok(r);
-    }
     let id: MemberId = id.parse().map_err(|_| AppError::NotFound("member"))?;
     state.app.remove_member(&user.member, &id).await?;
     Ok(redirect_with_flash(

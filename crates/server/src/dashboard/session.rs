@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use punchcard_app::accounts::SessionContext;
 use punchcard_app::secrets;
-use punchcard_domain::accounts::MerchantStatus;
+use punchcard_domain::accounts::{MerchantStatus, Role};
 use punchcard_domain::{Env, SessionId};
 use punchcard_store::accounts::{MemberRow, MerchantRow};
 
@@ -227,6 +227,14 @@ impl FromRequestParts<AppState> for SignedIn {
         };
         // Allowed IPs: a member outside the merchant's dashboard list gets a 403 page.
         super::allowed_ips::check_dashboard_ip(parts, state, &s.merchant.id).await?;
+        // Store staff work in the partner app; the dashboard is for owners and admins.
+        if s.member.role == Role::Staff {
+            return Err(error_page(
+                StatusCode::FORBIDDEN,
+                "Staff accounts use the partner app",
+                "Your account is a store staff account: it works in the partner app at the counter, not in the dashboard. Ask the account owner if you need more access.",
+            ));
+        }
         let unread = state
             .app
             .unread_notifications(&s.merchant.id)
