@@ -2,73 +2,14 @@
 
 mod common;
 
-use std::sync::Arc;
-
+use common::dashboard::{merchant_with_member, Member};
 use common::{Backend, TestApp};
-use punchcard_app::accounts::Origin;
 use punchcard_app::allowed_ips::NewAllowedIp;
-use punchcard_app::merchants::NewMerchant;
 use punchcard_app::AppError;
-use punchcard_domain::{Env, MerchantId};
+use punchcard_domain::Env;
 use serde_json::Value;
 
-const PASSWORD: &str = "Correct-Horse-9";
-
-/// A signed-in dashboard browser of an active merchant's owner.
-struct Member {
-    client: reqwest::Client,
-    csrf: String,
-}
-
-async fn merchant_with_member(t: &TestApp, name: &str) -> (MerchantId, Member) {
-    let email = format!(
-        "{}@example.com",
-        ulid::Ulid::new().to_string().to_ascii_lowercase()
-    );
-    let new = NewMerchant::parse(name, &email, PASSWORD, true).unwrap();
-    let (merchant_id, _) = t.app.create_merchant(new).await.unwrap();
-    let challenge = t.app.start_sign_in(&email, PASSWORD).await.unwrap();
-    let signed = t
-        .app
-        .complete_sign_in(
-            &challenge.challenge_id,
-            challenge.code.expose(),
-            &Origin::new("127.0.0.1", "tests"),
-        )
-        .await
-        .unwrap();
-    let jar = Arc::new(reqwest::cookie::Jar::default());
-    jar.add_cookie_str(
-        &format!("punchcard_session={}; Path=/", signed.token),
-        &t.base.parse().unwrap(),
-    );
-    let client = reqwest::Client::builder()
-        .cookie_provider(jar)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = client
-        .get(t.url("/dashboard/allowed-ips"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = html
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("a form with an anti-forgery token")
-        .to_string();
-    (merchant_id, Member { client, csrf })
-}
-
 impl Member {
-    async fn get(&self, t: &TestApp, path: &str) -> reqwest::Response {
-        self.client.get(t.url(path)).send().await.unwrap()
-    }
-
     async fn add(&self, t: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         form.push(("_csrf", &self.csrf));
@@ -264,7 +205,7 @@ async fn changes_take_effect_within_two_seconds(t: TestApp) {
 }
 
 async fn the_dashboard_page_adds_lists_and_deletes(t: TestApp) {
-    let (m, member) = merchant_with_member(&t, "Acme").await;
+    let (m, member) = merchant_with_member(&t, "Acme", true).await;
     let html = member
         .get(&t, "/dashboard/allowed-ips")
         .await
@@ -337,7 +278,7 @@ async fn the_dashboard_page_adds_lists_and_deletes(t: TestApp) {
 /// A dashboard rule that leaves out the current address needs an explicit confirmation;
 /// once saved, the dashboard answers 403 to this browser.
 async fn dashboard_rules_warn_before_locking_out(t: TestApp) {
-    let (m, member) = merchant_with_member(&t, "Acme").await;
+    let (m, member) = merchant_with_member(&t, "Acme", true).await;
     let res = member
         .add(&t, &[("source", "dashboard"), ("ip", "203.0.113.5")])
         .await;
@@ -390,7 +331,7 @@ async fn dashboard_rules_warn_before_locking_out(t: TestApp) {
 }
 
 async fn a_confirmed_lockout_is_saved(t: TestApp) {
-    let (m, member) = merchant_with_member(&t, "Acme").await;
+    let (m, member) = merchant_with_member(&t, "Acme", true).await;
     let res = member
         .add(
             &t,

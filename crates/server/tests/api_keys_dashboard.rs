@@ -3,64 +3,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
+use common::dashboard::{merchant_with_member, Member};
 use common::TestApp;
-use punchcard_app::accounts::Origin;
-use punchcard_app::merchants::NewMerchant;
-use punchcard_domain::MerchantId;
-
-const PASSWORD: &str = "Correct-Horse-9";
-
-struct Member {
-    client: reqwest::Client,
-    csrf: String,
-}
-
-/// An active merchant and a signed-in browser of its owner.
-async fn merchant_with_member(t: &TestApp, name: &str) -> (MerchantId, Member) {
-    let email = format!(
-        "{}@example.com",
-        ulid::Ulid::new().to_string().to_ascii_lowercase()
-    );
-    let new = NewMerchant::parse(name, &email, PASSWORD, true).unwrap();
-    let (merchant_id, _) = t.app.create_merchant(new).await.unwrap();
-    let challenge = t.app.start_sign_in(&email, PASSWORD).await.unwrap();
-    let signed = t
-        .app
-        .complete_sign_in(
-            &challenge.challenge_id,
-            challenge.code.expose(),
-            &Origin::new("127.0.0.1", "tests"),
-        )
-        .await
-        .unwrap();
-    let jar = Arc::new(reqwest::cookie::Jar::default());
-    jar.add_cookie_str(
-        &format!("punchcard_session={}; Path=/", signed.token),
-        &t.base.parse().unwrap(),
-    );
-    let client = reqwest::Client::builder()
-        .cookie_provider(jar)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = client
-        .get(t.url("/dashboard/api-keys"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = html
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("a form with an anti-forgery token")
-        .to_string();
-    (merchant_id, Member { client, csrf })
-}
 
 impl Member {
     /// Switches the dashboard to an environment (the header toggle).
@@ -73,23 +17,6 @@ impl Member {
             )
             .await;
         assert_eq!(res.status(), 303);
-    }
-
-    async fn page(&self, t: &TestApp, path: &str) -> String {
-        let res = self.client.get(t.url(path)).send().await.unwrap();
-        assert_eq!(res.status(), 200, "GET {path}");
-        res.text().await.unwrap()
-    }
-
-    async fn post(&self, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        form.push(("_csrf", &self.csrf));
-        self.client
-            .post(t.url(path))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
     }
 
     /// Creates a key through the page; answers (id, secret, signing secret).
@@ -132,7 +59,7 @@ async fn api_status(t: &TestApp, id: &str, secret: &str) -> u16 {
 }
 
 async fn the_secret_is_shown_once_and_revoking_locks_the_api_out(t: TestApp) {
-    let (merchant_id, m) = merchant_with_member(&t, "Acme").await;
+    let (merchant_id, m) = merchant_with_member(&t, "Acme", true).await;
     t.app
         .create_currency(&merchant_id, "PTS", "Points", "1")
         .await
@@ -176,7 +103,7 @@ async fn the_secret_is_shown_once_and_revoking_locks_the_api_out(t: TestApp) {
 
 /// Reloading the answer to the create form re-posts it: the same form creates one key only.
 async fn a_reposted_create_form_makes_one_key(t: TestApp) {
-    let (merchant_id, m) = merchant_with_member(&t, "Acme").await;
+    let (merchant_id, m) = merchant_with_member(&t, "Acme", true).await;
     let html = m.page(&t, "/dashboard/api-keys").await;
     let form_id = input_value_by_name(&html, "form_id");
     assert!(!form_id.is_empty());
@@ -252,7 +179,7 @@ fn input_value_by_name(html: &str, name: &str) -> String {
 }
 
 async fn the_dev_cap_is_five_live_keys(t: TestApp) {
-    let (_merchant_id, m) = merchant_with_member(&t, "Acme").await;
+    let (_merchant_id, m) = merchant_with_member(&t, "Acme", true).await;
     m.switch_env(&t, "dev").await;
     let (first, _, _) = m.create_key(&t, "key 1").await;
     for i in 2..=5 {
@@ -278,7 +205,7 @@ async fn the_dev_cap_is_five_live_keys(t: TestApp) {
 }
 
 async fn bad_input_and_other_merchants_keys(t: TestApp) {
-    let (a, m) = merchant_with_member(&t, "Acme").await;
+    let (a, m) = merchant_with_member(&t, "Acme", true).await;
     m.switch_env(&t, "dev").await;
     let res = m
         .post(

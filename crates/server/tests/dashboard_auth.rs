@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
+use common::dashboard::{csrf_of, latest_code, mails_to};
 use common::TestApp;
 use punchcard_app::merchants::NewMerchant;
 use punchcard_domain::{Env, MerchantId};
@@ -17,44 +16,6 @@ fn unique_email(tag: &str) -> String {
         "{tag}-{}@example.com",
         ulid::Ulid::new().to_string().to_ascii_lowercase()
     )
-}
-
-/// Every `.eml` file sent to `to`, oldest first.
-fn mails_to(dir: &Path, to: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<_> = entries
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|p| std::fs::read_to_string(p).expect("mail file"))
-        .filter(|m| {
-            m.lines()
-                .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
-        })
-        .collect()
-}
-
-/// The 6-digit code of the newest mail to `to`.
-fn latest_code(app: &TestApp, to: &str) -> String {
-    let mails = mails_to(&app.mail_dir, to);
-    let mail = mails.last().unwrap_or_else(|| panic!("no mail to {to}"));
-    mail.lines()
-        .map(str::trim)
-        .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
-        .unwrap_or_else(|| panic!("no code in mail: {mail}"))
-        .to_string()
-}
-
-/// The anti-forgery token of the first form on a page.
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"_csrf\" value=\"";
-    let start = html.find(marker).expect("page has a form token") + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
 }
 
 fn location(res: &Response) -> String {

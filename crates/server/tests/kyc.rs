@@ -3,100 +3,18 @@
 
 mod common;
 
-use std::sync::Arc;
-
+use common::dashboard::{merchant_with_member, Member};
 use common::TestApp;
-use punchcard_app::accounts::Origin;
-use punchcard_app::merchants::NewMerchant;
 use punchcard_domain::accounts::MerchantStatus;
-use punchcard_domain::MerchantId;
 use reqwest::multipart::{Form, Part};
 
-const PASSWORD: &str = "Correct-Horse-9";
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
 const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
 ];
 
-/// A signed-in dashboard browser: its client (session cookie set) and anti-forgery token.
-struct Member {
-    client: reqwest::Client,
-    csrf: String,
-}
-
-/// A merchant (pending KYC unless `active`) and a signed-in browser of its owner.
-async fn merchant_with_member(t: &TestApp, name: &str, active: bool) -> (MerchantId, Member) {
-    let email = format!(
-        "{}@example.com",
-        ulid::Ulid::new().to_string().to_ascii_lowercase()
-    );
-    let new = NewMerchant::parse(name, &email, PASSWORD, active).unwrap();
-    let (merchant_id, _) = t.app.create_merchant(new).await.unwrap();
-    let member = sign_in(t, &email).await;
-    (merchant_id, member)
-}
-
-async fn sign_in(t: &TestApp, email: &str) -> Member {
-    let challenge = t.app.start_sign_in(email, PASSWORD).await.unwrap();
-    let signed = t
-        .app
-        .complete_sign_in(
-            &challenge.challenge_id,
-            challenge.code.expose(),
-            &Origin::new("127.0.0.1", "tests"),
-        )
-        .await
-        .unwrap();
-    let jar = Arc::new(reqwest::cookie::Jar::default());
-    jar.add_cookie_str(
-        &format!("punchcard_session={}; Path=/", signed.token),
-        &t.base.parse().unwrap(),
-    );
-    let client = reqwest::Client::builder()
-        .cookie_provider(jar)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = client
-        .get(t.url("/dashboard/profile"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = html
-        .split("name=\"_csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("a form with an anti-forgery token")
-        .to_string();
-    Member { client, csrf }
-}
-
 impl Member {
-    async fn get(&self, t: &TestApp, path: &str) -> reqwest::Response {
-        self.client.get(t.url(path)).send().await.unwrap()
-    }
-
-    async fn page(&self, t: &TestApp, path: &str) -> String {
-        let res = self.get(t, path).await;
-        assert_eq!(res.status(), 200, "GET {path}");
-        res.text().await.unwrap()
-    }
-
-    async fn post(&self, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        form.push(("_csrf", &self.csrf));
-        self.client
-            .post(t.url(path))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-    }
-
     async fn upload(&self, t: &TestApp, file_name: &str, bytes: Vec<u8>) -> reqwest::Response {
         let form = Form::new().part("file", Part::bytes(bytes).file_name(file_name.to_string()));
         self.client

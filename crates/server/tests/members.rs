@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::dashboard::{csrf_of, mails_to};
 use common::TestApp;
 use punchcard_app::merchants::NewMerchant;
 use reqwest::{Client, StatusCode};
@@ -14,28 +15,6 @@ fn unique_email(tag: &str) -> String {
         "{tag}-{}@example.com",
         ulid::Ulid::new().to_string().to_ascii_lowercase()
     )
-}
-
-/// Bodies of the mails sent to `to`, oldest first.
-fn mails_to(app: &TestApp, to: &str) -> Vec<String> {
-    let mut paths: Vec<_> = std::fs::read_dir(&app.mail_dir)
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .filter(|m| {
-            m.lines()
-                .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
-        })
-        .collect()
-}
-
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"_csrf\" value=\"";
-    let start = html.find(marker).expect("page has a form token") + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
 }
 
 async fn page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
@@ -67,7 +46,9 @@ async fn sign_in(app: &TestApp, client: &Client, email: &str, password: &str) {
     .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "password accepted");
     let (_, html) = page(app, client, "/dashboard/login/verify").await;
-    let mail = mails_to(app, email).pop().expect("a sign-in code");
+    let mail = mails_to(&app.mail_dir, email)
+        .pop()
+        .expect("a sign-in code");
     let code = mail
         .lines()
         .map(str::trim)
@@ -138,7 +119,7 @@ async fn owner_invites_an_admin_who_joins(t: TestApp) {
     )
     .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert!(mails_to(&t, &admin_email).is_empty());
+    assert!(mails_to(&t.mail_dir, &admin_email).is_empty());
 
     let res = post(
         &t,
@@ -150,7 +131,9 @@ async fn owner_invites_an_admin_who_joins(t: TestApp) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, html) = page(&t, &owner, "/dashboard/members").await;
     assert!(html.contains("Pending invitations") && html.contains(&admin_email));
-    let mail = mails_to(&t, &admin_email).pop().expect("invitation mail");
+    let mail = mails_to(&t.mail_dir, &admin_email)
+        .pop()
+        .expect("invitation mail");
     assert!(mail.contains("Harbour Coffee"));
     let link = invitation_link(&mail);
 
@@ -278,7 +261,7 @@ async fn invitations_can_be_revoked_and_are_tenant_scoped(t: TestApp) {
         ],
     )
     .await;
-    let link = invitation_link(&mails_to(&t, &guest).pop().unwrap());
+    let link = invitation_link(&mails_to(&t.mail_dir, &guest).pop().unwrap());
     let merchant_a = t
         .app
         .list_merchants()
@@ -355,7 +338,7 @@ async fn staff_are_kept_out_of_the_dashboard(t: TestApp) {
         ],
     )
     .await;
-    let link = invitation_link(&mails_to(&t, &staff_email).pop().unwrap());
+    let link = invitation_link(&mails_to(&t.mail_dir, &staff_email).pop().unwrap());
     let staff = t.browser_client();
     let (_, html) = page(&t, &staff, &link).await;
     let res = post(

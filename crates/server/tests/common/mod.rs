@@ -5,6 +5,8 @@
 //! fails the test rather than skipping it.
 #![allow(dead_code)]
 
+pub mod dashboard;
+
 use std::path::PathBuf;
 
 use punchcard_app::App;
