@@ -19,6 +19,9 @@ impl Member {
         let form = Form::new().part("file", Part::bytes(bytes).file_name(file_name.to_string()));
         self.client
             .post(t.url(&format!("/dashboard/profile/documents?_csrf={}", self.csrf)))
+            // A refused upload is not read to its end, so the server drops the connection:
+            // never hand it back to the pool.
+            .header("connection", "close")
             .multipart(form)
             .send()
             .await
@@ -322,6 +325,7 @@ async fn uploads_are_checked_for_size_and_forgery(t: TestApp) {
     let res = m
         .client
         .post(t.url("/dashboard/profile/documents"))
+        .header("connection", "close")
         .multipart(form)
         .send()
         .await

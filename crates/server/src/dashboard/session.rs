@@ -106,11 +106,19 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         }
         if !csrf::matches(submitted.as_deref(), &expected) {
             tracing::warn!(path = %parts.uri.path(), "dashboard POST without a valid anti-forgery token");
-            return error_page(
+            let mut refused = error_page(
                 StatusCode::FORBIDDEN,
                 "Form expired",
                 "This form could not be verified (it may have been open too long, or sent from another site). Go back, reload the page and try again.",
             );
+            if buffered.is_none() {
+                // The (multipart) body is left unread: end the connection rather than let
+                // the client reuse it mid-upload.
+                refused
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            return refused;
         }
         match (buffered, body) {
             (Some(b), _) => Body::from(b),
