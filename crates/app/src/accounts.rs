@@ -160,6 +160,37 @@ fn dummy_password_hash() -> &'static str {
     })
 }
 
+/// A fresh challenge row: only the code's hash is kept.
+#[allow(clippy::too_many_arguments)]
+fn new_challenge(
+    id: &ChallengeId,
+    code: &OtpCode,
+    purpose: OtpPurpose,
+    email: Email,
+    member: Option<(MerchantId, MemberId)>,
+    business_name: Option<String>,
+    password_hash: Option<String>,
+    now: Timestamp,
+) -> OtpChallengeRow {
+    let (merchant_id, member_id) = member.unzip();
+    OtpChallengeRow {
+        code_hash: otp_hash(id, code.expose()),
+        id: id.clone(),
+        purpose,
+        email,
+        merchant_id,
+        member_id,
+        business_name,
+        password_hash,
+        attempts: 0,
+        sends: 1,
+        created_at: now,
+        sent_at: now,
+        expires_at: now.plus(OTP_TTL),
+        consumed_at: None,
+    }
+}
+
 impl App {
     /// Starts a sign-up: checks the fields, hashes the password and opens a challenge.
     pub async fn start_sign_up(
@@ -184,7 +215,7 @@ impl App {
                 MerchantName::parse(email.as_str().rsplit('@').next().unwrap_or("My business"))?
             }
         };
-        let password_hash = secrets::hash_password(password.expose())?;
+        let password_hash = secrets::hash_password_off_thread(password.expose()).await?;
         let now = Timestamp::now();
         let id = ChallengeId::new();
         let code = OtpCode::generate();
@@ -192,22 +223,16 @@ impl App {
         let already_registered = accounts::find_member_by_email(&mut tx, &email)
             .await?
             .is_some();
-        let row = OtpChallengeRow {
-            code_hash: otp_hash(&id, code.expose()),
-            id: id.clone(),
-            purpose: OtpPurpose::SignUp,
-            email: email.clone(),
-            merchant_id: None,
-            member_id: None,
-            business_name: Some(name.as_str().to_string()),
-            password_hash: Some(password_hash),
-            attempts: 0,
-            sends: 1,
-            created_at: now,
-            sent_at: now,
-            expires_at: now.plus(OTP_TTL),
-            consumed_at: None,
-        };
+        let row = new_challenge(
+            &id,
+            &code,
+            OtpPurpose::SignUp,
+            email.clone(),
+            None,
+            Some(name.as_str().to_string()),
+            Some(password_hash),
+            now,
+        );
         otp::insert(&mut tx, &row).await?;
         commit(tx).await?;
         Ok(CodeToSend {
@@ -253,22 +278,16 @@ impl App {
         if merchant.status == MerchantStatus::Frozen {
             return Err(AppError::AccountFrozen);
         }
-        let row = OtpChallengeRow {
-            code_hash: otp_hash(&id, code.expose()),
-            id: id.clone(),
-            purpose: OtpPurpose::SignIn,
-            email: member.email.clone(),
-            merchant_id: Some(member.merchant_id.clone()),
-            member_id: Some(member.id.clone()),
-            business_name: None,
-            password_hash: None,
-            attempts: 0,
-            sends: 1,
-            created_at: now,
-            sent_at: now,
-            expires_at: now.plus(OTP_TTL),
-            consumed_at: None,
-        };
+        let row = new_challenge(
+            &id,
+            &code,
+            OtpPurpose::SignIn,
+            member.email.clone(),
+            Some((member.merchant_id.clone(), member.id.clone())),
+            None,
+            None,
+            now,
+        );
         otp::insert(&mut tx, &row).await?;
         commit(tx).await?;
         Ok(CodeToSend {

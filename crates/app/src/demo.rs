@@ -28,7 +28,7 @@ impl App {
     pub async fn ensure_demo(&self) -> Result<DemoAccount, AppError> {
         let email = Email::parse(DEMO_EMAIL)?;
         let password = demo_password();
-        let hash = secrets::hash_password(&password)?;
+        let hash = secrets::hash_password_off_thread(&password).await?;
         let mut tx = self.db.begin_write().await?;
         let existing = accounts::find_member_by_email(&mut tx, &email).await?;
         let (merchant_id, created) = match existing {

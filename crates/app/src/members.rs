@@ -79,7 +79,7 @@ impl App {
                 "already belongs to a Punchcard account",
             ));
         }
-        invitations::revoke(&mut tx, merchant_id, None, Some(&email), now).await?;
+        invitations::revoke_for_email(&mut tx, merchant_id, &email, now).await?;
         if invitations::count_seats(&mut tx, merchant_id, now).await? >= MEMBER_CAP {
             return Err(AppError::LimitReached(format!(
                 "at most {MEMBER_CAP} members and pending invitations"
@@ -128,7 +128,7 @@ impl App {
     ) -> Result<MemberRow, AppError> {
         let invitation = self.invitation_for_token(token).await?;
         let password = Password::parse(password)?;
-        let hash = secrets::hash_password(password.expose())?;
+        let hash = secrets::hash_password_off_thread(password.expose()).await?;
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
         if !invitations::accept(&mut tx, &invitation.merchant_id, &invitation.id, now).await? {
@@ -168,15 +168,7 @@ impl App {
             ));
         }
         let mut conn = self.db.conn().await?;
-        let n = invitations::revoke(
-            &mut conn,
-            &actor.merchant_id,
-            Some(id),
-            None,
-            Timestamp::now(),
-        )
-        .await?;
-        if n == 0 {
+        if !invitations::revoke(&mut conn, &actor.merchant_id, id, Timestamp::now()).await? {
             return Err(AppError::NotFound("invitation"));
         }
         Ok(())

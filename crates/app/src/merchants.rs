@@ -39,7 +39,7 @@ impl App {
         &self,
         new: NewMerchant,
     ) -> Result<(MerchantId, MemberId), AppError> {
-        let hash = secrets::hash_password(new.password.expose())?;
+        let hash = secrets::hash_password_off_thread(new.password.expose()).await?;
         let status = if new.active {
             MerchantStatus::Active
         } else {

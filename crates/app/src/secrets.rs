@@ -36,6 +36,15 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::Internal(e.to_string().into()))
 }
 
+/// [`hash_password`] on the blocking pool: argon2 is deliberately slow and must not stall the
+/// async workers that serve other requests.
+pub async fn hash_password_off_thread(password: &str) -> Result<String, AppError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(AppError::internal)?
+}
+
 /// Whether a password matches a stored hash; a malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {

@@ -92,22 +92,38 @@ pub async fn find_by_token_hash(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Revokes pending invitations: one by id, or every pending one for an email.
+/// Revokes one pending invitation; answers whether it was pending.
 pub async fn revoke(
     conn: &mut AnyConnection,
     merchant_id: &MerchantId,
-    id: Option<&InvitationId>,
-    email: Option<&Email>,
+    id: &InvitationId,
     now: Timestamp,
-) -> Result<u64, StoreError> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE invitations SET revoked_at = $4 WHERE merchant_id = $1 \
-         AND ($2 = '' OR id = $2) AND ($3 = '' OR email = $3) \
+        "UPDATE invitations SET revoked_at = $3 WHERE merchant_id = $1 AND id = $2 \
          AND accepted_at IS NULL AND revoked_at IS NULL",
     )
     .bind(merchant_id.as_str())
-    .bind(id.map(|i| i.as_str()).unwrap_or(""))
-    .bind(email.map(|e| e.as_str()).unwrap_or(""))
+    .bind(id.as_str())
+    .bind(now.to_db())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes every pending invitation of an email (a new one replaces them).
+pub async fn revoke_for_email(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    email: &Email,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE invitations SET revoked_at = $3 WHERE merchant_id = $1 AND email = $2 \
+         AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(merchant_id.as_str())
+    .bind(email.as_str())
     .bind(now.to_db())
     .execute(conn)
     .await?;
