@@ -616,8 +616,8 @@ pub struct Overview {
     pub currencies: i64,
     pub api_keys: i64,
     pub plan: PlanLimits,
-    /// Used amount per quota name (`leads`, `redeems`, `rewards`, `swaps`).
-    pub used: Vec<(String, i64)>,
+    /// Used and total of every quota (burned in prod only).
+    pub quotas: Vec<punchcard_store::quotas::QuotaUsage>,
 }
 
 impl App {
@@ -631,12 +631,12 @@ impl App {
         let plan = plans::find(&mut conn, merchant_id)
             .await?
             .unwrap_or_default();
-        let used = plans::counters(&mut conn, merchant_id).await?;
+        let quotas = punchcard_store::quotas::usage(&mut conn, merchant_id).await?;
         Ok(Overview {
             currencies,
             api_keys,
             plan,
-            used,
+            quotas,
         })
     }
 }

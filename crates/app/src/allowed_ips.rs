@@ -3,13 +3,14 @@
 
 use std::net::IpAddr;
 
-use punchcard_domain::limits::ALLOWED_IP_CAP;
+use punchcard_domain::limits::Resource;
 use punchcard_domain::net::IpRange;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{AllowedIpId, FieldError, MerchantId, ValidationErrors};
+use punchcard_domain::{AllowedIpId, Env, FieldError, MerchantId, ValidationErrors};
 use punchcard_store::allowed_ips::{self, AllowedIpRow};
 use punchcard_store::{accounts, commit};
 
+use crate::limits::check_cap;
 use crate::{App, AppError};
 
 /// What an allowed-IP entry guards.
@@ -89,11 +90,7 @@ impl App {
         if allowed_ips::exists(&mut tx, merchant_id, &row.source, &row.cidr).await? {
             return Err(duplicate());
         }
-        if allowed_ips::count(&mut tx, merchant_id).await? >= ALLOWED_IP_CAP {
-            return Err(AppError::LimitReached(format!(
-                "at most {ALLOWED_IP_CAP} allowed IPs; delete one before adding another"
-            )));
-        }
+        check_cap(&mut tx, merchant_id, Env::Prod, Resource::AllowedIps).await?;
         allowed_ips::insert(&mut tx, &row).await.map_err(|e| {
             if e.is_conflict_on(allowed_ips::UNIQUE_CIDR) || e.is_conflict_on("cidr") {
                 duplicate()

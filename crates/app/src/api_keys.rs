@@ -1,13 +1,14 @@
 //! API keys: creation under the per-env cap, authentication, revocation.
 
 use punchcard_domain::accounts::{parse_label, MerchantStatus};
-use punchcard_domain::limits::{api_key_cap, default_rate_limit};
+use punchcard_domain::limits::{default_rate_limit, Resource};
 use punchcard_domain::net::CallbackUrl;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{ApiKeyId, Env, MerchantId, ValidationErrors};
 use punchcard_store::api_keys::{self, ApiKeyRow};
-use punchcard_store::{accounts, commit};
+use punchcard_store::commit;
 
+use crate::limits::check_cap;
 use crate::{secrets, App, AppError};
 
 /// A freshly created key: the only time its secret exists in clear.
@@ -72,15 +73,7 @@ impl App {
             revoked_at: None,
         };
         let mut tx = self.db.begin_write().await?;
-        if !accounts::lock_merchant(&mut tx, merchant_id).await? {
-            return Err(AppError::NotFound("merchant"));
-        }
-        let cap = api_key_cap(env);
-        if api_keys::count_live(&mut tx, merchant_id, env).await? >= cap {
-            return Err(AppError::LimitReached(format!(
-                "at most {cap} API keys in {env}; revoke one first"
-            )));
-        }
+        check_cap(&mut tx, merchant_id, env, Resource::ApiKeys).await?;
         api_keys::insert(&mut tx, &row).await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %merchant_id, key_id = %row.id, env = %env, "API key created");

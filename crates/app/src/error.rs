@@ -19,6 +19,16 @@ pub enum AppError {
     LimitReached(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("the {} quota of the plan is used up", .0.as_str())]
+    QuotaExhausted(punchcard_domain::limits::Quota),
+    #[error("the wallet balance is too low")]
+    InsufficientBalance { balance: i64, requested: i64 },
+    #[error("{0}")]
+    OutOfStock(String),
+    #[error("{0}")]
+    CallbackRejected(String),
+    #[error("{0}")]
+    IdempotencyMismatch(String),
     #[error("{0}")]
     TooManyRequests(String, u64),
     #[error("the database is unavailable")]
@@ -38,6 +48,11 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::LimitReached(_) => "limit_reached",
             AppError::Conflict(_) => "conflict",
+            AppError::QuotaExhausted(_) => "quota_exhausted",
+            AppError::InsufficientBalance { .. } => "insufficient_balance",
+            AppError::OutOfStock(_) => "out_of_stock",
+            AppError::CallbackRejected(_) => "callback_rejected",
+            AppError::IdempotencyMismatch(_) => "idempotency_mismatch",
             AppError::TooManyRequests(..) => "rate_limited",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal_error",

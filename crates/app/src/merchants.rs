@@ -1,11 +1,11 @@
 //! Merchant lifecycle: creation, KYC decisions, freeze and unfreeze.
 
 use punchcard_domain::accounts::{Email, MerchantName, MerchantStatus, Password, Role};
-use punchcard_domain::limits::PlanLimits;
+use punchcard_domain::limits::{PlanLimits, Quota};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{MemberId, MerchantId, ValidationErrors};
 use punchcard_store::accounts::{self, MemberRow, MerchantRow};
-use punchcard_store::{commit, plans, Conn};
+use punchcard_store::{commit, plans, quotas, Conn};
 
 use crate::{secrets, App, AppError};
 
@@ -221,6 +221,8 @@ pub async fn create_merchant_in(
         }
     })?;
     plans::upsert(conn, &merchant_id, &PlanLimits::default(), now).await?;
-    plans::init_counters(conn, &merchant_id).await?;
+    for quota in Quota::ALL {
+        quotas::set_total(conn, &merchant_id, quota, quota.of(&PlanLimits::default())).await?;
+    }
     Ok((merchant_id, member_id))
 }

@@ -1,9 +1,9 @@
 //! Plans: the operator sets quotas and the rate limit.
 
-use punchcard_domain::limits::{PlanLimits, MAX_RATE_LIMIT_PER_MINUTE};
+use punchcard_domain::limits::{PlanLimits, Quota, MAX_RATE_LIMIT_PER_MINUTE};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{FieldError, MerchantId, ValidationErrors};
-use punchcard_store::{accounts, commit, plans};
+use punchcard_store::{accounts, commit, plans, quotas};
 
 use crate::{App, AppError};
 
@@ -56,6 +56,9 @@ impl App {
             .rate_limit_per_minute
             .unwrap_or(plan.rate_limit_per_minute);
         plans::upsert(&mut tx, merchant_id, &plan, Timestamp::now()).await?;
+        for quota in Quota::ALL {
+            quotas::set_total(&mut tx, merchant_id, quota, quota.of(&plan)).await?;
+        }
         commit(tx).await?;
         Ok(plan)
     }

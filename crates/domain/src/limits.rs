@@ -48,3 +48,96 @@ impl Default for PlanLimits {
         }
     }
 }
+
+/// Resources whose number per environment is capped. The cap is checked inside the
+/// transaction that creates (or activates) one, under the merchant's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    ApiKeys,
+    AllowedIps,
+}
+
+impl Resource {
+    /// The most a merchant may hold in `env`, or `None` when only the plan's quota applies.
+    pub fn cap(self, env: Env) -> Option<i64> {
+        match self {
+            Resource::ApiKeys => Some(api_key_cap(env)),
+            Resource::AllowedIps => Some(ALLOWED_IP_CAP),
+        }
+    }
+
+    /// How the resource is named in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Resource::ApiKeys => "API keys",
+            Resource::AllowedIps => "allowed IPs",
+        }
+    }
+}
+
+/// Plan quotas, burned in prod only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quota {
+    Leads,
+    Rewards,
+    Redeems,
+    Swaps,
+}
+
+impl Quota {
+    pub const ALL: [Quota; 4] = [Quota::Leads, Quota::Rewards, Quota::Redeems, Quota::Swaps];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quota::Leads => "leads",
+            Quota::Rewards => "rewards",
+            Quota::Redeems => "redeems",
+            Quota::Swaps => "swaps",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Quota> {
+        Quota::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+
+    /// This quota's total in a plan.
+    pub fn of(self, plan: &PlanLimits) -> i64 {
+        match self {
+            Quota::Leads => plan.leads,
+            Quota::Rewards => plan.rewards,
+            Quota::Redeems => plan.redeems,
+            Quota::Swaps => plan.swaps,
+        }
+    }
+}
+
+/// Quota counters are spread over this many rows per merchant and quota, so concurrent
+/// rewards lock different rows instead of queueing on one.
+pub const QUOTA_SHARDS: i64 = 16;
+
+/// Splits `remaining` units over shards: how many more each of `QUOTA_SHARDS` shards may burn.
+pub fn split_allotment(remaining: i64) -> Vec<i64> {
+    let remaining = remaining.max(0);
+    let base = remaining / QUOTA_SHARDS;
+    let extra = remaining % QUOTA_SHARDS;
+    (0..QUOTA_SHARDS)
+        .map(|i| base + i64::from(i < extra))
+        .collect()
+}
+
+#[cfg(test)]
+mod quota_tests {
+    use super::*;
+
+    #[test]
+    fn allotment_sums_to_remaining() {
+        for n in [0, 1, 15, 16, 17, 1000, 10001] {
+            let parts = split_allotment(n);
+            assert_eq!(parts.len() as i64, QUOTA_SHARDS);
+            assert_eq!(parts.iter().sum::<i64>(), n);
+            assert!(parts.iter().max().unwrap() - parts.iter().min().unwrap() <= 1);
+        }
+        assert_eq!(split_allotment(-5).iter().sum::<i64>(), 0);
+    }
+}

@@ -124,6 +124,26 @@ impl From<&AppError> for Problem {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
             }
             AppError::Conflict(m) => Problem::new(StatusCode::CONFLICT, code, m.clone()),
+            AppError::QuotaExhausted(q) => Problem::new(
+                StatusCode::FORBIDDEN,
+                code,
+                format!(
+                    "the plan's {} quota is used up; ask the operator to raise it",
+                    q.as_str()
+                ),
+            ),
+            AppError::InsufficientBalance { balance, requested } => Problem::new(
+                StatusCode::CONFLICT,
+                code,
+                format!("the wallet holds {balance} points; {requested} were requested"),
+            ),
+            AppError::OutOfStock(m) => Problem::new(StatusCode::CONFLICT, code, m.clone()),
+            AppError::CallbackRejected(m) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
+            }
+            AppError::IdempotencyMismatch(m) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
+            }
             AppError::TooManyRequests(m, after) => {
                 Problem::new(StatusCode::TOO_MANY_REQUESTS, code, m.clone())
                     .with_retry_after(*after)

@@ -12,10 +12,12 @@ pub mod housekeeping;
 pub mod idempotency;
 pub mod invitations;
 pub mod kyc;
+pub mod limits;
 pub mod login_activities;
 pub mod notifications;
 pub mod otp;
 pub mod plans;
+pub mod quotas;
 pub mod sessions;
 pub mod uploads;
 

@@ -1,4 +1,4 @@
-//! Plans (quotas and rate limit) and the quota counters they are burned against.
+//! Plans: quotas and rate limit per merchant.
 
 use punchcard_domain::limits::PlanLimits;
 use punchcard_domain::time::Timestamp;
@@ -53,37 +53,4 @@ pub async fn find(
         })
     })
     .transpose()
-}
-
-/// Creates the zeroed quota counters of a new merchant.
-pub async fn init_counters(
-    conn: &mut AnyConnection,
-    merchant_id: &MerchantId,
-) -> Result<(), StoreError> {
-    for quota in ["leads", "rewards", "redeems", "swaps"] {
-        sqlx::query(
-            "INSERT INTO quota_counters (merchant_id, quota, used) VALUES ($1, $2, 0) \
-             ON CONFLICT (merchant_id, quota) DO NOTHING",
-        )
-        .bind(merchant_id.as_str())
-        .bind(quota)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Used amount per quota.
-pub async fn counters(
-    conn: &mut AnyConnection,
-    merchant_id: &MerchantId,
-) -> Result<Vec<(String, i64)>, StoreError> {
-    let rows =
-        sqlx::query("SELECT quota, used FROM quota_counters WHERE merchant_id = $1 ORDER BY quota")
-            .bind(merchant_id.as_str())
-            .fetch_all(conn)
-            .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("quota")?, r.try_get("used")?)))
-        .collect()
 }

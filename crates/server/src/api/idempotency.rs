@@ -15,6 +15,9 @@ use crate::state::AppState;
 /// Largest request or response body an idempotent request may carry.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// How long a duplicate waits for the first request with its key to finish.
+const IN_FLIGHT_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
@@ -62,37 +65,47 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let request_hash = hex::encode(hasher.finalize());
 
     let (merchant_id, env) = (&principal.merchant_id, principal.env);
-    match state
-        .app
-        .claim_idempotency_key(merchant_id, env, &key, &request_hash)
-        .await
-    {
-        Err(e) => return ApiError(e).into_response(),
-        Ok(IdempotencyClaim::Done {
-            request_hash: stored,
-            status,
-            body,
-        }) => {
-            if stored != request_hash {
-                return mismatch();
+    // A concurrent duplicate waits for the first request's answer (polling the store, so it
+    // works across servers); only a request still running after the wait gets a 409.
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(10);
+    loop {
+        match state
+            .app
+            .claim_idempotency_key(merchant_id, env, &key, &request_hash)
+            .await
+        {
+            Err(e) => return ApiError(e).into_response(),
+            Ok(IdempotencyClaim::Done {
+                request_hash: stored,
+                status,
+                body,
+            }) => {
+                if stored != request_hash {
+                    return mismatch();
+                }
+                return replay(status, body);
             }
-            return replay(status, body);
-        }
-        Ok(IdempotencyClaim::InFlight {
-            request_hash: stored,
-        }) => {
-            if stored != request_hash {
-                return mismatch();
+            Ok(IdempotencyClaim::InFlight {
+                request_hash: stored,
+            }) => {
+                if stored != request_hash {
+                    return mismatch();
+                }
+                if started.elapsed() >= IN_FLIGHT_WAIT {
+                    return Problem::new(
+                        StatusCode::CONFLICT,
+                        "idempotency_in_progress",
+                        "a request with this Idempotency-Key is still being processed; retry shortly",
+                    )
+                    .with_retry_after(1)
+                    .into_response();
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
             }
-            return Problem::new(
-                StatusCode::CONFLICT,
-                "idempotency_in_progress",
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-            )
-            .with_retry_after(1)
-            .into_response();
+            Ok(IdempotencyClaim::Claimed) => break,
         }
-        Ok(IdempotencyClaim::Claimed) => {}
     }
 
     let req = Request::from_parts(parts, Body::from(bytes));

@@ -6,6 +6,7 @@ pub mod currencies;
 pub mod extract;
 pub mod idempotency;
 pub mod pagination;
+pub mod quota;
 pub mod rate_limit;
 
 use axum::middleware::from_fn_with_state;
@@ -33,12 +34,18 @@ Every authenticated answer carries `RateLimit-Limit`, `RateLimit-Remaining` and 
 limit the API answers 429 `rate_limited` with `Retry-After`.",
         license(name = "AGPL-3.0-or-later")
     ),
-    paths(crate::health::healthz, crate::health::readyz, currencies::list_currencies),
+    paths(
+        crate::health::healthz,
+        crate::health::readyz,
+        currencies::list_currencies,
+        quota::get_quota,
+    ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
     modifiers(&BasicAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "currencies", description = "The merchant's currencies"),
+        (name = "quota", description = "The plan's quotas (burned in prod only)"),
     )
 )]
 pub struct ApiDoc;
@@ -64,6 +71,7 @@ impl Modify for BasicAuth {
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/currencies", get(currencies::list_currencies))
+        .route("/api/v1/quota", get(quota::get_quota))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
         .route_layer(from_fn_with_state(

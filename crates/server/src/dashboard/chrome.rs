@@ -332,6 +332,11 @@ impl IntoResponse for PageError {
             AppError::TooManyRequests(m, _) => {
                 error_page(StatusCode::TOO_MANY_REQUESTS, "Too many requests", m)
             }
+            other => {
+                let problem = crate::problem::Problem::from(other);
+                let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
+                error_page(status, "Not possible", &problem.detail)
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use axum::Form;
-use punchcard_domain::limits::api_key_cap;
+use punchcard_domain::limits::{api_key_cap, default_rate_limit, Quota};
 use punchcard_domain::Env;
 use serde::Deserialize;
 
@@ -16,6 +16,7 @@ pub struct QuotaLine {
     pub label: &'static str,
     pub used: i64,
     pub limit: i64,
+    pub remaining: i64,
 }
 
 #[derive(Template)]
@@ -34,42 +35,32 @@ pub async fn overview(
     user: ActiveMerchant,
 ) -> Result<Response, PageError> {
     let o = state.app.overview(&user.merchant.id, user.env).await?;
-    let used = |name: &str| {
-        o.used
-            .iter()
-            .find(|(q, _)| q == name)
-            .map(|(_, n)| *n)
-            .unwrap_or(0)
+    let quotas = o
+        .quotas
+        .iter()
+        .map(|q| QuotaLine {
+            label: match q.quota {
+                Quota::Leads => "Leads",
+                Quota::Rewards => "Rewards",
+                Quota::Redeems => "Redeems",
+                Quota::Swaps => "Swaps",
+            },
+            used: q.used,
+            limit: q.total,
+            remaining: q.remaining(),
+        })
+        .collect();
+    let rate_limit = match user.env {
+        Env::Dev => default_rate_limit(Env::Dev),
+        Env::Prod => o.plan.rate_limit_per_minute,
     };
-    let quotas = vec![
-        QuotaLine {
-            label: "Leads",
-            used: used("leads"),
-            limit: o.plan.leads,
-        },
-        QuotaLine {
-            label: "Rewards",
-            used: used("rewards"),
-            limit: o.plan.rewards,
-        },
-        QuotaLine {
-            label: "Redeems",
-            used: used("redeems"),
-            limit: o.plan.redeems,
-        },
-        QuotaLine {
-            label: "Swaps",
-            used: used("swaps"),
-            limit: o.plan.swaps,
-        },
-    ];
     Ok(render(&OverviewPage {
         chrome: Chrome::new(&user, Nav::Overview),
         currencies: o.currencies,
         api_keys: o.api_keys,
         api_key_cap: api_key_cap(user.env),
         quotas,
-        rate_limit: o.plan.rate_limit_per_minute,
+        rate_limit,
     }))
 }
 

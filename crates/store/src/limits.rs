@@ -1,0 +1,29 @@
+//! Counting capped resources: one query per resource, run under the merchant's lock.
+
+use punchcard_domain::limits::Resource;
+use punchcard_domain::{Env, MerchantId};
+use sqlx::AnyConnection;
+
+use crate::StoreError;
+
+/// How many `resource` the merchant holds in `env` (resources that are not per env, like
+/// allowed IPs, are counted across both).
+pub async fn count(
+    conn: &mut AnyConnection,
+    resource: Resource,
+    merchant_id: &MerchantId,
+    env: Env,
+) -> Result<i64, StoreError> {
+    let (sql, per_env) = match resource {
+        Resource::ApiKeys => (
+            "SELECT COUNT(*) FROM api_keys WHERE merchant_id = $1 AND env = $2 AND revoked_at IS NULL",
+            true,
+        ),
+        Resource::AllowedIps => ("SELECT COUNT(*) FROM allowed_ips WHERE merchant_id = $1", false),
+    };
+    let mut query = sqlx::query_scalar(sql).bind(merchant_id.as_str());
+    if per_env {
+        query = query.bind(env.as_str());
+    }
+    Ok(query.fetch_one(conn).await?)
+}
