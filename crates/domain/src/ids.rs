@@ -80,6 +80,22 @@ prefixed_id!(/// An uploaded file.
     UploadId, "upl");
 prefixed_id!(/// An invitation to join a merchant.
     InvitationId, "inv");
+prefixed_id!(/// A lead: one of the merchant's customers.
+    LeadId, "lead");
+prefixed_id!(/// A lead's wallet in one currency.
+    WalletId, "wal");
+prefixed_id!(/// A wallet transaction (append-only ledger entry).
+    WalletTransactionId, "wtx");
+prefixed_id!(/// A deal of the catalog.
+    DealId, "deal");
+prefixed_id!(/// An offer (public promo code).
+    OfferId, "offer");
+prefixed_id!(/// A store of the merchant.
+    StoreId, "store");
+prefixed_id!(/// A coupon code in a deal's vault.
+    CouponCodeId, "code");
+prefixed_id!(/// A coupon: a code issued to a lead.
+    CouponId, "cpn");
 
 #[cfg(test)]
 mod tests {

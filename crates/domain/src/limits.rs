@@ -55,6 +55,15 @@ impl Default for PlanLimits {
 pub enum Resource {
     ApiKeys,
     AllowedIps,
+    /// Leads: capped in dev; in prod the plan's lead quota applies instead.
+    Leads,
+    /// Wallets: capped in dev only.
+    Wallets,
+    /// Deals that are available (live).
+    ActiveDeals,
+    /// Offers that are available (live).
+    ActiveOffers,
+    Stores,
 }
 
 impl Resource {
@@ -63,6 +72,15 @@ impl Resource {
         match self {
             Resource::ApiKeys => Some(api_key_cap(env)),
             Resource::AllowedIps => Some(ALLOWED_IP_CAP),
+            Resource::Leads | Resource::Wallets => match env {
+                Env::Dev => Some(10),
+                Env::Prod => None,
+            },
+            Resource::ActiveDeals | Resource::ActiveOffers => match env {
+                Env::Dev => Some(10),
+                Env::Prod => Some(100),
+            },
+            Resource::Stores => Some(100),
         }
     }
 
@@ -71,6 +89,11 @@ impl Resource {
         match self {
             Resource::ApiKeys => "API keys",
             Resource::AllowedIps => "allowed IPs",
+            Resource::Leads => "leads",
+            Resource::Wallets => "wallets",
+            Resource::ActiveDeals => "active deals",
+            Resource::ActiveOffers => "active offers",
+            Resource::Stores => "stores",
         }
     }
 }

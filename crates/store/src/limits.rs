@@ -20,6 +20,26 @@ pub async fn count(
             true,
         ),
         Resource::AllowedIps => ("SELECT COUNT(*) FROM allowed_ips WHERE merchant_id = $1", false),
+        Resource::Leads => (
+            "SELECT COUNT(*) FROM leads WHERE merchant_id = $1 AND env = $2 AND deleted_at IS NULL",
+            true,
+        ),
+        Resource::Wallets => (
+            "SELECT COUNT(*) FROM wallets WHERE merchant_id = $1 AND env = $2",
+            true,
+        ),
+        Resource::ActiveDeals => (
+            "SELECT COUNT(*) FROM deals WHERE merchant_id = $1 AND env = $2 AND available = 1 AND deleted_at IS NULL",
+            true,
+        ),
+        Resource::ActiveOffers => (
+            "SELECT COUNT(*) FROM offers WHERE merchant_id = $1 AND env = $2 AND available = 1 AND deleted_at IS NULL",
+            true,
+        ),
+        Resource::Stores => (
+            "SELECT COUNT(*) FROM stores WHERE merchant_id = $1 AND env = $2 AND deleted_at IS NULL",
+            true,
+        ),
     };
     let mut query = sqlx::query_scalar(sql).bind(merchant_id.as_str());
     if per_env {
