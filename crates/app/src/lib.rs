@@ -10,6 +10,7 @@ pub mod error;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod kyc;
+pub mod ledger;
 pub mod limits;
 pub mod members;
 pub mod merchants;

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod currency;
 pub mod error;
 pub mod ids;
+pub mod ledger;
 pub mod limits;
 pub mod net;
 pub mod time;

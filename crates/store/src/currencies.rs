@@ -61,3 +61,20 @@ pub async fn list(
     .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// One currency of the merchant.
+pub async fn find(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    id: &str,
+) -> Result<Option<CurrencyRow>, StoreError> {
+    let row = sqlx::query(
+        "SELECT merchant_id, id, code, name, coins_per_unit, created_at FROM currencies \
+         WHERE merchant_id = $1 AND id = $2",
+    )
+    .bind(merchant_id.as_str())
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}

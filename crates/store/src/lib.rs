@@ -12,6 +12,7 @@ pub mod housekeeping;
 pub mod idempotency;
 pub mod invitations;
 pub mod kyc;
+pub mod leads;
 pub mod limits;
 pub mod login_activities;
 pub mod notifications;
@@ -20,6 +21,7 @@ pub mod plans;
 pub mod quotas;
 pub mod sessions;
 pub mod uploads;
+pub mod wallets;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -183,4 +185,12 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
 /// Commits a write transaction.
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
     tx.commit().await.map_err(StoreError::from)
+}
+
+/// The `env` column of a row.
+pub(crate) fn env_of(row: &sqlx::any::AnyRow) -> Result<punchcard_domain::Env, StoreError> {
+    use sqlx::Row;
+    let env: String = row.try_get("env")?;
+    env.parse()
+        .map_err(|_| StoreError::Database(sqlx::Error::Decode(format!("bad env `{env}`").into())))
 }

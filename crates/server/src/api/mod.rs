@@ -5,9 +5,11 @@ pub mod auth;
 pub mod currencies;
 pub mod extract;
 pub mod idempotency;
+pub mod leads;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
+pub mod wallets;
 
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
@@ -39,6 +41,17 @@ limit the API answers 429 `rate_limited` with `Retry-After`.",
         crate::health::readyz,
         currencies::list_currencies,
         quota::get_quota,
+        leads::create_lead,
+        leads::list_leads,
+        leads::get_lead,
+        leads::update_lead,
+        leads::delete_lead,
+        wallets::create_wallet,
+        wallets::list_wallets,
+        wallets::get_wallet,
+        wallets::create_transaction,
+        wallets::list_transactions,
+        wallets::get_transaction,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
     modifiers(&BasicAuth),
@@ -46,6 +59,9 @@ limit the API answers 429 `rate_limited` with `Retry-After`.",
         (name = "health", description = "Liveness and readiness"),
         (name = "currencies", description = "The merchant's currencies"),
         (name = "quota", description = "The plan's quotas (burned in prod only)"),
+        (name = "leads", description = "The merchant's customers"),
+        (name = "wallets", description = "A lead's balance in one currency"),
+        (name = "wallet transactions", description = "Rewards, adjustments and the rest of the ledger"),
     )
 )]
 pub struct ApiDoc;
@@ -72,6 +88,29 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/currencies", get(currencies::list_currencies))
         .route("/api/v1/quota", get(quota::get_quota))
+        .route(
+            "/api/v1/leads",
+            get(leads::list_leads).post(leads::create_lead),
+        )
+        .route(
+            "/api/v1/leads/{id}",
+            get(leads::get_lead)
+                .patch(leads::update_lead)
+                .delete(leads::delete_lead),
+        )
+        .route(
+            "/api/v1/wallets",
+            get(wallets::list_wallets).post(wallets::create_wallet),
+        )
+        .route("/api/v1/wallets/{id}", get(wallets::get_wallet))
+        .route(
+            "/api/v1/wallet_transactions",
+            get(wallets::list_transactions).post(wallets::create_transaction),
+        )
+        .route(
+            "/api/v1/wallet_transactions/{id}",
+            get(wallets::get_transaction),
+        )
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
         .route_layer(from_fn_with_state(

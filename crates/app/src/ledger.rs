@@ -1,0 +1,646 @@
+//! Leads, wallets and wallet transactions: the points ledger.
+//!
+//! A balance changes only with the transaction that explains it, in one database transaction:
+//! the wallet row is updated with a guard (`balance + amount >= 0`) and the transaction row is
+//! inserted with a hash unique per merchant and env. So concurrent debits cannot overdraw,
+//! a retried request cannot apply twice, and the balance always equals the sum of the
+//! wallet's transactions.
+
+use punchcard_domain::ledger::{
+    check_amount, parse_description, parse_hash, CustomerId, LeadInput, LeadProfile,
+    TransactionKind,
+};
+use punchcard_domain::limits::{Quota, Resource};
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{
+    ApiKeyId, Env, FieldError, LeadId, MerchantId, ValidationErrors, WalletId, WalletTransactionId,
+};
+use punchcard_store::leads::{self, LeadFilter, LeadRow};
+use punchcard_store::wallets::{self, TransactionFilter, TransactionRow, WalletRow};
+use punchcard_store::{commit, currencies, Conn, StoreError};
+use sha2::{Digest, Sha256};
+
+use crate::limits::{burn_quota, check_cap};
+use crate::{App, AppError};
+
+/// Who acts: the merchant, the environment and, for API calls, the key used.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub merchant_id: MerchantId,
+    pub env: Env,
+    pub api_key_id: Option<ApiKeyId>,
+}
+
+impl Scope {
+    pub fn new(merchant_id: &MerchantId, env: Env) -> Self {
+        Self {
+            merchant_id: merchant_id.clone(),
+            env,
+            api_key_id: None,
+        }
+    }
+}
+
+impl From<&crate::api_keys::ApiPrincipal> for Scope {
+    fn from(p: &crate::api_keys::ApiPrincipal) -> Self {
+        Self {
+            merchant_id: p.merchant_id.clone(),
+            env: p.env,
+            api_key_id: Some(p.key_id.clone()),
+        }
+    }
+}
+
+/// A new lead as the client sends it.
+#[derive(Debug, Clone, Default)]
+pub struct NewLead {
+    pub customer_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    pub country: Option<String>,
+    pub dob: Option<String>,
+}
+
+/// Changes to a lead: `None` keeps a field, `Some(None)` clears it, `Some(Some(v))` sets it.
+#[derive(Debug, Clone, Default)]
+pub struct LeadPatch {
+    pub customer_id: Option<String>,
+    pub name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub mobile: Option<Option<String>>,
+    pub country: Option<Option<String>>,
+    pub dob: Option<Option<String>>,
+}
+
+/// A transaction the merchant asks for (API or dashboard).
+#[derive(Debug, Clone)]
+pub struct NewTransaction {
+    pub wallet_id: String,
+    pub kind: String,
+    pub amount: i64,
+    pub hash: String,
+    pub description: Option<String>,
+}
+
+/// A transaction written now, or the one an earlier request with the same hash wrote.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub transaction: TransactionRow,
+    pub replayed: bool,
+}
+
+/// A ledger entry to post inside an open write transaction (rewards, adjustments, coupon
+/// redeems and refunds all go through [`post_entry`]).
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub wallet: &'a WalletRow,
+    pub kind: TransactionKind,
+    pub amount: i64,
+    pub hash: String,
+    pub fingerprint: String,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub api_key_id: Option<String>,
+}
+
+/// Applies an entry to its wallet and records it, in the caller's write transaction. Refuses
+/// with `insufficient_balance` when a debit would take the balance below zero; the caller's
+/// transaction is then to be dropped (nothing was written).
+pub async fn post_entry(
+    conn: &mut Conn,
+    scope: &Scope,
+    entry: Entry<'_>,
+    now: Timestamp,
+) -> Result<TransactionRow, AppError> {
+    let wallet = entry.wallet;
+    let Some(balance_after) = wallets::apply(
+        conn,
+        &scope.merchant_id,
+        scope.env,
+        &wallet.id,
+        entry.amount,
+        now,
+    )
+    .await?
+    else {
+        let current = wallets::find(conn, &scope.merchant_id, scope.env, wallet.id.as_str())
+            .await?
+            .ok_or(AppError::NotFound("wallet"))?;
+        if entry.amount < 0 {
+            return Err(AppError::InsufficientBalance {
+                balance: current.balance,
+                requested: -entry.amount,
+            });
+        }
+        return Err(AppError::field(
+            "amount",
+            "would take the balance past the largest a wallet may hold",
+        ));
+    };
+    let row = TransactionRow {
+        merchant_id: scope.merchant_id.clone(),
+        env: scope.env,
+        id: WalletTransactionId::new(),
+        wallet_id: wallet.id.clone(),
+        lead_id: wallet.lead_id.clone(),
+        kind: entry.kind,
+        amount: entry.amount,
+        balance_after,
+        hash: entry.hash,
+        fingerprint: entry.fingerprint,
+        description: entry.description,
+        reference: entry.reference,
+        api_key_id: entry.api_key_id,
+        created_at: now,
+    };
+    wallets::insert_transaction(conn, &row).await?;
+    Ok(row)
+}
+
+/// What a request asked for, to tell a replay from another request reusing a hash.
+pub fn fingerprint(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0x1f]);
+    }
+    hex::encode(h.finalize())
+}
+
+fn hash_reused() -> AppError {
+    AppError::IdempotencyMismatch(
+        "this hash was already used for a different transaction".to_string(),
+    )
+}
+
+fn conflict_customer_id() -> AppError {
+    AppError::field("customer_id", "is already used by another lead")
+}
+
+impl App {
+    // ----- leads -----
+
+    pub async fn create_lead(&self, scope: &Scope, new: NewLead) -> Result<LeadRow, AppError> {
+        let now = Timestamp::now();
+        let mut errors = ValidationErrors::new();
+        let customer_id = errors.check(CustomerId::parse(&new.customer_id));
+        let profile = match LeadProfile::parse(
+            &LeadInput {
+                name: new.name.as_deref(),
+                email: new.email.as_deref(),
+                mobile: new.mobile.as_deref(),
+                country: new.country.as_deref(),
+                dob: new.dob.as_deref(),
+            },
+            now,
+        ) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errors.0.extend(e.0);
+                None
+            }
+        };
+        errors.into_result()?;
+        let (customer_id, profile) = (customer_id.expect("checked"), profile.expect("checked"));
+        let row = LeadRow {
+            merchant_id: scope.merchant_id.clone(),
+            env: scope.env,
+            id: LeadId::new(),
+            customer_id: customer_id.as_str().to_string(),
+            name: profile.name,
+            email: profile.email.map(|e| e.as_str().to_string()),
+            mobile: profile.mobile.map(|m| m.as_str().to_string()),
+            country: profile.country.map(|c| c.as_str().to_string()),
+            dob: profile.dob.map(|d| d.to_iso()),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.db.begin_write().await?;
+        check_cap(&mut tx, &scope.merchant_id, scope.env, Resource::Leads).await?;
+        leads::insert(&mut tx, &row).await.map_err(|e| {
+            if e.is_conflict_on(leads::UNIQUE_CUSTOMER_ID) || e.is_conflict_on("customer_id") {
+                conflict_customer_id()
+            } else {
+                e.into()
+            }
+        })?;
+        burn_quota(&mut tx, &scope.merchant_id, scope.env, &[Quota::Leads]).await?;
+        commit(tx).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %row.id, "lead created");
+        Ok(row)
+    }
+
+    pub async fn lead(&self, scope: &Scope, id: &str) -> Result<LeadRow, AppError> {
+        let mut conn = self.db.conn().await?;
+        leads::find(&mut conn, &scope.merchant_id, scope.env, id)
+            .await?
+            .ok_or(AppError::NotFound("lead"))
+    }
+
+    pub async fn list_leads(
+        &self,
+        scope: &Scope,
+        filter: &LeadFilter,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<LeadRow>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(leads::list(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            filter,
+            after,
+            limit,
+        )
+        .await?)
+    }
+
+    pub async fn update_lead(
+        &self,
+        scope: &Scope,
+        id: &str,
+        patch: LeadPatch,
+    ) -> Result<LeadRow, AppError> {
+        let now = Timestamp::now();
+        let mut tx = self.db.begin_write().await?;
+        let current = leads::find(&mut tx, &scope.merchant_id, scope.env, id)
+            .await?
+            .ok_or(AppError::NotFound("lead"))?;
+        let merged = |change: &Option<Option<String>>, old: &Option<String>| match change {
+            None => old.clone(),
+            Some(v) => v.clone(),
+        };
+        let name = merged(&patch.name, &current.name);
+        let email = merged(&patch.email, &current.email);
+        let mobile = merged(&patch.mobile, &current.mobile);
+        let country = merged(&patch.country, &current.country);
+        let dob = merged(&patch.dob, &current.dob);
+        let mut errors = ValidationErrors::new();
+        let customer_id = match &patch.customer_id {
+            Some(c) => errors.check(CustomerId::parse(c)),
+            None => Some(CustomerId::parse(&current.customer_id).map_err(AppError::from)?),
+        };
+        let profile = match LeadProfile::parse(
+            &LeadInput {
+                name: name.as_deref(),
+                email: email.as_deref(),
+                mobile: mobile.as_deref(),
+                country: country.as_deref(),
+                dob: dob.as_deref(),
+            },
+            now,
+        ) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errors.0.extend(e.0);
+                None
+            }
+        };
+        errors.into_result()?;
+        let (customer_id, profile) = (customer_id.expect("checked"), profile.expect("checked"));
+        let row = LeadRow {
+            customer_id: customer_id.as_str().to_string(),
+            name: profile.name,
+            email: profile.email.map(|e| e.as_str().to_string()),
+            mobile: profile.mobile.map(|m| m.as_str().to_string()),
+            country: profile.country.map(|c| c.as_str().to_string()),
+            dob: profile.dob.map(|d| d.to_iso()),
+            updated_at: now,
+            ..current
+        };
+        let updated = leads::update(&mut tx, &row).await.map_err(|e| {
+            if e.is_conflict_on(leads::UNIQUE_CUSTOMER_ID) || e.is_conflict_on("customer_id") {
+                conflict_customer_id()
+            } else {
+                e.into()
+            }
+        })?;
+        if !updated {
+            return Err(AppError::NotFound("lead"));
+        }
+        commit(tx).await?;
+        Ok(row)
+    }
+
+    /// Erases the lead's personal data; its wallets and transactions stay (read-only).
+    pub async fn delete_lead(&self, scope: &Scope, id: &str) -> Result<(), AppError> {
+        let id: LeadId = id.parse().map_err(|_| AppError::NotFound("lead"))?;
+        let mut tx = self.db.begin_write().await?;
+        if !leads::erase(
+            &mut tx,
+            &scope.merchant_id,
+            scope.env,
+            &id,
+            Timestamp::now(),
+        )
+        .await?
+        {
+            return Err(AppError::NotFound("lead"));
+        }
+        commit(tx).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %id, "lead erased");
+        Ok(())
+    }
+
+    // ----- wallets -----
+
+    pub async fn create_wallet(
+        &self,
+        scope: &Scope,
+        lead_id: &str,
+        currency_id: &str,
+    ) -> Result<WalletRow, AppError> {
+        let mut errors = ValidationErrors::new();
+        if lead_id.trim().is_empty() {
+            errors.push(FieldError::new("lead_id", "is required"));
+        }
+        if currency_id.trim().is_empty() {
+            errors.push(FieldError::new("currency_id", "is required"));
+        }
+        errors.into_result()?;
+        let now = Timestamp::now();
+        let mut tx = self.db.begin_write().await?;
+        let lead = leads::find(&mut tx, &scope.merchant_id, scope.env, lead_id.trim())
+            .await?
+            .ok_or_else(|| AppError::field("lead_id", "no such lead"))?;
+        let currency = currencies::find(&mut tx, &scope.merchant_id, currency_id.trim())
+            .await?
+            .ok_or_else(|| AppError::field("currency_id", "no such currency"))?;
+        let duplicate = || {
+            AppError::field(
+                "currency_id",
+                "the lead already has a wallet in this currency",
+            )
+        };
+        if wallets::find_for_lead(
+            &mut tx,
+            &scope.merchant_id,
+            scope.env,
+            lead.id.as_str(),
+            currency.id.as_str(),
+        )
+        .await?
+        .is_some()
+        {
+            return Err(duplicate());
+        }
+        check_cap(&mut tx, &scope.merchant_id, scope.env, Resource::Wallets).await?;
+        let row = WalletRow {
+            merchant_id: scope.merchant_id.clone(),
+            env: scope.env,
+            id: WalletId::new(),
+            lead_id: lead.id,
+            currency_id: currency.id,
+            balance: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        wallets::insert(&mut tx, &row).await.map_err(|e| {
+            if e.is_conflict_on(wallets::UNIQUE_LEAD_CURRENCY) || e.is_conflict_on("currency_id") {
+                duplicate()
+            } else {
+                e.into()
+            }
+        })?;
+        commit(tx).await?;
+        Ok(row)
+    }
+
+    pub async fn wallet(&self, scope: &Scope, id: &str) -> Result<WalletRow, AppError> {
+        let mut conn = self.db.conn().await?;
+        wallets::find(&mut conn, &scope.merchant_id, scope.env, id)
+            .await?
+            .ok_or(AppError::NotFound("wallet"))
+    }
+
+    pub async fn list_wallets(
+        &self,
+        scope: &Scope,
+        lead_id: Option<&str>,
+        currency_id: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<WalletRow>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(wallets::list(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            lead_id,
+            currency_id,
+            after,
+            limit,
+        )
+        .await?)
+    }
+
+    // ----- transactions -----
+
+    /// Checks a merchant's transaction request and finds its wallet; answers the earlier
+    /// transaction when the hash was already used for the same request.
+    pub async fn prepare_transaction(
+        &self,
+        scope: &Scope,
+        new: &NewTransaction,
+    ) -> Result<PreparedTransaction, AppError> {
+        let mut errors = ValidationErrors::new();
+        let kind = errors.check(TransactionKind::parse_for_api(&new.kind));
+        let amount = kind.and_then(|k| errors.check(check_amount(k, new.amount)));
+        let hash = errors.check(parse_hash(&new.hash));
+        let description = errors.check(parse_description(new.description.as_deref()));
+        if new.wallet_id.trim().is_empty() {
+            errors.push(FieldError::new("wallet_id", "is required"));
+        }
+        errors.into_result()?;
+        let (kind, amount, hash, description) = (
+            kind.expect("checked"),
+            amount.expect("checked"),
+            hash.expect("checked"),
+            description.expect("checked"),
+        );
+        let wallet_id = new.wallet_id.trim();
+        let fp = fingerprint(&[
+            wallet_id,
+            kind.as_str(),
+            &amount.to_string(),
+            description.as_deref().unwrap_or(""),
+        ]);
+        let mut conn = self.db.conn().await?;
+        if let Some(done) =
+            wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash).await?
+        {
+            return if done.fingerprint == fp {
+                Ok(PreparedTransaction::Done(done))
+            } else {
+                Err(hash_reused())
+            };
+        }
+        let wallet = wallets::find(&mut conn, &scope.merchant_id, scope.env, wallet_id)
+            .await?
+            .ok_or(AppError::NotFound("wallet"))?;
+        if leads::find(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            wallet.lead_id.as_str(),
+        )
+        .await?
+        .is_none()
+        {
+            return Err(AppError::Conflict(
+                "the lead of this wallet was deleted; its wallet is closed".to_string(),
+            ));
+        }
+        Ok(PreparedTransaction::Ready(ReadyTransaction {
+            wallet,
+            kind,
+            amount,
+            hash,
+            fingerprint: fp,
+            description,
+        }))
+    }
+
+    /// Writes a prepared transaction: the balance, the transaction row and (for a prod reward)
+    /// one reward quota, in one database transaction.
+    pub async fn commit_transaction(
+        &self,
+        scope: &Scope,
+        ready: ReadyTransaction,
+    ) -> Result<Posted, AppError> {
+        let now = Timestamp::now();
+        let mut tx = self.db.begin_write().await?;
+        // Checked again inside the transaction: a concurrent request with the same hash may
+        // have committed since the lookup.
+        if let Some(done) =
+            wallets::find_by_hash(&mut tx, &scope.merchant_id, scope.env, &ready.hash).await?
+        {
+            return replay_or_mismatch(done, &ready.fingerprint);
+        }
+        let hash = ready.hash.clone();
+        let fp = ready.fingerprint.clone();
+        let entry = Entry {
+            wallet: &ready.wallet,
+            kind: ready.kind,
+            amount: ready.amount,
+            hash: ready.hash,
+            fingerprint: ready.fingerprint,
+            description: ready.description,
+            reference: None,
+            api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+        };
+        let result = async {
+            let row = post_entry(&mut tx, scope, entry, now).await?;
+            if ready.kind == TransactionKind::Reward {
+                burn_quota(&mut tx, &scope.merchant_id, scope.env, &[Quota::Rewards]).await?;
+            }
+            commit(tx).await?;
+            Ok::<_, AppError>(row)
+        }
+        .await;
+        match result {
+            Ok(row) => Ok(Posted {
+                transaction: row,
+                replayed: false,
+            }),
+            Err(AppError::Internal(source)) if is_hash_conflict(&*source) => {
+                // Lost the race to a concurrent request with the same hash: answer as it did.
+                let mut conn = self.db.conn().await?;
+                let done = wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash)
+                    .await?
+                    .ok_or_else(|| AppError::Conflict("retry the request".to_string()))?;
+                replay_or_mismatch(done, &fp)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Prepares and writes a transaction in one go (no callback in between).
+    pub async fn create_transaction(
+        &self,
+        scope: &Scope,
+        new: &NewTransaction,
+    ) -> Result<Posted, AppError> {
+        match self.prepare_transaction(scope, new).await? {
+            PreparedTransaction::Done(t) => Ok(Posted {
+                transaction: t,
+                replayed: true,
+            }),
+            PreparedTransaction::Ready(ready) => self.commit_transaction(scope, ready).await,
+        }
+    }
+
+    pub async fn transaction(&self, scope: &Scope, id: &str) -> Result<TransactionRow, AppError> {
+        let mut conn = self.db.conn().await?;
+        wallets::find_transaction(&mut conn, &scope.merchant_id, scope.env, id)
+            .await?
+            .ok_or(AppError::NotFound("wallet transaction"))
+    }
+
+    pub async fn list_transactions(
+        &self,
+        scope: &Scope,
+        filter: &TransactionFilter,
+        after: Option<&str>,
+        limit: i64,
+        newest_first: bool,
+    ) -> Result<Vec<TransactionRow>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(wallets::list_transactions(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            filter,
+            after,
+            limit,
+            newest_first,
+        )
+        .await?)
+    }
+
+    /// Wallets whose balance differs from the sum of their transactions (empty when sound).
+    pub async fn audit_ledger(
+        &self,
+        merchant_id: Option<&MerchantId>,
+    ) -> Result<Vec<(String, i64, i64)>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(wallets::audit(&mut conn, merchant_id).await?)
+    }
+}
+
+/// A checked transaction request.
+#[derive(Debug)]
+pub enum PreparedTransaction {
+    /// The hash was used before for the same request: this is its transaction.
+    Done(TransactionRow),
+    Ready(ReadyTransaction),
+}
+
+/// A transaction request that passed validation, with its wallet.
+#[derive(Debug, Clone)]
+pub struct ReadyTransaction {
+    pub wallet: WalletRow,
+    pub kind: TransactionKind,
+    pub amount: i64,
+    pub hash: String,
+    pub fingerprint: String,
+    pub description: Option<String>,
+}
+
+fn replay_or_mismatch(done: TransactionRow, fingerprint: &str) -> Result<Posted, AppError> {
+    if done.fingerprint == fingerprint {
+        Ok(Posted {
+            transaction: done,
+            replayed: true,
+        })
+    } else {
+        Err(hash_reused())
+    }
+}
+
+fn is_hash_conflict(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    e.downcast_ref::<StoreError>()
+        .is_some_and(|e| e.is_conflict_on(wallets::UNIQUE_HASH) || e.is_conflict_on("hash"))
+}

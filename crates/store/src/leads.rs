@@ -1,0 +1,182 @@
+//! Leads: a merchant's customers, per environment.
+
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{Env, LeadId, MerchantId};
+use sqlx::{AnyConnection, Row};
+
+use crate::StoreError;
+
+/// The unique index that keeps customer ids unique per merchant and env.
+pub const UNIQUE_CUSTOMER_ID: &str = "leads_customer_id";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadRow {
+    pub merchant_id: MerchantId,
+    pub env: Env,
+    pub id: LeadId,
+    pub customer_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    pub country: Option<String>,
+    pub dob: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+const COLUMNS: &str =
+    "merchant_id, env, id, customer_id, name, email, mobile, country, dob, created_at, updated_at";
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<LeadRow, StoreError> {
+    Ok(LeadRow {
+        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        env: crate::env_of(row)?,
+        id: LeadId::from_trusted(row.try_get("id")?),
+        customer_id: row.try_get("customer_id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        mobile: row.try_get("mobile")?,
+        country: row.try_get("country")?,
+        dob: row.try_get("dob")?,
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        updated_at: Timestamp::from_db(&row.try_get::<String, _>("updated_at")?),
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, l: &LeadRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO leads (merchant_id, env, id, customer_id, name, email, mobile, country, dob, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(l.merchant_id.as_str())
+    .bind(l.env.as_str())
+    .bind(l.id.as_str())
+    .bind(&l.customer_id)
+    .bind(&l.name)
+    .bind(&l.email)
+    .bind(&l.mobile)
+    .bind(&l.country)
+    .bind(&l.dob)
+    .bind(l.created_at.to_db())
+    .bind(l.updated_at.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A live (not deleted) lead of the merchant in `env`.
+pub async fn find(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &str,
+) -> Result<Option<LeadRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM leads WHERE merchant_id = $1 AND env = $2 AND id = $3 AND deleted_at IS NULL"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Filters of a lead list; all optional and combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    pub customer_id: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    /// Case-insensitive substring of customer id, name, email or mobile.
+    pub query: Option<String>,
+}
+
+/// One page of live leads in id order after `after`.
+pub async fn list(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    filter: &LeadFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<LeadRow>, StoreError> {
+    let pattern = filter
+        .query
+        .as_deref()
+        .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM leads WHERE merchant_id = $1 AND env = $2 AND deleted_at IS NULL AND id > $3 \
+         AND ($4 IS NULL OR customer_id = $4) AND ($5 IS NULL OR email = $5) AND ($6 IS NULL OR mobile = $6) \
+         AND ($7 IS NULL OR LOWER(customer_id) LIKE $7 ESCAPE '\\' OR LOWER(COALESCE(name, '')) LIKE $7 ESCAPE '\\' \
+              OR COALESCE(email, '') LIKE $7 ESCAPE '\\' OR COALESCE(mobile, '') LIKE $7 ESCAPE '\\') \
+         ORDER BY id LIMIT $8"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(after.unwrap_or(""))
+    .bind(&filter.customer_id)
+    .bind(&filter.email)
+    .bind(&filter.mobile)
+    .bind(&pattern)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// `%`, `_` and `\` taken literally in a LIKE pattern.
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Writes a lead's editable fields; answers whether a live lead was updated.
+pub async fn update(conn: &mut AnyConnection, l: &LeadRow) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE leads SET customer_id = $1, name = $2, email = $3, mobile = $4, country = $5, dob = $6, updated_at = $7 \
+         WHERE merchant_id = $8 AND env = $9 AND id = $10 AND deleted_at IS NULL",
+    )
+    .bind(&l.customer_id)
+    .bind(&l.name)
+    .bind(&l.email)
+    .bind(&l.mobile)
+    .bind(&l.country)
+    .bind(&l.dob)
+    .bind(l.updated_at.to_db())
+    .bind(l.merchant_id.as_str())
+    .bind(l.env.as_str())
+    .bind(l.id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Erases a lead's personal data and marks it deleted; its wallets and transactions stay so
+/// the ledger still adds up. Answers whether a live lead was deleted.
+pub async fn erase(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &LeadId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE leads SET customer_id = id, name = NULL, email = NULL, mobile = NULL, country = NULL, dob = NULL, \
+         updated_at = $1, deleted_at = $1 \
+         WHERE merchant_id = $2 AND env = $3 AND id = $4 AND deleted_at IS NULL",
+    )
+    .bind(now.to_db())
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

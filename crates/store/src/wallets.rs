@@ -1,0 +1,320 @@
+//! Wallets and their append-only transactions. A balance changes only together with the
+//! transaction that explains it, in one database transaction, guarded by the database.
+
+use punchcard_domain::ledger::{TransactionKind, MAX_BALANCE};
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{CurrencyId, Env, LeadId, MerchantId, WalletId, WalletTransactionId};
+use sqlx::{AnyConnection, Row};
+
+use crate::StoreError;
+
+/// The unique index of one wallet per lead and currency.
+pub const UNIQUE_LEAD_CURRENCY: &str = "wallets_lead_currency";
+/// The unique index of transaction hashes per merchant and env.
+pub const UNIQUE_HASH: &str = "wallet_transactions_hash";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletRow {
+    pub merchant_id: MerchantId,
+    pub env: Env,
+    pub id: WalletId,
+    pub lead_id: LeadId,
+    pub currency_id: CurrencyId,
+    pub balance: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+const WALLET_COLUMNS: &str =
+    "merchant_id, env, id, lead_id, currency_id, balance, created_at, updated_at";
+
+fn wallet_from_row(row: &sqlx::any::AnyRow) -> Result<WalletRow, StoreError> {
+    Ok(WalletRow {
+        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        env: crate::env_of(row)?,
+        id: WalletId::from_trusted(row.try_get("id")?),
+        lead_id: LeadId::from_trusted(row.try_get("lead_id")?),
+        currency_id: CurrencyId::from_trusted(row.try_get("currency_id")?),
+        balance: row.try_get("balance")?,
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        updated_at: Timestamp::from_db(&row.try_get::<String, _>("updated_at")?),
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, w: &WalletRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO wallets (merchant_id, env, id, lead_id, currency_id, balance, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(w.merchant_id.as_str())
+    .bind(w.env.as_str())
+    .bind(w.id.as_str())
+    .bind(w.lead_id.as_str())
+    .bind(w.currency_id.as_str())
+    .bind(w.balance)
+    .bind(w.created_at.to_db())
+    .bind(w.updated_at.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &str,
+) -> Result<Option<WalletRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {WALLET_COLUMNS} FROM wallets WHERE merchant_id = $1 AND env = $2 AND id = $3"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(wallet_from_row).transpose()
+}
+
+pub async fn find_for_lead(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    lead_id: &str,
+    currency_id: &str,
+) -> Result<Option<WalletRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {WALLET_COLUMNS} FROM wallets WHERE merchant_id = $1 AND env = $2 AND lead_id = $3 AND currency_id = $4"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(lead_id)
+    .bind(currency_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(wallet_from_row).transpose()
+}
+
+/// One page of wallets in id order, optionally of one lead and/or currency.
+pub async fn list(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    lead_id: Option<&str>,
+    currency_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<WalletRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {WALLET_COLUMNS} FROM wallets WHERE merchant_id = $1 AND env = $2 AND id > $3 \
+         AND ($4 IS NULL OR lead_id = $4) AND ($5 IS NULL OR currency_id = $5) ORDER BY id LIMIT $6"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(after.unwrap_or(""))
+    .bind(lead_id)
+    .bind(currency_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(wallet_from_row).collect()
+}
+
+/// Applies `amount` to a wallet's balance if the result stays within 0..=MAX_BALANCE, and
+/// answers the new balance; `None` when the wallet does not exist or the balance would leave
+/// that range. The row stays locked until the transaction ends.
+pub async fn apply(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &WalletId,
+    amount: i64,
+    now: Timestamp,
+) -> Result<Option<i64>, StoreError> {
+    let balance: Option<i64> = sqlx::query_scalar(
+        "UPDATE wallets SET balance = balance + $1, updated_at = $2 \
+         WHERE merchant_id = $3 AND env = $4 AND id = $5 AND balance + $1 >= 0 AND balance + $1 <= $6 \
+         RETURNING balance",
+    )
+    .bind(amount)
+    .bind(now.to_db())
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(id.as_str())
+    .bind(MAX_BALANCE)
+    .fetch_optional(conn)
+    .await?;
+    Ok(balance)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionRow {
+    pub merchant_id: MerchantId,
+    pub env: Env,
+    pub id: WalletTransactionId,
+    pub wallet_id: WalletId,
+    pub lead_id: LeadId,
+    pub kind: TransactionKind,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub hash: String,
+    pub fingerprint: String,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub api_key_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+const TX_COLUMNS: &str =
+    "merchant_id, env, id, wallet_id, lead_id, kind, amount, balance_after, hash, \
+                          fingerprint, description, reference, api_key_id, created_at";
+
+fn tx_from_row(row: &sqlx::any::AnyRow) -> Result<TransactionRow, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(TransactionRow {
+        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        env: crate::env_of(row)?,
+        id: WalletTransactionId::from_trusted(row.try_get("id")?),
+        wallet_id: WalletId::from_trusted(row.try_get("wallet_id")?),
+        lead_id: LeadId::from_trusted(row.try_get("lead_id")?),
+        kind: TransactionKind::parse(&kind).ok_or_else(|| {
+            StoreError::Database(sqlx::Error::Decode(format!("bad kind `{kind}`").into()))
+        })?,
+        amount: row.try_get("amount")?,
+        balance_after: row.try_get("balance_after")?,
+        hash: row.try_get("hash")?,
+        fingerprint: row.try_get("fingerprint")?,
+        description: row.try_get("description")?,
+        reference: row.try_get("reference")?,
+        api_key_id: row.try_get("api_key_id")?,
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+    })
+}
+
+pub async fn insert_transaction(
+    conn: &mut AnyConnection,
+    t: &TransactionRow,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, lead_id, kind, amount, balance_after, hash, \
+         fingerprint, description, reference, api_key_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(t.merchant_id.as_str())
+    .bind(t.env.as_str())
+    .bind(t.id.as_str())
+    .bind(t.wallet_id.as_str())
+    .bind(t.lead_id.as_str())
+    .bind(t.kind.as_str())
+    .bind(t.amount)
+    .bind(t.balance_after)
+    .bind(&t.hash)
+    .bind(&t.fingerprint)
+    .bind(&t.description)
+    .bind(&t.reference)
+    .bind(&t.api_key_id)
+    .bind(t.created_at.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_transaction(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &str,
+) -> Result<Option<TransactionRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 AND id = $3"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(tx_from_row).transpose()
+}
+
+pub async fn find_by_hash(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    hash: &str,
+) -> Result<Option<TransactionRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 AND hash = $3"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(hash)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(tx_from_row).transpose()
+}
+
+/// Filters of a transaction list, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct TransactionFilter {
+    pub wallet_id: Option<String>,
+    pub lead_id: Option<String>,
+    pub kind: Option<TransactionKind>,
+}
+
+/// One page of transactions in id (time) order after `after`, or newest first when
+/// `newest_first` (then `after` is the id to continue below).
+pub async fn list_transactions(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    filter: &TransactionFilter,
+    after: Option<&str>,
+    limit: i64,
+    newest_first: bool,
+) -> Result<Vec<TransactionRow>, StoreError> {
+    let (cmp, order, start) = if newest_first {
+        ("<", "DESC", after.unwrap_or("~"))
+    } else {
+        (">", "ASC", after.unwrap_or(""))
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 AND id {cmp} $3 \
+         AND ($4 IS NULL OR wallet_id = $4) AND ($5 IS NULL OR lead_id = $5) AND ($6 IS NULL OR kind = $6) \
+         ORDER BY id {order} LIMIT $7"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(start)
+    .bind(&filter.wallet_id)
+    .bind(&filter.lead_id)
+    .bind(filter.kind.map(TransactionKind::as_str))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(tx_from_row).collect()
+}
+
+/// Wallets whose balance differs from the sum of their transactions: (wallet id, balance,
+/// sum). Empty when the ledger adds up.
+pub async fn audit(
+    conn: &mut AnyConnection,
+    merchant_id: Option<&MerchantId>,
+) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT w.id, w.balance, CAST(COALESCE((SELECT SUM(t.amount) FROM wallet_transactions t \
+            WHERE t.merchant_id = w.merchant_id AND t.wallet_id = w.id), 0) AS BIGINT) AS total \
+         FROM wallets w WHERE ($1 IS NULL OR w.merchant_id = $1)",
+    )
+    .bind(merchant_id.map(MerchantId::as_str))
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let (id, balance, total): (String, i64, i64) =
+            (r.try_get("id")?, r.try_get("balance")?, r.try_get("total")?);
+        if balance != total {
+            out.push((id, balance, total));
+        }
+    }
+    Ok(out)
+}
