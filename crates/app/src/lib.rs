@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod allowed_ips;
 pub mod api_keys;
+pub mod coupons;
 pub mod currencies;
 pub mod demo;
 pub mod error;

@@ -13,7 +13,7 @@ use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 /// Largest request or response body an idempotent request may carry.
-const MAX_BODY: usize = 16 * 1024 * 1024;
+const MAX_BODY: usize = 25 * 1024 * 1024;
 
 /// How long a duplicate waits for the first request with its key to finish.
 const IN_FLIGHT_WAIT: std::time::Duration = std::time::Duration::from_secs(15);

@@ -2,6 +2,7 @@
 
 pub mod allowed_ips;
 pub mod auth;
+pub mod coupons;
 pub mod currencies;
 pub mod extract;
 pub mod idempotency;
@@ -11,8 +12,9 @@ pub mod quota;
 pub mod rate_limit;
 pub mod wallets;
 
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -52,6 +54,15 @@ limit the API answers 429 `rate_limited` with `Retry-After`.",
         wallets::create_transaction,
         wallets::list_transactions,
         wallets::get_transaction,
+        coupons::create_code,
+        coupons::bulk_generate,
+        coupons::bulk_upload,
+        coupons::list_codes,
+        coupons::create_coupon,
+        coupons::list_coupons,
+        coupons::get_coupon,
+        coupons::use_coupon,
+        coupons::cancel_coupon,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
     modifiers(&BasicAuth),
@@ -62,6 +73,8 @@ limit the API answers 429 `rate_limited` with `Retry-After`.",
         (name = "leads", description = "The merchant's customers"),
         (name = "wallets", description = "A lead's balance in one currency"),
         (name = "wallet transactions", description = "Rewards, adjustments and the rest of the ledger"),
+        (name = "coupon codes", description = "Every deal's vault of codes and links"),
+        (name = "coupons", description = "Codes issued to leads: redeemed with points or rewarded"),
     )
 )]
 pub struct ApiDoc;
@@ -111,6 +124,25 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/wallet_transactions/{id}",
             get(wallets::get_transaction),
         )
+        .route(
+            "/api/v1/coupon_codes",
+            get(coupons::list_codes).post(coupons::create_code),
+        )
+        .route(
+            "/api/v1/coupon_codes/bulk_generate",
+            post(coupons::bulk_generate),
+        )
+        .route(
+            "/api/v1/coupon_codes/bulk_upload",
+            post(coupons::bulk_upload).layer(DefaultBodyLimit::max(coupons::MAX_UPLOAD_BYTES)),
+        )
+        .route(
+            "/api/v1/coupons",
+            get(coupons::list_coupons).post(coupons::create_coupon),
+        )
+        .route("/api/v1/coupons/{id}", get(coupons::get_coupon))
+        .route("/api/v1/coupons/{id}/use", post(coupons::use_coupon))
+        .route("/api/v1/coupons/{id}/cancel", post(coupons::cancel_coupon))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
         .route_layer(from_fn_with_state(

@@ -1,0 +1,573 @@
+//! Vaults of coupon codes and coupons: adding codes one by one, generating or uploading them
+//! in bulk, issuing a coupon (paid with points or as a reward), using and cancelling it.
+
+use punchcard_domain::coupons::{
+    generate_code, parse_code_csv, CodeKind, CouponMode, CouponStatus, MAX_BULK_GENERATE,
+};
+use punchcard_domain::currency::CoinsPerUnit;
+use punchcard_domain::ledger::{parse_hash, TransactionKind};
+use punchcard_domain::limits::Quota;
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{CouponCodeId, CouponId, FieldError, ValidationErrors};
+use punchcard_store::coupons::{
+    self, CodeFilter, CodeRow, CouponFilter, CouponRow, DealTerms, Stock,
+};
+use punchcard_store::wallets::{self, WalletRow};
+use punchcard_store::{commit, currencies, leads, Conn, StoreError};
+
+use crate::ledger::{fingerprint, post_entry, Entry, Scope};
+use crate::limits::burn_quota;
+use crate::{App, AppError};
+
+/// A coupon request as the client sends it.
+#[derive(Debug, Clone, Default)]
+pub struct NewCoupon {
+    pub deal_id: String,
+    pub lead_id: String,
+    pub currency_id: Option<String>,
+    pub hash: String,
+    /// `redeem` (default) or `reward`.
+    pub mode: Option<String>,
+}
+
+/// A coupon issued now, or the one an earlier request with the same hash got.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub coupon: CouponRow,
+    pub replayed: bool,
+}
+
+/// A checked coupon request, ready to be written.
+#[derive(Debug, Clone)]
+pub struct ReadyCoupon {
+    pub deal: DealTerms,
+    pub lead_id: punchcard_domain::LeadId,
+    pub mode: CouponMode,
+    pub wallet: Option<WalletRow>,
+    pub points: i64,
+    pub hash: String,
+    pub fingerprint: String,
+}
+
+#[derive(Debug)]
+pub enum PreparedCoupon {
+    Done(CouponRow),
+    Ready(ReadyCoupon),
+}
+
+async fn live_deal(conn: &mut Conn, scope: &Scope, deal_id: &str) -> Result<DealTerms, AppError> {
+    if deal_id.trim().is_empty() {
+        return Err(AppError::field("deal_id", "is required"));
+    }
+    coupons::deal_terms(conn, &scope.merchant_id, scope.env, deal_id.trim())
+        .await?
+        .ok_or_else(|| AppError::field("deal_id", "no such deal"))
+}
+
+fn hash_reused() -> AppError {
+    AppError::IdempotencyMismatch("this hash was already used for a different coupon".to_string())
+}
+
+fn replay_or_mismatch(done: CouponRow, fp: &str) -> Result<Issued, AppError> {
+    if done.fingerprint == fp {
+        Ok(Issued {
+            coupon: done,
+            replayed: true,
+        })
+    } else {
+        Err(hash_reused())
+    }
+}
+
+impl App {
+    // ----- the vault -----
+
+    /// Adds one code (or link) to a deal's vault.
+    pub async fn create_code(
+        &self,
+        scope: &Scope,
+        deal_id: &str,
+        kind: Option<&str>,
+        value: &str,
+    ) -> Result<CodeRow, AppError> {
+        let kind = CodeKind::parse(kind.filter(|k| !k.trim().is_empty()).unwrap_or("code"))?;
+        let value = kind.parse_value(value)?;
+        let now = Timestamp::now();
+        let mut tx = self.db.begin_write().await?;
+        let deal = live_deal(&mut tx, scope, deal_id).await?;
+        let row = CodeRow {
+            merchant_id: scope.merchant_id.clone(),
+            env: scope.env,
+            id: CouponCodeId::new(),
+            deal_id: deal.id,
+            kind,
+            value,
+            issued: false,
+            issued_at: None,
+            created_at: now,
+        };
+        coupons::insert_code(&mut tx, &row).await.map_err(|e| {
+            if e.is_conflict_on(coupons::UNIQUE_CODE_VALUE) || e.is_conflict_on("value") {
+                AppError::field("value", "already exists in this environment")
+            } else {
+                e.into()
+            }
+        })?;
+        commit(tx).await?;
+        Ok(row)
+    }
+
+    /// Generates `count` (1-1000) new unique codes for a deal from an unambiguous alphabet,
+    /// never colliding with existing codes. Answers how many were created.
+    pub async fn generate_codes(
+        &self,
+        scope: &Scope,
+        deal_id: &str,
+        count: i64,
+    ) -> Result<u64, AppError> {
+        if !(1..=MAX_BULK_GENERATE).contains(&count) {
+            return Err(AppError::field("count", "must be between 1 and 1000"));
+        }
+        let now = Timestamp::now();
+        let mut tx = self.db.begin_write().await?;
+        let deal = live_deal(&mut tx, scope, deal_id).await?;
+        let mut created = 0u64;
+        // A clash with an existing code is skipped by the insert and made up in the next round.
+        for _ in 0..10 {
+            let missing = count as u64 - created;
+            if missing == 0 {
+                break;
+            }
+            let mut batch: Vec<String> = (0..missing).map(|_| generate_code()).collect();
+            batch.sort();
+            batch.dedup();
+            created += coupons::insert_codes_skipping_existing(
+                &mut tx,
+                &scope.merchant_id,
+                scope.env,
+                &deal.id,
+                CodeKind::Code,
+                &batch,
+                now,
+            )
+            .await?;
+        }
+        if created != count as u64 {
+            return Err(AppError::Conflict(
+                "could not generate enough distinct codes; try again".to_string(),
+            ));
+        }
+        commit(tx).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, deal_id = %deal.id, created, "codes generated");
+        Ok(created)
+    }
+
+    /// Imports a CSV of codes (one per row, optional `code` header, up to 10000 rows): all of
+    /// them or, when any row is bad (empty, too long, duplicated in the file or already
+    /// existing), none, with every bad row reported.
+    pub async fn upload_codes(
+        &self,
+        scope: &Scope,
+        deal_id: &str,
+        kind: Option<&str>,
+        data: &[u8],
+    ) -> Result<u64, AppError> {
+        let kind = CodeKind::parse(kind.filter(|k| !k.trim().is_empty()).unwrap_or("code"))?;
+        let rows = parse_code_csv(kind, data).map_err(|rows| {
+            AppError::Validation(ValidationErrors(
+                rows.into_iter()
+                    .map(|r| FieldError::new(format!("row {}", r.row), r.message))
+                    .collect(),
+            ))
+        })?;
+        let values: Vec<String> = rows.iter().map(|(_, v)| v.clone()).collect();
+        let now = Timestamp::now();
+        let mut tx = self.db.begin_write().await?;
+        let deal = live_deal(&mut tx, scope, deal_id).await?;
+        let existing =
+            coupons::existing_values(&mut tx, &scope.merchant_id, scope.env, &values).await?;
+        if !existing.is_empty() {
+            let existing: std::collections::HashSet<&str> =
+                existing.iter().map(String::as_str).collect();
+            let errors = rows
+                .iter()
+                .filter(|(_, v)| existing.contains(v.as_str()))
+                .map(|(row, _)| FieldError::new(format!("row {row}"), "already exists"))
+                .collect();
+            return Err(AppError::Validation(ValidationErrors(errors)));
+        }
+        let inserted = coupons::insert_codes_skipping_existing(
+            &mut tx,
+            &scope.merchant_id,
+            scope.env,
+            &deal.id,
+            kind,
+            &values,
+            now,
+        )
+        .await?;
+        if inserted != values.len() as u64 {
+            // A concurrent upload added some of the same codes: import none.
+            return Err(AppError::Conflict(
+                "some codes were added meanwhile; upload the file again to see which".to_string(),
+            ));
+        }
+        commit(tx).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, deal_id = %deal.id, inserted, "codes uploaded");
+        Ok(inserted)
+    }
+
+    pub async fn list_codes(
+        &self,
+        scope: &Scope,
+        filter: &CodeFilter,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CodeRow>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(coupons::list_codes(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            filter,
+            after,
+            limit,
+        )
+        .await?)
+    }
+
+    /// The stock of a deal's vault.
+    pub async fn stock(&self, scope: &Scope, deal_id: &str) -> Result<Stock, AppError> {
+        let mut conn = self.db.conn().await?;
+        live_deal(&mut conn, scope, deal_id).await?;
+        Ok(coupons::stock(&mut conn, &scope.merchant_id, scope.env, deal_id.trim()).await?)
+    }
+
+    // ----- coupons -----
+
+    /// Checks a coupon request: the deal is live and on sale, the lead exists, and for a
+    /// redeem the lead's wallet in the currency and the price in points. Answers the earlier
+    /// coupon when the hash was already used for the same request.
+    pub async fn prepare_coupon(
+        &self,
+        scope: &Scope,
+        new: &NewCoupon,
+    ) -> Result<PreparedCoupon, AppError> {
+        let mut errors = ValidationErrors::new();
+        let mode = errors.check(CouponMode::parse(
+            new.mode
+                .as_deref()
+                .filter(|m| !m.trim().is_empty())
+                .unwrap_or("redeem"),
+        ));
+        let hash = errors.check(parse_hash(&new.hash));
+        if new.deal_id.trim().is_empty() {
+            errors.push(FieldError::new("deal_id", "is required"));
+        }
+        if new.lead_id.trim().is_empty() {
+            errors.push(FieldError::new("lead_id", "is required"));
+        }
+        let currency_id = new
+            .currency_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        if mode == Some(CouponMode::Redeem) && currency_id.is_none() {
+            errors.push(FieldError::new(
+                "currency_id",
+                "is required to redeem: the points are paid from this currency's wallet",
+            ));
+        }
+        errors.into_result()?;
+        let (mode, hash) = (mode.expect("checked"), hash.expect("checked"));
+        let fp = fingerprint(&[
+            new.deal_id.trim(),
+            new.lead_id.trim(),
+            currency_id.unwrap_or(""),
+            mode.as_str(),
+        ]);
+        let mut conn = self.db.conn().await?;
+        if let Some(done) =
+            coupons::find_coupon_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash).await?
+        {
+            return if done.fingerprint == fp {
+                Ok(PreparedCoupon::Done(done))
+            } else {
+                Err(hash_reused())
+            };
+        }
+        let deal = live_deal(&mut conn, scope, &new.deal_id).await?;
+        let now = Timestamp::now();
+        let on_sale = deal.available
+            && deal.starts_at.is_none_or(|s| s.unix() <= now.unix())
+            && deal.ends_at.is_none_or(|e| now.unix() < e.unix());
+        if !on_sale {
+            return Err(AppError::field(
+                "deal_id",
+                "is not available: switched off, not started or ended",
+            ));
+        }
+        let lead = leads::find(&mut conn, &scope.merchant_id, scope.env, new.lead_id.trim())
+            .await?
+            .ok_or_else(|| AppError::field("lead_id", "no such lead"))?;
+        let (wallet, points) = match (mode, currency_id) {
+            (CouponMode::Redeem, Some(currency_id)) => {
+                let currency = currencies::find(&mut conn, &scope.merchant_id, currency_id)
+                    .await?
+                    .ok_or_else(|| AppError::field("currency_id", "no such currency"))?;
+                let wallet = wallets::find_for_lead(
+                    &mut conn,
+                    &scope.merchant_id,
+                    scope.env,
+                    lead.id.as_str(),
+                    currency.id.as_str(),
+                )
+                .await?
+                .ok_or_else(|| {
+                    AppError::field("currency_id", "the lead has no wallet in this currency")
+                })?;
+                let rate = CoinsPerUnit::parse(&currency.coins_per_unit)
+                    .map_err(|e| AppError::internal(e))?;
+                let points = rate.points_for_price(u64::try_from(deal.sell_price).unwrap_or(0));
+                (Some(wallet), i64::try_from(points).unwrap_or(i64::MAX))
+            }
+            _ => (None, 0),
+        };
+        Ok(PreparedCoupon::Ready(ReadyCoupon {
+            deal,
+            lead_id: lead.id,
+            mode,
+            wallet,
+            points,
+            hash,
+            fingerprint: fp,
+        }))
+    }
+
+    /// Writes a prepared coupon in one transaction: the points debit (redeem), one code out of
+    /// the vault, the coupon, and the quotas (redeem: 1 redeem; reward: 1 redeem + 1 reward).
+    pub async fn commit_coupon(
+        &self,
+        scope: &Scope,
+        ready: ReadyCoupon,
+    ) -> Result<Issued, AppError> {
+        let now = Timestamp::now();
+        let hash = ready.hash.clone();
+        let fp = ready.fingerprint.clone();
+        let mut tx = self.db.begin_write().await?;
+        if let Some(done) =
+            coupons::find_coupon_by_hash(&mut tx, &scope.merchant_id, scope.env, &hash).await?
+        {
+            return replay_or_mismatch(done, &fp);
+        }
+        let result = async {
+            let id = CouponId::new();
+            if let (Some(wallet), true) = (&ready.wallet, ready.points > 0) {
+                post_entry(
+                    &mut tx,
+                    scope,
+                    Entry {
+                        wallet,
+                        kind: TransactionKind::Redeem,
+                        amount: -ready.points,
+                        hash: format!("#coupon:{id}"),
+                        fingerprint: String::new(),
+                        description: Some(format!("Redeemed: {}", ready.deal.name)),
+                        reference: Some(id.to_string()),
+                        api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+                    },
+                    now,
+                )
+                .await?;
+            }
+            let code = match coupons::claim_unique(
+                &mut tx,
+                &scope.merchant_id,
+                scope.env,
+                &ready.deal.id,
+                now,
+            )
+            .await?
+            {
+                Some(code) => code,
+                None => {
+                    coupons::generic_code(&mut tx, &scope.merchant_id, scope.env, &ready.deal.id)
+                        .await?
+                        .ok_or_else(|| {
+                            AppError::OutOfStock(format!(
+                                "the deal `{}` has no coupon codes left",
+                                ready.deal.name
+                            ))
+                        })?
+                }
+            };
+            let coupon = CouponRow {
+                merchant_id: scope.merchant_id.clone(),
+                env: scope.env,
+                id,
+                deal_id: ready.deal.id.clone(),
+                lead_id: ready.lead_id.clone(),
+                code_id: code.id,
+                code_kind: code.kind,
+                code: code.value,
+                mode: ready.mode,
+                currency_id: ready.wallet.as_ref().map(|w| w.currency_id.to_string()),
+                wallet_id: ready.wallet.as_ref().map(|w| w.id.to_string()),
+                points: if ready.wallet.is_some() {
+                    ready.points
+                } else {
+                    0
+                },
+                status: CouponStatus::Issued,
+                hash: ready.hash,
+                fingerprint: ready.fingerprint,
+                api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+                created_at: now,
+                updated_at: now,
+                used_at: None,
+                cancelled_at: None,
+            };
+            coupons::insert_coupon(&mut tx, &coupon).await?;
+            let burns: &[Quota] = match ready.mode {
+                CouponMode::Redeem => &[Quota::Redeems],
+                CouponMode::Reward => &[Quota::Redeems, Quota::Rewards],
+            };
+            burn_quota(&mut tx, &scope.merchant_id, scope.env, burns).await?;
+            commit(tx).await?;
+            Ok::<_, AppError>(coupon)
+        }
+        .await;
+        match result {
+            Ok(coupon) => {
+                tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon issued");
+                Ok(Issued {
+                    coupon,
+                    replayed: false,
+                })
+            }
+            Err(AppError::Internal(source)) if is_hash_conflict(&*source) => {
+                let mut conn = self.db.conn().await?;
+                let done =
+                    coupons::find_coupon_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash)
+                        .await?
+                        .ok_or_else(|| AppError::Conflict("retry the request".to_string()))?;
+                replay_or_mismatch(done, &fp)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Prepares and writes a coupon in one go (no callback in between).
+    pub async fn create_coupon(&self, scope: &Scope, new: &NewCoupon) -> Result<Issued, AppError> {
+        match self.prepare_coupon(scope, new).await? {
+            PreparedCoupon::Done(coupon) => Ok(Issued {
+                coupon,
+                replayed: true,
+            }),
+            PreparedCoupon::Ready(ready) => self.commit_coupon(scope, ready).await,
+        }
+    }
+
+    pub async fn coupon(&self, scope: &Scope, id: &str) -> Result<CouponRow, AppError> {
+        let mut conn = self.db.conn().await?;
+        coupons::find_coupon(&mut conn, &scope.merchant_id, scope.env, id)
+            .await?
+            .ok_or(AppError::NotFound("coupon"))
+    }
+
+    pub async fn list_coupons(
+        &self,
+        scope: &Scope,
+        filter: &CouponFilter,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CouponRow>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(coupons::list_coupons(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            filter,
+            after,
+            limit,
+        )
+        .await?)
+    }
+
+    /// Marks an issued coupon used, exactly once.
+    pub async fn use_coupon(&self, scope: &Scope, id: &str) -> Result<CouponRow, AppError> {
+        let mut tx = self.db.begin_write().await?;
+        let used = coupons::finish_coupon(
+            &mut tx,
+            &scope.merchant_id,
+            scope.env,
+            id,
+            CouponStatus::Used,
+            Timestamp::now(),
+        )
+        .await?;
+        let Some(coupon) = used else {
+            return Err(not_issued(&mut tx, scope, id).await);
+        };
+        commit(tx).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon used");
+        Ok(coupon)
+    }
+
+    /// Cancels an issued coupon; a redeemed one gets its points back with a `reversal`.
+    pub async fn cancel_coupon(&self, scope: &Scope, id: &str) -> Result<CouponRow, AppError> {
+        let now = Timestamp::now();
+        let mut tx = self.db.begin_write().await?;
+        let cancelled = coupons::finish_coupon(
+            &mut tx,
+            &scope.merchant_id,
+            scope.env,
+            id,
+            CouponStatus::Cancelled,
+            now,
+        )
+        .await?;
+        let Some(coupon) = cancelled else {
+            return Err(not_issued(&mut tx, scope, id).await);
+        };
+        if let (Some(wallet_id), true) = (&coupon.wallet_id, coupon.points > 0) {
+            let wallet = wallets::find(&mut tx, &scope.merchant_id, scope.env, wallet_id)
+                .await?
+                .ok_or(AppError::NotFound("wallet"))?;
+            post_entry(
+                &mut tx,
+                scope,
+                Entry {
+                    wallet: &wallet,
+                    kind: TransactionKind::Reversal,
+                    amount: coupon.points,
+                    hash: format!("#reversal:{}", coupon.id),
+                    fingerprint: String::new(),
+                    description: Some("Coupon cancelled: points refunded".to_string()),
+                    reference: Some(coupon.id.to_string()),
+                    api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+                },
+                now,
+            )
+            .await?;
+        }
+        commit(tx).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon cancelled");
+        Ok(coupon)
+    }
+}
+
+/// Why a coupon could not move on from `issued`: it does not exist, or it already did.
+async fn not_issued(conn: &mut Conn, scope: &Scope, id: &str) -> AppError {
+    match coupons::find_coupon(conn, &scope.merchant_id, scope.env, id).await {
+        Ok(Some(c)) => AppError::Conflict(format!("the coupon is already {}", c.status.as_str())),
+        Ok(None) => AppError::NotFound("coupon"),
+        Err(e) => e.into(),
+    }
+}
+
+fn is_hash_conflict(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    e.downcast_ref::<StoreError>().is_some_and(|e| {
+        e.is_conflict_on(coupons::UNIQUE_COUPON_HASH) || e.is_conflict_on("coupons.hash")
+    })
+}

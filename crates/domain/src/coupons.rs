@@ -1,0 +1,309 @@
+//! Vaults of coupon codes and the coupons issued from them.
+
+use rand::Rng;
+
+use crate::error::FieldError;
+
+/// What a coupon code is: unique ones are handed out once, generic ones to everybody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeKind {
+    Code,
+    GenericCode,
+    Link,
+    GenericLink,
+}
+
+impl CodeKind {
+    pub const ALL: [CodeKind; 4] = [Self::Code, Self::GenericCode, Self::Link, Self::GenericLink];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::GenericCode => "generic_code",
+            Self::Link => "link",
+            Self::GenericLink => "generic_link",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim())
+            .ok_or_else(|| {
+                FieldError::new("kind", "must be code, generic_code, link or generic_link")
+            })
+    }
+
+    /// Unique codes are issued at most once; generic ones any number of times.
+    pub fn is_unique(self) -> bool {
+        matches!(self, Self::Code | Self::Link)
+    }
+
+    pub fn is_link(self) -> bool {
+        matches!(self, Self::Link | Self::GenericLink)
+    }
+
+    /// Checks a value of this kind: a code is 1-64 visible characters without spaces, a link
+    /// an http(s) URL of at most 2048 characters.
+    pub fn parse_value(self, s: &str) -> Result<String, FieldError> {
+        let v = s.trim();
+        if v.is_empty() {
+            return Err(FieldError::new("value", "is empty"));
+        }
+        if self.is_link() {
+            if v.len() > MAX_LINK_LEN {
+                return Err(FieldError::new(
+                    "value",
+                    "is too long: a link has at most 2048 characters",
+                ));
+            }
+            let ok = (v.starts_with("https://") || v.starts_with("http://"))
+                && v.len() > "https://".len()
+                && !v.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !ok {
+                return Err(FieldError::new("value", "must be an http or https link"));
+            }
+        } else {
+            if v.chars().count() > MAX_CODE_LEN {
+                return Err(FieldError::new(
+                    "value",
+                    "is too long: a code has at most 64 characters",
+                ));
+            }
+            if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(FieldError::new("value", "must not contain spaces"));
+            }
+        }
+        Ok(v.to_string())
+    }
+}
+
+pub const MAX_CODE_LEN: usize = 64;
+pub const MAX_LINK_LEN: usize = 2048;
+/// Codes generated in one request at most.
+pub const MAX_BULK_GENERATE: i64 = 1000;
+/// Rows of one CSV upload at most.
+pub const MAX_BULK_UPLOAD: usize = 10_000;
+
+/// Letters and digits that cannot be mistaken for each other (no 0/O, 1/I/L, 5/S, 2/Z, 8/B).
+pub const CODE_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTUVWXY34679";
+/// Length of a generated code: 25^10 ≈ 9.5e13 possibilities.
+pub const GENERATED_CODE_LEN: usize = 10;
+
+/// A random code from the unambiguous alphabet.
+pub fn generate_code() -> String {
+    let mut rng = rand::thread_rng();
+    (0..GENERATED_CODE_LEN)
+        .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// How a coupon is paid for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponMode {
+    /// The lead pays the deal's price in points: burns one redeem quota.
+    Redeem,
+    /// Given free: burns one redeem and one reward quota.
+    Reward,
+}
+
+impl CouponMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Redeem => "redeem",
+            Self::Reward => "reward",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        match s.trim() {
+            "redeem" => Ok(Self::Redeem),
+            "reward" => Ok(Self::Reward),
+            _ => Err(FieldError::new("mode", "must be redeem or reward")),
+        }
+    }
+}
+
+/// A coupon's life: issued, then used at a store or cancelled (points refunded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponStatus {
+    Issued,
+    Used,
+    Cancelled,
+}
+
+impl CouponStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Issued => "issued",
+            Self::Used => "used",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "issued" => Some(Self::Issued),
+            "used" => Some(Self::Used),
+            "cancelled" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// One problem row of a CSV upload (1-based line number).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowError {
+    pub row: usize,
+    pub message: String,
+}
+
+/// The first field of a CSV line: unquoted up to the first comma, or a quoted field with `""`
+/// standing for a quote.
+fn first_field(line: &str) -> Result<String, &'static str> {
+    let line = line.trim();
+    let Some(rest) = line.strip_prefix('"') else {
+        return Ok(line.split(',').next().unwrap_or("").trim().to_string());
+    };
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                out.push('"');
+            } else {
+                let tail: String = chars.collect();
+                let tail = tail.trim_start();
+                return if tail.is_empty() || tail.starts_with(',') {
+                    Ok(out.trim().to_string())
+                } else {
+                    Err("has text after a closing quote")
+                };
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Err("has an unclosed quote")
+}
+
+/// Reads an uploaded CSV of codes: one code or link per row, first column, an optional header
+/// row `code`. Answers the values, or every bad row (empty, too long, invalid, duplicated in
+/// the file), numbered from 1 as lines of the file, each value with its row.
+pub fn parse_code_csv(kind: CodeKind, data: &[u8]) -> Result<Vec<(usize, String)>, Vec<RowError>> {
+    let text = match std::str::from_utf8(data) {
+        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+        Err(_) => {
+            return Err(vec![RowError {
+                row: 1,
+                message: "the file is not UTF-8 text".to_string(),
+            }])
+        }
+    };
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    if lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    let has_header = lines
+        .first()
+        .is_some_and(|l| first_field(l).is_ok_and(|f| f.eq_ignore_ascii_case("code")));
+    let rows = lines.len() - usize::from(has_header);
+    if rows > MAX_BULK_UPLOAD {
+        return Err(vec![RowError {
+            row: MAX_BULK_UPLOAD + 1 + usize::from(has_header),
+            message: format!("the file has {rows} rows; at most {MAX_BULK_UPLOAD} are allowed"),
+        }]);
+    }
+    let mut values = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for (i, line) in lines.iter().enumerate().skip(usize::from(has_header)) {
+        let row = i + 1;
+        let parsed = first_field(line)
+            .map_err(str::to_string)
+            .and_then(|cell| kind.parse_value(&cell).map_err(|e| e.message));
+        match parsed {
+            Err(message) => errors.push(RowError { row, message }),
+            Ok(v) => {
+                if let Some(first) = seen.get(&v) {
+                    errors.push(RowError {
+                        row,
+                        message: format!("duplicates row {first}"),
+                    });
+                } else {
+                    seen.insert(v.clone(), row);
+                    values.push((row, v));
+                }
+            }
+        }
+    }
+    if values.is_empty() && errors.is_empty() {
+        errors.push(RowError {
+            row: 1,
+            message: "the file holds no codes".to_string(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_by_kind() {
+        assert!(CodeKind::Code.parse_value("SAVE-10").is_ok());
+        assert!(CodeKind::Code.parse_value("has space").is_err());
+        assert!(CodeKind::Code.parse_value(&"x".repeat(65)).is_err());
+        assert!(CodeKind::Link
+            .parse_value("https://shop.example/r/1")
+            .is_ok());
+        assert!(CodeKind::Link.parse_value("ftp://x").is_err());
+        assert!(CodeKind::GenericLink.parse_value("").is_err());
+    }
+
+    #[test]
+    fn generated_codes_use_the_unambiguous_alphabet() {
+        for _ in 0..100 {
+            let c = generate_code();
+            assert_eq!(c.len(), GENERATED_CODE_LEN);
+            assert!(c.bytes().all(|b| CODE_ALPHABET.contains(&b)));
+        }
+        for ambiguous in b"01OILSZB258" {
+            assert!(!CODE_ALPHABET.contains(ambiguous));
+        }
+    }
+
+    #[test]
+    fn csv_with_header_and_every_bad_row() {
+        assert_eq!(
+            parse_code_csv(CodeKind::Code, b"code\r\nA1,extra\r\n\"B\"\"2\"\r\n").unwrap(),
+            [(2, "A1".to_string()), (3, "B\"2".to_string())]
+        );
+        let errors = parse_code_csv(
+            CodeKind::Code,
+            format!("A1\n\nA1\n{}\nok\n", "x".repeat(70)).as_bytes(),
+        )
+        .unwrap_err();
+        let rows: Vec<usize> = errors.iter().map(|e| e.row).collect();
+        assert_eq!(rows, [2, 3, 4]);
+        assert!(parse_code_csv(CodeKind::Code, b"").is_err());
+        let big: String = (0..10_001).map(|i| format!("C{i}\n")).collect();
+        assert!(parse_code_csv(CodeKind::Code, big.as_bytes()).is_err());
+        let max: String = (0..10_000).map(|i| format!("C{i}\n")).collect();
+        assert_eq!(
+            parse_code_csv(CodeKind::Code, max.as_bytes())
+                .unwrap()
+                .len(),
+            10_000
+        );
+    }
+}

@@ -1,0 +1,490 @@
+//! `/api/v1/coupon_codes` (a deal's vault) and `/api/v1/coupons` (codes issued to leads).
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use punchcard_app::coupons::NewCoupon;
+use punchcard_app::ledger::Scope;
+use punchcard_app::AppError;
+use punchcard_domain::coupons::{CodeKind, CouponStatus};
+use punchcard_domain::FieldError;
+use punchcard_store::coupons::{CodeFilter, CodeRow, CouponFilter, CouponRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::extract::{ApiJson, ApiQuery};
+use super::pagination::{Page, PageParams};
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// The largest CSV upload: 10000 links of up to 2048 characters.
+pub const MAX_UPLOAD_BYTES: usize = 24 * 1024 * 1024;
+
+/// A code (or link) in a deal's vault.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CouponCode {
+    #[schema(example = "code_01jd3x1m2n3p4q5r6s7t8v9w0x")]
+    pub id: String,
+    pub deal_id: String,
+    /// `code`, `generic_code`, `link` or `generic_link`.
+    #[schema(example = "code")]
+    pub kind: String,
+    #[schema(example = "KX7RM4QPTA")]
+    pub value: String,
+    /// `available`, or `issued` once a unique code was handed out (generic codes stay available).
+    #[schema(example = "available")]
+    pub status: String,
+    pub issued_at: Option<String>,
+    pub created_at: String,
+}
+
+impl From<CodeRow> for CouponCode {
+    fn from(r: CodeRow) -> Self {
+        Self {
+            id: r.id.to_string(),
+            deal_id: r.deal_id.to_string(),
+            kind: r.kind.as_str().to_string(),
+            value: r.value,
+            status: if r.issued { "issued" } else { "available" }.to_string(),
+            issued_at: r.issued_at.map(|t| t.to_rfc3339()),
+            created_at: r.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateCouponCode {
+    #[serde(default)]
+    pub deal_id: String,
+    /// `code` (default), `generic_code`, `link` or `generic_link`.
+    pub kind: Option<String>,
+    /// The code, or the link for link kinds.
+    #[serde(default)]
+    pub value: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct GenerateCouponCodes {
+    #[serde(default)]
+    pub deal_id: String,
+    /// How many unique codes to generate: 1-1000.
+    #[schema(example = 100)]
+    pub count: i64,
+}
+
+/// How many codes were added.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    #[schema(example = 100)]
+    pub created: u64,
+}
+
+/// How many codes were imported.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Imported {
+    #[schema(example = 2500)]
+    pub imported: u64,
+}
+
+/// The multipart form of a CSV upload.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadCouponCodes {
+    deal_id: String,
+    /// `code` (default), `generic_code`, `link` or `generic_link`.
+    kind: Option<String>,
+    /// One code or link per row (first column), optional header row `code`, at most 10000 rows.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CodeListParams {
+    pub deal_id: Option<String>,
+    pub kind: Option<String>,
+    /// `available` or `issued`.
+    pub status: Option<String>,
+}
+
+/// Adds one code or link to a deal's vault.
+#[utoipa::path(post, path = "/api/v1/coupon_codes", tag = "coupon codes",
+    request_body = CreateCouponCode,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    security(("basic" = [])),
+    responses(
+        (status = 201, description = "the code", body = CouponCode),
+        (status = 422, description = "`validation_failed`: unknown deal, bad or existing value", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_code(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<CreateCouponCode>,
+) -> Result<(StatusCode, Json<CouponCode>), ApiError> {
+    let row = state
+        .app
+        .create_code(
+            &Scope::from(&caller),
+            &body.deal_id,
+            body.kind.as_deref(),
+            &body.value,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// Generates up to 1000 unique codes from letters and digits that cannot be mistaken for each
+/// other, never colliding with existing codes.
+#[utoipa::path(post, path = "/api/v1/coupon_codes/bulk_generate", tag = "coupon codes",
+    request_body = GenerateCouponCodes,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    security(("basic" = [])),
+    responses(
+        (status = 201, description = "how many were created", body = Created),
+        (status = 422, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn bulk_generate(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<GenerateCouponCodes>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let created = state
+        .app
+        .generate_codes(&Scope::from(&caller), &body.deal_id, body.count)
+        .await?;
+    Ok((StatusCode::CREATED, Json(Created { created })))
+}
+
+/// Imports a CSV of codes: all rows or none. Every bad row (empty, too long, duplicated in the
+/// file, already existing) is reported in `errors` with its row number as `row N`.
+#[utoipa::path(post, path = "/api/v1/coupon_codes/bulk_upload", tag = "coupon codes",
+    request_body(content = UploadCouponCodes, content_type = "multipart/form-data"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    security(("basic" = [])),
+    responses(
+        (status = 201, description = "how many were imported", body = Imported),
+        (status = 413, description = "the file is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` listing every bad row; nothing imported", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn bulk_upload(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<Imported>), Response> {
+    let mut deal_id = String::new();
+    let mut kind = None;
+    let mut file: Option<Vec<u8>> = None;
+    let bad_form = |detail: String| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            detail,
+        )
+        .into_response()
+    };
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the file is too large",
+                )
+                .into_response())
+            }
+            Err(e) => return Err(bad_form(format!("the multipart form cannot be read: {e}"))),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| bad_form(format!("the multipart form cannot be read: {e}")))?;
+        match name.as_str() {
+            "deal_id" => deal_id = String::from_utf8_lossy(&bytes).trim().to_string(),
+            "kind" => kind = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
+            "file" => file = Some(bytes.to_vec()),
+            _ => {}
+        }
+    }
+    let Some(file) = file else {
+        return Err(
+            ApiError(AppError::field("file", "is required: a CSV of codes")).into_response(),
+        );
+    };
+    let imported = state
+        .app
+        .upload_codes(&Scope::from(&caller), &deal_id, kind.as_deref(), &file)
+        .await
+        .map_err(|e| ApiError(e).into_response())?;
+    Ok((StatusCode::CREATED, Json(Imported { imported })))
+}
+
+#[utoipa::path(get, path = "/api/v1/coupon_codes", tag = "coupon codes",
+    params(PageParams, CodeListParams),
+    security(("basic" = [])),
+    responses((status = 200, description = "a page of codes", body = Page<CouponCode>)))]
+pub async fn list_codes(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(page): ApiQuery<PageParams>,
+    ApiQuery(params): ApiQuery<CodeListParams>,
+) -> Result<Json<Page<CouponCode>>, ApiError> {
+    let page = page.parse()?;
+    let kind = match non_empty(&params.kind) {
+        None => None,
+        Some(k) => Some(CodeKind::parse(k)?),
+    };
+    let issued = match non_empty(&params.status) {
+        None => None,
+        Some("available") => Some(false),
+        Some("issued") => Some(true),
+        Some(_) => return Err(FieldError::new("status", "must be available or issued").into()),
+    };
+    let filter = CodeFilter {
+        deal_id: non_empty(&params.deal_id).map(str::to_string),
+        kind,
+        issued,
+    };
+    let rows = state
+        .app
+        .list_codes(
+            &Scope::from(&caller),
+            &filter,
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+    let page = page.page(rows, |r| r.id.to_string());
+    Ok(Json(Page {
+        data: page.data.into_iter().map(CouponCode::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A coupon: a code issued to a lead.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Coupon {
+    #[schema(example = "cpn_01jd3x1m2n3p4q5r6s7t8v9w0x")]
+    pub id: String,
+    pub deal_id: String,
+    pub lead_id: String,
+    /// The code (or link) handed to the lead.
+    #[schema(example = "KX7RM4QPTA")]
+    pub code: String,
+    /// The kind of that code.
+    pub code_kind: String,
+    /// `redeem` (paid with points) or `reward` (free).
+    pub mode: String,
+    /// `issued`, `used` or `cancelled`.
+    pub status: String,
+    pub currency_id: Option<String>,
+    pub wallet_id: Option<String>,
+    /// Points paid (refunded on cancel); 0 for a reward.
+    pub points: i64,
+    pub hash: String,
+    pub env: String,
+    pub created_at: String,
+    pub used_at: Option<String>,
+    pub cancelled_at: Option<String>,
+}
+
+impl From<CouponRow> for Coupon {
+    fn from(r: CouponRow) -> Self {
+        Self {
+            id: r.id.to_string(),
+            deal_id: r.deal_id.to_string(),
+            lead_id: r.lead_id.to_string(),
+            code: r.code,
+            code_kind: r.code_kind.as_str().to_string(),
+            mode: r.mode.as_str().to_string(),
+            status: r.status.as_str().to_string(),
+            currency_id: r.currency_id,
+            wallet_id: r.wallet_id,
+            points: r.points,
+            hash: r.hash,
+            env: r.env.as_str().to_string(),
+            created_at: r.created_at.to_rfc3339(),
+            used_at: r.used_at.map(|t| t.to_rfc3339()),
+            cancelled_at: r.cancelled_at.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+/// Issue a coupon of a deal to a lead: `redeem` pays the deal's price (`ceil(sell_price /
+/// coins_per_unit)` points) from the lead's wallet in `currency_id`; `reward` gives it free.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateCoupon {
+    #[serde(default)]
+    pub deal_id: String,
+    #[serde(default)]
+    pub lead_id: String,
+    /// Required for `redeem`.
+    pub currency_id: Option<String>,
+    /// Your retry key, unique per environment.
+    #[serde(default)]
+    #[schema(example = "order-8812-coupon")]
+    pub hash: String,
+    /// `redeem` (default) or `reward`.
+    #[schema(example = "redeem")]
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CouponListParams {
+    pub lead_id: Option<String>,
+    pub deal_id: Option<String>,
+    /// `issued`, `used` or `cancelled`.
+    pub status: Option<String>,
+    /// The exact code handed out.
+    pub code: Option<String>,
+}
+
+/// Issues a coupon: the debit (redeem), one code out of the deal's vault and the coupon are
+/// written together. Prod burns 1 redeem quota (redeem) or 1 redeem + 1 reward (reward).
+#[utoipa::path(post, path = "/api/v1/coupons", tag = "coupons",
+    request_body = CreateCoupon,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
+    security(("basic" = [])),
+    responses(
+        (status = 201, description = "the coupon (a replay of the same hash and body answers the first one)", body = Coupon),
+        (status = 403, description = "`quota_exhausted`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`insufficient_balance` or `out_of_stock`; nothing was debited", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `idempotency_mismatch` or `callback_rejected`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_coupon(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<CreateCoupon>,
+) -> Result<Response, ApiError> {
+    let issued = state
+        .app
+        .create_coupon(
+            &Scope::from(&caller),
+            &NewCoupon {
+                deal_id: body.deal_id,
+                lead_id: body.lead_id,
+                currency_id: body.currency_id,
+                hash: body.hash,
+                mode: body.mode,
+            },
+        )
+        .await?;
+    let mut res = (StatusCode::CREATED, Json(Coupon::from(issued.coupon))).into_response();
+    if issued.replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/api/v1/coupons", tag = "coupons",
+    params(PageParams, CouponListParams),
+    security(("basic" = [])),
+    responses((status = 200, description = "a page of coupons", body = Page<Coupon>)))]
+pub async fn list_coupons(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(page): ApiQuery<PageParams>,
+    ApiQuery(params): ApiQuery<CouponListParams>,
+) -> Result<Json<Page<Coupon>>, ApiError> {
+    let page = page.parse()?;
+    let status = match non_empty(&params.status) {
+        None => None,
+        Some(s) => Some(
+            CouponStatus::parse(s)
+                .ok_or_else(|| FieldError::new("status", "must be issued, used or cancelled"))?,
+        ),
+    };
+    let filter = CouponFilter {
+        lead_id: non_empty(&params.lead_id).map(str::to_string),
+        deal_id: non_empty(&params.deal_id).map(str::to_string),
+        status,
+        code: non_empty(&params.code).map(str::to_string),
+    };
+    let rows = state
+        .app
+        .list_coupons(
+            &Scope::from(&caller),
+            &filter,
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+    let page = page.page(rows, |r| r.id.to_string());
+    Ok(Json(Page {
+        data: page.data.into_iter().map(Coupon::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/coupons/{id}", tag = "coupons",
+    params(("id" = String, Path, description = "coupon id")),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the coupon", body = Coupon),
+        (status = 404, description = "no such coupon", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_coupon(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Coupon>, ApiError> {
+    Ok(Json(
+        state.app.coupon(&Scope::from(&caller), &id).await?.into(),
+    ))
+}
+
+/// Marks an issued coupon used (at a store), exactly once.
+#[utoipa::path(post, path = "/api/v1/coupons/{id}/use", tag = "coupons",
+    params(("id" = String, Path, description = "coupon id")),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the used coupon", body = Coupon),
+        (status = 404, description = "no such coupon", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: already used or cancelled", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn use_coupon(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Coupon>, ApiError> {
+    Ok(Json(
+        state
+            .app
+            .use_coupon(&Scope::from(&caller), &id)
+            .await?
+            .into(),
+    ))
+}
+
+/// Cancels an unused coupon; points paid for it come back with a `reversal` transaction.
+#[utoipa::path(post, path = "/api/v1/coupons/{id}/cancel", tag = "coupons",
+    params(("id" = String, Path, description = "coupon id")),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the cancelled coupon", body = Coupon),
+        (status = 404, description = "no such coupon", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: already used or cancelled", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn cancel_coupon(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Coupon>, ApiError> {
+    Ok(Json(
+        state
+            .app
+            .cancel_coupon(&Scope::from(&caller), &id)
+            .await?
+            .into(),
+    ))
+}

@@ -1,0 +1,501 @@
+//! Vaults of coupon codes and the coupons issued from them.
+//!
+//! Handing out a unique code is one conditional UPDATE of one code row: on PostgreSQL the row is
+//! picked with `FOR UPDATE SKIP LOCKED`, so concurrent buyers of one deal take different codes
+//! instead of queueing on the same one; SQLite has a single writer and needs no lock hint.
+
+use punchcard_domain::coupons::{CodeKind, CouponMode, CouponStatus};
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{CouponCodeId, CouponId, DealId, Env, LeadId, MerchantId};
+use sqlx::{AnyConnection, Row};
+
+use crate::StoreError;
+
+/// The unique index of code values per merchant and env.
+pub const UNIQUE_CODE_VALUE: &str = "coupon_codes_value";
+/// The unique index of coupon hashes per merchant and env.
+pub const UNIQUE_COUPON_HASH: &str = "coupons_hash";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRow {
+    pub merchant_id: MerchantId,
+    pub env: Env,
+    pub id: CouponCodeId,
+    pub deal_id: DealId,
+    pub kind: CodeKind,
+    pub value: String,
+    pub issued: bool,
+    pub issued_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+const CODE_COLUMNS: &str =
+    "merchant_id, env, id, deal_id, kind, value, issued, issued_at, created_at";
+
+fn decode_err(what: &str) -> StoreError {
+    StoreError::Database(sqlx::Error::Decode(what.to_string().into()))
+}
+
+fn code_from_row(row: &sqlx::any::AnyRow) -> Result<CodeRow, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    Ok(CodeRow {
+        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        env: crate::env_of(row)?,
+        id: CouponCodeId::from_trusted(row.try_get("id")?),
+        deal_id: DealId::from_trusted(row.try_get("deal_id")?),
+        kind: CodeKind::parse(&kind).map_err(|_| decode_err("bad code kind"))?,
+        value: row.try_get("value")?,
+        issued: row.try_get::<i64, _>("issued")? != 0,
+        issued_at: row
+            .try_get::<Option<String>, _>("issued_at")?
+            .map(|s| Timestamp::from_db(&s)),
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+    })
+}
+
+/// What a coupon needs to know about a live deal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DealTerms {
+    pub id: DealId,
+    pub name: String,
+    pub sell_price: i64,
+    pub available: bool,
+    pub starts_at: Option<Timestamp>,
+    pub ends_at: Option<Timestamp>,
+}
+
+/// A live (not deleted) deal of the merchant in `env`.
+pub async fn deal_terms(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    deal_id: &str,
+) -> Result<Option<DealTerms>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, name, sell_price, available, starts_at, ends_at FROM deals \
+         WHERE merchant_id = $1 AND env = $2 AND id = $3 AND deleted_at IS NULL",
+    )
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(deal_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(DealTerms {
+            id: DealId::from_trusted(r.try_get("id")?),
+            name: r.try_get("name")?,
+            sell_price: r.try_get("sell_price")?,
+            available: r.try_get::<i64, _>("available")? != 0,
+            starts_at: r
+                .try_get::<Option<String>, _>("starts_at")?
+                .map(|s| Timestamp::from_db(&s)),
+            ends_at: r
+                .try_get::<Option<String>, _>("ends_at")?
+                .map(|s| Timestamp::from_db(&s)),
+        })
+    })
+    .transpose()
+}
+
+pub async fn insert_code(conn: &mut AnyConnection, c: &CodeRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO coupon_codes (merchant_id, env, id, deal_id, kind, value, issued, issued_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(c.merchant_id.as_str())
+    .bind(c.env.as_str())
+    .bind(c.id.as_str())
+    .bind(c.deal_id.as_str())
+    .bind(c.kind.as_str())
+    .bind(&c.value)
+    .bind(i64::from(c.issued))
+    .bind(c.issued_at.map(|t| t.to_db()))
+    .bind(c.created_at.to_db())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts new codes of one deal, skipping values that already exist; answers how many were
+/// inserted. Rows go in batches to stay under the backends' parameter limits.
+pub async fn insert_codes_skipping_existing(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    deal_id: &DealId,
+    kind: CodeKind,
+    values: &[String],
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let mut inserted = 0;
+    for chunk in values.chunks(100) {
+        let mut sql = String::from(
+            "INSERT INTO coupon_codes (merchant_id, env, id, deal_id, kind, value, issued, issued_at, created_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = i * 3;
+            sql.push_str(&format!(
+                "($1, $2, ${}, $3, $4, ${}, 0, NULL, ${})",
+                b + 5,
+                b + 6,
+                b + 7
+            ));
+        }
+        sql.push_str(" ON CONFLICT (merchant_id, env, value) DO NOTHING");
+        let mut q = sqlx::query(&sql)
+            .bind(merchant_id.as_str())
+            .bind(env.as_str())
+            .bind(deal_id.as_str())
+            .bind(kind.as_str());
+        for v in chunk {
+            q = q
+                .bind(CouponCodeId::new().to_string())
+                .bind(v.as_str())
+                .bind(now.to_db());
+        }
+        inserted += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(inserted)
+}
+
+/// Which of `values` already exist for the merchant in `env`.
+pub async fn existing_values(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    values: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in values.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT value FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND value IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql)
+            .bind(merchant_id.as_str())
+            .bind(env.as_str());
+        for v in chunk {
+            q = q.bind(v.as_str());
+        }
+        found.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
+}
+
+/// Filters of a code list, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct CodeFilter {
+    pub deal_id: Option<String>,
+    pub kind: Option<CodeKind>,
+    pub issued: Option<bool>,
+}
+
+pub async fn list_codes(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    filter: &CodeFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CodeRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CODE_COLUMNS} FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND id > $3 \
+         AND ($4 IS NULL OR deal_id = $4) AND ($5 IS NULL OR kind = $5) AND ($6 IS NULL OR issued = $6) \
+         ORDER BY id LIMIT $7"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(after.unwrap_or(""))
+    .bind(&filter.deal_id)
+    .bind(filter.kind.map(CodeKind::as_str))
+    .bind(filter.issued.map(i64::from))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(code_from_row).collect()
+}
+
+/// A deal's stock: unique codes left, unique codes handed out, generic codes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stock {
+    pub unique_available: i64,
+    pub unique_issued: i64,
+    pub generic: i64,
+}
+
+pub async fn stock(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    deal_id: &str,
+) -> Result<Stock, StoreError> {
+    let row = sqlx::query(
+        "SELECT \
+           CAST(COALESCE(SUM(CASE WHEN kind IN ('code', 'link') AND issued = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS available, \
+           CAST(COALESCE(SUM(CASE WHEN kind IN ('code', 'link') AND issued = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS issued, \
+           CAST(COALESCE(SUM(CASE WHEN kind IN ('generic_code', 'generic_link') THEN 1 ELSE 0 END), 0) AS BIGINT) AS generic \
+         FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND deal_id = $3",
+    )
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(deal_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Stock {
+        unique_available: row.try_get("available")?,
+        unique_issued: row.try_get("issued")?,
+        generic: row.try_get("generic")?,
+    })
+}
+
+/// Hands out one unique code of the deal (marking it issued), or `None` when none is left.
+/// Run it inside the write transaction that creates the coupon.
+pub async fn claim_unique(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    deal_id: &DealId,
+    now: Timestamp,
+) -> Result<Option<CodeRow>, StoreError> {
+    let postgres = conn.backend_name() == "PostgreSQL";
+    // PostgreSQL: skip rows other buyers hold, then, if all were held, wait for one (its holder
+    // may roll back). SQLite: one writer at a time, the first free row is free.
+    let locks: &[&str] = if postgres {
+        &["FOR UPDATE SKIP LOCKED", "FOR UPDATE"]
+    } else {
+        &[""]
+    };
+    for lock in locks {
+        let row = sqlx::query(&format!(
+            "UPDATE coupon_codes SET issued = 1, issued_at = $1 \
+             WHERE merchant_id = $2 AND id = (SELECT id FROM coupon_codes \
+               WHERE merchant_id = $2 AND env = $3 AND deal_id = $4 AND issued = 0 AND kind IN ('code', 'link') \
+               ORDER BY id LIMIT 1 {lock}) \
+             AND issued = 0 \
+             RETURNING {CODE_COLUMNS}"
+        ))
+        .bind(now.to_db())
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
+        .bind(deal_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = row {
+            return code_from_row(&row).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// A generic code of the deal (handed out to everybody), if it has one.
+pub async fn generic_code(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    deal_id: &DealId,
+) -> Result<Option<CodeRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {CODE_COLUMNS} FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND deal_id = $3 \
+         AND kind IN ('generic_code', 'generic_link') ORDER BY id LIMIT 1"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(deal_id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(code_from_row).transpose()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CouponRow {
+    pub merchant_id: MerchantId,
+    pub env: Env,
+    pub id: CouponId,
+    pub deal_id: DealId,
+    pub lead_id: LeadId,
+    pub code_id: CouponCodeId,
+    pub code_kind: CodeKind,
+    pub code: String,
+    pub mode: CouponMode,
+    pub currency_id: Option<String>,
+    pub wallet_id: Option<String>,
+    pub points: i64,
+    pub status: CouponStatus,
+    pub hash: String,
+    pub fingerprint: String,
+    pub api_key_id: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    pub cancelled_at: Option<Timestamp>,
+}
+
+const COUPON_COLUMNS: &str = "merchant_id, env, id, deal_id, lead_id, code_id, code_kind, code, mode, currency_id, \
+     wallet_id, points, status, hash, fingerprint, api_key_id, created_at, updated_at, used_at, cancelled_at";
+
+fn coupon_from_row(row: &sqlx::any::AnyRow) -> Result<CouponRow, StoreError> {
+    let ts = |col: &str| -> Result<Option<Timestamp>, StoreError> {
+        Ok(row
+            .try_get::<Option<String>, _>(col)?
+            .map(|s| Timestamp::from_db(&s)))
+    };
+    let kind: String = row.try_get("code_kind")?;
+    let mode: String = row.try_get("mode")?;
+    let status: String = row.try_get("status")?;
+    Ok(CouponRow {
+        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        env: crate::env_of(row)?,
+        id: CouponId::from_trusted(row.try_get("id")?),
+        deal_id: DealId::from_trusted(row.try_get("deal_id")?),
+        lead_id: LeadId::from_trusted(row.try_get("lead_id")?),
+        code_id: CouponCodeId::from_trusted(row.try_get("code_id")?),
+        code_kind: CodeKind::parse(&kind).map_err(|_| decode_err("bad code kind"))?,
+        code: row.try_get("code")?,
+        mode: CouponMode::parse(&mode).map_err(|_| decode_err("bad coupon mode"))?,
+        currency_id: row.try_get("currency_id")?,
+        wallet_id: row.try_get("wallet_id")?,
+        points: row.try_get("points")?,
+        status: CouponStatus::parse(&status).ok_or_else(|| decode_err("bad coupon status"))?,
+        hash: row.try_get("hash")?,
+        fingerprint: row.try_get("fingerprint")?,
+        api_key_id: row.try_get("api_key_id")?,
+        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        updated_at: Timestamp::from_db(&row.try_get::<String, _>("updated_at")?),
+        used_at: ts("used_at")?,
+        cancelled_at: ts("cancelled_at")?,
+    })
+}
+
+pub async fn insert_coupon(conn: &mut AnyConnection, c: &CouponRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO coupons (merchant_id, env, id, deal_id, lead_id, code_id, code_kind, code, mode, currency_id, \
+         wallet_id, points, status, hash, fingerprint, api_key_id, created_at, updated_at, used_at, cancelled_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    )
+    .bind(c.merchant_id.as_str())
+    .bind(c.env.as_str())
+    .bind(c.id.as_str())
+    .bind(c.deal_id.as_str())
+    .bind(c.lead_id.as_str())
+    .bind(c.code_id.as_str())
+    .bind(c.code_kind.as_str())
+    .bind(&c.code)
+    .bind(c.mode.as_str())
+    .bind(&c.currency_id)
+    .bind(&c.wallet_id)
+    .bind(c.points)
+    .bind(c.status.as_str())
+    .bind(&c.hash)
+    .bind(&c.fingerprint)
+    .bind(&c.api_key_id)
+    .bind(c.created_at.to_db())
+    .bind(c.updated_at.to_db())
+    .bind(c.used_at.map(|t| t.to_db()))
+    .bind(c.cancelled_at.map(|t| t.to_db()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_coupon(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &str,
+) -> Result<Option<CouponRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COUPON_COLUMNS} FROM coupons WHERE merchant_id = $1 AND env = $2 AND id = $3"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(coupon_from_row).transpose()
+}
+
+pub async fn find_coupon_by_hash(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    hash: &str,
+) -> Result<Option<CouponRow>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COUPON_COLUMNS} FROM coupons WHERE merchant_id = $1 AND env = $2 AND hash = $3"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(hash)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(coupon_from_row).transpose()
+}
+
+/// Filters of a coupon list, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct CouponFilter {
+    pub lead_id: Option<String>,
+    pub deal_id: Option<String>,
+    pub status: Option<CouponStatus>,
+    pub code: Option<String>,
+}
+
+pub async fn list_coupons(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    filter: &CouponFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CouponRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COUPON_COLUMNS} FROM coupons WHERE merchant_id = $1 AND env = $2 AND id > $3 \
+         AND ($4 IS NULL OR lead_id = $4) AND ($5 IS NULL OR deal_id = $5) AND ($6 IS NULL OR status = $6) \
+         AND ($7 IS NULL OR code = $7) ORDER BY id LIMIT $8"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(after.unwrap_or(""))
+    .bind(&filter.lead_id)
+    .bind(&filter.deal_id)
+    .bind(filter.status.map(CouponStatus::as_str))
+    .bind(&filter.code)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(coupon_from_row).collect()
+}
+
+/// Moves an issued coupon to `used` or `cancelled`; answers the updated coupon, or `None`
+/// when it was not `issued` any more (or does not exist).
+pub async fn finish_coupon(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &str,
+    to: CouponStatus,
+    now: Timestamp,
+) -> Result<Option<CouponRow>, StoreError> {
+    let column = match to {
+        CouponStatus::Used => "used_at",
+        CouponStatus::Cancelled => "cancelled_at",
+        CouponStatus::Issued => return Ok(None),
+    };
+    let row = sqlx::query(&format!(
+        "UPDATE coupons SET status = $1, {column} = $2, updated_at = $2 \
+         WHERE merchant_id = $3 AND env = $4 AND id = $5 AND status = 'issued' \
+         RETURNING {COUPON_COLUMNS}"
+    ))
+    .bind(to.as_str())
+    .bind(now.to_db())
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(coupon_from_row).transpose()
+}
