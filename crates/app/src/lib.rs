@@ -4,7 +4,9 @@
 pub mod accounts;
 pub mod allowed_ips;
 pub mod api_keys;
+pub mod catalog;
 pub mod currencies;
+pub mod deals;
 pub mod demo;
 pub mod error;
 pub mod housekeeping;
@@ -13,8 +15,10 @@ pub mod kyc;
 pub mod limits;
 pub mod members;
 pub mod merchants;
+pub mod offers;
 pub mod plans;
 pub mod secrets;
+pub mod stores;
 pub mod uploads;
 
 pub use error::AppError;

@@ -6,7 +6,9 @@
 pub mod accounts;
 pub mod allowed_ips;
 pub mod api_keys;
+mod catalog;
 pub mod currencies;
+pub mod deals;
 pub mod error;
 pub mod housekeeping;
 pub mod idempotency;
@@ -15,10 +17,12 @@ pub mod kyc;
 pub mod limits;
 pub mod login_activities;
 pub mod notifications;
+pub mod offers;
 pub mod otp;
 pub mod plans;
 pub mod quotas;
 pub mod sessions;
+pub mod stores;
 pub mod uploads;
 
 use std::str::FromStr;
