@@ -147,7 +147,8 @@ fn parse_phone(s: &str) -> Result<String, FieldError> {
     Ok(s.to_string())
 }
 
-fn parse_postal_code(s: &str) -> Result<String, FieldError> {
+/// A postal code: up to 16 letters, digits, spaces or dashes, upper-cased.
+pub fn parse_postal_code(s: &str) -> Result<String, FieldError> {
     let s = s.trim();
     let err = |m: &str| FieldError::new("postal_code", m);
     if s.is_empty() {

@@ -4,8 +4,10 @@
 pub mod accounts;
 pub mod allowed_ips;
 pub mod api_keys;
+pub mod catalog;
 pub mod coupons;
 pub mod currencies;
+pub mod deals;
 pub mod demo;
 pub mod error;
 pub mod housekeeping;
@@ -15,8 +17,10 @@ pub mod ledger;
 pub mod limits;
 pub mod members;
 pub mod merchants;
+pub mod offers;
 pub mod plans;
 pub mod secrets;
+pub mod stores;
 pub mod uploads;
 
 pub use error::AppError;

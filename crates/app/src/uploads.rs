@@ -16,6 +16,8 @@ pub enum FileKind {
     Pdf,
     Png,
     Jpeg,
+    Webp,
+    Gif,
 }
 
 impl FileKind {
@@ -24,6 +26,8 @@ impl FileKind {
             FileKind::Pdf => "application/pdf",
             FileKind::Png => "image/png",
             FileKind::Jpeg => "image/jpeg",
+            FileKind::Webp => "image/webp",
+            FileKind::Gif => "image/gif",
         }
     }
 
@@ -32,11 +36,13 @@ impl FileKind {
             FileKind::Pdf => "pdf",
             FileKind::Png => "png",
             FileKind::Jpeg => "jpg",
+            FileKind::Webp => "webp",
+            FileKind::Gif => "gif",
         }
     }
 }
 
-/// Recognises PDF, PNG and JPEG by their magic bytes; anything else is `None`.
+/// Recognises PDF, PNG, JPEG, WebP and GIF by their magic bytes; anything else is `None`.
 pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
     if bytes.starts_with(b"%PDF-") {
@@ -45,20 +51,45 @@ pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
         Some(FileKind::Png)
     } else if bytes.len() >= 4 && bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some(FileKind::Jpeg)
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some(FileKind::Webp)
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some(FileKind::Gif)
     } else {
         None
     }
 }
 
-/// Checks an upload's bytes: not empty, not too large, and a PDF, PNG or JPEG.
-pub fn check_file(bytes: &[u8]) -> Result<FileKind, FieldError> {
+fn check_size(bytes: &[u8]) -> Result<(), FieldError> {
     if bytes.is_empty() {
         return Err(FieldError::new("file", "is required"));
     }
     if bytes.len() > MAX_UPLOAD_BYTES {
         return Err(FieldError::new("file", "must be at most 5 MiB"));
     }
-    sniff(bytes).ok_or_else(|| FieldError::new("file", "must be a PDF, PNG or JPEG file"))
+    Ok(())
+}
+
+/// Checks a document's bytes (KYC): not empty, not too large, and a PDF, PNG or JPEG.
+pub fn check_file(bytes: &[u8]) -> Result<FileKind, FieldError> {
+    check_size(bytes)?;
+    match sniff(bytes) {
+        Some(k @ (FileKind::Pdf | FileKind::Png | FileKind::Jpeg)) => Ok(k),
+        _ => Err(FieldError::new("file", "must be a PDF, PNG or JPEG file")),
+    }
+}
+
+/// Checks an image's bytes (catalog pictures): not empty, not too large, and a PNG, JPEG,
+/// WebP or GIF.
+pub fn check_image(bytes: &[u8]) -> Result<FileKind, FieldError> {
+    check_size(bytes)?;
+    match sniff(bytes) {
+        Some(k @ (FileKind::Png | FileKind::Jpeg | FileKind::Webp | FileKind::Gif)) => Ok(k),
+        _ => Err(FieldError::new(
+            "file",
+            "must be a PNG, JPEG, WebP or GIF image",
+        )),
+    }
 }
 
 /// A display name from what the browser sent: the last path segment, printable, at most 120
@@ -152,13 +183,17 @@ mod tests {
             Some(FileKind::Jpeg)
         );
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE1]), Some(FileKind::Jpeg));
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WEBPVP8 "), Some(FileKind::Webp));
+        assert_eq!(sniff(b"GIF89a\x01\0\x01\0"), Some(FileKind::Gif));
+        assert_eq!(sniff(b"GIF87a"), Some(FileKind::Gif));
     }
 
     #[test]
     fn refuses_other_content_whatever_the_name() {
         assert_eq!(sniff(b""), None);
         assert_eq!(sniff(b"%PD"), None);
-        assert_eq!(sniff(b"GIF89a"), None);
+        assert_eq!(sniff(b"GIF90a"), None);
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WAVEfmt "), None);
         assert_eq!(sniff(b"PK\x03\x04"), None);
         assert_eq!(sniff(b"<html>%PDF-"), None);
         assert_eq!(sniff(b"\x89PNG"), None);
@@ -180,6 +215,19 @@ mod tests {
         assert_eq!(
             check_file(b"hello").unwrap_err().message,
             "must be a PDF, PNG or JPEG file"
+        );
+        // Documents are not GIFs; pictures are not PDFs.
+        assert!(check_file(b"GIF89a\x01\0\x01\0").is_err());
+        assert_eq!(check_image(b"GIF89a\x01\0\x01\0"), Ok(FileKind::Gif));
+        assert_eq!(
+            check_image(b"%PDF-1.7").unwrap_err().message,
+            "must be a PNG, JPEG, WebP or GIF image"
+        );
+        let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+        big.resize(MAX_UPLOAD_BYTES + 1, 0);
+        assert_eq!(
+            check_image(&big).unwrap_err().message,
+            "must be at most 5 MiB"
         );
     }
 

@@ -6,8 +6,10 @@
 pub mod accounts;
 pub mod allowed_ips;
 pub mod api_keys;
+mod catalog;
 pub mod coupons;
 pub mod currencies;
+pub mod deals;
 pub mod error;
 pub mod housekeeping;
 pub mod idempotency;
@@ -17,10 +19,12 @@ pub mod leads;
 pub mod limits;
 pub mod login_activities;
 pub mod notifications;
+pub mod offers;
 pub mod otp;
 pub mod plans;
 pub mod quotas;
 pub mod sessions;
+pub mod stores;
 pub mod uploads;
 pub mod wallets;
 

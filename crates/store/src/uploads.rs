@@ -93,6 +93,28 @@ pub async fn list_for_parent(
     rows.iter().map(from_row).collect()
 }
 
+/// The uploads of several parents of one type, in upload order.
+pub async fn list_for_parents(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    parent_type: &str,
+    parent_ids: &[&str],
+) -> Result<Vec<UploadRow>, StoreError> {
+    if parent_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args = crate::catalog::Args::default();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM uploads WHERE merchant_id = {} AND parent_type = {} AND parent_id IN ({}) \
+         ORDER BY created_at, id",
+        args.text(merchant_id.as_str()),
+        args.text(parent_type),
+        args.texts(parent_ids.iter().copied()),
+    );
+    let rows = args.bind(sqlx::query(&sql)).fetch_all(conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
 pub async fn find(
     conn: &mut AnyConnection,
     merchant_id: &MerchantId,

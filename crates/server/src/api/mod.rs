@@ -2,14 +2,18 @@
 
 pub mod allowed_ips;
 pub mod auth;
+pub mod catalog;
 pub mod coupons;
 pub mod currencies;
+pub mod deals;
 pub mod extract;
 pub mod idempotency;
 pub mod leads;
+pub mod offers;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
+pub mod stores;
 pub mod wallets;
 
 use axum::extract::DefaultBodyLimit;
@@ -63,6 +67,30 @@ limit the API answers 429 `rate_limited` with `Retry-After`.",
         coupons::get_coupon,
         coupons::use_coupon,
         coupons::cancel_coupon,
+        deals::create_deal,
+        deals::list_deals,
+        deals::get_deal,
+        deals::update_deal,
+        deals::delete_deal,
+        deals::upload_deal_image,
+        deals::get_deal_image,
+        deals::delete_deal_image,
+        offers::create_offer,
+        offers::list_offers,
+        offers::get_offer,
+        offers::update_offer,
+        offers::delete_offer,
+        offers::upload_offer_image,
+        offers::get_offer_image,
+        offers::delete_offer_image,
+        stores::create_store,
+        stores::list_stores,
+        stores::get_store,
+        stores::update_store,
+        stores::delete_store,
+        stores::upload_store_image,
+        stores::get_store_image,
+        stores::delete_store_image,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
     modifiers(&BasicAuth),
@@ -75,6 +103,9 @@ limit the API answers 429 `rate_limited` with `Retry-After`.",
         (name = "wallet transactions", description = "Rewards, adjustments and the rest of the ledger"),
         (name = "coupon codes", description = "Every deal's vault of codes and links"),
         (name = "coupons", description = "Codes issued to leads: redeemed with points or rewarded"),
+        (name = "deals", description = "Deals leads spend points on: voucher, cash, merchandise or meetup; at most 10 available in dev, 100 in prod"),
+        (name = "offers", description = "Offers: public promo codes with a price in coins; at most 10 available in dev, 100 in prod"),
+        (name = "stores", description = "Stores, online or at an address, and the deals and offers they carry; at most 100 per environment"),
     )
 )]
 pub struct ApiDoc;
@@ -143,6 +174,62 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/coupons/{id}", get(coupons::get_coupon))
         .route("/api/v1/coupons/{id}/use", post(coupons::use_coupon))
         .route("/api/v1/coupons/{id}/cancel", post(coupons::cancel_coupon))
+        .route(
+            "/api/v1/deals",
+            get(deals::list_deals).post(deals::create_deal),
+        )
+        .route(
+            "/api/v1/deals/{id}",
+            get(deals::get_deal)
+                .patch(deals::update_deal)
+                .delete(deals::delete_deal),
+        )
+        .route(
+            "/api/v1/deals/{id}/images",
+            post(deals::upload_deal_image).layer(DefaultBodyLimit::max(catalog::IMAGE_BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/deals/{id}/images/{image_id}",
+            get(deals::get_deal_image).delete(deals::delete_deal_image),
+        )
+        .route(
+            "/api/v1/offers",
+            get(offers::list_offers).post(offers::create_offer),
+        )
+        .route(
+            "/api/v1/offers/{id}",
+            get(offers::get_offer)
+                .patch(offers::update_offer)
+                .delete(offers::delete_offer),
+        )
+        .route(
+            "/api/v1/offers/{id}/images",
+            post(offers::upload_offer_image)
+                .layer(DefaultBodyLimit::max(catalog::IMAGE_BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/offers/{id}/images/{image_id}",
+            get(offers::get_offer_image).delete(offers::delete_offer_image),
+        )
+        .route(
+            "/api/v1/stores",
+            get(stores::list_stores).post(stores::create_store),
+        )
+        .route(
+            "/api/v1/stores/{id}",
+            get(stores::get_store)
+                .patch(stores::update_store)
+                .delete(stores::delete_store),
+        )
+        .route(
+            "/api/v1/stores/{id}/images",
+            post(stores::upload_store_image)
+                .layer(DefaultBodyLimit::max(catalog::IMAGE_BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/stores/{id}/images/{image_id}",
+            get(stores::get_store_image).delete(stores::delete_store_image),
+        )
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
         .route_layer(from_fn_with_state(

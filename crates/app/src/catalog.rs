@@ -1,0 +1,456 @@
+//! What deals, offers and stores share: prices per currency, attached stores, list filters,
+//! counts against their caps, and their images (at most three each, through the uploads layer).
+
+use std::collections::{BTreeSet, HashMap};
+
+use punchcard_domain::catalog::{points_for, SellPrice, IMAGE_CAP};
+use punchcard_domain::currency::CoinsPerUnit;
+use punchcard_domain::limits::Resource;
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{
+    CurrencyId, DealId, Env, FieldError, MerchantId, OfferId, StoreId, UploadId, ValidationErrors,
+};
+use punchcard_store::uploads::{self, UploadRow};
+use punchcard_store::{accounts, commit, currencies, deals, limits, offers, stores, Conn};
+
+use crate::uploads::{check_image, display_name, storage_key, BlobStore, UploadContent};
+use crate::{App, AppError};
+
+/// What a price costs in one of the merchant's currencies.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Price {
+    pub currency_id: CurrencyId,
+    pub code: String,
+    /// `ceil(sell_price / coins_per_unit)`.
+    pub points: i64,
+}
+
+/// The merchant's currencies with their rates, to price many items with one read.
+#[derive(Debug, Clone, Default)]
+pub struct Rates(Vec<(CurrencyId, String, CoinsPerUnit)>);
+
+impl Rates {
+    pub(crate) async fn load(conn: &mut Conn, merchant_id: &MerchantId) -> Result<Self, AppError> {
+        let rows = currencies::list(conn, merchant_id, None, 500).await?;
+        Ok(Self(
+            rows.into_iter()
+                .filter_map(|c| match CoinsPerUnit::parse(&c.coins_per_unit) {
+                    Ok(rate) => Some((c.id, c.code, rate)),
+                    Err(_) => {
+                        // Written valid by `create_currency`; skip rather than fail every answer.
+                        tracing::error!(merchant_id = %merchant_id, currency_id = %c.id, "unreadable coins_per_unit");
+                        None
+                    }
+                })
+                .collect(),
+        ))
+    }
+
+    /// The price in every currency, in currency order.
+    pub fn prices(&self, sell_price: i64) -> Vec<Price> {
+        let Ok(price) = SellPrice::new(sell_price) else {
+            return Vec::new();
+        };
+        self.0
+            .iter()
+            .map(|(id, code, rate)| Price {
+                currency_id: id.clone(),
+                code: code.clone(),
+                points: points_for(price, *rate),
+            })
+            .collect()
+    }
+}
+
+/// At most this many stores carry one deal or offer (every store a merchant may have).
+const MAX_ATTACHED_STORES: usize = 100;
+
+/// Store ids as typed, without duplicates, in the order given.
+pub(crate) fn parse_store_ids(raw: &[String]) -> Result<Vec<StoreId>, FieldError> {
+    let mut seen = BTreeSet::new();
+    let mut ids = Vec::new();
+    for s in raw.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        let id: StoreId = s
+            .parse()
+            .map_err(|_| FieldError::new("store_ids", format!("`{s}` is not a store id")))?;
+        if seen.insert(id.clone()) {
+            ids.push(id);
+        }
+    }
+    if ids.len() > MAX_ATTACHED_STORES {
+        return Err(FieldError::new(
+            "store_ids",
+            format!("must list at most {MAX_ATTACHED_STORES} stores"),
+        ));
+    }
+    Ok(ids)
+}
+
+/// Records an error for every id that is not a live store of this merchant and environment.
+pub(crate) async fn check_stores_exist(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    ids: &[StoreId],
+    errors: &mut ValidationErrors,
+) -> Result<(), AppError> {
+    let live: BTreeSet<StoreId> = stores::live_ids(conn, merchant_id, env, ids)
+        .await?
+        .into_iter()
+        .collect();
+    let missing: Vec<&str> = ids
+        .iter()
+        .filter(|id| !live.contains(*id))
+        .map(StoreId::as_str)
+        .collect();
+    if !missing.is_empty() {
+        errors.push(FieldError::new(
+            "store_ids",
+            format!("no such store: {}", missing.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+/// A yes/no list filter: `true`/`false` (also `1`/`0`, `yes`/`no`); empty means no filter.
+pub(crate) fn parse_flag(field: &str, s: Option<&str>) -> Result<Option<bool>, FieldError> {
+    match s.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => Ok(None),
+        Some("true" | "1" | "yes" | "on") => Ok(Some(true)),
+        Some("false" | "0" | "no" | "off") => Ok(Some(false)),
+        Some(_) => Err(FieldError::new(field, "must be `true` or `false`")),
+    }
+}
+
+/// A search text for names: trimmed, at most 100 characters; empty means no filter.
+pub(crate) fn parse_search(s: Option<&str>) -> Result<Option<String>, FieldError> {
+    let s = s.map(str::trim).unwrap_or("");
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.chars().count() > 100 || s.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "q",
+            "must be at most 100 printable characters",
+        ));
+    }
+    Ok(Some(s.to_string()))
+}
+
+/// An optional filter parsed by `parse` when given.
+pub(crate) fn parse_opt<T>(
+    s: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, FieldError>,
+) -> Result<Option<T>, FieldError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => parse(s).map(Some),
+    }
+}
+
+/// Groups `(owner, item)` pairs by owner.
+pub(crate) fn group<K: std::hash::Hash + Eq, V>(pairs: Vec<(K, V)>) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = HashMap::new();
+    for (k, v) in pairs {
+        map.entry(k).or_default().push(v);
+    }
+    map
+}
+
+/// The images of many items of one parent type, by parent id.
+pub(crate) async fn images_of(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    parent_type: &str,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<UploadRow>>, AppError> {
+    let rows = uploads::list_for_parents(conn, merchant_id, parent_type, ids).await?;
+    Ok(group(
+        rows.into_iter().map(|u| (u.parent_id.clone(), u)).collect(),
+    ))
+}
+
+/// A deal, offer or store, as the parent of images.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogItem {
+    Deal(DealId),
+    Offer(OfferId),
+    Store(StoreId),
+}
+
+impl CatalogItem {
+    /// The parent type of its images in `uploads`.
+    pub fn parent_type(&self) -> &'static str {
+        match self {
+            CatalogItem::Deal(_) => "deal",
+            CatalogItem::Offer(_) => "offer",
+            CatalogItem::Store(_) => "store",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            CatalogItem::Deal(id) => id.as_str(),
+            CatalogItem::Offer(id) => id.as_str(),
+            CatalogItem::Store(id) => id.as_str(),
+        }
+    }
+
+    fn not_found(&self) -> AppError {
+        AppError::NotFound(self.parent_type())
+    }
+
+    /// Whether it is live in this merchant's environment.
+    async fn exists(
+        &self,
+        conn: &mut Conn,
+        merchant_id: &MerchantId,
+        env: Env,
+    ) -> Result<bool, AppError> {
+        Ok(match self {
+            CatalogItem::Deal(id) => deals::find(conn, merchant_id, env, id).await?.is_some(),
+            CatalogItem::Offer(id) => offers::find(conn, merchant_id, env, id).await?.is_some(),
+            CatalogItem::Store(id) => stores::find(conn, merchant_id, env, id).await?.is_some(),
+        })
+    }
+}
+
+fn image_cap_error(item: &CatalogItem) -> AppError {
+    AppError::LimitReached(format!(
+        "at most {IMAGE_CAP} images per {}; delete one before adding another",
+        item.parent_type()
+    ))
+}
+
+/// How many capped catalog items an environment holds, and the caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogCounts {
+    pub active_deals: i64,
+    pub active_deals_cap: i64,
+    pub active_offers: i64,
+    pub active_offers_cap: i64,
+    pub stores: i64,
+    pub stores_cap: i64,
+}
+
+impl App {
+    /// Active deals, active offers and stores of an environment against their caps.
+    pub async fn catalog_counts(
+        &self,
+        merchant_id: &MerchantId,
+        env: Env,
+    ) -> Result<CatalogCounts, AppError> {
+        let mut conn = self.db.conn().await?;
+        let mut counts = [0i64; 3];
+        let resources = [
+            Resource::ActiveDeals,
+            Resource::ActiveOffers,
+            Resource::Stores,
+        ];
+        for (n, r) in counts.iter_mut().zip(resources) {
+            *n = limits::count(&mut conn, r, merchant_id, env).await?;
+        }
+        let cap = |r: Resource| r.cap(env).unwrap_or(i64::MAX);
+        let [active_deals, active_offers, stores] = counts;
+        let (active_deals_cap, active_offers_cap, stores_cap) = (
+            cap(Resource::ActiveDeals),
+            cap(Resource::ActiveOffers),
+            cap(Resource::Stores),
+        );
+        Ok(CatalogCounts {
+            active_deals,
+            active_deals_cap,
+            active_offers,
+            active_offers_cap,
+            stores,
+            stores_cap,
+        })
+    }
+
+    /// Adds an image (PNG, JPEG, WebP or GIF up to 5 MiB) to a live deal, offer or store of
+    /// this environment; at most three each.
+    pub async fn add_catalog_image<B: BlobStore>(
+        &self,
+        blobs: &B,
+        merchant_id: &MerchantId,
+        env: Env,
+        item: &CatalogItem,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<UploadRow, AppError> {
+        let kind = check_image(&bytes)?;
+        let id = UploadId::new();
+        let row = UploadRow {
+            merchant_id: merchant_id.clone(),
+            id: id.clone(),
+            parent_type: item.parent_type().to_string(),
+            parent_id: item.id().to_string(),
+            name: display_name(file_name),
+            content_type: kind.content_type().to_string(),
+            size_bytes: bytes.len() as i64,
+            storage_key: storage_key(merchant_id, item.parent_type(), &id, kind),
+            created_at: Timestamp::now(),
+        };
+        // Quick refusals before the bytes travel; the transaction below decides for real.
+        {
+            let mut conn = self.db.conn().await?;
+            if !item.exists(&mut conn, merchant_id, env).await? {
+                return Err(item.not_found());
+            }
+            if uploads::count_for_parent(&mut conn, merchant_id, item.parent_type(), item.id())
+                .await?
+                >= IMAGE_CAP
+            {
+                return Err(image_cap_error(item));
+            }
+        }
+        blobs.put(&row.storage_key, bytes).await?;
+        let inserted = async {
+            let mut tx = self.db.begin_write().await?;
+            // The merchant's lock makes the count and the insert one step for concurrent uploads.
+            if !accounts::lock_merchant(&mut tx, merchant_id).await? {
+                return Err(AppError::NotFound("merchant"));
+            }
+            if !item.exists(&mut tx, merchant_id, env).await? {
+                return Err(item.not_found());
+            }
+            if uploads::count_for_parent(&mut tx, merchant_id, item.parent_type(), item.id())
+                .await?
+                >= IMAGE_CAP
+            {
+                return Err(image_cap_error(item));
+            }
+            uploads::insert(&mut tx, &row).await?;
+            commit(tx).await?;
+            Ok(())
+        }
+        .await;
+        match inserted {
+            Ok(()) => {
+                tracing::info!(merchant_id = %merchant_id, upload_id = %row.id, parent = item.id(), "catalog image added");
+                Ok(row)
+            }
+            Err(e) => {
+                if let Err(cleanup) = blobs.delete(&row.storage_key).await {
+                    tracing::warn!(error = %cleanup, key = %row.storage_key, "cannot remove a refused upload");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// An image of a live item of this environment with its bytes; anything else is `NotFound`.
+    pub async fn catalog_image<B: BlobStore>(
+        &self,
+        blobs: &B,
+        merchant_id: &MerchantId,
+        env: Env,
+        item: &CatalogItem,
+        image_id: &UploadId,
+    ) -> Result<UploadContent, AppError> {
+        let upload = {
+            let mut conn = self.db.conn().await?;
+            if !item.exists(&mut conn, merchant_id, env).await? {
+                return Err(item.not_found());
+            }
+            uploads::find(&mut conn, merchant_id, image_id)
+                .await?
+                .filter(|u| u.parent_type == item.parent_type() && u.parent_id == item.id())
+                .ok_or(AppError::NotFound("image"))?
+        };
+        let bytes = blobs
+            .get(&upload.storage_key)
+            .await?
+            .ok_or(AppError::NotFound("image"))?;
+        Ok(UploadContent { upload, bytes })
+    }
+
+    /// Removes an image of a live item of this environment.
+    pub async fn delete_catalog_image<B: BlobStore>(
+        &self,
+        blobs: &B,
+        merchant_id: &MerchantId,
+        env: Env,
+        item: &CatalogItem,
+        image_id: &UploadId,
+    ) -> Result<(), AppError> {
+        let mut tx = self.db.begin_write().await?;
+        if !item.exists(&mut tx, merchant_id, env).await? {
+            return Err(item.not_found());
+        }
+        let upload = uploads::find(&mut tx, merchant_id, image_id)
+            .await?
+            .filter(|u| u.parent_type == item.parent_type() && u.parent_id == item.id())
+            .ok_or(AppError::NotFound("image"))?;
+        uploads::delete(&mut tx, merchant_id, image_id).await?;
+        commit(tx).await?;
+        // The record is gone; a leftover object is only wasted space, so log and go on.
+        if let Err(e) = blobs.delete(&upload.storage_key).await {
+            tracing::warn!(error = %e, key = %upload.storage_key, "cannot remove a deleted image's bytes");
+        }
+        tracing::info!(merchant_id = %merchant_id, upload_id = %image_id, parent = item.id(), "catalog image deleted");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_ids_are_parsed_and_deduplicated() {
+        let a = StoreId::new();
+        let b = StoreId::new();
+        let ids = parse_store_ids(&[
+            a.to_string(),
+            format!(" {b} "),
+            a.to_string(),
+            String::new(),
+        ])
+        .unwrap();
+        assert_eq!(ids, vec![a, b]);
+        let e = parse_store_ids(&["deal_x".to_string()]).unwrap_err();
+        assert_eq!(e.field, "store_ids");
+        let many: Vec<String> = (0..101).map(|_| StoreId::new().to_string()).collect();
+        assert!(parse_store_ids(&many).is_err());
+    }
+
+    #[test]
+    fn flags_and_searches() {
+        assert_eq!(parse_flag("available", Some("true")).unwrap(), Some(true));
+        assert_eq!(parse_flag("available", Some("0")).unwrap(), Some(false));
+        assert_eq!(parse_flag("available", Some("")).unwrap(), None);
+        assert_eq!(parse_flag("available", None).unwrap(), None);
+        assert!(parse_flag("available", Some("maybe")).is_err());
+        assert_eq!(
+            parse_search(Some("  café ")).unwrap().as_deref(),
+            Some("café")
+        );
+        assert_eq!(parse_search(Some(" ")).unwrap(), None);
+        assert!(parse_search(Some(&"x".repeat(101))).is_err());
+    }
+
+    #[test]
+    fn prices_round_up_per_currency() {
+        let rates = Rates(vec![
+            (
+                CurrencyId::new(),
+                "PTS".into(),
+                CoinsPerUnit::parse("1").unwrap(),
+            ),
+            (
+                CurrencyId::new(),
+                "GEM".into(),
+                CoinsPerUnit::parse("0.3").unwrap(),
+            ),
+            (
+                CurrencyId::new(),
+                "BIG".into(),
+                CoinsPerUnit::parse("40").unwrap(),
+            ),
+        ]);
+        let p: Vec<i64> = rates.prices(100).iter().map(|p| p.points).collect();
+        assert_eq!(p, vec![100, 334, 3]);
+        assert!(rates.prices(-1).is_empty());
+    }
+}

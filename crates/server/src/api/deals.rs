@@ -1,0 +1,362 @@
+//! `/api/v1/deals`: the deals leads spend points on, with their stores, prices and images.
+
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use punchcard_app::catalog::CatalogItem;
+use punchcard_app::deals::{DealDraft, DealPatch, DealQuery, DealView};
+use punchcard_domain::DealId;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::catalog::{cleared, moment, nullable, path_id, CurrencyPrice, Image, ImageUpload};
+use super::extract::{ApiJson, ApiQuery};
+use super::pagination::{Page, PageParams};
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// A deal of the catalog.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deal {
+    #[schema(example = "deal_01jd3x1m2n3p4q5r6s7t8v9w0x")]
+    pub id: String,
+    #[schema(example = "Free coffee")]
+    pub name: String,
+    pub description: String,
+    /// `voucher`, `cash`, `merchandise` or `meetup`.
+    #[schema(example = "voucher")]
+    pub kind: String,
+    /// The price in coins.
+    #[schema(example = 150)]
+    pub sell_price: i64,
+    /// Whether the deal is live (counts against the active-deal cap).
+    pub available: bool,
+    /// `private` (the merchant's own customers) or `partner` (prod only).
+    #[schema(example = "private")]
+    pub visibility: String,
+    /// RFC 3339 UTC, or null.
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    /// The stores that carry the deal.
+    pub store_ids: Vec<String>,
+    /// The price in each of the merchant's currencies.
+    pub prices: Vec<CurrencyPrice>,
+    /// Up to 3 images.
+    pub images: Vec<Image>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<DealView> for Deal {
+    fn from(v: DealView) -> Self {
+        let d = v.deal;
+        Self {
+            id: d.id.to_string(),
+            name: d.name,
+            description: d.description,
+            kind: d.kind,
+            sell_price: d.sell_price,
+            available: d.available,
+            visibility: d.visibility,
+            starts_at: moment(d.starts_at),
+            ends_at: moment(d.ends_at),
+            store_ids: v.store_ids.iter().map(ToString::to_string).collect(),
+            prices: v.prices.into_iter().map(CurrencyPrice::from).collect(),
+            images: v
+                .images
+                .into_iter()
+                .map(|u| Image::of("deals", u))
+                .collect(),
+            created_at: d.created_at.to_rfc3339(),
+            updated_at: d.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+/// A new deal. `available` makes it live at once (default false); in dev only `private`
+/// deals exist.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeal {
+    /// 1-100 characters.
+    #[schema(required = true, value_type = String, example = "Free coffee")]
+    pub name: Option<String>,
+    /// Up to 2000 characters.
+    pub description: Option<String>,
+    /// `voucher`, `cash`, `merchandise` or `meetup`.
+    #[schema(required = true, value_type = String, example = "voucher")]
+    pub kind: Option<String>,
+    /// Coins a lead spends (converted to points per currency), 0 to 10^12.
+    #[schema(required = true, value_type = i64, example = 150)]
+    pub sell_price: Option<i64>,
+    /// Live at once; default false.
+    pub available: Option<bool>,
+    /// `private` (default) or `partner` (prod only).
+    pub visibility: Option<String>,
+    /// RFC 3339.
+    #[schema(example = "2026-01-01T00:00:00Z")]
+    pub starts_at: Option<String>,
+    /// RFC 3339, after `starts_at`.
+    pub ends_at: Option<String>,
+    /// Stores of the same environment that carry the deal.
+    pub store_ids: Option<Vec<String>>,
+}
+
+impl From<NewDeal> for DealDraft {
+    fn from(n: NewDeal) -> Self {
+        Self {
+            name: n.name.unwrap_or_default(),
+            description: n.description.unwrap_or_default(),
+            kind: n.kind.unwrap_or_default(),
+            sell_price: n.sell_price.map(|p| p.to_string()).unwrap_or_default(),
+            available: n.available.unwrap_or(false),
+            visibility: n.visibility.unwrap_or_default(),
+            starts_at: n.starts_at.unwrap_or_default(),
+            ends_at: n.ends_at.unwrap_or_default(),
+            store_ids: n.store_ids.unwrap_or_default(),
+        }
+    }
+}
+
+/// Changes to a deal: only the fields sent change; `null` clears a date. `store_ids`
+/// replaces the whole set. Making a deal available counts against the active-deal cap.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DealChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub kind: Option<String>,
+    pub sell_price: Option<i64>,
+    pub available: Option<bool>,
+    pub visibility: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub starts_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub ends_at: Option<Option<String>>,
+    pub store_ids: Option<Vec<String>>,
+}
+
+impl From<DealChanges> for DealPatch {
+    fn from(c: DealChanges) -> Self {
+        Self {
+            name: c.name,
+            description: c.description,
+            kind: c.kind,
+            sell_price: c.sell_price.map(|p| p.to_string()),
+            available: c.available,
+            visibility: c.visibility,
+            starts_at: cleared(c.starts_at),
+            ends_at: cleared(c.ends_at),
+            store_ids: c.store_ids,
+        }
+    }
+}
+
+/// Filters of the deal list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DealFilters {
+    /// `voucher`, `cash`, `merchandise` or `meetup`.
+    pub kind: Option<String>,
+    /// `true` or `false`.
+    pub available: Option<String>,
+    /// `private` or `partner`.
+    pub visibility: Option<String>,
+    /// Only deals carried by this store.
+    pub store_id: Option<String>,
+    /// Part of the name, any case.
+    pub q: Option<String>,
+}
+
+/// Creates a deal.
+#[utoipa::path(post, path = "/api/v1/deals", tag = "deals",
+    request_body = NewDeal,
+    security(("basic" = [])),
+    responses(
+        (status = 201, description = "the deal", body = Deal),
+        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields (`validation_failed`) or the active-deal cap reached (`limit_reached`: 10 in dev, 100 in prod)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_deal(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<NewDeal>,
+) -> Result<(StatusCode, Json<Deal>), ApiError> {
+    let view = state
+        .app
+        .create_deal(&caller.merchant_id, caller.env, &body.into())
+        .await?;
+    Ok((StatusCode::CREATED, Json(view.into())))
+}
+
+/// Lists the environment's deals in creation order.
+#[utoipa::path(get, path = "/api/v1/deals", tag = "deals",
+    params(PageParams, DealFilters),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "a page of deals", body = Page<Deal>),
+        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid filters or paging parameters", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_deals(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(params): ApiQuery<PageParams>,
+    ApiQuery(filters): ApiQuery<DealFilters>,
+) -> Result<Json<Page<Deal>>, ApiError> {
+    let page = params.parse()?;
+    let filter = DealQuery {
+        kind: filters.kind,
+        available: filters.available,
+        visibility: filters.visibility,
+        store_id: filters.store_id,
+        q: filters.q,
+    }
+    .parse()?;
+    let rows = state
+        .app
+        .list_deals(
+            &caller.merchant_id,
+            caller.env,
+            &filter,
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+    let page = page.page(rows, |v| v.deal.id.to_string());
+    Ok(Json(Page {
+        data: page.data.into_iter().map(Deal::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One deal.
+#[utoipa::path(get, path = "/api/v1/deals/{id}", tag = "deals",
+    params(("id" = String, Path, description = "the deal id")),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the deal", body = Deal),
+        (status = 404, description = "no such deal in this environment", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_deal(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Deal>, ApiError> {
+    let id: DealId = path_id(&id, "deal")?;
+    let view = state.app.deal(&caller.merchant_id, caller.env, &id).await?;
+    Ok(Json(view.into()))
+}
+
+/// Changes a deal.
+#[utoipa::path(patch, path = "/api/v1/deals/{id}", tag = "deals",
+    params(("id" = String, Path, description = "the deal id")),
+    request_body = DealChanges,
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the changed deal", body = Deal),
+        (status = 404, description = "no such deal in this environment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields or the active-deal cap reached", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_deal(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DealChanges>,
+) -> Result<Json<Deal>, ApiError> {
+    let id: DealId = path_id(&id, "deal")?;
+    let view = state
+        .app
+        .update_deal(&caller.merchant_id, caller.env, &id, body.into())
+        .await?;
+    Ok(Json(view.into()))
+}
+
+/// Deletes a deal. It leaves lists and answers; coupons already issued keep it.
+#[utoipa::path(delete, path = "/api/v1/deals/{id}", tag = "deals",
+    params(("id" = String, Path, description = "the deal id")),
+    security(("basic" = [])),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 404, description = "no such deal in this environment", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_deal(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: DealId = path_id(&id, "deal")?;
+    state
+        .app
+        .delete_deal(&caller.merchant_id, caller.env, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds an image to a deal (at most 3).
+#[utoipa::path(post, path = "/api/v1/deals/{id}/images", tag = "deals",
+    params(("id" = String, Path, description = "the deal id")),
+    request_body(content = ImageUpload, content_type = "multipart/form-data"),
+    security(("basic" = [])),
+    responses(
+        (status = 201, description = "the image", body = Image),
+        (status = 404, description = "no such deal in this environment", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is larger than 6 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "not a PNG, JPEG, WebP or GIF, over 5 MiB (`validation_failed`), or already 3 images (`limit_reached`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn upload_deal_image(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<Image>), Response> {
+    let item = item(&id).map_err(axum::response::IntoResponse::into_response)?;
+    super::catalog::upload_image(&state, &caller, "deals", item, multipart).await
+}
+
+/// The bytes of a deal's image.
+#[utoipa::path(get, path = "/api/v1/deals/{id}/images/{image_id}", tag = "deals",
+    params(
+        ("id" = String, Path, description = "the deal id"),
+        ("image_id" = String, Path, description = "the image id"),
+    ),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the image (its own content type)", content_type = "application/octet-stream"),
+        (status = 404, description = "no such deal or image", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_deal_image(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((id, image_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    super::catalog::image_bytes(&state, &caller, item(&id)?, &image_id).await
+}
+
+/// Removes a deal's image.
+#[utoipa::path(delete, path = "/api/v1/deals/{id}/images/{image_id}", tag = "deals",
+    params(
+        ("id" = String, Path, description = "the deal id"),
+        ("image_id" = String, Path, description = "the image id"),
+    ),
+    security(("basic" = [])),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 404, description = "no such deal or image", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_deal_image(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((id, image_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    super::catalog::remove_image(&state, &caller, item(&id)?, &image_id).await
+}
+
+fn item(id: &str) -> Result<CatalogItem, ApiError> {
+    Ok(CatalogItem::Deal(path_id(id, "deal")?))
+}

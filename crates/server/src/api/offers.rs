@@ -1,0 +1,351 @@
+//! `/api/v1/offers`: public promo codes with a price in coins, their stores and images.
+
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use punchcard_app::catalog::CatalogItem;
+use punchcard_app::offers::{OfferDraft, OfferPatch, OfferQuery, OfferView};
+use punchcard_domain::OfferId;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::catalog::{cleared, moment, nullable, path_id, CurrencyPrice, Image, ImageUpload};
+use super::extract::{ApiJson, ApiQuery};
+use super::pagination::{Page, PageParams};
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// An offer: a public promo code with a price in coins and no codes to hand out.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Offer {
+    #[schema(example = "offer_01jd3x1m2n3p4q5r6s7t8v9w0x")]
+    pub id: String,
+    /// The public promo code, upper-case, unique among the environment's offers.
+    #[schema(example = "FIRST100")]
+    pub code: String,
+    #[schema(example = "100 off your first order")]
+    pub name: String,
+    pub description: String,
+    /// The price in coins.
+    #[schema(example = 0)]
+    pub sell_price: i64,
+    /// Whether the offer is live (counts against the active-offer cap).
+    pub available: bool,
+    /// RFC 3339 UTC, or null.
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    /// The stores where the code works.
+    pub store_ids: Vec<String>,
+    /// The price in each of the merchant's currencies.
+    pub prices: Vec<CurrencyPrice>,
+    /// Up to 3 images.
+    pub images: Vec<Image>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<OfferView> for Offer {
+    fn from(v: OfferView) -> Self {
+        let o = v.offer;
+        Self {
+            id: o.id.to_string(),
+            code: o.code,
+            name: o.name,
+            description: o.description,
+            sell_price: o.sell_price,
+            available: o.available,
+            starts_at: moment(o.starts_at),
+            ends_at: moment(o.ends_at),
+            store_ids: v.store_ids.iter().map(ToString::to_string).collect(),
+            prices: v.prices.into_iter().map(CurrencyPrice::from).collect(),
+            images: v
+                .images
+                .into_iter()
+                .map(|u| Image::of("offers", u))
+                .collect(),
+            created_at: o.created_at.to_rfc3339(),
+            updated_at: o.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+/// A new offer. `available` makes it live at once (default false).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOffer {
+    /// 1-32 letters, digits, `-` or `_` (stored upper-case).
+    #[schema(required = true, value_type = String, example = "FIRST100")]
+    pub code: Option<String>,
+    /// 1-100 characters.
+    #[schema(required = true, value_type = String, example = "100 off your first order")]
+    pub name: Option<String>,
+    /// Up to 2000 characters.
+    pub description: Option<String>,
+    /// Coins a lead spends, 0 to 10^12.
+    #[schema(required = true, value_type = i64, example = 0)]
+    pub sell_price: Option<i64>,
+    /// Live at once; default false.
+    pub available: Option<bool>,
+    /// RFC 3339.
+    pub starts_at: Option<String>,
+    /// RFC 3339, after `starts_at`.
+    pub ends_at: Option<String>,
+    /// Stores of the same environment where the code works.
+    pub store_ids: Option<Vec<String>>,
+}
+
+impl From<NewOffer> for OfferDraft {
+    fn from(n: NewOffer) -> Self {
+        Self {
+            code: n.code.unwrap_or_default(),
+            name: n.name.unwrap_or_default(),
+            description: n.description.unwrap_or_default(),
+            sell_price: n.sell_price.map(|p| p.to_string()).unwrap_or_default(),
+            available: n.available.unwrap_or(false),
+            starts_at: n.starts_at.unwrap_or_default(),
+            ends_at: n.ends_at.unwrap_or_default(),
+            store_ids: n.store_ids.unwrap_or_default(),
+        }
+    }
+}
+
+/// Changes to an offer: only the fields sent change; `null` clears a date. `store_ids`
+/// replaces the whole set. Making an offer available counts against the active-offer cap.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferChanges {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub sell_price: Option<i64>,
+    pub available: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub starts_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub ends_at: Option<Option<String>>,
+    pub store_ids: Option<Vec<String>>,
+}
+
+impl From<OfferChanges> for OfferPatch {
+    fn from(c: OfferChanges) -> Self {
+        Self {
+            code: c.code,
+            name: c.name,
+            description: c.description,
+            sell_price: c.sell_price.map(|p| p.to_string()),
+            available: c.available,
+            starts_at: cleared(c.starts_at),
+            ends_at: cleared(c.ends_at),
+            store_ids: c.store_ids,
+        }
+    }
+}
+
+/// Filters of the offer list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OfferFilters {
+    /// `true` or `false`.
+    pub available: Option<String>,
+    /// Exactly this promo code (any case).
+    pub code: Option<String>,
+    /// Only offers of this store.
+    pub store_id: Option<String>,
+    /// Part of the name or code, any case.
+    pub q: Option<String>,
+}
+
+/// Creates an offer.
+#[utoipa::path(post, path = "/api/v1/offers", tag = "offers",
+    request_body = NewOffer,
+    security(("basic" = [])),
+    responses(
+        (status = 201, description = "the offer", body = Offer),
+        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields or a code another offer uses (`validation_failed`), or the active-offer cap reached (`limit_reached`: 10 in dev, 100 in prod)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_offer(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<NewOffer>,
+) -> Result<(StatusCode, Json<Offer>), ApiError> {
+    let view = state
+        .app
+        .create_offer(&caller.merchant_id, caller.env, &body.into())
+        .await?;
+    Ok((StatusCode::CREATED, Json(view.into())))
+}
+
+/// Lists the environment's offers in creation order.
+#[utoipa::path(get, path = "/api/v1/offers", tag = "offers",
+    params(PageParams, OfferFilters),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "a page of offers", body = Page<Offer>),
+        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid filters or paging parameters", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_offers(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiQuery(params): ApiQuery<PageParams>,
+    ApiQuery(filters): ApiQuery<OfferFilters>,
+) -> Result<Json<Page<Offer>>, ApiError> {
+    let page = params.parse()?;
+    let filter = OfferQuery {
+        available: filters.available,
+        code: filters.code,
+        store_id: filters.store_id,
+        q: filters.q,
+    }
+    .parse()?;
+    let rows = state
+        .app
+        .list_offers(
+            &caller.merchant_id,
+            caller.env,
+            &filter,
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+    let page = page.page(rows, |v| v.offer.id.to_string());
+    Ok(Json(Page {
+        data: page.data.into_iter().map(Offer::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// One offer.
+#[utoipa::path(get, path = "/api/v1/offers/{id}", tag = "offers",
+    params(("id" = String, Path, description = "the offer id")),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the offer", body = Offer),
+        (status = 404, description = "no such offer in this environment", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_offer(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Offer>, ApiError> {
+    let id: OfferId = path_id(&id, "offer")?;
+    let view = state
+        .app
+        .offer(&caller.merchant_id, caller.env, &id)
+        .await?;
+    Ok(Json(view.into()))
+}
+
+/// Changes an offer.
+#[utoipa::path(patch, path = "/api/v1/offers/{id}", tag = "offers",
+    params(("id" = String, Path, description = "the offer id")),
+    request_body = OfferChanges,
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the changed offer", body = Offer),
+        (status = 404, description = "no such offer in this environment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid fields or the active-offer cap reached", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_offer(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<OfferChanges>,
+) -> Result<Json<Offer>, ApiError> {
+    let id: OfferId = path_id(&id, "offer")?;
+    let view = state
+        .app
+        .update_offer(&caller.merchant_id, caller.env, &id, body.into())
+        .await?;
+    Ok(Json(view.into()))
+}
+
+/// Deletes an offer; its code becomes free for another offer.
+#[utoipa::path(delete, path = "/api/v1/offers/{id}", tag = "offers",
+    params(("id" = String, Path, description = "the offer id")),
+    security(("basic" = [])),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 404, description = "no such offer in this environment", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_offer(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: OfferId = path_id(&id, "offer")?;
+    state
+        .app
+        .delete_offer(&caller.merchant_id, caller.env, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds an image to an offer (at most 3).
+#[utoipa::path(post, path = "/api/v1/offers/{id}/images", tag = "offers",
+    params(("id" = String, Path, description = "the offer id")),
+    request_body(content = ImageUpload, content_type = "multipart/form-data"),
+    security(("basic" = [])),
+    responses(
+        (status = 201, description = "the image", body = Image),
+        (status = 404, description = "no such offer in this environment", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "the body is larger than 6 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "not a PNG, JPEG, WebP or GIF, over 5 MiB (`validation_failed`), or already 3 images (`limit_reached`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn upload_offer_image(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<Image>), Response> {
+    let item = item(&id).map_err(axum::response::IntoResponse::into_response)?;
+    super::catalog::upload_image(&state, &caller, "offers", item, multipart).await
+}
+
+/// The bytes of an offer's image.
+#[utoipa::path(get, path = "/api/v1/offers/{id}/images/{image_id}", tag = "offers",
+    params(
+        ("id" = String, Path, description = "the offer id"),
+        ("image_id" = String, Path, description = "the image id"),
+    ),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the image (its own content type)", content_type = "application/octet-stream"),
+        (status = 404, description = "no such offer or image", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_offer_image(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((id, image_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    super::catalog::image_bytes(&state, &caller, item(&id)?, &image_id).await
+}
+
+/// Removes an offer's image.
+#[utoipa::path(delete, path = "/api/v1/offers/{id}/images/{image_id}", tag = "offers",
+    params(
+        ("id" = String, Path, description = "the offer id"),
+        ("image_id" = String, Path, description = "the image id"),
+    ),
+    security(("basic" = [])),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 404, description = "no such offer or image", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_offer_image(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((id, image_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    super::catalog::remove_image(&state, &caller, item(&id)?, &image_id).await
+}
+
+fn item(id: &str) -> Result<CatalogItem, ApiError> {
+    Ok(CatalogItem::Offer(path_id(id, "offer")?))
+}
