@@ -69,6 +69,7 @@ impl App {
                     .await?;
                 new_keys.push((env, key));
             }
+            self.seed_demo_data(&merchant_id).await?;
             self.notify(
                 &merchant_id,
                 "demo",
@@ -93,3 +94,85 @@ fn demo_password() -> String {
     let token = secrets::random_token("");
     format!("Demo-{}-9x", &token[..16])
 }
+
+impl App {
+    /// A few DEV customers with points, a deal with codes and a coupon, so every page has
+    /// something to show. Written through the same use cases as the API.
+    async fn seed_demo_data(&self, merchant_id: &MerchantId) -> Result<(), AppError> {
+        use crate::coupons::NewCoupon;
+        use crate::ledger::{NewLead, NewTransaction, Scope};
+        let scope = Scope::new(merchant_id, Env::Dev);
+        let beans = self
+            .list_currencies(merchant_id, None, 10)
+            .await?
+            .into_iter()
+            .find(|c| c.code == "BEANS")
+            .ok_or(AppError::NotFound("currency"))?;
+        let deal = self
+            .create_deal(
+                merchant_id,
+                Env::Dev,
+                &crate::deals::DealDraft {
+                    name: "Free flat white".to_string(),
+                    description: "One flat white, any size, at any of our counters.".to_string(),
+                    kind: "voucher".to_string(),
+                    sell_price: "120".to_string(),
+                    available: true,
+                    visibility: "private".to_string(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let deal_id = deal.deal.id.to_string();
+        self.generate_codes(&scope, &deal_id, 25).await?;
+        let people = [
+            ("demo-0001", "Ada Example", "ada@example.com", 340),
+            ("demo-0002", "Grace Example", "grace@example.com", 90),
+            ("demo-0003", "Alan Example", "alan@example.com", 0),
+        ];
+        for (i, (customer_id, name, email, points)) in people.into_iter().enumerate() {
+            let lead = self
+                .create_lead(
+                    &scope,
+                    NewLead {
+                        customer_id: customer_id.to_string(),
+                        name: Some(name.to_string()),
+                        email: Some(email.to_string()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let wallet = self
+                .create_wallet(&scope, lead.id.as_str(), beans.id.as_str())
+                .await?;
+            if points > 0 {
+                self.create_transaction(
+                    &scope,
+                    &NewTransaction {
+                        wallet_id: wallet.id.to_string(),
+                        kind: "reward".to_string(),
+                        amount: points,
+                        hash: format!("demo-welcome-{i}"),
+                        description: Some("Welcome bonus".to_string()),
+                    },
+                )
+                .await?;
+            }
+            if i == 0 {
+                self.create_coupon(
+                    &scope,
+                    &NewCoupon {
+                        deal_id: deal_id.clone(),
+                        lead_id: lead.id.to_string(),
+                        currency_id: Some(beans.id.to_string()),
+                        hash: "demo-coupon-0".to_string(),
+                        mode: Some("redeem".to_string()),
+                    },
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
