@@ -246,7 +246,11 @@ fn failure_reason(e: &reqwest::Error, timeout: Duration) -> (&'static str, Strin
         );
     }
     if let Some(r) = find_source::<ResolveError>(e) {
-        return ("refused", format!("{r}; the action was not made"));
+        let outcome = match r {
+            ResolveError::PrivateOnly => "refused",
+            ResolveError::Unresolved(_) => "unresolved",
+        };
+        return (outcome, format!("{r}; the action was not made"));
     }
     if e.is_connect() {
         let why = find_source::<std::io::Error>(e)
@@ -487,5 +491,54 @@ mod tests {
         let unknown =
             callback_target("https://no-such-host.invalid/hook", Env::Prod, false).unwrap();
         assert!(check_callback_host(&unknown, false).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn failures_are_told_apart() {
+        // A name that resolves only to loopback: refused by the resolver, nothing connects.
+        let strict = build_client(&AppSettings::default());
+        let err = strict
+            .post("http://localhost:9/hook")
+            .send()
+            .await
+            .unwrap_err();
+        let (outcome, reason) = failure_reason(&err, DEFAULT_TIMEOUT);
+        assert_eq!(outcome, "refused", "{err:?}");
+        assert_eq!(
+            reason,
+            "the callback host resolves only to private or loopback addresses; the action was not made"
+        );
+        // With private callbacks allowed, loopback is reached, here on a closed port.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let open = build_client(&AppSettings {
+            allow_private_callbacks: true,
+            ..AppSettings::default()
+        });
+        let err = open
+            .post(format!("http://127.0.0.1:{closed}/hook"))
+            .send()
+            .await
+            .unwrap_err();
+        let (outcome, reason) = failure_reason(&err, DEFAULT_TIMEOUT);
+        assert_eq!(outcome, "unreachable", "{err:?}");
+        assert_eq!(
+            reason,
+            "the callback URL is unreachable (connection refused); the action was not made"
+        );
+        let err = open
+            .post("http://no-such-host.invalid/hook")
+            .send()
+            .await
+            .unwrap_err();
+        let (outcome, reason) = failure_reason(&err, DEFAULT_TIMEOUT);
+        assert_eq!(outcome, "unresolved", "{err:?}");
+        assert!(
+            reason.starts_with("the callback host does not resolve"),
+            "{reason}"
+        );
     }
 }
