@@ -2,12 +2,12 @@
 
 use punchcard_domain::accounts::{parse_label, MerchantStatus};
 use punchcard_domain::limits::{default_rate_limit, Resource};
-use punchcard_domain::net::CallbackUrl;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{ApiKeyId, Env, MerchantId, ValidationErrors};
 use punchcard_store::api_keys::{self, ApiKeyRow};
 use punchcard_store::commit;
 
+use crate::callbacks::{callback_target, check_callback_host};
 use crate::limits::check_cap;
 use crate::{secrets, App, AppError};
 
@@ -51,13 +51,14 @@ impl App {
     ) -> Result<CreatedApiKey, AppError> {
         let mut errors = ValidationErrors::new();
         let name = errors.check(parse_label("name", name, 64));
+        let allow_private = self.settings.allow_private_callbacks;
         let callback = match callback_url.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(url) => errors.check(CallbackUrl::parse(
-                url,
-                self.settings.allow_private_callbacks,
-            )),
+            Some(url) => errors.check(callback_target(url, env, allow_private)),
             None => None,
         };
+        if let Some(target) = &callback {
+            errors.check(check_callback_host(target, allow_private).await);
+        }
         errors.into_result()?;
         let secret = secrets::random_token("sk_");
         let signing_secret = secrets::random_token("whsec_");
@@ -68,7 +69,10 @@ impl App {
             name: name.expect("checked"),
             secret_hash: secrets::token_hash(&secret),
             signing_secret: signing_secret.clone(),
-            callback_url: callback.map(|c| c.as_str().to_string()),
+            callback_url: callback_url
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
             created_at: Timestamp::now(),
             revoked_at: None,
         };

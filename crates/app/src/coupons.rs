@@ -457,6 +457,37 @@ impl App {
         }
     }
 
+    /// An API request for a coupon: checked, confirmed with the key's callback URL (if it has
+    /// one) before anything is written, then written. A replay of an earlier hash calls nothing.
+    pub async fn create_coupon_for(
+        &self,
+        principal: &crate::api_keys::ApiPrincipal,
+        new: &NewCoupon,
+    ) -> Result<Issued, AppError> {
+        use crate::callbacks::{ActionKind, PendingAction};
+        let scope = Scope::from(principal);
+        match self.prepare_coupon(&scope, new).await? {
+            PreparedCoupon::Done(coupon) => Ok(Issued {
+                coupon,
+                replayed: true,
+            }),
+            PreparedCoupon::Ready(ready) => {
+                let action = PendingAction {
+                    lead_id: Some(ready.lead_id.clone()),
+                    wallet_id: ready.wallet.as_ref().map(|w| w.id.clone()),
+                    currency_id: ready.wallet.as_ref().map(|w| w.currency_id.clone()),
+                    deal_id: Some(ready.deal.id.clone()),
+                    amount: ready.wallet.as_ref().map(|_| -ready.points),
+                    hash: Some(ready.hash.clone()),
+                    mode: Some(ready.mode.as_str().to_string()),
+                    ..PendingAction::new(ActionKind::Coupon, principal)
+                };
+                self.confirm_action(principal, &action).await?;
+                self.commit_coupon(&scope, ready).await
+            }
+        }
+    }
+
     /// Prepares and writes a coupon in one go (no callback in between).
     pub async fn create_coupon(&self, scope: &Scope, new: &NewCoupon) -> Result<Issued, AppError> {
         match self.prepare_coupon(scope, new).await? {

@@ -557,6 +557,40 @@ impl App {
         }
     }
 
+    /// An API request for a transaction: checked, confirmed with the key's callback URL (if it
+    /// has one) before anything is written, then written. A replay of an earlier hash calls
+    /// nothing.
+    pub async fn create_transaction_for(
+        &self,
+        principal: &crate::api_keys::ApiPrincipal,
+        new: &NewTransaction,
+    ) -> Result<Posted, AppError> {
+        use crate::callbacks::{ActionKind, PendingAction};
+        let scope = Scope::from(principal);
+        match self.prepare_transaction(&scope, new).await? {
+            PreparedTransaction::Done(t) => Ok(Posted {
+                transaction: t,
+                replayed: true,
+            }),
+            PreparedTransaction::Ready(ready) => {
+                let kind = match ready.kind {
+                    TransactionKind::Reward => ActionKind::Reward,
+                    _ => ActionKind::Adjust,
+                };
+                let action = PendingAction {
+                    lead_id: Some(ready.wallet.lead_id.clone()),
+                    wallet_id: Some(ready.wallet.id.clone()),
+                    currency_id: Some(ready.wallet.currency_id.clone()),
+                    amount: Some(ready.amount),
+                    hash: Some(ready.hash.clone()),
+                    ..PendingAction::new(kind, principal)
+                };
+                self.confirm_action(principal, &action).await?;
+                self.commit_transaction(&scope, ready).await
+            }
+        }
+    }
+
     /// Prepares and writes a transaction in one go (no callback in between).
     pub async fn create_transaction(
         &self,

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod allowed_ips;
 pub mod api_keys;
+pub mod callbacks;
 pub mod catalog;
 pub mod coupons;
 pub mod currencies;
@@ -27,10 +28,21 @@ pub use error::AppError;
 use punchcard_store::Db;
 
 /// Settings the use cases need (the server passes its configuration in).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AppSettings {
     /// Accept callback URLs that point at private or loopback addresses.
     pub allow_private_callbacks: bool,
+    /// How long a callback may take to answer before the action is rejected.
+    pub callback_timeout: std::time::Duration,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_callbacks: false,
+            callback_timeout: callbacks::DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 /// The application: the database plus settings; cheap to clone.
@@ -38,10 +50,17 @@ pub struct AppSettings {
 pub struct App {
     pub db: Db,
     pub settings: AppSettings,
+    /// The HTTP client of pre-action callbacks, built once from `settings` and shared by clones.
+    callback_client: reqwest::Client,
 }
 
 impl App {
     pub fn new(db: Db, settings: AppSettings) -> Self {
-        Self { db, settings }
+        let callback_client = callbacks::build_client(&settings);
+        Self {
+            db,
+            settings,
+            callback_client,
+        }
     }
 }

@@ -203,6 +203,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         db.clone(),
         AppSettings {
             allow_private_callbacks: args.allow_private_callbacks,
+            ..AppSettings::default()
         },
     );
     let out = execute(&app, args.command).await;

@@ -568,6 +568,7 @@ fn serve_help_documents_every_setting() {
         "PUNCHCARD_STORAGE_URL",
         "PUNCHCARD_TRUSTED_PROXIES",
         "PUNCHCARD_ALLOW_PRIVATE_CALLBACKS",
+        "PUNCHCARD_CALLBACK_TIMEOUT",
     ] {
         assert!(help.contains(var), "serve --help misses {var}");
     }

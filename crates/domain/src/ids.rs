@@ -66,6 +66,8 @@ prefixed_id!(/// A merchant's currency.
     CurrencyId, "cur");
 prefixed_id!(/// An API key; its id is the Basic-auth username.
     ApiKeyId, "key");
+prefixed_id!(/// An action sent to an API key's callback URL for approval before it is written.
+    PendingActionId, "act");
 prefixed_id!(/// A dashboard session.
     SessionId, "ses");
 prefixed_id!(/// A pending one-time-password challenge.

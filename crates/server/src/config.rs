@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ipnet::IpNet;
 
@@ -62,6 +63,11 @@ pub struct Config {
     #[arg(long, env = "PUNCHCARD_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub allow_private_callbacks: bool,
 
+    /// Seconds a callback URL may take to approve an action (decimals allowed, e.g. 0.5);
+    /// slower answers reject the action.
+    #[arg(long, env = "PUNCHCARD_CALLBACK_TIMEOUT", default_value = "5", value_parser = parse_timeout)]
+    pub callback_timeout: Duration,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "PUNCHCARD_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -74,6 +80,18 @@ fn parse_net(s: &str) -> Result<IpNet, String> {
     }
     s.parse::<IpNet>()
         .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))
+}
+
+/// Seconds, decimals allowed: more than 0 and at most 60 (a callback holds the API request open).
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 60.0) {
+        return Err(format!("`{s}` must be more than 0 and at most 60 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 impl Config {
@@ -90,6 +108,7 @@ impl Config {
             storage_url: "file://./uploads".to_string(),
             trusted_proxies: Vec::new(),
             allow_private_callbacks: false,
+            callback_timeout: punchcard_app::callbacks::DEFAULT_TIMEOUT,
             log_format: "text".to_string(),
         }
     }
@@ -99,6 +118,21 @@ impl Config {
         match &self.base_url {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_timeouts_are_seconds() {
+        assert_eq!(parse_timeout("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_timeout("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_timeout(" 1.25 "), Ok(Duration::from_millis(1250)));
+        for bad in ["0", "-1", "61", "NaN", "inf", "soon", ""] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
         }
     }
 }

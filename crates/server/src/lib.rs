@@ -66,6 +66,7 @@ impl Server {
             db,
             AppSettings {
                 allow_private_callbacks: config.allow_private_callbacks,
+                callback_timeout: config.callback_timeout,
             },
         );
         let cookie_key = dashboard::cookies::CookieKey::new(

@@ -367,8 +367,8 @@ pub async fn create_coupon(
 ) -> Result<Response, ApiError> {
     let issued = state
         .app
-        .create_coupon(
-            &Scope::from(&caller),
+        .create_coupon_for(
+            &caller,
             &NewCoupon {
                 deal_id: body.deal_id,
                 lead_id: body.lead_id,

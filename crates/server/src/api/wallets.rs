@@ -224,8 +224,8 @@ pub async fn create_transaction(
 ) -> Result<Response, ApiError> {
     let posted = state
         .app
-        .create_transaction(
-            &Scope::from(&caller),
+        .create_transaction_for(
+            &caller,
             &NewTransaction {
                 wallet_id: body.wallet_id,
                 kind: body.kind,
