@@ -326,8 +326,8 @@ impl App {
                 .ok_or_else(|| {
                     AppError::field("currency_id", "the lead has no wallet in this currency")
                 })?;
-                let rate = CoinsPerUnit::parse(&currency.coins_per_unit)
-                    .map_err(|e| AppError::internal(e))?;
+                let rate =
+                    CoinsPerUnit::parse(&currency.coins_per_unit).map_err(AppError::internal)?;
                 let points = rate.points_for_price(u64::try_from(deal.sell_price).unwrap_or(0));
                 (Some(wallet), i64::try_from(points).unwrap_or(i64::MAX))
             }

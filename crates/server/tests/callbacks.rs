@@ -356,7 +356,6 @@ async fn a_key_without_callback_calls_nothing(backend: Backend) {
 /// Rewards and coupons made through the API wait for the callback: a refusal writes nothing,
 /// an approval goes ahead, and a replay of the same hash calls nothing again.
 async fn api_actions_wait_for_the_callback(backend: Backend) {
-    use punchcard_app::coupons::NewCoupon;
     use punchcard_app::ledger::{NewLead, Scope};
     let Some(t) = start(backend, true, Duration::from_secs(5)).await else {
         return;
