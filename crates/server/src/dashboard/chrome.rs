@@ -15,6 +15,9 @@ use super::session::SignedIn;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Overview,
+    Deals,
+    Offers,
+    Stores,
     ApiKeys,
     AllowedIps,
     Notifications,
@@ -148,6 +151,9 @@ impl Chrome {
     pub fn nav_items(&self) -> Vec<NavItem> {
         let all = [
             (Nav::Overview, "Overview", "/dashboard", true),
+            (Nav::Deals, "Deals", "/dashboard/deals", true),
+            (Nav::Offers, "Offers", "/dashboard/offers", true),
+            (Nav::Stores, "Stores", "/dashboard/stores", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (
                 Nav::AllowedIps,

@@ -28,15 +28,19 @@ pub mod allowed_ips;
 pub mod api_keys;
 pub mod assets;
 pub mod auth;
+pub mod catalog;
 pub mod chrome;
 pub mod cookies;
 pub mod csrf;
+pub mod deals;
 pub mod kyc;
 pub mod login_activities;
 pub mod members;
 pub mod notifications;
+pub mod offers;
 pub mod overview;
 pub mod session;
+pub mod stores;
 
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
@@ -84,6 +88,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(api_keys::routes())
         .merge(allowed_ips::routes())
         .merge(members::routes())
+        .merge(deals::routes())
+        .merge(offers::routes())
+        .merge(stores::routes())
         .route_layer(from_fn_with_state(state.clone(), session::layer));
     Router::new()
         .merge(pages)
