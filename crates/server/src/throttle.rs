@@ -5,7 +5,7 @@
 //! window. `hit` counts an event and refuses it past the limit; `check` only looks, for
 //! throttles that count failures (check before trying, `hit` when the try failed).
 //!
-//! Redis is reached lazily and every call is bounded by [`REDIS_DEADLINE`]: a server starts
+//! Redis is reached lazily and every call is bounded by [`REDIS_DEADLINE`]s: a server starts
 //! while Redis is down, and a call made during an outage gets a [`ThrottleError`] quickly
 //! instead of hanging. Each caller decides what an error means (the API rate limit serves
 //! the call; sign-in throttles refuse it).
@@ -17,7 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-/// The longest a counter operation may wait on Redis (connecting included).
+/// How long connecting to Redis, or one answer from it, may take; a whole counter operation
+/// (a connection included) gets twice this.
 pub const REDIS_DEADLINE: Duration = Duration::from_millis(500);
 
 /// At most one warning about an unreachable store per this many seconds.
@@ -219,7 +220,7 @@ impl Throttle {
     }
 }
 
-/// Runs one Redis operation within [`REDIS_DEADLINE`] (plus the time to connect).
+/// Runs one Redis operation, connecting included, within twice [`REDIS_DEADLINE`].
 async fn bounded<T>(
     op: impl std::future::Future<Output = redis::RedisResult<T>>,
 ) -> Result<T, ThrottleError> {
