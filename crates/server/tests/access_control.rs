@@ -331,6 +331,7 @@ async fn the_rate_limit_survives_a_redis_outage(backend: Backend) {
     assert_eq!(header_u64(&res, "ratelimit-limit"), 100);
 
     relay.cut();
+    tokio::time::sleep(Duration::from_millis(100)).await;
     for _ in 0..3 {
         let res = get(&t, &dev).await;
         assert_eq!(res.status(), 200, "served while Redis is away");
@@ -723,8 +724,8 @@ async fn echo_route(t: &TestApp, work: Duration) -> (String, Arc<AtomicUsize>) {
             post(move |body: String| {
                 let counter = counter.clone();
                 async move {
-                    tokio::time::sleep(work).await;
                     let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                    tokio::time::sleep(work).await;
                     (
                         axum::http::StatusCode::CREATED,
                         axum::Json(serde_json::json!({"call": n, "echo": body})),
@@ -765,8 +766,10 @@ async fn twenty_concurrent_duplicates_run_once(t: TestApp) {
     for _ in 0..20 {
         tasks.push(tokio::spawn(post("order-1", "{\"amount\": 5}")));
     }
-    // While the first runs, another body under the same key is refused at once.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Once the first has claimed the key, another body under it is refused at once.
+    while calls.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let res = post("order-1", "{\"amount\": 6}").await.unwrap();
     assert_eq!(res.status(), 422);
     assert_eq!(json(res).await["code"], "idempotency_mismatch");
