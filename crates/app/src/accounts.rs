@@ -631,7 +631,7 @@ impl App {
         let plan = plans::find(&mut conn, merchant_id)
             .await?
             .unwrap_or_default();
-        let quotas = punchcard_store::quotas::usage(&mut conn, merchant_id).await?;
+        let quotas = crate::limits::usage_under_plan(&mut conn, merchant_id, &plan).await?;
         Ok(Overview {
             currencies,
             api_keys,

@@ -1,10 +1,10 @@
 //! Counted limits per environment and plan quotas, checked and burned inside the transaction
 //! of the action they guard, so no concurrency can overshoot them.
 
-use punchcard_domain::limits::{Quota, Resource};
+use punchcard_domain::limits::{PlanLimits, Quota, Resource};
 use punchcard_domain::{Env, MerchantId};
 use punchcard_store::quotas::{self, QuotaUsage};
-use punchcard_store::{accounts, limits, Conn};
+use punchcard_store::{accounts, limits, plans, Conn};
 
 use crate::{App, AppError};
 
@@ -55,10 +55,28 @@ pub async fn burn_quota(
     Ok(())
 }
 
+/// Used units of every quota, with the totals of `plan` (the merchant's).
+pub(crate) async fn usage_under_plan(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    plan: &PlanLimits,
+) -> Result<Vec<QuotaUsage>, AppError> {
+    let mut usage = quotas::usage(conn, merchant_id).await?;
+    for u in &mut usage {
+        u.total = u.quota.of(plan);
+    }
+    Ok(usage)
+}
+
 impl App {
-    /// Used and total of every quota of the merchant (they are burned in prod only).
+    /// Used and total of every quota of the merchant (they are burned in prod only). The
+    /// total is the plan's: after the operator lowers a plan below what was already used, the
+    /// shards' allotments still add up to the used units, but the merchant's total is the new one.
     pub async fn quota_usage(&self, merchant_id: &MerchantId) -> Result<Vec<QuotaUsage>, AppError> {
         let mut conn = self.db.conn().await?;
-        Ok(quotas::usage(&mut conn, merchant_id).await?)
+        let plan = plans::find(&mut conn, merchant_id)
+            .await?
+            .unwrap_or_default();
+        usage_under_plan(&mut conn, merchant_id, &plan).await
     }
 }

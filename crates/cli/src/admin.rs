@@ -1,6 +1,7 @@
 //! `punchcard admin`: the operator's commands. Each prints one JSON document on stdout.
 
 use clap::{Args, Subcommand};
+use punchcard_app::allowed_ips::NewAllowedIp;
 use punchcard_app::merchants::NewMerchant;
 use punchcard_app::plans::PlanChange;
 use punchcard_app::{App, AppError, AppSettings};
@@ -48,6 +49,17 @@ enum AdminCommand {
 
 #[derive(Subcommand)]
 enum AllowedIpCommand {
+    /// Add an entry: an IP address or CIDR range for the API or the dashboard.
+    Add {
+        #[arg(long)]
+        merchant: String,
+        /// `api` or `dashboard`.
+        #[arg(long)]
+        source: String,
+        /// An address (203.0.113.7, 2001:db8::1) or a CIDR range (203.0.113.0/24).
+        #[arg(long)]
+        ip: String,
+    },
     /// List a merchant's allowed IPs.
     List {
         #[arg(long)]
@@ -196,6 +208,15 @@ fn merchant_json(m: &punchcard_store::accounts::MerchantRow) -> Value {
     })
 }
 
+fn allowed_ip_json(r: &punchcard_store::allowed_ips::AllowedIpRow) -> Value {
+    json!({
+        "id": r.id,
+        "source": r.source,
+        "ip": r.cidr,
+        "created_at": r.created_at.to_rfc3339(),
+    })
+}
+
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let db = Db::connect(&args.database_url).await?;
     db.migrate().await?;
@@ -328,15 +349,25 @@ async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
             }
         },
         AdminCommand::AllowedIp(cmd) => match cmd {
+            AllowedIpCommand::Add {
+                merchant,
+                source,
+                ip,
+            } => {
+                let new = NewAllowedIp::parse(&source, &ip)
+                    .map_err(|e| explain(AppError::Validation(e)))?;
+                let r = app
+                    .add_allowed_ip(&merchant_id(&merchant)?, new)
+                    .await
+                    .map_err(explain)?;
+                allowed_ip_json(&r)
+            }
             AllowedIpCommand::List { merchant } => {
                 let rows = app
                     .list_allowed_ips(&merchant_id(&merchant)?)
                     .await
                     .map_err(explain)?;
-                json!({"data": rows.iter().map(|r| json!({
-                    "id": r.id, "source": r.source, "ip": r.cidr,
-                    "created_at": r.created_at.to_rfc3339(),
-                })).collect::<Vec<_>>()})
+                json!({"data": rows.iter().map(allowed_ip_json).collect::<Vec<_>>()})
             }
             AllowedIpCommand::Delete {
                 merchant,

@@ -241,6 +241,95 @@ async fn operator_flow(db: Db) {
     let u = db.admin_ok(&["merchant", "unfreeze", &merchant]);
     assert_eq!(u["status"], "active");
 
+    // Allowed IPs: the operator adds, lists and deletes entries; the running server follows
+    // within its one-second cache (an operator unlocking a locked-out merchant).
+    let added = db.admin_ok(&[
+        "allowed-ip",
+        "add",
+        "--merchant",
+        &merchant,
+        "--source",
+        "api",
+        "--ip",
+        "203.0.113.7/24",
+    ]);
+    assert_eq!(added["source"], "api");
+    assert_eq!(added["ip"], "203.0.113.0/24", "stored normalised");
+    let id = added["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("aip_"));
+    let list = db.admin_ok(&["allowed-ip", "list", "--merchant", &merchant]);
+    let entries = list["data"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["id"], id.as_str());
+    assert_eq!(entries[0]["ip"], "203.0.113.0/24");
+    let call = || {
+        client
+            .get(format!("{}/api/v1/currencies", serve.base))
+            .basic_auth(&key_id, Some(&secret))
+            .send()
+    };
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let res = call().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "ip_not_allowed");
+    for (args, needle) in [
+        (
+            ["--source", "api", "--ip", "203.0.113.0/24"],
+            "already in the list",
+        ),
+        (["--source", "mail", "--ip", "203.0.113.9"], "source"),
+        (["--source", "api", "--ip", "203.0.113.300"], "ip"),
+    ] {
+        let mut full = vec!["allowed-ip", "add", "--merchant", &merchant];
+        full.extend(args);
+        let (ok, json, stderr) = db.admin(&full);
+        assert!(!ok && json.is_null(), "{args:?}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let (ok, _, stderr) = db.admin(&[
+        "allowed-ip",
+        "add",
+        "--merchant",
+        "mer_01jd3x1m2n3p4q5r6s7t8v9w0x",
+        "--source",
+        "api",
+        "--ip",
+        "192.0.2.1",
+    ]);
+    assert!(!ok && stderr.contains("not found"), "{stderr}");
+    db.admin_ok(&["allowed-ip", "delete", "--merchant", &merchant, &id]);
+    let list = db.admin_ok(&["allowed-ip", "list", "--merchant", &merchant]);
+    assert!(list["data"].as_array().unwrap().is_empty());
+    let (ok, _, stderr) = db.admin(&["allowed-ip", "delete", "--merchant", &merchant, &id]);
+    assert!(!ok && stderr.contains("not found"), "{stderr}");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(call().await.unwrap().status(), 200, "unlocked");
+    // The cap of ten holds through the CLI too.
+    for i in 0..10 {
+        db.admin_ok(&[
+            "allowed-ip",
+            "add",
+            "--merchant",
+            &merchant,
+            "--source",
+            "dashboard",
+            "--ip",
+            &format!("198.51.100.{i}"),
+        ]);
+    }
+    let (ok, _, stderr) = db.admin(&[
+        "allowed-ip",
+        "add",
+        "--merchant",
+        &merchant,
+        "--source",
+        "dashboard",
+        "--ip",
+        "198.51.100.200",
+    ]);
+    assert!(!ok && stderr.contains("at most 10"), "{stderr}");
+
     // Graceful shutdown on SIGTERM.
     let status = serve.terminate();
     assert!(status.success(), "exit status {status:?}");
@@ -259,19 +348,6 @@ async fn operator_flow(db: Db) {
     assert_eq!(m2["status"], "pending_kyc");
     let a = db.admin_ok(&["merchant", "activate", m2["id"].as_str().unwrap()]);
     assert_eq!(a["status"], "active");
-
-    // Allowed IPs: the operator lists and deletes entries (unlocking a locked-out merchant).
-    t_add_allowed_ip(&db, &merchant).await;
-    let list = db.admin_ok(&["allowed-ip", "list", "--merchant", &merchant]);
-    let entries = list["data"].as_array().unwrap();
-    assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0]["ip"], "203.0.113.0/24");
-    let id = entries[0]["id"].as_str().unwrap();
-    db.admin_ok(&["allowed-ip", "delete", "--merchant", &merchant, id]);
-    let list = db.admin_ok(&["allowed-ip", "list", "--merchant", &merchant]);
-    assert!(list["data"].as_array().unwrap().is_empty());
-    let (ok, _, stderr) = db.admin(&["allowed-ip", "delete", "--merchant", &merchant, id]);
-    assert!(!ok && stderr.contains("not found"), "{stderr}");
 
     // Caps: 5 DEV keys.
     for i in 0..5 {
@@ -299,18 +375,6 @@ async fn operator_flow(db: Db) {
     assert!(!ok);
     assert!(stderr.contains("at most 5"), "{stderr}");
     db.cleanup().await;
-}
-
-/// Adds a dashboard rule through the use case, as the dashboard page does.
-async fn t_add_allowed_ip(db: &Db, merchant: &str) {
-    let store = punchcard_store::Db::connect(&db.url).await.unwrap();
-    let app = punchcard_app::App::new(store.clone(), Default::default());
-    let new =
-        punchcard_app::allowed_ips::NewAllowedIp::parse("dashboard", "203.0.113.7/24").unwrap();
-    app.add_allowed_ip(&merchant.parse().unwrap(), new)
-        .await
-        .unwrap();
-    store.close().await;
 }
 
 async fn bad_arguments_fail_clearly(db: Db) {

@@ -19,11 +19,11 @@ impl IpRange {
                 "must be an IP address or a CIDR range like 203.0.113.0/24",
             )
         };
-        if let Ok(ip) = s.parse::<IpAddr>() {
-            return Ok(Self(IpNet::from(ip)));
-        }
-        let net: IpNet = s.parse().map_err(|_| err())?;
-        Ok(Self(net.trunc()))
+        let net = match s.parse::<IpAddr>() {
+            Ok(ip) => IpNet::from(ip),
+            Err(_) => s.parse::<IpNet>().map_err(|_| err())?.trunc(),
+        };
+        Ok(Self(unmap(net)))
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
@@ -35,6 +35,20 @@ impl IpRange {
             v4 => v4,
         };
         self.0.contains(&ip)
+    }
+}
+
+/// An IPv4-mapped IPv6 range (`::ffff:203.0.113.0/120`) is the IPv4 range it maps
+/// (`203.0.113.0/24`): clients are compared as IPv4, so the range must be too.
+fn unmap(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+                .map(IpNet::V4)
+                .unwrap_or(net),
+            None => net,
+        },
+        other => other,
     }
 }
 
@@ -146,6 +160,43 @@ mod tests {
             "10.0.0.0/8"
         );
         assert!(IpRange::parse("10.1.2").is_err());
+        assert!(IpRange::parse("10.0.0.0/33").is_err());
+    }
+
+    #[test]
+    fn ipv6_and_mapped_ranges() {
+        let v6 = IpRange::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains("2001:db8:1::7".parse().unwrap()));
+        assert!(!v6.contains("2001:db9::1".parse().unwrap()));
+        assert!(
+            !v6.contains("32.1.13.184".parse().unwrap()),
+            "no match across families"
+        );
+        assert_eq!(
+            IpRange::parse("2001:DB8::7/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
+        assert_eq!(IpRange::parse("::1").unwrap().to_string(), "::1");
+        assert!(IpRange::parse("::1")
+            .unwrap()
+            .contains("::1".parse().unwrap()));
+
+        // A client seen through an IPv6 socket as ::ffff:127.0.0.1 is 127.0.0.1.
+        let loopback = IpRange::parse("127.0.0.0/8").unwrap();
+        assert!(loopback.contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(loopback.contains("127.9.9.9".parse().unwrap()));
+        assert!(!loopback.contains("::1".parse().unwrap()));
+
+        // Entries written in mapped form are the IPv4 ranges they map.
+        let mapped = IpRange::parse("::ffff:127.0.0.1").unwrap();
+        assert_eq!(mapped.to_string(), "127.0.0.1");
+        assert!(mapped.contains("127.0.0.1".parse().unwrap()));
+        assert!(mapped.contains("::ffff:127.0.0.1".parse().unwrap()));
+        let mapped_net = IpRange::parse("::ffff:203.0.113.0/120").unwrap();
+        assert_eq!(mapped_net.to_string(), "203.0.113.0/24");
+        assert!(mapped_net.contains("203.0.113.77".parse().unwrap()));
+        // A short prefix covering mapped space stays an IPv6 range.
+        assert_eq!(IpRange::parse("::/0").unwrap().to_string(), "::/0");
         assert!(IpRange::parse("nope").is_err());
     }
 

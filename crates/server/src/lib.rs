@@ -59,7 +59,19 @@ impl Server {
             &config.mail_dir,
         )?;
         let throttle = match config.redis_url.as_deref().filter(|u| !u.trim().is_empty()) {
-            Some(url) => throttle::Throttle::redis(url).await?,
+            Some(url) => {
+                let t = throttle::Throttle::redis(url)?;
+                // Redis down at start is not fatal: the API's rate limit fails open until it
+                // answers (sign-in throttles refuse), and the connection is retried on use.
+                match t.ping().await {
+                    Ok(()) => tracing::info!("rate limits and throttles shared through Redis"),
+                    Err(e) => tracing::warn!(
+                        error = %e,
+                        "Redis does not answer; API rate limits are not enforced until it does"
+                    ),
+                }
+                t
+            }
             None => throttle::Throttle::in_process(),
         };
         let app = App::new(

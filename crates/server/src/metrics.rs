@@ -1,4 +1,5 @@
-//! Prometheus metrics: request counts and latency by route (never by tenant).
+//! Prometheus metrics: request counts and latency by route (never by tenant), and failures
+//! of the rate limiter's counter store.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,6 +35,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<LatencyLabels, Histogram>,
+    rate_limit_backend_errors: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -61,11 +63,23 @@ impl Metrics {
             "HTTP request latency by route",
             latency.clone(),
         );
+        let rate_limit_backend_errors = Counter::default();
+        registry.register(
+            "rate_limit_backend_errors",
+            "API calls served without a rate limit because its counter store failed",
+            rate_limit_backend_errors.clone(),
+        );
         Arc::new(Self {
             registry,
             requests,
             latency,
+            rate_limit_backend_errors,
         })
+    }
+
+    /// Counts one API call served unlimited because the rate limiter's store failed.
+    pub fn rate_limit_backend_error(&self) {
+        self.rate_limit_backend_errors.inc();
     }
 
     pub fn render(&self) -> String {

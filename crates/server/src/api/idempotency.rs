@@ -7,7 +7,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use punchcard_app::api_keys::ApiPrincipal;
 use punchcard_app::idempotency::{parse_key, IdempotencyClaim};
+use punchcard_domain::{Env, MerchantId};
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -108,17 +110,51 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         }
     }
 
+    // The claimed request runs, and its answer is stored, in a task of its own: if the client
+    // hangs up (or a timeout drops this future) the work still finishes and the key gets its
+    // answer, instead of staying claimed and refusing every retry until it is pruned.
     let req = Request::from_parts(parts, Body::from(bytes));
+    let merchant_id = merchant_id.clone();
+    let run = tokio::spawn(
+        run_and_store(
+            state.clone(),
+            next,
+            req,
+            merchant_id.clone(),
+            env,
+            key.clone(),
+        )
+        .instrument(tracing::Span::current()),
+    );
+    match run.await {
+        Ok(response) => response,
+        Err(e) => {
+            // The handler panicked: nothing was answered, so the key is freed for a retry.
+            tracing::error!(error = %e, "an idempotent request failed");
+            release(&state, &merchant_id, env, &key).await;
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "an internal error occurred; it has been logged",
+            )
+            .into_response()
+        }
+    }
+}
+
+/// Runs a request that claimed `key` and stores its answer (a server error frees the key).
+async fn run_and_store(
+    state: AppState,
+    next: Next,
+    req: Request,
+    merchant_id: MerchantId,
+    env: Env,
+    key: String,
+) -> Response {
     let response = next.run(req).await;
     let status = response.status();
     if status.is_server_error() {
-        if let Err(e) = state
-            .app
-            .release_idempotency_key(merchant_id, env, &key)
-            .await
-        {
-            tracing::warn!(error = %e, "could not release an idempotency key");
-        }
+        release(&state, &merchant_id, env, &key).await;
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -126,22 +162,29 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "could not buffer a response");
-            let _ = state
-                .app
-                .release_idempotency_key(merchant_id, env, &key)
-                .await;
+            release(&state, &merchant_id, env, &key).await;
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if let Err(e) = state
         .app
-        .complete_idempotency_key(merchant_id, env, &key, status.as_u16(), &text)
+        .complete_idempotency_key(&merchant_id, env, &key, status.as_u16(), &text)
         .await
     {
         tracing::error!(error = %e, "could not store an idempotent answer");
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+async fn release(state: &AppState, merchant_id: &MerchantId, env: Env, key: &str) {
+    if let Err(e) = state
+        .app
+        .release_idempotency_key(merchant_id, env, key)
+        .await
+    {
+        tracing::warn!(error = %e, "could not release an idempotency key");
+    }
 }
 
 fn mismatch() -> Response {

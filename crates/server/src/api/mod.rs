@@ -39,7 +39,8 @@ and `cursor` and answer `{\"data\": [...], \"next_cursor\": ...}`. Every POST ac
 another body answers 422 `idempotency_mismatch`; keys are remembered for 24 hours.\n\n\
 Every authenticated answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` \
 (per merchant and environment: 100 calls a minute in dev, the plan's rate in prod); past the \
-limit the API answers 429 `rate_limited` with `Retry-After`.",
+limit the API answers 429 `rate_limited` with `Retry-After`. While the rate limiter's store is \
+unreachable, calls are served without a limit and without these headers.",
         license(name = "AGPL-3.0-or-later")
     ),
     paths(

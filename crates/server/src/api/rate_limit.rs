@@ -2,9 +2,12 @@
 //! `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` on every answer.
 //!
 //! Counted in fixed 60-second windows through the shared [`Throttle`](crate::throttle::Throttle),
-//! so several servers behind a load balancer share one budget when Redis is configured. If the
-//! counter store is unreachable the request is served (and the failure logged): an outage of
-//! the limiter must not take the API down with it.
+//! so several servers behind a load balancer share one budget when Redis is configured.
+//!
+//! If the counter store fails (Redis unreachable or too slow) the call is served without a
+//! limit and without rate-limit headers: an outage of the limiter must not take the API down
+//! with it. Each such call counts in `punchcard_rate_limit_backend_errors_total`, and a
+//! warning is logged at most every ten seconds while it lasts.
 
 use std::time::Duration;
 
@@ -48,7 +51,10 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
             res
         }
         Err(e) => {
-            tracing::warn!(error = %e, "rate limiter unavailable; serving without a limit");
+            state.metrics.rate_limit_backend_error();
+            if state.throttle.should_report_failure() {
+                tracing::warn!(error = %e, "rate limiter unavailable; serving API calls without a limit");
+            }
             next.run(req).await
         }
     }

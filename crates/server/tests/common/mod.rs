@@ -55,6 +55,25 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
+/// The Redis URL for tests, or `None` (skip) outside CI.
+pub fn redis_url() -> Option<String> {
+    match std::env::var("PUNCHCARD_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI")
+                .map(|v| v == "true" || v == "1")
+                .unwrap_or(false)
+            {
+                panic!(
+                    "PUNCHCARD_TEST_REDIS_URL must be set in CI: Redis tests may not be skipped"
+                );
+            }
+            eprintln!("PUNCHCARD_TEST_REDIS_URL is not set: skipping a Redis test");
+            None
+        }
+    }
+}
+
 /// Creates a fresh, empty PostgreSQL database and answers its URL and name.
 pub async fn fresh_postgres_database(admin_url: &str) -> (String, String) {
     let name = format!(
@@ -109,6 +128,31 @@ impl TestApp {
                 (url, Some((admin, name)))
             }
         };
+        Some(Self::launch(backend, database_url, pg_admin, dir, configure).await)
+    }
+
+    /// Starts another server on this one's database (as a second node behind a load
+    /// balancer would run); it has its own mail and upload folders. Stopping or dropping it
+    /// leaves the database alone: the first server owns it. Stop this one first.
+    pub async fn start_on(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::launch(
+            self.backend,
+            self.database_url.clone(),
+            None,
+            dir,
+            configure,
+        )
+        .await
+    }
+
+    async fn launch(
+        backend: Backend,
+        database_url: String,
+        pg_admin: Option<(String, String)>,
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let mail_dir = dir.path().join("mail");
         let upload_dir = dir.path().join("uploads");
         let mut config = Config::with_database(&database_url);
@@ -128,7 +172,7 @@ impl TestApp {
                 .await
                 .expect("server runs");
         });
-        Some(TestApp {
+        TestApp {
             backend,
             base: format!("http://{addr}"),
             addr,
@@ -145,7 +189,7 @@ impl TestApp {
             shutdown: Some(tx),
             server: Some(handle),
             pg_admin,
-        })
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
