@@ -15,6 +15,9 @@ use super::session::SignedIn;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Overview,
+    Leads,
+    Wallets,
+    WalletTransactions,
     ApiKeys,
     AllowedIps,
     Notifications,
@@ -148,6 +151,14 @@ impl Chrome {
     pub fn nav_items(&self) -> Vec<NavItem> {
         let all = [
             (Nav::Overview, "Overview", "/dashboard", true),
+            (Nav::Leads, "Leads", "/dashboard/leads", true),
+            (Nav::Wallets, "Wallets", "/dashboard/wallets", true),
+            (
+                Nav::WalletTransactions,
+                "Wallet transactions",
+                "/dashboard/wallet-transactions",
+                true,
+            ),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (
                 Nav::AllowedIps,

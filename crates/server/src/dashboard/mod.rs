@@ -32,11 +32,13 @@ pub mod chrome;
 pub mod cookies;
 pub mod csrf;
 pub mod kyc;
+pub mod leads;
 pub mod login_activities;
 pub mod members;
 pub mod notifications;
 pub mod overview;
 pub mod session;
+pub mod wallets;
 
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
@@ -84,6 +86,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(api_keys::routes())
         .merge(allowed_ips::routes())
         .merge(members::routes())
+        .merge(leads::routes())
+        .merge(wallets::routes())
         .route_layer(from_fn_with_state(state.clone(), session::layer));
     Router::new()
         .merge(pages)
