@@ -225,7 +225,9 @@ impl WalletLine {
 /// One ledger entry as the tables show it.
 pub struct TransactionLine {
     pub id: String,
-    pub when: String,
+    /// When, in UTC: `2026-01-31` and `14:05:09`.
+    pub date: String,
+    pub time: String,
     pub kind: &'static str,
     /// Signed, with its sign: `+50`, `-20`.
     pub amount: String,
@@ -240,9 +242,12 @@ pub struct TransactionLine {
 
 impl TransactionLine {
     pub fn of(t: &TransactionRow, wallet_currency: String) -> Self {
+        let when = short_time(t.created_at);
+        let (date, time) = when.split_once(' ').unwrap_or((&when, ""));
         Self {
             id: t.id.to_string(),
-            when: short_time(t.created_at),
+            date: date.to_string(),
+            time: time.to_string(),
             kind: kind_label(t.kind),
             amount: if t.amount > 0 {
                 format!("+{}", t.amount)
