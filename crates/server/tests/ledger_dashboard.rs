@@ -5,7 +5,7 @@ mod common;
 
 use common::dashboard::{merchant_with_member, Member};
 use common::TestApp;
-use punchcard_app::ledger::{NewLead, Scope};
+use punchcard_app::ledger::{NewLead, NewTransaction, Scope};
 use punchcard_app::plans::PlanChange;
 use punchcard_domain::{Env, MerchantId};
 use punchcard_store::leads::LeadFilter;
@@ -881,6 +881,79 @@ async fn delete_erases_the_lead_and_keeps_the_ledger(t: TestApp) {
     t.stop().await;
 }
 
+/// The lead's transactions come 20 to a page and the ledger 50, newest first, with links on.
+async fn transactions_are_paged_newest_first(t: TestApp) {
+    let (mid, m) = merchant(&t, "Acme").await;
+    let scope = Scope::new(&mid, Env::Prod);
+    let lead = m
+        .create_lead(
+            &t,
+            &[("customer_id", "cust-many"), ("email", "m@example.com")],
+        )
+        .await;
+    let currency = t.app.list_currencies(&mid, None, 1).await.unwrap()[0]
+        .id
+        .to_string();
+    let wallet = t
+        .app
+        .create_wallet(&scope, &lead, &currency)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    for i in 1..=52 {
+        // Ids sort by time to the millisecond: one entry per millisecond at most.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        t.app
+            .create_transaction(
+                &scope,
+                &NewTransaction {
+                    wallet_id: wallet.clone(),
+                    kind: "reward".into(),
+                    amount: 1,
+                    hash: format!("order-{i}"),
+                    description: Some(format!("entry #{i}.")),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let entries = |html: &str| -> Vec<u32> {
+        html.split("entry #")
+            .skip(1)
+            .map(|r| r.split('.').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let next_of = |html: &str| -> Option<String> {
+        let html = unescaped(html);
+        html.contains("rel=\"next\"").then(|| {
+            html.split("rel=\"next\"")
+                .next()
+                .and_then(|h| h.rsplit("href=\"").next())
+                .and_then(|h| h.split('"').next())
+                .unwrap()
+                .to_string()
+        })
+    };
+    let html = m.page(&t, &format!("/dashboard/leads/{lead}")).await;
+    assert_eq!(entries(&html), (33..=52).rev().collect::<Vec<_>>());
+    let next = next_of(&html).expect("older transactions");
+    assert!(next.ends_with("#transactions"), "{next}");
+    let html = m.page(&t, &next).await;
+    assert_eq!(entries(&html), (13..=32).rev().collect::<Vec<_>>());
+    let html = m.page(&t, &next_of(&html).expect("older still")).await;
+    assert_eq!(entries(&html), (1..=12).rev().collect::<Vec<_>>());
+    assert!(next_of(&html).is_none());
+
+    let html = m.page(&t, "/dashboard/wallet-transactions").await;
+    assert_eq!(entries(&html), (3..=52).rev().collect::<Vec<_>>());
+    let next = next_of(&html).expect("a second page");
+    let html = m.page(&t, &next).await;
+    assert_eq!(entries(&html), vec![2, 1]);
+    assert_eq!(balance(&t, &mid, Env::Prod, &wallet).await, 52);
+    t.stop().await;
+}
+
 on_both_backends!(
     pages_render_and_the_form_creates_a_lead,
     bad_input_shows_field_errors_and_writes_nothing,
@@ -889,4 +962,5 @@ on_both_backends!(
     wallets_and_manual_transactions,
     caps_and_quotas_are_explained,
     delete_erases_the_lead_and_keeps_the_ledger,
+    transactions_are_paged_newest_first,
 );
