@@ -1,6 +1,6 @@
 //! The dashboard in headless Chromium, walked as a merchant would: sign up with an emailed
 //! code, fill in KYC with a document, get approved, switch environments, create an API key,
-//! restrict IPs, sign out and in again, then report a sign-in and find the account frozen.
+//! restrict IPs, create a lead with a wallet and reward it, sign out and in again, then report a sign-in and find the account frozen.
 //! Screenshots of the main pages land in `target/screenshots/`.
 
 mod browser_support;
@@ -250,6 +250,68 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
     let res = t.api_get(&key, "/api/v1/currencies").await;
     assert_eq!(res.status(), 200, "loopback is allowed for the API");
 
+    // The ledger: a lead (a bad form first), its wallet, a reward, the balance.
+    t.app
+        .create_currency(&merchant, "PTS", "Points", "1")
+        .await
+        .expect("currency");
+    b.click_link("Leads").await;
+    b.wait_path("/dashboard/leads").await;
+    b.wait_text("No leads in").await;
+    b.fill("#customer_id", "ab").await;
+    b.fill("#name", "Ada Lovelace").await;
+    b.click("Create lead").await;
+    b.wait_text("Customer id must be between 4 and 64 characters")
+        .await;
+    b.wait_text("Email or mobile is required").await;
+    b.find(".field.has-error #customer_id").await;
+    let kept = b.find("#name").await.prop("value").await.unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some("Ada Lovelace"),
+        "typed values are kept"
+    );
+    shot("09a-lead-form-errors").await;
+    b.fill("#customer_id", "cust-1042").await;
+    b.fill("#email", "ada@example.com").await;
+    b.fill("#mobile", "+44 20 7946 0958").await;
+    b.fill("#country", "GB").await;
+    b.click("Create lead").await;
+    b.wait_text("Lead cust-1042 created.").await;
+    let lead_path = b.path().await;
+    assert!(
+        lead_path.starts_with("/dashboard/leads/lead_"),
+        "{lead_path}"
+    );
+    b.click("Create wallet").await;
+    b.wait_text("PTS wallet created.").await;
+    b.fill("#amount", "120").await;
+    b.fill("#description", "Welcome gift").await;
+    b.click("Record transaction").await;
+    b.wait_text("the wallet now holds 120 PTS").await;
+    let balance = b
+        .find("#wallets-table .balance")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(balance.trim(), "120", "the balance shows");
+    b.wait_text("Welcome gift").await;
+    fits_window(&b).await;
+    shot("09b-lead").await;
+    b.click_link("Wallets").await;
+    b.wait_path("/dashboard/wallets").await;
+    b.wait_text("PTS").await;
+    shot("09c-wallets").await;
+    b.click_link("Wallet transactions").await;
+    b.wait_path("/dashboard/wallet-transactions").await;
+    b.wait_text("+120 PTS").await;
+    fits_window(&b).await;
+    shot("09d-wallet-transactions").await;
+    b.click_link("Leads").await;
+    b.wait_text("cust-1042").await;
+    shot("09e-leads").await;
+
     // A form posted without the anti-forgery token is refused, same-site or cross-site.
     forged_posts_are_refused(&t, &b, &merchant, env).await;
 
@@ -261,12 +323,26 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
             "/dashboard/api-keys",
             "/dashboard/allowed-ips",
             "/dashboard/login-activities",
+            "/dashboard/leads",
+            lead_path.as_str(),
+            "/dashboard/wallets",
+            "/dashboard/wallet-transactions",
             "/dashboard",
         ] {
             b.open(page).await;
             b.wait_path(page).await;
             fits_screen(&b, width).await;
         }
+    }
+    if shots {
+        b.open(&lead_path).await;
+        b.wait_text("Welcome gift").await;
+        b.screenshot_phone("10a-lead-phone", 390, 844).await;
+        b.open("/dashboard/wallet-transactions").await;
+        b.wait_text("Welcome gift").await;
+        b.screenshot_phone("10b-wallet-transactions-phone", 390, 844)
+            .await;
+        b.open("/dashboard").await;
     }
     b.wait_text("Overview").await;
     if shots {
@@ -361,8 +437,8 @@ async fn fits_screen(b: &Browser, width: u32) {
             "return [window.innerWidth, document.documentElement.scrollWidth,
                      Array.from(document.querySelectorAll('body *'))
                        .filter(e => e.getBoundingClientRect().right > window.visualViewport.width + 1)
-                       .slice(0, 5)
-                       .map(e => e.tagName.toLowerCase() + '.' + e.className).join(', ')];",
+                       .slice(0, 40)
+                       .map(e => e.tagName.toLowerCase() + '.' + e.className + '=' + Math.round(e.getBoundingClientRect().right)).join(', ')];",
             vec![],
         )
         .await
@@ -374,6 +450,27 @@ async fn fits_screen(b: &Browser, width: u32) {
         "{} is wider than a {width}px phone (viewport {inner}, page {scroll}); too wide: {}",
         b.path().await,
         measured[2]
+    );
+}
+
+/// The desktop page needs no sideways scrolling either.
+async fn fits_window(b: &Browser) {
+    let measured = b
+        .client
+        .execute(
+            "return [document.documentElement.clientWidth, document.documentElement.scrollWidth];",
+            vec![],
+        )
+        .await
+        .expect("measure the page");
+    let (client, scroll) = (
+        measured[0].as_u64().unwrap_or(0),
+        measured[1].as_u64().unwrap_or(0),
+    );
+    assert!(
+        scroll <= client,
+        "{} scrolls sideways on the desktop (window {client}, page {scroll})",
+        b.path().await
     );
 }
 

@@ -15,6 +15,9 @@ use super::session::SignedIn;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Overview,
+    Leads,
+    Wallets,
+    WalletTransactions,
     Deals,
     Offers,
     Stores,
@@ -151,6 +154,14 @@ impl Chrome {
     pub fn nav_items(&self) -> Vec<NavItem> {
         let all = [
             (Nav::Overview, "Overview", "/dashboard", true),
+            (Nav::Leads, "Leads", "/dashboard/leads", true),
+            (Nav::Wallets, "Wallets", "/dashboard/wallets", true),
+            (
+                Nav::WalletTransactions,
+                "Wallet transactions",
+                "/dashboard/wallet-transactions",
+                true,
+            ),
             (Nav::Deals, "Deals", "/dashboard/deals", true),
             (Nav::Offers, "Offers", "/dashboard/offers", true),
             (Nav::Stores, "Stores", "/dashboard/stores", true),

@@ -34,6 +34,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod deals;
 pub mod kyc;
+pub mod leads;
 pub mod login_activities;
 pub mod members;
 pub mod notifications;
@@ -41,6 +42,7 @@ pub mod offers;
 pub mod overview;
 pub mod session;
 pub mod stores;
+pub mod wallets;
 
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
@@ -91,6 +93,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(deals::routes())
         .merge(offers::routes())
         .merge(stores::routes())
+        .merge(leads::routes())
+        .merge(wallets::routes())
         .route_layer(from_fn_with_state(state.clone(), session::layer));
     Router::new()
         .merge(pages)
