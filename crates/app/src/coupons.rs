@@ -8,7 +8,7 @@ use punchcard_domain::currency::CoinsPerUnit;
 use punchcard_domain::ledger::{parse_hash, TransactionKind};
 use punchcard_domain::limits::Quota;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{CouponCodeId, CouponId, FieldError, ValidationErrors};
+use punchcard_domain::{CouponCodeId, CouponId, DealId, FieldError, ValidationErrors};
 use punchcard_store::coupons::{
     self, CodeFilter, CodeRow, CouponFilter, CouponRow, DealTerms, Stock,
 };
@@ -243,6 +243,12 @@ impl App {
         Ok(coupons::stock(&mut conn, &scope.merchant_id, scope.env, deal_id.trim()).await?)
     }
 
+    /// The stock of every deal that has codes, by deal id (deals without codes are absent).
+    pub async fn stocks(&self, scope: &Scope) -> Result<Vec<(DealId, Stock)>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(coupons::stock_by_deal(&mut conn, &scope.merchant_id, scope.env).await?)
+    }
+
     // ----- coupons -----
 
     /// Checks a coupon request: the deal is live and on sale, the lead exists, and for a
@@ -326,8 +332,8 @@ impl App {
                 .ok_or_else(|| {
                     AppError::field("currency_id", "the lead has no wallet in this currency")
                 })?;
-                let rate = CoinsPerUnit::parse(&currency.coins_per_unit)
-                    .map_err(|e| AppError::internal(e))?;
+                let rate =
+                    CoinsPerUnit::parse(&currency.coins_per_unit).map_err(AppError::internal)?;
                 let points = rate.points_for_price(u64::try_from(deal.sell_price).unwrap_or(0));
                 (Some(wallet), i64::try_from(points).unwrap_or(i64::MAX))
             }
@@ -489,6 +495,26 @@ impl App {
             scope.env,
             filter,
             after,
+            limit,
+        )
+        .await?)
+    }
+
+    /// One page of coupons newest first, before the coupon id `before`.
+    pub async fn list_coupons_newest(
+        &self,
+        scope: &Scope,
+        filter: &CouponFilter,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CouponRow>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(coupons::list_coupons_newest(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            filter,
+            before,
             limit,
         )
         .await?)

@@ -15,6 +15,8 @@ use super::session::SignedIn;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Overview,
+    CouponCodes,
+    Coupons,
     ApiKeys,
     AllowedIps,
     Notifications,
@@ -148,6 +150,13 @@ impl Chrome {
     pub fn nav_items(&self) -> Vec<NavItem> {
         let all = [
             (Nav::Overview, "Overview", "/dashboard", true),
+            (
+                Nav::CouponCodes,
+                "Coupon codes",
+                "/dashboard/coupon-codes",
+                true,
+            ),
+            (Nav::Coupons, "Coupons", "/dashboard/coupons", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (
                 Nav::AllowedIps,

@@ -30,6 +30,8 @@ pub mod assets;
 pub mod auth;
 pub mod chrome;
 pub mod cookies;
+pub mod coupon_codes;
+pub mod coupons;
 pub mod csrf;
 pub mod kyc;
 pub mod login_activities;
@@ -83,6 +85,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(kyc::routes())
         .merge(api_keys::routes())
         .merge(allowed_ips::routes())
+        .merge(coupon_codes::routes())
+        .merge(coupons::routes())
         .merge(members::routes())
         .route_layer(from_fn_with_state(state.clone(), session::layer));
     Router::new()
