@@ -390,15 +390,22 @@ async fn codes_page(
     })
 }
 
+/// The page again with a refused form, its entries and errors; the list shows the deal the
+/// form was for.
 async fn refused(
     state: &AppState,
     user: &ActiveMerchant,
     status: StatusCode,
+    deal_id: &str,
     forms: Forms,
 ) -> Result<Response, PageError> {
+    let query = CodeQuery {
+        deal_id: deal_id.trim().to_string(),
+        ..CodeQuery::default()
+    };
     Ok(render_with(
         status,
-        &codes_page(state, user, CodeQuery::default(), forms).await?,
+        &codes_page(state, user, query, forms).await?,
     ))
 }
 
@@ -438,6 +445,7 @@ pub async fn add(
     user: ActiveMerchant,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
+    let deal_id = form.deal_id.clone();
     let result = state
         .app
         .create_code(
@@ -466,7 +474,14 @@ pub async fn add(
                 one_errors: e.into(),
                 ..Forms::default()
             };
-            refused(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, forms).await
+            refused(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &deal_id,
+                forms,
+            )
+            .await
         }
         Err(AppError::Conflict(m)) => {
             let forms = Forms {
@@ -474,7 +489,7 @@ pub async fn add(
                 one_errors: FormErrors::form(m),
                 ..Forms::default()
             };
-            refused(&state, &user, StatusCode::CONFLICT, forms).await
+            refused(&state, &user, StatusCode::CONFLICT, &deal_id, forms).await
         }
         Err(e) => Err(e.into()),
     }
@@ -486,6 +501,7 @@ pub async fn generate(
     user: ActiveMerchant,
     Form(form): Form<GenerateForm>,
 ) -> Result<Response, PageError> {
+    let deal_id = form.deal_id.clone();
     let count = match form.count.trim().parse::<i64>() {
         Ok(n) => n,
         Err(_) => {
@@ -499,7 +515,14 @@ pub async fn generate(
                 generate_errors: ValidationErrors::from(FieldError::new("count", message)).into(),
                 ..Forms::default()
             };
-            return refused(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, forms).await;
+            return refused(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &deal_id,
+                forms,
+            )
+            .await;
         }
     };
     match state
@@ -521,7 +544,14 @@ pub async fn generate(
                 generate_errors: e.into(),
                 ..Forms::default()
             };
-            refused(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, forms).await
+            refused(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &deal_id,
+                forms,
+            )
+            .await
         }
         Err(AppError::Conflict(m)) => {
             let forms = Forms {
@@ -529,7 +559,7 @@ pub async fn generate(
                 generate_errors: FormErrors::form(m),
                 ..Forms::default()
             };
-            refused(&state, &user, StatusCode::CONFLICT, forms).await
+            refused(&state, &user, StatusCode::CONFLICT, &deal_id, forms).await
         }
         Err(e) => Err(e.into()),
     }
@@ -587,6 +617,7 @@ pub async fn upload(
             _ => {}
         }
     }
+    let deal_id = form.deal_id.clone();
     let file = match (failure, file) {
         (Some((status, message)), _) => {
             let forms = Forms {
@@ -594,7 +625,7 @@ pub async fn upload(
                 upload_errors: ValidationErrors::from(FieldError::new("file", message)).into(),
                 ..Forms::default()
             };
-            return refused(&state, &user, status, forms).await;
+            return refused(&state, &user, status, &deal_id, forms).await;
         }
         (None, Some(f)) if !f.is_empty() || !form.file_name.is_empty() => f,
         (None, _) => {
@@ -607,7 +638,14 @@ pub async fn upload(
                 .into(),
                 ..Forms::default()
             };
-            return refused(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, forms).await;
+            return refused(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &deal_id,
+                forms,
+            )
+            .await;
         }
     };
     match state
@@ -649,7 +687,14 @@ pub async fn upload(
                 bad_rows,
                 ..Forms::default()
             };
-            refused(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, forms).await
+            refused(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &deal_id,
+                forms,
+            )
+            .await
         }
         Err(AppError::Conflict(m)) => {
             let forms = Forms {
@@ -657,7 +702,7 @@ pub async fn upload(
                 upload_errors: FormErrors::form(m),
                 ..Forms::default()
             };
-            refused(&state, &user, StatusCode::CONFLICT, forms).await
+            refused(&state, &user, StatusCode::CONFLICT, &deal_id, forms).await
         }
         Err(e) => Err(e.into()),
     }
