@@ -8,7 +8,7 @@ use punchcard_domain::currency::CoinsPerUnit;
 use punchcard_domain::ledger::{parse_hash, TransactionKind};
 use punchcard_domain::limits::Quota;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{CouponCodeId, CouponId, FieldError, ValidationErrors};
+use punchcard_domain::{CouponCodeId, CouponId, DealId, FieldError, ValidationErrors};
 use punchcard_store::coupons::{
     self, CodeFilter, CodeRow, CouponFilter, CouponRow, DealTerms, Stock,
 };
@@ -241,6 +241,12 @@ impl App {
         let mut conn = self.db.conn().await?;
         live_deal(&mut conn, scope, deal_id).await?;
         Ok(coupons::stock(&mut conn, &scope.merchant_id, scope.env, deal_id.trim()).await?)
+    }
+
+    /// The stock of every deal that has codes, by deal id (deals without codes are absent).
+    pub async fn stocks(&self, scope: &Scope) -> Result<Vec<(DealId, Stock)>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(coupons::stock_by_deal(&mut conn, &scope.merchant_id, scope.env).await?)
     }
 
     // ----- coupons -----
@@ -520,6 +526,26 @@ impl App {
             scope.env,
             filter,
             after,
+            limit,
+        )
+        .await?)
+    }
+
+    /// One page of coupons newest first, before the coupon id `before`.
+    pub async fn list_coupons_newest(
+        &self,
+        scope: &Scope,
+        filter: &CouponFilter,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CouponRow>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(coupons::list_coupons_newest(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            filter,
+            before,
             limit,
         )
         .await?)

@@ -42,4 +42,79 @@
       window.setTimeout(function () { b.disabled = true; }, 0);
     });
   });
+
+  // File uploads marked data-upload go through XMLHttpRequest to show their progress, then a
+  // "processing" state while the server checks the rows; the answer (the next page, or the
+  // form with its errors) replaces the page's content. Without this script the form posts.
+  function sizeLabel(bytes) {
+    if (bytes >= 1048576) return (bytes / 1048576).toFixed(1) + " MB";
+    if (bytes >= 1024) return Math.round(bytes / 1024) + " KB";
+    return bytes + " bytes";
+  }
+
+  function showAnswer(form, xhr) {
+    var url = xhr.responseURL || "";
+    var redirected = url && url !== form.action;
+    if (redirected && new URL(url).pathname !== window.location.pathname) {
+      // Somewhere else (signed out, another page): go there as a form post would.
+      window.location.assign(url);
+      return;
+    }
+    var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    var fresh = doc.querySelector("main.content");
+    var main = document.querySelector("main.content");
+    if (fresh && main) {
+      main.innerHTML = fresh.innerHTML;
+      document.title = doc.title;
+      if (redirected) window.history.replaceState(null, "", url);
+      window.scrollTo(0, 0);
+    } else {
+      // An error page: show it whole.
+      document.replaceChild(document.importNode(doc.documentElement, true), document.documentElement);
+    }
+  }
+
+  function sendWithProgress(form) {
+    var box = form.querySelector("[data-upload-progress]");
+    if (!box || !window.FormData || !window.DOMParser || !window.XMLHttpRequest) return false;
+    var xhr = new XMLHttpRequest();
+    if (!xhr.upload) return false;
+    var bar = box.querySelector("progress");
+    var status = box.querySelector(".upload-status");
+    var input = form.querySelector("input[type=file]");
+    var file = input && input.files && input.files[0];
+    var name = file ? file.name + " (" + sizeLabel(file.size) + ")" : "the file";
+    var data = new FormData(form);
+    box.hidden = false;
+    box.classList.remove("processing");
+    bar.value = 0;
+    status.textContent = "Uploading " + name + "… 0%";
+    xhr.upload.addEventListener("progress", function (e) {
+      if (!e.lengthComputable) return;
+      var pct = Math.min(100, Math.floor((e.loaded * 100) / e.total));
+      bar.value = pct;
+      status.textContent = "Uploading " + name + "… " + pct + "%";
+    });
+    xhr.upload.addEventListener("load", function () {
+      bar.removeAttribute("value");
+      box.classList.add("processing");
+      status.textContent = "Processing: checking every row of " + name + " and importing the codes…";
+    });
+    xhr.addEventListener("load", function () { showAnswer(form, xhr); });
+    xhr.addEventListener("error", function () {
+      box.classList.remove("processing");
+      bar.value = 0;
+      status.textContent = "The upload did not reach the server. Check your connection and try again.";
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+    });
+    xhr.open("POST", form.action);
+    xhr.send(data);
+    return true;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.hasAttribute("data-upload")) return;
+    if (sendWithProgress(form)) event.preventDefault();
+  });
 })();

@@ -1,6 +1,7 @@
 //! The dashboard in headless Chromium, walked as a merchant would: sign up with an emailed
 //! code, fill in KYC with a document, get approved, switch environments, create an API key,
-//! restrict IPs, create a lead with a wallet and reward it, sign out and in again, then report a sign-in and find the account frozen.
+//! restrict IPs, create a lead with a wallet and reward it, upload coupon codes and see the
+//! stock, sign out and in again, then report a sign-in and find the account frozen.
 //! Screenshots of the main pages land in `target/screenshots/`.
 
 mod browser_support;
@@ -311,6 +312,8 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
     b.click_link("Leads").await;
     b.wait_text("cust-1042").await;
     shot("09e-leads").await;
+    // Coupon codes: a CSV uploaded through the page shows its progress, then the stock.
+    upload_codes_and_see_the_stock(&t, &b, &merchant, env, shots).await;
 
     // A form posted without the anti-forgery token is refused, same-site or cross-site.
     forged_posts_are_refused(&t, &b, &merchant, env).await;
@@ -327,6 +330,8 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
             lead_path.as_str(),
             "/dashboard/wallets",
             "/dashboard/wallet-transactions",
+            "/dashboard/coupon-codes",
+            "/dashboard/coupons",
             "/dashboard",
         ] {
             b.open(page).await;
@@ -347,6 +352,16 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
     b.wait_text("Overview").await;
     if shots {
         b.screenshot_phone("10-overview-phone", 390, 844).await;
+        for (page, name) in [
+            ("/dashboard/coupon-codes", "10b-coupon-codes-phone"),
+            ("/dashboard/coupons", "10c-coupons-phone"),
+        ] {
+            b.open(page).await;
+            b.wait_path(page).await;
+            b.screenshot_phone(name, 390, 844).await;
+        }
+        b.open("/dashboard").await;
+        b.wait_text("Overview").await;
     }
     // The navigation folds behind a menu button.
     b.find("[data-nav-toggle]")
@@ -568,4 +583,184 @@ async fn forged_posts_are_refused(t: &TestApp, b: &Browser, merchant: &MerchantI
     );
     let url = b.client.current_url().await.expect("url");
     assert_eq!(url.host_str(), Some("127.0.0.1"));
+}
+
+/// Uploads a CSV of codes through the page: the script shows the upload's progress, then a
+/// "processing" state, then the answer in place; a bad file lists its bad rows.
+async fn upload_codes_and_see_the_stock(
+    t: &TestApp,
+    b: &Browser,
+    merchant: &MerchantId,
+    env: Env,
+    shots: bool,
+) {
+    let draft = punchcard_app::deals::DealDraft {
+        name: "Flat white".to_string(),
+        kind: "voucher".to_string(),
+        sell_price: "30".to_string(),
+        available: true,
+        visibility: "private".to_string(),
+        ..Default::default()
+    };
+    let deal = t
+        .app
+        .create_deal(merchant, env, &draft)
+        .await
+        .expect("deal")
+        .deal
+        .id
+        .to_string();
+    b.click_link("Coupon codes").await;
+    b.wait_path("/dashboard/coupon-codes").await;
+    b.wait_text("Flat white").await;
+    b.wait_text("No codes in").await;
+
+    let csv = t.dir.path().join("codes.csv");
+    let rows: String = (0..5000).map(|i| format!("FLAT-{i:05}\n")).collect();
+    std::fs::write(&csv, format!("code\n{rows}")).expect("write CSV");
+    // Note what the progress box shows, and mark the page: a page the script updated in
+    // place keeps the mark, a plain form post would lose it.
+    b.client
+        .execute(
+            "window.uploadStates = []; window.stillThisPage = true;
+             const box = document.querySelector('[data-upload-progress]');
+             new MutationObserver(() => {
+               const s = box.querySelector('.upload-status').textContent;
+               if (s && window.uploadStates[window.uploadStates.length - 1] !== s) window.uploadStates.push(s);
+             }).observe(box, {subtree: true, childList: true, characterData: true, attributes: true});",
+            vec![],
+        )
+        .await
+        .expect("observe the progress box");
+    b.select("#upload-deal", &deal).await;
+    b.select("#upload-kind", "code").await;
+    b.find("#upload-file")
+        .await
+        .send_keys(csv.to_str().expect("UTF-8 path"))
+        .await
+        .expect("choose the file");
+    // A slow line, so the progress can be seen (and photographed) on the way.
+    b.throttle_uploads(20_000).await;
+    b.client
+        .execute(
+            "document.getElementById('upload').scrollIntoView({block: 'center'});",
+            vec![],
+        )
+        .await
+        .expect("scroll to the upload form");
+    b.click("Upload").await;
+    b.wait_text("Uploading codes.csv").await;
+    if shots {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        b.screenshot("14-coupon-codes-uploading").await;
+    }
+    b.throttle_uploads(0).await;
+    b.wait_text("Imported 5000 codes from codes.csv into Flat white.")
+        .await;
+    let states = b
+        .client
+        .execute(
+            "return [window.stillThisPage === true, window.uploadStates];",
+            vec![],
+        )
+        .await
+        .expect("read the progress states");
+    assert_eq!(
+        states[0], true,
+        "the script sent the file and updated the page in place"
+    );
+    let seen: Vec<String> = states[1]
+        .as_array()
+        .expect("states")
+        .iter()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        seen.iter()
+            .any(|s| s.starts_with("Uploading codes.csv") && s.ends_with('%')),
+        "upload progress shown: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|s| s.starts_with("Processing")),
+        "processing shown: {seen:?}"
+    );
+    let url = b.client.current_url().await.expect("url");
+    assert_eq!(url.path(), "/dashboard/coupon-codes");
+    assert_eq!(url.query(), Some(format!("deal_id={deal}").as_str()));
+    let stock = b.find(".stock-table").await.text().await.unwrap();
+    assert!(
+        stock.contains("Flat white") && stock.contains("5000"),
+        "stock: {stock}"
+    );
+    if shots {
+        b.screenshot_full("15-coupon-codes").await;
+    }
+
+    // A file with bad rows: every one listed, nothing imported.
+    let bad = t.dir.path().join("more-codes.csv");
+    std::fs::write(&bad, "FLAT-00001\nNEW-1\n\nNEW-1\n").expect("write CSV");
+    b.select("#upload-deal", &deal).await;
+    b.find("#upload-file")
+        .await
+        .send_keys(bad.to_str().expect("UTF-8 path"))
+        .await
+        .expect("choose the file");
+    b.click("Upload").await;
+    b.wait_text("Nothing was imported").await;
+    let report = b.find(".upload-report").await.text().await.unwrap();
+    for needle in ["more-codes.csv", "is empty", "duplicates row 2"] {
+        assert!(report.contains(needle), "{needle} in {report}");
+    }
+    if shots {
+        b.screenshot_full("16-coupon-codes-bad-rows").await;
+    }
+    let scope = punchcard_app::ledger::Scope::new(merchant, env);
+    assert_eq!(
+        t.app
+            .stock(&scope, &deal)
+            .await
+            .expect("stock")
+            .unique_available,
+        5000,
+        "nothing imported"
+    );
+
+    // A coupon handed out from the vault shows on the coupons page and in the stock.
+    let lead = t
+        .app
+        .create_lead(
+            &scope,
+            punchcard_app::ledger::NewLead {
+                customer_id: "guest-0042".to_string(),
+                email: Some("guest@example.com".to_string()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("lead");
+    let coupon = t
+        .app
+        .create_coupon(
+            &scope,
+            &punchcard_app::coupons::NewCoupon {
+                deal_id: deal.clone(),
+                lead_id: lead.id.to_string(),
+                currency_id: None,
+                hash: "welcome-gift".to_string(),
+                mode: Some("reward".to_string()),
+            },
+        )
+        .await
+        .expect("coupon")
+        .coupon;
+    b.click_link("Coupons").await;
+    b.wait_path("/dashboard/coupons").await;
+    b.wait_text(&coupon.code).await;
+    b.wait_text("guest-0042").await;
+    if shots {
+        b.screenshot_full("17-coupons").await;
+    }
+    b.click_link("Coupon codes").await;
+    let stock = b.find(".stock-table").await.text().await.unwrap();
+    assert!(stock.contains("4999"), "one handed out: {stock}");
 }

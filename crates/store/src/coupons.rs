@@ -252,6 +252,37 @@ pub async fn stock(
     })
 }
 
+/// The stock of every deal of the merchant in `env` that has codes, by deal id.
+pub async fn stock_by_deal(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+) -> Result<Vec<(DealId, Stock)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT deal_id, \
+           CAST(SUM(CASE WHEN kind IN ('code', 'link') AND issued = 0 THEN 1 ELSE 0 END) AS BIGINT) AS available, \
+           CAST(SUM(CASE WHEN kind IN ('code', 'link') AND issued = 1 THEN 1 ELSE 0 END) AS BIGINT) AS issued, \
+           CAST(SUM(CASE WHEN kind IN ('generic_code', 'generic_link') THEN 1 ELSE 0 END) AS BIGINT) AS generic \
+         FROM coupon_codes WHERE merchant_id = $1 AND env = $2 GROUP BY deal_id ORDER BY deal_id",
+    )
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                DealId::from_trusted(r.try_get("deal_id")?),
+                Stock {
+                    unique_available: r.try_get("available")?,
+                    unique_issued: r.try_get("issued")?,
+                    generic: r.try_get("generic")?,
+                },
+            ))
+        })
+        .collect()
+}
+
 /// Hands out one unique code of the deal (marking it issued), or `None` when none is left.
 /// Run it inside the write transaction that creates the coupon.
 pub async fn claim_unique(
@@ -444,6 +475,7 @@ pub struct CouponFilter {
     pub code: Option<String>,
 }
 
+/// One page of coupons in id (issue) order, after `after`.
 pub async fn list_coupons(
     conn: &mut AnyConnection,
     merchant_id: &MerchantId,
@@ -452,14 +484,60 @@ pub async fn list_coupons(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<CouponRow>, StoreError> {
+    select_coupons(
+        conn,
+        merchant_id,
+        env,
+        filter,
+        "id > $3",
+        "id",
+        after,
+        limit,
+    )
+    .await
+}
+
+/// One page of coupons newest first, before `before` (the dashboard's order).
+pub async fn list_coupons_newest(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    filter: &CouponFilter,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CouponRow>, StoreError> {
+    select_coupons(
+        conn,
+        merchant_id,
+        env,
+        filter,
+        "($3 = '' OR id < $3)",
+        "id DESC",
+        before,
+        limit,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn select_coupons(
+    conn: &mut AnyConnection,
+    merchant_id: &MerchantId,
+    env: Env,
+    filter: &CouponFilter,
+    bound: &str,
+    order: &str,
+    from: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CouponRow>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {COUPON_COLUMNS} FROM coupons WHERE merchant_id = $1 AND env = $2 AND id > $3 \
+        "SELECT {COUPON_COLUMNS} FROM coupons WHERE merchant_id = $1 AND env = $2 AND {bound} \
          AND ($4 IS NULL OR lead_id = $4) AND ($5 IS NULL OR deal_id = $5) AND ($6 IS NULL OR status = $6) \
-         AND ($7 IS NULL OR code = $7) ORDER BY id LIMIT $8"
+         AND ($7 IS NULL OR code = $7) ORDER BY {order} LIMIT $8"
     ))
     .bind(merchant_id.as_str())
     .bind(env.as_str())
-    .bind(after.unwrap_or(""))
+    .bind(from.unwrap_or(""))
     .bind(&filter.lead_id)
     .bind(&filter.deal_id)
     .bind(filter.status.map(CouponStatus::as_str))

@@ -21,6 +21,8 @@ pub enum Nav {
     Deals,
     Offers,
     Stores,
+    CouponCodes,
+    Coupons,
     ApiKeys,
     AllowedIps,
     Notifications,
@@ -165,6 +167,13 @@ impl Chrome {
             (Nav::Deals, "Deals", "/dashboard/deals", true),
             (Nav::Offers, "Offers", "/dashboard/offers", true),
             (Nav::Stores, "Stores", "/dashboard/stores", true),
+            (
+                Nav::CouponCodes,
+                "Coupon codes",
+                "/dashboard/coupon-codes",
+                true,
+            ),
+            (Nav::Coupons, "Coupons", "/dashboard/coupons", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (
                 Nav::AllowedIps,

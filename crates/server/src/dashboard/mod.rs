@@ -31,6 +31,8 @@ pub mod auth;
 pub mod catalog;
 pub mod chrome;
 pub mod cookies;
+pub mod coupon_codes;
+pub mod coupons;
 pub mod csrf;
 pub mod deals;
 pub mod kyc;
@@ -89,6 +91,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(kyc::routes())
         .merge(api_keys::routes())
         .merge(allowed_ips::routes())
+        .merge(coupon_codes::routes())
+        .merge(coupons::routes())
         .merge(members::routes())
         .merge(deals::routes())
         .merge(offers::routes())

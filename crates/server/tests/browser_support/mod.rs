@@ -311,6 +311,21 @@ impl Browser {
         path
     }
 
+    /// Slows uploads to `bytes_per_second` (0: back to full speed), to watch their progress.
+    pub async fn throttle_uploads(&self, bytes_per_second: u64) {
+        self.cdp("Network.enable", json!({})).await;
+        let upload: i64 = if bytes_per_second == 0 {
+            -1
+        } else {
+            bytes_per_second as i64
+        };
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": upload}),
+        )
+        .await;
+    }
+
     /// Runs a DevTools protocol command through chromedriver.
     async fn cdp(&self, cmd: &str, params: serde_json::Value) {
         let session = self
