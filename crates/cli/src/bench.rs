@@ -43,11 +43,12 @@ pub struct BenchArgs {
     /// instead of starting one; needs `--key-id` and `--key-secret`.
     #[arg(long, requires_all = ["key_id", "key_secret"])]
     target: Option<String>,
-    /// API key id for `--target` (a prod key, so caps on dev data do not apply).
-    #[arg(long, env = "PUNCHCARD_BENCH_KEY_ID", requires = "target")]
+    /// API key id for `--target` (a prod key, so caps on dev data do not apply); ignored
+    /// without `--target`.
+    #[arg(long, env = "PUNCHCARD_BENCH_KEY_ID")]
     key_id: Option<String>,
     /// API key secret for `--target`.
-    #[arg(long, env = "PUNCHCARD_BENCH_KEY_SECRET", requires = "target")]
+    #[arg(long, env = "PUNCHCARD_BENCH_KEY_SECRET")]
     key_secret: Option<String>,
     /// Ledger: currency of the wallets on `--target` (default: the first one listed).
     #[arg(long, requires = "target")]
