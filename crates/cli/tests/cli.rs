@@ -639,9 +639,17 @@ fn serve_help_documents_every_setting() {
 }
 
 #[test]
-fn bench_reports_throughput_latency_and_memory() {
+fn bench_currencies_reports_throughput_latency_and_memory() {
     let out = Command::new(BIN)
-        .args(["bench", "--seconds", "1", "--concurrency", "2"])
+        .args([
+            "bench",
+            "--scenario",
+            "currencies",
+            "--seconds",
+            "1",
+            "--concurrency",
+            "2",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -650,8 +658,9 @@ fn bench_reports_throughput_latency_and_memory() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["scenario"], "currencies");
     assert!(report["requests"].as_u64().unwrap() > 0);
-    assert_eq!(report["errors"], 0);
+    assert_eq!(report["errors"], serde_json::json!({}));
     assert!(report["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
     assert_eq!(report["backend"], "sqlite");
     let out = Command::new(BIN)
@@ -660,4 +669,153 @@ fn bench_reports_throughput_latency_and_memory() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario"));
+}
+
+/// Runs a short ledger bench with `extra` arguments and answers its report, checked for the
+/// fields every run must have and for a ledger that adds up.
+fn ledger_bench(extra: &[&str]) -> Value {
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "--seconds",
+            "2",
+            "--concurrency",
+            "4",
+            "--leads",
+            "12",
+            "--hot-wallet-count",
+            "2",
+            "--hot-wallets",
+            "0.5",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["scenario"], "ledger", "ledger is the default");
+    assert_eq!(report["env"], "prod");
+    assert_eq!(report["invariants"]["ok"], true, "{report:#}");
+    let ok = report["ok"].as_u64().unwrap();
+    assert!(ok > 0, "{report:#}");
+    assert_eq!(report["errors"], serde_json::json!({}), "{report:#}");
+    assert_eq!(
+        report["requests"].as_u64().unwrap(),
+        ok + report["insufficient_balance"].as_u64().unwrap()
+    );
+    assert!(report["throughput_rps"].as_f64().unwrap() > 0.0);
+    for p in ["p50", "p99", "p99.9"] {
+        assert!(report["latency_ms"][p].as_f64().unwrap() > 0.0, "{p}");
+    }
+    assert!(report["peak_rss_mib"].as_f64().unwrap() > 0.0);
+    let details = &report["invariants"]["details"];
+    assert_eq!(details["wallets"], 12);
+    // The seeds plus at least the measured successes were acknowledged and found again.
+    assert!(details["acknowledged"].as_u64().unwrap() >= 12 + ok);
+    assert_eq!(details["acknowledged_sum"], details["balances_sum"]);
+    assert!(
+        details["transactions_listed"].as_u64().unwrap()
+            >= details["acknowledged"].as_u64().unwrap()
+    );
+    report
+}
+
+#[test]
+fn sqlite_ledger_bench_keeps_the_books() {
+    let report = ledger_bench(&[]);
+    assert_eq!(report["backend"], "sqlite");
+    assert_eq!(
+        report["invariants"]["details"]["audit_ledger"]["mismatches"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn postgres_ledger_bench_keeps_the_books() {
+    let Some(db) = Db::postgres().await else {
+        return;
+    };
+    let report = ledger_bench(&["--database-url", &db.url]);
+    assert_eq!(report["backend"], "postgres");
+    assert_eq!(
+        report["invariants"]["details"]["audit_ledger"]["mismatches"],
+        0
+    );
+    db.cleanup().await;
+}
+
+/// `--target` drives a separate `punchcard serve` with a key made by the operator CLI.
+#[tokio::test]
+async fn ledger_bench_drives_a_running_server() {
+    let db = Db::sqlite().await;
+    let m = db.admin_ok(&[
+        "merchant",
+        "create",
+        "--name",
+        "Load Test",
+        "--email",
+        "load@example.com",
+        "--password",
+        "Correct-Horse-9",
+        "--active",
+    ]);
+    let merchant = m["id"].as_str().unwrap().to_string();
+    db.admin_ok(&[
+        "currency",
+        "create",
+        "--merchant",
+        &merchant,
+        "--code",
+        "PTS",
+        "--name",
+        "Points",
+        "--coins-per-unit",
+        "1",
+    ]);
+    db.admin_ok(&[
+        "plan",
+        "set",
+        "--merchant",
+        &merchant,
+        "--rewards",
+        "1000000",
+        "--rate-limit",
+        "300000",
+    ]);
+    let k = db.admin_ok(&[
+        "api-key",
+        "create",
+        "--merchant",
+        &merchant,
+        "--env",
+        "prod",
+        "--name",
+        "bench",
+    ]);
+    let serve = Serve::start(&db.url);
+    let report = ledger_bench(&[
+        "--target",
+        &serve.base,
+        "--key-id",
+        k["id"].as_str().unwrap(),
+        "--key-secret",
+        k["secret"].as_str().unwrap(),
+    ]);
+    assert_eq!(report["target"], serve.base.as_str());
+    assert_eq!(report["backend"], "unknown");
+    assert!(report["invariants"]["details"]["audit_ledger"].is_string());
+    assert!(serve.terminate().success());
+
+    // Without a key the bench refuses to start.
+    let out = Command::new(BIN)
+        .args(["bench", "--target", "http://127.0.0.1:9"])
+        .env_remove("PUNCHCARD_BENCH_KEY_ID")
+        .env_remove("PUNCHCARD_BENCH_KEY_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--key-id"));
+    db.cleanup().await;
 }

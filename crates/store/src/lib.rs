@@ -38,8 +38,27 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 pub use error::StoreError;
 pub use sqlx::AnyConnection as Conn;
 
-/// A write transaction; commit it or it rolls back on drop.
-pub type Tx = sqlx::Transaction<'static, Any>;
+/// A write transaction; commit it with [`commit`] or it rolls back on drop. It derefs to the
+/// connection, so every store function takes `&mut tx`.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, Any>,
+    /// SQLite: this process's turn to write, held until the transaction ends.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -55,6 +74,9 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time: writers of this process queue here in arrival order
+    /// instead of sleeping and retrying in SQLite's busy handler.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Which backend a URL names, or a clear error.
@@ -87,6 +109,9 @@ impl Db {
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
+            // A broken connection fails its query (and is then dropped) rather than costing
+            // every checkout a round trip to test it.
+            .test_before_acquire(false)
             .max_connections(match backend {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 20,
@@ -109,7 +134,11 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            writer: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -141,8 +170,17 @@ impl Db {
     /// IMMEDIATE`), so a read-then-write transaction cannot fail to upgrade its lock.
     pub async fn begin_write(&self) -> Result<Tx, StoreError> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let turn = self.writer.clone().lock_owned().await;
+                Tx {
+                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }
+            }
+            Backend::Postgres => Tx {
+                inner: self.pool.begin().await?,
+                _turn: None,
+            },
         })
     }
 
@@ -189,7 +227,7 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
 
 /// Commits a write transaction.
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
-    tx.commit().await.map_err(StoreError::from)
+    tx.inner.commit().await.map_err(StoreError::from)
 }
 
 /// The `env` column of a row.
