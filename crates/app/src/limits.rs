@@ -24,8 +24,15 @@ pub async fn check_cap(
         return Err(AppError::NotFound("merchant"));
     }
     if limits::count(conn, resource, merchant_id, env).await? >= cap {
+        let hint = match resource {
+            Resource::Wallets => "dev is for testing; prod has no wallet cap",
+            Resource::ActiveDeals | Resource::ActiveOffers => {
+                "switch one off or delete it before adding another"
+            }
+            _ => "remove one before adding another",
+        };
         return Err(AppError::LimitReached(format!(
-            "at most {cap} {} in {env}; remove one before adding another",
+            "at most {cap} {} in {env}; {hint}",
             resource.label()
         )));
     }
