@@ -100,14 +100,22 @@ impl App {
         name: &str,
         callback_url: Option<&str>,
     ) -> Result<KeyCreation, AppError> {
-        use crate::idempotency::{parse_key, IdempotencyClaim};
+        use crate::idempotency::{parse_key, Fence, IdempotencyClaim, FENCE};
         let key = format!("dashboard:api-key:{}", parse_key(form_id)?);
         let fingerprint = secrets::token_hash(&key);
-        match self
-            .claim_idempotency_key(merchant_id, env, &key, &fingerprint)
-            .await?
-        {
-            IdempotencyClaim::Claimed => {}
+        let fence = Fence {
+            merchant_id: merchant_id.clone(),
+            env,
+            key,
+            holder: secrets::random_token("att_"),
+        };
+        match self.claim_idempotency_key(&fence, &fingerprint).await? {
+            IdempotencyClaim::Claimed | IdempotencyClaim::TakenOver { applied: false } => {}
+            IdempotencyClaim::TakenOver { applied: true } => {
+                return Err(AppError::Conflict(
+                    "this form was already submitted".to_string(),
+                ))
+            }
             IdempotencyClaim::Done { body, .. } => {
                 return match body.parse() {
                     Ok(id) => Ok(KeyCreation::AlreadyCreated(id)),
@@ -118,17 +126,20 @@ impl App {
             }
             IdempotencyClaim::InFlight { .. } => return Ok(KeyCreation::InProgress),
         }
-        match self
-            .create_api_key(merchant_id, env, name, callback_url)
-            .await
-        {
+        let created = FENCE
+            .scope(
+                fence.clone(),
+                self.create_api_key(merchant_id, env, name, callback_url),
+            )
+            .await;
+        match created {
             Ok(created) => {
-                self.complete_idempotency_key(merchant_id, env, &key, 201, created.id.as_str())
+                self.complete_idempotency_key(&fence, 201, created.id.as_str())
                     .await?;
                 Ok(KeyCreation::Created(created))
             }
             Err(e) => {
-                self.release_idempotency_key(merchant_id, env, &key).await?;
+                self.release_idempotency_key(&fence).await?;
                 Err(e)
             }
         }

@@ -31,6 +31,9 @@ pub enum AppError {
     IdempotencyMismatch(String),
     #[error("{0}")]
     TooManyRequests(String, u64),
+    /// The request's Idempotency-Key is held by another attempt: nothing was written.
+    #[error("another attempt holds this request's idempotency key")]
+    Superseded,
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),
     #[error("internal error")]
@@ -54,6 +57,7 @@ impl AppError {
             AppError::CallbackRejected(_) => "callback_rejected",
             AppError::IdempotencyMismatch(_) => "idempotency_mismatch",
             AppError::TooManyRequests(..) => "rate_limited",
+            AppError::Superseded => "idempotency_in_progress",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -72,6 +76,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => AppError::Unavailable(e),
+            StoreError::Superseded => AppError::Superseded,
             other => AppError::Internal(Box::new(other)),
         }
     }

@@ -18,6 +18,7 @@ fn admin(url: &str, args: &[&str]) -> Value {
         .arg("admin")
         .args(args)
         .env("PUNCHCARD_DATABASE_URL", url)
+        .env("PUNCHCARD_ALLOW_PRIVATE_CALLBACKS", "true")
         .output()
         .unwrap();
     assert!(
@@ -34,6 +35,8 @@ fn serve(url: &str, mail_dir: &std::path::Path) -> (Child, String) {
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .env("PUNCHCARD_DATABASE_URL", url)
         .env("PUNCHCARD_MAIL_DIR", mail_dir)
+        .env("PUNCHCARD_ALLOW_PRIVATE_CALLBACKS", "true")
+        .env("PUNCHCARD_CALLBACK_TIMEOUT", "60")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -272,5 +275,254 @@ async fn postgres_acknowledged_writes_survive_sigkill() {
     };
     let (url, name) = common::fresh_postgres_database(&admin_url).await;
     acknowledged_writes_survive_sigkill(url).await;
+    common::drop_postgres_database(&admin_url, &name).await;
+}
+
+/// A callback receiver that holds every call open until `answer` is set, then approves.
+async fn callback_receiver(
+    answer: Arc<std::sync::atomic::AtomicBool>,
+    calls: tokio::sync::mpsc::UnboundedSender<()>,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let (answer, calls) = (answer.clone(), calls.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let _ = calls.send(());
+                while !answer.load(std::sync::atomic::Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}/approve")
+}
+
+/// A request killed mid-flight (its server gets SIGKILL while the request waits on its
+/// callback) leaves its Idempotency-Key claimed; after a restart the retry with the same key
+/// takes the claim over and applies the action once, and later retries replay its answer.
+async fn idempotency_key_heals_after_sigkill(url: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let m = admin(
+        &url,
+        &[
+            "merchant",
+            "create",
+            "--name",
+            "Acme",
+            "--email",
+            "owner@example.com",
+            "--password",
+            "Correct-Horse-9",
+            "--active",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cur = admin(
+        &url,
+        &[
+            "currency",
+            "create",
+            "--merchant",
+            &m,
+            "--code",
+            "PTS",
+            "--name",
+            "Points",
+            "--coins-per-unit",
+            "1",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (calls_tx, mut calls) = tokio::sync::mpsc::unbounded_channel();
+    let callback = callback_receiver(answer.clone(), calls_tx).await;
+    let key = admin(
+        &url,
+        &[
+            "api-key",
+            "create",
+            "--merchant",
+            &m,
+            "--env",
+            "dev",
+            "--name",
+            "k",
+            "--callback-url",
+            &callback,
+        ],
+    );
+    let key = (
+        key["id"].as_str().unwrap().to_string(),
+        key["secret"].as_str().unwrap().to_string(),
+    );
+
+    let (mut child, base) = serve(&url, dir.path());
+    let client = reqwest::Client::new();
+    let post = |base: String, path: &'static str, body: Value, idem: &'static str| {
+        let (client, key) = (client.clone(), key.clone());
+        async move {
+            client
+                .post(format!("{base}{path}"))
+                .basic_auth(&key.0, Some(&key.1))
+                .header("idempotency-key", idem)
+                .json(&body)
+                .timeout(Duration::from_secs(60))
+                .send()
+                .await
+        }
+    };
+    let lead: Value = post(
+        base.clone(),
+        "/api/v1/leads",
+        json!({"customer_id": "cust-0001", "email": "a@example.com"}),
+        "lead-1",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let wallet: Value = post(
+        base.clone(),
+        "/api/v1/wallets",
+        json!({"lead_id": lead["id"], "currency_id": cur}),
+        "wallet-1",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let reward =
+        json!({"wallet_id": wallet["id"], "kind": "reward", "amount": 25, "hash": "order-1"});
+
+    // The reward waits on its callback, which does not answer; the server dies meanwhile.
+    let in_flight = tokio::spawn(post(
+        base.clone(),
+        "/api/v1/wallet_transactions",
+        reward.clone(),
+        "reward-1",
+    ));
+    tokio::time::timeout(Duration::from_secs(30), calls.recv())
+        .await
+        .expect("the reward reached its callback");
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the killed request got no answer"
+    );
+
+    let (mut child, base) = serve(&url, dir.path());
+    answer.store(true, std::sync::atomic::Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let mut first = None;
+    while started.elapsed() < Duration::from_secs(40) {
+        let res = post(
+            base.clone(),
+            "/api/v1/wallet_transactions",
+            reward.clone(),
+            "reward-1",
+        )
+        .await
+        .unwrap();
+        if res.status() == 409 {
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["code"], "idempotency_in_progress", "{body}");
+            continue;
+        }
+        assert_eq!(res.status(), 201, "the retry applies the reward");
+        first = Some(res.json::<Value>().await.unwrap());
+        break;
+    }
+    let first = first.expect("the retry got through after the restart");
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "healed within seconds: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(first["amount"], 25);
+    assert_eq!(first["balance_after"], 25);
+
+    let again = post(
+        base.clone(),
+        "/api/v1/wallet_transactions",
+        reward.clone(),
+        "reward-1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+
+    let listed: Value = client
+        .get(format!(
+            "{base}/api/v1/wallet_transactions?wallet_id={}",
+            wallet["id"].as_str().unwrap()
+        ))
+        .basic_auth(&key.0, Some(&key.1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        1,
+        "applied once: {listed}"
+    );
+    let balance: Value = client
+        .get(format!(
+            "{base}/api/v1/wallets/{}",
+            wallet["id"].as_str().unwrap()
+        ))
+        .basic_auth(&key.0, Some(&key.1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(balance["balance"], 25);
+    let _ = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_idempotency_key_heals_after_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("heal.db").display());
+    idempotency_key_heals_after_sigkill(url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_idempotency_key_heals_after_sigkill() {
+    let Some(admin_url) = common::postgres_url() else {
+        return;
+    };
+    let (url, name) = common::fresh_postgres_database(&admin_url).await;
+    idempotency_key_heals_after_sigkill(url).await;
     common::drop_postgres_database(&admin_url, &name).await;
 }

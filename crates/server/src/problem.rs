@@ -148,6 +148,12 @@ impl From<&AppError> for Problem {
                 Problem::new(StatusCode::TOO_MANY_REQUESTS, code, m.clone())
                     .with_retry_after(*after)
             }
+            AppError::Superseded => Problem::new(
+                StatusCode::CONFLICT,
+                code,
+                "another attempt of this request holds its Idempotency-Key; retry shortly",
+            )
+            .with_retry_after(1),
             AppError::Unavailable(_) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 code,
@@ -171,9 +177,18 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        Problem::from(&self.0).into_response()
+        let mut res = Problem::from(&self.0).into_response();
+        if matches!(self.0, AppError::Superseded) {
+            res.extensions_mut().insert(Superseded);
+        }
+        res
     }
 }
+
+/// Marks an answer whose transaction was refused because the request no longer held its
+/// Idempotency-Key (see `api::idempotency`).
+#[derive(Debug, Clone, Copy)]
+pub struct Superseded;
 
 /// Fallback for unknown API paths.
 pub async fn api_not_found() -> Problem {

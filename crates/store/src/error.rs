@@ -11,6 +11,10 @@ pub enum StoreError {
     /// A unique constraint refused the write; the value names the constraint or index.
     #[error("duplicate value ({0})")]
     Conflict(String),
+    /// The idempotent request no longer holds its key (another attempt took it over, or an
+    /// earlier attempt's action was applied): its transaction was rolled back.
+    #[error("the request's idempotency key is held by another attempt")]
+    Superseded,
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
 }

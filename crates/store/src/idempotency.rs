@@ -1,4 +1,11 @@
-//! Idempotency records: the first request with a key claims it, its answer is kept for replays.
+//! Idempotency records: the first request with a key claims it under a lease, its answer is
+//! kept for replays, and a claim whose server died is taken over by the next retry.
+//!
+//! A claim names its holder (a token unique to one attempt) and how long it holds
+//! (`lease_until`, renewed while the request runs). The action's own transaction records
+//! `applied_by` through the [`Fence`] (see [`crate::commit`]), and only while the attempt still
+//! holds the key: so an attempt that lost its claim can never commit, and a retry that takes a
+//! claim over knows whether the earlier attempt's action was applied.
 
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{Env, MerchantId};
@@ -11,6 +18,9 @@ use crate::StoreError;
 pub enum Claim {
     /// This request claimed the key and must run.
     Claimed,
+    /// This request took over a claim whose holder stopped renewing it. `applied` tells
+    /// whether the earlier attempt's action committed (its answer was lost).
+    TakenOver { applied: bool },
     /// An earlier request with the key is still running.
     InFlight { request_hash: String },
     /// An earlier request finished; its answer.
@@ -21,37 +31,58 @@ pub enum Claim {
     },
 }
 
-/// Claims `key` for a request whose method, path and body hash to `request_hash`.
+/// The claim an attempt holds, checked by every transaction the attempt commits.
+#[derive(Debug, Clone)]
+pub struct Fence {
+    pub merchant_id: MerchantId,
+    pub env: Env,
+    pub key: String,
+    pub holder: String,
+}
+
+tokio::task_local! {
+    /// The claim of the idempotent request this task runs, if any.
+    pub static FENCE: Fence;
+}
+
+/// Claims `key` for a request whose method, path and body hash to `request_hash`, holding it
+/// as `holder` until `lease_until`; an expired claim is taken over.
+#[allow(clippy::too_many_arguments)]
 pub async fn claim(
     conn: &mut AnyConnection,
     merchant_id: &MerchantId,
     env: Env,
     key: &str,
     request_hash: &str,
+    holder: &str,
     now: Timestamp,
+    lease_until: Timestamp,
 ) -> Result<Claim, StoreError> {
     let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (merchant_id, env, idem_key, request_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (merchant_id, env, idem_key) DO NOTHING",
+        "INSERT INTO idempotency_keys \
+         (merchant_id, env, idem_key, request_hash, created_at, holder, lease_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (merchant_id, env, idem_key) DO NOTHING",
     )
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(key)
     .bind(request_hash)
     .bind(now.to_db())
+    .bind(holder)
+    .bind(lease_until.to_db())
     .execute(&mut *conn)
     .await?;
     if inserted.rows_affected() == 1 {
         return Ok(Claim::Claimed);
     }
     let row = sqlx::query(
-        "SELECT request_hash, status_code, response_body FROM idempotency_keys \
-         WHERE merchant_id = $1 AND env = $2 AND idem_key = $3",
+        "SELECT request_hash, status_code, response_body, holder, lease_until, applied_by \
+         FROM idempotency_keys WHERE merchant_id = $1 AND env = $2 AND idem_key = $3",
     )
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(key)
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {
         // Released between our insert and read: the caller may simply retry.
@@ -59,55 +90,136 @@ pub async fn claim(
             request_hash: request_hash.to_string(),
         });
     };
-    let request_hash: String = row.try_get("request_hash")?;
+    let stored_hash: String = row.try_get("request_hash")?;
     let status: Option<i64> = row.try_get("status_code")?;
     let body: Option<String> = row.try_get("response_body")?;
-    Ok(match (status, body) {
-        (Some(status), Some(body)) => Claim::Done {
-            request_hash,
+    if let (Some(status), Some(body)) = (status, body) {
+        return Ok(Claim::Done {
+            request_hash: stored_hash,
             status,
             body,
-        },
-        _ => Claim::InFlight { request_hash },
-    })
-}
-
-/// Stores the answer of a claimed key.
-pub async fn complete(
-    conn: &mut AnyConnection,
-    merchant_id: &MerchantId,
-    env: Env,
-    key: &str,
-    status: i64,
-    body: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET status_code = $4, response_body = $5 \
-         WHERE merchant_id = $1 AND env = $2 AND idem_key = $3",
+        });
+    }
+    let previous_holder: Option<String> = row.try_get("holder")?;
+    let previous_lease: Option<String> = row.try_get("lease_until")?;
+    let applied_by: Option<String> = row.try_get("applied_by")?;
+    // A claim made before leases existed has none: it is treated as expired.
+    let expired = previous_lease
+        .as_deref()
+        .is_none_or(|l| l < now.to_db().as_str());
+    if stored_hash != request_hash || !expired {
+        return Ok(Claim::InFlight {
+            request_hash: stored_hash,
+        });
+    }
+    // Take the claim over, unless another retry did so first.
+    let taken = sqlx::query(
+        "UPDATE idempotency_keys SET holder = $4, lease_until = $5 \
+         WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 AND status_code IS NULL \
+         AND COALESCE(holder, '') = $6 AND COALESCE(lease_until, '') = $7",
     )
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(key)
+    .bind(holder)
+    .bind(lease_until.to_db())
+    .bind(previous_holder.unwrap_or_default())
+    .bind(previous_lease.unwrap_or_default())
+    .execute(&mut *conn)
+    .await?;
+    if taken.rows_affected() == 1 {
+        Ok(Claim::TakenOver {
+            applied: applied_by.is_some(),
+        })
+    } else {
+        Ok(Claim::InFlight {
+            request_hash: stored_hash,
+        })
+    }
+}
+
+/// Extends the lease of a claim that `holder` still holds; false when it holds it no longer.
+pub async fn renew(
+    conn: &mut AnyConnection,
+    fence: &Fence,
+    lease_until: Timestamp,
+) -> Result<bool, StoreError> {
+    let renewed = sqlx::query(
+        "UPDATE idempotency_keys SET lease_until = $5 \
+         WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 AND holder = $4 \
+         AND status_code IS NULL",
+    )
+    .bind(fence.merchant_id.as_str())
+    .bind(fence.env.as_str())
+    .bind(&fence.key)
+    .bind(&fence.holder)
+    .bind(lease_until.to_db())
+    .execute(conn)
+    .await?;
+    Ok(renewed.rows_affected() == 1)
+}
+
+/// Inside an action's transaction: records that the holder's action is applied, provided it
+/// still holds the claim and no earlier attempt applied one. False means the transaction must
+/// not commit.
+pub async fn mark_applied(conn: &mut AnyConnection, fence: &Fence) -> Result<bool, StoreError> {
+    let marked = sqlx::query(
+        "UPDATE idempotency_keys SET applied_by = $4 \
+         WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 AND holder = $4 \
+         AND status_code IS NULL AND COALESCE(applied_by, $4) = $4",
+    )
+    .bind(fence.merchant_id.as_str())
+    .bind(fence.env.as_str())
+    .bind(&fence.key)
+    .bind(&fence.holder)
+    .execute(conn)
+    .await?;
+    Ok(marked.rows_affected() == 1)
+}
+
+/// Stores the answer of a claim `holder` still holds; false when another attempt took it over.
+pub async fn complete(
+    conn: &mut AnyConnection,
+    fence: &Fence,
+    status: i64,
+    body: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE idempotency_keys SET status_code = $5, response_body = $6, lease_until = NULL \
+         WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 AND holder = $4",
+    )
+    .bind(fence.merchant_id.as_str())
+    .bind(fence.env.as_str())
+    .bind(&fence.key)
+    .bind(&fence.holder)
     .bind(status)
     .bind(body)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// Frees a claimed key whose request failed on the server side, so a retry can run.
-pub async fn release(
-    conn: &mut AnyConnection,
-    merchant_id: &MerchantId,
-    env: Env,
-    key: &str,
-) -> Result<(), StoreError> {
+/// Frees a claim whose request failed on the server side, so a retry can run at once: the
+/// record goes if no action was applied, otherwise its lease ends and a retry takes it over.
+pub async fn release(conn: &mut AnyConnection, fence: &Fence) -> Result<(), StoreError> {
     sqlx::query(
-        "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 AND status_code IS NULL",
+        "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 \
+         AND holder = $4 AND status_code IS NULL AND applied_by IS NULL",
     )
-    .bind(merchant_id.as_str())
-    .bind(env.as_str())
-    .bind(key)
+    .bind(fence.merchant_id.as_str())
+    .bind(fence.env.as_str())
+    .bind(&fence.key)
+    .bind(&fence.holder)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE idempotency_keys SET lease_until = NULL WHERE merchant_id = $1 AND env = $2 \
+         AND idem_key = $3 AND holder = $4 AND status_code IS NULL",
+    )
+    .bind(fence.merchant_id.as_str())
+    .bind(fence.env.as_str())
+    .bind(&fence.key)
+    .bind(&fence.holder)
     .execute(conn)
     .await?;
     Ok(())

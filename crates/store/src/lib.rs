@@ -225,8 +225,15 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
     }
 }
 
-/// Commits a write transaction.
-pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+/// Commits a write transaction. Inside an idempotent request (see [`idempotency::FENCE`]) the
+/// same transaction records that the request's action is applied, and the transaction rolls
+/// back with [`StoreError::Superseded`] if the request no longer holds its key.
+pub async fn commit(mut tx: Tx) -> Result<(), StoreError> {
+    if let Ok(fence) = idempotency::FENCE.try_with(Clone::clone) {
+        if !idempotency::mark_applied(&mut tx, &fence).await? {
+            return Err(StoreError::Superseded);
+        }
+    }
     tx.inner.commit().await.map_err(StoreError::from)
 }
 

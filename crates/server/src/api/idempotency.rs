@@ -6,12 +6,11 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use punchcard_app::api_keys::ApiPrincipal;
-use punchcard_app::idempotency::{parse_key, IdempotencyClaim};
-use punchcard_domain::{Env, MerchantId};
+use punchcard_app::idempotency::{parse_key, Fence, IdempotencyClaim, FENCE, RENEW_EVERY};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
-use crate::problem::{ApiError, Problem};
+use crate::problem::{ApiError, Problem, Superseded};
 use crate::state::AppState;
 
 /// Largest request or response body an idempotent request may carry.
@@ -66,17 +65,19 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     hasher.update(&bytes);
     let request_hash = hex::encode(hasher.finalize());
 
-    let (merchant_id, env) = (&principal.merchant_id, principal.env);
+    let fence = Fence {
+        merchant_id: principal.merchant_id.clone(),
+        env: principal.env,
+        key,
+        holder: punchcard_app::secrets::random_token("att_"),
+    };
     // A concurrent duplicate waits for the first request's answer (polling the store, so it
-    // works across servers); only a request still running after the wait gets a 409.
+    // works across servers); only a request still running after the wait gets a 409. A claim
+    // whose server died (its lease ran out) is taken over and run here.
     let started = std::time::Instant::now();
     let mut pause = std::time::Duration::from_millis(10);
-    loop {
-        match state
-            .app
-            .claim_idempotency_key(merchant_id, env, &key, &request_hash)
-            .await
-        {
+    let applied_before = loop {
+        match state.app.claim_idempotency_key(&fence, &request_hash).await {
             Err(e) => return ApiError(e).into_response(),
             Ok(IdempotencyClaim::Done {
                 request_hash: stored,
@@ -95,43 +96,36 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                     return mismatch();
                 }
                 if started.elapsed() >= IN_FLIGHT_WAIT {
-                    return Problem::new(
-                        StatusCode::CONFLICT,
-                        "idempotency_in_progress",
-                        "a request with this Idempotency-Key is still being processed; retry shortly",
-                    )
-                    .with_retry_after(1)
-                    .into_response();
+                    return in_progress();
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(std::time::Duration::from_millis(200));
             }
-            Ok(IdempotencyClaim::Claimed) => break,
+            Ok(IdempotencyClaim::Claimed) => break false,
+            Ok(IdempotencyClaim::TakenOver { applied }) => {
+                tracing::warn!(
+                    applied,
+                    "took over an idempotency key whose earlier attempt stopped"
+                );
+                break applied;
+            }
         }
-    }
+    };
 
     // The claimed request runs, and its answer is stored, in a task of its own: if the client
     // hangs up (or a timeout drops this future) the work still finishes and the key gets its
     // answer, instead of staying claimed and refusing every retry until it is pruned.
     let req = Request::from_parts(parts, Body::from(bytes));
-    let merchant_id = merchant_id.clone();
     let run = tokio::spawn(
-        run_and_store(
-            state.clone(),
-            next,
-            req,
-            merchant_id.clone(),
-            env,
-            key.clone(),
-        )
-        .instrument(tracing::Span::current()),
+        run_and_store(state.clone(), next, req, fence.clone(), applied_before)
+            .instrument(tracing::Span::current()),
     );
     match run.await {
         Ok(response) => response,
         Err(e) => {
             // The handler panicked: nothing was answered, so the key is freed for a retry.
             tracing::error!(error = %e, "an idempotent request failed");
-            release(&state, &merchant_id, env, &key).await;
+            release(&state, &fence).await;
             Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -142,19 +136,51 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     }
 }
 
-/// Runs a request that claimed `key` and stores its answer (a server error frees the key).
+/// Runs a request that claimed its key, renewing the claim while it runs, and stores its
+/// answer (a server error frees the key). Every transaction the request commits checks, inside
+/// itself, that the claim is still this attempt's (see `punchcard_store::commit`).
 async fn run_and_store(
     state: AppState,
     next: Next,
     req: Request,
-    merchant_id: MerchantId,
-    env: Env,
-    key: String,
+    fence: Fence,
+    applied_before: bool,
 ) -> Response {
-    let response = next.run(req).await;
+    let renewer = {
+        let (state, fence) = (state.clone(), fence.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                match state.app.renew_idempotency_key(&fence).await {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => tracing::warn!(error = %e, "could not renew an idempotency key"),
+                }
+            }
+        })
+    };
+    let mut response = FENCE.scope(fence.clone(), next.run(req)).await;
+    renewer.abort();
+    let superseded = response.extensions().get::<Superseded>().is_some();
+    if superseded && !applied_before {
+        // Another attempt took the key over while this one ran: it answers the retries.
+        return response;
+    }
+    if applied_before && response.status().is_client_error() {
+        // The earlier attempt's action was applied but its answer was lost with its server,
+        // and this action has no retry key of its own to replay from: running it again was
+        // refused (by the fence, or by what the first attempt wrote).
+        response = Problem::new(
+            StatusCode::CONFLICT,
+            "idempotency_applied",
+            "the first request with this Idempotency-Key was applied, but its answer was lost \
+             when its server stopped; read the result with a GET",
+        )
+        .into_response();
+    }
     let status = response.status();
     if status.is_server_error() {
-        release(&state, &merchant_id, env, &key).await;
+        release(&state, &fence).await;
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -162,29 +188,39 @@ async fn run_and_store(
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "could not buffer a response");
-            release(&state, &merchant_id, env, &key).await;
+            release(&state, &fence).await;
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    if let Err(e) = state
+    match state
         .app
-        .complete_idempotency_key(&merchant_id, env, &key, status.as_u16(), &text)
+        .complete_idempotency_key(&fence, status.as_u16(), &text)
         .await
     {
-        tracing::error!(error = %e, "could not store an idempotent answer");
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("an idempotency key was taken over before its answer was stored")
+        }
+        Err(e) => tracing::error!(error = %e, "could not store an idempotent answer"),
     }
     Response::from_parts(parts, Body::from(bytes))
 }
 
-async fn release(state: &AppState, merchant_id: &MerchantId, env: Env, key: &str) {
-    if let Err(e) = state
-        .app
-        .release_idempotency_key(merchant_id, env, key)
-        .await
-    {
+async fn release(state: &AppState, fence: &Fence) {
+    if let Err(e) = state.app.release_idempotency_key(fence).await {
         tracing::warn!(error = %e, "could not release an idempotency key");
     }
+}
+
+fn in_progress() -> Response {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "idempotency_in_progress",
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+    )
+    .with_retry_after(1)
+    .into_response()
 }
 
 fn mismatch() -> Response {

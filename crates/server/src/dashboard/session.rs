@@ -97,13 +97,13 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             (None, Some(body))
         };
         let submitted = csrf::submitted(&parts, buffered.as_deref());
-        let mut expected: Vec<&str> = Vec::new();
-        if let Some(s) = &session {
-            expected.push(&s.session.csrf_token);
-        }
-        if !issue_csrf {
-            expected.push(&pre_login_csrf);
-        }
+        // A signed-in browser must send its session's own token: the pre-login pair is
+        // anyone's for the asking, so it is good for pre-login forms only.
+        let expected: Vec<&str> = match &session {
+            Some(s) => vec![&s.session.csrf_token],
+            None if !issue_csrf => vec![&pre_login_csrf],
+            None => Vec::new(),
+        };
         if !csrf::matches(submitted.as_deref(), &expected) {
             tracing::warn!(path = %parts.uri.path(), "dashboard POST without a valid anti-forgery token");
             let mut refused = error_page(
@@ -139,8 +139,16 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     });
 
     let mut res = next.run(Request::from_parts(parts, body)).await;
+    let signed_in_now = sets_cookie(&res, cookies::SESSION);
     let headers = res.headers_mut();
-    if issue_csrf {
+    if signed_in_now {
+        // The pre-login token dies at sign-in (a planted pair goes with it); the next
+        // pre-login page gets a fresh one.
+        headers.append(
+            header::SET_COOKIE,
+            cookies::clear(cookies::CSRF, "/", secure),
+        );
+    } else if issue_csrf {
         headers.append(
             header::SET_COOKIE,
             cookies::set(
