@@ -29,6 +29,46 @@ fn admin(url: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// An active merchant with a PTS currency, made through the operator CLI: (merchant, currency).
+fn merchant_with_currency(url: &str) -> (String, String) {
+    let m = admin(
+        url,
+        &[
+            "merchant",
+            "create",
+            "--name",
+            "Acme",
+            "--email",
+            "owner@example.com",
+            "--password",
+            "Correct-Horse-9",
+            "--active",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cur = admin(
+        url,
+        &[
+            "currency",
+            "create",
+            "--merchant",
+            &m,
+            "--code",
+            "PTS",
+            "--name",
+            "Points",
+            "--coins-per-unit",
+            "1",
+        ],
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (m, cur)
+}
+
 /// Starts `punchcard serve` on port 0 and answers the child and its base URL.
 fn serve(url: &str, mail_dir: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(BIN)
@@ -60,41 +100,7 @@ fn serve(url: &str, mail_dir: &std::path::Path) -> (Child, String) {
 
 async fn acknowledged_writes_survive_sigkill(url: String) {
     let dir = tempfile::tempdir().unwrap();
-    let m = admin(
-        &url,
-        &[
-            "merchant",
-            "create",
-            "--name",
-            "Acme",
-            "--email",
-            "owner@example.com",
-            "--password",
-            "Correct-Horse-9",
-            "--active",
-        ],
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let cur = admin(
-        &url,
-        &[
-            "currency",
-            "create",
-            "--merchant",
-            &m,
-            "--code",
-            "PTS",
-            "--name",
-            "Points",
-            "--coins-per-unit",
-            "1",
-        ],
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (m, cur) = merchant_with_currency(&url);
     admin(
         &url,
         &["plan", "set", "--merchant", &m, "--rate-limit", "300000"],
@@ -313,41 +319,7 @@ async fn callback_receiver(
 /// takes the claim over and applies the action once, and later retries replay its answer.
 async fn idempotency_key_heals_after_sigkill(url: String) {
     let dir = tempfile::tempdir().unwrap();
-    let m = admin(
-        &url,
-        &[
-            "merchant",
-            "create",
-            "--name",
-            "Acme",
-            "--email",
-            "owner@example.com",
-            "--password",
-            "Correct-Horse-9",
-            "--active",
-        ],
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let cur = admin(
-        &url,
-        &[
-            "currency",
-            "create",
-            "--merchant",
-            &m,
-            "--code",
-            "PTS",
-            "--name",
-            "Points",
-            "--coins-per-unit",
-            "1",
-        ],
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (m, cur) = merchant_with_currency(&url);
     let answer = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (calls_tx, mut calls) = tokio::sync::mpsc::unbounded_channel();
     let callback = callback_receiver(answer.clone(), calls_tx).await;
