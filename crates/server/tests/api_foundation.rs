@@ -513,8 +513,14 @@ async fn rate_limits_per_merchant_and_env_with_headers(t: TestApp) {
 
 async fn housekeeping_purges_only_what_has_ended(t: TestApp) {
     let m = t.active_merchant("Acme").await;
+    let fence = punchcard_app::idempotency::Fence {
+        merchant_id: m.clone(),
+        env: Env::Dev,
+        key: "k-old".to_string(),
+        holder: "att_first".to_string(),
+    };
     t.app
-        .claim_idempotency_key(&m, Env::Dev, "k-old", "h")
+        .claim_idempotency_key(&fence, "h")
         .await
         .unwrap();
     let owner = t.app.list_members(&m).await.unwrap().remove(0);
@@ -527,7 +533,7 @@ async fn housekeeping_purges_only_what_has_ended(t: TestApp) {
     assert_eq!(nothing, Default::default(), "fresh rows stay");
     let claim = t
         .app
-        .claim_idempotency_key(&m, Env::Dev, "k-old", "h")
+        .claim_idempotency_key(&fence, "h")
         .await
         .unwrap();
     assert!(!matches!(
@@ -542,7 +548,7 @@ async fn housekeeping_purges_only_what_has_ended(t: TestApp) {
     // Past the replay window the key can be used afresh.
     let claim = t
         .app
-        .claim_idempotency_key(&m, Env::Dev, "k-old", "other")
+        .claim_idempotency_key(&fence, "other")
         .await
         .unwrap();
     assert!(matches!(
