@@ -519,10 +519,7 @@ async fn housekeeping_purges_only_what_has_ended(t: TestApp) {
         key: "k-old".to_string(),
         holder: "att_first".to_string(),
     };
-    t.app
-        .claim_idempotency_key(&fence, "h")
-        .await
-        .unwrap();
+    t.app.claim_idempotency_key(&fence, "h").await.unwrap();
     let owner = t.app.list_members(&m).await.unwrap().remove(0);
     t.app
         .start_sign_in(owner.email.as_str(), "Correct-Horse-9")
@@ -531,11 +528,7 @@ async fn housekeeping_purges_only_what_has_ended(t: TestApp) {
     let now = punchcard_domain::time::Timestamp::now();
     let nothing = t.app.purge_expired_at(now).await.unwrap();
     assert_eq!(nothing, Default::default(), "fresh rows stay");
-    let claim = t
-        .app
-        .claim_idempotency_key(&fence, "h")
-        .await
-        .unwrap();
+    let claim = t.app.claim_idempotency_key(&fence, "h").await.unwrap();
     assert!(!matches!(
         claim,
         punchcard_app::idempotency::IdempotencyClaim::Claimed
@@ -546,11 +539,7 @@ async fn housekeeping_purges_only_what_has_ended(t: TestApp) {
     assert_eq!(purged.idempotency_keys, 1);
     assert_eq!(purged.otp_challenges, 1);
     // Past the replay window the key can be used afresh.
-    let claim = t
-        .app
-        .claim_idempotency_key(&fence, "other")
-        .await
-        .unwrap();
+    let claim = t.app.claim_idempotency_key(&fence, "other").await.unwrap();
     assert!(matches!(
         claim,
         punchcard_app::idempotency::IdempotencyClaim::Claimed

@@ -16,11 +16,10 @@ use punchcard_domain::limits::ALLOWED_IP_CAP;
 use punchcard_domain::net::IpRange;
 use punchcard_domain::{AllowedIpId, MerchantId};
 
-use super::chrome::{
-    error_page, redirect_with_flash, render, render_with, Chrome, Flash, FormErrors, Nav, PageError,
-};
+use super::chrome::{error_page, render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
+use super::kit::back_to;
 use super::login_activities::short_time;
-use super::session::{secure_cookies, ActiveMerchant};
+use super::session::ActiveMerchant;
 use crate::client_ip::{client_ip_of, ClientIp};
 use crate::state::AppState;
 
@@ -194,9 +193,8 @@ pub async fn add(
     let result = state.app.add_allowed_ip(&user.merchant.id, new).await;
     state.allowed_ips.invalidate(&user.merchant.id);
     match result {
-        Ok(row) => Ok(redirect_with_flash(
-            &state.cookie_key,
-            secure_cookies(&state),
+        Ok(row) => Ok(back_to(
+            &state,
             "/dashboard/allowed-ips",
             Flash::success(format!(
                 "{} allowed for the {}.",
@@ -228,9 +226,8 @@ pub async fn delete(
     let id: AllowedIpId = id.parse().map_err(|_| AppError::NotFound("allowed IP"))?;
     state.app.delete_allowed_ip(&user.merchant.id, &id).await?;
     state.allowed_ips.invalidate(&user.merchant.id);
-    Ok(redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(&state),
+    Ok(back_to(
+        &state,
         "/dashboard/allowed-ips",
         Flash::success("Allowed IP deleted."),
     ))

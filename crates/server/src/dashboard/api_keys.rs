@@ -13,11 +13,10 @@ use punchcard_domain::limits::api_key_cap;
 use punchcard_domain::ApiKeyId;
 use punchcard_store::api_keys::ApiKeyRow;
 
-use super::chrome::{
-    redirect_with_flash, render, render_with, Chrome, Flash, FormErrors, Nav, PageError,
-};
+use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
+use super::kit::back_to;
 use super::login_activities::short_time;
-use super::session::{secure_cookies, ActiveMerchant};
+use super::session::ActiveMerchant;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -149,18 +148,12 @@ pub async fn create(
             secret: created.secret,
             signing_secret: created.signing_secret,
         })),
-        Ok(KeyCreation::AlreadyCreated(id)) => Ok(redirect_with_flash(
-            &state.cookie_key,
-            secure_cookies(&state),
-            &format!("/dashboard/api-keys/{id}"),
+        Ok(KeyCreation::AlreadyCreated(id)) => Ok(back_to(&state, &format!("/dashboard/api-keys/{id}"),
             Flash::info(
                 "This form already created the key below; its secret was shown once and cannot be shown again.",
             ),
         )),
-        Ok(KeyCreation::InProgress) => Ok(redirect_with_flash(
-            &state.cookie_key,
-            secure_cookies(&state),
-            "/dashboard/api-keys",
+        Ok(KeyCreation::InProgress) => Ok(back_to(&state, "/dashboard/api-keys",
             Flash::info("The key is being created; it appears in the list in a moment."),
         )),
         Err(AppError::Validation(e)) => Ok(render_with(
@@ -200,9 +193,8 @@ pub async fn revoke(
         .app
         .revoke_api_key(&user.merchant.id, user.env, &id)
         .await?;
-    Ok(redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(&state),
+    Ok(back_to(
+        &state,
         "/dashboard/api-keys",
         Flash::success(format!(
             "API key {id} revoked; requests with it are now refused."

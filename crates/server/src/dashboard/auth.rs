@@ -29,6 +29,7 @@ use serde::Deserialize;
 
 use super::chrome::{redirect_with_flash, render, render_with, Flash, FormErrors, PageError};
 use super::cookies;
+use super::kit::back_to;
 use super::session::{secure_cookies, session_cookie, SignedIn, Visitor};
 use crate::client_ip::ClientIp;
 use crate::mail::Mail;
@@ -285,9 +286,8 @@ fn origin(ip: &ClientIp, headers: &HeaderMap) -> Origin {
 }
 
 fn start_again(state: &AppState, flow: Flow) -> Response {
-    let mut res = redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(state),
+    let mut res = back_to(
+        state,
         flow.start,
         Flash::info("That code is no longer valid. Start again to get a new one."),
     );
@@ -613,9 +613,8 @@ async fn resend(
         Err(e) => return Err(e.into()),
     };
     mail_code(&state, &sent).await?;
-    Ok(redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(&state),
+    Ok(back_to(
+        &state,
         flow.verify,
         Flash::success("We sent a new code. Earlier codes no longer work."),
     ))

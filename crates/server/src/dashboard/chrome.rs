@@ -242,6 +242,65 @@ impl FormErrors {
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.form.is_none()
     }
+
+    /// One field's error.
+    pub fn field(field: &str, message: &str) -> Self {
+        Self {
+            fields: vec![FieldError::new(field, message)],
+            form: None,
+        }
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// The field's error as a sentence naming the field ("Customer id must be …").
+    pub fn sentence(&self, field: &str) -> Option<String> {
+        self.get(field).map(|m| sentence(label(field), m))
+    }
+
+    /// The error about the whole form.
+    pub fn whole(&self) -> Option<&str> {
+        self.form.as_deref()
+    }
+}
+
+/// How a form field is named in messages.
+fn label(field: &str) -> &str {
+    match field {
+        "customer_id" => "Customer id",
+        "name" => "Name",
+        "email" => "Email",
+        "mobile" => "Mobile",
+        "country" => "Country",
+        "dob" => "Date of birth",
+        "lead_id" => "Lead",
+        "currency_id" => "Currency",
+        "wallet_id" => "Wallet",
+        "kind" => "Kind",
+        "amount" => "Amount",
+        "hash" => "Hash",
+        "description" => "Description",
+        other => other,
+    }
+}
+
+/// "Email" + "must be …" reads "Email must be …"; a message that is a sentence of its own
+/// ("email or mobile is required", "no such currency") is shown as one.
+fn sentence(label: &str, message: &str) -> String {
+    let continues = ["is ", "must ", "would ", "was ", "has ", "cannot "]
+        .iter()
+        .any(|w| message.starts_with(w));
+    if continues {
+        format!("{label} {message}")
+    } else {
+        let mut chars = message.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => label.to_string(),
+        }
+    }
 }
 
 impl From<ValidationErrors> for FormErrors {
@@ -399,5 +458,18 @@ mod tests {
         assert_eq!(e.get("password"), None);
         assert!(!e.is_empty());
         assert!(FormErrors::none().is_empty());
+    }
+
+    #[test]
+    fn messages_read_as_sentences() {
+        assert_eq!(
+            sentence("Customer id", "must be between 4 and 64 characters"),
+            "Customer id must be between 4 and 64 characters"
+        );
+        assert_eq!(
+            sentence("Email", "email or mobile is required"),
+            "Email or mobile is required"
+        );
+        assert_eq!(sentence("Currency", "no such currency"), "No such currency");
     }
 }

@@ -10,18 +10,16 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use punchcard_app::deals::DealView;
-use punchcard_app::ledger::Scope;
 use punchcard_app::AppError;
 use punchcard_domain::coupons::{CodeKind, MAX_BULK_GENERATE, MAX_BULK_UPLOAD};
 use punchcard_domain::{DealId, FieldError, ValidationErrors};
 use punchcard_store::coupons::{CodeFilter, CodeRow, Stock};
 use punchcard_store::deals::DealFilter;
 
-use super::chrome::{
-    redirect_with_flash, render, render_with, Chrome, Flash, FormErrors, Nav, PageError,
-};
+use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
+use super::kit::{back_to, list_href};
 use super::login_activities::short_time;
-use super::session::{secure_cookies, ActiveMerchant};
+use super::session::ActiveMerchant;
 use crate::api::coupons::MAX_UPLOAD_BYTES;
 use crate::api::pagination::{decode_cursor, encode_cursor};
 use crate::state::AppState;
@@ -44,10 +42,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The environment the page works in.
-fn scope_of(user: &ActiveMerchant) -> Scope {
-    Scope::new(&user.merchant.id, user.env)
-}
-
 /// One deal in a select.
 pub struct DealOption {
     pub id: String,
@@ -223,25 +217,15 @@ impl CodeQuery {
 
     /// This list's address with another cursor (`None`: the first page).
     fn href(&self, cursor: Option<&str>) -> String {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("deal_id", &self.deal_id),
-            ("kind", &self.kind),
-            ("status", &self.status),
-        ] {
-            if !v.trim().is_empty() {
-                q.append_pair(k, v.trim());
-            }
-        }
-        if let Some(c) = cursor {
-            q.append_pair("cursor", c);
-        }
-        let q = q.finish();
-        if q.is_empty() {
-            "/dashboard/coupon-codes".to_string()
-        } else {
-            format!("/dashboard/coupon-codes?{q}")
-        }
+        list_href(
+            "/dashboard/coupon-codes",
+            &[
+                ("deal_id", &self.deal_id),
+                ("kind", &self.kind),
+                ("status", &self.status),
+            ],
+            cursor,
+        )
     }
 
     fn filtered(&self) -> bool {
@@ -325,7 +309,7 @@ async fn codes_page(
     query: CodeQuery,
     mut forms: Forms,
 ) -> Result<CodesPage, PageError> {
-    let scope = scope_of(user);
+    let scope = user.scope();
     let (filter, after) = query.filter()?;
     let deals = live_deals(state, user).await?;
     let stocks: HashMap<DealId, Stock> = state.app.stocks(&scope).await?.into_iter().collect();
@@ -416,7 +400,7 @@ fn added(state: &AppState, deal_id: &str, flash: Flash) -> Response {
         ..CodeQuery::default()
     }
     .href(None);
-    redirect_with_flash(&state.cookie_key, secure_cookies(state), &to, flash)
+    back_to(state, &to, flash)
 }
 
 async fn deal_label(state: &AppState, user: &ActiveMerchant, deal_id: &str) -> String {
@@ -449,7 +433,7 @@ pub async fn add(
     let result = state
         .app
         .create_code(
-            &scope_of(&user),
+            &user.scope(),
             &form.deal_id,
             Some(form.kind.as_str()),
             &form.value,
@@ -527,7 +511,7 @@ pub async fn generate(
     };
     match state
         .app
-        .generate_codes(&scope_of(&user), &form.deal_id, count)
+        .generate_codes(&user.scope(), &form.deal_id, count)
         .await
     {
         Ok(created) => {
@@ -651,7 +635,7 @@ pub async fn upload(
     match state
         .app
         .upload_codes(
-            &scope_of(&user),
+            &user.scope(),
             &form.deal_id,
             Some(form.kind.as_str()),
             &file,

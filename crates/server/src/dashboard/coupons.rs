@@ -20,12 +20,11 @@ use punchcard_store::coupons::{CouponFilter, CouponRow};
 use punchcard_store::currencies::CurrencyRow;
 use punchcard_store::leads::{LeadFilter, LeadRow};
 
-use super::chrome::{
-    redirect_with_flash, render, render_with, Chrome, Flash, FormErrors, Nav, PageError,
-};
+use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
 use super::coupon_codes::{deal_name, deal_options, live_deals, DealOption};
+use super::kit::{back_to, list_href, safe_back};
 use super::login_activities::short_time;
-use super::session::{secure_cookies, ActiveMerchant};
+use super::session::ActiveMerchant;
 use crate::api::pagination::{decode_cursor, encode_cursor};
 use crate::state::AppState;
 
@@ -39,10 +38,6 @@ pub fn routes() -> Router<AppState> {
         .route(LIST, get(list).post(create))
         .route("/dashboard/coupons/{id}/use", post(use_coupon))
         .route("/dashboard/coupons/{id}/cancel", post(cancel_coupon))
-}
-
-fn scope_of(user: &ActiveMerchant) -> Scope {
-    Scope::new(&user.merchant.id, user.env)
 }
 
 /// A lead named by its lead id or its customer id, if one exists in the environment.
@@ -113,26 +108,16 @@ fn non_empty(s: &str) -> Option<String> {
 
 impl CouponQuery {
     fn href(&self, cursor: Option<&str>) -> String {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("deal_id", &self.deal_id),
-            ("lead", &self.lead),
-            ("status", &self.status),
-            ("code", &self.code),
-        ] {
-            if !v.trim().is_empty() {
-                q.append_pair(k, v.trim());
-            }
-        }
-        if let Some(c) = cursor {
-            q.append_pair("cursor", c);
-        }
-        let q = q.finish();
-        if q.is_empty() {
-            LIST.to_string()
-        } else {
-            format!("{LIST}?{q}")
-        }
+        list_href(
+            LIST,
+            &[
+                ("deal_id", &self.deal_id),
+                ("lead", &self.lead),
+                ("status", &self.status),
+                ("code", &self.code),
+            ],
+            cursor,
+        )
     }
 
     fn filtered(&self) -> bool {
@@ -227,7 +212,7 @@ async fn coupons_page(
     form: Option<CouponForm>,
     errors: FormErrors,
 ) -> Result<CouponsPage, PageError> {
-    let scope = scope_of(user);
+    let scope = user.scope();
     let mut invalid = ValidationErrors::new();
     let status = match query.status.trim() {
         "" => None,
@@ -434,7 +419,7 @@ pub async fn create(
     user: ActiveMerchant,
     Form(form): Form<CouponForm>,
 ) -> Result<Response, PageError> {
-    let scope = scope_of(&user);
+    let scope = user.scope();
     let lead = find_lead(&state, &scope, &form.lead).await?;
     let new = NewCoupon {
         deal_id: form.deal_id.clone(),
@@ -491,12 +476,7 @@ pub async fn create(
                 ..CouponQuery::default()
             }
             .href(None);
-            Ok(redirect_with_flash(
-                &state.cookie_key,
-                secure_cookies(&state),
-                &to,
-                flash,
-            ))
+            Ok(back_to(&state, &to, flash))
         }
         Err(AppError::Validation(e)) => {
             let fields =
@@ -543,35 +523,18 @@ pub struct ActionForm {
     pub back: String,
 }
 
-/// Only addresses of this list, with nothing a header cannot carry.
-fn back_to(back: &str) -> &str {
-    let ok = (back == LIST || back.starts_with("/dashboard/coupons?"))
-        && back.bytes().all(|b| b.is_ascii_graphic())
-        && !back.contains("//");
-    if ok {
-        back
-    } else {
-        LIST
-    }
-}
-
 pub async fn use_coupon(
     State(state): State<AppState>,
     user: ActiveMerchant,
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let flash = match state.app.use_coupon(&scope_of(&user), &id).await {
+    let flash = match state.app.use_coupon(&user.scope(), &id).await {
         Ok(c) => Flash::success(format!("Coupon {} marked used.", c.code)),
         Err(AppError::Conflict(m)) => Flash::error(format!("Not changed: {m}.")),
         Err(e) => return Err(e.into()),
     };
-    Ok(redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(&state),
-        back_to(&form.back),
-        flash,
-    ))
+    Ok(back_to(&state, &safe_back(&form.back, LIST), flash))
 }
 
 pub async fn cancel_coupon(
@@ -580,7 +543,7 @@ pub async fn cancel_coupon(
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, PageError> {
-    let scope = scope_of(&user);
+    let scope = user.scope();
     let flash = match state.app.cancel_coupon(&scope, &id).await {
         Ok(c) => match (&c.wallet_id, c.points > 0) {
             (Some(wallet_id), true) => {
@@ -598,12 +561,7 @@ pub async fn cancel_coupon(
         Err(AppError::Conflict(m)) => Flash::error(format!("Not changed: {m}.")),
         Err(e) => return Err(e.into()),
     };
-    Ok(redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(&state),
-        back_to(&form.back),
-        flash,
-    ))
+    Ok(back_to(&state, &safe_back(&form.back, LIST), flash))
 }
 
 #[cfg(test)]
@@ -613,13 +571,16 @@ mod tests {
     #[test]
     fn actions_come_back_to_the_list_only() {
         assert_eq!(
-            back_to("/dashboard/coupons?status=issued"),
+            safe_back("/dashboard/coupons?status=issued", LIST),
             "/dashboard/coupons?status=issued"
         );
-        assert_eq!(back_to("/dashboard/coupons"), LIST);
-        assert_eq!(back_to("https://evil.example/"), LIST);
-        assert_eq!(back_to("/dashboard/coupons?x=1\r\nSet-Cookie: a"), LIST);
-        assert_eq!(back_to("/dashboard/coupons?//evil"), LIST);
+        assert_eq!(safe_back("/dashboard/coupons", LIST), LIST);
+        assert_eq!(safe_back("https://evil.example/", LIST), LIST);
+        assert_eq!(
+            safe_back("/dashboard/coupons?x=1\r\nSet-Cookie: a", LIST),
+            LIST
+        );
+        assert_eq!(safe_back("/dashboard/coupons?//evil", LIST), LIST);
         assert_eq!(
             CouponQuery {
                 lead: "cust 1".into(),

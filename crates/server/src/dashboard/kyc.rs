@@ -13,11 +13,10 @@ use punchcard_app::uploads::MAX_UPLOAD_BYTES;
 use punchcard_app::AppError;
 use punchcard_domain::{FieldError, UploadId};
 
-use super::chrome::{
-    redirect_with_flash, render, render_with, Chrome, Flash, FormErrors, Nav, PageError,
-};
+use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
+use super::kit::back_to;
 use super::login_activities::short_time;
-use super::session::{secure_cookies, SignedIn};
+use super::session::SignedIn;
 use crate::state::AppState;
 
 /// The multipart body limit of the upload form: the file cap plus room for the other parts,
@@ -412,10 +411,5 @@ pub async fn submit(State(state): State<AppState>, user: SignedIn) -> Result<Res
 }
 
 fn back_to_profile(state: &AppState, flash: Flash) -> Response {
-    redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(state),
-        "/dashboard/profile",
-        flash,
-    )
+    back_to(state, "/dashboard/profile", flash)
 }

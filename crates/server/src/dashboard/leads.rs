@@ -15,12 +15,11 @@ use punchcard_domain::Env;
 use punchcard_store::leads::{LeadFilter, LeadRow};
 use punchcard_store::wallets::{TransactionFilter, WalletRow};
 
-use super::chrome::{redirect_with_flash, render, render_with, Chrome, Flash, Nav, PageError};
+use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
+use super::kit::{after_of, back_to, Pager};
 use super::login_activities::short_time;
-use super::session::{secure_cookies, ActiveMerchant};
-use super::wallets::{
-    after_of, scope_of, Currencies, CurrencyOption, Messages, Pager, TransactionLine, WalletLine,
-};
+use super::session::ActiveMerchant;
+use super::wallets::{Currencies, CurrencyOption, TransactionLine, WalletLine};
 use crate::api::leads::LeadListParams;
 use crate::state::AppState;
 
@@ -135,7 +134,7 @@ struct ListPage {
     /// How many leads the environment may still take: the DEV cap or the PROD quota.
     usage: String,
     form: LeadForm,
-    errors: Messages,
+    errors: FormErrors,
 }
 
 async fn list_page(
@@ -143,9 +142,9 @@ async fn list_page(
     user: &ActiveMerchant,
     search: LeadSearch,
     form: LeadForm,
-    errors: Messages,
+    errors: FormErrors,
 ) -> Result<ListPage, PageError> {
-    let scope = scope_of(user);
+    let scope = user.scope();
     let filter = search.filter();
     let after = after_of(&search.cursor);
     let mut rows = state
@@ -211,7 +210,14 @@ pub async fn list(
     Query(search): Query<LeadSearch>,
 ) -> Result<Response, PageError> {
     Ok(render(
-        &list_page(&state, &user, search, LeadForm::default(), Messages::none()).await?,
+        &list_page(
+            &state,
+            &user,
+            search,
+            LeadForm::default(),
+            FormErrors::none(),
+        )
+        .await?,
     ))
 }
 
@@ -243,7 +249,7 @@ pub async fn create(
     let result = state
         .app
         .create_lead(
-            &scope_of(&user),
+            &user.scope(),
             NewLead {
                 customer_id: form.customer_id.clone(),
                 name: some(&form.name),
@@ -256,16 +262,15 @@ pub async fn create(
         .await;
     let errors = match result {
         Ok(lead) => {
-            return Ok(redirect_with_flash(
-                &state.cookie_key,
-                secure_cookies(&state),
+            return Ok(back_to(
+                &state,
                 &format!("/dashboard/leads/{}", lead.id),
                 Flash::success(format!("Lead {} created.", lead.customer_id)),
             ))
         }
-        Err(AppError::Validation(e)) => Messages::from(e),
-        Err(AppError::LimitReached(m)) => Messages::form(limit_message(&m)),
-        Err(AppError::QuotaExhausted(q)) => Messages::form(quota_message(q)),
+        Err(AppError::Validation(e)) => FormErrors::from(e),
+        Err(AppError::LimitReached(m)) => FormErrors::form(limit_message(&m)),
+        Err(AppError::QuotaExhausted(q)) => FormErrors::form(quota_message(q)),
         Err(e) => return Err(e.into()),
     };
     Ok(render_with(
@@ -366,32 +371,32 @@ struct LeadPage {
     show_lead: bool,
     pager: Pager,
     edit: LeadForm,
-    edit_errors: Messages,
+    edit_errors: FormErrors,
     wallet_form: WalletForm,
-    wallet_errors: Messages,
+    wallet_errors: FormErrors,
     tx: TransactionForm,
-    tx_errors: Messages,
+    tx_errors: FormErrors,
 }
 
 /// The forms of a lead's page, as typed (after a refused post) or fresh.
 struct LeadForms {
     edit: Option<LeadForm>,
-    edit_errors: Messages,
+    edit_errors: FormErrors,
     wallet_form: WalletForm,
-    wallet_errors: Messages,
+    wallet_errors: FormErrors,
     tx: TransactionForm,
-    tx_errors: Messages,
+    tx_errors: FormErrors,
 }
 
 impl LeadForms {
     fn fresh() -> Self {
         Self {
             edit: None,
-            edit_errors: Messages::none(),
+            edit_errors: FormErrors::none(),
             wallet_form: WalletForm::default(),
-            wallet_errors: Messages::none(),
+            wallet_errors: FormErrors::none(),
             tx: TransactionForm::fresh(),
-            tx_errors: Messages::none(),
+            tx_errors: FormErrors::none(),
         }
     }
 }
@@ -404,7 +409,7 @@ async fn lead_wallets(
     // One wallet per currency: the merchant's currencies bound how many there are.
     Ok(state
         .app
-        .list_wallets(&scope_of(user), Some(lead.id.as_str()), None, None, 500)
+        .list_wallets(&user.scope(), Some(lead.id.as_str()), None, None, 500)
         .await?)
 }
 
@@ -415,7 +420,7 @@ async fn lead_page(
     cursor: &str,
     forms: LeadForms,
 ) -> Result<LeadPage, PageError> {
-    let scope = scope_of(user);
+    let scope = user.scope();
     let currencies = Currencies::load(state, &user.merchant.id).await?;
     let wallets = lead_wallets(state, user, &lead).await?;
     let after = after_of(cursor);
@@ -511,7 +516,7 @@ async fn find_lead(
     user: &ActiveMerchant,
     id: &str,
 ) -> Result<LeadRow, PageError> {
-    Ok(state.app.lead(&scope_of(user), id).await?)
+    Ok(state.app.lead(&user.scope(), id).await?)
 }
 
 pub async fn show(
@@ -526,13 +531,8 @@ pub async fn show(
     ))
 }
 
-fn back_to(state: &AppState, lead_id: &str, flash: Flash) -> Response {
-    redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(state),
-        &format!("/dashboard/leads/{lead_id}"),
-        flash,
-    )
+fn back_to_lead(state: &AppState, lead_id: &str, flash: Flash) -> Response {
+    back_to(state, &format!("/dashboard/leads/{lead_id}"), flash)
 }
 
 /// Saves the edit form; an emptied field clears it (email or mobile must remain).
@@ -546,7 +546,7 @@ pub async fn update(
     let result = state
         .app
         .update_lead(
-            &scope_of(&user),
+            &user.scope(),
             lead.id.as_str(),
             LeadPatch {
                 customer_id: Some(form.customer_id.clone()),
@@ -559,7 +559,7 @@ pub async fn update(
         )
         .await;
     match result {
-        Ok(saved) => Ok(back_to(
+        Ok(saved) => Ok(back_to_lead(
             &state,
             saved.id.as_str(),
             Flash::success("Lead details saved."),
@@ -588,12 +588,9 @@ pub async fn delete(
     let lead = find_lead(&state, &user, &id).await?;
     state
         .app
-        .delete_lead(&scope_of(&user), lead.id.as_str())
+        .delete_lead(&user.scope(), lead.id.as_str())
         .await?;
-    Ok(redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(&state),
-        "/dashboard/leads",
+    Ok(back_to(&state, "/dashboard/leads",
         Flash::success(format!(
             "Lead {} deleted: its personal data is erased; its wallets and transactions stay in the ledger.",
             lead.customer_id
@@ -610,12 +607,12 @@ pub async fn create_wallet(
     let lead = find_lead(&state, &user, &id).await?;
     let result = state
         .app
-        .create_wallet(&scope_of(&user), lead.id.as_str(), &form.currency_id)
+        .create_wallet(&user.scope(), lead.id.as_str(), &form.currency_id)
         .await;
     let errors = match result {
         Ok(wallet) => {
             let currencies = Currencies::load(&state, &user.merchant.id).await?;
-            return Ok(back_to(
+            return Ok(back_to_lead(
                 &state,
                 lead.id.as_str(),
                 Flash::success(format!(
@@ -624,8 +621,8 @@ pub async fn create_wallet(
                 )),
             ));
         }
-        Err(AppError::Validation(e)) => Messages::from(e),
-        Err(AppError::LimitReached(m)) => Messages::form(limit_message(&m)),
+        Err(AppError::Validation(e)) => FormErrors::from(e),
+        Err(AppError::LimitReached(m)) => FormErrors::form(limit_message(&m)),
         Err(e) => return Err(e.into()),
     };
     let forms = LeadForms {
@@ -646,7 +643,7 @@ async fn refuse_transaction(
     lead: &LeadRow,
     status: StatusCode,
     form: TransactionForm,
-    errors: Messages,
+    errors: FormErrors,
 ) -> Result<Response, PageError> {
     let forms = LeadForms {
         tx: form,
@@ -678,7 +675,7 @@ pub async fn create_transaction(
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             form,
-            Messages::field("wallet_id", "is not one of this lead's wallets"),
+            FormErrors::field("wallet_id", "is not one of this lead's wallets"),
         )
         .await;
     }
@@ -696,7 +693,7 @@ pub async fn create_transaction(
             return refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 form,
-                Messages::field("amount", m),
+                FormErrors::field("amount", m),
             )
             .await
         }
@@ -704,7 +701,7 @@ pub async fn create_transaction(
     let result = state
         .app
         .create_transaction(
-            &scope_of(&user),
+            &user.scope(),
             &NewTransaction {
                 wallet_id: form.wallet_id.trim().to_string(),
                 kind: form.kind.clone(),
@@ -735,7 +732,7 @@ pub async fn create_transaction(
                     t.balance_after
                 ))
             };
-            Ok(back_to(&state, lead.id.as_str(), flash))
+            Ok(back_to_lead(&state, lead.id.as_str(), flash))
         }
         Err(AppError::Validation(e)) => {
             refuse(StatusCode::UNPROCESSABLE_ENTITY, form, e.into()).await
@@ -744,14 +741,14 @@ pub async fn create_transaction(
             refuse(
                 StatusCode::CONFLICT,
                 form,
-                Messages::form(format!(
+                FormErrors::form(format!(
                     "Insufficient balance: the wallet holds {balance} {code}, so {requested} {code} cannot be taken away. Nothing was written."
                 )),
             )
             .await
         }
         Err(AppError::QuotaExhausted(q)) => {
-            refuse(StatusCode::FORBIDDEN, form, Messages::form(quota_message(q))).await
+            refuse(StatusCode::FORBIDDEN, form, FormErrors::form(quota_message(q))).await
         }
         Err(AppError::IdempotencyMismatch(_)) => {
             let form = TransactionForm {
@@ -761,7 +758,7 @@ pub async fn create_transaction(
             refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 form,
-                Messages::field(
+                FormErrors::field(
                     "hash",
                     "was already used for a different transaction, so nothing was written. A fresh hash is filled in: send the form again to record this one.",
                 ),
@@ -772,12 +769,12 @@ pub async fn create_transaction(
             refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 form,
-                Messages::field("wallet_id", "is not one of this lead's wallets"),
+                FormErrors::field("wallet_id", "is not one of this lead's wallets"),
             )
             .await
         }
         Err(AppError::Conflict(m)) => {
-            refuse(StatusCode::CONFLICT, form, Messages::form(m)).await
+            refuse(StatusCode::CONFLICT, form, FormErrors::form(m)).await
         }
         Err(e) => Err(e.into()),
     }

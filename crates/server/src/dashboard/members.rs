@@ -11,11 +11,10 @@ use punchcard_app::AppError;
 use punchcard_domain::accounts::Role;
 use punchcard_domain::{InvitationId, MemberId};
 
-use super::chrome::{
-    error_page, redirect_with_flash, render, render_with, Chrome, Flash, FormErrors, Nav, PageError,
-};
+use super::chrome::{error_page, render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
+use super::kit::back_to;
 use super::login_activities::short_time;
-use super::session::{secure_cookies, SignedIn, Visitor};
+use super::session::{SignedIn, Visitor};
 use crate::mail::Mail;
 use crate::state::AppState;
 
@@ -169,16 +168,12 @@ pub async fn invite(
     };
     if let Err(e) = state.mailer.send(&mail).await {
         tracing::error!(error = %e, "could not send an invitation");
-        return Ok(redirect_with_flash(
-            &state.cookie_key,
-            secure_cookies(&state),
-            "/dashboard/members",
+        return Ok(back_to(&state, "/dashboard/members",
             Flash::error("The invitation was saved but its email could not be sent; revoke it and try again."),
         ));
     }
-    Ok(redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(&state),
+    Ok(back_to(
+        &state,
         "/dashboard/members",
         Flash::success(format!("Invitation sent to {}.", created.invitation.email)),
     ))
@@ -191,9 +186,8 @@ pub async fn revoke(
 ) -> Result<Response, PageError> {
     let id: InvitationId = id.parse().map_err(|_| AppError::NotFound("invitation"))?;
     state.app.revoke_invitation(&user.member, &id).await?;
-    Ok(redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(&state),
+    Ok(back_to(
+        &state,
         "/dashboard/members",
         Flash::success("Invitation revoked."),
     ))
@@ -206,9 +200,8 @@ pub async fn remove(
 ) -> Result<Response, PageError> {
     let id: MemberId = id.parse().map_err(|_| AppError::NotFound("member"))?;
     state.app.remove_member(&user.member, &id).await?;
-    Ok(redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(&state),
+    Ok(back_to(
+        &state,
         "/dashboard/members",
         Flash::success("Member removed; their sessions have ended."),
     ))
@@ -288,9 +281,8 @@ pub async fn accept(
         .await;
     }
     match state.app.accept_invitation(&token, &form.password).await {
-        Ok(member) => Ok(redirect_with_flash(
-            &state.cookie_key,
-            secure_cookies(&state),
+        Ok(member) => Ok(back_to(
+            &state,
             "/dashboard/login",
             Flash::success(format!(
                 "Your account {} is ready: sign in to continue.",

@@ -15,7 +15,7 @@
 //!    (multipart forms put `?_csrf={{ chrome.csrf }}` in their `action` instead). The session
 //!    layer refuses any other POST with 403 before the handler runs.
 //! 4. Forms post, then redirect (PRG): on success answer
-//!    `redirect_with_flash(&state.cookie_key, secure_cookies(&state), "/dashboard/…", Flash::success("…"))`;
+//!    `kit::back_to(&state, "/dashboard/…", Flash::success("…"))`;
 //!    on invalid input re-render the form with `render_with(StatusCode::UNPROCESSABLE_ENTITY, …)`
 //!    and a `FormErrors` (from the app's `ValidationErrors`), shown next to each field with
 //!    `{% if let Some(e) = errors.get("field") %}`. Required fields carry
@@ -35,6 +35,7 @@ pub mod coupon_codes;
 pub mod coupons;
 pub mod csrf;
 pub mod deals;
+pub mod kit;
 pub mod kyc;
 pub mod leads;
 pub mod login_activities;

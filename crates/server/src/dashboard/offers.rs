@@ -14,10 +14,10 @@ use punchcard_app::AppError;
 use punchcard_domain::OfferId;
 
 use super::catalog::{
-    back_to, price_line, safe_back, short_moment, store_choices, to_local_input, upload_image,
-    FormFields, ImageOutcome, Images, StoreChoice,
+    price_line, short_moment, store_choices, upload_image, ImageOutcome, Images, StoreChoice,
 };
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
+use super::kit::{back_to, list_href, safe_back, to_local_input, FormFields};
 use super::session::ActiveMerchant;
 use crate::api::catalog::IMAGE_BODY_LIMIT;
 use crate::api::pagination::{decode_cursor, encode_cursor};
@@ -73,25 +73,15 @@ impl Filters {
 
     /// This list's address, optionally from a cursor.
     fn href(&self, cursor: Option<&str>) -> String {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("available", &self.available),
-            ("store_id", &self.store_id),
-            ("q", &self.q),
-        ] {
-            if !v.trim().is_empty() {
-                q.append_pair(k, v);
-            }
-        }
-        if let Some(c) = cursor {
-            q.append_pair("cursor", c);
-        }
-        let q = q.finish();
-        if q.is_empty() {
-            LIST.to_string()
-        } else {
-            format!("{LIST}?{q}")
-        }
+        list_href(
+            LIST,
+            &[
+                ("available", &self.available),
+                ("store_id", &self.store_id),
+                ("q", &self.q),
+            ],
+            cursor,
+        )
     }
 }
 

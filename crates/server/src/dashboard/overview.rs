@@ -8,8 +8,9 @@ use punchcard_domain::limits::{api_key_cap, default_rate_limit, Quota};
 use punchcard_domain::Env;
 use serde::Deserialize;
 
-use super::chrome::{redirect_with_flash, render, Chrome, Flash, Nav, PageError};
-use super::session::{secure_cookies, ActiveMerchant};
+use super::chrome::{render, Chrome, Flash, Nav, PageError};
+use super::kit::back_to;
+use super::session::ActiveMerchant;
 use crate::state::AppState;
 
 pub struct QuotaLine {
@@ -100,12 +101,7 @@ pub async fn switch_env(
         Env::Dev => "Switched to DEV: test data only.",
         Env::Prod => "Switched to PROD.",
     };
-    Ok(redirect_with_flash(
-        &state.cookie_key,
-        secure_cookies(&state),
-        safe_back(&form.back),
-        Flash::info(label),
-    ))
+    Ok(back_to(&state, safe_back(&form.back), Flash::info(label)))
 }
 
 #[cfg(test)]

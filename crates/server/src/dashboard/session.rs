@@ -274,6 +274,13 @@ impl FromRequestParts<AppState> for SignedIn {
 #[derive(Debug, Clone)]
 pub struct ActiveMerchant(pub SignedIn);
 
+impl ActiveMerchant {
+    /// The scope of the member's requests: its merchant, in the environment the toggle shows.
+    pub fn scope(&self) -> punchcard_app::ledger::Scope {
+        punchcard_app::ledger::Scope::new(&self.merchant.id, self.env)
+    }
+}
+
 impl std::ops::Deref for ActiveMerchant {
     type Target = SignedIn;
     fn deref(&self) -> &SignedIn {

@@ -15,8 +15,9 @@ use punchcard_app::stores::{StoreDraft, StorePatch, StoreQuery, StoreView};
 use punchcard_app::AppError;
 use punchcard_domain::StoreId;
 
-use super::catalog::{back_to, upload_image, FormFields, ImageOutcome, Images};
+use super::catalog::{upload_image, ImageOutcome, Images};
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
+use super::kit::{back_to, list_href, FormFields};
 use super::session::ActiveMerchant;
 use crate::api::catalog::IMAGE_BODY_LIMIT;
 use crate::api::pagination::{decode_cursor, encode_cursor};
@@ -69,21 +70,11 @@ impl Filters {
     }
 
     fn href(&self, cursor: Option<&str>) -> String {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("mode", &self.mode), ("city", &self.city), ("q", &self.q)] {
-            if !v.trim().is_empty() {
-                q.append_pair(k, v);
-            }
-        }
-        if let Some(c) = cursor {
-            q.append_pair("cursor", c);
-        }
-        let q = q.finish();
-        if q.is_empty() {
-            LIST.to_string()
-        } else {
-            format!("{LIST}?{q}")
-        }
+        list_href(
+            LIST,
+            &[("mode", &self.mode), ("city", &self.city), ("q", &self.q)],
+            cursor,
+        )
     }
 }
 

@@ -14,10 +14,10 @@ use punchcard_store::currencies::CurrencyRow;
 use punchcard_store::leads::LeadFilter;
 use punchcard_store::wallets::{TransactionFilter, TransactionRow, WalletRow};
 
-use super::chrome::{render, Chrome, FormErrors, Nav, PageError};
+use super::chrome::{render, Chrome, Nav, PageError};
+use super::kit::{after_of, Pager};
 use super::login_activities::short_time;
 use super::session::ActiveMerchant;
-use crate::api::pagination::{decode_cursor, encode_cursor};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -28,11 +28,6 @@ pub fn routes() -> Router<AppState> {
 
 /// Rows per page of the wallet and transaction lists.
 pub const PAGE_SIZE: i64 = 50;
-
-/// The scope of a dashboard request: the member's merchant in the environment shown.
-pub fn scope_of(user: &ActiveMerchant) -> Scope {
-    Scope::new(&user.merchant.id, user.env)
-}
 
 /// The merchant's currencies (few, shared by both environments), to name wallets by code.
 pub struct Currencies(pub Vec<CurrencyRow>);
@@ -52,151 +47,6 @@ impl Currencies {
             .map(|c| c.code.clone())
             .unwrap_or_else(|| id.to_string())
     }
-}
-
-/// A form's errors as people read them: each field's message as a sentence naming the
-/// field ("Customer id must be …"), and a message about the whole form.
-#[derive(Debug, Default)]
-pub struct Messages(pub FormErrors);
-
-impl Messages {
-    pub fn none() -> Self {
-        Self::default()
-    }
-
-    pub fn form(message: impl Into<String>) -> Self {
-        Self(FormErrors::form(message))
-    }
-
-    pub fn field(field: &str, message: &str) -> Self {
-        Self(FormErrors {
-            fields: vec![punchcard_domain::FieldError::new(field, message)],
-            form: None,
-        })
-    }
-
-    pub fn has(&self, field: &str) -> bool {
-        self.0.get(field).is_some()
-    }
-
-    /// The field's error as a sentence.
-    pub fn get(&self, field: &str) -> Option<String> {
-        self.0.get(field).map(|m| sentence(label(field), m))
-    }
-
-    /// The error about the whole form.
-    pub fn whole(&self) -> Option<&str> {
-        self.0.form.as_deref()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl From<punchcard_domain::ValidationErrors> for Messages {
-    fn from(e: punchcard_domain::ValidationErrors) -> Self {
-        Self(e.into())
-    }
-}
-
-/// How a form field is named in messages.
-fn label(field: &str) -> &str {
-    match field {
-        "customer_id" => "Customer id",
-        "name" => "Name",
-        "email" => "Email",
-        "mobile" => "Mobile",
-        "country" => "Country",
-        "dob" => "Date of birth",
-        "lead_id" => "Lead",
-        "currency_id" => "Currency",
-        "wallet_id" => "Wallet",
-        "kind" => "Kind",
-        "amount" => "Amount",
-        "hash" => "Hash",
-        "description" => "Description",
-        other => other,
-    }
-}
-
-/// "Email" + "must be …" reads "Email must be …"; a message that is a sentence of its own
-/// ("email or mobile is required", "no such currency") is shown as one.
-fn sentence(label: &str, message: &str) -> String {
-    let continues = ["is ", "must ", "would ", "was ", "has ", "cannot "]
-        .iter()
-        .any(|w| message.starts_with(w));
-    if continues {
-        format!("{label} {message}")
-    } else {
-        let mut chars = message.chars();
-        match chars.next() {
-            Some(first) => first.to_uppercase().chain(chars).collect(),
-            None => label.to_string(),
-        }
-    }
-}
-
-/// A query string of the non-empty pairs, with a leading `?` (empty when none).
-pub fn query_string(pairs: &[(&str, &str)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        if !v.trim().is_empty() {
-            s.append_pair(k, v.trim());
-        }
-    }
-    let s = s.finish();
-    if s.is_empty() {
-        s
-    } else {
-        format!("?{s}")
-    }
-}
-
-/// Links to the next and the first page of a list.
-#[derive(Debug, Default)]
-pub struct Pager {
-    pub next: Option<String>,
-    pub first: Option<String>,
-}
-
-impl Pager {
-    /// Cuts the extra row fetched to know whether more follow, and links the pages of
-    /// `path` with `pairs` (the list's filters) kept.
-    pub fn cut<T>(
-        rows: &mut Vec<T>,
-        limit: i64,
-        on_later_page: bool,
-        key: impl Fn(&T) -> String,
-        path: &str,
-        pairs: &[(&str, &str)],
-    ) -> Self {
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next = if more {
-            rows.last().map(|r| {
-                let cursor = encode_cursor(&key(r));
-                let mut all = pairs.to_vec();
-                all.push(("cursor", &cursor));
-                format!("{path}{}", query_string(&all))
-            })
-        } else {
-            None
-        };
-        let first = on_later_page.then(|| format!("{path}{}", query_string(pairs)));
-        Self { next, first }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.next.is_none() && self.first.is_none()
-    }
-}
-
-/// The position a `?cursor=` names; a damaged cursor starts at the first page.
-pub fn after_of(cursor: &str) -> Option<String> {
-    Some(cursor.trim())
-        .filter(|c| !c.is_empty())
-        .and_then(decode_cursor)
 }
 
 /// One wallet as the tables show it.
@@ -370,7 +220,7 @@ pub async fn list_wallets(
     user: ActiveMerchant,
     Query(search): Query<WalletSearch>,
 ) -> Result<Response, PageError> {
-    let scope = scope_of(&user);
+    let scope = user.scope();
     let currencies = Currencies::load(&state, &user.merchant.id).await?;
     let lead = lead_filter(&state, &scope, &search.lead).await?;
     let currency = Some(search.currency_id.trim()).filter(|c| !c.is_empty());
@@ -439,7 +289,7 @@ pub async fn list_transactions(
     user: ActiveMerchant,
     Query(search): Query<TransactionSearch>,
 ) -> Result<Response, PageError> {
-    let scope = scope_of(&user);
+    let scope = user.scope();
     let currencies = Currencies::load(&state, &user.merchant.id).await?;
     let filter = TransactionFilter {
         wallet_id: Some(search.wallet_id.trim())
@@ -480,31 +330,4 @@ pub async fn list_transactions(
         search,
         pager,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_read_as_sentences() {
-        assert_eq!(
-            sentence("Customer id", "must be between 4 and 64 characters"),
-            "Customer id must be between 4 and 64 characters"
-        );
-        assert_eq!(
-            sentence("Email", "email or mobile is required"),
-            "Email or mobile is required"
-        );
-        assert_eq!(sentence("Currency", "no such currency"), "No such currency");
-    }
-
-    #[test]
-    fn query_strings_keep_only_what_was_given() {
-        assert_eq!(query_string(&[("q", ""), ("lead", " ")]), "");
-        assert_eq!(
-            query_string(&[("q", "ada lovelace"), ("email", ""), ("cursor", "x&y")]),
-            "?q=ada+lovelace&cursor=x%26y"
-        );
-    }
 }

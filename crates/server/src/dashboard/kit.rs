@@ -1,0 +1,230 @@
+//! What every dashboard page shares: urlencoded form fields, one pager for lists, redirects
+//! with a flash message and safe return addresses.
+
+use axum::response::Response;
+
+use super::chrome::{redirect_with_flash, Flash};
+use super::session::secure_cookies;
+use crate::api::pagination::{decode_cursor, encode_cursor};
+use crate::state::AppState;
+use punchcard_domain::time::Timestamp;
+
+/// The fields of a urlencoded form, keeping repeated keys (the store checkboxes).
+#[derive(Debug, Clone, Default)]
+pub struct FormFields(Vec<(String, String)>);
+
+impl FormFields {
+    pub fn parse(body: &[u8]) -> Self {
+        Self(
+            url::form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of a field, or empty.
+    pub fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// A checkbox: ticked when sent with any value but `false`/`0`.
+    pub fn ticked(&self, name: &str) -> bool {
+        self.0
+            .iter()
+            .any(|(k, v)| k == name && !matches!(v.as_str(), "false" | "0" | ""))
+    }
+
+    /// A `datetime-local` field (read as UTC) as the RFC 3339 text the use cases parse.
+    pub fn moment(&self, name: &str) -> String {
+        from_local_input(&self.get(name))
+    }
+}
+
+/// `2026-01-31T14:05` (a `datetime-local` value, UTC here) becomes `2026-01-31T14:05:00Z`;
+/// anything else is left for the parser to judge.
+pub fn from_local_input(s: &str) -> String {
+    let s = s.trim();
+    let shape = |t: &str| {
+        t.chars().enumerate().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            10 => c == 'T',
+            13 | 16 => c == ':',
+            _ => c.is_ascii_digit(),
+        })
+    };
+    match s.len() {
+        16 if shape(s) => format!("{s}:00Z"),
+        19 if shape(s) => format!("{s}Z"),
+        _ => s.to_string(),
+    }
+}
+
+/// An RFC 3339 text as a `datetime-local` value in UTC; text that is not one stays as typed.
+pub fn to_local_input(s: &str) -> String {
+    match Timestamp::parse(s) {
+        Some(t) => t.to_db()[..16].to_string(),
+        None => s.to_string(),
+    }
+}
+
+/// Redirects with a flash message.
+pub fn back_to(state: &AppState, to: &str, flash: Flash) -> Response {
+    redirect_with_flash(&state.cookie_key, secure_cookies(state), to, flash)
+}
+
+/// A return address from a form, kept only when it stays under `prefix` (never off-site).
+pub fn safe_back(raw: &str, prefix: &str) -> String {
+    let ok = (raw == prefix || raw.starts_with(&format!("{prefix}?")))
+        && !raw.contains("//")
+        && raw.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if ok {
+        raw.to_string()
+    } else {
+        prefix.to_string()
+    }
+}
+
+/// A query string of the non-empty pairs, with a leading `?` (empty when none).
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if !v.trim().is_empty() {
+            s.append_pair(k, v.trim());
+        }
+    }
+    let s = s.finish();
+    if s.is_empty() {
+        s
+    } else {
+        format!("?{s}")
+    }
+}
+
+/// The address of a list with its filters (the non-empty ones) and, past the first page, the
+/// cursor to start from.
+pub fn list_href(path: &str, filters: &[(&str, &str)], cursor: Option<&str>) -> String {
+    let mut pairs = filters.to_vec();
+    if let Some(c) = cursor {
+        pairs.push(("cursor", c));
+    }
+    format!("{path}{}", query_string(&pairs))
+}
+
+/// Links to the next and the first page of a list.
+#[derive(Debug, Default)]
+pub struct Pager {
+    pub next: Option<String>,
+    pub first: Option<String>,
+}
+
+impl Pager {
+    /// Cuts the extra row fetched to know whether more follow, and links the pages of
+    /// `path` with `pairs` (the list's filters) kept.
+    pub fn cut<T>(
+        rows: &mut Vec<T>,
+        limit: i64,
+        on_later_page: bool,
+        key: impl Fn(&T) -> String,
+        path: &str,
+        pairs: &[(&str, &str)],
+    ) -> Self {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next = if more {
+            rows.last()
+                .map(|r| list_href(path, pairs, Some(&encode_cursor(&key(r)))))
+        } else {
+            None
+        };
+        let first = on_later_page.then(|| list_href(path, pairs, None));
+        Self { next, first }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.next.is_none() && self.first.is_none()
+    }
+}
+
+/// The position a `?cursor=` names; a damaged cursor starts at the first page.
+pub fn after_of(cursor: &str) -> Option<String> {
+    Some(cursor.trim())
+        .filter(|c| !c.is_empty())
+        .and_then(decode_cursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_dates_become_utc_and_back() {
+        assert_eq!(from_local_input("2026-01-31T14:05"), "2026-01-31T14:05:00Z");
+        assert_eq!(
+            from_local_input("2026-01-31T14:05:09"),
+            "2026-01-31T14:05:09Z"
+        );
+        assert_eq!(
+            from_local_input("2026-01-31T14:05:00+02:00"),
+            "2026-01-31T14:05:00+02:00"
+        );
+        assert_eq!(from_local_input(" "), "");
+        assert_eq!(from_local_input("tomorrow"), "tomorrow");
+        assert_eq!(
+            to_local_input("2026-01-31T14:05:00+02:00"),
+            "2026-01-31T12:05"
+        );
+        assert_eq!(to_local_input("garbage"), "garbage");
+    }
+
+    #[test]
+    fn forms_keep_repeated_fields() {
+        let f = FormFields::parse(b"name=A+b&store_ids=s1&store_ids=s2&available=on&x=");
+        assert_eq!(f.get("name"), "A b");
+        assert_eq!(f.all("store_ids"), vec!["s1", "s2"]);
+        assert!(f.ticked("available"));
+        assert!(!f.ticked("x"));
+        assert!(!f.ticked("missing"));
+        assert_eq!(f.get("missing"), "");
+    }
+
+    #[test]
+    fn back_links_stay_on_their_page() {
+        assert_eq!(
+            safe_back("/dashboard/deals?kind=cash", "/dashboard/deals"),
+            "/dashboard/deals?kind=cash"
+        );
+        assert_eq!(
+            safe_back("https://evil.example", "/dashboard/deals"),
+            "/dashboard/deals"
+        );
+        assert_eq!(
+            safe_back("/dashboard/deals//evil", "/dashboard/deals"),
+            "/dashboard/deals"
+        );
+        assert_eq!(
+            safe_back("/dashboard/dealsx", "/dashboard/deals"),
+            "/dashboard/deals"
+        );
+    }
+
+    #[test]
+    fn query_strings_keep_only_what_was_given() {
+        assert_eq!(query_string(&[("q", ""), ("lead", " ")]), "");
+        assert_eq!(
+            query_string(&[("q", "ada lovelace"), ("email", ""), ("cursor", "x&y")]),
+            "?q=ada+lovelace&cursor=x%26y"
+        );
+    }
+}
