@@ -1,9 +1,7 @@
 //! The catalog over HTTP: deals, offers and stores, their validation, caps, prices, soft
 //! deletion, images, and isolation between merchants and environments.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use punchcard_domain::{Env, MerchantId};
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};

@@ -2,18 +2,16 @@
 //! signature that verifies with the key's signing secret; any other answer, a slow answer, an
 //! unreachable port, a private address (unless allowed) and http in prod reject the action.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::{Backend, TestApp};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use common::{Backend, TestApp};
 use punchcard_app::api_keys::ApiPrincipal;
 use punchcard_app::callbacks::{ActionKind, PendingAction};
 use punchcard_app::secrets::verify_callback_signature;

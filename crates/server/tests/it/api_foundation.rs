@@ -1,15 +1,13 @@
 //! The API's foundations over HTTP: authentication, errors, pagination, tenancy, idempotency,
 //! health, metrics and the OpenAPI document.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::common::TestApp;
 use axum::middleware::from_fn_with_state;
 use axum::routing::post;
 use axum::Router;
-use common::TestApp;
 use punchcard_domain::Env;
 use serde_json::Value;
 

@@ -2,16 +2,14 @@
 //! when Redis is gone), allowed IPs, counted caps, plan quotas and idempotency keys, each
 //! checked with real concurrent requests or transactions and the invariant asserted after.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::common::{Backend, TestApp};
 use axum::middleware::from_fn_with_state;
 use axum::routing::post;
 use axum::Router;
-use common::{Backend, TestApp};
 use punchcard_app::allowed_ips::NewAllowedIp;
 use punchcard_app::plans::PlanChange;
 use punchcard_app::AppError;
@@ -132,7 +130,7 @@ async fn the_101st_dev_call_in_a_minute_is_refused(t: TestApp) {
 
 /// Two servers on one database and one Redis: calls split between them share one budget.
 async fn two_servers_share_one_budget_through_redis(backend: Backend) {
-    let Some(redis) = common::redis_url() else {
+    let Some(redis) = crate::common::redis_url() else {
         return;
     };
     let with_redis = |c: &mut punchcard_server::Config| c.redis_url = Some(redis.clone());
@@ -306,7 +304,7 @@ impl Relay {
 /// Redis goes away while the server runs: calls are served and counted as backend errors;
 /// when it is back, limiting (and its headers) resumes without a restart.
 async fn the_rate_limit_survives_a_redis_outage(backend: Backend) {
-    let Some(redis) = common::redis_url() else {
+    let Some(redis) = crate::common::redis_url() else {
         return;
     };
     let target = url::Url::parse(&redis).unwrap();

@@ -1,9 +1,7 @@
 //! The OpenAPI document lists every path of the API contract, each operation with its
 //! responses, and a request body schema for every operation that takes one.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::Value;
 
 /// (method, path) of the published contract.

@@ -1,10 +1,8 @@
 //! Members over HTTP: the owner invites an admin by email, the invitee chooses a password
 //! and signs in; invitations are single-use; only the owner manages the team.
 
-mod common;
-
-use common::dashboard::{csrf_of, mails_to};
-use common::TestApp;
+use crate::common::dashboard::{csrf_of, mails_to};
+use crate::common::TestApp;
 use punchcard_app::merchants::NewMerchant;
 use reqwest::{Client, StatusCode};
 

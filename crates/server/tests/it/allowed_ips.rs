@@ -1,9 +1,7 @@
 //! Allowed IPs: the cap, and API enforcement with and without trusted proxies.
 
-mod common;
-
-use common::dashboard::{merchant_with_member, Member};
-use common::{Backend, TestApp};
+use crate::common::dashboard::{merchant_with_member, Member};
+use crate::common::{Backend, TestApp};
 use punchcard_app::allowed_ips::NewAllowedIp;
 use punchcard_app::AppError;
 use punchcard_domain::Env;

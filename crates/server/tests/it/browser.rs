@@ -4,13 +4,10 @@
 //! stock, sign out and in again, then report a sign-in and find the account frozen.
 //! Screenshots of the main pages land in `target/screenshots/`.
 
-mod browser_support;
-mod common;
-
 use std::time::Duration;
 
-use browser_support::{mail_files, tiny_pdf, wait_for_code, Browser};
-use common::{Backend, TestApp};
+use crate::browser_support::{mail_files, tiny_pdf, wait_for_code, Browser};
+use crate::common::{Backend, TestApp};
 use fantoccini::Locator;
 use punchcard_domain::accounts::MerchantStatus;
 use punchcard_domain::{Env, MerchantId};

@@ -2,10 +2,8 @@
 //! edited, switched on and off, given images and deleted, through forms with anti-forgery
 //! tokens, in the environment the session shows.
 
-mod common;
-
-use common::dashboard::{merchant_with_member, Member};
-use common::TestApp;
+use crate::common::dashboard::{merchant_with_member, Member};
+use crate::common::TestApp;
 use punchcard_app::deals::DealDraft;
 use punchcard_domain::{DealId, Env};
 use reqwest::multipart::{Form, Part};
@@ -14,13 +12,6 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0
 const GIF: &[u8] = b"GIF89a\x01\0\x01\0\x80\0\0\0\0\0\xff\xff\xff";
 
 impl Member {
-    async fn switch_env(&self, t: &TestApp, env: &str) {
-        let res = self
-            .post(t, "/dashboard/env", &[("env", env), ("back", "/dashboard")])
-            .await;
-        assert_eq!(res.status(), 303);
-    }
-
     async fn upload_image(
         &self,
         t: &TestApp,

@@ -1,10 +1,8 @@
 //! The ledger pages of the dashboard: leads (search, create, edit, delete), their wallets
 //! and manual transactions, and the wallet and transaction lists, per environment.
 
-mod common;
-
-use common::dashboard::{merchant_with_member, Member};
-use common::TestApp;
+use crate::common::dashboard::{merchant_with_member, Member};
+use crate::common::TestApp;
 use punchcard_app::ledger::{NewLead, NewTransaction, Scope};
 use punchcard_app::plans::PlanChange;
 use punchcard_domain::{Env, MerchantId};
@@ -12,18 +10,6 @@ use punchcard_store::leads::LeadFilter;
 use punchcard_store::wallets::TransactionFilter;
 
 impl Member {
-    /// Switches the dashboard to an environment (the header toggle).
-    async fn switch_env(&self, t: &TestApp, env: &str) {
-        let res = self
-            .post(
-                t,
-                "/dashboard/env",
-                &[("env", env), ("back", "/dashboard/leads")],
-            )
-            .await;
-        assert_eq!(res.status(), 303);
-    }
-
     /// Creates a lead through the form; answers its id.
     async fn create_lead(&self, t: &TestApp, fields: &[(&str, &str)]) -> String {
         let res = self.post(t, "/dashboard/leads", fields).await;

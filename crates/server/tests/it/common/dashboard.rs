@@ -77,6 +77,14 @@ impl Member {
         res.text().await.unwrap()
     }
 
+    /// Switches the dashboard to an environment (the header toggle).
+    pub async fn switch_env(&self, t: &TestApp, env: &str) {
+        let res = self
+            .post(t, "/dashboard/env", &[("env", env), ("back", "/dashboard")])
+            .await;
+        assert_eq!(res.status(), 303);
+    }
+
     /// Posts a form with the anti-forgery token added.
     pub async fn post(
         &self,

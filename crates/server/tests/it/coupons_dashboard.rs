@@ -2,10 +2,8 @@
 //! uploaded (bad rows listed, nothing imported), issuing coupons by hand (once per form), using
 //! and cancelling them (points refunded), and the walls between merchants and environments.
 
-mod common;
-
-use common::dashboard::{merchant_with_member, Member};
-use common::TestApp;
+use crate::common::dashboard::{merchant_with_member, Member};
+use crate::common::TestApp;
 use punchcard_app::coupons::NewCoupon;
 use punchcard_app::deals::DealDraft;
 use punchcard_app::ledger::{NewLead, NewTransaction, Scope};
@@ -56,13 +54,6 @@ impl Member {
         );
         let to = res.headers()["location"].to_str().unwrap().to_string();
         self.page(t, &to).await
-    }
-
-    async fn switch_env(&self, t: &TestApp, env: &str) {
-        let res = self
-            .post(t, "/dashboard/env", &[("env", env), ("back", "/dashboard")])
-            .await;
-        assert_eq!(res.status(), 303);
     }
 }
 

@@ -1,12 +1,10 @@
 //! Vaults and coupons over HTTP: adding, generating and uploading codes; issuing coupons with
 //! points or as rewards; use once; cancel with refund; the race for the last codes.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use common::TestApp;
+use crate::common::TestApp;
 use punchcard_app::plans::PlanChange;
 use punchcard_domain::{Env, MerchantId};
 use serde_json::{json, Value};

@@ -1,7 +1,9 @@
 //! Uploads on S3-compatible storage: the same `Storage` the server uses, against a local S3
 //! server named by `PUNCHCARD_TEST_S3_ENDPOINT` (with a bucket `punchcard-test`).
 //!
-//! This binary sets the `AWS_*` variables the S3 client reads, so it runs in a process of its own.
+//! The S3 client reads its settings from `AWS_*` variables. Setting them in this process would
+//! race with the tests running beside it, so the test runs itself again in a child process of
+//! this binary with those variables set.
 
 use punchcard_app::uploads::BlobStore;
 use punchcard_server::storage::Storage;
@@ -24,17 +26,43 @@ fn s3_endpoint() -> Option<String> {
     }
 }
 
+/// Set in the child process that does the round trip.
+const CHILD: &str = "PUNCHCARD_TEST_S3_CHILD";
+
 #[tokio::test]
 async fn uploads_round_trip_through_s3() {
     let Some(endpoint) = s3_endpoint() else {
         return;
     };
-    // SAFETY of the environment: no other thread of this test binary reads these variables.
-    std::env::set_var("AWS_ENDPOINT", &endpoint);
-    std::env::set_var("AWS_ALLOW_HTTP", "true");
-    std::env::set_var("AWS_ACCESS_KEY_ID", "punchcard-test");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "punchcard-test");
-    std::env::set_var("AWS_REGION", "us-east-1");
+    if std::env::var_os(CHILD).is_some() {
+        round_trip(&endpoint).await;
+        return;
+    }
+    let out = tokio::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "storage_s3::uploads_round_trip_through_s3",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .env("AWS_ENDPOINT", &endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "punchcard-test")
+        .env("AWS_SECRET_ACCESS_KEY", "punchcard-test")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .await
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran the round trip: {stdout}"
+    );
+}
+
+async fn round_trip(endpoint: &str) {
     let storage = Storage::open("s3://punchcard-test/uploads").expect("S3 storage opens");
     let key = format!(
         "mer_test/kyc/{}.pdf",

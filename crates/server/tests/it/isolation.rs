@@ -21,12 +21,10 @@
 //!
 //! Every endpoint is checked for a resource made in dev and one made in prod.
 
-mod common;
-
 use std::future::Future;
 use std::pin::Pin;
 
-use common::TestApp;
+use crate::common::TestApp;
 use punchcard_app::plans::PlanChange;
 use punchcard_domain::{Env, MerchantId};
 use serde_json::Value;

@@ -1,24 +1,10 @@
 //! The API keys page: the secret is shown once, never listed; revoking locks the API out;
 //! the per-environment cap is enforced with a clear message.
 
-mod common;
-
-use common::dashboard::{merchant_with_member, Member};
-use common::TestApp;
+use crate::common::dashboard::{merchant_with_member, Member};
+use crate::common::TestApp;
 
 impl Member {
-    /// Switches the dashboard to an environment (the header toggle).
-    async fn switch_env(&self, t: &TestApp, env: &str) {
-        let res = self
-            .post(
-                t,
-                "/dashboard/env",
-                &[("env", env), ("back", "/dashboard/api-keys")],
-            )
-            .await;
-        assert_eq!(res.status(), 303);
-    }
-
     /// Creates a key through the page; answers (id, secret, signing secret).
     async fn create_key(&self, t: &TestApp, name: &str) -> (String, String, String) {
         let res = self

@@ -1,9 +1,6 @@
 //! The `punchcard` binary end to end: operator commands on a database, then a real `serve`
 //! process on the same database authenticating the printed key; errors and SIGTERM.
 
-#[path = "../../server/tests/common/mod.rs"]
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,8 +26,8 @@ impl Db {
     }
 
     async fn postgres() -> Option<Db> {
-        let admin = common::postgres_url()?;
-        let (url, name) = common::fresh_postgres_database(&admin).await;
+        let admin = crate::common::postgres_url()?;
+        let (url, name) = crate::common::fresh_postgres_database(&admin).await;
         Some(Db {
             url,
             pg: Some((admin, name)),
@@ -62,7 +59,7 @@ impl Db {
 
     async fn cleanup(self) {
         if let Some((admin, name)) = &self.pg {
-            common::drop_postgres_database(admin, name).await;
+            crate::common::drop_postgres_database(admin, name).await;
         }
     }
 }

@@ -1,10 +1,8 @@
 //! Dashboard accounts over HTTP: sign-up and sign-in with emailed codes, sessions, CSRF,
 //! throttles, reporting a login, and answers that never reveal whether an email exists.
 
-mod common;
-
-use common::dashboard::{csrf_of, latest_code, mails_to};
-use common::TestApp;
+use crate::common::dashboard::{csrf_of, latest_code, mails_to};
+use crate::common::TestApp;
 use punchcard_app::merchants::NewMerchant;
 use punchcard_domain::{Env, MerchantId};
 use reqwest::{Client, Response, StatusCode};
@@ -663,7 +661,7 @@ fn browser_from(ip: &str) -> Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_from_a_new_address_is_notified() {
-    let app = TestApp::start(common::Backend::Sqlite, |c| {
+    let app = TestApp::start(crate::common::Backend::Sqlite, |c| {
         c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await
@@ -762,7 +760,7 @@ async fn smtp_server() -> (
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_codes_arrive_over_smtp() {
     let (port, inbox) = smtp_server().await;
-    let app = TestApp::start(common::Backend::Sqlite, |c| {
+    let app = TestApp::start(crate::common::Backend::Sqlite, |c| {
         c.smtp_url = Some(format!("smtp://127.0.0.1:{port}?tls=none"));
     })
     .await

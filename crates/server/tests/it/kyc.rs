@@ -1,10 +1,8 @@
 //! KYC over HTTP: the profile form, documents, submission, the operator's decision, and
 //! tenant isolation of uploaded documents.
 
-mod common;
-
-use common::dashboard::{merchant_with_member, Member};
-use common::TestApp;
+use crate::common::dashboard::{merchant_with_member, Member};
+use crate::common::TestApp;
 use punchcard_domain::accounts::MerchantStatus;
 use reqwest::multipart::{Form, Part};
 

@@ -1,9 +1,6 @@
 //! Durability: a `punchcard serve` process killed with SIGKILL in the middle of writes loses
 //! no acknowledged transaction, and the ledger still adds up after a restart.
 
-#[path = "../../server/tests/common/mod.rs"]
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -267,10 +264,10 @@ async fn sqlite_acknowledged_writes_survive_sigkill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_acknowledged_writes_survive_sigkill() {
-    let Some(admin_url) = common::postgres_url() else {
+    let Some(admin_url) = crate::common::postgres_url() else {
         return;
     };
-    let (url, name) = common::fresh_postgres_database(&admin_url).await;
+    let (url, name) = crate::common::fresh_postgres_database(&admin_url).await;
     acknowledged_writes_survive_sigkill(url).await;
-    common::drop_postgres_database(&admin_url, &name).await;
+    crate::common::drop_postgres_database(&admin_url, &name).await;
 }

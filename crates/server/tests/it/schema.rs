@@ -1,12 +1,10 @@
 //! The SQLite and PostgreSQL migrations produce the same tables and columns.
 
-mod common;
-
 use punchcard_store::Db;
 
 #[tokio::test]
 async fn sqlite_and_postgres_schemas_match() {
-    let Some(admin) = common::postgres_url() else {
+    let Some(admin) = crate::common::postgres_url() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -14,13 +12,13 @@ async fn sqlite_and_postgres_schemas_match() {
         .await
         .unwrap();
     sqlite.migrate().await.unwrap();
-    let (pg_url, name) = common::fresh_postgres_database(&admin).await;
+    let (pg_url, name) = crate::common::fresh_postgres_database(&admin).await;
     let pg = Db::connect(&pg_url).await.unwrap();
     pg.migrate().await.unwrap();
     let a = sqlite.schema_columns().await.unwrap();
     let b = pg.schema_columns().await.unwrap();
     pg.close().await;
-    common::drop_postgres_database(&admin, &name).await;
+    crate::common::drop_postgres_database(&admin, &name).await;
     assert!(!a.is_empty());
     assert_eq!(
         a, b,

@@ -1,11 +1,9 @@
 //! The points ledger over HTTP: leads, wallets and wallet transactions, their validation, and
 //! the invariants under concurrency (no overdraft, no double application, balance = sum).
 
-mod common;
-
 use std::sync::Arc;
 
-use common::TestApp;
+use crate::common::TestApp;
 use punchcard_app::plans::PlanChange;
 use punchcard_domain::{Env, MerchantId};
 use serde_json::{json, Value};

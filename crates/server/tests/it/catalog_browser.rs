@@ -2,11 +2,8 @@
 //! live deal attached to it with an image, switch it off from the list, filter, add an offer,
 //! and check that every catalog page fits a phone screen.
 
-mod browser_support;
-mod common;
-
-use browser_support::{mail_files, wait_for_code, Browser};
-use common::{Backend, TestApp};
+use crate::browser_support::{mail_files, wait_for_code, Browser};
+use crate::common::{Backend, TestApp};
 use fantoccini::Locator;
 use punchcard_app::merchants::NewMerchant;
 use punchcard_domain::Env;
