@@ -6,29 +6,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::{Backend, TestApp};
+use crate::common::{allowed_ip_entry as entry, ApiResponse, Backend, Key, ReadAnswer, TestApp};
 use axum::middleware::from_fn_with_state;
 use axum::routing::post;
 use axum::Router;
-use punchcard_app::allowed_ips::NewAllowedIp;
 use punchcard_app::plans::PlanChange;
 use punchcard_app::AppError;
 use punchcard_domain::limits::Quota;
 use punchcard_domain::{Env, MerchantId};
 use serde_json::Value;
 
-async fn json(res: reqwest::Response) -> Value {
-    res.json().await.expect("JSON body")
-}
-
-fn header(res: &reqwest::Response, name: &str) -> Option<String> {
-    res.headers()
-        .get(name)
-        .map(|v| v.to_str().expect("ASCII header").to_string())
-}
-
-fn header_u64(res: &reqwest::Response, name: &str) -> u64 {
-    header(res, name)
+fn header_u64(res: &ApiResponse, name: &str) -> u64 {
+    res.header(name)
         .unwrap_or_else(|| panic!("{name} missing"))
         .parse()
         .unwrap_or_else(|_| panic!("{name} is not a number"))
@@ -44,21 +33,8 @@ async fn start_early_in_a_window(need: u64) {
     }
 }
 
-async fn set_rate_limit(t: &TestApp, m: &MerchantId, per_minute: i64) {
-    t.app
-        .set_plan(
-            m,
-            PlanChange {
-                rate_limit_per_minute: Some(per_minute),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-}
-
-async fn get(t: &TestApp, key: &(String, String)) -> reqwest::Response {
-    t.api_get(key, "/api/v1/currencies").await
+async fn get(t: &TestApp, key: &Key) -> ApiResponse {
+    t.api(key).get("/api/v1/currencies").await
 }
 
 async fn metrics(t: &TestApp) -> String {
@@ -99,7 +75,7 @@ async fn the_101st_dev_call_in_a_minute_is_refused(t: TestApp) {
     let res = get(&t, &dev).await;
     assert_eq!(res.status(), 429);
     assert_eq!(
-        header(&res, "content-type").unwrap(),
+        res.header("content-type").unwrap(),
         "application/problem+json"
     );
     assert_eq!(header_u64(&res, "ratelimit-limit"), 100);
@@ -108,7 +84,7 @@ async fn the_101st_dev_call_in_a_minute_is_refused(t: TestApp) {
     let retry_after = header_u64(&res, "retry-after");
     assert!((1..=60).contains(&retry_after));
     assert_eq!(retry_after, reset, "Retry-After is when the window resets");
-    let body = json(res).await;
+    let body = res.into_json();
     assert_eq!(body["code"], "rate_limited");
     assert_eq!(body["status"], 429);
 
@@ -139,18 +115,19 @@ async fn two_servers_share_one_budget_through_redis(backend: Backend) {
     };
     let b = a.start_on(with_redis).await;
     let m = a.active_merchant("Acme").await;
-    set_rate_limit(&a, &m, 30).await;
+    a.set_rate_limit(&m, 30).await;
     let prod = a.api_key(&m, Env::Prod).await;
     start_early_in_a_window(15).await;
     let mut calls = Vec::new();
     for i in 0..80 {
-        let url = if i % 2 == 0 {
-            a.url("/api/v1/currencies")
+        let api = if i % 2 == 0 {
+            a.api(&prod)
         } else {
-            b.url("/api/v1/currencies")
+            b.api(&prod)
         };
-        let req = a.client.get(url).basic_auth(&prod.0, Some(&prod.1));
-        calls.push(tokio::spawn(async move { req.send().await.unwrap() }));
+        calls.push(tokio::spawn(
+            async move { api.get("/api/v1/currencies").await },
+        ));
     }
     let (mut served, mut refused, mut least_remaining) = (0, 0, u64::MAX);
     for call in calls {
@@ -165,7 +142,7 @@ async fn two_servers_share_one_budget_through_redis(backend: Backend) {
             429 => {
                 refused += 1;
                 assert_eq!(remaining, 0);
-                assert!(header(&res, "retry-after").is_some());
+                assert!(res.header("retry-after").is_some());
             }
             s => panic!("unexpected status {s}"),
         }
@@ -202,13 +179,13 @@ async fn the_rate_limit_fails_open_without_redis(backend: Backend) {
     };
     assert_eq!(backend_errors(&metrics(&t).await), 0);
     let m = t.active_merchant("Acme").await;
-    set_rate_limit(&t, &m, 2).await;
+    t.set_rate_limit(&m, 2).await;
     let prod = t.api_key(&m, Env::Prod).await;
     for i in 0..5 {
         let started = std::time::Instant::now();
         let res = get(&t, &prod).await;
         assert_eq!(res.status(), 200, "call {i} is served past the limit of 2");
-        assert!(header(&res, "ratelimit-remaining").is_none());
+        assert!(res.header("ratelimit-remaining").is_none());
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "no long wait on Redis"
@@ -333,7 +310,7 @@ async fn the_rate_limit_survives_a_redis_outage(backend: Backend) {
     for _ in 0..3 {
         let res = get(&t, &dev).await;
         assert_eq!(res.status(), 200, "served while Redis is away");
-        assert!(header(&res, "ratelimit-limit").is_none());
+        assert!(res.header("ratelimit-limit").is_none());
     }
     assert!(backend_errors(&metrics(&t).await) >= 3);
 
@@ -342,7 +319,7 @@ async fn the_rate_limit_survives_a_redis_outage(backend: Backend) {
     loop {
         let res = get(&t, &dev).await;
         assert_eq!(res.status(), 200);
-        if header(&res, "ratelimit-limit").is_some() {
+        if res.header("ratelimit-limit").is_some() {
             break;
         }
         assert!(
@@ -366,19 +343,6 @@ async fn postgres_the_rate_limit_survives_a_redis_outage() {
 }
 
 // ---- Allowed IPs ------------------------------------------------------------------------
-
-fn entry(source: &str, ip: &str) -> NewAllowedIp {
-    NewAllowedIp::parse(source, ip).expect("valid entry")
-}
-
-async fn assert_ip_not_allowed(res: reqwest::Response) {
-    assert_eq!(res.status(), 403);
-    assert_eq!(
-        header(&res, "content-type").unwrap(),
-        "application/problem+json"
-    );
-    assert_eq!(json(res).await["code"], "ip_not_allowed");
-}
 
 /// The test client connects from 127.0.0.1: an `api` list that leaves it out refuses the
 /// calls of both envs; a loopback entry (plain, CIDR or IPv4-mapped) lets them through.
@@ -405,11 +369,11 @@ async fn calls_from_outside_the_api_list_are_refused(t: TestApp) {
         assert!(blocking.id.as_str().starts_with("aip_"));
     }
     t.state.allowed_ips.invalidate(&m);
-    assert_ip_not_allowed(get(&t, &dev).await).await;
-    assert_ip_not_allowed(get(&t, &prod).await).await;
+    get(&t, &dev).await.assert_problem(403, "ip_not_allowed");
+    get(&t, &prod).await.assert_problem(403, "ip_not_allowed");
     // Every API route is behind the list.
-    let res = t.api_get(&prod, "/api/v1/quota").await;
-    assert_ip_not_allowed(res).await;
+    let res = t.api(&prod).get("/api/v1/quota").await;
+    res.assert_problem(403, "ip_not_allowed");
 
     for allowing in [
         "127.0.0.0/8",
@@ -428,7 +392,7 @@ async fn calls_from_outside_the_api_list_are_refused(t: TestApp) {
         assert_eq!(get(&t, &prod).await.status(), 200);
         t.app.delete_allowed_ip(&m, &e.id).await.unwrap();
         t.state.allowed_ips.invalidate(&m);
-        assert_ip_not_allowed(get(&t, &dev).await).await;
+        get(&t, &dev).await.assert_problem(403, "ip_not_allowed");
     }
     t.stop().await;
 }
@@ -453,7 +417,7 @@ async fn ipv6_cidr_and_mapped_clients_through_a_proxy(backend: Backend) {
             .get(t.url("/api/v1/currencies"))
             .basic_auth(&key.0, Some(&key.1))
             .header("x-forwarded-for", client_ip)
-            .send()
+            .read()
     };
     for allowed in [
         "2001:db8::7",
@@ -461,7 +425,7 @@ async fn ipv6_cidr_and_mapped_clients_through_a_proxy(backend: Backend) {
         "198.51.100.4",
         "::ffff:198.51.100.250",
     ] {
-        assert_eq!(via(allowed).await.unwrap().status(), 200, "{allowed}");
+        assert_eq!(via(allowed).await.status(), 200, "{allowed}");
     }
     for refused in [
         "2001:db9::1",
@@ -470,7 +434,7 @@ async fn ipv6_cidr_and_mapped_clients_through_a_proxy(backend: Backend) {
         "::ffff:203.0.113.9",
         "127.0.0.1",
     ] {
-        assert_ip_not_allowed(via(refused).await.unwrap()).await;
+        via(refused).await.assert_problem(403, "ip_not_allowed");
     }
     t.stop().await;
 }
@@ -575,10 +539,10 @@ async fn usage(t: &TestApp, m: &MerchantId, quota: Quota) -> (i64, i64) {
     (u.used, u.total)
 }
 
-async fn api_quota(t: &TestApp, key: &(String, String)) -> Value {
-    let res = t.api_get(key, "/api/v1/quota").await;
+async fn api_quota(t: &TestApp, key: &Key) -> Value {
+    let res = t.api(key).get("/api/v1/quota").await;
     assert_eq!(res.status(), 200);
-    json(res).await
+    res.into_json()
 }
 
 fn line(total: i64, used: i64, remaining: i64) -> Value {
@@ -758,7 +722,7 @@ async fn twenty_concurrent_duplicates_run_once(t: TestApp) {
             .basic_auth(&key.0, Some(&key.1))
             .header("idempotency-key", idem)
             .body(body.to_string())
-            .send()
+            .read()
     };
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -768,32 +732,32 @@ async fn twenty_concurrent_duplicates_run_once(t: TestApp) {
     while calls.load(Ordering::SeqCst) == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let res = post("order-1", "{\"amount\": 6}").await.unwrap();
+    let res = post("order-1", "{\"amount\": 6}").await;
     assert_eq!(res.status(), 422);
-    assert_eq!(json(res).await["code"], "idempotency_mismatch");
+    assert_eq!(res.into_json()["code"], "idempotency_mismatch");
 
     let mut answers = Vec::new();
     let mut replayed = 0;
     for task in tasks {
-        let res = task.await.unwrap().unwrap();
+        let res = task.await.unwrap();
         assert_eq!(res.status(), 201);
-        if header(&res, "idempotent-replayed").as_deref() == Some("true") {
+        if res.header("idempotent-replayed") == Some("true") {
             replayed += 1;
         }
-        answers.push(json(res).await);
+        answers.push(res.into_json());
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the handler ran once");
     assert_eq!(replayed, 19, "every duplicate got the stored answer");
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
     assert_eq!(answers[0]["call"], 1);
 
-    let res = post("order-1", "{\"amount\": 6}").await.unwrap();
+    let res = post("order-1", "{\"amount\": 6}").await;
     assert_eq!(res.status(), 422);
     assert_eq!(
-        header(&res, "content-type").unwrap(),
+        res.header("content-type").unwrap(),
         "application/problem+json"
     );
-    assert_eq!(json(res).await["code"], "idempotency_mismatch");
+    assert_eq!(res.into_json()["code"], "idempotency_mismatch");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     t.stop().await;
 }
@@ -824,13 +788,12 @@ async fn a_client_that_hangs_up_does_not_strand_its_key(t: TestApp) {
         .basic_auth(&key.0, Some(&key.1))
         .header("idempotency-key", "hang-up")
         .body("x")
-        .send()
-        .await
-        .unwrap();
+        .read()
+        .await;
     assert_eq!(res.status(), 201);
-    assert_eq!(header(&res, "idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(res.header("idempotent-replayed"), Some("true"));
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(json(res).await["call"], 1);
+    assert_eq!(res.into_json()["call"], 1);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     t.stop().await;
 }

@@ -1,59 +1,30 @@
 //! Allowed IPs: the cap, and API enforcement with and without trusted proxies.
 
 use crate::common::dashboard::{merchant_with_member, Member};
-use crate::common::{Backend, TestApp};
-use punchcard_app::allowed_ips::NewAllowedIp;
+use crate::common::{allowed_ip_entry as entry, ApiResponse, Backend, Key, ReadAnswer, TestApp};
 use punchcard_app::AppError;
 use punchcard_domain::Env;
-use serde_json::Value;
 
 impl Member {
     async fn add(&self, t: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        form.push(("_csrf", &self.csrf));
-        self.client
-            .post(t.url("/dashboard/allowed-ips"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
+        self.post(t, "/dashboard/allowed-ips", fields).await
     }
 
     async fn delete(&self, t: &TestApp, id: &str) -> reqwest::Response {
-        self.client
-            .post(t.url(&format!("/dashboard/allowed-ips/{id}/delete")))
-            .form(&[("_csrf", self.csrf.as_str())])
-            .send()
+        self.post(t, &format!("/dashboard/allowed-ips/{id}/delete"), &[])
             .await
-            .unwrap()
     }
 }
 
-fn entry(source: &str, ip: &str) -> NewAllowedIp {
-    NewAllowedIp::parse(source, ip).expect("valid entry")
-}
-
-async fn api_get_via(
-    t: &TestApp,
-    key: &(String, String),
-    forwarded_for: Option<&str>,
-) -> reqwest::Response {
+/// GETs the currencies, through a proxy that says the client is `forwarded_for`.
+async fn api_get_via(t: &TestApp, key: &Key, forwarded_for: Option<&str>) -> ApiResponse {
     let mut req = t
-        .client
-        .get(t.url("/api/v1/currencies"))
-        .basic_auth(&key.0, Some(&key.1));
+        .api(key)
+        .request(reqwest::Method::GET, "/api/v1/currencies");
     if let Some(xff) = forwarded_for {
         req = req.header("x-forwarded-for", xff);
     }
-    req.send().await.expect("request sent")
-}
-
-async fn assert_ip_not_allowed(res: reqwest::Response) {
-    assert_eq!(res.status(), 403);
-    assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "ip_not_allowed");
-    assert_eq!(body["status"], 403);
+    req.read().await
 }
 
 async fn at_most_ten_entries_and_no_duplicates(t: TestApp) {
@@ -160,9 +131,13 @@ async fn api_calls_from_other_addresses_are_refused(t: TestApp) {
         .await
         .unwrap();
     t.state.allowed_ips.invalidate(&m);
-    assert_ip_not_allowed(api_get_via(&t, &key, None).await).await;
+    api_get_via(&t, &key, None)
+        .await
+        .assert_problem(403, "ip_not_allowed");
     // Without trusted proxies, X-Forwarded-For is ignored: the peer (loopback) is the client.
-    assert_ip_not_allowed(api_get_via(&t, &key, Some("203.0.113.9")).await).await;
+    api_get_via(&t, &key, Some("203.0.113.9"))
+        .await
+        .assert_problem(403, "ip_not_allowed");
 
     // Allowing loopback lets the call through.
     t.app
@@ -195,7 +170,9 @@ async fn changes_take_effect_within_two_seconds(t: TestApp) {
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    assert_ip_not_allowed(api_get_via(&t, &key, None).await).await;
+    api_get_via(&t, &key, None)
+        .await
+        .assert_problem(403, "ip_not_allowed");
     t.app.delete_allowed_ip(&m, &rule.id).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     assert_eq!(api_get_via(&t, &key, None).await.status(), 200);
@@ -376,10 +353,16 @@ async fn forwarded_for_counts_only_from_trusted_proxies(backend: Backend) {
         api_get_via(&t, &key, Some("203.0.113.9")).await.status(),
         200
     );
-    assert_ip_not_allowed(api_get_via(&t, &key, Some("198.51.100.4")).await).await;
-    assert_ip_not_allowed(api_get_via(&t, &key, Some("203.0.113.9, 198.51.100.4")).await).await;
+    api_get_via(&t, &key, Some("198.51.100.4"))
+        .await
+        .assert_problem(403, "ip_not_allowed");
+    api_get_via(&t, &key, Some("203.0.113.9, 198.51.100.4"))
+        .await
+        .assert_problem(403, "ip_not_allowed");
     // No header: the proxy itself is the client, and it is not allowed.
-    assert_ip_not_allowed(api_get_via(&t, &key, None).await).await;
+    api_get_via(&t, &key, None)
+        .await
+        .assert_problem(403, "ip_not_allowed");
     t.stop().await;
 }
 

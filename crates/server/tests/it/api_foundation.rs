@@ -4,31 +4,19 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::common::TestApp;
+use crate::common::{ReadAnswer, TestApp};
 use axum::middleware::from_fn_with_state;
 use axum::routing::post;
 use axum::Router;
 use punchcard_domain::Env;
 use serde_json::Value;
 
-async fn json(res: reqwest::Response) -> Value {
-    res.json().await.expect("JSON body")
-}
-
-fn assert_problem(res: &reqwest::Response, status: u16) {
-    assert_eq!(res.status().as_u16(), status);
-    assert_eq!(
-        res.headers().get("content-type").unwrap(),
-        "application/problem+json"
-    );
-}
-
 async fn lists_currencies_with_a_valid_key(t: TestApp) {
     let m = t.active_merchant("Acme").await;
     let key = t.api_key(&m, Env::Dev).await;
-    let res = t.api_get(&key, "/api/v1/currencies").await;
+    let res = t.api(&key).get("/api/v1/currencies").await;
     assert_eq!(res.status(), 200);
-    let body = json(res).await;
+    let body = res.into_json();
     let data = body["data"].as_array().unwrap();
     assert_eq!(data.len(), 1);
     assert_eq!(data[0]["code"], "PTS");
@@ -44,41 +32,35 @@ async fn refuses_missing_wrong_and_revoked_credentials(t: TestApp) {
     let m = t.active_merchant("Acme").await;
     let key = t.api_key(&m, Env::Prod).await;
 
-    let res = t
-        .client
-        .get(t.url("/api/v1/currencies"))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(&res, 401);
+    let res = t.get_json("/api/v1/currencies").await;
+    res.assert_problem_status(401);
     assert!(res.headers().get("www-authenticate").is_some());
-    assert_eq!(json(res).await["code"], "unauthorized");
+    assert_eq!(res.into_json()["code"], "unauthorized");
 
     let wrong = (key.0.clone(), format!("{}x", key.1));
-    let res = t.api_get(&wrong, "/api/v1/currencies").await;
-    assert_problem(&res, 401);
-    assert_eq!(json(res).await["code"], "unauthorized");
+    let res = t.api(&wrong).get("/api/v1/currencies").await;
+    res.assert_problem_status(401);
+    assert_eq!(res.into_json()["code"], "unauthorized");
 
     let garbage = ("not-a-key".to_string(), "nope".to_string());
-    let res = t.api_get(&garbage, "/api/v1/currencies").await;
-    assert_problem(&res, 401);
+    let res = t.api(&garbage).get("/api/v1/currencies").await;
+    res.assert_problem_status(401);
 
     let res = t
         .client
         .get(t.url("/api/v1/currencies"))
         .header("authorization", "Basic %%%")
-        .send()
-        .await
-        .unwrap();
-    assert_problem(&res, 401);
+        .read()
+        .await;
+    res.assert_problem_status(401);
 
     t.app
         .revoke_api_key(&m, Env::Prod, &key.0.parse().unwrap())
         .await
         .unwrap();
-    let res = t.api_get(&key, "/api/v1/currencies").await;
-    assert_problem(&res, 401);
-    assert_eq!(json(res).await["code"], "unauthorized");
+    let res = t.api(&key).get("/api/v1/currencies").await;
+    res.assert_problem_status(401);
+    assert_eq!(res.into_json()["code"], "unauthorized");
     t.stop().await;
 }
 
@@ -86,15 +68,15 @@ async fn frozen_and_inactive_merchants_are_refused(t: TestApp) {
     let m = t.active_merchant("Acme").await;
     let key = t.api_key(&m, Env::Dev).await;
     t.app.freeze_merchant(&m).await.unwrap();
-    let res = t.api_get(&key, "/api/v1/currencies").await;
-    assert_problem(&res, 403);
-    let body = json(res).await;
+    let res = t.api(&key).get("/api/v1/currencies").await;
+    res.assert_problem_status(403);
+    let body = res.into_json();
     assert_eq!(body["code"], "account_frozen");
     assert_eq!(body["status"], 403);
     assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
 
     t.app.unfreeze_merchant(&m).await.unwrap();
-    assert_eq!(t.api_get(&key, "/api/v1/currencies").await.status(), 200);
+    assert_eq!(t.api(&key).get("/api/v1/currencies").await.status(), 200);
 
     // A merchant still in KYC cannot use the API.
     let new = punchcard_app::merchants::NewMerchant::parse(
@@ -106,8 +88,8 @@ async fn frozen_and_inactive_merchants_are_refused(t: TestApp) {
     .unwrap();
     let (pending, _) = t.app.create_merchant(new).await.unwrap();
     let pkey = t.api_key(&pending, Env::Dev).await;
-    let res = t.api_get(&pkey, "/api/v1/currencies").await;
-    assert_problem(&res, 403);
+    let res = t.api(&pkey).get("/api/v1/currencies").await;
+    res.assert_problem_status(403);
     t.stop().await;
 }
 
@@ -129,10 +111,10 @@ async fn merchants_see_only_their_own_currencies(t: TestApp) {
             .collect()
     };
     assert_eq!(
-        codes(json(t.api_get(&key_a, "/api/v1/currencies").await).await),
+        codes(t.api(&key_a).get("/api/v1/currencies").await.into_json()),
         vec!["PTS"]
     );
-    let mut b_codes = codes(json(t.api_get(&key_b, "/api/v1/currencies").await).await);
+    let mut b_codes = codes(t.api(&key_b).get("/api/v1/currencies").await.into_json());
     b_codes.sort();
     assert_eq!(b_codes, vec!["GEM", "PTS"]);
     t.stop().await;
@@ -151,7 +133,7 @@ async fn paginates_with_cursor_and_validates_limits(t: TestApp) {
             Some(c) => format!("/api/v1/currencies?limit=2&cursor={c}"),
             None => "/api/v1/currencies?limit=2".to_string(),
         };
-        let body = json(t.api_get(&key, &path).await).await;
+        let body = t.api(&key).get(&path).await.into_json();
         let page = body["data"].as_array().unwrap();
         assert!(page.len() <= 2);
         seen.extend(page.iter().map(|c| c["id"].as_str().unwrap().to_string()));
@@ -167,13 +149,17 @@ async fn paginates_with_cursor_and_validates_limits(t: TestApp) {
     assert_eq!(dedup.len(), 5, "no item twice across pages");
 
     for bad in ["limit=0", "limit=501", "limit=abc", "cursor=%21%21"] {
-        let res = t.api_get(&key, &format!("/api/v1/currencies?{bad}")).await;
-        assert_problem(&res, 422);
-        let body = json(res).await;
+        let res = t.api(&key).get(&format!("/api/v1/currencies?{bad}")).await;
+        res.assert_problem_status(422);
+        let body = res.into_json();
         assert_eq!(body["code"], "validation_failed", "{bad}");
         assert!(!body["errors"].as_array().unwrap().is_empty());
     }
-    let body = json(t.api_get(&key, "/api/v1/currencies?limit=500").await).await;
+    let body = t
+        .api(&key)
+        .get("/api/v1/currencies?limit=500")
+        .await
+        .into_json();
     assert_eq!(body["data"].as_array().unwrap().len(), 5);
     t.stop().await;
 }
@@ -254,16 +240,15 @@ async fn health_metrics_docs_and_request_ids(t: TestApp) {
         .client
         .get(t.url("/readyz"))
         .header("x-request-id", "abc-123")
-        .send()
-        .await
-        .unwrap();
+        .read()
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers().get("x-request-id").unwrap(), "abc-123");
-    assert_eq!(json(res).await["database"], "ok");
+    assert_eq!(res.into_json()["database"], "ok");
 
     let m = t.active_merchant("Acme").await;
     let key = t.api_key(&m, Env::Dev).await;
-    t.api_get(&key, "/api/v1/currencies").await;
+    t.api(&key).get("/api/v1/currencies").await;
     let metrics = t
         .client
         .get(t.url("/metrics"))
@@ -278,14 +263,7 @@ async fn health_metrics_docs_and_request_ids(t: TestApp) {
     assert!(metrics.contains("punchcard_http_request_duration_seconds_bucket"));
     assert!(!metrics.contains(m.as_str()), "no per-tenant labels");
 
-    let spec = json(
-        t.client
-            .get(t.url("/api/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let spec = t.get_json("/api/v1/openapi.json").await.into_json();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(spec["paths"]["/api/v1/currencies"]["get"].is_object());
     assert!(spec["components"]["securitySchemes"]["basic"].is_object());
@@ -303,14 +281,9 @@ async fn health_metrics_docs_and_request_ids(t: TestApp) {
         .unwrap();
     assert_eq!(js.status(), 200, "assets served by the binary");
 
-    let res = t
-        .client
-        .get(t.url("/api/v1/nothing-here"))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(&res, 404);
-    assert_eq!(json(res).await["code"], "not_found");
+    let res = t.get_json("/api/v1/nothing-here").await;
+    res.assert_problem_status(404);
+    assert_eq!(res.into_json()["code"], "not_found");
     t.stop().await;
 }
 
@@ -356,7 +329,7 @@ async fn idempotency_keys_replay_and_detect_mismatch(t: TestApp) {
             .basic_auth(&key.0, Some(&key.1))
             .header("idempotency-key", idem)
             .body(body.to_string())
-            .send()
+            .read()
     };
 
     // Concurrent first attempts: exactly one runs, the others wait for its answer.
@@ -365,17 +338,14 @@ async fn idempotency_keys_replay_and_detect_mismatch(t: TestApp) {
         post("k1", "hello"),
         post("k1", "hello")
     );
-    let statuses: Vec<u16> = [&a, &b, &c]
-        .iter()
-        .map(|r| r.as_ref().unwrap().status().as_u16())
-        .collect();
+    let statuses: Vec<u16> = [&a, &b, &c].iter().map(|r| r.status().as_u16()).collect();
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
-    let first = post("k1", "hello").await.unwrap();
+    let first = post("k1", "hello").await;
     assert_eq!(first.status(), 201);
     assert_eq!(first.headers().get("idempotent-replayed").unwrap(), "true");
-    let body = json(first).await;
+    let body = first.into_json();
     assert_eq!(body["call"], 1);
     assert_eq!(
         calls.load(Ordering::SeqCst),
@@ -383,9 +353,9 @@ async fn idempotency_keys_replay_and_detect_mismatch(t: TestApp) {
         "a replay does not run again"
     );
 
-    let res = post("k1", "a different body").await.unwrap();
-    assert_problem(&res, 422);
-    assert_eq!(json(res).await["code"], "idempotency_mismatch");
+    let res = post("k1", "a different body").await;
+    res.assert_problem_status(422);
+    assert_eq!(res.into_json()["code"], "idempotency_mismatch");
 
     // Keys are scoped per merchant and env: another env's same key runs anew.
     let prod_key = t.api_key(&m, Env::Prod).await;
@@ -413,8 +383,8 @@ async fn idempotency_keys_replay_and_detect_mismatch(t: TestApp) {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 4);
 
-    let res = post(&"x".repeat(300), "hello").await.unwrap();
-    assert_problem(&res, 422);
+    let res = post(&"x".repeat(300), "hello").await;
+    res.assert_problem_status(422);
     t.stop().await;
 }
 
@@ -433,7 +403,7 @@ on_both_backends!(
 async fn rate_limits_per_merchant_and_env_with_headers(t: TestApp) {
     let m = t.active_merchant("Acme").await;
     let dev = t.api_key(&m, Env::Dev).await;
-    let first = t.api_get(&dev, "/api/v1/currencies").await;
+    let first = t.api(&dev).get("/api/v1/currencies").await;
     assert_eq!(first.headers().get("ratelimit-limit").unwrap(), "100");
     assert_eq!(first.headers().get("ratelimit-remaining").unwrap(), "99");
     let reset: u64 = first
@@ -459,7 +429,7 @@ async fn rate_limits_per_merchant_and_env_with_headers(t: TestApp) {
         .unwrap();
     let prod = t.api_key(&m, Env::Prod).await;
     // Start the burst well inside one 60-second window.
-    let probe = t.api_get(&dev, "/api/v1/currencies").await;
+    let probe = t.api(&dev).get("/api/v1/currencies").await;
     let reset: u64 = probe
         .headers()
         .get("ratelimit-reset")
@@ -473,17 +443,10 @@ async fn rate_limits_per_merchant_and_env_with_headers(t: TestApp) {
     }
     let mut handles = Vec::new();
     for _ in 0..8 {
-        let client = t.client.clone();
-        let url = t.url("/api/v1/currencies");
-        let prod = prod.clone();
-        handles.push(tokio::spawn(async move {
-            client
-                .get(url)
-                .basic_auth(&prod.0, Some(&prod.1))
-                .send()
-                .await
-                .unwrap()
-        }));
+        let api = t.api(&prod);
+        handles.push(tokio::spawn(
+            async move { api.get("/api/v1/currencies").await },
+        ));
     }
     let mut ok = 0;
     let mut limited = 0;
@@ -495,14 +458,14 @@ async fn rate_limits_per_merchant_and_env_with_headers(t: TestApp) {
                 limited += 1;
                 assert!(res.headers().get("retry-after").is_some());
                 assert_eq!(res.headers().get("ratelimit-remaining").unwrap(), "0");
-                assert_eq!(json(res).await["code"], "rate_limited");
+                assert_eq!(res.into_json()["code"], "rate_limited");
             }
             s => panic!("unexpected status {s}"),
         }
     }
     assert_eq!((ok, limited), (5, 3), "exactly the plan's rate is served");
     assert_eq!(
-        t.api_get(&dev, "/api/v1/currencies").await.status(),
+        t.api(&dev).get("/api/v1/currencies").await.status(),
         200,
         "dev has its own budget"
     );

@@ -1,7 +1,7 @@
 //! The API keys page: the secret is shown once, never listed; revoking locks the API out;
 //! the per-environment cap is enforced with a clear message.
 
-use crate::common::dashboard::{merchant_with_member, Member};
+use crate::common::dashboard::{input_value, input_value_by_name, merchant_with_member, Member};
 use crate::common::TestApp;
 
 impl Member {
@@ -25,20 +25,9 @@ impl Member {
     }
 }
 
-fn input_value(html: &str, id: &str) -> String {
-    let start = html
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no #{id}"));
-    html[start..]
-        .split("value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string()
-}
-
 async fn api_status(t: &TestApp, id: &str, secret: &str) -> u16 {
-    t.api_get(&(id.to_string(), secret.to_string()), "/api/v1/currencies")
+    t.api(&(id.to_string(), secret.to_string()))
+        .get("/api/v1/currencies")
         .await
         .status()
         .as_u16()
@@ -150,18 +139,6 @@ async fn a_reposted_create_form_makes_one_key(t: TestApp) {
         2
     );
     t.stop().await;
-}
-
-fn input_value_by_name(html: &str, name: &str) -> String {
-    let start = html
-        .find(&format!("name=\"{name}\""))
-        .unwrap_or_else(|| panic!("no input {name}"));
-    html[start..]
-        .split("value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string()
 }
 
 async fn the_dev_cap_is_five_live_keys(t: TestApp) {

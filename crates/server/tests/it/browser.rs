@@ -181,13 +181,8 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
     assert!(secret.len() >= 24, "a long secret: {secret}");
     shot("07-api-key-created").await;
     let key = (key_id.clone(), secret.clone());
-    let res = t.api_get(&key, "/api/v1/currencies").await;
-    assert_eq!(
-        res.status(),
-        200,
-        "the new key works: {}",
-        res.text().await.unwrap_or_default()
-    );
+    let res = t.api(&key).get("/api/v1/currencies").await;
+    assert_eq!(res.status(), 200, "the new key works: {}", res.json());
 
     b.click("I have copied the secret").await;
     b.wait_path("/dashboard/api-keys").await;
@@ -245,7 +240,7 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
     );
     b.wait_text("2 of 10").await;
     shot("09-allowed-ips").await;
-    let res = t.api_get(&key, "/api/v1/currencies").await;
+    let res = t.api(&key).get("/api/v1/currencies").await;
     assert_eq!(res.status(), 200, "loopback is allowed for the API");
 
     // The ledger: a lead (a bad form first), its wallet, a reward, the balance.
@@ -333,7 +328,7 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
         ] {
             b.open(page).await;
             b.wait_path(page).await;
-            fits_screen(&b, width).await;
+            b.assert_fits_screen(width).await;
         }
     }
     if shots {
@@ -427,10 +422,10 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
     b.wait_text("frozen").await;
 
     // And the merchant's API key is refused.
-    let res = t.api_get(&key, "/api/v1/currencies").await;
-    assert_eq!(res.status(), 403);
-    let problem: serde_json::Value = res.json().await.expect("problem JSON");
-    assert_eq!(problem["code"], "account_frozen", "{problem}");
+    t.api(&key)
+        .get("/api/v1/currencies")
+        .await
+        .assert_problem(403, "account_frozen");
     assert_eq!(
         t.app.merchant(&merchant).await.expect("merchant").status,
         MerchantStatus::Frozen
@@ -438,31 +433,6 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
 
     b.quit().await;
     t.stop().await;
-}
-
-/// The page is no wider than a `width`-pixel phone screen (a phone widens the layout to
-/// the widest element, so both widths tell).
-async fn fits_screen(b: &Browser, width: u32) {
-    let measured = b
-        .client
-        .execute(
-            "return [window.innerWidth, document.documentElement.scrollWidth,
-                     Array.from(document.querySelectorAll('body *'))
-                       .filter(e => e.getBoundingClientRect().right > window.visualViewport.width + 1)
-                       .slice(0, 40)
-                       .map(e => e.tagName.toLowerCase() + '.' + e.className + '=' + Math.round(e.getBoundingClientRect().right)).join(', ')];",
-            vec![],
-        )
-        .await
-        .expect("measure the page");
-    let inner = measured[0].as_u64().unwrap_or(0);
-    let scroll = measured[1].as_u64().unwrap_or(0);
-    assert!(
-        inner == u64::from(width) && scroll <= u64::from(width),
-        "{} is wider than a {width}px phone (viewport {inner}, page {scroll}); too wide: {}",
-        b.path().await,
-        measured[2]
-    );
 }
 
 /// The desktop page needs no sideways scrolling either.

@@ -415,24 +415,15 @@ async fn api_actions_wait_for_the_callback(backend: Backend) {
     };
     let declined = key_with("/declined").await;
     let approved = key_with("/ok").await;
-    let post = |key: &(String, String), path: &str, body: serde_json::Value| {
-        t.client
-            .post(t.url(path))
-            .basic_auth(&key.0, Some(&key.1))
-            .json(&body)
-            .send()
-    };
     let reward =
         serde_json::json!({"wallet_id": wallet.id, "kind": "reward", "amount": 20, "hash": "r-1"});
 
-    let res = post(&declined, "/api/v1/wallet_transactions", reward.clone())
-        .await
-        .unwrap();
+    let res = t
+        .api(&declined)
+        .post("/api/v1/wallet_transactions", reward.clone())
+        .await;
     assert_eq!(res.status(), 422);
-    assert_eq!(
-        res.json::<serde_json::Value>().await.unwrap()["code"],
-        "callback_rejected"
-    );
+    assert_eq!(res.json()["code"], "callback_rejected");
     assert_eq!(
         t.app
             .wallet(&scope, wallet.id.as_str())
@@ -448,9 +439,10 @@ async fn api_actions_wait_for_the_callback(backend: Backend) {
         .unwrap()
         .is_empty());
 
-    let res = post(&approved, "/api/v1/wallet_transactions", reward.clone())
-        .await
-        .unwrap();
+    let res = t
+        .api(&approved)
+        .post("/api/v1/wallet_transactions", reward.clone())
+        .await;
     assert_eq!(res.status(), 201);
     assert_eq!(
         t.app
@@ -467,17 +459,19 @@ async fn api_actions_wait_for_the_callback(backend: Backend) {
     assert_eq!(sent["amount"], 20);
     assert_eq!(sent["wallet_id"], wallet.id.as_str());
     let calls = hits.len();
-    let res = post(&approved, "/api/v1/wallet_transactions", reward)
-        .await
-        .unwrap();
+    let res = t
+        .api(&approved)
+        .post("/api/v1/wallet_transactions", reward)
+        .await;
     assert_eq!(res.status(), 201);
     assert_eq!(received.all().len(), calls, "a replay calls nothing");
 
     let coupon = serde_json::json!({"deal_id": deal.deal.id, "lead_id": lead.id,
                                     "currency_id": currency, "hash": "c-1"});
-    let res = post(&declined, "/api/v1/coupons", coupon.clone())
-        .await
-        .unwrap();
+    let res = t
+        .api(&declined)
+        .post("/api/v1/coupons", coupon.clone())
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(
         t.app
@@ -496,7 +490,7 @@ async fn api_actions_wait_for_the_callback(backend: Backend) {
         1,
         "no code was taken"
     );
-    let res = post(&approved, "/api/v1/coupons", coupon).await.unwrap();
+    let res = t.api(&approved).post("/api/v1/coupons", coupon).await;
     assert_eq!(res.status(), 201);
     let sent: serde_json::Value =
         serde_json::from_slice(&received.all().last().unwrap().body).unwrap();

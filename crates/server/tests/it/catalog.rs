@@ -1,12 +1,10 @@
 //! The catalog over HTTP: deals, offers and stores, their validation, caps, prices, soft
 //! deletion, images, and isolation between merchants and environments.
 
-use crate::common::TestApp;
+use crate::common::{ids, ApiResponse, Key, TestApp};
 use punchcard_domain::{Env, MerchantId};
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
-
-type Key = (String, String);
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
 const JPEG: &[u8] = &[
@@ -14,96 +12,6 @@ const JPEG: &[u8] = &[
 ];
 const GIF: &[u8] = b"GIF89a\x01\0\x01\0\x80\0\0\0\0\0\xff\xff\xff";
 const WEBP: &[u8] = b"RIFF\x1a\0\0\0WEBPVP8L\x0d\0\0\0\x2f\0\0\0\x10";
-
-async fn json_of(res: reqwest::Response) -> Value {
-    res.json().await.expect("JSON body")
-}
-
-async fn send(
-    t: &TestApp,
-    key: &Key,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = t
-        .client
-        .request(method, t.url(path))
-        .basic_auth(&key.0, Some(&key.1));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    req.send().await.expect("request sent")
-}
-
-async fn post(t: &TestApp, key: &Key, path: &str, body: Value) -> reqwest::Response {
-    send(t, key, reqwest::Method::POST, path, Some(body)).await
-}
-
-async fn patch(t: &TestApp, key: &Key, path: &str, body: Value) -> reqwest::Response {
-    send(t, key, reqwest::Method::PATCH, path, Some(body)).await
-}
-
-async fn delete(t: &TestApp, key: &Key, path: &str) -> reqwest::Response {
-    send(t, key, reqwest::Method::DELETE, path, None).await
-}
-
-/// POSTs and expects 201; answers the created resource.
-async fn created(t: &TestApp, key: &Key, path: &str, body: Value) -> Value {
-    let res = post(t, key, path, body).await;
-    let status = res.status();
-    let body = json_of(res).await;
-    assert_eq!(status, 201, "POST {path}: {body}");
-    body
-}
-
-/// Asserts a 422 `validation_failed` naming exactly these fields (in any order).
-async fn assert_invalid(res: reqwest::Response, fields: &[&str]) -> Value {
-    assert_eq!(res.status(), 422);
-    assert_eq!(
-        res.headers()["content-type"],
-        "application/problem+json",
-        "problem answer"
-    );
-    let body = json_of(res).await;
-    assert_eq!(body["code"], "validation_failed", "{body}");
-    let mut got: Vec<String> = body["errors"]
-        .as_array()
-        .unwrap_or(&Vec::new())
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect();
-    got.sort();
-    got.dedup();
-    let mut want: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-    want.sort();
-    assert_eq!(got, want, "{body}");
-    body
-}
-
-async fn assert_code(res: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(res.status().as_u16(), status);
-    let body = json_of(res).await;
-    assert_eq!(body["code"], code, "{body}");
-    body
-}
-
-fn ids(list: &Value) -> Vec<String> {
-    list["data"]
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|d| d["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-async fn list(t: &TestApp, key: &Key, path: &str) -> Value {
-    let res = t.api_get(key, path).await;
-    let status = res.status();
-    let body = json_of(res).await;
-    assert_eq!(status, 200, "GET {path}: {body}");
-    body
-}
 
 fn offline_store(name: &str, city: &str) -> Value {
     json!({
@@ -129,23 +37,20 @@ async fn deals_crud_validation_and_prices(t: TestApp) {
         .await
         .unwrap();
     let key = t.api_key(&m, Env::Dev).await;
-    let store = created(
-        &t,
-        &key,
-        "/api/v1/stores",
-        offline_store("Mill Lane", "Leeds"),
-    )
-    .await;
+    let store = t
+        .api(&key)
+        .create("/api/v1/stores", offline_store("Mill Lane", "Leeds"))
+        .await;
     let store_id = store["id"].as_str().unwrap().to_string();
 
     // A minimal deal: private, not available, priced in every currency (rounded up).
-    let deal = created(
-        &t,
-        &key,
-        "/api/v1/deals",
-        json!({"name": "Free coffee", "kind": "voucher", "sell_price": 100}),
-    )
-    .await;
+    let deal = t
+        .api(&key)
+        .create(
+            "/api/v1/deals",
+            json!({"name": "Free coffee", "kind": "voucher", "sell_price": 100}),
+        )
+        .await;
     let deal_id = deal["id"].as_str().unwrap().to_string();
     assert!(deal_id.starts_with("deal_"));
     assert_eq!(deal["available"], false);
@@ -172,88 +77,77 @@ async fn deals_crud_validation_and_prices(t: TestApp) {
         points,
         vec![("BIG".into(), 3), ("GEM".into(), 334), ("PTS".into(), 100)]
     );
-    let fetched = json_of(t.api_get(&key, &format!("/api/v1/deals/{deal_id}")).await).await;
+    let fetched = t
+        .api(&key)
+        .get(&format!("/api/v1/deals/{deal_id}"))
+        .await
+        .into_json();
     assert_eq!(fetched, deal);
 
     // Every invalid field is reported at once, and nothing is written.
-    let res = post(
-        &t,
-        &key,
-        "/api/v1/deals",
-        json!({
-            "name": "",
-            "kind": "gift",
-            "sell_price": -5,
-            "starts_at": "2026-03-01T00:00:00Z",
-            "ends_at": "2026-02-01T00:00:00Z",
-            "store_ids": ["store_nope", "store_01jd3x1m2n3p4q5r6s7t8v9w0x"],
-        }),
-    )
-    .await;
-    assert_invalid(res, &["name", "kind", "sell_price", "ends_at", "store_ids"]).await;
-    let res = post(
-        &t,
-        &key,
-        "/api/v1/deals",
-        json!({"name": "Ghost store", "kind": "cash", "sell_price": 1,
+    let res = t
+        .api(&key)
+        .post(
+            "/api/v1/deals",
+            json!({
+                "name": "",
+                "kind": "gift",
+                "sell_price": -5,
+                "starts_at": "2026-03-01T00:00:00Z",
+                "ends_at": "2026-02-01T00:00:00Z",
+                "store_ids": ["store_nope", "store_01jd3x1m2n3p4q5r6s7t8v9w0x"],
+            }),
+        )
+        .await;
+    res.assert_invalid(&["name", "kind", "sell_price", "ends_at", "store_ids"]);
+    let res = t
+        .api(&key)
+        .post(
+            "/api/v1/deals",
+            json!({"name": "Ghost store", "kind": "cash", "sell_price": 1,
                "store_ids": ["store_01jd3x1m2n3p4q5r6s7t8v9w0x"], "starts_at": "next week"}),
-    )
-    .await;
-    let body = assert_invalid(res, &["store_ids", "starts_at"]).await;
+        )
+        .await;
+    let body = res.assert_invalid(&["store_ids", "starts_at"]);
     assert!(body["errors"].to_string().contains("no such store"));
-    assert_invalid(
-        post(&t, &key, "/api/v1/deals", json!({"sell_price": 1})).await,
-        &["name", "kind"],
-    )
-    .await;
+    t.api(&key)
+        .post("/api/v1/deals", json!({"sell_price": 1}))
+        .await
+        .assert_invalid(&["name", "kind"]);
     // Unknown or mistyped fields are refused rather than ignored.
-    assert_code(
-        post(
-            &t,
-            &key,
+    t.api(&key)
+        .post(
             "/api/v1/deals",
             json!({"name": "x", "kind": "cash", "sell_price": 1, "availble": true}),
         )
-        .await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_code(
-        post(
-            &t,
-            &key,
+        .await
+        .assert_problem(422, "validation_failed");
+    t.api(&key)
+        .post(
             "/api/v1/deals",
             json!({"name": "x", "kind": "cash", "sell_price": "ten"}),
         )
-        .await,
-        422,
-        "validation_failed",
-    )
-    .await;
+        .await
+        .assert_problem(422, "validation_failed");
     // Dev holds private deals only.
-    let body = assert_invalid(
-        post(
-            &t,
-            &key,
+    let body = t
+        .api(&key)
+        .post(
             "/api/v1/deals",
             json!({"name": "Shared", "kind": "cash", "sell_price": 5, "visibility": "partner"}),
         )
-        .await,
-        &["visibility"],
-    )
-    .await;
+        .await
+        .assert_invalid(&["visibility"]);
     assert!(body["errors"][0]["message"]
         .as_str()
         .unwrap()
         .contains("dev"));
-    assert_eq!(ids(&list(&t, &key, "/api/v1/deals").await).len(), 1);
+    assert_eq!(ids(&t.api(&key).get_ok("/api/v1/deals").await).len(), 1);
 
     // Changes: only what is sent changes; dates can be set and cleared; stores replaced.
-    let changed = json_of(
-        patch(
-            &t,
-            &key,
+    let changed = t
+        .api(&key)
+        .patch(
             &format!("/api/v1/deals/{deal_id}"),
             json!({
                 "name": "Free flat white",
@@ -264,33 +158,30 @@ async fn deals_crud_validation_and_prices(t: TestApp) {
                 "sell_price": 90,
             }),
         )
-        .await,
-    )
-    .await;
+        .await
+        .into_json();
     assert_eq!(changed["name"], "Free flat white");
     assert_eq!(changed["kind"], "voucher");
     assert_eq!(changed["available"], true);
     assert_eq!(changed["starts_at"], "2026-01-01T08:00:00Z");
     assert_eq!(changed["store_ids"], json!([store_id]));
     assert_eq!(changed["sell_price"], 90);
-    let res = patch(
-        &t,
-        &key,
-        &format!("/api/v1/deals/{deal_id}"),
-        json!({"ends_at": "2025-01-01T00:00:00Z", "kind": "nope"}),
-    )
-    .await;
-    assert_invalid(res, &["ends_at", "kind"]).await;
-    let cleared = json_of(
-        patch(
-            &t,
-            &key,
+    let res = t
+        .api(&key)
+        .patch(
+            &format!("/api/v1/deals/{deal_id}"),
+            json!({"ends_at": "2025-01-01T00:00:00Z", "kind": "nope"}),
+        )
+        .await;
+    res.assert_invalid(&["ends_at", "kind"]);
+    let cleared = t
+        .api(&key)
+        .patch(
             &format!("/api/v1/deals/{deal_id}"),
             json!({"starts_at": null, "description": "One per visit."}),
         )
-        .await,
-    )
-    .await;
+        .await
+        .into_json();
     assert!(cleared["starts_at"].is_null());
     assert_eq!(cleared["ends_at"], "2026-12-31T00:00:00Z");
     assert_eq!(cleared["description"], "One per visit.");
@@ -302,83 +193,85 @@ async fn deals_crud_validation_and_prices(t: TestApp) {
         ("Tote bag", "merchandise", true),
         ("Baking class", "meetup", false),
     ] {
-        created(
-            &t,
-            &key,
-            "/api/v1/deals",
-            json!({"name": name, "kind": kind, "sell_price": 10, "available": available}),
-        )
-        .await;
+        t.api(&key)
+            .create(
+                "/api/v1/deals",
+                json!({"name": name, "kind": kind, "sell_price": 10, "available": available}),
+            )
+            .await;
     }
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/deals?kind=cash").await).len(),
+        ids(&t.api(&key).get_ok("/api/v1/deals?kind=cash").await).len(),
         1
     );
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/deals?available=true").await).len(),
+        ids(&t.api(&key).get_ok("/api/v1/deals?available=true").await).len(),
         2
     );
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/deals?available=false&kind=meetup").await).len(),
+        ids(&t
+            .api(&key)
+            .get_ok("/api/v1/deals?available=false&kind=meetup")
+            .await)
+        .len(),
         1
     );
     assert_eq!(
-        ids(&list(&t, &key, &format!("/api/v1/deals?store_id={store_id}")).await),
+        ids(&t
+            .api(&key)
+            .get_ok(&format!("/api/v1/deals?store_id={store_id}"))
+            .await),
         vec![deal_id.clone()]
     );
-    let found = list(&t, &key, "/api/v1/deals?q=WHITE").await;
+    let found = t.api(&key).get_ok("/api/v1/deals?q=WHITE").await;
     assert_eq!(ids(&found), vec![deal_id.clone()]);
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/deals?q=%25").await).len(),
+        ids(&t.api(&key).get_ok("/api/v1/deals?q=%25").await).len(),
         0,
         "LIKE wildcards are searched literally"
     );
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/deals?visibility=private").await).len(),
+        ids(&t.api(&key).get_ok("/api/v1/deals?visibility=private").await).len(),
         4
     );
-    assert_invalid(
-        t.api_get(&key, "/api/v1/deals?kind=gift&available=maybe&store_id=x")
-            .await,
-        &["kind", "available", "store_id"],
-    )
-    .await;
-    let first = list(&t, &key, "/api/v1/deals?limit=3").await;
+    t.api(&key)
+        .get("/api/v1/deals?kind=gift&available=maybe&store_id=x")
+        .await
+        .assert_invalid(&["kind", "available", "store_id"]);
+    let first = t.api(&key).get_ok("/api/v1/deals?limit=3").await;
     assert_eq!(ids(&first).len(), 3);
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = list(&t, &key, &format!("/api/v1/deals?limit=3&cursor={cursor}")).await;
+    let second = t
+        .api(&key)
+        .get_ok(&format!("/api/v1/deals?limit=3&cursor={cursor}"))
+        .await;
     assert_eq!(ids(&second).len(), 1);
     assert!(second["next_cursor"].is_null());
 
     // Deleting hides the deal everywhere but keeps its row for the coupons issued from it.
-    let res = delete(&t, &key, &format!("/api/v1/deals/{deal_id}")).await;
+    let res = t
+        .api(&key)
+        .delete(&format!("/api/v1/deals/{deal_id}"))
+        .await;
     assert_eq!(res.status(), 204);
-    assert_code(
-        t.api_get(&key, &format!("/api/v1/deals/{deal_id}")).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_code(
-        delete(&t, &key, &format!("/api/v1/deals/{deal_id}")).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_code(
-        patch(
-            &t,
-            &key,
-            &format!("/api/v1/deals/{deal_id}"),
-            json!({"name": "x"}),
-        )
-        .await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert!(!ids(&list(&t, &key, "/api/v1/deals").await).contains(&deal_id));
-    let store = json_of(t.api_get(&key, &format!("/api/v1/stores/{store_id}")).await).await;
+    t.api(&key)
+        .get(&format!("/api/v1/deals/{deal_id}"))
+        .await
+        .assert_problem(404, "not_found");
+    t.api(&key)
+        .delete(&format!("/api/v1/deals/{deal_id}"))
+        .await
+        .assert_problem(404, "not_found");
+    t.api(&key)
+        .patch(&format!("/api/v1/deals/{deal_id}"), json!({"name": "x"}))
+        .await
+        .assert_problem(404, "not_found");
+    assert!(!ids(&t.api(&key).get_ok("/api/v1/deals").await).contains(&deal_id));
+    let store = t
+        .api(&key)
+        .get(&format!("/api/v1/stores/{store_id}"))
+        .await
+        .into_json();
     assert_eq!(store["deal_ids"], json!([]));
     let mut conn = t.app.db.conn().await.unwrap();
     let (deleted_at, available): (Option<String>, i64) =
@@ -390,25 +283,26 @@ async fn deals_crud_validation_and_prices(t: TestApp) {
     assert!(deleted_at.is_some(), "the row stays, marked deleted");
     assert_eq!(available, 0);
     drop(conn);
-    assert_code(
-        t.api_get(&key, "/api/v1/deals/not-an-id").await,
-        404,
-        "not_found",
-    )
-    .await;
+    t.api(&key)
+        .get("/api/v1/deals/not-an-id")
+        .await
+        .assert_problem(404, "not_found");
 
     // Prod may hold partner deals.
     let prod = t.api_key(&m, Env::Prod).await;
-    let partner = created(
-        &t,
-        &prod,
-        "/api/v1/deals",
-        json!({"name": "Shared", "kind": "cash", "sell_price": 5, "visibility": "partner"}),
-    )
-    .await;
+    let partner = t
+        .api(&prod)
+        .create(
+            "/api/v1/deals",
+            json!({"name": "Shared", "kind": "cash", "sell_price": 5, "visibility": "partner"}),
+        )
+        .await;
     assert_eq!(partner["visibility"], "partner");
     assert_eq!(
-        ids(&list(&t, &prod, "/api/v1/deals?visibility=partner").await),
+        ids(&t
+            .api(&prod)
+            .get_ok("/api/v1/deals?visibility=partner")
+            .await),
         vec![partner["id"].as_str().unwrap().to_string()]
     );
     t.stop().await;
@@ -417,13 +311,14 @@ async fn deals_crud_validation_and_prices(t: TestApp) {
 async fn make_available_deals(t: &TestApp, key: &Key, n: usize) -> Vec<String> {
     let mut out = Vec::new();
     for i in 0..n {
-        let d = created(
-            t,
-            key,
-            "/api/v1/deals",
-            json!({"name": format!("Deal {i}"), "kind": "voucher", "sell_price": 10, "available": true}),
-        )
-        .await;
+        let d = t
+            .api(key)
+            .create(
+                "/api/v1/deals",
+                json!({"name": format!("Deal {i}"),
+                   "kind": "voucher", "sell_price": 10, "available": true}),
+            )
+            .await;
         out.push(d["id"].as_str().unwrap().to_string());
     }
     out
@@ -433,69 +328,66 @@ async fn active_deal_cap_holds(t: TestApp) {
     let m = t.active_merchant("Acme").await;
     let key = t.api_key(&m, Env::Dev).await;
     let live = make_available_deals(&t, &key, 10).await;
-    let body = assert_code(
-        post(
-            &t,
-            &key,
+    let body = t
+        .api(&key)
+        .post(
             "/api/v1/deals",
             json!({"name": "Eleventh", "kind": "voucher", "sell_price": 10, "available": true}),
         )
-        .await,
-        422,
-        "limit_reached",
-    )
-    .await;
+        .await
+        .assert_problem(422, "limit_reached");
     assert!(body["detail"].as_str().unwrap().contains("10 active deals"));
     // A deal that is not available does not count, but cannot be switched on at the cap.
-    let draft = created(
-        &t,
-        &key,
-        "/api/v1/deals",
-        json!({"name": "Draft", "kind": "voucher", "sell_price": 10}),
-    )
-    .await;
+    let draft = t
+        .api(&key)
+        .create(
+            "/api/v1/deals",
+            json!({"name": "Draft", "kind": "voucher", "sell_price": 10}),
+        )
+        .await;
     let draft_path = format!("/api/v1/deals/{}", draft["id"].as_str().unwrap());
-    assert_code(
-        patch(&t, &key, &draft_path, json!({"available": true})).await,
-        422,
-        "limit_reached",
-    )
-    .await;
+    t.api(&key)
+        .patch(&draft_path, json!({"available": true}))
+        .await
+        .assert_problem(422, "limit_reached");
     // Editing a live deal at the cap is fine; switching one off frees a slot.
-    let res = patch(
-        &t,
-        &key,
-        &format!("/api/v1/deals/{}", live[0]),
-        json!({"name": "Renamed"}),
-    )
-    .await;
+    let res = t
+        .api(&key)
+        .patch(
+            &format!("/api/v1/deals/{}", live[0]),
+            json!({"name": "Renamed"}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    let res = patch(
-        &t,
-        &key,
-        &format!("/api/v1/deals/{}", live[0]),
-        json!({"available": false}),
-    )
-    .await;
+    let res = t
+        .api(&key)
+        .patch(
+            &format!("/api/v1/deals/{}", live[0]),
+            json!({"available": false}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    let res = patch(&t, &key, &draft_path, json!({"available": true})).await;
+    let res = t
+        .api(&key)
+        .patch(&draft_path, json!({"available": true}))
+        .await;
     assert_eq!(res.status(), 200);
     // Deleting a live deal frees a slot too.
     assert_eq!(
-        delete(&t, &key, &format!("/api/v1/deals/{}", live[1]))
+        t.api(&key)
+            .delete(&format!("/api/v1/deals/{}", live[1]))
             .await
             .status(),
         204
     );
-    created(
-        &t,
-        &key,
-        "/api/v1/deals",
-        json!({"name": "Replacement", "kind": "cash", "sell_price": 1, "available": true}),
-    )
-    .await;
+    t.api(&key)
+        .create(
+            "/api/v1/deals",
+            json!({"name": "Replacement", "kind": "cash", "sell_price": 1, "available": true}),
+        )
+        .await;
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/deals?available=true").await).len(),
+        ids(&t.api(&key).get_ok("/api/v1/deals?available=true").await).len(),
         10
     );
     // Prod has its own, larger cap.
@@ -509,17 +401,14 @@ async fn concurrent_creates_stop_at_the_dev_cap(t: TestApp) {
     let key = t.api_key(&m, Env::Dev).await;
     let mut tasks = Vec::new();
     for i in 0..50 {
-        let client = t.client.clone();
-        let url = t.url("/api/v1/deals");
-        let key = key.clone();
+        let api = t.api(&key);
         tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .basic_auth(&key.0, Some(&key.1))
-                .json(&json!({"name": format!("Rush {i}"), "kind": "voucher", "sell_price": 5, "available": true}))
-                .send()
-                .await
-                .unwrap()
+            api.post(
+                "/api/v1/deals",
+                json!({"name": format!("Rush {i}"), "kind": "voucher", "sell_price": 5,
+                           "available": true}),
+            )
+            .await
         }));
     }
     let (mut ok, mut refused) = (0, 0);
@@ -528,17 +417,20 @@ async fn concurrent_creates_stop_at_the_dev_cap(t: TestApp) {
         match res.status().as_u16() {
             201 => ok += 1,
             422 => {
-                assert_eq!(json_of(res).await["code"], "limit_reached");
+                assert_eq!(res.into_json()["code"], "limit_reached");
                 refused += 1;
             }
             other => panic!("unexpected status {other}"),
         }
     }
     assert_eq!((ok, refused), (10, 40));
-    let live = list(&t, &key, "/api/v1/deals?available=true&limit=500").await;
+    let live = t
+        .api(&key)
+        .get_ok("/api/v1/deals?available=true&limit=500")
+        .await;
     assert_eq!(ids(&live).len(), 10);
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/deals?limit=500").await).len(),
+        ids(&t.api(&key).get_ok("/api/v1/deals?limit=500").await).len(),
         10
     );
     t.stop().await;
@@ -547,163 +439,137 @@ async fn concurrent_creates_stop_at_the_dev_cap(t: TestApp) {
 async fn offers_codes_caps_and_changes(t: TestApp) {
     let m = t.active_merchant("Acme").await;
     let key = t.api_key(&m, Env::Dev).await;
-    let offer = created(
-        &t,
-        &key,
-        "/api/v1/offers",
-        json!({"code": "first100", "name": "100 off your first order", "sell_price": 0, "available": true}),
-    )
-    .await;
+    let offer = t
+        .api(&key)
+        .create(
+            "/api/v1/offers",
+            json!({"code": "first100",
+               "name": "100 off your first order", "sell_price": 0, "available": true}),
+        )
+        .await;
     let offer_id = offer["id"].as_str().unwrap().to_string();
     assert!(offer_id.starts_with("offer_"));
     assert_eq!(offer["code"], "FIRST100");
     assert_eq!(offer["available"], true);
     assert_eq!(offer["prices"][0]["points"], 0);
 
-    assert_invalid(
-        post(
-            &t,
-            &key,
+    t.api(&key)
+        .post(
             "/api/v1/offers",
             json!({"code": "First100", "name": "Again", "sell_price": 1}),
         )
-        .await,
-        &["code"],
-    )
-    .await;
-    assert_invalid(
-        post(
-            &t,
-            &key,
+        .await
+        .assert_invalid(&["code"]);
+    t.api(&key)
+        .post(
             "/api/v1/offers",
             json!({"code": "50% OFF", "name": "", "sell_price": -1, "ends_at": "soon"}),
         )
-        .await,
-        &["code", "name", "sell_price", "ends_at"],
-    )
-    .await;
-    assert_invalid(
-        post(
-            &t,
-            &key,
+        .await
+        .assert_invalid(&["code", "name", "sell_price", "ends_at"]);
+    t.api(&key)
+        .post(
             "/api/v1/offers",
             json!({"code": "A".repeat(33), "name": "Long", "sell_price": 1}),
         )
-        .await,
-        &["code"],
-    )
-    .await;
+        .await
+        .assert_invalid(&["code"]);
 
     // The same code is free in the other environment.
     let prod = t.api_key(&m, Env::Prod).await;
-    created(
-        &t,
-        &prod,
-        "/api/v1/offers",
-        json!({"code": "FIRST100", "name": "Prod twin", "sell_price": 1}),
-    )
-    .await;
+    t.api(&prod)
+        .create(
+            "/api/v1/offers",
+            json!({"code": "FIRST100", "name": "Prod twin", "sell_price": 1}),
+        )
+        .await;
 
     // Changing to a code another live offer uses is refused; deleting frees the code.
-    let second = created(
-        &t,
-        &key,
-        "/api/v1/offers",
-        json!({"code": "SUMMER", "name": "Summer", "sell_price": 20}),
-    )
-    .await;
+    let second = t
+        .api(&key)
+        .create(
+            "/api/v1/offers",
+            json!({"code": "SUMMER", "name": "Summer", "sell_price": 20}),
+        )
+        .await;
     let second_path = format!("/api/v1/offers/{}", second["id"].as_str().unwrap());
-    assert_invalid(
-        patch(&t, &key, &second_path, json!({"code": "first100"})).await,
-        &["code"],
-    )
-    .await;
-    let renamed = json_of(
-        patch(
-            &t,
-            &key,
+    t.api(&key)
+        .patch(&second_path, json!({"code": "first100"}))
+        .await
+        .assert_invalid(&["code"]);
+    let renamed = t
+        .api(&key)
+        .patch(
             &second_path,
             json!({"code": "summer-24", "description": "Sunny"}),
         )
-        .await,
-    )
-    .await;
+        .await
+        .into_json();
     assert_eq!(renamed["code"], "SUMMER-24");
     assert_eq!(renamed["name"], "Summer");
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/offers?code=summer-24").await),
+        ids(&t.api(&key).get_ok("/api/v1/offers?code=summer-24").await),
         vec![second["id"].as_str().unwrap().to_string()]
     );
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/offers?q=first").await),
+        ids(&t.api(&key).get_ok("/api/v1/offers?q=first").await),
         vec![offer_id.clone()]
     );
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/offers?available=false").await).len(),
+        ids(&t.api(&key).get_ok("/api/v1/offers?available=false").await).len(),
         1
     );
     assert_eq!(
-        delete(&t, &key, &format!("/api/v1/offers/{offer_id}"))
+        t.api(&key)
+            .delete(&format!("/api/v1/offers/{offer_id}"))
             .await
             .status(),
         204
     );
-    assert_code(
-        t.api_get(&key, &format!("/api/v1/offers/{offer_id}")).await,
-        404,
-        "not_found",
-    )
-    .await;
-    let reused = created(
-        &t,
-        &key,
-        "/api/v1/offers",
-        json!({"code": "FIRST100", "name": "Back again", "sell_price": 0}),
-    )
-    .await;
+    t.api(&key)
+        .get(&format!("/api/v1/offers/{offer_id}"))
+        .await
+        .assert_problem(404, "not_found");
+    let reused = t
+        .api(&key)
+        .create(
+            "/api/v1/offers",
+            json!({"code": "FIRST100", "name": "Back again", "sell_price": 0}),
+        )
+        .await;
     assert_ne!(reused["id"], offer["id"]);
 
     // At most 10 available offers in dev.
     for i in 0..10 {
-        created(
-            &t,
-            &key,
-            "/api/v1/offers",
-            json!({"code": format!("LIVE{i}"), "name": "Live", "sell_price": 1, "available": true}),
-        )
-        .await;
+        t.api(&key)
+            .create(
+                "/api/v1/offers",
+                json!({"code": format!("LIVE{i}"),
+                   "name": "Live", "sell_price": 1, "available": true}),
+            )
+            .await;
     }
-    assert_code(
-        post(
-            &t,
-            &key,
+    t.api(&key)
+        .post(
             "/api/v1/offers",
             json!({"code": "LIVE10", "name": "Live", "sell_price": 1, "available": true}),
         )
-        .await,
-        422,
-        "limit_reached",
-    )
-    .await;
-    assert_code(
-        patch(&t, &key, &second_path, json!({"available": true})).await,
-        422,
-        "limit_reached",
-    )
-    .await;
+        .await
+        .assert_problem(422, "limit_reached");
+    t.api(&key)
+        .patch(&second_path, json!({"available": true}))
+        .await
+        .assert_problem(422, "limit_reached");
     t.stop().await;
 }
 
 async fn stores_validation_filters_and_links(t: TestApp) {
     let m = t.active_merchant("Acme").await;
     let key = t.api_key(&m, Env::Prod).await;
-    let leeds = created(
-        &t,
-        &key,
-        "/api/v1/stores",
-        offline_store("Mill Lane", "Leeds"),
-    )
-    .await;
+    let leeds = t
+        .api(&key)
+        .create("/api/v1/stores", offline_store("Mill Lane", "Leeds"))
+        .await;
     let leeds_id = leeds["id"].as_str().unwrap().to_string();
     assert!(leeds_id.starts_with("store_"));
     assert_eq!(leeds["mode"], "offline");
@@ -712,125 +578,105 @@ async fn stores_validation_filters_and_links(t: TestApp) {
     assert_eq!(leeds["latitude"], 53.7997);
     assert_eq!(leeds["longitude"], -1.5492);
     assert!(leeds["url"].is_null());
-    let web = created(
-        &t,
-        &key,
-        "/api/v1/stores",
-        json!({"name": "Web shop", "mode": "online", "url": "https://shop.example/deals"}),
-    )
-    .await;
+    let web = t
+        .api(&key)
+        .create(
+            "/api/v1/stores",
+            json!({"name": "Web shop", "mode": "online", "url": "https://shop.example/deals"}),
+        )
+        .await;
     let web_id = web["id"].as_str().unwrap().to_string();
     assert_eq!(web["url"], "https://shop.example/deals");
     assert!(web["latitude"].is_null());
     assert!(web["city"].is_null());
 
-    assert_invalid(
-        post(
-            &t,
-            &key,
+    t.api(&key)
+        .post(
             "/api/v1/stores",
-            json!({"name": "Pop-up", "mode": "offline", "url": "https://x.example", "latitude": 91}),
+            json!({"name": "Pop-up", "mode": "offline",
+               "url": "https://x.example", "latitude": 91}),
         )
-        .await,
-        &["url", "address_line", "city", "country", "longitude"],
-    )
-    .await;
-    assert_invalid(
-        post(
-            &t,
-            &key,
+        .await
+        .assert_invalid(&["url", "address_line", "city", "country", "longitude"]);
+    t.api(&key)
+        .post(
             "/api/v1/stores",
-            json!({"name": "Kiosk", "mode": "kiosk", "country": "XX", "latitude": 10, "longitude": 200}),
+            json!({"name": "Kiosk", "mode": "kiosk",
+               "country": "XX", "latitude": 10, "longitude": 200}),
         )
-        .await,
-        &["mode", "country", "longitude"],
-    )
-    .await;
-    assert_invalid(
-        post(
-            &t,
-            &key,
+        .await
+        .assert_invalid(&["mode", "country", "longitude"]);
+    t.api(&key)
+        .post(
             "/api/v1/stores",
             json!({"mode": "online", "url": "not a url"}),
         )
-        .await,
-        &["name", "url"],
-    )
-    .await;
+        .await
+        .assert_invalid(&["name", "url"]);
 
-    created(
-        &t,
-        &key,
-        "/api/v1/stores",
-        offline_store("Briggate", "leeds"),
-    )
-    .await;
-    created(
-        &t,
-        &key,
-        "/api/v1/stores",
-        offline_store("Deansgate", "Manchester"),
-    )
-    .await;
+    t.api(&key)
+        .create("/api/v1/stores", offline_store("Briggate", "leeds"))
+        .await;
+    t.api(&key)
+        .create("/api/v1/stores", offline_store("Deansgate", "Manchester"))
+        .await;
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/stores?city=LEEDS").await).len(),
+        ids(&t.api(&key).get_ok("/api/v1/stores?city=LEEDS").await).len(),
         2
     );
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/stores?mode=online").await),
+        ids(&t.api(&key).get_ok("/api/v1/stores?mode=online").await),
         vec![web_id.clone()]
     );
     assert_eq!(
-        ids(&list(&t, &key, "/api/v1/stores?q=gate&mode=offline").await).len(),
+        ids(&t
+            .api(&key)
+            .get_ok("/api/v1/stores?q=gate&mode=offline")
+            .await)
+        .len(),
         2
     );
-    assert_invalid(
-        t.api_get(&key, "/api/v1/stores?mode=kiosk").await,
-        &["mode"],
-    )
-    .await;
+    t.api(&key)
+        .get("/api/v1/stores?mode=kiosk")
+        .await
+        .assert_invalid(&["mode"]);
 
     // Changes: clearing the location, moving online (the address may stay).
-    let changed = json_of(
-        patch(
-            &t,
-            &key,
+    let changed = t
+        .api(&key)
+        .patch(
             &format!("/api/v1/stores/{leeds_id}"),
             json!({"latitude": null, "longitude": null, "name": "Mill Lane Bakery"}),
         )
-        .await,
-    )
-    .await;
+        .await
+        .into_json();
     assert!(changed["latitude"].is_null());
     assert_eq!(changed["name"], "Mill Lane Bakery");
     assert_eq!(changed["city"], "Leeds");
-    assert_invalid(
-        patch(
-            &t,
-            &key,
+    t.api(&key)
+        .patch(
             &format!("/api/v1/stores/{leeds_id}"),
             json!({"city": null, "latitude": 10}),
         )
-        .await,
-        &["city", "longitude"],
-    )
-    .await;
+        .await
+        .assert_invalid(&["city", "longitude"]);
 
     // The deals and offers a store carries are listed on it, live ones only.
-    let deal = created(
-        &t,
-        &key,
-        "/api/v1/deals",
-        json!({"name": "Loaf", "kind": "merchandise", "sell_price": 30, "store_ids": [leeds_id, web_id]}),
-    )
-    .await;
-    let offer = created(
-        &t,
-        &key,
-        "/api/v1/offers",
-        json!({"code": "BREAD", "name": "Bread", "sell_price": 3, "store_ids": [web_id]}),
-    )
-    .await;
+    let deal = t
+        .api(&key)
+        .create(
+            "/api/v1/deals",
+            json!({"name": "Loaf",
+               "kind": "merchandise", "sell_price": 30, "store_ids": [leeds_id, web_id]}),
+        )
+        .await;
+    let offer = t
+        .api(&key)
+        .create(
+            "/api/v1/offers",
+            json!({"code": "BREAD", "name": "Bread", "sell_price": 3, "store_ids": [web_id]}),
+        )
+        .await;
     let mut deal_stores: Vec<String> = deal["store_ids"]
         .as_array()
         .unwrap()
@@ -841,60 +687,56 @@ async fn stores_validation_filters_and_links(t: TestApp) {
     let mut expected = vec![leeds_id.clone(), web_id.clone()];
     expected.sort();
     assert_eq!(deal_stores, expected);
-    let web = json_of(t.api_get(&key, &format!("/api/v1/stores/{web_id}")).await).await;
+    let web = t
+        .api(&key)
+        .get(&format!("/api/v1/stores/{web_id}"))
+        .await
+        .into_json();
     assert_eq!(web["deal_ids"], json!([deal["id"]]));
     assert_eq!(web["offer_ids"], json!([offer["id"]]));
     assert_eq!(
-        ids(&list(&t, &key, &format!("/api/v1/offers?store_id={web_id}")).await),
+        ids(&t
+            .api(&key)
+            .get_ok(&format!("/api/v1/offers?store_id={web_id}"))
+            .await),
         vec![offer["id"].as_str().unwrap().to_string()]
     );
 
     // Deleting a store detaches it.
     assert_eq!(
-        delete(&t, &key, &format!("/api/v1/stores/{web_id}"))
+        t.api(&key)
+            .delete(&format!("/api/v1/stores/{web_id}"))
             .await
             .status(),
         204
     );
-    let deal = json_of(
-        t.api_get(
-            &key,
-            &format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()),
-        )
-        .await,
-    )
-    .await;
+    let deal = t
+        .api(&key)
+        .get(&format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()))
+        .await
+        .into_json();
     assert_eq!(deal["store_ids"], json!([leeds_id]));
-    let offer = json_of(
-        t.api_get(
-            &key,
-            &format!("/api/v1/offers/{}", offer["id"].as_str().unwrap()),
-        )
-        .await,
-    )
-    .await;
+    let offer = t
+        .api(&key)
+        .get(&format!("/api/v1/offers/{}", offer["id"].as_str().unwrap()))
+        .await
+        .into_json();
     assert_eq!(offer["store_ids"], json!([]));
-    assert_code(
-        t.api_get(&key, &format!("/api/v1/stores/{web_id}")).await,
-        404,
-        "not_found",
-    )
-    .await;
+    t.api(&key)
+        .get(&format!("/api/v1/stores/{web_id}"))
+        .await
+        .assert_problem(404, "not_found");
     // A deleted store cannot be attached.
-    assert_invalid(
-        patch(
-            &t,
-            &key,
+    t.api(&key)
+        .patch(
             &format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()),
             json!({"store_ids": [web_id]}),
         )
-        .await,
-        &["store_ids"],
-    )
-    .await;
+        .await
+        .assert_invalid(&["store_ids"]);
 
     // At most 100 stores per environment.
-    let mut have = ids(&list(&t, &key, "/api/v1/stores").await).len();
+    let mut have = ids(&t.api(&key).get_ok("/api/v1/stores").await).len();
     while have < 100 {
         t.app
             .create_store(
@@ -910,39 +752,37 @@ async fn stores_validation_filters_and_links(t: TestApp) {
             .unwrap();
         have += 1;
     }
-    assert_code(
-        post(
-            &t,
-            &key,
+    t.api(&key)
+        .post(
             "/api/v1/stores",
             json!({"name": "One more", "mode": "online"}),
         )
-        .await,
-        422,
-        "limit_reached",
-    )
-    .await;
+        .await
+        .assert_problem(422, "limit_reached");
     t.stop().await;
 }
 
 /// One of each resource of merchant `m` in `env`, with an image each: (deal, offer, store).
 async fn one_of_each(t: &TestApp, key: &Key) -> (String, String, String) {
-    let store = created(t, key, "/api/v1/stores", offline_store("Own", "York")).await;
+    let store = t
+        .api(key)
+        .create("/api/v1/stores", offline_store("Own", "York"))
+        .await;
     let store_id = store["id"].as_str().unwrap().to_string();
-    let deal = created(
-        t,
-        key,
-        "/api/v1/deals",
-        json!({"name": "Own deal", "kind": "cash", "sell_price": 1, "store_ids": [store_id]}),
-    )
-    .await;
-    let offer = created(
-        t,
-        key,
-        "/api/v1/offers",
-        json!({"code": "OWN", "name": "Own offer", "sell_price": 1}),
-    )
-    .await;
+    let deal = t
+        .api(key)
+        .create(
+            "/api/v1/deals",
+            json!({"name": "Own deal", "kind": "cash", "sell_price": 1, "store_ids": [store_id]}),
+        )
+        .await;
+    let offer = t
+        .api(key)
+        .create(
+            "/api/v1/offers",
+            json!({"code": "OWN", "name": "Own offer", "sell_price": 1}),
+        )
+        .await;
     (
         deal["id"].as_str().unwrap().to_string(),
         offer["id"].as_str().unwrap().to_string(),
@@ -950,22 +790,9 @@ async fn one_of_each(t: &TestApp, key: &Key) -> (String, String, String) {
     )
 }
 
-async fn upload(
-    t: &TestApp,
-    key: &Key,
-    path: &str,
-    name: &str,
-    bytes: Vec<u8>,
-) -> reqwest::Response {
-    t.client
-        .post(t.url(path))
-        .basic_auth(&key.0, Some(&key.1))
-        // A refused upload may not be read to its end: never reuse the connection.
-        .header("connection", "close")
-        .multipart(Form::new().part("file", Part::bytes(bytes).file_name(name.to_string())))
-        .send()
-        .await
-        .unwrap()
+async fn upload(t: &TestApp, key: &Key, path: &str, name: &str, bytes: Vec<u8>) -> ApiResponse {
+    let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()));
+    t.api(key).upload(path, form).await
 }
 
 async fn other_merchants_and_envs_see_nothing(t: TestApp) {
@@ -975,70 +802,79 @@ async fn other_merchants_and_envs_see_nothing(t: TestApp) {
     let a_prod = t.api_key(&a, Env::Prod).await;
     let b_dev = t.api_key(&b, Env::Dev).await;
     let (deal, offer, store) = one_of_each(&t, &a_dev).await;
-    let image = json_of(
-        upload(
-            &t,
-            &a_dev,
-            &format!("/api/v1/deals/{deal}/images"),
-            "a.png",
-            PNG.to_vec(),
-        )
-        .await,
+    let image = upload(
+        &t,
+        &a_dev,
+        &format!("/api/v1/deals/{deal}/images"),
+        "a.png",
+        PNG.to_vec(),
     )
-    .await;
+    .await
+    .into_json();
     let image_url = image["url"].as_str().unwrap().to_string();
-    assert_eq!(t.api_get(&a_dev, &image_url).await.status(), 200);
+    assert_eq!(t.api(&a_dev).get_raw(&image_url).await.status(), 200);
 
     for stranger in [&a_prod, &b_dev] {
         for (collection, id) in [("deals", &deal), ("offers", &offer), ("stores", &store)] {
             let path = format!("/api/v1/{collection}/{id}");
-            assert_code(t.api_get(stranger, &path).await, 404, "not_found").await;
-            assert_code(
-                patch(&t, stranger, &path, json!({"name": "Taken over"})).await,
-                404,
-                "not_found",
+            t.api(stranger)
+                .get(&path)
+                .await
+                .assert_problem(404, "not_found");
+            t.api(stranger)
+                .patch(&path, json!({"name": "Taken over"}))
+                .await
+                .assert_problem(404, "not_found");
+            t.api(stranger)
+                .delete(&path)
+                .await
+                .assert_problem(404, "not_found");
+            upload(
+                &t,
+                stranger,
+                &format!("{path}/images"),
+                "x.png",
+                PNG.to_vec(),
             )
-            .await;
-            assert_code(delete(&t, stranger, &path).await, 404, "not_found").await;
-            assert_code(
-                upload(
-                    &t,
-                    stranger,
-                    &format!("{path}/images"),
-                    "x.png",
-                    PNG.to_vec(),
-                )
-                .await,
-                404,
-                "not_found",
-            )
-            .await;
-            let listed = list(&t, stranger, &format!("/api/v1/{collection}")).await;
+            .await
+            .assert_problem(404, "not_found");
+            let listed = t
+                .api(stranger)
+                .get_ok(&format!("/api/v1/{collection}"))
+                .await;
             assert!(
                 ids(&listed).is_empty(),
                 "{collection} leak into another tenant's list"
             );
         }
-        assert_code(t.api_get(stranger, &image_url).await, 404, "not_found").await;
-        assert_code(delete(&t, stranger, &image_url).await, 404, "not_found").await;
+        t.api(stranger)
+            .get(&image_url)
+            .await
+            .assert_problem(404, "not_found");
+        t.api(stranger)
+            .delete(&image_url)
+            .await
+            .assert_problem(404, "not_found");
         // Another tenant's store can be neither filtered on nor attached.
-        assert!(
-            ids(&list(&t, stranger, &format!("/api/v1/deals?store_id={store}")).await).is_empty()
-        );
-        assert_invalid(
-            post(
-                &t,
-                stranger,
+        assert!(ids(&t
+            .api(stranger)
+            .get_ok(&format!("/api/v1/deals?store_id={store}"))
+            .await)
+        .is_empty());
+        t.api(stranger)
+            .post(
                 "/api/v1/deals",
                 json!({"name": "Mine", "kind": "cash", "sell_price": 1, "store_ids": [store]}),
             )
-            .await,
-            &["store_ids"],
-        )
-        .await;
+            .await
+            .assert_invalid(&["store_ids"]);
     }
     // Nothing changed for the owner.
-    let d = json_of(t.api_get(&a_dev, &format!("/api/v1/deals/{deal}")).await).await;
+    let d = t
+        .api(&a_dev)
+        .get(&format!("/api/v1/deals/{deal}"))
+        .await
+        .into_json();
     assert_eq!(d["name"], "Own deal");
     assert_eq!(d["images"].as_array().unwrap().len(), 1);
     assert_eq!(d["store_ids"], json!([store]));
@@ -1052,35 +888,27 @@ async fn images_are_checked_capped_served_and_removed(t: TestApp) {
     let path = format!("/api/v1/deals/{deal}/images");
 
     // Wrong type (by content, whatever the name) and too big are refused.
-    let body = assert_invalid(
-        upload(&t, &key, &path, "photo.png", b"just some text".to_vec()).await,
-        &["file"],
-    )
-    .await;
+    let body = upload(&t, &key, &path, "photo.png", b"just some text".to_vec())
+        .await
+        .assert_invalid(&["file"]);
     assert!(body["errors"][0]["message"]
         .as_str()
         .unwrap()
         .contains("PNG, JPEG, WebP or GIF"));
-    assert_invalid(
-        upload(&t, &key, &path, "doc.pdf", b"%PDF-1.4\n%%EOF".to_vec()).await,
-        &["file"],
-    )
-    .await;
+    upload(&t, &key, &path, "doc.pdf", b"%PDF-1.4\n%%EOF".to_vec())
+        .await
+        .assert_invalid(&["file"]);
     let mut big = PNG.to_vec();
     big.resize(5 * 1024 * 1024 + 1, 0);
-    let body = assert_invalid(upload(&t, &key, &path, "big.png", big).await, &["file"]).await;
-    assert_eq!(body["errors"][0]["message"], "must be at most 5 MiB");
-    let res = t
-        .client
-        .post(t.url(&path))
-        .basic_auth(&key.0, Some(&key.1))
-        .header("connection", "close")
-        .multipart(Form::new().text("note", "no file"))
-        .send()
+    let body = upload(&t, &key, &path, "big.png", big)
         .await
-        .unwrap();
-    assert_invalid(res, &["file"]).await;
-    let res = post(&t, &key, &path, json!({"file": "x"})).await;
+        .assert_invalid(&["file"]);
+    assert_eq!(body["errors"][0]["message"], "must be at most 5 MiB");
+    t.api(&key)
+        .upload(&path, Form::new().text("note", "no file"))
+        .await
+        .assert_invalid(&["file"]);
+    let res = t.api(&key).post(&path, json!({"file": "x"})).await;
     assert_eq!(res.status(), 415);
 
     // Three images of the accepted kinds, then the fourth is refused.
@@ -1092,30 +920,34 @@ async fn images_are_checked_capped_served_and_removed(t: TestApp) {
     ] {
         let res = upload(&t, &key, &path, name, bytes.to_vec()).await;
         assert_eq!(res.status(), 201);
-        let image = json_of(res).await;
+        let image = res.into_json();
         assert_eq!(image["content_type"], kind);
         assert_eq!(image["name"], name);
         assert_eq!(image["size_bytes"], bytes.len());
         urls.push(image["url"].as_str().unwrap().to_string());
     }
-    let body = assert_code(
-        upload(&t, &key, &path, "d.jpg", JPEG.to_vec()).await,
-        422,
-        "limit_reached",
-    )
-    .await;
+    let body = upload(&t, &key, &path, "d.jpg", JPEG.to_vec())
+        .await
+        .assert_problem(422, "limit_reached");
     assert!(body["detail"].as_str().unwrap().contains("3 images"));
-    let d = json_of(t.api_get(&key, &format!("/api/v1/deals/{deal}")).await).await;
+    let d = t
+        .api(&key)
+        .get(&format!("/api/v1/deals/{deal}"))
+        .await
+        .into_json();
     assert_eq!(d["images"].as_array().unwrap().len(), 3);
 
     // Served with their type; removable, which frees a slot.
-    let res = t.api_get(&key, &urls[1]).await;
+    let res = t.api(&key).get_raw(&urls[1]).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "image/gif");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.bytes().await.unwrap().as_ref(), GIF);
-    assert_eq!(delete(&t, &key, &urls[1]).await.status(), 204);
-    assert_code(t.api_get(&key, &urls[1]).await, 404, "not_found").await;
+    assert_eq!(t.api(&key).delete(&urls[1]).await.status(), 204);
+    t.api(&key)
+        .get(&urls[1])
+        .await
+        .assert_problem(404, "not_found");
     assert_eq!(
         upload(&t, &key, &path, "d.jpg", JPEG.to_vec())
             .await
@@ -1126,7 +958,10 @@ async fn images_are_checked_capped_served_and_removed(t: TestApp) {
     let wrong = urls[0]
         .replace(&deal, &offer)
         .replace("/deals/", "/offers/");
-    assert_code(t.api_get(&key, &wrong).await, 404, "not_found").await;
+    t.api(&key)
+        .get(&wrong)
+        .await
+        .assert_problem(404, "not_found");
 
     // Offers and stores take images the same way.
     for p in [
@@ -1137,13 +972,15 @@ async fn images_are_checked_capped_served_and_removed(t: TestApp) {
             upload(&t, &key, &p, "x.jpg", JPEG.to_vec()).await.status(),
             201
         );
-        assert_invalid(
-            upload(&t, &key, &p, "x.txt", b"hello".to_vec()).await,
-            &["file"],
-        )
-        .await;
+        upload(&t, &key, &p, "x.txt", b"hello".to_vec())
+            .await
+            .assert_invalid(&["file"]);
     }
-    let s = json_of(t.api_get(&key, &format!("/api/v1/stores/{store}")).await).await;
+    let s = t
+        .api(&key)
+        .get(&format!("/api/v1/stores/{store}"))
+        .await
+        .into_json();
     assert_eq!(s["images"][0]["content_type"], "image/jpeg");
     assert!(s["images"][0]["url"]
         .as_str()
@@ -1151,24 +988,21 @@ async fn images_are_checked_capped_served_and_removed(t: TestApp) {
         .starts_with(&format!("/api/v1/stores/{store}/images/upl_")));
     // A deleted deal's images are out of reach.
     assert_eq!(
-        delete(&t, &key, &format!("/api/v1/deals/{deal}"))
+        t.api(&key)
+            .delete(&format!("/api/v1/deals/{deal}"))
             .await
             .status(),
         204
     );
-    assert_code(t.api_get(&key, &urls[0]).await, 404, "not_found").await;
+    t.api(&key)
+        .get(&urls[0])
+        .await
+        .assert_problem(404, "not_found");
     t.stop().await;
 }
 
 async fn the_openapi_document_describes_the_catalog(t: TestApp) {
-    let spec = json_of(
-        t.client
-            .get(t.url("/api/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let spec = t.get_json("/api/v1/openapi.json").await.into_json();
     for collection in ["deals", "offers", "stores"] {
         let base = format!("/api/v1/{collection}");
         let paths = &spec["paths"];

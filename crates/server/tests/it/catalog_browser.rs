@@ -33,29 +33,6 @@ async fn sign_in(t: &TestApp, b: &Browser, email: &str) {
     b.wait_path("/dashboard").await;
 }
 
-async fn fits_screen(b: &Browser, width: u32) {
-    let measured = b
-        .client
-        .execute(
-            "return [window.innerWidth, document.documentElement.scrollWidth,
-                     Array.from(document.querySelectorAll('body *'))
-                       .filter(e => e.getBoundingClientRect().right > window.visualViewport.width + 1)
-                       .slice(0, 5)
-                       .map(e => e.tagName.toLowerCase() + '.' + e.className).join(', ')];",
-            vec![],
-        )
-        .await
-        .expect("measure the page");
-    let inner = measured[0].as_u64().unwrap_or(0);
-    let scroll = measured[1].as_u64().unwrap_or(0);
-    assert!(
-        inner == u64::from(width) && scroll <= u64::from(width),
-        "{} is wider than a {width}px phone (viewport {inner}, page {scroll}); too wide: {}",
-        b.path().await,
-        measured[2]
-    );
-}
-
 async fn a_merchant_builds_the_catalog(t: TestApp) {
     let Some(b) = Browser::launch(&t.base).await else {
         return;
@@ -220,7 +197,7 @@ async fn a_merchant_builds_the_catalog(t: TestApp) {
         ] {
             b.open(page).await;
             b.wait_path(page).await;
-            fits_screen(&b, width).await;
+            b.assert_fits_screen(width).await;
         }
     }
     if shots {

@@ -2,7 +2,7 @@
 //! edited, switched on and off, given images and deleted, through forms with anti-forgery
 //! tokens, in the environment the session shows.
 
-use crate::common::dashboard::{merchant_with_member, Member};
+use crate::common::dashboard::{merchant_with_member, redirect_target, Member};
 use crate::common::TestApp;
 use punchcard_app::deals::DealDraft;
 use punchcard_domain::{DealId, Env};
@@ -30,11 +30,6 @@ impl Member {
             .await
             .unwrap()
     }
-}
-
-fn location(res: &reqwest::Response) -> String {
-    assert_eq!(res.status(), 303, "expected a redirect");
-    res.headers()["location"].to_str().unwrap().to_string()
 }
 
 /// The id in a `/dashboard/<collection>/<id>` address.
@@ -104,7 +99,7 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
             ],
         )
         .await;
-    let store_id = id_in(&location(&res));
+    let store_id = id_in(&redirect_target(&res));
     assert!(store_id.starts_with("store_"));
 
     // Invalid input: 422, errors by the fields, what was typed kept.
@@ -160,7 +155,7 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
             ],
         )
         .await;
-    let deal_path = location(&res);
+    let deal_path = redirect_target(&res);
     let deal_id: DealId = id_in(&deal_path).parse().unwrap();
     let html = member.page(&t, &deal_path).await;
     assert!(html.contains("Deal created; it is live now."));
@@ -205,7 +200,7 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
             &[("available", "false"), ("back", back)],
         )
         .await;
-    assert_eq!(location(&res), back);
+    assert_eq!(redirect_target(&res), back);
     assert!(
         !t.app
             .deal(&m, Env::Prod, &deal_id)
@@ -221,7 +216,7 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
             &[("available", "true"), ("back", "https://evil.example/")],
         )
         .await;
-    assert_eq!(location(&res), "/dashboard/deals");
+    assert_eq!(redirect_target(&res), "/dashboard/deals");
     assert!(
         t.app
             .deal(&m, Env::Prod, &deal_id)
@@ -247,7 +242,7 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
             ],
         )
         .await;
-    assert_eq!(location(&res), deal_path);
+    assert_eq!(redirect_target(&res), deal_path);
     let saved = t.app.deal(&m, Env::Prod, &deal_id).await.unwrap();
     assert_eq!(saved.deal.name, "Tea and cake");
     assert_eq!(saved.deal.sell_price, 30);
@@ -277,7 +272,7 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
         .contains("Image must be a PNG, JPEG, WebP or GIF image"));
     for (name, bytes) in [("a.png", PNG), ("b.gif", GIF), ("c.png", PNG)] {
         let res = member.upload_image(&t, &images, name, bytes).await;
-        assert_eq!(location(&res), deal_path);
+        assert_eq!(redirect_target(&res), deal_path);
     }
     let res = member.upload_image(&t, &images, "d.png", PNG).await;
     assert_eq!(res.status(), 422);
@@ -308,7 +303,7 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
         .unwrap();
     assert_eq!(res.status(), 403, "multipart forms need the token too");
     let res = member.post(&t, &format!("{}/delete", srcs[1]), &[]).await;
-    assert_eq!(location(&res), deal_path);
+    assert_eq!(redirect_target(&res), deal_path);
     assert_eq!(member.get(&t, &srcs[1]).await.status(), 404);
     assert_eq!(
         t.app
@@ -322,7 +317,7 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
 
     // Deleting: gone from the pages, kept (marked) in the table.
     let res = member.post(&t, &format!("{deal_path}/delete"), &[]).await;
-    assert_eq!(location(&res), "/dashboard/deals");
+    assert_eq!(redirect_target(&res), "/dashboard/deals");
     assert_eq!(member.get(&t, &deal_path).await.status(), 404);
     assert!(!member
         .page(&t, "/dashboard/deals")
@@ -348,7 +343,7 @@ async fn the_session_env_decides_what_is_seen(t: TestApp) {
             &[("name", "Prod only"), ("kind", "cash"), ("sell_price", "5")],
         )
         .await;
-    let prod_deal = location(&res);
+    let prod_deal = redirect_target(&res);
     member.switch_env(&t, "dev").await;
     let html = member.page(&t, "/dashboard/deals").await;
     assert!(!html.contains("Prod only"));
@@ -439,7 +434,7 @@ async fn the_session_env_decides_what_is_seen(t: TestApp) {
             &[("name", "Waiting"), ("kind", "cash"), ("sell_price", "5")],
         )
         .await;
-    let waiting = location(&res);
+    let waiting = redirect_target(&res);
     let res = member
         .post(
             &t,
@@ -447,7 +442,7 @@ async fn the_session_env_decides_what_is_seen(t: TestApp) {
             &[("available", "true")],
         )
         .await;
-    assert_eq!(location(&res), "/dashboard/deals");
+    assert_eq!(redirect_target(&res), "/dashboard/deals");
     let html = member.page(&t, "/dashboard/deals").await;
     assert!(
         html.contains("at most 10 active deals in dev"),
@@ -517,7 +512,7 @@ async fn offer_and_store_pages_work(t: TestApp) {
             ],
         )
         .await;
-    let web_path = location(&res);
+    let web_path = redirect_target(&res);
     let web_id = id_in(&web_path);
     let res = member
         .post(
@@ -535,7 +530,7 @@ async fn offer_and_store_pages_work(t: TestApp) {
             ],
         )
         .await;
-    let briggate_path = location(&res);
+    let briggate_path = redirect_target(&res);
     let html = member.page(&t, &briggate_path).await;
     assert!(html.contains("value=\"LS1 6HD\""));
     assert!(html.contains("value=\"53.7965\""));
@@ -563,7 +558,7 @@ async fn offer_and_store_pages_work(t: TestApp) {
             ],
         )
         .await;
-    let offer_path = location(&res);
+    let offer_path = redirect_target(&res);
     let res = member
         .post(
             &t,
@@ -595,7 +590,7 @@ async fn offer_and_store_pages_work(t: TestApp) {
             &[("available", "false")],
         )
         .await;
-    assert_eq!(location(&res), "/dashboard/offers");
+    assert_eq!(redirect_target(&res), "/dashboard/offers");
     assert_eq!(
         t.app
             .catalog_counts(&m, Env::Prod)
@@ -616,13 +611,13 @@ async fn offer_and_store_pages_work(t: TestApp) {
             ],
         )
         .await;
-    assert_eq!(location(&res), offer_path);
+    assert_eq!(redirect_target(&res), offer_path);
     let html = member.page(&t, &offer_path).await;
     assert!(html.contains("value=\"WELCOME\""));
     let res = member
         .upload_image(&t, &format!("{offer_path}/images"), "o.png", PNG)
         .await;
-    assert_eq!(location(&res), offer_path);
+    assert_eq!(redirect_target(&res), offer_path);
 
     // A deal on the web shop too; the store's page lists both.
     let res = member
@@ -637,14 +632,14 @@ async fn offer_and_store_pages_work(t: TestApp) {
             ],
         )
         .await;
-    location(&res);
+    redirect_target(&res);
     let html = member.page(&t, &web_path).await;
     assert!(html.contains("Tote bag"));
     assert!(html.contains("Welcome (WELCOME)"));
     let res = member
         .upload_image(&t, &format!("{web_path}/images"), "s.gif", GIF)
         .await;
-    assert_eq!(location(&res), web_path);
+    assert_eq!(redirect_target(&res), web_path);
     assert!(member.page(&t, &web_path).await.contains("(1 of 3)"));
 
     // Editing a store; invalid edits are shown.
@@ -670,7 +665,7 @@ async fn offer_and_store_pages_work(t: TestApp) {
             ],
         )
         .await;
-    assert_eq!(location(&res), briggate_path);
+    assert_eq!(redirect_target(&res), briggate_path);
     assert!(member
         .page(&t, &briggate_path)
         .await
@@ -678,7 +673,7 @@ async fn offer_and_store_pages_work(t: TestApp) {
 
     // Deleting the web shop detaches it from the offer and the deal.
     let res = member.post(&t, &format!("{web_path}/delete"), &[]).await;
-    assert_eq!(location(&res), "/dashboard/stores");
+    assert_eq!(redirect_target(&res), "/dashboard/stores");
     assert_eq!(member.get(&t, &web_path).await.status(), 404);
     let offer = t
         .app
@@ -687,7 +682,7 @@ async fn offer_and_store_pages_work(t: TestApp) {
         .unwrap();
     assert!(offer.store_ids.is_empty());
     let res = member.post(&t, &format!("{offer_path}/delete"), &[]).await;
-    assert_eq!(location(&res), "/dashboard/offers");
+    assert_eq!(redirect_target(&res), "/dashboard/offers");
     assert_eq!(member.get(&t, &offer_path).await.status(), 404);
     t.stop().await;
 }

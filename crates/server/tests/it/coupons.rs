@@ -4,33 +4,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::common::TestApp;
-use punchcard_app::plans::PlanChange;
+use crate::common::{ApiResponse, Key, TestApp};
 use punchcard_domain::{Env, MerchantId};
-use serde_json::{json, Value};
-
-type Key = (String, String);
-
-async fn post(t: &TestApp, key: &Key, path: &str, body: Value) -> reqwest::Response {
-    t.client
-        .post(t.url(path))
-        .basic_auth(&key.0, Some(&key.1))
-        .json(&body)
-        .send()
-        .await
-        .expect("request sent")
-}
-
-async fn body(res: reqwest::Response) -> Value {
-    res.json().await.expect("JSON body")
-}
-
-async fn created(res: reqwest::Response) -> Value {
-    let status = res.status();
-    let b = body(res).await;
-    assert_eq!(status, 201, "{b}");
-    b
-}
+use serde_json::json;
 
 struct Shop {
     m: MerchantId,
@@ -41,16 +17,7 @@ struct Shop {
 /// A prod merchant with a fast plan and a currency worth 3 coins a point.
 async fn shop(t: &TestApp) -> Shop {
     let m = t.active_merchant("Acme").await;
-    t.app
-        .set_plan(
-            &m,
-            PlanChange {
-                rate_limit_per_minute: Some(300_000),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    t.set_rate_limit(&m, 300_000).await;
     let currency = t
         .app
         .create_currency(&m, "GEM", "Gems", "3")
@@ -63,81 +30,33 @@ async fn shop(t: &TestApp) -> Shop {
 }
 
 async fn deal(t: &TestApp, s: &Shop, price: i64) -> String {
-    let d = created(
-        post(
-            t,
-            &s.key,
+    let d = t
+        .api(&s.key)
+        .create(
             "/api/v1/deals",
             json!({"name": "Free coffee", "description": "One coffee", "kind": "voucher",
                    "sell_price": price, "available": true, "visibility": "private"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     d["id"].as_str().unwrap().to_string()
 }
 
 /// A lead with a wallet in the shop's currency holding `points`.
 async fn customer(t: &TestApp, s: &Shop, customer_id: &str, points: i64) -> (String, String) {
-    let lead = created(
-        post(
-            t,
-            &s.key,
-            "/api/v1/leads",
-            json!({"customer_id": customer_id, "email": "c@example.com"}),
-        )
-        .await,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let wallet = created(
-        post(
-            t,
-            &s.key,
-            "/api/v1/wallets",
-            json!({"lead_id": lead, "currency_id": s.currency}),
-        )
-        .await,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let api = t.api(&s.key);
+    let (lead, wallet) = api.lead_with_wallet(customer_id, &s.currency).await;
     if points > 0 {
-        created(
-            post(
-                t,
-                &s.key,
-                "/api/v1/wallet_transactions",
-                json!({"wallet_id": wallet, "kind": "reward", "amount": points,
-                       "hash": format!("seed-{customer_id}")}),
-            )
-            .await,
+        api.create(
+            "/api/v1/wallet_transactions",
+            json!({"wallet_id": wallet, "kind": "reward", "amount": points,
+                   "hash": format!("seed-{customer_id}")}),
         )
         .await;
     }
     (lead, wallet)
 }
 
-async fn balance(t: &TestApp, s: &Shop, wallet: &str) -> i64 {
-    body(
-        t.api_get(&s.key, &format!("/api/v1/wallets/{wallet}"))
-            .await,
-    )
-    .await["balance"]
-        .as_i64()
-        .unwrap()
-}
-
-async fn upload(
-    t: &TestApp,
-    s: &Shop,
-    deal: &str,
-    kind: Option<&str>,
-    csv: String,
-) -> reqwest::Response {
+async fn upload(t: &TestApp, s: &Shop, deal: &str, kind: Option<&str>, csv: String) -> ApiResponse {
     let mut form = reqwest::multipart::Form::new()
         .text("deal_id", deal.to_string())
         .part(
@@ -150,24 +69,16 @@ async fn upload(
     if let Some(k) = kind {
         form = form.text("kind", k.to_string());
     }
-    t.client
-        .post(t.url("/api/v1/coupon_codes/bulk_upload"))
-        .basic_auth(&s.key.0, Some(&s.key.1))
-        .multipart(form)
-        .send()
+    t.api(&s.key)
+        .upload("/api/v1/coupon_codes/bulk_upload", form)
         .await
-        .unwrap()
 }
 
 async fn code_count(t: &TestApp, s: &Shop, deal: &str) -> usize {
-    body(
-        t.api_get(
-            &s.key,
-            &format!("/api/v1/coupon_codes?deal_id={deal}&limit=500"),
-        )
-        .await,
-    )
-    .await["data"]
+    t.api(&s.key)
+        .get(&format!("/api/v1/coupon_codes?deal_id={deal}&limit=500"))
+        .await
+        .into_json()["data"]
         .as_array()
         .unwrap()
         .len()
@@ -177,74 +88,64 @@ async fn vault_codes_one_generated_uploaded(t: TestApp) {
     let s = shop(&t).await;
     let d = deal(&t, &s, 30).await;
 
-    let c = created(
-        post(
-            &t,
-            &s.key,
+    let c = t
+        .api(&s.key)
+        .create(
             "/api/v1/coupon_codes",
             json!({"deal_id": d, "value": "WELCOME-1"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(c["kind"], "code");
     assert_eq!(c["status"], "available");
-    let res = post(
-        &t,
-        &s.key,
-        "/api/v1/coupon_codes",
-        json!({"deal_id": d, "value": "WELCOME-1"}),
-    )
-    .await;
+    let res = t
+        .api(&s.key)
+        .post(
+            "/api/v1/coupon_codes",
+            json!({"deal_id": d, "value": "WELCOME-1"}),
+        )
+        .await;
     assert_eq!(res.status(), 422, "a code exists once");
-    let res = post(
-        &t,
-        &s.key,
-        "/api/v1/coupon_codes",
-        json!({"deal_id": d, "kind": "link", "value": "not a link"}),
-    )
-    .await;
+    let res = t
+        .api(&s.key)
+        .post(
+            "/api/v1/coupon_codes",
+            json!({"deal_id": d, "kind": "link", "value": "not a link"}),
+        )
+        .await;
     assert_eq!(res.status(), 422);
-    created(
-        post(
-            &t,
-            &s.key,
+    t.api(&s.key)
+        .create(
             "/api/v1/coupon_codes",
             json!({"deal_id": d, "kind": "link", "value": "https://shop.example/r/abc"}),
         )
-        .await,
-    )
-    .await;
-    let res = post(
-        &t,
-        &s.key,
-        "/api/v1/coupon_codes",
-        json!({"deal_id": "deal_01jd3x1m2n3p4q5r6s7t8v9w0x", "value": "X1"}),
-    )
-    .await;
+        .await;
+    let res = t
+        .api(&s.key)
+        .post(
+            "/api/v1/coupon_codes",
+            json!({"deal_id": "deal_01jd3x1m2n3p4q5r6s7t8v9w0x", "value": "X1"}),
+        )
+        .await;
     assert_eq!(res.status(), 422, "unknown deal");
 
     // Bulk generate: 1 to 1000, distinct, unambiguous.
     for bad in [0, 1001] {
-        let res = post(
-            &t,
-            &s.key,
-            "/api/v1/coupon_codes/bulk_generate",
-            json!({"deal_id": d, "count": bad}),
-        )
-        .await;
+        let res = t
+            .api(&s.key)
+            .post(
+                "/api/v1/coupon_codes/bulk_generate",
+                json!({"deal_id": d, "count": bad}),
+            )
+            .await;
         assert_eq!(res.status(), 422, "{bad}");
     }
-    let g = created(
-        post(
-            &t,
-            &s.key,
+    let g = t
+        .api(&s.key)
+        .create(
             "/api/v1/coupon_codes/bulk_generate",
             json!({"deal_id": d, "count": 1000}),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(g["created"], 1000);
     let mut values = BTreeSet::new();
     let mut cursor: Option<String> = None;
@@ -253,7 +154,7 @@ async fn vault_codes_one_generated_uploaded(t: TestApp) {
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={c}"));
         }
-        let page = body(t.api_get(&s.key, &path).await).await;
+        let page = t.api(&s.key).get(&path).await.into_json();
         for c in page["data"].as_array().unwrap() {
             values.insert(c["value"].as_str().unwrap().to_string());
         }
@@ -282,7 +183,7 @@ async fn vault_codes_one_generated_uploaded(t: TestApp) {
     )
     .await;
     assert_eq!(res.status(), 422);
-    let problem = body(res).await;
+    let problem = res.into_json();
     assert_eq!(problem["code"], "validation_failed");
     let rows: Vec<&str> = problem["errors"]
         .as_array()
@@ -295,14 +196,14 @@ async fn vault_codes_one_generated_uploaded(t: TestApp) {
     // Rows that exist already are reported once the file itself is clean.
     let res = upload(&t, &s, &d2, None, "GOOD-1\nWELCOME-1\n".to_string()).await;
     assert_eq!(res.status(), 422);
-    assert_eq!(body(res).await["errors"][0]["field"], "row 2");
+    assert_eq!(res.into_json()["errors"][0]["field"], "row 2");
     assert_eq!(code_count(&t, &s, &d2).await, 0);
     let too_many: String = (0..10_001).map(|i| format!("C-{i}\n")).collect();
     assert_eq!(upload(&t, &s, &d2, None, too_many).await.status(), 422);
 
     let ten_thousand: String = (0..10_000).map(|i| format!("C-{i}\n")).collect();
     let res = upload(&t, &s, &d2, Some("code"), format!("code\n{ten_thousand}")).await;
-    assert_eq!(body_of_created(res).await["imported"], 10_000);
+    assert_eq!(res.expect(201)["imported"], 10_000);
     let links = upload(
         &t,
         &s,
@@ -311,197 +212,172 @@ async fn vault_codes_one_generated_uploaded(t: TestApp) {
         "https://shop.example/promo\n".to_string(),
     )
     .await;
-    assert_eq!(body_of_created(links).await["imported"], 1);
+    assert_eq!(links.expect(201)["imported"], 1);
     t.stop().await;
-}
-
-async fn body_of_created(res: reqwest::Response) -> Value {
-    created(res).await
 }
 
 async fn redeem_reward_use_and_cancel(t: TestApp) {
     let s = shop(&t).await;
     let d = deal(&t, &s, 10).await; // 10 coins at 3 coins a point: 4 points
     let (lead, wallet) = customer(&t, &s, "cust-0001", 10).await;
-    created(
-        post(
-            &t,
-            &s.key,
+    t.api(&s.key)
+        .create(
             "/api/v1/coupon_codes",
             json!({"deal_id": d, "value": "ONLY-ONE"}),
         )
-        .await,
-    )
-    .await;
-    created(
-        post(
-            &t,
-            &s.key,
+        .await;
+    t.api(&s.key)
+        .create(
             "/api/v1/coupon_codes",
             json!({"deal_id": d, "value": "SECOND"}),
         )
-        .await,
-    )
-    .await;
+        .await;
 
-    let res = post(
-        &t,
-        &s.key,
-        "/api/v1/coupons",
-        json!({"deal_id": d, "lead_id": lead, "hash": "c-0", "mode": "redeem"}),
-    )
-    .await;
+    let res = t
+        .api(&s.key)
+        .post(
+            "/api/v1/coupons",
+            json!({"deal_id": d, "lead_id": lead, "hash": "c-0", "mode": "redeem"}),
+        )
+        .await;
     assert_eq!(res.status(), 422, "redeem needs a currency");
 
-    let req = json!({"deal_id": d, "lead_id": lead, "currency_id": s.currency, "hash": "c-1", "mode": "redeem"});
-    let c = created(post(&t, &s.key, "/api/v1/coupons", req.clone()).await).await;
+    let req = json!({"deal_id": d, "lead_id": lead, "currency_id": s.currency,
+               "hash": "c-1", "mode": "redeem"});
+    let c = t.api(&s.key).create("/api/v1/coupons", req.clone()).await;
     assert_eq!(c["status"], "issued");
     assert_eq!(c["code"], "ONLY-ONE");
     assert_eq!(c["points"], 4);
-    assert_eq!(balance(&t, &s, &wallet).await, 6);
+    assert_eq!(t.api(&s.key).balance(&wallet).await, 6);
     // A replay answers the same coupon and debits nothing more.
-    let again = created(post(&t, &s.key, "/api/v1/coupons", req).await).await;
+    let again = t.api(&s.key).create("/api/v1/coupons", req).await;
     assert_eq!(again["id"], c["id"]);
-    assert_eq!(balance(&t, &s, &wallet).await, 6);
-    let res = post(
-        &t,
-        &s.key,
-        "/api/v1/coupons",
-        json!({"deal_id": d, "lead_id": lead, "currency_id": s.currency, "hash": "c-1", "mode": "reward"}),
-    )
-    .await;
-    assert_eq!(res.status(), 422);
-    assert_eq!(body(res).await["code"], "idempotency_mismatch");
-    let redeem = body(
-        t.api_get(
-            &s.key,
-            &format!("/api/v1/wallet_transactions?wallet_id={wallet}&kind=redeem"),
+    assert_eq!(t.api(&s.key).balance(&wallet).await, 6);
+    let res = t
+        .api(&s.key)
+        .post(
+            "/api/v1/coupons",
+            json!({"deal_id": d, "lead_id": lead,
+               "currency_id": s.currency, "hash": "c-1", "mode": "reward"}),
         )
-        .await,
-    )
-    .await;
+        .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.into_json()["code"], "idempotency_mismatch");
+    let redeem = t
+        .api(&s.key)
+        .get(&format!(
+            "/api/v1/wallet_transactions?wallet_id={wallet}&kind=redeem"
+        ))
+        .await
+        .into_json();
     assert_eq!(redeem["data"][0]["amount"], -4);
     assert_eq!(redeem["data"][0]["reference"], c["id"]);
 
     // Use exactly once.
     let id = c["id"].as_str().unwrap();
-    let used = post(&t, &s.key, &format!("/api/v1/coupons/{id}/use"), json!({})).await;
+    let used = t
+        .api(&s.key)
+        .post(&format!("/api/v1/coupons/{id}/use"), json!({}))
+        .await;
     assert_eq!(used.status(), 200);
-    assert_eq!(body(used).await["status"], "used");
-    let twice = post(&t, &s.key, &format!("/api/v1/coupons/{id}/use"), json!({})).await;
+    assert_eq!(used.into_json()["status"], "used");
+    let twice = t
+        .api(&s.key)
+        .post(&format!("/api/v1/coupons/{id}/use"), json!({}))
+        .await;
     assert_eq!(twice.status(), 409);
-    let cancel_used = post(
-        &t,
-        &s.key,
-        &format!("/api/v1/coupons/{id}/cancel"),
-        json!({}),
-    )
-    .await;
+    let cancel_used = t
+        .api(&s.key)
+        .post(&format!("/api/v1/coupons/{id}/cancel"), json!({}))
+        .await;
     assert_eq!(cancel_used.status(), 409);
 
     // Insufficient balance: nothing debited, no code taken.
     let (poor, poor_wallet) = customer(&t, &s, "cust-0002", 3).await;
-    let res = post(
-        &t,
-        &s.key,
-        "/api/v1/coupons",
-        json!({"deal_id": d, "lead_id": poor, "currency_id": s.currency, "hash": "c-2"}),
-    )
-    .await;
-    assert_eq!(res.status(), 409);
-    assert_eq!(body(res).await["code"], "insufficient_balance");
-    assert_eq!(balance(&t, &s, &poor_wallet).await, 3);
-    let available = body(
-        t.api_get(
-            &s.key,
-            &format!("/api/v1/coupon_codes?deal_id={d}&status=available"),
+    let res = t
+        .api(&s.key)
+        .post(
+            "/api/v1/coupons",
+            json!({"deal_id": d, "lead_id": poor, "currency_id": s.currency, "hash": "c-2"}),
         )
-        .await,
-    )
-    .await;
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.into_json()["code"], "insufficient_balance");
+    assert_eq!(t.api(&s.key).balance(&poor_wallet).await, 3);
+    let available = t
+        .api(&s.key)
+        .get(&format!(
+            "/api/v1/coupon_codes?deal_id={d}&status=available"
+        ))
+        .await
+        .into_json();
     assert_eq!(available["data"].as_array().unwrap().len(), 1);
 
     // Cancel refunds with a reversal.
-    let c2 = created(
-        post(
-            &t,
-            &s.key,
+    let c2 = t
+        .api(&s.key)
+        .create(
             "/api/v1/coupons",
             json!({"deal_id": d, "lead_id": lead, "currency_id": s.currency, "hash": "c-3"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(c2["code"], "SECOND");
-    assert_eq!(balance(&t, &s, &wallet).await, 2);
+    assert_eq!(t.api(&s.key).balance(&wallet).await, 2);
     let id2 = c2["id"].as_str().unwrap();
-    let cancelled = post(
-        &t,
-        &s.key,
-        &format!("/api/v1/coupons/{id2}/cancel"),
-        json!({}),
-    )
-    .await;
+    let cancelled = t
+        .api(&s.key)
+        .post(&format!("/api/v1/coupons/{id2}/cancel"), json!({}))
+        .await;
     assert_eq!(cancelled.status(), 200);
-    assert_eq!(body(cancelled).await["status"], "cancelled");
-    assert_eq!(balance(&t, &s, &wallet).await, 6);
-    let again = post(
-        &t,
-        &s.key,
-        &format!("/api/v1/coupons/{id2}/cancel"),
-        json!({}),
-    )
-    .await;
+    assert_eq!(cancelled.into_json()["status"], "cancelled");
+    assert_eq!(t.api(&s.key).balance(&wallet).await, 6);
+    let again = t
+        .api(&s.key)
+        .post(&format!("/api/v1/coupons/{id2}/cancel"), json!({}))
+        .await;
     assert_eq!(again.status(), 409, "cancelled once");
-    assert_eq!(balance(&t, &s, &wallet).await, 6);
+    assert_eq!(t.api(&s.key).balance(&wallet).await, 6);
 
     // Out of stock: the unique codes are gone; nothing debited.
-    let res = post(
-        &t,
-        &s.key,
-        "/api/v1/coupons",
-        json!({"deal_id": d, "lead_id": lead, "currency_id": s.currency, "hash": "c-4"}),
-    )
-    .await;
+    let res = t
+        .api(&s.key)
+        .post(
+            "/api/v1/coupons",
+            json!({"deal_id": d, "lead_id": lead, "currency_id": s.currency, "hash": "c-4"}),
+        )
+        .await;
     assert_eq!(res.status(), 409);
-    assert_eq!(body(res).await["code"], "out_of_stock");
-    assert_eq!(balance(&t, &s, &wallet).await, 6);
+    assert_eq!(res.into_json()["code"], "out_of_stock");
+    assert_eq!(t.api(&s.key).balance(&wallet).await, 6);
 
     // A reward coupon is free; a generic code is handed out again and again.
-    created(
-        post(
-            &t,
-            &s.key,
+    t.api(&s.key)
+        .create(
             "/api/v1/coupon_codes",
             json!({"deal_id": d, "kind": "generic_code", "value": "EVERYONE"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     for i in 0..2 {
-        let r = created(
-            post(
-                &t,
-                &s.key,
+        let r = t
+            .api(&s.key)
+            .create(
                 "/api/v1/coupons",
                 json!({"deal_id": d, "lead_id": lead, "hash": format!("r-{i}"), "mode": "reward"}),
             )
-            .await,
-        )
-        .await;
+            .await;
         assert_eq!(r["code"], "EVERYONE");
         assert_eq!(r["points"], 0);
     }
-    assert_eq!(balance(&t, &s, &wallet).await, 6);
-    let lead_coupons = body(
-        t.api_get(&s.key, &format!("/api/v1/coupons?lead_id={lead}"))
-            .await,
-    )
-    .await;
+    assert_eq!(t.api(&s.key).balance(&wallet).await, 6);
+    let lead_coupons = t
+        .api(&s.key)
+        .get(&format!("/api/v1/coupons?lead_id={lead}"))
+        .await
+        .into_json();
     assert_eq!(lead_coupons["data"].as_array().unwrap().len(), 4);
 
     // Quotas: 3 redeems issued (one cancelled: burned all the same) and 2 rewards.
-    let quota = body(t.api_get(&s.key, "/api/v1/quota").await).await;
+    let quota = t.api(&s.key).get("/api/v1/quota").await.into_json();
     assert_eq!(quota["redeems"]["used"], 4);
     assert_eq!(
         quota["rewards"]["used"],
@@ -517,7 +393,7 @@ async fn concurrent_buyers_get_distinct_codes(t: TestApp) {
     let d = deal(&t, &s, 3).await; // 1 point each
     let (lead, wallet) = customer(&t, &s, "cust-0001", 1000).await;
     let codes: String = (0..100).map(|i| format!("RACE-{i}\n")).collect();
-    created(upload(&t, &s, &d, None, codes).await).await;
+    upload(&t, &s, &d, None, codes).await.expect(201);
 
     let t = Arc::new(t);
     let s = Arc::new(s);
@@ -525,15 +401,17 @@ async fn concurrent_buyers_get_distinct_codes(t: TestApp) {
     for i in 0..150 {
         let (t, s, d, lead) = (t.clone(), s.clone(), d.clone(), lead.clone());
         handles.push(tokio::spawn(async move {
-            let res = post(
-                &t,
-                &s.key,
-                "/api/v1/coupons",
-                json!({"deal_id": d, "lead_id": lead, "currency_id": s.currency, "hash": format!("buy-{i}")}),
-            )
-            .await;
+            let res = t
+                .api(&s.key)
+                .post(
+                    "/api/v1/coupons",
+                    json!({"deal_id": d,
+                       "lead_id": lead, "currency_id": s.currency,
+                       "hash": format!("buy-{i}")}),
+                )
+                .await;
             let status = res.status().as_u16();
-            (status, body(res).await)
+            (status, res.into_json())
         }));
     }
     let mut codes = BTreeSet::new();
@@ -551,7 +429,7 @@ async fn concurrent_buyers_get_distinct_codes(t: TestApp) {
     }
     assert_eq!((codes.len(), out), (100, 50));
     assert_eq!(
-        balance(&t, &s, &wallet).await,
+        t.api(&s.key).balance(&wallet).await,
         900,
         "only the 100 sold were paid"
     );
@@ -564,60 +442,58 @@ async fn coupons_are_isolated(t: TestApp) {
     let s = shop(&t).await;
     let d = deal(&t, &s, 3).await;
     let (lead, _) = customer(&t, &s, "cust-0001", 10).await;
-    let code = created(
-        post(
-            &t,
-            &s.key,
+    let code = t
+        .api(&s.key)
+        .create(
             "/api/v1/coupon_codes",
             json!({"deal_id": d, "value": "MINE"}),
         )
-        .await,
-    )
-    .await;
-    let c = created(
-        post(
-            &t,
-            &s.key,
+        .await;
+    let c = t
+        .api(&s.key)
+        .create(
             "/api/v1/coupons",
             json!({"deal_id": d, "lead_id": lead, "currency_id": s.currency, "hash": "c"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     let dev = t.api_key(&s.m, Env::Dev).await;
     let other = t.active_merchant("Other").await;
     let other = t.api_key(&other, Env::Prod).await;
     let id = c["id"].as_str().unwrap();
     for k in [&dev, &other] {
         assert_eq!(
-            t.api_get(k, &format!("/api/v1/coupons/{id}"))
+            t.api(k)
+                .get(&format!("/api/v1/coupons/{id}"))
                 .await
                 .status(),
             404
         );
         for path in ["/api/v1/coupons", "/api/v1/coupon_codes"] {
-            let list = body(t.api_get(k, path).await).await;
+            let list = t.api(k).get(path).await.into_json();
             assert_eq!(list["data"].as_array().unwrap().len(), 0, "{path}");
         }
         for action in ["use", "cancel"] {
-            let res = post(&t, k, &format!("/api/v1/coupons/{id}/{action}"), json!({})).await;
+            let res = t
+                .api(k)
+                .post(&format!("/api/v1/coupons/{id}/{action}"), json!({}))
+                .await;
             assert_eq!(res.status(), 404);
         }
-        let res = post(
-            &t,
-            k,
-            "/api/v1/coupon_codes",
-            json!({"deal_id": d, "value": "THEIRS"}),
-        )
-        .await;
+        let res = t
+            .api(k)
+            .post(
+                "/api/v1/coupon_codes",
+                json!({"deal_id": d, "value": "THEIRS"}),
+            )
+            .await;
         assert_eq!(res.status(), 422, "a foreign deal is unknown");
-        let res = post(
-            &t,
-            k,
-            "/api/v1/coupons",
-            json!({"deal_id": d, "lead_id": lead, "hash": "x", "mode": "reward"}),
-        )
-        .await;
+        let res = t
+            .api(k)
+            .post(
+                "/api/v1/coupons",
+                json!({"deal_id": d, "lead_id": lead, "hash": "x", "mode": "reward"}),
+            )
+            .await;
         assert_eq!(res.status(), 422, "a foreign deal is unknown");
     }
     assert_eq!(code["value"], "MINE");

@@ -2,7 +2,7 @@
 //! uploaded (bad rows listed, nothing imported), issuing coupons by hand (once per form), using
 //! and cancelling them (points refunded), and the walls between merchants and environments.
 
-use crate::common::dashboard::{merchant_with_member, Member};
+use crate::common::dashboard::{input_value_by_name, merchant_with_member, unescape, Member};
 use crate::common::TestApp;
 use punchcard_app::coupons::NewCoupon;
 use punchcard_app::deals::DealDraft;
@@ -151,19 +151,6 @@ async fn balance(t: &TestApp, s: &Shop, wallet: &str) -> i64 {
         .balance
 }
 
-/// The value of the input named `name`.
-fn input_value(html: &str, name: &str) -> String {
-    let start = html
-        .find(&format!("name=\"{name}\""))
-        .unwrap_or_else(|| panic!("no input {name}"));
-    html[start..]
-        .split("value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string()
-}
-
 /// (unique left, handed out, generic) in the stock table's row of `deal`.
 fn stock_of(html: &str, deal: &str) -> (i64, i64, i64) {
     let table = html
@@ -191,15 +178,6 @@ fn stock_of(html: &str, deal: &str) -> (i64, i64, i64) {
 fn listed(html: &str, label: &str) -> usize {
     html.matches(&format!("data-label=\"{label}\" class=\"code-value\""))
         .count()
-}
-
-/// Text as it was before HTML escaping.
-fn unescape(s: &str) -> String {
-    s.replace("&#38;", "&")
-        .replace("&#39;", "'")
-        .replace("&#34;", "\"")
-        .replace("&#60;", "<")
-        .replace("&#62;", ">")
 }
 
 /// The address of a pager link, unescaped.
@@ -533,11 +511,11 @@ async fn coupons_are_issued_used_and_cancelled(t: TestApp) {
     let html = m.page(&t, "/dashboard/coupons").await;
     assert!(html.contains("No coupons in PROD yet"));
     assert!(html.contains("Free coffee · 4 GEM"), "the price in points");
-    let hash = input_value(&html, "hash");
+    let hash = input_value_by_name(&html, "hash");
     assert!(hash.starts_with("dashboard-"), "{hash}");
     assert_ne!(
         hash,
-        input_value(&m.page(&t, "/dashboard/coupons").await, "hash"),
+        input_value_by_name(&m.page(&t, "/dashboard/coupons").await, "hash"),
         "a fresh key per form"
     );
 
@@ -708,7 +686,7 @@ async fn coupons_are_issued_used_and_cancelled(t: TestApp) {
     )
     .await;
     assert!(html.contains("already used to issue a different coupon"));
-    assert_ne!(input_value(&html, "hash"), hash);
+    assert_ne!(input_value_by_name(&html, "hash"), hash);
 
     // Used once; a second time says so.
     let res = m
@@ -912,7 +890,7 @@ async fn coupon_pages(t: TestApp) {
     );
     // Acting from the second page comes back to it.
     let table = html.split("coupon-table").nth(1).unwrap();
-    let back = input_value(table, "back");
+    let back = input_value_by_name(table, "back");
     assert_eq!(unescape(&back), next);
     t.stop().await;
 }

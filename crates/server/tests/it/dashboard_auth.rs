@@ -1,50 +1,15 @@
 //! Dashboard accounts over HTTP: sign-up and sign-in with emailed codes, sessions, CSRF,
 //! throttles, reporting a login, and answers that never reveal whether an email exists.
 
-use crate::common::dashboard::{csrf_of, latest_code, mails_to};
-use crate::common::TestApp;
+use crate::common::dashboard::{
+    csrf_of, get, latest_code, location, mails_to, page_csrf, post, sign_in,
+};
+use crate::common::{unique_email, TestApp};
 use punchcard_app::merchants::NewMerchant;
 use punchcard_domain::{Env, MerchantId};
 use reqwest::{Client, Response, StatusCode};
 
 const PASSWORD: &str = "Correct-Horse-9";
-
-fn unique_email(tag: &str) -> String {
-    format!(
-        "{tag}-{}@example.com",
-        ulid::Ulid::new().to_string().to_ascii_lowercase()
-    )
-}
-
-fn location(res: &Response) -> String {
-    res.headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
-
-async fn get(app: &TestApp, client: &Client, path: &str) -> Response {
-    client
-        .get(app.url(path))
-        .send()
-        .await
-        .expect("request sent")
-}
-
-async fn post(app: &TestApp, client: &Client, path: &str, form: &[(&str, &str)]) -> Response {
-    client
-        .post(app.url(path))
-        .form(form)
-        .send()
-        .await
-        .expect("request sent")
-}
-
-async fn page_csrf(app: &TestApp, client: &Client, path: &str) -> String {
-    let res = get(app, client, path).await;
-    assert_eq!(res.status(), StatusCode::OK, "GET {path}");
-    csrf_of(&res.text().await.unwrap())
-}
 
 /// Starts a sign-up; answers the response to the form post.
 async fn start_sign_up(app: &TestApp, client: &Client, email: &str) -> Response {
@@ -83,31 +48,6 @@ async fn sign_up(app: &TestApp, client: &Client, email: &str) {
         "{}",
         res.text().await.unwrap_or_default()
     );
-    assert_eq!(location(&res), "/dashboard");
-}
-
-/// Signs in all the way; the client ends signed in.
-async fn sign_in(app: &TestApp, client: &Client, email: &str) {
-    let csrf = page_csrf(app, client, "/dashboard/login").await;
-    let res = post(
-        app,
-        client,
-        "/dashboard/login",
-        &[("_csrf", &csrf), ("email", email), ("password", PASSWORD)],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&res), "/dashboard/login/verify");
-    let csrf = page_csrf(app, client, "/dashboard/login/verify").await;
-    let code = latest_code(app, email);
-    let res = post(
-        app,
-        client,
-        "/dashboard/login/verify",
-        &[("_csrf", &csrf), ("code", &code)],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/dashboard");
 }
 
@@ -193,7 +133,7 @@ async fn sign_up_then_sign_in(app: TestApp) {
 
     // Sign-in: code, session, login alert and a second login activity.
     let other = app.browser_client();
-    sign_in(&app, &other, &email).await;
+    sign_in(&app, &other, &email, PASSWORD).await;
     let alerts: Vec<_> = mails_to(&app.mail_dir, &email)
         .into_iter()
         .filter(|m| m.contains("Subject: New sign-in to your Punchcard account"))
@@ -396,7 +336,7 @@ async fn posts_without_a_valid_token_are_refused(app: TestApp) {
 
     // Signed in: a post without the token does not sign out.
     operator_merchant(&app, &email).await;
-    sign_in(&app, &browser, &email).await;
+    sign_in(&app, &browser, &email, PASSWORD).await;
     let res = post(&app, &browser, "/dashboard/logout", &[]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = get(&app, &browser, "/dashboard").await;
@@ -409,13 +349,13 @@ async fn reporting_a_login_freezes_the_merchant(app: TestApp) {
     let merchant = operator_merchant(&app, &email).await;
     let key = app.api_key(&merchant, Env::Prod).await;
     assert_eq!(
-        app.api_get(&key, "/api/v1/currencies").await.status(),
+        app.api(&key).get("/api/v1/currencies").await.status(),
         StatusCode::OK
     );
     let first = app.browser_client();
     let second = app.browser_client();
-    sign_in(&app, &first, &email).await;
-    sign_in(&app, &second, &email).await;
+    sign_in(&app, &first, &email, PASSWORD).await;
+    sign_in(&app, &second, &email, PASSWORD).await;
 
     let html = get(&app, &first, "/dashboard/login-activities")
         .await
@@ -442,10 +382,10 @@ async fn reporting_a_login_freezes_the_merchant(app: TestApp) {
         let res = get(&app, client, "/dashboard/login-activities").await;
         assert_eq!(location(&res), "/dashboard/login");
     }
-    let res = app.api_get(&key, "/api/v1/currencies").await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "account_frozen");
+    app.api(&key)
+        .get("/api/v1/currencies")
+        .await
+        .assert_problem(403, "account_frozen");
     let csrf = page_csrf(&app, &first, "/dashboard/login").await;
     let res = post(
         &app,
@@ -668,8 +608,8 @@ async fn a_sign_in_from_a_new_address_is_notified() {
     .unwrap();
     let email = unique_email("newip");
     let merchant = operator_merchant(&app, &email).await;
-    sign_in(&app, &browser_from("198.51.100.7"), &email).await;
-    sign_in(&app, &browser_from("198.51.100.7"), &email).await;
+    sign_in(&app, &browser_from("198.51.100.7"), &email, PASSWORD).await;
+    sign_in(&app, &browser_from("198.51.100.7"), &email, PASSWORD).await;
     let new_ip = |notes: &[punchcard_store::notifications::NotificationRow]| {
         notes.iter().filter(|n| n.kind == "new_login_ip").count()
     };
@@ -679,7 +619,7 @@ async fn a_sign_in_from_a_new_address_is_notified() {
         "first and known addresses are quiet"
     );
     let browser = browser_from("203.0.113.50");
-    sign_in(&app, &browser, &email).await;
+    sign_in(&app, &browser, &email, PASSWORD).await;
     let notes = app.app.list_notifications(&merchant).await.unwrap();
     assert_eq!(new_ip(&notes), 1);
     assert!(notes[0].body.contains("203.0.113.50"));

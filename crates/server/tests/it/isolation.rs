@@ -24,7 +24,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::common::TestApp;
+use crate::common::{Key, TestApp};
 use punchcard_app::plans::PlanChange;
 use punchcard_domain::{Env, MerchantId};
 use serde_json::Value;
@@ -534,8 +534,6 @@ fn fill(template: &str, value: &str) -> String {
 
 // ---- The check ----------------------------------------------------------------------------
 
-type Key = (String, String);
-
 struct Caller {
     who: &'static str,
     key: Key,
@@ -553,9 +551,8 @@ async fn call(t: &TestApp, method: &str, path: &str, key: &Key) -> reqwest::Resp
                 .unwrap(),
         );
         return t
-            .client
-            .post(t.url(path))
-            .basic_auth(&key.0, Some(&key.1))
+            .api(key)
+            .request(reqwest::Method::POST, path)
             .multipart(form)
             .send()
             .await
@@ -572,10 +569,7 @@ async fn call_with(
     body: &str,
 ) -> reqwest::Response {
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
-    let mut req = t
-        .client
-        .request(method.clone(), t.url(path))
-        .basic_auth(&key.0, Some(&key.1));
+    let mut req = t.api(key).request(method.clone(), path);
     if let Some(field) = body.strip_prefix("multipart:") {
         let (name, value) = field.split_once('=').unwrap_or((field, ""));
         let form = reqwest::multipart::Form::new()

@@ -1,7 +1,7 @@
 //! The ledger pages of the dashboard: leads (search, create, edit, delete), their wallets
 //! and manual transactions, and the wallet and transaction lists, per environment.
 
-use crate::common::dashboard::{merchant_with_member, Member};
+use crate::common::dashboard::{input_value, merchant_with_member, unescape, Member};
 use crate::common::TestApp;
 use punchcard_app::ledger::{NewLead, NewTransaction, Scope};
 use punchcard_app::plans::PlanChange;
@@ -19,31 +19,6 @@ impl Member {
             .unwrap_or_else(|| panic!("redirected to {to}"))
             .to_string()
     }
-}
-
-/// The text of a page with the escapes a template adds undone.
-fn unescaped(html: &str) -> String {
-    html.replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&quot;", "\"")
-        .replace("&#x2f;", "/")
-        .replace("&#38;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The value of the field whose id is `id`.
-fn input_value(html: &str, id: &str) -> String {
-    let start = html
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no input #{id}"));
-    html[start..]
-        .split("value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string()
 }
 
 /// The `value` of every option of the select `name`.
@@ -138,7 +113,7 @@ async fn pages_render_and_the_form_creates_a_lead(t: TestApp) {
         )
         .await;
     assert!(id.starts_with("lead_"), "{id}");
-    let html = unescaped(&m.page(&t, &format!("/dashboard/leads/{id}")).await);
+    let html = unescape(&m.page(&t, &format!("/dashboard/leads/{id}")).await);
     assert!(html.contains("Lead cust-1042 created."), "{html}");
     for shown in [
         "Ada Lovelace",
@@ -174,7 +149,7 @@ async fn bad_input_shows_field_errors_and_writes_nothing(t: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 422);
-    let html = unescaped(&res.text().await.unwrap());
+    let html = unescape(&res.text().await.unwrap());
     for message in [
         "Customer id must be between 4 and 64 characters",
         "Email must be an email address",
@@ -206,7 +181,7 @@ async fn bad_input_shows_field_errors_and_writes_nothing(t: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 422);
-    let html = unescaped(&res.text().await.unwrap());
+    let html = unescape(&res.text().await.unwrap());
     assert!(html.contains("Email or mobile is required"), "{html}");
     assert!(leads_of(&t, &mid, Env::Prod).await.is_empty());
 
@@ -249,7 +224,7 @@ async fn bad_input_shows_field_errors_and_writes_nothing(t: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 422);
-    let html = unescaped(&res.text().await.unwrap());
+    let html = unescape(&res.text().await.unwrap());
     assert!(html.contains("Email or mobile is required"));
     let res = m
         .post(
@@ -352,7 +327,7 @@ async fn search_finds_leads_and_pages_through_them(t: TestApp) {
             .await
             .unwrap();
     }
-    let html = unescaped(&m.page(&t, "/dashboard/leads?q=bulk").await);
+    let html = unescape(&m.page(&t, "/dashboard/leads?q=bulk").await);
     let rows = |html: &str| html.matches("<code>bulk-").count();
     assert_eq!(rows(&html), 50);
     assert!(!html.contains("cust-ada"));
@@ -626,7 +601,7 @@ async fn wallets_and_manual_transactions(t: TestApp) {
             )
             .await;
         assert_eq!(res.status(), 422, "{kind} {amount}");
-        let html = unescaped(&res.text().await.unwrap());
+        let html = unescape(&res.text().await.unwrap());
         let shown =
             html.contains(message) || (kind == "redeem" && html.contains("Only reward and adjust"));
         assert!(shown, "{message}: {html}");
@@ -751,7 +726,7 @@ async fn caps_and_quotas_are_explained(t: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 422);
-    let html = unescaped(&res.text().await.unwrap());
+    let html = unescape(&res.text().await.unwrap());
     assert!(
         html.contains("The plan's lead quota is used up, so no lead was created"),
         "{html}"
@@ -783,7 +758,7 @@ async fn caps_and_quotas_are_explained(t: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 403);
-    let html = unescaped(&res.text().await.unwrap());
+    let html = unescape(&res.text().await.unwrap());
     assert!(
         html.contains("The plan's reward quota is used up, so nothing was rewarded"),
         "{html}"
@@ -911,7 +886,7 @@ async fn transactions_are_paged_newest_first(t: TestApp) {
             .collect()
     };
     let next_of = |html: &str| -> Option<String> {
-        let html = unescaped(html);
+        let html = unescape(html);
         html.contains("rel=\"next\"").then(|| {
             html.split("rel=\"next\"")
                 .next()

@@ -1,67 +1,16 @@
 //! Members over HTTP: the owner invites an admin by email, the invitee chooses a password
 //! and signs in; invitations are single-use; only the owner manages the team.
 
-use crate::common::dashboard::{csrf_of, mails_to};
-use crate::common::TestApp;
+use crate::common::dashboard::{csrf_of, get, mails_to, post, sign_in};
+use crate::common::{unique_email, TestApp};
 use punchcard_app::merchants::NewMerchant;
 use reqwest::{Client, StatusCode};
 
 const PASSWORD: &str = "Correct-Horse-9";
 
-fn unique_email(tag: &str) -> String {
-    format!(
-        "{tag}-{}@example.com",
-        ulid::Ulid::new().to_string().to_ascii_lowercase()
-    )
-}
-
 async fn page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
-    let res = client.get(app.url(path)).send().await.unwrap();
+    let res = get(app, client, path).await;
     (res.status(), res.text().await.unwrap())
-}
-
-async fn post(
-    app: &TestApp,
-    client: &Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    client.post(app.url(path)).form(form).send().await.unwrap()
-}
-
-async fn sign_in(app: &TestApp, client: &Client, email: &str, password: &str) {
-    let (_, html) = page(app, client, "/dashboard/login").await;
-    let res = post(
-        app,
-        client,
-        "/dashboard/login",
-        &[
-            ("_csrf", &csrf_of(&html)),
-            ("email", email),
-            ("password", password),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "password accepted");
-    let (_, html) = page(app, client, "/dashboard/login/verify").await;
-    let mail = mails_to(&app.mail_dir, email)
-        .pop()
-        .expect("a sign-in code");
-    let code = mail
-        .lines()
-        .map(str::trim)
-        .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
-        .expect("code in mail")
-        .to_string();
-    let res = post(
-        app,
-        client,
-        "/dashboard/login/verify",
-        &[("_csrf", &csrf_of(&html)), ("code", &code)],
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], "/dashboard");
 }
 
 fn invitation_link(mail: &str) -> String {

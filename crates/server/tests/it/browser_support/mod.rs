@@ -352,6 +352,31 @@ impl Browser {
     }
 
     /// Saves a PNG of the viewport as `target/screenshots/<name>.png`.
+    /// The page is no wider than a `width`-pixel phone screen (a phone widens the layout to
+    /// the widest element, so both widths tell).
+    pub async fn assert_fits_screen(&self, width: u32) {
+        let measured = self
+            .client
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollWidth,
+                         Array.from(document.querySelectorAll('body *'))
+                           .filter(e => e.getBoundingClientRect().right > window.visualViewport.width + 1)
+                           .slice(0, 40)
+                           .map(e => e.tagName.toLowerCase() + '.' + e.className + '=' + Math.round(e.getBoundingClientRect().right)).join(', ')];",
+                vec![],
+            )
+            .await
+            .expect("measure the page");
+        let inner = measured[0].as_u64().unwrap_or(0);
+        let scroll = measured[1].as_u64().unwrap_or(0);
+        assert!(
+            inner == u64::from(width) && scroll <= u64::from(width),
+            "{} is wider than a {width}px phone (viewport {inner}, page {scroll}); too wide: {}",
+            self.path().await,
+            measured[2]
+        );
+    }
+
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");
         let path = screenshot_dir().join(format!("{name}.png"));

@@ -7,6 +7,8 @@ use punchcard_app::accounts::Origin;
 use punchcard_app::merchants::NewMerchant;
 use punchcard_domain::MerchantId;
 
+use reqwest::{Client, Response, StatusCode};
+
 use super::TestApp;
 
 pub const PASSWORD: &str = "Correct-Horse-9";
@@ -141,4 +143,102 @@ pub fn latest_code(t: &TestApp, to: &str) -> String {
         .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
         .unwrap_or_else(|| panic!("no code in mail: {mail}"))
         .to_string()
+}
+
+/// GETs a page with a browser of one's own (signed in or not).
+pub async fn get(t: &TestApp, client: &Client, path: &str) -> Response {
+    client.get(t.url(path)).send().await.expect("request sent")
+}
+
+/// POSTs a form as it stands (the caller adds `_csrf`).
+pub async fn post(t: &TestApp, client: &Client, path: &str, form: &[(&str, &str)]) -> Response {
+    client
+        .post(t.url(path))
+        .form(form)
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// The anti-forgery token of a page that must answer 200.
+pub async fn page_csrf(t: &TestApp, client: &Client, path: &str) -> String {
+    let res = get(t, client, path).await;
+    assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+    csrf_of(&res.text().await.unwrap())
+}
+
+/// Signs in through the forms with the mailed code; the client ends signed in.
+pub async fn sign_in(t: &TestApp, client: &Client, email: &str, password: &str) {
+    let csrf = page_csrf(t, client, "/dashboard/login").await;
+    let res = post(
+        t,
+        client,
+        "/dashboard/login",
+        &[("_csrf", &csrf), ("email", email), ("password", password)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "password accepted");
+    assert_eq!(location(&res), "/dashboard/login/verify");
+    let csrf = page_csrf(t, client, "/dashboard/login/verify").await;
+    let code = latest_code(t, email);
+    let res = post(
+        t,
+        client,
+        "/dashboard/login/verify",
+        &[("_csrf", &csrf), ("code", &code)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/dashboard");
+}
+
+/// The `Location` of an answer, or "" without one.
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// Where a form post redirects to; it must be a 303.
+pub fn redirect_target(res: &Response) -> String {
+    assert_eq!(res.status(), 303, "expected a redirect");
+    location(res)
+}
+
+/// The value of the input whose id is `id`.
+pub fn input_value(html: &str, id: &str) -> String {
+    value_after(html, &format!("id=\"{id}\""))
+}
+
+/// The value of the input named `name`.
+pub fn input_value_by_name(html: &str, name: &str) -> String {
+    value_after(html, &format!("name=\"{name}\""))
+}
+
+fn value_after(html: &str, attribute: &str) -> String {
+    let start = html
+        .find(attribute)
+        .unwrap_or_else(|| panic!("no input with {attribute}"));
+    html[start..]
+        .split("value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
+/// Text as it was before the template escaped it.
+pub fn unescape(html: &str) -> String {
+    html.replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#x2f;", "/")
+        .replace("&#38;", "&")
+        .replace("&lt;", "<")
+        .replace("&#60;", "<")
+        .replace("&gt;", ">")
+        .replace("&#62;", ">")
+        .replace("&amp;", "&")
 }

@@ -5,7 +5,12 @@
 //! fails the test rather than skipping it.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod dashboard;
+
+// The CLI tests share this module and use none of the API client.
+#[allow(unused_imports)]
+pub use api::{ids, ApiResponse, Key, ReadAnswer};
 
 use std::path::PathBuf;
 
@@ -72,6 +77,19 @@ pub fn redis_url() -> Option<String> {
             None
         }
     }
+}
+
+/// An allowed-IP entry (`source` is `api` or `dashboard`).
+pub fn allowed_ip_entry(source: &str, ip: &str) -> punchcard_app::allowed_ips::NewAllowedIp {
+    punchcard_app::allowed_ips::NewAllowedIp::parse(source, ip).expect("valid entry")
+}
+
+/// An address no other test uses: `tag-<ulid>@example.com`.
+pub fn unique_email(tag: &str) -> String {
+    format!(
+        "{tag}-{}@example.com",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    )
 }
 
 /// Creates a fresh, empty PostgreSQL database and answers its URL and name.
@@ -207,10 +225,7 @@ impl TestApp {
 
     /// An active merchant with a PTS currency; answers its id.
     pub async fn active_merchant(&self, name: &str) -> MerchantId {
-        let email = format!(
-            "owner-{}@example.com",
-            ulid::Ulid::new().to_string().to_ascii_lowercase()
-        );
+        let email = unique_email("owner");
         let new =
             punchcard_app::merchants::NewMerchant::parse(name, &email, "Correct-Horse-9", true)
                 .expect("valid merchant");
@@ -227,7 +242,7 @@ impl TestApp {
     }
 
     /// An API key of a merchant: (key id, secret).
-    pub async fn api_key(&self, merchant: &MerchantId, env: Env) -> (String, String) {
+    pub async fn api_key(&self, merchant: &MerchantId, env: Env) -> Key {
         let k = self
             .app
             .create_api_key(merchant, env, "test key", None)
@@ -236,14 +251,18 @@ impl TestApp {
         (k.id.to_string(), k.secret)
     }
 
-    /// GET an API path with Basic credentials.
-    pub async fn api_get(&self, key: &(String, String), path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .basic_auth(&key.0, Some(&key.1))
-            .send()
+    /// Sets a merchant's API rate limit (both environments), e.g. high enough for a long run.
+    pub async fn set_rate_limit(&self, merchant: &MerchantId, per_minute: i64) {
+        self.app
+            .set_plan(
+                merchant,
+                punchcard_app::plans::PlanChange {
+                    rate_limit_per_minute: Some(per_minute),
+                    ..Default::default()
+                },
+            )
             .await
-            .expect("request sent")
+            .expect("plan set");
     }
 
     /// Stops the server and drops a PostgreSQL test database.
