@@ -15,6 +15,7 @@ mod callbacks;
 mod catalog;
 mod catalog_browser;
 mod catalog_dashboard;
+mod contract;
 mod coupons;
 mod coupons_dashboard;
 mod dashboard_auth;

@@ -1,5 +1,6 @@
 //! The OpenAPI document lists every path of the API contract, each operation with its
-//! responses, and a request body schema for every operation that takes one.
+//! responses, and a request body schema for every operation that takes one; the whole
+//! document is a committed snapshot.
 
 use crate::common::TestApp;
 use serde_json::Value;
@@ -57,15 +58,7 @@ const WITH_BODY: &[(&str, &str)] = &[
 #[tokio::test]
 async fn every_contract_path_is_documented_with_schemas() {
     let t = TestApp::sqlite().await;
-    let spec: Value = t
-        .client
-        .get(t.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = t.get_json("/api/v1/openapi.json").await.expect(200);
     for (method, path) in CONTRACT {
         let op = &spec["paths"][path][method];
         assert!(op.is_object(), "{method} {path} is documented");
@@ -93,5 +86,15 @@ async fn every_contract_path_is_documented_with_schemas() {
             "{method} {path} documents its request body"
         );
     }
+    t.stop().await;
+}
+
+/// The whole document, as a committed snapshot: a change to the contract shows in review
+/// (`cargo insta review`) and is committed with the code that makes it.
+#[tokio::test]
+async fn the_openapi_document_matches_its_snapshot() {
+    let t = TestApp::sqlite().await;
+    let spec = t.get_json("/api/v1/openapi.json").await.expect(200);
+    insta::assert_json_snapshot!("openapi", spec);
     t.stop().await;
 }
