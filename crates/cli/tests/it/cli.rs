@@ -1,13 +1,12 @@
 //! The `punchcard` binary end to end: operator commands on a database, then a real `serve`
 //! process on the same database authenticating the printed key; errors and SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_punchcard");
+use crate::process::{admin, admin_ok, announced_addr, BIN};
 
 struct Db {
     url: String,
@@ -35,26 +34,13 @@ impl Db {
         })
     }
 
-    /// Runs `punchcard admin …` and answers (exit success, stdout JSON or Null, stderr).
+    /// Runs `punchcard admin …` on this database.
     fn admin(&self, args: &[&str]) -> (bool, Value, String) {
-        let out = Command::new(BIN)
-            .arg("admin")
-            .args(args)
-            .env("PUNCHCARD_DATABASE_URL", &self.url)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-        (out.status.success(), json, stderr)
+        admin(&self.url, args)
     }
 
     fn admin_ok(&self, args: &[&str]) -> Value {
-        let (ok, json, stderr) = self.admin(args);
-        assert!(ok, "punchcard admin {args:?} failed: {stderr}");
-        json
+        admin_ok(&self.url, args)
     }
 
     async fn cleanup(self) {
@@ -88,20 +74,7 @@ impl Serve {
             .spawn()
             .unwrap();
         let mut out = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if let Some(addr) = v["fields"]["addr"].as_str() {
-                        let _ = tx.send(addr.to_string());
-                    }
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server announces its address");
+        let addr = announced_addr(&mut child);
         // Whatever the server printed before listening (the demo banner) is complete by now.
         let (otx, orx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

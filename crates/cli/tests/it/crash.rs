@@ -1,29 +1,13 @@
 //! Durability: a `punchcard serve` process killed with SIGKILL in the middle of writes loses
 //! no acknowledged transaction, and the ledger still adds up after a restart.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_punchcard");
-
-fn admin(url: &str, args: &[&str]) -> Value {
-    let out = Command::new(BIN)
-        .arg("admin")
-        .args(args)
-        .env("PUNCHCARD_DATABASE_URL", url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "admin {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use crate::process::{admin_ok, announced_addr, BIN};
 
 /// Starts `punchcard serve` on port 0 and answers the child and its base URL.
 fn serve(url: &str, mail_dir: &std::path::Path) -> (Child, String) {
@@ -35,26 +19,13 @@ fn serve(url: &str, mail_dir: &std::path::Path) -> (Child, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if let Some(addr) = v["fields"]["addr"].as_str() {
-                    let _ = tx.send(addr.to_string());
-                }
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server announces its address");
+    let addr = announced_addr(&mut child);
     (child, format!("http://{addr}"))
 }
 
 async fn acknowledged_writes_survive_sigkill(url: String) {
     let dir = tempfile::tempdir().unwrap();
-    let m = admin(
+    let m = admin_ok(
         &url,
         &[
             "merchant",
@@ -71,7 +42,7 @@ async fn acknowledged_writes_survive_sigkill(url: String) {
         .as_str()
         .unwrap()
         .to_string();
-    let cur = admin(
+    let cur = admin_ok(
         &url,
         &[
             "currency",
@@ -89,11 +60,11 @@ async fn acknowledged_writes_survive_sigkill(url: String) {
         .as_str()
         .unwrap()
         .to_string();
-    admin(
+    admin_ok(
         &url,
         &["plan", "set", "--merchant", &m, "--rate-limit", "300000"],
     );
-    let key = admin(
+    let key = admin_ok(
         &url,
         &[
             "api-key",
