@@ -205,6 +205,17 @@ async fn sqlite_schema(url: &str) -> Schema {
     schema
 }
 
+/// (table, index, unique, primary, columns in order, predicate, made by a constraint)
+type PgIndexRow = (
+    String,
+    String,
+    bool,
+    bool,
+    Vec<String>,
+    Option<String>,
+    bool,
+);
+
 async fn postgres_schema(url: &str) -> Schema {
     let pool = sqlx::PgPool::connect(url).await.unwrap();
     let mut schema = Schema::default();
@@ -222,15 +233,7 @@ async fn postgres_schema(url: &str) -> Schema {
             .columns
             .insert((table, column), (family, nullable == "YES"));
     }
-    let indexes: Vec<(
-        String,
-        String,
-        bool,
-        bool,
-        Vec<String>,
-        Option<String>,
-        bool,
-    )> = sqlx::query_as(
+    let indexes: Vec<PgIndexRow> = sqlx::query_as(
         "SELECT t.relname::text, i.relname::text, ix.indisunique, ix.indisprimary, \
                     ARRAY(SELECT COALESCE(a.attname::text, '(expression)') \
                           FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
