@@ -1,0 +1,778 @@
+//! Tenant isolation over every API endpoint: a key of another merchant, or of the same merchant
+//! in the other environment, gets 404 for foreign ids and never sees foreign rows in lists.
+//!
+//! Adding an endpoint is one line in `ENDPOINTS`:
+//!
+//! ```text
+//! ep("GET", "/api/v1/leads/{id}", Scope::Env, new_lead),
+//! ```
+//!
+//! - the method and path; `{id}` is replaced by what the setup function returns. A path with
+//!   `{id}` must answer 404 `not_found` to every foreign key and 2xx to the owner; other
+//!   methods than GET are sent with the JSON body `{}`, foreign keys first, the owner last. A
+//!   path without `{id}` (a list, or the quota) must show the setup's value to the owner and
+//!   never to a foreign key.
+//! - the scope: `Scope::Env` for records of one environment (leads, wallets, deals, …);
+//!   `Scope::Merchant` for what both environments of a merchant share by design (currencies,
+//!   the plan), which the other env of the same merchant does see.
+//! - the setup function: `fn(&TestApp, &MerchantId, Env) -> Setup<'_>`, which creates one
+//!   resource for the merchant in that env and returns its id (for something without an id,
+//!   a value only that merchant's answer can contain). Write it next to the others below.
+//!
+//! Every endpoint is checked for a resource made in dev and one made in prod.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::common::{Key, TestApp};
+use punchcard_app::plans::PlanChange;
+use punchcard_domain::{Env, MerchantId};
+use serde_json::Value;
+
+/// What a resource's data is shared by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// One environment of one merchant.
+    Env,
+    /// Both environments of one merchant.
+    Merchant,
+}
+
+type Setup<'a> = Pin<Box<dyn Future<Output = String> + 'a>>;
+type SetupFn = for<'a> fn(&'a TestApp, &'a MerchantId, Env) -> Setup<'a>;
+
+struct Endpoint {
+    method: &'static str,
+    path: &'static str,
+    scope: Scope,
+    setup: SetupFn,
+    /// For a POST without `{id}`: the body, with `{value}` standing for the setup's value.
+    /// Foreign keys must be refused (404 or 422); the owner must succeed. `multipart:FIELD`
+    /// sends a multipart form with FIELD = the value and a one-row CSV file.
+    body: Option<&'static str>,
+    /// Whether foreign keys must be refused (the body names the setup's resource) or the POST
+    /// only creates in the caller's own space.
+    refused: bool,
+}
+
+const fn ep(method: &'static str, path: &'static str, scope: Scope, setup: SetupFn) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        scope,
+        setup,
+        body: None,
+        refused: false,
+    }
+}
+
+/// A POST whose body refers to the setup's resource.
+const fn refers(path: &'static str, setup: SetupFn, body: &'static str) -> Endpoint {
+    Endpoint {
+        method: "POST",
+        path,
+        scope: Scope::Env,
+        setup,
+        body: Some(body),
+        refused: true,
+    }
+}
+
+/// A POST that creates in the caller's own space: the owner must succeed; what it made is
+/// checked by the list and id endpoints.
+const fn creates(path: &'static str, setup: SetupFn, body: &'static str) -> Endpoint {
+    Endpoint {
+        method: "POST",
+        path,
+        scope: Scope::Env,
+        setup,
+        body: Some(body),
+        refused: false,
+    }
+}
+
+/// Every API endpoint, one line each.
+const ENDPOINTS: &[Endpoint] = &[
+    ep("GET", "/api/v1/currencies", Scope::Merchant, new_currency),
+    ep("GET", "/api/v1/quota", Scope::Merchant, distinctive_plan),
+    creates(
+        "/api/v1/leads",
+        new_customer_id,
+        r#"{"customer_id": "{value}", "email": "a@example.com"}"#,
+    ),
+    ep("GET", "/api/v1/leads", Scope::Env, new_lead),
+    ep("GET", "/api/v1/leads/{id}", Scope::Env, new_lead),
+    ep("PATCH", "/api/v1/leads/{id}", Scope::Env, new_lead),
+    ep("DELETE", "/api/v1/leads/{id}", Scope::Env, new_lead),
+    refers(
+        "/api/v1/wallets",
+        new_lead_and_currency,
+        r#"{"lead_id": "{value}", "currency_id": "{value2}"}"#,
+    ),
+    ep("GET", "/api/v1/wallets", Scope::Env, new_wallet),
+    ep("GET", "/api/v1/wallets/{id}", Scope::Env, new_wallet),
+    refers(
+        "/api/v1/wallet_transactions",
+        new_wallet,
+        r#"{"wallet_id": "{value}", "kind": "reward", "amount": 5, "hash": "iso-{value}"}"#,
+    ),
+    ep(
+        "GET",
+        "/api/v1/wallet_transactions",
+        Scope::Env,
+        new_transaction,
+    ),
+    ep(
+        "GET",
+        "/api/v1/wallet_transactions/{id}",
+        Scope::Env,
+        new_transaction,
+    ),
+    creates(
+        "/api/v1/deals",
+        new_name,
+        r#"{"name": "{value}", "kind": "voucher", "sell_price": 5, "available": false, "visibility": "private"}"#,
+    ),
+    ep("GET", "/api/v1/deals", Scope::Env, new_deal),
+    ep("GET", "/api/v1/deals/{id}", Scope::Env, new_deal),
+    ep("PATCH", "/api/v1/deals/{id}", Scope::Env, new_deal),
+    ep("DELETE", "/api/v1/deals/{id}", Scope::Env, new_deal),
+    ep("POST", "/api/v1/deals/{id}/images", Scope::Env, new_deal),
+    ep(
+        "GET",
+        "/api/v1/deals/{id}/images/{id}",
+        Scope::Env,
+        new_deal_image,
+    ),
+    ep(
+        "DELETE",
+        "/api/v1/deals/{id}/images/{id}",
+        Scope::Env,
+        new_deal_image,
+    ),
+    creates(
+        "/api/v1/offers",
+        new_name,
+        r#"{"code": "{value}", "name": "Offer", "sell_price": 5, "available": false}"#,
+    ),
+    ep("GET", "/api/v1/offers", Scope::Env, new_offer),
+    ep("GET", "/api/v1/offers/{id}", Scope::Env, new_offer),
+    ep("PATCH", "/api/v1/offers/{id}", Scope::Env, new_offer),
+    ep("DELETE", "/api/v1/offers/{id}", Scope::Env, new_offer),
+    ep("POST", "/api/v1/offers/{id}/images", Scope::Env, new_offer),
+    ep(
+        "GET",
+        "/api/v1/offers/{id}/images/{id}",
+        Scope::Env,
+        new_offer_image,
+    ),
+    ep(
+        "DELETE",
+        "/api/v1/offers/{id}/images/{id}",
+        Scope::Env,
+        new_offer_image,
+    ),
+    creates(
+        "/api/v1/stores",
+        new_name,
+        r#"{"name": "{value}", "mode": "online", "url": "https://shop.example"}"#,
+    ),
+    ep("GET", "/api/v1/stores", Scope::Env, new_store),
+    ep("GET", "/api/v1/stores/{id}", Scope::Env, new_store),
+    ep("PATCH", "/api/v1/stores/{id}", Scope::Env, new_store),
+    ep("DELETE", "/api/v1/stores/{id}", Scope::Env, new_store),
+    ep("POST", "/api/v1/stores/{id}/images", Scope::Env, new_store),
+    ep(
+        "GET",
+        "/api/v1/stores/{id}/images/{id}",
+        Scope::Env,
+        new_store_image,
+    ),
+    ep(
+        "DELETE",
+        "/api/v1/stores/{id}/images/{id}",
+        Scope::Env,
+        new_store_image,
+    ),
+    refers(
+        "/api/v1/coupon_codes",
+        new_deal,
+        r#"{"deal_id": "{value}", "value": "ISO-{value}"}"#,
+    ),
+    refers(
+        "/api/v1/coupon_codes/bulk_generate",
+        new_deal,
+        r#"{"deal_id": "{value}", "count": 3}"#,
+    ),
+    refers(
+        "/api/v1/coupon_codes/bulk_upload",
+        new_deal,
+        "multipart:deal_id",
+    ),
+    ep("GET", "/api/v1/coupon_codes", Scope::Env, new_code),
+    refers(
+        "/api/v1/coupons",
+        new_lead_and_deal,
+        r#"{"deal_id": "{value}", "lead_id": "{value2}", "hash": "iso-{value}", "mode": "reward"}"#,
+    ),
+    ep("GET", "/api/v1/coupons", Scope::Env, new_coupon),
+    ep("GET", "/api/v1/coupons/{id}", Scope::Env, new_coupon),
+    ep("POST", "/api/v1/coupons/{id}/use", Scope::Env, new_coupon),
+    ep(
+        "POST",
+        "/api/v1/coupons/{id}/cancel",
+        Scope::Env,
+        new_coupon,
+    ),
+];
+
+// ---- Setup functions: create something for `m` in `env`, answer its id ---------------------
+
+fn new_currency<'a>(t: &'a TestApp, m: &'a MerchantId, _env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let code = format!("C{}", &ulid::Ulid::new().to_string()[17..]);
+        t.app
+            .create_currency(m, &code, "Isolated", "1")
+            .await
+            .expect("currency created")
+            .id
+            .to_string()
+    })
+}
+
+/// The plan (and so the quota answer) is per merchant: a lead quota no one else has.
+fn distinctive_plan<'a>(t: &'a TestApp, m: &'a MerchantId, _env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let leads = 7_000_000 + i64::from(rand::random::<u16>()) * 100 + 17;
+        t.app
+            .set_plan(
+                m,
+                PlanChange {
+                    leads: Some(leads),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("plan set");
+        leads.to_string()
+    })
+}
+
+fn scope(m: &MerchantId, env: Env) -> punchcard_app::ledger::Scope {
+    punchcard_app::ledger::Scope::new(m, env)
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", &ulid::Ulid::new().to_string()[16..])
+}
+
+fn new_customer_id<'a>(_t: &'a TestApp, _m: &'a MerchantId, _env: Env) -> Setup<'a> {
+    Box::pin(async move { unique("cust-") })
+}
+
+fn new_name<'a>(_t: &'a TestApp, _m: &'a MerchantId, _env: Env) -> Setup<'a> {
+    Box::pin(async move { unique("ISO") })
+}
+
+async fn lead_of(t: &TestApp, m: &MerchantId, env: Env) -> punchcard_store::leads::LeadRow {
+    t.app
+        .create_lead(
+            &scope(m, env),
+            punchcard_app::ledger::NewLead {
+                customer_id: unique("cust-"),
+                email: Some("iso@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("lead created")
+}
+
+/// `lead|currency`: a lead without a wallet, and the merchant's currency.
+fn new_lead_and_currency<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let lead = lead_of(t, m, env).await;
+        let currency = t.app.list_currencies(m, None, 1).await.unwrap()[0]
+            .id
+            .clone();
+        format!("{}|{currency}", lead.id)
+    })
+}
+
+fn new_lead<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move { lead_of(t, m, env).await.id.to_string() })
+}
+
+async fn wallet_of(t: &TestApp, m: &MerchantId, env: Env) -> String {
+    let lead = lead_of(t, m, env).await;
+    let currency = t.app.list_currencies(m, None, 1).await.unwrap()[0]
+        .id
+        .clone();
+    t.app
+        .create_wallet(&scope(m, env), lead.id.as_str(), currency.as_str())
+        .await
+        .expect("wallet created")
+        .id
+        .to_string()
+}
+
+fn new_wallet<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(wallet_of(t, m, env))
+}
+
+fn new_transaction<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let wallet = wallet_of(t, m, env).await;
+        t.app
+            .create_transaction(
+                &scope(m, env),
+                &punchcard_app::ledger::NewTransaction {
+                    wallet_id: wallet,
+                    kind: "reward".into(),
+                    amount: 10,
+                    hash: unique("h-"),
+                    description: None,
+                },
+            )
+            .await
+            .expect("transaction")
+            .transaction
+            .id
+            .to_string()
+    })
+}
+
+async fn deal_of(t: &TestApp, m: &MerchantId, env: Env) -> String {
+    t.app
+        .create_deal(
+            m,
+            env,
+            &punchcard_app::deals::DealDraft {
+                name: unique("Deal "),
+                description: "Isolated".into(),
+                kind: "voucher".into(),
+                sell_price: "0".into(),
+                available: true,
+                visibility: "private".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("deal created")
+        .deal
+        .id
+        .to_string()
+}
+
+fn new_deal<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(deal_of(t, m, env))
+}
+
+fn new_offer<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        t.app
+            .create_offer(
+                m,
+                env,
+                &punchcard_app::offers::OfferDraft {
+                    code: unique("ISO"),
+                    name: "Offer".into(),
+                    description: "Isolated".into(),
+                    sell_price: "5".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("offer created")
+            .offer
+            .id
+            .to_string()
+    })
+}
+
+fn new_store<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        t.app
+            .create_store(
+                m,
+                env,
+                &punchcard_app::stores::StoreDraft {
+                    name: unique("Store "),
+                    mode: "online".into(),
+                    url: "https://shop.example".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("store created")
+            .store
+            .id
+            .to_string()
+    })
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
+
+async fn image_of(
+    t: &TestApp,
+    m: &MerchantId,
+    env: Env,
+    item: punchcard_app::catalog::CatalogItem,
+) -> String {
+    let parent = item.id().to_string();
+    let image = t
+        .app
+        .add_catalog_image(&t.state.storage, m, env, &item, "i.png", PNG.to_vec())
+        .await
+        .expect("image added");
+    format!("{parent}|{}", image.id)
+}
+
+fn new_deal_image<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let id = deal_of(t, m, env).await;
+        image_of(
+            t,
+            m,
+            env,
+            punchcard_app::catalog::CatalogItem::Deal(id.parse().unwrap()),
+        )
+        .await
+    })
+}
+
+fn new_offer_image<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let id = new_offer(t, m, env).await;
+        image_of(
+            t,
+            m,
+            env,
+            punchcard_app::catalog::CatalogItem::Offer(id.parse().unwrap()),
+        )
+        .await
+    })
+}
+
+fn new_store_image<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let id = new_store(t, m, env).await;
+        image_of(
+            t,
+            m,
+            env,
+            punchcard_app::catalog::CatalogItem::Store(id.parse().unwrap()),
+        )
+        .await
+    })
+}
+
+fn new_code<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let deal = deal_of(t, m, env).await;
+        t.app
+            .create_code(&scope(m, env), &deal, None, &unique("ISO-"))
+            .await
+            .expect("code created")
+            .id
+            .to_string()
+    })
+}
+
+/// `deal|lead`: a live deal with a generic code, and a lead.
+fn new_lead_and_deal<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let deal = deal_of(t, m, env).await;
+        t.app
+            .create_code(&scope(m, env), &deal, Some("generic_code"), &unique("ALL-"))
+            .await
+            .expect("code created");
+        let lead = lead_of(t, m, env).await;
+        format!("{deal}|{}", lead.id)
+    })
+}
+
+fn new_coupon<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let pair = new_lead_and_deal(t, m, env).await;
+        let (deal, lead) = pair.split_once('|').unwrap();
+        t.app
+            .create_coupon(
+                &scope(m, env),
+                &punchcard_app::coupons::NewCoupon {
+                    deal_id: deal.into(),
+                    lead_id: lead.into(),
+                    hash: unique("c-"),
+                    mode: Some("reward".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("coupon issued")
+            .coupon
+            .id
+            .to_string()
+    })
+}
+
+/// Puts the setup's value into a path: `a|b` fills the first `{id}` with a and the second
+/// with b; a single value fills every `{id}`.
+fn fill(template: &str, value: &str) -> String {
+    let parts: Vec<&str> = value.split('|').collect();
+    let mut out = String::new();
+    let mut rest = template;
+    let mut i = 0;
+    while let Some(at) = rest.find("{id}") {
+        out.push_str(&rest[..at]);
+        out.push_str(parts.get(i).copied().unwrap_or(parts[0]));
+        i += 1;
+        rest = &rest[at + 4..];
+    }
+    out.push_str(rest);
+    out
+}
+
+// ---- The check ----------------------------------------------------------------------------
+
+struct Caller {
+    who: &'static str,
+    key: Key,
+    /// Whether this caller may see what the owner made.
+    sees: bool,
+}
+
+async fn call(t: &TestApp, method: &str, path: &str, key: &Key) -> reqwest::Response {
+    if method == "POST" && path.ends_with("/images") {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(PNG.to_vec())
+                .file_name("i.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+        return t
+            .api(key)
+            .request(reqwest::Method::POST, path)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request sent");
+    }
+    call_with(t, method, path, key, "{}").await
+}
+
+async fn call_with(
+    t: &TestApp,
+    method: &str,
+    path: &str,
+    key: &Key,
+    body: &str,
+) -> reqwest::Response {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+    let mut req = t.api(key).request(method.clone(), path);
+    if let Some(field) = body.strip_prefix("multipart:") {
+        let (name, value) = field.split_once('=').unwrap_or((field, ""));
+        let form = reqwest::multipart::Form::new()
+            .text(name.to_string(), value.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(unique("ISO-").into_bytes()).file_name("c.csv"),
+            );
+        req = req.multipart(form);
+    } else if method != reqwest::Method::GET {
+        req = req
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    req.send().await.expect("request sent")
+}
+
+async fn check(t: &TestApp, e: &Endpoint, value: &str, owner: &Key, others: &[Caller]) {
+    let label = format!("{} {}", e.method, e.path);
+    if let Some(template) = e.body {
+        let (first, second) = value.split_once('|').unwrap_or((value, value));
+        let body = if template.starts_with("multipart:") {
+            format!("{template}={first}")
+        } else {
+            template
+                .replace("{value2}", second)
+                .replace("{value}", first)
+        };
+        for c in others.iter().filter(|_| e.refused) {
+            let res = call_with(t, e.method, e.path, &c.key, &body).await;
+            let status = res.status().as_u16();
+            assert!(
+                matches!(status, 404 | 422),
+                "{label}: {} must be refused, got {status}",
+                c.who
+            );
+        }
+        let res = call_with(t, e.method, e.path, owner, &body).await;
+        let status = res.status();
+        assert!(
+            status.is_success(),
+            "{label}: the owner gets {status}: {}",
+            res.text().await.unwrap_or_default()
+        );
+        return;
+    }
+    if e.path.contains("{id}") {
+        let path = fill(e.path, value);
+        for c in others.iter().filter(|c| !c.sees) {
+            let res = call(t, e.method, &path, &c.key).await;
+            assert_eq!(res.status(), 404, "{label}: {} must get 404", c.who);
+            let body: Value = res.json().await.expect("problem body");
+            assert_eq!(body["code"], "not_found", "{label}: {}", c.who);
+            for part in value.split('|') {
+                assert!(!body.to_string().contains(part), "{label}: {}", c.who);
+            }
+        }
+        for c in others.iter().filter(|c| c.sees) {
+            let res = call(t, e.method, &path, &c.key).await;
+            assert_ne!(res.status(), 404, "{label}: {} shares it", c.who);
+        }
+        // The owner reaches it (the empty body may be refused, but not as unknown).
+        let res = call(t, e.method, &path, owner).await;
+        assert_ne!(res.status(), 404, "{label}: the owner reaches it");
+        assert!(!res.status().is_server_error(), "{label}: {}", res.status());
+    } else {
+        let res = call(t, e.method, e.path, owner).await;
+        assert_eq!(res.status(), 200, "{label}: owner");
+        let text = res.text().await.unwrap();
+        assert!(
+            text.contains(value),
+            "{label}: the owner sees {value}: {text}"
+        );
+        for c in others {
+            let res = call(t, e.method, e.path, &c.key).await;
+            assert_eq!(res.status(), 200, "{label}: {}", c.who);
+            let text = res.text().await.unwrap();
+            assert_eq!(
+                text.contains(value),
+                c.sees,
+                "{label}: {} {} {value}: {text}",
+                c.who,
+                if c.sees { "must see" } else { "must not see" }
+            );
+        }
+    }
+}
+
+fn other(env: Env) -> Env {
+    match env {
+        Env::Dev => Env::Prod,
+        Env::Prod => Env::Dev,
+    }
+}
+
+/// Runs the check of one endpoint for a resource made by merchant `a` in each env.
+async fn check_endpoint(t: &TestApp, e: &Endpoint, a: &MerchantId, b: &MerchantId) {
+    let (a_dev, a_prod) = (t.api_key(a, Env::Dev).await, t.api_key(a, Env::Prod).await);
+    let (b_dev, b_prod) = (t.api_key(b, Env::Dev).await, t.api_key(b, Env::Prod).await);
+    let key_of = |m: &MerchantId, env: Env| -> Key {
+        match (m == a, env) {
+            (true, Env::Dev) => a_dev.clone(),
+            (true, Env::Prod) => a_prod.clone(),
+            (false, Env::Dev) => b_dev.clone(),
+            (false, Env::Prod) => b_prod.clone(),
+        }
+    };
+    for env in [Env::Dev, Env::Prod] {
+        let value = (e.setup)(t, a, env).await;
+        let others = [
+            Caller {
+                who: "the same merchant's other env",
+                key: key_of(a, other(env)),
+                sees: e.scope == Scope::Merchant,
+            },
+            Caller {
+                who: "another merchant, same env",
+                key: key_of(b, env),
+                sees: false,
+            },
+            Caller {
+                who: "another merchant, other env",
+                key: key_of(b, other(env)),
+                sees: false,
+            },
+        ];
+        check(t, e, &value, &key_of(a, env), &others).await;
+    }
+}
+
+async fn no_key_sees_another_merchants_or_envs_data(t: TestApp) {
+    // Fresh merchants per endpoint keep every check clear of the dev caps and rate limit.
+    for e in ENDPOINTS {
+        let a = t.active_merchant("A").await;
+        let b = t.active_merchant("B").await;
+        check_endpoint(&t, e, &a, &b).await;
+    }
+    t.stop().await;
+}
+
+/// The check is not blind: currencies declared per env (they are shared) must fail it.
+async fn the_check_catches_a_leak(t: TestApp) {
+    use futures_util::FutureExt;
+    let a = t.active_merchant("A").await;
+    let b = t.active_merchant("B").await;
+    let wrong = ep("GET", "/api/v1/currencies", Scope::Env, new_currency);
+    let outcome = std::panic::AssertUnwindSafe(check_endpoint(&t, &wrong, &a, &b))
+        .catch_unwind()
+        .await;
+    let message = outcome.expect_err("a resource seen by the other env is reported");
+    let text = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        text.contains("the same merchant's other env must not see"),
+        "{text}"
+    );
+    t.stop().await;
+}
+
+/// The table names every API route the server serves (so a new endpoint cannot be forgotten).
+async fn the_table_covers_every_api_route(t: TestApp) {
+    let spec: Value = t
+        .client
+        .get(t.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut documented: Vec<String> = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                documented.push(format!("{} {}", method.to_uppercase(), with_id(path)));
+            }
+        }
+    }
+    documented.sort();
+    let mut listed: Vec<String> = ENDPOINTS
+        .iter()
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    listed.sort();
+    assert_eq!(listed, documented, "add the missing endpoints to ENDPOINTS");
+    t.stop().await;
+}
+
+/// `/api/v1/leads/{lead_id}` -> `/api/v1/leads/{id}`: the table names every parameter `{id}`.
+fn with_id(path: &str) -> String {
+    path.split('/')
+        .map(|seg| if seg.starts_with('{') { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+on_both_backends!(
+    no_key_sees_another_merchants_or_envs_data,
+    the_check_catches_a_leak,
+    the_table_covers_every_api_route,
+);

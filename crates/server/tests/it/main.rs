@@ -1,0 +1,30 @@
+//! The server's integration tests, in one binary (one link of the whole server instead of one
+//! per file): a module per area, sharing the harness in `common` and the headless browser in
+//! `browser_support`.
+
+#[macro_use]
+mod common;
+mod browser_support;
+
+mod access_control;
+mod allowed_ips;
+mod api_foundation;
+mod api_keys_dashboard;
+mod browser;
+mod callbacks;
+mod catalog;
+mod catalog_browser;
+mod catalog_dashboard;
+mod contract;
+mod coupons;
+mod coupons_dashboard;
+mod dashboard_auth;
+mod hardening;
+mod isolation;
+mod kyc;
+mod ledger;
+mod ledger_dashboard;
+mod members;
+mod openapi;
+mod schema;
+mod storage_s3;
