@@ -1,19 +1,19 @@
 //! `/api/v1/deals`: the deals leads spend points on, with their stores, prices and images.
 
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use punchcard_app::catalog::CatalogItem;
 use punchcard_app::deals::{DealDraft, DealPatch, DealQuery, DealView};
-use punchcard_domain::DealId;
+use punchcard_domain::{DealId, UploadId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::catalog::{cleared, moment, nullable, path_id, CurrencyPrice, Image, ImageUpload};
-use super::extract::{ApiJson, ApiQuery};
+use super::catalog::{cleared, moment, nullable, CurrencyPrice, Image, ImageUpload};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -246,9 +246,8 @@ pub async fn list_deals(
 pub async fn get_deal(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealId>,
 ) -> Result<Json<Deal>, ApiError> {
-    let id: DealId = path_id(&id, "deal")?;
     let view = state.app.deal(&caller.merchant_id, caller.env, &id).await?;
     Ok(Json(view.into()))
 }
@@ -266,10 +265,9 @@ pub async fn get_deal(
 pub async fn update_deal(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealId>,
     ApiJson(body): ApiJson<DealChanges>,
 ) -> Result<Json<Deal>, ApiError> {
-    let id: DealId = path_id(&id, "deal")?;
     let view = state
         .app
         .update_deal(&caller.merchant_id, caller.env, &id, body.into())
@@ -288,9 +286,8 @@ pub async fn update_deal(
 pub async fn delete_deal(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: DealId = path_id(&id, "deal")?;
     state
         .app
         .delete_deal(&caller.merchant_id, caller.env, &id)
@@ -312,11 +309,10 @@ pub async fn delete_deal(
 pub async fn upload_deal_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealId>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Image>), Response> {
-    let item = item(&id).map_err(axum::response::IntoResponse::into_response)?;
-    super::catalog::upload_image(&state, &caller, "deals", item, multipart).await
+    super::catalog::upload_image(&state, &caller, "deals", CatalogItem::Deal(id), multipart).await
 }
 
 /// The bytes of a deal's image.
@@ -327,15 +323,15 @@ pub async fn upload_deal_image(
     ),
     security(("basic" = [])),
     responses(
-        (status = 200, description = "the image (its own content type)", content_type = "application/octet-stream"),
+        (status = 200, description = "the image, in its own content type", content(("image/png"), ("image/jpeg"), ("image/webp"), ("image/gif"))),
         (status = 404, description = "no such deal or image", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_deal_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, image_id)): Path<(String, String)>,
+    ApiPath((id, image_id)): ApiPath<(DealId, UploadId)>,
 ) -> Result<Response, ApiError> {
-    super::catalog::image_bytes(&state, &caller, item(&id)?, &image_id).await
+    super::catalog::image_bytes(&state, &caller, CatalogItem::Deal(id), &image_id).await
 }
 
 /// Removes a deal's image.
@@ -352,11 +348,7 @@ pub async fn get_deal_image(
 pub async fn delete_deal_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, image_id)): Path<(String, String)>,
+    ApiPath((id, image_id)): ApiPath<(DealId, UploadId)>,
 ) -> Result<StatusCode, ApiError> {
-    super::catalog::remove_image(&state, &caller, item(&id)?, &image_id).await
-}
-
-fn item(id: &str) -> Result<CatalogItem, ApiError> {
-    Ok(CatalogItem::Deal(path_id(id, "deal")?))
+    super::catalog::remove_image(&state, &caller, CatalogItem::Deal(id), &image_id).await
 }

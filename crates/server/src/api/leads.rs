@@ -1,15 +1,19 @@
 //! `/api/v1/leads`: the merchant's customers.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use punchcard_app::ledger::{LeadPatch, NewLead, Scope};
+use punchcard_domain::accounts::Email;
+use punchcard_domain::ledger::{CustomerId, Mobile};
+use punchcard_domain::text::parse_filter;
+use punchcard_domain::{LeadId, ValidationErrors};
 use punchcard_store::leads::{LeadFilter, LeadRow};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -54,6 +58,7 @@ impl From<LeadRow> for Lead {
 
 /// A new lead: `customer_id` and `email` or `mobile` are required.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateLead {
     #[serde(default)]
     #[schema(example = "cust-1042")]
@@ -71,6 +76,7 @@ pub struct CreateLead {
 
 /// Changes to a lead: a field left out is kept, `null` clears it (email or mobile must remain).
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateLead {
     pub customer_id: Option<String>,
     #[serde(default, deserialize_with = "present")]
@@ -110,7 +116,9 @@ pub struct LeadListParams {
 }
 
 impl LeadListParams {
-    pub fn filter(&self) -> LeadFilter {
+    /// The filter as typed, for a search form: a value that cannot match any lead gives an
+    /// empty list rather than an error.
+    pub fn lenient_filter(&self) -> LeadFilter {
         let some = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
@@ -128,12 +136,36 @@ impl LeadListParams {
             query: some(&self.q),
         }
     }
+
+    /// The filter, each value parsed as what it filters by (a customer id, an email, …).
+    pub fn filter(&self) -> Result<LeadFilter, ValidationErrors> {
+        fn given(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        let mut e = ValidationErrors::new();
+        let customer_id = given(&self.customer_id)
+            .and_then(|c| e.check(CustomerId::parse(c)))
+            .map(|c| c.as_str().to_string());
+        let email = given(&self.email)
+            .and_then(|m| e.check(Email::parse(m)))
+            .map(|m| m.as_str().to_string());
+        let mobile = given(&self.mobile)
+            .and_then(|m| e.check(Mobile::parse(m)))
+            .map(|m| m.as_str().to_string());
+        let query = e.check(parse_filter("q", self.q.as_deref(), 100)).flatten();
+        e.into_result()?;
+        Ok(LeadFilter {
+            customer_id,
+            email,
+            mobile,
+            query,
+        })
+    }
 }
 
 /// Creates a lead. In prod it burns one lead quota; dev holds at most 10 leads.
 #[utoipa::path(post, path = "/api/v1/leads", tag = "leads",
     request_body = CreateLead,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
     security(("basic" = [])),
     responses(
         (status = 201, description = "the lead", body = Lead),
@@ -178,7 +210,7 @@ pub async fn list_leads(
         .app
         .list_leads(
             &Scope::from(&caller),
-            &params.filter(),
+            &params.filter()?,
             page.after.as_deref(),
             page.fetch_limit(),
         )
@@ -200,10 +232,14 @@ pub async fn list_leads(
 pub async fn get_lead(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<LeadId>,
 ) -> Result<Json<Lead>, ApiError> {
     Ok(Json(
-        state.app.lead(&Scope::from(&caller), &id).await?.into(),
+        state
+            .app
+            .lead(&Scope::from(&caller), id.as_str())
+            .await?
+            .into(),
     ))
 }
 
@@ -219,14 +255,14 @@ pub async fn get_lead(
 pub async fn update_lead(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<LeadId>,
     ApiJson(body): ApiJson<UpdateLead>,
 ) -> Result<Json<Lead>, ApiError> {
     let row = state
         .app
         .update_lead(
             &Scope::from(&caller),
-            &id,
+            id.as_str(),
             LeadPatch {
                 customer_id: body.customer_id,
                 name: body.name,
@@ -252,8 +288,11 @@ pub async fn update_lead(
 pub async fn delete_lead(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<LeadId>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.delete_lead(&Scope::from(&caller), &id).await?;
+    state
+        .app
+        .delete_lead(&Scope::from(&caller), id.as_str())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,7 @@ pub mod offers;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
+pub mod shared_answers;
 pub mod stores;
 pub mod wallets;
 
@@ -23,6 +24,8 @@ use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
+
+use shared_answers::SharedAnswers;
 
 use crate::state::AppState;
 
@@ -94,7 +97,7 @@ unreachable, calls are served without a limit and without these headers.",
         stores::delete_store_image,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
-    modifiers(&BasicAuth),
+    modifiers(&BasicAuth, &SharedAnswers),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "currencies", description = "The merchant's currencies"),

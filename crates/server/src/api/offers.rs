@@ -1,19 +1,19 @@
 //! `/api/v1/offers`: public promo codes with a price in coins, their stores and images.
 
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use punchcard_app::catalog::CatalogItem;
 use punchcard_app::offers::{OfferDraft, OfferPatch, OfferQuery, OfferView};
-use punchcard_domain::OfferId;
+use punchcard_domain::{OfferId, UploadId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::catalog::{cleared, moment, nullable, path_id, CurrencyPrice, Image, ImageUpload};
-use super::extract::{ApiJson, ApiQuery};
+use super::catalog::{cleared, moment, nullable, CurrencyPrice, Image, ImageUpload};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -232,9 +232,8 @@ pub async fn list_offers(
 pub async fn get_offer(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<OfferId>,
 ) -> Result<Json<Offer>, ApiError> {
-    let id: OfferId = path_id(&id, "offer")?;
     let view = state
         .app
         .offer(&caller.merchant_id, caller.env, &id)
@@ -255,10 +254,9 @@ pub async fn get_offer(
 pub async fn update_offer(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<OfferId>,
     ApiJson(body): ApiJson<OfferChanges>,
 ) -> Result<Json<Offer>, ApiError> {
-    let id: OfferId = path_id(&id, "offer")?;
     let view = state
         .app
         .update_offer(&caller.merchant_id, caller.env, &id, body.into())
@@ -277,9 +275,8 @@ pub async fn update_offer(
 pub async fn delete_offer(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<OfferId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: OfferId = path_id(&id, "offer")?;
     state
         .app
         .delete_offer(&caller.merchant_id, caller.env, &id)
@@ -301,11 +298,10 @@ pub async fn delete_offer(
 pub async fn upload_offer_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<OfferId>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Image>), Response> {
-    let item = item(&id).map_err(axum::response::IntoResponse::into_response)?;
-    super::catalog::upload_image(&state, &caller, "offers", item, multipart).await
+    super::catalog::upload_image(&state, &caller, "offers", CatalogItem::Offer(id), multipart).await
 }
 
 /// The bytes of an offer's image.
@@ -316,15 +312,15 @@ pub async fn upload_offer_image(
     ),
     security(("basic" = [])),
     responses(
-        (status = 200, description = "the image (its own content type)", content_type = "application/octet-stream"),
+        (status = 200, description = "the image, in its own content type", content(("image/png"), ("image/jpeg"), ("image/webp"), ("image/gif"))),
         (status = 404, description = "no such offer or image", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_offer_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, image_id)): Path<(String, String)>,
+    ApiPath((id, image_id)): ApiPath<(OfferId, UploadId)>,
 ) -> Result<Response, ApiError> {
-    super::catalog::image_bytes(&state, &caller, item(&id)?, &image_id).await
+    super::catalog::image_bytes(&state, &caller, CatalogItem::Offer(id), &image_id).await
 }
 
 /// Removes an offer's image.
@@ -341,11 +337,7 @@ pub async fn get_offer_image(
 pub async fn delete_offer_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, image_id)): Path<(String, String)>,
+    ApiPath((id, image_id)): ApiPath<(OfferId, UploadId)>,
 ) -> Result<StatusCode, ApiError> {
-    super::catalog::remove_image(&state, &caller, item(&id)?, &image_id).await
-}
-
-fn item(id: &str) -> Result<CatalogItem, ApiError> {
-    Ok(CatalogItem::Offer(path_id(id, "offer")?))
+    super::catalog::remove_image(&state, &caller, CatalogItem::Offer(id), &image_id).await
 }
