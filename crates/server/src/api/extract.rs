@@ -37,6 +37,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "send the body as JSON with `Content-Type: application/json`",
             ));
         }
+        // A declared length over the limit is refused before any byte is read (a client
+        // that sent `Expect: 100-continue` then never sends the body).
+        if declared_length(req.headers()).is_some_and(|n| n > JSON_BODY_LIMIT as u64) {
+            return Err(too_large());
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 too_large()
@@ -62,6 +67,38 @@ pub fn too_large() -> Problem {
             JSON_BODY_LIMIT / (1024 * 1024)
         ),
     )
+}
+
+/// The `Content-Length` a request declares, if any.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The largest body any API operation takes (a CSV upload of coupon codes).
+pub const MAX_API_BODY: usize = super::coupons::MAX_UPLOAD_BYTES;
+
+/// Refuses, before reading it, a request whose declared body is larger than any API operation
+/// takes; bodies sent without a length are limited while they are read.
+pub async fn body_ceiling(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if declared_length(req.headers()).is_some_and(|n| n > MAX_API_BODY as u64) {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "the body must be at most {} MiB",
+                MAX_API_BODY / (1024 * 1024)
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// `application/json`, or any `application/…+json`, with or without parameters.

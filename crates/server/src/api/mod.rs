@@ -235,6 +235,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(stores::get_store_image).delete(stores::delete_store_image),
         )
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
+        .route_layer(axum::middleware::from_fn(extract::body_ceiling))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
         .route_layer(from_fn_with_state(
             state.clone(),
