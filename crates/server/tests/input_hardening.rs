@@ -1178,6 +1178,16 @@ async fn the_document_declares_every_answer(t: TestApp) {
         }
         if path.contains('{') {
             assert!(declared(&op, "404"), "{label} declares 404");
+            // Path ids are declared with the shape of their kind.
+            for p in op["parameters"].as_array().unwrap() {
+                if p["in"] == "path" {
+                    let pattern = p["schema"]["pattern"].as_str().unwrap_or("");
+                    assert!(
+                        pattern.ends_with("_[0-9a-hjkmnp-tv-z]{26}$"),
+                        "{label}: {p}"
+                    );
+                }
+            }
         }
         if method == "POST" {
             assert!(declared(&op, "409"), "{label} declares 409");

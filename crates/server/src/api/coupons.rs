@@ -60,11 +60,14 @@ impl From<CodeRow> for CouponCode {
 #[serde(deny_unknown_fields)]
 pub struct CreateCouponCode {
     #[serde(default)]
+    #[schema(required = true)]
     pub deal_id: String,
     /// `code` (default), `generic_code`, `link` or `generic_link`.
+    #[schema(pattern = "^(code|generic_code|link|generic_link)$")]
     pub kind: Option<String>,
-    /// The code, or the link for link kinds.
+    /// The code (1-64 characters, no spaces), or the http(s) link (up to 2048) for link kinds.
     #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 2048)]
     pub value: String,
 }
 
@@ -72,9 +75,10 @@ pub struct CreateCouponCode {
 #[serde(deny_unknown_fields)]
 pub struct GenerateCouponCodes {
     #[serde(default)]
+    #[schema(required = true)]
     pub deal_id: String,
     /// How many unique codes to generate: 1-1000.
-    #[schema(example = 100)]
+    #[schema(example = 100, minimum = 1, maximum = 1000)]
     pub count: i64,
 }
 
@@ -108,8 +112,10 @@ pub struct UploadCouponCodes {
 #[into_params(parameter_in = Query)]
 pub struct CodeListParams {
     pub deal_id: Option<String>,
+    #[param(pattern = "^(code|generic_code|link|generic_link)$")]
     pub kind: Option<String>,
     /// `available` or `issued`.
+    #[param(pattern = "^(available|issued)$")]
     pub status: Option<String>,
 }
 
@@ -338,17 +344,23 @@ impl From<CouponRow> for Coupon {
 #[serde(deny_unknown_fields)]
 pub struct CreateCoupon {
     #[serde(default)]
+    #[schema(required = true)]
     pub deal_id: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub lead_id: String,
     /// Required for `redeem`.
     pub currency_id: Option<String>,
     /// Your retry key, unique per environment.
     #[serde(default)]
-    #[schema(example = "order-8812-coupon")]
+    #[schema(
+        required = true,
+        example = "order-8812-coupon",
+        pattern = "^[A-Za-z0-9._:-]{1,128}$"
+    )]
     pub hash: String,
     /// `redeem` (default) or `reward`.
-    #[schema(example = "redeem")]
+    #[schema(example = "redeem", pattern = "^(redeem|reward)$")]
     pub mode: Option<String>,
 }
 
@@ -358,8 +370,10 @@ pub struct CouponListParams {
     pub lead_id: Option<String>,
     pub deal_id: Option<String>,
     /// `issued`, `used` or `cancelled`.
+    #[param(pattern = "^(issued|used|cancelled)$")]
     pub status: Option<String>,
     /// The exact code handed out.
+    #[param(max_length = 2048)]
     pub code: Option<String>,
 }
 

@@ -82,24 +82,39 @@ impl From<DealView> for Deal {
 #[serde(deny_unknown_fields)]
 pub struct NewDeal {
     /// 1-100 characters.
-    #[schema(required = true, value_type = String, example = "Free coffee")]
+    #[schema(
+        required = true,
+        value_type = String,
+        example = "Free coffee",
+        min_length = 1,
+        max_length = 100
+    )]
     pub name: Option<String>,
-    /// Up to 2000 characters.
+    /// Up to 2000 characters; line breaks and tabs allowed.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// `voucher`, `cash`, `merchandise` or `meetup`.
-    #[schema(required = true, value_type = String, example = "voucher")]
+    #[schema(required = true, value_type = String, example = "voucher", pattern = "^(voucher|cash|merchandise|meetup)$")]
     pub kind: Option<String>,
     /// Coins a lead spends (converted to points per currency), 0 to 10^12.
-    #[schema(required = true, value_type = i64, example = 150)]
+    #[schema(
+        required = true,
+        value_type = i64,
+        example = 150,
+        minimum = 0,
+        maximum = 1_000_000_000_000i64
+    )]
     pub sell_price: Option<i64>,
     /// Live at once; default false.
     pub available: Option<bool>,
     /// `private` (default) or `partner` (prod only).
+    #[schema(pattern = "^(private|partner)$")]
     pub visibility: Option<String>,
     /// RFC 3339.
-    #[schema(example = "2026-01-01T00:00:00Z")]
+    #[schema(example = "2026-01-01T00:00:00Z", format = DateTime)]
     pub starts_at: Option<String>,
     /// RFC 3339, after `starts_at`.
+    #[schema(format = DateTime)]
     pub ends_at: Option<String>,
     /// Stores of the same environment that carry the deal.
     pub store_ids: Option<Vec<String>>,
@@ -126,17 +141,22 @@ impl From<NewDeal> for DealDraft {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DealChanges {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[schema(pattern = "^(voucher|cash|merchandise|meetup)$")]
     pub kind: Option<String>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000i64)]
     pub sell_price: Option<i64>,
     pub available: Option<bool>,
+    #[schema(pattern = "^(private|partner)$")]
     pub visibility: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub starts_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub ends_at: Option<Option<String>>,
     pub store_ids: Option<Vec<String>>,
 }
@@ -162,10 +182,13 @@ impl From<DealChanges> for DealPatch {
 #[into_params(parameter_in = Query)]
 pub struct DealFilters {
     /// `voucher`, `cash`, `merchandise` or `meetup`.
+    #[param(pattern = "^(voucher|cash|merchandise|meetup)$")]
     pub kind: Option<String>,
     /// `true` or `false`.
+    #[param(pattern = "^(true|false)$")]
     pub available: Option<String>,
     /// `private` or `partner`.
+    #[param(pattern = "^(private|partner)$")]
     pub visibility: Option<String>,
     /// Only deals carried by this store.
     pub store_id: Option<String>,

@@ -60,17 +60,28 @@ impl From<LeadRow> for Lead {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLead {
+    /// Your id for the customer: 4-64 characters, no control or invisible characters.
     #[serde(default)]
-    #[schema(example = "cust-1042")]
+    #[schema(
+        required = true,
+        example = "cust-1042",
+        min_length = 4,
+        max_length = 64
+    )]
     pub customer_id: String,
+    /// Up to 120 characters.
+    #[schema(max_length = 120)]
     pub name: Option<String>,
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email, max_length = 254)]
     pub email: Option<String>,
-    #[schema(example = "+14155550123")]
+    /// E.164 (spaces, dashes, dots and parentheses are dropped).
+    #[schema(example = "+14155550123", pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub mobile: Option<String>,
-    #[schema(example = "GB")]
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "GB", pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
-    #[schema(example = "1990-12-10")]
+    /// Date of birth, `YYYY-MM-DD`, 1900 or later, not in the future.
+    #[schema(example = "1990-12-10", format = Date)]
     pub dob: Option<String>,
 }
 
@@ -78,21 +89,22 @@ pub struct CreateLead {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateLead {
+    #[schema(min_length = 4, max_length = 64)]
     pub customer_id: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub mobile: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2}$")]
     pub country: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub dob: Option<Option<String>>,
 }
 

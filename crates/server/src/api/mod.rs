@@ -7,6 +7,7 @@ pub mod coupons;
 pub mod currencies;
 pub mod deals;
 pub mod extract;
+pub mod id_shapes;
 pub mod idempotency;
 pub mod leads;
 pub mod offers;
@@ -25,6 +26,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+use id_shapes::IdShapes;
 use shared_answers::SharedAnswers;
 
 use crate::state::AppState;
@@ -97,7 +99,7 @@ unreachable, calls are served without a limit and without these headers.",
         stores::delete_store_image,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
-    modifiers(&BasicAuth, &SharedAnswers),
+    modifiers(&BasicAuth, &SharedAnswers, &IdShapes),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "currencies", description = "The merchant's currencies"),

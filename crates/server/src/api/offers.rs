@@ -77,21 +77,36 @@ impl From<OfferView> for Offer {
 #[serde(deny_unknown_fields)]
 pub struct NewOffer {
     /// 1-32 letters, digits, `-` or `_` (stored upper-case).
-    #[schema(required = true, value_type = String, example = "FIRST100")]
+    #[schema(required = true, value_type = String, example = "FIRST100", pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub code: Option<String>,
     /// 1-100 characters.
-    #[schema(required = true, value_type = String, example = "100 off your first order")]
+    #[schema(
+        required = true,
+        value_type = String,
+        example = "100 off your first order",
+        min_length = 1,
+        max_length = 100
+    )]
     pub name: Option<String>,
-    /// Up to 2000 characters.
+    /// Up to 2000 characters; line breaks and tabs allowed.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Coins a lead spends, 0 to 10^12.
-    #[schema(required = true, value_type = i64, example = 0)]
+    #[schema(
+        required = true,
+        value_type = i64,
+        example = 0,
+        minimum = 0,
+        maximum = 1_000_000_000_000i64
+    )]
     pub sell_price: Option<i64>,
     /// Live at once; default false.
     pub available: Option<bool>,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub starts_at: Option<String>,
     /// RFC 3339, after `starts_at`.
+    #[schema(format = DateTime)]
     pub ends_at: Option<String>,
     /// Stores of the same environment where the code works.
     pub store_ids: Option<Vec<String>>,
@@ -117,16 +132,20 @@ impl From<NewOffer> for OfferDraft {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferChanges {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub code: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000i64)]
     pub sell_price: Option<i64>,
     pub available: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub starts_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub ends_at: Option<Option<String>>,
     pub store_ids: Option<Vec<String>>,
 }
@@ -151,8 +170,10 @@ impl From<OfferChanges> for OfferPatch {
 #[into_params(parameter_in = Query)]
 pub struct OfferFilters {
     /// `true` or `false`.
+    #[param(pattern = "^(true|false)$")]
     pub available: Option<String>,
     /// Exactly this promo code (any case).
+    #[param(pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub code: Option<String>,
     /// Only offers of this store.
     pub store_id: Option<String>,

@@ -88,21 +88,31 @@ impl From<StoreView> for Store {
 #[serde(deny_unknown_fields)]
 pub struct NewStore {
     /// 1-100 characters.
-    #[schema(required = true, value_type = String, example = "High Street")]
+    #[schema(
+        required = true,
+        value_type = String,
+        example = "High Street",
+        min_length = 1,
+        max_length = 100
+    )]
     pub name: Option<String>,
     /// `online` or `offline`.
-    #[schema(required = true, value_type = String, example = "offline")]
+    #[schema(required = true, value_type = String, example = "offline", pattern = "^(online|offline)$")]
     pub mode: Option<String>,
     /// http(s) URL of an online store.
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
     pub address_line: Option<String>,
     pub city: Option<String>,
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2.
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     /// -90 to 90; with `longitude`.
+    #[schema(minimum = -90, maximum = 90)]
     pub latitude: Option<f64>,
     /// -180 to 180; with `latitude`.
+    #[schema(minimum = -180, maximum = 180)]
     pub longitude: Option<f64>,
 }
 
@@ -131,7 +141,9 @@ impl From<NewStore> for StoreDraft {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreChanges {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(pattern = "^(online|offline)$")]
     pub mode: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -177,6 +189,7 @@ impl From<StoreChanges> for StorePatch {
 #[into_params(parameter_in = Query)]
 pub struct StoreFilters {
     /// `online` or `offline`.
+    #[param(pattern = "^(online|offline)$")]
     pub mode: Option<String>,
     /// The city, any case.
     pub city: Option<String>,

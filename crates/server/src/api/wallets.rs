@@ -53,8 +53,10 @@ impl From<WalletRow> for Wallet {
 #[serde(deny_unknown_fields)]
 pub struct CreateWallet {
     #[serde(default)]
+    #[schema(required = true)]
     pub lead_id: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub currency_id: String,
 }
 
@@ -200,16 +202,25 @@ impl From<TransactionRow> for WalletTransaction {
 #[serde(deny_unknown_fields)]
 pub struct CreateWalletTransaction {
     #[serde(default)]
+    #[schema(required = true)]
     pub wallet_id: String,
     /// `reward` or `adjust`.
     #[serde(default)]
-    #[schema(example = "reward")]
+    #[schema(required = true, example = "reward", pattern = "^(reward|adjust)$")]
     pub kind: String,
-    #[schema(example = 50)]
+    /// Points: positive for a reward, either sign (not zero) for an adjustment.
+    #[schema(example = 50, minimum = -1_000_000_000_000i64, maximum = 1_000_000_000_000i64)]
     pub amount: i64,
+    /// Your retry key: 1-128 letters, digits, `.`, `_`, `:` or `-`.
     #[serde(default)]
-    #[schema(example = "order-8812")]
+    #[schema(
+        required = true,
+        example = "order-8812",
+        pattern = "^[A-Za-z0-9._:-]{1,128}$"
+    )]
     pub hash: String,
+    /// Up to 500 characters; line breaks and tabs allowed.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
 }
 
@@ -219,6 +230,7 @@ pub struct TransactionListParams {
     pub wallet_id: Option<String>,
     pub lead_id: Option<String>,
     /// One kind only.
+    #[param(pattern = "^(reward|redeem|adjust|swap_in|swap_out|reversal)$")]
     pub kind: Option<String>,
 }
 
