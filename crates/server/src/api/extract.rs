@@ -53,7 +53,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 )
             }
         })?;
-        parse_json(&bytes).map(ApiJson)
+        parse_json(&bytes).map(ApiJson).map_err(|p| *p)
     }
 }
 
@@ -122,30 +122,33 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Parses a body: valid JSON, an object, no control characters in its texts, then the type.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<Problem>> {
     let value: Value = serde_json::from_slice(bytes).map_err(|_| {
-        Problem::new(
+        Box::new(Problem::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             "the body is not valid JSON",
-        )
+        ))
     })?;
     if !value.is_object() {
-        return Err(invalid(vec![FieldError::new(
+        return Err(Box::new(invalid(vec![FieldError::new(
             "body",
             "must be a JSON object",
-        )]));
+        )])));
     }
     let mut errors = Vec::new();
     check_texts(&value, &mut String::new(), &mut errors);
     if !errors.is_empty() {
-        return Err(invalid(errors));
+        return Err(Box::new(invalid(errors)));
     }
     // Read from the bytes again (not the value), so a field given twice is refused too.
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        invalid(vec![field_error(&path, &e.into_inner().to_string())])
+        Box::new(invalid(vec![field_error(
+            &path,
+            &e.into_inner().to_string(),
+        )]))
     })
 }
 
