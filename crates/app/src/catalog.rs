@@ -65,14 +65,24 @@ impl Rates {
 /// At most this many stores carry one deal or offer (every store a merchant may have).
 const MAX_ATTACHED_STORES: usize = 100;
 
-/// Store ids as typed, without duplicates, in the order given.
+/// Store ids as typed, without duplicates, in the order given. An empty text is refused like
+/// any other text that is not a store id (it must not clear the stores by accident).
 pub(crate) fn parse_store_ids(raw: &[String]) -> Result<Vec<StoreId>, FieldError> {
     let mut seen = BTreeSet::new();
     let mut ids = Vec::new();
-    for s in raw.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        let id: StoreId = s
-            .parse()
-            .map_err(|_| FieldError::new("store_ids", format!("`{s}` is not a store id")))?;
+    for s in raw.iter().map(|s| s.trim()) {
+        if s.is_empty() {
+            return Err(FieldError::new(
+                "store_ids",
+                "holds an empty text, which is not a store id",
+            ));
+        }
+        let id: StoreId = s.parse().map_err(|_| {
+            FieldError::new(
+                "store_ids",
+                format!("`{}` is not a store id", s.escape_debug()),
+            )
+        })?;
         if seen.insert(id.clone()) {
             ids.push(id);
         }
@@ -401,14 +411,12 @@ mod tests {
     fn store_ids_are_parsed_and_deduplicated() {
         let a = StoreId::new();
         let b = StoreId::new();
-        let ids = parse_store_ids(&[
-            a.to_string(),
-            format!(" {b} "),
-            a.to_string(),
-            String::new(),
-        ])
-        .unwrap();
-        assert_eq!(ids, vec![a, b]);
+        let ids = parse_store_ids(&[a.to_string(), format!(" {b} "), a.to_string()]).unwrap();
+        assert_eq!(ids, vec![a.clone(), b]);
+        assert!(parse_store_ids(&[]).unwrap().is_empty());
+        let e = parse_store_ids(&[a.to_string(), String::new()]).unwrap_err();
+        assert_eq!(e.field, "store_ids");
+        assert!(parse_store_ids(&[" ".to_string()]).is_err());
         let e = parse_store_ids(&["deal_x".to_string()]).unwrap_err();
         assert_eq!(e.field, "store_ids");
         let many: Vec<String> = (0..101).map(|_| StoreId::new().to_string()).collect();

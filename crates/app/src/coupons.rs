@@ -8,13 +8,16 @@ use punchcard_domain::currency::CoinsPerUnit;
 use punchcard_domain::ledger::{parse_hash, TransactionKind};
 use punchcard_domain::limits::Quota;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{CouponCodeId, CouponId, DealId, FieldError, ValidationErrors};
+use punchcard_domain::{
+    CouponCodeId, CouponId, CurrencyId, DealId, FieldError, LeadId, ValidationErrors,
+};
 use punchcard_store::coupons::{
     self, CodeFilter, CodeRow, CouponFilter, CouponRow, DealTerms, Stock,
 };
 use punchcard_store::wallets::{self, WalletRow};
 use punchcard_store::{commit, currencies, leads, Conn, StoreError};
 
+use crate::input::{can_match, can_match_text, field_id, named};
 use crate::ledger::{fingerprint, post_entry, Entry, Scope};
 use crate::limits::burn_quota;
 use crate::{App, AppError};
@@ -55,11 +58,12 @@ pub enum PreparedCoupon {
     Ready(ReadyCoupon),
 }
 
-async fn live_deal(conn: &mut Conn, scope: &Scope, deal_id: &str) -> Result<DealTerms, AppError> {
-    if deal_id.trim().is_empty() {
-        return Err(AppError::field("deal_id", "is required"));
-    }
-    coupons::deal_terms(conn, &scope.merchant_id, scope.env, deal_id.trim())
+async fn live_deal(
+    conn: &mut Conn,
+    scope: &Scope,
+    deal_id: &DealId,
+) -> Result<DealTerms, AppError> {
+    coupons::deal_terms(conn, &scope.merchant_id, scope.env, deal_id.as_str())
         .await?
         .ok_or_else(|| AppError::field("deal_id", "no such deal"))
 }
@@ -90,11 +94,21 @@ impl App {
         kind: Option<&str>,
         value: &str,
     ) -> Result<CodeRow, AppError> {
-        let kind = CodeKind::parse(kind.filter(|k| !k.trim().is_empty()).unwrap_or("code"))?;
-        let value = kind.parse_value(value)?;
+        let mut errors = ValidationErrors::new();
+        let deal_id = errors.check(field_id::<DealId>("deal_id", deal_id));
+        let kind = errors.check(CodeKind::parse(
+            kind.filter(|k| !k.trim().is_empty()).unwrap_or("code"),
+        ));
+        let value = kind.and_then(|k| errors.check(k.parse_value(value)));
+        errors.into_result()?;
+        let (deal_id, kind, value) = (
+            deal_id.expect("checked"),
+            kind.expect("checked"),
+            value.expect("checked"),
+        );
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
-        let deal = live_deal(&mut tx, scope, deal_id).await?;
+        let deal = live_deal(&mut tx, scope, &deal_id).await?;
         let row = CodeRow {
             merchant_id: scope.merchant_id.clone(),
             env: scope.env,
@@ -125,12 +139,16 @@ impl App {
         deal_id: &str,
         count: i64,
     ) -> Result<u64, AppError> {
+        let mut errors = ValidationErrors::new();
+        let deal_id = errors.check(field_id::<DealId>("deal_id", deal_id));
         if !(1..=MAX_BULK_GENERATE).contains(&count) {
-            return Err(AppError::field("count", "must be between 1 and 1000"));
+            errors.push(FieldError::new("count", "must be between 1 and 1000"));
         }
+        errors.into_result()?;
+        let deal_id = deal_id.expect("checked");
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
-        let deal = live_deal(&mut tx, scope, deal_id).await?;
+        let deal = live_deal(&mut tx, scope, &deal_id).await?;
         let mut created = 0u64;
         // A clash with an existing code is skipped by the insert and made up in the next round.
         for _ in 0..10 {
@@ -172,6 +190,7 @@ impl App {
         kind: Option<&str>,
         data: &[u8],
     ) -> Result<u64, AppError> {
+        let deal_id: DealId = field_id("deal_id", deal_id)?;
         let kind = CodeKind::parse(kind.filter(|k| !k.trim().is_empty()).unwrap_or("code"))?;
         let rows = parse_code_csv(kind, data).map_err(|rows| {
             AppError::Validation(ValidationErrors(
@@ -183,7 +202,7 @@ impl App {
         let values: Vec<String> = rows.iter().map(|(_, v)| v.clone()).collect();
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
-        let deal = live_deal(&mut tx, scope, deal_id).await?;
+        let deal = live_deal(&mut tx, scope, &deal_id).await?;
         let existing =
             coupons::existing_values(&mut tx, &scope.merchant_id, scope.env, &values).await?;
         if !existing.is_empty() {
@@ -224,6 +243,9 @@ impl App {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CodeRow>, AppError> {
+        if !can_match::<DealId>(filter.deal_id.as_deref()) {
+            return Ok(Vec::new());
+        }
         let mut conn = self.db.conn().await?;
         Ok(coupons::list_codes(
             &mut conn,
@@ -238,9 +260,10 @@ impl App {
 
     /// The stock of a deal's vault.
     pub async fn stock(&self, scope: &Scope, deal_id: &str) -> Result<Stock, AppError> {
+        let deal_id: DealId = field_id("deal_id", deal_id)?;
         let mut conn = self.db.conn().await?;
-        live_deal(&mut conn, scope, deal_id).await?;
-        Ok(coupons::stock(&mut conn, &scope.merchant_id, scope.env, deal_id.trim()).await?)
+        live_deal(&mut conn, scope, &deal_id).await?;
+        Ok(coupons::stock(&mut conn, &scope.merchant_id, scope.env, deal_id.as_str()).await?)
     }
 
     /// The stock of every deal that has codes, by deal id (deals without codes are absent).
@@ -267,28 +290,35 @@ impl App {
                 .unwrap_or("redeem"),
         ));
         let hash = errors.check(parse_hash(&new.hash));
-        if new.deal_id.trim().is_empty() {
-            errors.push(FieldError::new("deal_id", "is required"));
-        }
-        if new.lead_id.trim().is_empty() {
-            errors.push(FieldError::new("lead_id", "is required"));
-        }
-        let currency_id = new
-            .currency_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty());
-        if mode == Some(CouponMode::Redeem) && currency_id.is_none() {
+        let deal_id = errors.check(field_id::<DealId>("deal_id", &new.deal_id));
+        let lead_id = errors.check(field_id::<LeadId>("lead_id", &new.lead_id));
+        let currency_id = match new.currency_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => errors.check(field_id::<CurrencyId>("currency_id", c)),
+        };
+        if mode == Some(CouponMode::Redeem)
+            && currency_id.is_none()
+            && new
+                .currency_id
+                .as_deref()
+                .is_none_or(|c| c.trim().is_empty())
+        {
             errors.push(FieldError::new(
                 "currency_id",
                 "is required to redeem: the points are paid from this currency's wallet",
             ));
         }
         errors.into_result()?;
-        let (mode, hash) = (mode.expect("checked"), hash.expect("checked"));
+        let (mode, hash, deal_id, lead_id) = (
+            mode.expect("checked"),
+            hash.expect("checked"),
+            deal_id.expect("checked"),
+            lead_id.expect("checked"),
+        );
+        let currency_id = currency_id.as_ref().map(CurrencyId::as_str);
         let fp = fingerprint(&[
-            new.deal_id.trim(),
-            new.lead_id.trim(),
+            deal_id.as_str(),
+            lead_id.as_str(),
             currency_id.unwrap_or(""),
             mode.as_str(),
         ]);
@@ -302,7 +332,7 @@ impl App {
                 Err(hash_reused())
             };
         }
-        let deal = live_deal(&mut conn, scope, &new.deal_id).await?;
+        let deal = live_deal(&mut conn, scope, &deal_id).await?;
         let now = Timestamp::now();
         let on_sale = deal.available
             && deal.starts_at.is_none_or(|s| s.unix() <= now.unix())
@@ -313,7 +343,7 @@ impl App {
                 "is not available: switched off, not started or ended",
             ));
         }
-        let lead = leads::find(&mut conn, &scope.merchant_id, scope.env, new.lead_id.trim())
+        let lead = leads::find(&mut conn, &scope.merchant_id, scope.env, lead_id.as_str())
             .await?
             .ok_or_else(|| AppError::field("lead_id", "no such lead"))?;
         let (wallet, points) = match (mode, currency_id) {
@@ -506,8 +536,9 @@ impl App {
     }
 
     pub async fn coupon(&self, scope: &Scope, id: &str) -> Result<CouponRow, AppError> {
+        let id: CouponId = named(id, "coupon")?;
         let mut conn = self.db.conn().await?;
-        coupons::find_coupon(&mut conn, &scope.merchant_id, scope.env, id)
+        coupons::find_coupon(&mut conn, &scope.merchant_id, scope.env, id.as_str())
             .await?
             .ok_or(AppError::NotFound("coupon"))
     }
@@ -519,6 +550,9 @@ impl App {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CouponRow>, AppError> {
+        if !coupon_filter_can_match(filter) {
+            return Ok(Vec::new());
+        }
         let mut conn = self.db.conn().await?;
         Ok(coupons::list_coupons(
             &mut conn,
@@ -539,6 +573,9 @@ impl App {
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CouponRow>, AppError> {
+        if !coupon_filter_can_match(filter) {
+            return Ok(Vec::new());
+        }
         let mut conn = self.db.conn().await?;
         Ok(coupons::list_coupons_newest(
             &mut conn,
@@ -553,6 +590,8 @@ impl App {
 
     /// Marks an issued coupon used, exactly once.
     pub async fn use_coupon(&self, scope: &Scope, id: &str) -> Result<CouponRow, AppError> {
+        let id: CouponId = named(id, "coupon")?;
+        let id = id.as_str();
         let mut tx = self.db.begin_write().await?;
         let used = coupons::finish_coupon(
             &mut tx,
@@ -573,6 +612,8 @@ impl App {
 
     /// Cancels an issued coupon; a redeemed one gets its points back with a `reversal`.
     pub async fn cancel_coupon(&self, scope: &Scope, id: &str) -> Result<CouponRow, AppError> {
+        let id: CouponId = named(id, "coupon")?;
+        let id = id.as_str();
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
         let cancelled = coupons::finish_coupon(
@@ -612,6 +653,14 @@ impl App {
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon cancelled");
         Ok(coupon)
     }
+}
+
+/// Whether a coupon list filter can match a coupon (ids of their kind, codes without control
+/// characters).
+fn coupon_filter_can_match(filter: &CouponFilter) -> bool {
+    can_match::<LeadId>(filter.lead_id.as_deref())
+        && can_match::<DealId>(filter.deal_id.as_deref())
+        && can_match_text(filter.code.as_deref())
 }
 
 /// Why a coupon could not move on from `issued`: it does not exist, or it already did.

@@ -13,13 +13,14 @@ use punchcard_domain::ledger::{
 use punchcard_domain::limits::{Quota, Resource};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{
-    ApiKeyId, Env, FieldError, LeadId, MerchantId, ValidationErrors, WalletId, WalletTransactionId,
+    ApiKeyId, CurrencyId, Env, LeadId, MerchantId, ValidationErrors, WalletId, WalletTransactionId,
 };
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
 use punchcard_store::wallets::{self, TransactionFilter, TransactionRow, WalletRow};
 use punchcard_store::{commit, currencies, Conn, StoreError};
 use sha2::{Digest, Sha256};
 
+use crate::input::{can_match, can_match_text, field_id, named};
 use crate::limits::{burn_quota, check_cap};
 use crate::{App, AppError};
 
@@ -232,8 +233,9 @@ impl App {
     }
 
     pub async fn lead(&self, scope: &Scope, id: &str) -> Result<LeadRow, AppError> {
+        let id: LeadId = named(id, "lead")?;
         let mut conn = self.db.conn().await?;
-        leads::find(&mut conn, &scope.merchant_id, scope.env, id)
+        leads::find(&mut conn, &scope.merchant_id, scope.env, id.as_str())
             .await?
             .ok_or(AppError::NotFound("lead"))
     }
@@ -245,6 +247,15 @@ impl App {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<LeadRow>, AppError> {
+        // A customer id no lead can have, or text with control characters, matches none.
+        let customer_id_can_match = filter
+            .customer_id
+            .as_deref()
+            .is_none_or(|c| CustomerId::parse(c).is_ok());
+        let texts = [&filter.email, &filter.mobile, &filter.query];
+        if !customer_id_can_match || !texts.iter().all(|t| can_match_text(t.as_deref())) {
+            return Ok(Vec::new());
+        }
         let mut conn = self.db.conn().await?;
         Ok(leads::list(
             &mut conn,
@@ -263,9 +274,10 @@ impl App {
         id: &str,
         patch: LeadPatch,
     ) -> Result<LeadRow, AppError> {
+        let id: LeadId = named(id, "lead")?;
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
-        let current = leads::find(&mut tx, &scope.merchant_id, scope.env, id)
+        let current = leads::find(&mut tx, &scope.merchant_id, scope.env, id.as_str())
             .await?
             .ok_or(AppError::NotFound("lead"))?;
         let merged = |change: &Option<Option<String>>, old: &Option<String>| match change {
@@ -326,7 +338,7 @@ impl App {
 
     /// Erases the lead's personal data; its wallets and transactions stay (read-only).
     pub async fn delete_lead(&self, scope: &Scope, id: &str) -> Result<(), AppError> {
-        let id: LeadId = id.parse().map_err(|_| AppError::NotFound("lead"))?;
+        let id: LeadId = named(id, "lead")?;
         let mut tx = self.db.begin_write().await?;
         if !leads::erase(
             &mut tx,
@@ -353,19 +365,16 @@ impl App {
         currency_id: &str,
     ) -> Result<WalletRow, AppError> {
         let mut errors = ValidationErrors::new();
-        if lead_id.trim().is_empty() {
-            errors.push(FieldError::new("lead_id", "is required"));
-        }
-        if currency_id.trim().is_empty() {
-            errors.push(FieldError::new("currency_id", "is required"));
-        }
+        let lead_id = errors.check(field_id::<LeadId>("lead_id", lead_id));
+        let currency_id = errors.check(field_id::<CurrencyId>("currency_id", currency_id));
         errors.into_result()?;
+        let (lead_id, currency_id) = (lead_id.expect("checked"), currency_id.expect("checked"));
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
-        let lead = leads::find(&mut tx, &scope.merchant_id, scope.env, lead_id.trim())
+        let lead = leads::find(&mut tx, &scope.merchant_id, scope.env, lead_id.as_str())
             .await?
             .ok_or_else(|| AppError::field("lead_id", "no such lead"))?;
-        let currency = currencies::find(&mut tx, &scope.merchant_id, currency_id.trim())
+        let currency = currencies::find(&mut tx, &scope.merchant_id, currency_id.as_str())
             .await?
             .ok_or_else(|| AppError::field("currency_id", "no such currency"))?;
         let duplicate = || {
@@ -409,8 +418,9 @@ impl App {
     }
 
     pub async fn wallet(&self, scope: &Scope, id: &str) -> Result<WalletRow, AppError> {
+        let id: WalletId = named(id, "wallet")?;
         let mut conn = self.db.conn().await?;
-        wallets::find(&mut conn, &scope.merchant_id, scope.env, id)
+        wallets::find(&mut conn, &scope.merchant_id, scope.env, id.as_str())
             .await?
             .ok_or(AppError::NotFound("wallet"))
     }
@@ -423,6 +433,9 @@ impl App {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<WalletRow>, AppError> {
+        if !can_match::<LeadId>(lead_id) || !can_match::<CurrencyId>(currency_id) {
+            return Ok(Vec::new());
+        }
         let mut conn = self.db.conn().await?;
         Ok(wallets::list(
             &mut conn,
@@ -450,17 +463,16 @@ impl App {
         let amount = kind.and_then(|k| errors.check(check_amount(k, new.amount)));
         let hash = errors.check(parse_hash(&new.hash));
         let description = errors.check(parse_description(new.description.as_deref()));
-        if new.wallet_id.trim().is_empty() {
-            errors.push(FieldError::new("wallet_id", "is required"));
-        }
+        let wallet_id = errors.check(field_id::<WalletId>("wallet_id", &new.wallet_id));
         errors.into_result()?;
-        let (kind, amount, hash, description) = (
+        let (kind, amount, hash, description, wallet_id) = (
             kind.expect("checked"),
             amount.expect("checked"),
             hash.expect("checked"),
             description.expect("checked"),
+            wallet_id.expect("checked"),
         );
-        let wallet_id = new.wallet_id.trim();
+        let wallet_id = wallet_id.as_str();
         let fp = fingerprint(&[
             wallet_id,
             kind.as_str(),
@@ -607,8 +619,9 @@ impl App {
     }
 
     pub async fn transaction(&self, scope: &Scope, id: &str) -> Result<TransactionRow, AppError> {
+        let id: WalletTransactionId = named(id, "wallet transaction")?;
         let mut conn = self.db.conn().await?;
-        wallets::find_transaction(&mut conn, &scope.merchant_id, scope.env, id)
+        wallets::find_transaction(&mut conn, &scope.merchant_id, scope.env, id.as_str())
             .await?
             .ok_or(AppError::NotFound("wallet transaction"))
     }
@@ -621,6 +634,11 @@ impl App {
         limit: i64,
         newest_first: bool,
     ) -> Result<Vec<TransactionRow>, AppError> {
+        if !can_match::<WalletId>(filter.wallet_id.as_deref())
+            || !can_match::<LeadId>(filter.lead_id.as_deref())
+        {
+            return Ok(Vec::new());
+        }
         let mut conn = self.db.conn().await?;
         Ok(wallets::list_transactions(
             &mut conn,

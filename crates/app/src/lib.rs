@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod housekeeping;
 pub mod idempotency;
+pub mod input;
 pub mod kyc;
 pub mod ledger;
 pub mod limits;

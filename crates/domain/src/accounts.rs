@@ -98,6 +98,7 @@ impl Email {
         if !domain_ok || !local_ok {
             return Err(err("must be an email address like name@example.com"));
         }
+        crate::text::check_identifier("email", local)?;
         Ok(Self(s))
     }
 
@@ -234,12 +235,7 @@ pub fn parse_label(field: &str, s: &str, max: usize) -> Result<String, FieldErro
             format!("must be at most {max} characters"),
         ));
     }
-    if s.chars().any(|c| c.is_control()) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
+    crate::text::check_line(field, s)?;
     Ok(s.to_string())
 }
 

@@ -268,14 +268,7 @@ pub fn parse_text(field: &str, s: &str, max: usize) -> Result<String, FieldError
             format!("must be at most {max} characters"),
         ));
     }
-    if s.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
+    crate::text::check_text(field, s)?;
     Ok(s.replace("\r\n", "\n"))
 }
 

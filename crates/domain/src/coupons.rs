@@ -51,6 +51,7 @@ impl CodeKind {
         if v.is_empty() {
             return Err(FieldError::new("value", "is empty"));
         }
+        crate::text::check_identifier("value", v)?;
         if self.is_link() {
             if v.len() > MAX_LINK_LEN {
                 return Err(FieldError::new(
@@ -76,6 +77,20 @@ impl CodeKind {
             }
         }
         Ok(v.to_string())
+    }
+}
+
+/// A list filter for the exact code (or link) handed out: empty is no filter.
+pub fn parse_code_filter(s: Option<&str>) -> Result<Option<String>, FieldError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) if v.len() > MAX_LINK_LEN => {
+            Err(FieldError::new("code", "must be at most 2048 characters"))
+        }
+        Some(v) => {
+            crate::text::check_identifier("code", v)?;
+            Ok(Some(v.to_string()))
+        }
     }
 }
 

@@ -43,6 +43,11 @@ macro_rules! prefixed_id {
         impl std::str::FromStr for $name {
             type Err = FieldError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
+                // Spaces around a typed id are forgiven; control characters (a NUL, a line
+                // break) never are.
+                if s.chars().any(char::is_control) {
+                    return Err(FieldError::new("id", "is not a valid identifier"));
+                }
                 let s = s.trim();
                 let rest = s
                     .strip_prefix($prefix)
@@ -133,6 +138,14 @@ mod tests {
             .parse::<MerchantId>()
             .is_err());
         assert!("mer_short".parse::<MerchantId>().is_err());
+        assert_eq!(
+            format!(" {id} ").parse::<MerchantId>().unwrap(),
+            id,
+            "spaces are trimmed"
+        );
+        for bad in [format!("{id}\n"), format!("{id}\0"), format!("\t{id}")] {
+            assert!(bad.parse::<MerchantId>().is_err(), "{bad:?}");
+        }
         assert!("".parse::<MerchantId>().is_err());
     }
 }

@@ -19,12 +19,7 @@ impl CustomerId {
                 "must be between 4 and 64 characters",
             ));
         }
-        if s.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                "customer_id",
-                "must not contain control characters",
-            ));
-        }
+        crate::text::check_identifier("customer_id", s)?;
         Ok(Self(s.to_string()))
     }
 
@@ -137,12 +132,7 @@ pub fn parse_lead_name(s: &str) -> Result<Option<String>, FieldError> {
     if s.chars().count() > 120 {
         return Err(FieldError::new("name", "must be at most 120 characters"));
     }
-    if s.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "name",
-            "must not contain control characters",
-        ));
-    }
+    crate::text::check_line("name", s)?;
     Ok(Some(s.to_string()))
 }
 
@@ -293,7 +283,8 @@ pub fn parse_hash(s: &str) -> Result<String, FieldError> {
     }
 }
 
-/// An optional description of a transaction: up to 500 characters.
+/// An optional description of a transaction: up to 500 characters, line breaks and tabs
+/// allowed but no other control characters.
 pub fn parse_description(s: Option<&str>) -> Result<Option<String>, FieldError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -301,7 +292,10 @@ pub fn parse_description(s: Option<&str>) -> Result<Option<String>, FieldError> 
             "description",
             "must be at most 500 characters",
         )),
-        Some(s) => Ok(Some(s.to_string())),
+        Some(s) => {
+            crate::text::check_text("description", s)?;
+            Ok(Some(s.to_string()))
+        }
     }
 }
 
@@ -317,6 +311,12 @@ mod tests {
         assert!(CustomerId::parse(&"x".repeat(65)).is_err());
         assert_eq!(CustomerId::parse("  cust-1 ").unwrap().as_str(), "cust-1");
         assert!(CustomerId::parse("ab\ncd").is_err());
+        assert!(CustomerId::parse("ab\0cd").is_err());
+        // Look-alikes made with invisible characters are refused.
+        assert!(CustomerId::parse("cust\u{200B}-1").is_err());
+        assert!(CustomerId::parse("cust\u{202E}1-").is_err());
+        assert!(CustomerId::parse("\u{FEFF}cust-1").is_err());
+        assert!(CustomerId::parse("Zoë-1042").is_ok());
     }
 
     #[test]
@@ -384,5 +384,13 @@ mod tests {
         assert!(parse_hash("#sys").is_err());
         assert!(parse_hash("").is_err());
         assert!(TransactionKind::parse_for_api("redeem").is_err());
+        assert!(parse_hash("a\0b").is_err());
+        assert_eq!(
+            parse_description(Some("line one\nline two"))
+                .unwrap()
+                .as_deref(),
+            Some("line one\nline two")
+        );
+        assert!(parse_description(Some("a\0b")).is_err());
     }
 }

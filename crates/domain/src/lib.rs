@@ -9,6 +9,7 @@ pub mod ids;
 pub mod ledger;
 pub mod limits;
 pub mod net;
+pub mod text;
 pub mod time;
 
 pub use error::{FieldError, ValidationErrors};

@@ -114,6 +114,9 @@ impl CallbackUrl {
         if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(err("must not contain spaces"));
         }
+        if s.chars().any(crate::text::is_invisible) {
+            return Err(err("must not contain invisible characters"));
+        }
         let host = if let Some(h) = authority.strip_prefix('[') {
             h.split(']').next().unwrap_or("")
         } else {

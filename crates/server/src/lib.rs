@@ -8,6 +8,7 @@ pub mod health;
 pub mod mail;
 pub mod metrics;
 pub mod problem;
+pub mod security_headers;
 pub mod state;
 pub mod storage;
 pub mod throttle;
@@ -182,6 +183,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(60),
         ))
+        .layer(axum::middleware::from_fn(problem::uniform_errors))
+        .layer(axum::middleware::from_fn(security_headers::on_html))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()

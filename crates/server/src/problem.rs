@@ -1,6 +1,8 @@
 //! `application/problem+json` answers: every API error, with a stable `code`.
 
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use punchcard_app::AppError;
 use punchcard_domain::FieldError;
@@ -193,4 +195,95 @@ pub struct Superseded;
 /// Fallback for unknown API paths.
 pub async fn api_not_found() -> Problem {
     Problem::not_found()
+}
+
+/// Whether a path is answered in problem+json (the API) rather than with HTML pages.
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/") || matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// Error answers made by the framework rather than by a handler (405, a body over a limit, a
+/// malformed path, a timeout) carry an empty or plain-text body. This turns every such error
+/// answer into problem+json on API paths and into the HTML error page elsewhere, keeping its
+/// status and headers (`Allow`, `Retry-After`, …).
+pub async fn uniform_errors(req: Request, next: Next) -> Response {
+    let api = is_api_path(req.uri().path());
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|t| t.starts_with("text/plain"));
+    if !plain {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let mut answer = if api {
+        // A framework's own words for a client error say what was wrong; a server error's
+        // text stays in the logs.
+        let detail = if text.is_empty() || status.is_server_error() {
+            generic_detail(status).to_string()
+        } else {
+            text
+        };
+        Problem::new(status, code_for(status), detail).into_response()
+    } else {
+        crate::dashboard::chrome::error_page(
+            status,
+            status.canonical_reason().unwrap_or("Error"),
+            generic_detail(status),
+        )
+    };
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
+}
+
+/// The stable code of an error status that no handler chose a code for.
+fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        406 => "not_acceptable",
+        408 => "request_timeout",
+        409 => "conflict",
+        411 => "length_required",
+        413 => "payload_too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        422 => "validation_failed",
+        429 => "rate_limited",
+        431 => "headers_too_large",
+        503 => "unavailable",
+        s if s >= 500 => "internal_error",
+        _ => "bad_request",
+    }
+}
+
+fn generic_detail(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "no such resource",
+        405 => "this address does not take this method; the Allow header lists those it takes",
+        408 => "the request took too long to arrive",
+        413 => "the request body is too large",
+        414 => "the address is too long",
+        415 => "the body is not of a type this address takes",
+        503 | 504 => "the service is temporarily unavailable; retry shortly",
+        s if s >= 500 => "an internal error occurred; it has been logged",
+        _ => "the request cannot be served as sent",
+    }
 }

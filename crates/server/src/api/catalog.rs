@@ -109,11 +109,6 @@ pub fn cleared(v: Option<Option<String>>) -> Option<String> {
     v.map(Option::unwrap_or_default)
 }
 
-/// An id from the path; one that cannot be an id of that kind is simply not found.
-pub fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
-    raw.parse().map_err(|_| ApiError(AppError::NotFound(what)))
-}
-
 /// Reads the `file` part of an image upload.
 async fn read_file(
     multipart: Result<Multipart, MultipartRejection>,
@@ -193,9 +188,8 @@ pub async fn image_bytes(
     state: &AppState,
     caller: &ApiPrincipal,
     item: CatalogItem,
-    image_id: &str,
+    image_id: &UploadId,
 ) -> Result<Response, ApiError> {
-    let image_id: UploadId = path_id(image_id, "image")?;
     let content = state
         .app
         .catalog_image(
@@ -203,7 +197,7 @@ pub async fn image_bytes(
             &caller.merchant_id,
             caller.env,
             &item,
-            &image_id,
+            image_id,
         )
         .await?;
     Ok(image_response(
@@ -239,9 +233,8 @@ pub async fn remove_image(
     state: &AppState,
     caller: &ApiPrincipal,
     item: CatalogItem,
-    image_id: &str,
+    image_id: &UploadId,
 ) -> Result<StatusCode, ApiError> {
-    let image_id: UploadId = path_id(image_id, "image")?;
     state
         .app
         .delete_catalog_image(
@@ -249,7 +242,7 @@ pub async fn remove_image(
             &caller.merchant_id,
             caller.env,
             &item,
-            &image_id,
+            image_id,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

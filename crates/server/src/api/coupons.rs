@@ -1,20 +1,22 @@
 //! `/api/v1/coupon_codes` (a deal's vault) and `/api/v1/coupons` (codes issued to leads).
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use punchcard_app::coupons::NewCoupon;
+use punchcard_app::input::filter_id;
 use punchcard_app::ledger::Scope;
 use punchcard_app::AppError;
-use punchcard_domain::coupons::{CodeKind, CouponStatus};
-use punchcard_domain::FieldError;
+use punchcard_domain::coupons::{parse_code_filter, CodeKind, CouponStatus};
+use punchcard_domain::{CouponId, DealId, FieldError, LeadId, ValidationErrors};
 use punchcard_store::coupons::{CodeFilter, CodeRow, CouponFilter, CouponRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -55,22 +57,28 @@ impl From<CodeRow> for CouponCode {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateCouponCode {
     #[serde(default)]
+    #[schema(required = true)]
     pub deal_id: String,
     /// `code` (default), `generic_code`, `link` or `generic_link`.
+    #[schema(pattern = "^(code|generic_code|link|generic_link)$")]
     pub kind: Option<String>,
-    /// The code, or the link for link kinds.
+    /// The code (1-64 characters, no spaces), or the http(s) link (up to 2048) for link kinds.
     #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 2048)]
     pub value: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GenerateCouponCodes {
     #[serde(default)]
+    #[schema(required = true)]
     pub deal_id: String,
     /// How many unique codes to generate: 1-1000.
-    #[schema(example = 100)]
+    #[schema(example = 100, minimum = 1, maximum = 1000)]
     pub count: i64,
 }
 
@@ -104,15 +112,16 @@ pub struct UploadCouponCodes {
 #[into_params(parameter_in = Query)]
 pub struct CodeListParams {
     pub deal_id: Option<String>,
+    #[param(pattern = "^(code|generic_code|link|generic_link)$")]
     pub kind: Option<String>,
     /// `available` or `issued`.
+    #[param(pattern = "^(available|issued)$")]
     pub status: Option<String>,
 }
 
 /// Adds one code or link to a deal's vault.
 #[utoipa::path(post, path = "/api/v1/coupon_codes", tag = "coupon codes",
     request_body = CreateCouponCode,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
     security(("basic" = [])),
     responses(
         (status = 201, description = "the code", body = CouponCode),
@@ -139,7 +148,6 @@ pub async fn create_code(
 /// other, never colliding with existing codes.
 #[utoipa::path(post, path = "/api/v1/coupon_codes/bulk_generate", tag = "coupon codes",
     request_body = GenerateCouponCodes,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
     security(("basic" = [])),
     responses(
         (status = 201, description = "how many were created", body = Created),
@@ -161,7 +169,6 @@ pub async fn bulk_generate(
 /// file, already existing) is reported in `errors` with its row number as `row N`.
 #[utoipa::path(post, path = "/api/v1/coupon_codes/bulk_upload", tag = "coupon codes",
     request_body(content = UploadCouponCodes, content_type = "multipart/form-data"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
     security(("basic" = [])),
     responses(
         (status = 201, description = "how many were imported", body = Imported),
@@ -171,8 +178,16 @@ pub async fn bulk_generate(
 pub async fn bulk_upload(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    mut form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Imported>), Response> {
+    let mut form = form.map_err(|_| {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the codes as multipart/form-data with `deal_id` and a `file` part",
+        )
+        .into_response()
+    })?;
     let mut deal_id = String::new();
     let mut kind = None;
     let mut file: Option<Vec<u8>> = None;
@@ -234,18 +249,23 @@ pub async fn list_codes(
     ApiQuery(params): ApiQuery<CodeListParams>,
 ) -> Result<Json<Page<CouponCode>>, ApiError> {
     let page = page.parse()?;
-    let kind = match non_empty(&params.kind) {
-        None => None,
-        Some(k) => Some(CodeKind::parse(k)?),
-    };
+    let mut e = ValidationErrors::new();
+    let kind = non_empty(&params.kind).and_then(|k| e.check(CodeKind::parse(k)));
     let issued = match non_empty(&params.status) {
         None => None,
         Some("available") => Some(false),
         Some("issued") => Some(true),
-        Some(_) => return Err(FieldError::new("status", "must be available or issued").into()),
+        Some(_) => {
+            e.push(FieldError::new("status", "must be available or issued"));
+            None
+        }
     };
+    let deal_id = e
+        .check(filter_id::<DealId>("deal_id", params.deal_id.as_deref()))
+        .flatten();
+    e.into_result()?;
     let filter = CodeFilter {
-        deal_id: non_empty(&params.deal_id).map(str::to_string),
+        deal_id: deal_id.map(|d| d.to_string()),
         kind,
         issued,
     };
@@ -321,19 +341,26 @@ impl From<CouponRow> for Coupon {
 /// Issue a coupon of a deal to a lead: `redeem` pays the deal's price (`ceil(sell_price /
 /// coins_per_unit)` points) from the lead's wallet in `currency_id`; `reward` gives it free.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateCoupon {
     #[serde(default)]
+    #[schema(required = true)]
     pub deal_id: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub lead_id: String,
     /// Required for `redeem`.
     pub currency_id: Option<String>,
     /// Your retry key, unique per environment.
     #[serde(default)]
-    #[schema(example = "order-8812-coupon")]
+    #[schema(
+        required = true,
+        example = "order-8812-coupon",
+        pattern = "^[A-Za-z0-9._:-]{1,128}$"
+    )]
     pub hash: String,
     /// `redeem` (default) or `reward`.
-    #[schema(example = "redeem")]
+    #[schema(example = "redeem", pattern = "^(redeem|reward)$")]
     pub mode: Option<String>,
 }
 
@@ -343,8 +370,10 @@ pub struct CouponListParams {
     pub lead_id: Option<String>,
     pub deal_id: Option<String>,
     /// `issued`, `used` or `cancelled`.
+    #[param(pattern = "^(issued|used|cancelled)$")]
     pub status: Option<String>,
     /// The exact code handed out.
+    #[param(max_length = 2048)]
     pub code: Option<String>,
 }
 
@@ -352,7 +381,6 @@ pub struct CouponListParams {
 /// written together. Prod burns 1 redeem quota (redeem) or 1 redeem + 1 reward (reward).
 #[utoipa::path(post, path = "/api/v1/coupons", tag = "coupons",
     request_body = CreateCoupon,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
     security(("basic" = [])),
     responses(
         (status = 201, description = "the coupon (a replay of the same hash and body answers the first one)", body = Coupon),
@@ -397,18 +425,26 @@ pub async fn list_coupons(
     ApiQuery(params): ApiQuery<CouponListParams>,
 ) -> Result<Json<Page<Coupon>>, ApiError> {
     let page = page.parse()?;
-    let status = match non_empty(&params.status) {
-        None => None,
-        Some(s) => Some(
+    let mut e = ValidationErrors::new();
+    let status = non_empty(&params.status).and_then(|s| {
+        e.check(
             CouponStatus::parse(s)
-                .ok_or_else(|| FieldError::new("status", "must be issued, used or cancelled"))?,
-        ),
-    };
+                .ok_or_else(|| FieldError::new("status", "must be issued, used or cancelled")),
+        )
+    });
+    let lead_id = e
+        .check(filter_id::<LeadId>("lead_id", params.lead_id.as_deref()))
+        .flatten();
+    let deal_id = e
+        .check(filter_id::<DealId>("deal_id", params.deal_id.as_deref()))
+        .flatten();
+    let code = e.check(parse_code_filter(params.code.as_deref())).flatten();
+    e.into_result()?;
     let filter = CouponFilter {
-        lead_id: non_empty(&params.lead_id).map(str::to_string),
-        deal_id: non_empty(&params.deal_id).map(str::to_string),
+        lead_id: lead_id.map(|l| l.to_string()),
+        deal_id: deal_id.map(|d| d.to_string()),
         status,
-        code: non_empty(&params.code).map(str::to_string),
+        code,
     };
     let rows = state
         .app
@@ -436,10 +472,14 @@ pub async fn list_coupons(
 pub async fn get_coupon(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<CouponId>,
 ) -> Result<Json<Coupon>, ApiError> {
     Ok(Json(
-        state.app.coupon(&Scope::from(&caller), &id).await?.into(),
+        state
+            .app
+            .coupon(&Scope::from(&caller), id.as_str())
+            .await?
+            .into(),
     ))
 }
 
@@ -455,12 +495,12 @@ pub async fn get_coupon(
 pub async fn use_coupon(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<CouponId>,
 ) -> Result<Json<Coupon>, ApiError> {
     Ok(Json(
         state
             .app
-            .use_coupon(&Scope::from(&caller), &id)
+            .use_coupon(&Scope::from(&caller), id.as_str())
             .await?
             .into(),
     ))
@@ -478,12 +518,12 @@ pub async fn use_coupon(
 pub async fn cancel_coupon(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<CouponId>,
 ) -> Result<Json<Coupon>, ApiError> {
     Ok(Json(
         state
             .app
-            .cancel_coupon(&Scope::from(&caller), &id)
+            .cancel_coupon(&Scope::from(&caller), id.as_str())
             .await?
             .into(),
     ))

@@ -1,19 +1,19 @@
 //! `/api/v1/deals`: the deals leads spend points on, with their stores, prices and images.
 
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use punchcard_app::catalog::CatalogItem;
 use punchcard_app::deals::{DealDraft, DealPatch, DealQuery, DealView};
-use punchcard_domain::DealId;
+use punchcard_domain::{DealId, UploadId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::catalog::{cleared, moment, nullable, path_id, CurrencyPrice, Image, ImageUpload};
-use super::extract::{ApiJson, ApiQuery};
+use super::catalog::{cleared, moment, nullable, CurrencyPrice, Image, ImageUpload};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -82,24 +82,39 @@ impl From<DealView> for Deal {
 #[serde(deny_unknown_fields)]
 pub struct NewDeal {
     /// 1-100 characters.
-    #[schema(required = true, value_type = String, example = "Free coffee")]
+    #[schema(
+        required = true,
+        value_type = String,
+        example = "Free coffee",
+        min_length = 1,
+        max_length = 100
+    )]
     pub name: Option<String>,
-    /// Up to 2000 characters.
+    /// Up to 2000 characters; line breaks and tabs allowed.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// `voucher`, `cash`, `merchandise` or `meetup`.
-    #[schema(required = true, value_type = String, example = "voucher")]
+    #[schema(required = true, value_type = String, example = "voucher", pattern = "^(voucher|cash|merchandise|meetup)$")]
     pub kind: Option<String>,
     /// Coins a lead spends (converted to points per currency), 0 to 10^12.
-    #[schema(required = true, value_type = i64, example = 150)]
+    #[schema(
+        required = true,
+        value_type = i64,
+        example = 150,
+        minimum = 0,
+        maximum = 1_000_000_000_000i64
+    )]
     pub sell_price: Option<i64>,
     /// Live at once; default false.
     pub available: Option<bool>,
     /// `private` (default) or `partner` (prod only).
+    #[schema(pattern = "^(private|partner)$")]
     pub visibility: Option<String>,
     /// RFC 3339.
-    #[schema(example = "2026-01-01T00:00:00Z")]
+    #[schema(example = "2026-01-01T00:00:00Z", format = DateTime)]
     pub starts_at: Option<String>,
     /// RFC 3339, after `starts_at`.
+    #[schema(format = DateTime)]
     pub ends_at: Option<String>,
     /// Stores of the same environment that carry the deal.
     pub store_ids: Option<Vec<String>>,
@@ -126,17 +141,22 @@ impl From<NewDeal> for DealDraft {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DealChanges {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[schema(pattern = "^(voucher|cash|merchandise|meetup)$")]
     pub kind: Option<String>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000i64)]
     pub sell_price: Option<i64>,
     pub available: Option<bool>,
+    #[schema(pattern = "^(private|partner)$")]
     pub visibility: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub starts_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub ends_at: Option<Option<String>>,
     pub store_ids: Option<Vec<String>>,
 }
@@ -162,10 +182,13 @@ impl From<DealChanges> for DealPatch {
 #[into_params(parameter_in = Query)]
 pub struct DealFilters {
     /// `voucher`, `cash`, `merchandise` or `meetup`.
+    #[param(pattern = "^(voucher|cash|merchandise|meetup)$")]
     pub kind: Option<String>,
     /// `true` or `false`.
+    #[param(pattern = "^(true|false)$")]
     pub available: Option<String>,
     /// `private` or `partner`.
+    #[param(pattern = "^(private|partner)$")]
     pub visibility: Option<String>,
     /// Only deals carried by this store.
     pub store_id: Option<String>,
@@ -246,9 +269,8 @@ pub async fn list_deals(
 pub async fn get_deal(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealId>,
 ) -> Result<Json<Deal>, ApiError> {
-    let id: DealId = path_id(&id, "deal")?;
     let view = state.app.deal(&caller.merchant_id, caller.env, &id).await?;
     Ok(Json(view.into()))
 }
@@ -266,10 +288,9 @@ pub async fn get_deal(
 pub async fn update_deal(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealId>,
     ApiJson(body): ApiJson<DealChanges>,
 ) -> Result<Json<Deal>, ApiError> {
-    let id: DealId = path_id(&id, "deal")?;
     let view = state
         .app
         .update_deal(&caller.merchant_id, caller.env, &id, body.into())
@@ -288,9 +309,8 @@ pub async fn update_deal(
 pub async fn delete_deal(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: DealId = path_id(&id, "deal")?;
     state
         .app
         .delete_deal(&caller.merchant_id, caller.env, &id)
@@ -312,11 +332,10 @@ pub async fn delete_deal(
 pub async fn upload_deal_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<DealId>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Image>), Response> {
-    let item = item(&id).map_err(axum::response::IntoResponse::into_response)?;
-    super::catalog::upload_image(&state, &caller, "deals", item, multipart).await
+    super::catalog::upload_image(&state, &caller, "deals", CatalogItem::Deal(id), multipart).await
 }
 
 /// The bytes of a deal's image.
@@ -327,15 +346,15 @@ pub async fn upload_deal_image(
     ),
     security(("basic" = [])),
     responses(
-        (status = 200, description = "the image (its own content type)", content_type = "application/octet-stream"),
+        (status = 200, description = "the image, in its own content type", content(("image/png"), ("image/jpeg"), ("image/webp"), ("image/gif"))),
         (status = 404, description = "no such deal or image", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_deal_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, image_id)): Path<(String, String)>,
+    ApiPath((id, image_id)): ApiPath<(DealId, UploadId)>,
 ) -> Result<Response, ApiError> {
-    super::catalog::image_bytes(&state, &caller, item(&id)?, &image_id).await
+    super::catalog::image_bytes(&state, &caller, CatalogItem::Deal(id), &image_id).await
 }
 
 /// Removes a deal's image.
@@ -352,11 +371,7 @@ pub async fn get_deal_image(
 pub async fn delete_deal_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, image_id)): Path<(String, String)>,
+    ApiPath((id, image_id)): ApiPath<(DealId, UploadId)>,
 ) -> Result<StatusCode, ApiError> {
-    super::catalog::remove_image(&state, &caller, item(&id)?, &image_id).await
-}
-
-fn item(id: &str) -> Result<CatalogItem, ApiError> {
-    Ok(CatalogItem::Deal(path_id(id, "deal")?))
+    super::catalog::remove_image(&state, &caller, CatalogItem::Deal(id), &image_id).await
 }

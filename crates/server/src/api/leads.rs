@@ -1,15 +1,19 @@
 //! `/api/v1/leads`: the merchant's customers.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use punchcard_app::ledger::{LeadPatch, NewLead, Scope};
+use punchcard_domain::accounts::Email;
+use punchcard_domain::ledger::{CustomerId, Mobile};
+use punchcard_domain::text::parse_filter;
+use punchcard_domain::{LeadId, ValidationErrors};
 use punchcard_store::leads::{LeadFilter, LeadRow};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -54,39 +58,53 @@ impl From<LeadRow> for Lead {
 
 /// A new lead: `customer_id` and `email` or `mobile` are required.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateLead {
+    /// Your id for the customer: 4-64 characters, no control or invisible characters.
     #[serde(default)]
-    #[schema(example = "cust-1042")]
+    #[schema(
+        required = true,
+        example = "cust-1042",
+        min_length = 4,
+        max_length = 64
+    )]
     pub customer_id: String,
+    /// Up to 120 characters.
+    #[schema(max_length = 120)]
     pub name: Option<String>,
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email, max_length = 254)]
     pub email: Option<String>,
-    #[schema(example = "+14155550123")]
+    /// E.164 (spaces, dashes, dots and parentheses are dropped).
+    #[schema(example = "+14155550123", pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub mobile: Option<String>,
-    #[schema(example = "GB")]
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "GB", pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
-    #[schema(example = "1990-12-10")]
+    /// Date of birth, `YYYY-MM-DD`, 1900 or later, not in the future.
+    #[schema(example = "1990-12-10", format = Date)]
     pub dob: Option<String>,
 }
 
 /// Changes to a lead: a field left out is kept, `null` clears it (email or mobile must remain).
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateLead {
+    #[schema(min_length = 4, max_length = 64)]
     pub customer_id: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub mobile: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2}$")]
     pub country: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub dob: Option<Option<String>>,
 }
 
@@ -110,7 +128,9 @@ pub struct LeadListParams {
 }
 
 impl LeadListParams {
-    pub fn filter(&self) -> LeadFilter {
+    /// The filter as typed, for a search form: a value that cannot match any lead gives an
+    /// empty list rather than an error.
+    pub fn lenient_filter(&self) -> LeadFilter {
         let some = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
@@ -128,12 +148,36 @@ impl LeadListParams {
             query: some(&self.q),
         }
     }
+
+    /// The filter, each value parsed as what it filters by (a customer id, an email, …).
+    pub fn filter(&self) -> Result<LeadFilter, ValidationErrors> {
+        fn given(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        let mut e = ValidationErrors::new();
+        let customer_id = given(&self.customer_id)
+            .and_then(|c| e.check(CustomerId::parse(c)))
+            .map(|c| c.as_str().to_string());
+        let email = given(&self.email)
+            .and_then(|m| e.check(Email::parse(m)))
+            .map(|m| m.as_str().to_string());
+        let mobile = given(&self.mobile)
+            .and_then(|m| e.check(Mobile::parse(m)))
+            .map(|m| m.as_str().to_string());
+        let query = e.check(parse_filter("q", self.q.as_deref(), 100)).flatten();
+        e.into_result()?;
+        Ok(LeadFilter {
+            customer_id,
+            email,
+            mobile,
+            query,
+        })
+    }
 }
 
 /// Creates a lead. In prod it burns one lead quota; dev holds at most 10 leads.
 #[utoipa::path(post, path = "/api/v1/leads", tag = "leads",
     request_body = CreateLead,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
     security(("basic" = [])),
     responses(
         (status = 201, description = "the lead", body = Lead),
@@ -178,7 +222,7 @@ pub async fn list_leads(
         .app
         .list_leads(
             &Scope::from(&caller),
-            &params.filter(),
+            &params.filter()?,
             page.after.as_deref(),
             page.fetch_limit(),
         )
@@ -200,10 +244,14 @@ pub async fn list_leads(
 pub async fn get_lead(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<LeadId>,
 ) -> Result<Json<Lead>, ApiError> {
     Ok(Json(
-        state.app.lead(&Scope::from(&caller), &id).await?.into(),
+        state
+            .app
+            .lead(&Scope::from(&caller), id.as_str())
+            .await?
+            .into(),
     ))
 }
 
@@ -219,14 +267,14 @@ pub async fn get_lead(
 pub async fn update_lead(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<LeadId>,
     ApiJson(body): ApiJson<UpdateLead>,
 ) -> Result<Json<Lead>, ApiError> {
     let row = state
         .app
         .update_lead(
             &Scope::from(&caller),
-            &id,
+            id.as_str(),
             LeadPatch {
                 customer_id: body.customer_id,
                 name: body.name,
@@ -252,8 +300,11 @@ pub async fn update_lead(
 pub async fn delete_lead(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<LeadId>,
 ) -> Result<StatusCode, ApiError> {
-    state.app.delete_lead(&Scope::from(&caller), &id).await?;
+    state
+        .app
+        .delete_lead(&Scope::from(&caller), id.as_str())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

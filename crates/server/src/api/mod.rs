@@ -7,12 +7,14 @@ pub mod coupons;
 pub mod currencies;
 pub mod deals;
 pub mod extract;
+pub mod id_shapes;
 pub mod idempotency;
 pub mod leads;
 pub mod offers;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
+pub mod shared_answers;
 pub mod stores;
 pub mod wallets;
 
@@ -23,6 +25,9 @@ use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
+
+use id_shapes::IdShapes;
+use shared_answers::SharedAnswers;
 
 use crate::state::AppState;
 
@@ -94,7 +99,7 @@ unreachable, calls are served without a limit and without these headers.",
         stores::delete_store_image,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
-    modifiers(&BasicAuth),
+    modifiers(&BasicAuth, &SharedAnswers, &IdShapes),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "currencies", description = "The merchant's currencies"),
@@ -232,6 +237,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(stores::get_store_image).delete(stores::delete_store_image),
         )
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
+        .route_layer(axum::middleware::from_fn(extract::body_ceiling))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
         .route_layer(from_fn_with_state(
             state.clone(),

@@ -1,19 +1,19 @@
 //! `/api/v1/offers`: public promo codes with a price in coins, their stores and images.
 
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use punchcard_app::catalog::CatalogItem;
 use punchcard_app::offers::{OfferDraft, OfferPatch, OfferQuery, OfferView};
-use punchcard_domain::OfferId;
+use punchcard_domain::{OfferId, UploadId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::catalog::{cleared, moment, nullable, path_id, CurrencyPrice, Image, ImageUpload};
-use super::extract::{ApiJson, ApiQuery};
+use super::catalog::{cleared, moment, nullable, CurrencyPrice, Image, ImageUpload};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -77,21 +77,36 @@ impl From<OfferView> for Offer {
 #[serde(deny_unknown_fields)]
 pub struct NewOffer {
     /// 1-32 letters, digits, `-` or `_` (stored upper-case).
-    #[schema(required = true, value_type = String, example = "FIRST100")]
+    #[schema(required = true, value_type = String, example = "FIRST100", pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub code: Option<String>,
     /// 1-100 characters.
-    #[schema(required = true, value_type = String, example = "100 off your first order")]
+    #[schema(
+        required = true,
+        value_type = String,
+        example = "100 off your first order",
+        min_length = 1,
+        max_length = 100
+    )]
     pub name: Option<String>,
-    /// Up to 2000 characters.
+    /// Up to 2000 characters; line breaks and tabs allowed.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Coins a lead spends, 0 to 10^12.
-    #[schema(required = true, value_type = i64, example = 0)]
+    #[schema(
+        required = true,
+        value_type = i64,
+        example = 0,
+        minimum = 0,
+        maximum = 1_000_000_000_000i64
+    )]
     pub sell_price: Option<i64>,
     /// Live at once; default false.
     pub available: Option<bool>,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub starts_at: Option<String>,
     /// RFC 3339, after `starts_at`.
+    #[schema(format = DateTime)]
     pub ends_at: Option<String>,
     /// Stores of the same environment where the code works.
     pub store_ids: Option<Vec<String>>,
@@ -117,16 +132,20 @@ impl From<NewOffer> for OfferDraft {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferChanges {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub code: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000i64)]
     pub sell_price: Option<i64>,
     pub available: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub starts_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub ends_at: Option<Option<String>>,
     pub store_ids: Option<Vec<String>>,
 }
@@ -151,8 +170,10 @@ impl From<OfferChanges> for OfferPatch {
 #[into_params(parameter_in = Query)]
 pub struct OfferFilters {
     /// `true` or `false`.
+    #[param(pattern = "^(true|false)$")]
     pub available: Option<String>,
     /// Exactly this promo code (any case).
+    #[param(pattern = "^[A-Za-z0-9_-]{1,32}$")]
     pub code: Option<String>,
     /// Only offers of this store.
     pub store_id: Option<String>,
@@ -232,9 +253,8 @@ pub async fn list_offers(
 pub async fn get_offer(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<OfferId>,
 ) -> Result<Json<Offer>, ApiError> {
-    let id: OfferId = path_id(&id, "offer")?;
     let view = state
         .app
         .offer(&caller.merchant_id, caller.env, &id)
@@ -255,10 +275,9 @@ pub async fn get_offer(
 pub async fn update_offer(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<OfferId>,
     ApiJson(body): ApiJson<OfferChanges>,
 ) -> Result<Json<Offer>, ApiError> {
-    let id: OfferId = path_id(&id, "offer")?;
     let view = state
         .app
         .update_offer(&caller.merchant_id, caller.env, &id, body.into())
@@ -277,9 +296,8 @@ pub async fn update_offer(
 pub async fn delete_offer(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<OfferId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: OfferId = path_id(&id, "offer")?;
     state
         .app
         .delete_offer(&caller.merchant_id, caller.env, &id)
@@ -301,11 +319,10 @@ pub async fn delete_offer(
 pub async fn upload_offer_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<OfferId>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Image>), Response> {
-    let item = item(&id).map_err(axum::response::IntoResponse::into_response)?;
-    super::catalog::upload_image(&state, &caller, "offers", item, multipart).await
+    super::catalog::upload_image(&state, &caller, "offers", CatalogItem::Offer(id), multipart).await
 }
 
 /// The bytes of an offer's image.
@@ -316,15 +333,15 @@ pub async fn upload_offer_image(
     ),
     security(("basic" = [])),
     responses(
-        (status = 200, description = "the image (its own content type)", content_type = "application/octet-stream"),
+        (status = 200, description = "the image, in its own content type", content(("image/png"), ("image/jpeg"), ("image/webp"), ("image/gif"))),
         (status = 404, description = "no such offer or image", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_offer_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, image_id)): Path<(String, String)>,
+    ApiPath((id, image_id)): ApiPath<(OfferId, UploadId)>,
 ) -> Result<Response, ApiError> {
-    super::catalog::image_bytes(&state, &caller, item(&id)?, &image_id).await
+    super::catalog::image_bytes(&state, &caller, CatalogItem::Offer(id), &image_id).await
 }
 
 /// Removes an offer's image.
@@ -341,11 +358,7 @@ pub async fn get_offer_image(
 pub async fn delete_offer_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, image_id)): Path<(String, String)>,
+    ApiPath((id, image_id)): ApiPath<(OfferId, UploadId)>,
 ) -> Result<StatusCode, ApiError> {
-    super::catalog::remove_image(&state, &caller, item(&id)?, &image_id).await
-}
-
-fn item(id: &str) -> Result<CatalogItem, ApiError> {
-    Ok(CatalogItem::Offer(path_id(id, "offer")?))
+    super::catalog::remove_image(&state, &caller, CatalogItem::Offer(id), &image_id).await
 }

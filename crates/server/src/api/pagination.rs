@@ -15,6 +15,7 @@ pub const MAX_LIMIT: i64 = 500;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// How many items to return (1-500, default 50).
+    #[param(pattern = "^[1-9][0-9]{0,2}$")]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -1,19 +1,19 @@
 //! `/api/v1/stores`: where deals and offers are honoured, online or at an address.
 
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use punchcard_app::catalog::CatalogItem;
 use punchcard_app::stores::{StoreDraft, StorePatch, StoreQuery, StoreView};
-use punchcard_domain::StoreId;
+use punchcard_domain::{StoreId, UploadId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::catalog::{cleared, nullable, path_id, Image, ImageUpload};
-use super::extract::{ApiJson, ApiQuery};
+use super::catalog::{cleared, nullable, Image, ImageUpload};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -88,21 +88,31 @@ impl From<StoreView> for Store {
 #[serde(deny_unknown_fields)]
 pub struct NewStore {
     /// 1-100 characters.
-    #[schema(required = true, value_type = String, example = "High Street")]
+    #[schema(
+        required = true,
+        value_type = String,
+        example = "High Street",
+        min_length = 1,
+        max_length = 100
+    )]
     pub name: Option<String>,
     /// `online` or `offline`.
-    #[schema(required = true, value_type = String, example = "offline")]
+    #[schema(required = true, value_type = String, example = "offline", pattern = "^(online|offline)$")]
     pub mode: Option<String>,
     /// http(s) URL of an online store.
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
     pub address_line: Option<String>,
     pub city: Option<String>,
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2.
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     /// -90 to 90; with `longitude`.
+    #[schema(minimum = -90, maximum = 90)]
     pub latitude: Option<f64>,
     /// -180 to 180; with `latitude`.
+    #[schema(minimum = -180, maximum = 180)]
     pub longitude: Option<f64>,
 }
 
@@ -131,7 +141,9 @@ impl From<NewStore> for StoreDraft {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreChanges {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(pattern = "^(online|offline)$")]
     pub mode: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -177,6 +189,7 @@ impl From<StoreChanges> for StorePatch {
 #[into_params(parameter_in = Query)]
 pub struct StoreFilters {
     /// `online` or `offline`.
+    #[param(pattern = "^(online|offline)$")]
     pub mode: Option<String>,
     /// The city, any case.
     pub city: Option<String>,
@@ -255,9 +268,8 @@ pub async fn list_stores(
 pub async fn get_store(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<StoreId>,
 ) -> Result<Json<Store>, ApiError> {
-    let id: StoreId = path_id(&id, "store")?;
     let view = state
         .app
         .store(&caller.merchant_id, caller.env, &id)
@@ -278,10 +290,9 @@ pub async fn get_store(
 pub async fn update_store(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<StoreId>,
     ApiJson(body): ApiJson<StoreChanges>,
 ) -> Result<Json<Store>, ApiError> {
-    let id: StoreId = path_id(&id, "store")?;
     let view = state
         .app
         .update_store(&caller.merchant_id, caller.env, &id, body.into())
@@ -300,9 +311,8 @@ pub async fn update_store(
 pub async fn delete_store(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<StoreId>,
 ) -> Result<StatusCode, ApiError> {
-    let id: StoreId = path_id(&id, "store")?;
     state
         .app
         .delete_store(&caller.merchant_id, caller.env, &id)
@@ -324,11 +334,10 @@ pub async fn delete_store(
 pub async fn upload_store_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<StoreId>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Image>), Response> {
-    let item = item(&id).map_err(axum::response::IntoResponse::into_response)?;
-    super::catalog::upload_image(&state, &caller, "stores", item, multipart).await
+    super::catalog::upload_image(&state, &caller, "stores", CatalogItem::Store(id), multipart).await
 }
 
 /// The bytes of a store's image.
@@ -339,15 +348,15 @@ pub async fn upload_store_image(
     ),
     security(("basic" = [])),
     responses(
-        (status = 200, description = "the image (its own content type)", content_type = "application/octet-stream"),
+        (status = 200, description = "the image, in its own content type", content(("image/png"), ("image/jpeg"), ("image/webp"), ("image/gif"))),
         (status = 404, description = "no such store or image", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_store_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, image_id)): Path<(String, String)>,
+    ApiPath((id, image_id)): ApiPath<(StoreId, UploadId)>,
 ) -> Result<Response, ApiError> {
-    super::catalog::image_bytes(&state, &caller, item(&id)?, &image_id).await
+    super::catalog::image_bytes(&state, &caller, CatalogItem::Store(id), &image_id).await
 }
 
 /// Removes a store's image.
@@ -364,11 +373,7 @@ pub async fn get_store_image(
 pub async fn delete_store_image(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((id, image_id)): Path<(String, String)>,
+    ApiPath((id, image_id)): ApiPath<(StoreId, UploadId)>,
 ) -> Result<StatusCode, ApiError> {
-    super::catalog::remove_image(&state, &caller, item(&id)?, &image_id).await
-}
-
-fn item(id: &str) -> Result<CatalogItem, ApiError> {
-    Ok(CatalogItem::Store(path_id(id, "store")?))
+    super::catalog::remove_image(&state, &caller, CatalogItem::Store(id), &image_id).await
 }

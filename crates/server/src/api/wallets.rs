@@ -1,18 +1,21 @@
 //! `/api/v1/wallets` and `/api/v1/wallet_transactions`: balances and the ledger behind them.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use punchcard_app::input::filter_id;
 use punchcard_app::ledger::{NewTransaction, Scope};
 use punchcard_domain::ledger::TransactionKind;
-use punchcard_domain::FieldError;
+use punchcard_domain::{
+    CurrencyId, FieldError, LeadId, ValidationErrors, WalletId, WalletTransactionId,
+};
 use punchcard_store::wallets::{TransactionFilter, TransactionRow, WalletRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -47,10 +50,13 @@ impl From<WalletRow> for Wallet {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateWallet {
     #[serde(default)]
+    #[schema(required = true)]
     pub lead_id: String,
     #[serde(default)]
+    #[schema(required = true)]
     pub currency_id: String,
 }
 
@@ -66,7 +72,6 @@ pub struct WalletListParams {
 /// Creates a lead's wallet in a currency (one per lead and currency; dev holds at most 10).
 #[utoipa::path(post, path = "/api/v1/wallets", tag = "wallets",
     request_body = CreateWallet,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
     security(("basic" = [])),
     responses(
         (status = 201, description = "the wallet", body = Wallet),
@@ -95,12 +100,23 @@ pub async fn list_wallets(
     ApiQuery(params): ApiQuery<WalletListParams>,
 ) -> Result<Json<Page<Wallet>>, ApiError> {
     let page = page.parse()?;
+    let mut e = ValidationErrors::new();
+    let lead_id = e
+        .check(filter_id::<LeadId>("lead_id", params.lead_id.as_deref()))
+        .flatten();
+    let currency_id = e
+        .check(filter_id::<CurrencyId>(
+            "currency_id",
+            params.currency_id.as_deref(),
+        ))
+        .flatten();
+    e.into_result()?;
     let rows = state
         .app
         .list_wallets(
             &Scope::from(&caller),
-            non_empty(&params.lead_id),
-            non_empty(&params.currency_id),
+            lead_id.as_ref().map(LeadId::as_str),
+            currency_id.as_ref().map(CurrencyId::as_str),
             page.after.as_deref(),
             page.fetch_limit(),
         )
@@ -122,10 +138,14 @@ pub async fn list_wallets(
 pub async fn get_wallet(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<WalletId>,
 ) -> Result<Json<Wallet>, ApiError> {
     Ok(Json(
-        state.app.wallet(&Scope::from(&caller), &id).await?.into(),
+        state
+            .app
+            .wallet(&Scope::from(&caller), id.as_str())
+            .await?
+            .into(),
     ))
 }
 
@@ -179,18 +199,28 @@ impl From<TransactionRow> for WalletTransaction {
 /// A reward (positive amount) or an adjustment (either sign). `hash` is your retry key,
 /// unique per environment: the same hash with the same body returns the first transaction.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateWalletTransaction {
     #[serde(default)]
+    #[schema(required = true)]
     pub wallet_id: String,
     /// `reward` or `adjust`.
     #[serde(default)]
-    #[schema(example = "reward")]
+    #[schema(required = true, example = "reward", pattern = "^(reward|adjust)$")]
     pub kind: String,
-    #[schema(example = 50)]
+    /// Points: positive for a reward, either sign (not zero) for an adjustment.
+    #[schema(example = 50, minimum = -1_000_000_000_000i64, maximum = 1_000_000_000_000i64)]
     pub amount: i64,
+    /// Your retry key: 1-128 letters, digits, `.`, `_`, `:` or `-`.
     #[serde(default)]
-    #[schema(example = "order-8812")]
+    #[schema(
+        required = true,
+        example = "order-8812",
+        pattern = "^[A-Za-z0-9._:-]{1,128}$"
+    )]
     pub hash: String,
+    /// Up to 500 characters; line breaks and tabs allowed.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
 }
 
@@ -200,6 +230,7 @@ pub struct TransactionListParams {
     pub wallet_id: Option<String>,
     pub lead_id: Option<String>,
     /// One kind only.
+    #[param(pattern = "^(reward|redeem|adjust|swap_in|swap_out|reversal)$")]
     pub kind: Option<String>,
 }
 
@@ -208,7 +239,6 @@ pub struct TransactionListParams {
 /// the key, the action is confirmed with the merchant first.
 #[utoipa::path(post, path = "/api/v1/wallet_transactions", tag = "wallet transactions",
     request_body = CreateWalletTransaction,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
     security(("basic" = [])),
     responses(
         (status = 201, description = "the transaction (a replay of the same hash and body answers the first one, with `Idempotent-Replayed: true`)", body = WalletTransaction),
@@ -258,16 +288,27 @@ pub async fn list_transactions(
     ApiQuery(params): ApiQuery<TransactionListParams>,
 ) -> Result<Json<Page<WalletTransaction>>, ApiError> {
     let page = page.parse()?;
+    let mut e = ValidationErrors::new();
     let kind = match non_empty(&params.kind) {
         None => None,
-        Some(k) => Some(
+        Some(k) => e.check(
             TransactionKind::parse(k)
-                .ok_or_else(|| FieldError::new("kind", "is not a transaction kind"))?,
+                .ok_or_else(|| FieldError::new("kind", "is not a transaction kind")),
         ),
     };
+    let wallet_id = e
+        .check(filter_id::<WalletId>(
+            "wallet_id",
+            params.wallet_id.as_deref(),
+        ))
+        .flatten();
+    let lead_id = e
+        .check(filter_id::<LeadId>("lead_id", params.lead_id.as_deref()))
+        .flatten();
+    e.into_result()?;
     let filter = TransactionFilter {
-        wallet_id: non_empty(&params.wallet_id).map(str::to_string),
-        lead_id: non_empty(&params.lead_id).map(str::to_string),
+        wallet_id: wallet_id.map(|w| w.to_string()),
+        lead_id: lead_id.map(|l| l.to_string()),
         kind,
     };
     let rows = state
@@ -297,12 +338,12 @@ pub async fn list_transactions(
 pub async fn get_transaction(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<WalletTransactionId>,
 ) -> Result<Json<WalletTransaction>, ApiError> {
     Ok(Json(
         state
             .app
-            .transaction(&Scope::from(&caller), &id)
+            .transaction(&Scope::from(&caller), id.as_str())
             .await?
             .into(),
     ))

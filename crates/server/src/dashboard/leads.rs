@@ -77,7 +77,8 @@ pub struct LeadSearch {
 }
 
 impl LeadSearch {
-    /// The same filter the API's `GET /api/v1/leads` builds from these fields.
+    /// The filter of the API's `GET /api/v1/leads` from these fields, where a value that
+    /// cannot match finds no lead rather than answering an error.
     fn filter(&self) -> LeadFilter {
         LeadListParams {
             customer_id: Some(self.customer_id.clone()),
@@ -85,7 +86,7 @@ impl LeadSearch {
             mobile: Some(self.mobile.clone()),
             q: Some(self.q.clone()),
         }
-        .filter()
+        .lenient_filter()
     }
 
     fn pairs(&self) -> [(&'static str, &str); 4] {

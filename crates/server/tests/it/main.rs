@@ -20,6 +20,7 @@ mod coupons;
 mod coupons_dashboard;
 mod dashboard_auth;
 mod hardening;
+mod input_hardening;
 mod isolation;
 mod kyc;
 mod ledger;
