@@ -35,7 +35,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 
-pub use error::StoreError;
+pub use error::{StoreError, UniqueKey};
 pub use sqlx::AnyConnection as Conn;
 
 /// A write transaction; commit it with [`commit`] or it rolls back on drop. It derefs to the
@@ -208,9 +208,54 @@ impl Db {
         Ok(rows)
     }
 
+    /// Every unique index of the current schema (primary keys included) with its columns in
+    /// order, for the test that [`error::UNIQUE_INDEXES`] names them all.
+    pub async fn schema_unique_indexes(&self) -> Result<Vec<SchemaUniqueIndex>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name, il.name, ii.name FROM sqlite_master m \
+                 JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+                 AND il.\"unique\" = 1 ORDER BY m.name, il.name, ii.seqno"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(t.relname AS TEXT), CAST(i.relname AS TEXT), CAST(a.attname AS TEXT) \
+                 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+                 JOIN pg_class t ON t.oid = x.indrelid \
+                 JOIN pg_namespace n ON n.oid = t.relnamespace \
+                 JOIN LATERAL unnest(CAST(x.indkey AS int2[])) WITH ORDINALITY AS k(attnum, ord) ON true \
+                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+                 WHERE x.indisunique AND n.nspname = current_schema() AND t.relname NOT LIKE '_sqlx%' \
+                 ORDER BY 1, 2, k.ord"
+            }
+        };
+        let rows: Vec<(String, String, String)> = sqlx::query_as(sql).fetch_all(&self.pool).await?;
+        let mut out: Vec<SchemaUniqueIndex> = Vec::new();
+        for (table, name, column) in rows {
+            match out.last_mut() {
+                Some(last) if last.table == table && last.name == name => last.columns.push(column),
+                _ => out.push(SchemaUniqueIndex {
+                    table,
+                    name,
+                    columns: vec![column],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A unique index as the database describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaUniqueIndex {
+    pub table: String,
+    /// On SQLite a primary key's index is `sqlite_autoindex_<table>_<n>`.
+    pub name: String,
+    pub columns: Vec<String>,
 }
 
 fn describe_connect_error(e: &sqlx::Error) -> String {
