@@ -109,10 +109,11 @@ impl App {
         merchant_id: &MerchantId,
         id: &AllowedIpId,
     ) -> Result<(), AppError> {
-        let mut conn = self.db.conn().await?;
-        if !allowed_ips::delete(&mut conn, merchant_id, id).await? {
+        let mut tx = self.db.begin_write().await?;
+        if !allowed_ips::delete(&mut tx, merchant_id, id).await? {
             return Err(AppError::NotFound("allowed IP"));
         }
+        commit(tx).await?;
         tracing::info!(merchant_id = %merchant_id, allowed_ip_id = %id, "allowed IP deleted");
         Ok(())
     }

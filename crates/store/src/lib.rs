@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod allowed_ips;
 pub mod api_keys;
 mod catalog;
+pub mod changes;
 pub mod coupons;
 pub mod currencies;
 pub mod deals;
@@ -44,6 +45,12 @@ pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     /// SQLite: this process's turn to write, held until the transaction ends.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    backend: Backend,
+    /// Topics published in this transaction, told to this process's subscribers on commit.
+    published: Vec<changes::Topic>,
+    /// SQLite: the change counter value this transaction wrote.
+    bumped_to: Option<i64>,
+    hub: std::sync::Arc<changes::Hub>,
 }
 
 impl std::ops::Deref for Tx {
@@ -77,6 +84,26 @@ pub struct Db {
     /// SQLite has one writer at a time: writers of this process queue here in arrival order
     /// instead of sleeping and retrying in SQLite's busy handler.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// This process's end of the change notifications (see [`changes`]).
+    hub: std::sync::Arc<changes::Hub>,
+    /// The URL it was opened with (the change listener opens its own connection).
+    url: DbUrl,
+}
+
+/// A database URL, which may hold a password: never printed.
+#[derive(Clone)]
+struct DbUrl(std::sync::Arc<str>);
+
+impl DbUrl {
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbUrl(..)")
+    }
 }
 
 /// Which backend a URL names, or a clear error.
@@ -138,6 +165,8 @@ impl Db {
             pool,
             backend,
             writer: Default::default(),
+            hub: changes::Hub::new(),
+            url: DbUrl(url.into()),
         })
     }
 
@@ -175,11 +204,19 @@ impl Db {
                 Tx {
                     inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: Some(turn),
+                    backend: self.backend,
+                    published: Vec::new(),
+                    bumped_to: None,
+                    hub: self.hub.clone(),
                 }
             }
             Backend::Postgres => Tx {
                 inner: self.pool.begin().await?,
                 _turn: None,
+                backend: self.backend,
+                published: Vec::new(),
+                bumped_to: None,
+                hub: self.hub.clone(),
             },
         })
     }
@@ -270,9 +307,25 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
     }
 }
 
-/// Commits a write transaction.
+/// Commits a write transaction, then tells this process's subscribers what it published.
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
-    tx.inner.commit().await.map_err(StoreError::from)
+    let Tx {
+        inner,
+        _turn,
+        published,
+        bumped_to,
+        hub,
+        ..
+    } = tx;
+    inner.commit().await?;
+    drop(_turn);
+    if let Some(value) = bumped_to {
+        hub.committed_bump(value);
+    }
+    for topic in published {
+        hub.send(changes::Change::Topic(topic));
+    }
+    Ok(())
 }
 
 /// The `env` column of a row.
