@@ -1,16 +1,21 @@
 //! Unique keys decoded once and answered per field (every unique index of the schema is in
-//! the table).
+//! the table); cached allowed IPs forgotten on every server as soon as a change commits.
 
 mod common;
 
+use std::time::{Duration, Instant};
+
+use common::dashboard::merchant_with_member;
 use common::{Backend, TestApp};
-use punchcard_app::AppError;
+use punchcard_app::allowed_ips::NewAllowedIp;
+use punchcard_app::{App, AppError, AppSettings};
 use punchcard_domain::accounts::MerchantStatus;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{AllowedIpId, Env};
+use punchcard_domain::{AllowedIpId, Env, MerchantId};
 use punchcard_store::allowed_ips::{self, AllowedIpRow};
+use punchcard_store::changes::{self, Change, Changes, Topic};
 use punchcard_store::error::UNIQUE_INDEXES;
-use punchcard_store::{accounts, SchemaUniqueIndex, StoreError, UniqueKey};
+use punchcard_store::{accounts, commit, Db, SchemaUniqueIndex, StoreError, UniqueKey};
 use serde_json::{json, Value};
 
 // ----- unique keys -----
@@ -189,7 +194,240 @@ async fn violations_decode_to_their_key(t: TestApp) {
     t.stop().await;
 }
 
+// ----- change notifications -----
+
+fn entry(source: &str, ip: &str) -> NewAllowedIp {
+    NewAllowedIp::parse(source, ip).expect("valid entry")
+}
+
+async fn status_of(t: &TestApp, key: &(String, String)) -> u16 {
+    t.api_get(key, "/api/v1/currencies").await.status().as_u16()
+}
+
+/// Polls `t`'s API until it answers `want`; answers how long that took.
+async fn until_status(
+    t: &TestApp,
+    key: &(String, String),
+    want: u16,
+    within: Duration,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let got = status_of(t, key).await;
+        if got == want {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < within,
+            "still {got}, not {want}, after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until a server hears other processes' changes (its listener is connected).
+async fn until_live(t: &TestApp) {
+    let changes = t.app.db.subscribe_changes();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !changes.live() {
+        assert!(
+            Instant::now() < deadline,
+            "the change listener never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The next change a subscription hears, within `within`.
+async fn next_change(changes: &mut Changes, within: Duration) -> Change {
+    tokio::time::timeout(within, changes.next())
+        .await
+        .unwrap_or_else(|_| panic!("no change heard within {within:?}"))
+}
+
+/// Drops what a subscription heard so far (a listener's first `Everything`, …).
+async fn drain(changes: &mut Changes) {
+    while tokio::time::timeout(Duration::from_millis(300), changes.next())
+        .await
+        .is_ok()
+    {}
+}
+
+/// How soon another server must follow a change. The cache keeps a list for minutes while it
+/// hears changes, so meeting this is the notification's doing, not an expiry. SQLite servers in
+/// separate processes (here: separate pools) hear through the change counter's poll.
+const FOLLOWS_WITHIN: Duration = Duration::from_millis(750);
+
+async fn another_server_follows_an_allowed_ip_change_at_once(t: TestApp) {
+    let b = t.start_on(|_| {}).await;
+    until_live(&t).await;
+    until_live(&b).await;
+    let (m, member) = merchant_with_member(&t, "Acme", true).await;
+    let key = t.api_key(&m, Env::Dev).await;
+    // Both servers have read (and cached) the empty list.
+    assert_eq!(status_of(&t, &key).await, 200);
+    assert_eq!(status_of(&b, &key).await, 200);
+
+    // Added through the first server's dashboard: the second refuses the API at once.
+    let res = member
+        .post(
+            &t,
+            "/dashboard/allowed-ips",
+            &[("source", "api"), ("ip", "203.0.113.7")],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    assert_eq!(status_of(&t, &key).await, 403, "the writing server at once");
+    let took = until_status(&b, &key, 403, FOLLOWS_WITHIN).await;
+    eprintln!("the other server followed an add in {took:?}");
+
+    // Deleted through the use case (as the CLI does): both let the API in again.
+    let rule = t.app.list_allowed_ips(&m).await.unwrap().remove(0);
+    t.app.delete_allowed_ip(&m, &rule.id).await.unwrap();
+    assert_eq!(status_of(&t, &key).await, 200);
+    let took = until_status(&b, &key, 200, FOLLOWS_WITHIN).await;
+    eprintln!("the other server followed a delete in {took:?}");
+
+    // And the other way round: the second server's write reaches the first.
+    b.app
+        .add_allowed_ip(&m, entry("api", "198.51.100.0/24"))
+        .await
+        .unwrap();
+    until_status(&t, &key, 403, FOLLOWS_WITHIN).await;
+    b.stop().await;
+    t.stop().await;
+}
+
+/// A change whose transaction rolls back notifies nobody; the one that commits does.
+async fn a_rolled_back_change_notifies_nothing(t: TestApp) {
+    let b = t.start_on(|_| {}).await;
+    until_live(&t).await;
+    until_live(&b).await;
+    let rolled_back = t.active_merchant("Rolled back").await;
+    let committed = t.active_merchant("Committed").await;
+    let mut here = t.app.db.subscribe_changes();
+    let mut there = b.app.db.subscribe_changes();
+    drain(&mut here).await;
+    drain(&mut there).await;
+
+    let row = |m: &MerchantId| AllowedIpRow {
+        merchant_id: m.clone(),
+        id: AllowedIpId::new(),
+        source: "api".to_string(),
+        cidr: "203.0.113.1".to_string(),
+        created_at: Timestamp::now(),
+    };
+    let mut tx = t.app.db.begin_write().await.unwrap();
+    allowed_ips::insert(&mut tx, &row(&rolled_back))
+        .await
+        .unwrap();
+    drop(tx);
+    let mut tx = t.app.db.begin_write().await.unwrap();
+    allowed_ips::insert(&mut tx, &row(&committed))
+        .await
+        .unwrap();
+    commit(tx).await.unwrap();
+
+    // This process hears the commit as it returns (on PostgreSQL its own listener may echo it).
+    let topic = Change::Topic(Topic::AllowedIps(committed.clone()));
+    assert_eq!(here.try_next(), Some(topic.clone()));
+    let mut heard_here = Vec::new();
+    while let Ok(c) = tokio::time::timeout(Duration::from_millis(500), here.next()).await {
+        heard_here.push(c);
+    }
+    assert!(heard_here.iter().all(|c| *c == topic), "{heard_here:?}");
+
+    // The other server hears the commit once; on SQLite it learns that something changed,
+    // not what (the counter moved once: the rollback did not move it).
+    let expected = match t.backend {
+        Backend::Postgres => topic,
+        Backend::Sqlite => Change::Everything,
+    };
+    assert_eq!(
+        next_change(&mut there, Duration::from_secs(2)).await,
+        expected
+    );
+    let more = tokio::time::timeout(Duration::from_millis(600), there.next()).await;
+    assert!(more.is_err(), "heard more than the commit: {more:?}");
+    assert!(t
+        .app
+        .list_allowed_ips(&rolled_back)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(t.app.list_allowed_ips(&committed).await.unwrap().len(), 1);
+    b.stop().await;
+    t.stop().await;
+}
+
+/// `punchcard admin allowed-ip …` writes from another process, through the use cases on its
+/// own connection: a running server follows within a second or two.
+async fn an_admin_change_reaches_a_running_server(t: TestApp) {
+    until_live(&t).await;
+    let m = t.active_merchant("Acme").await;
+    let key = t.api_key(&m, Env::Dev).await;
+    assert_eq!(status_of(&t, &key).await, 200);
+
+    let db = Db::connect(&t.database_url).await.unwrap();
+    let admin = App::new(db.clone(), AppSettings::default());
+    let rule = admin
+        .add_allowed_ip(&m, entry("api", "203.0.113.7"))
+        .await
+        .unwrap();
+    let took = until_status(&t, &key, 403, Duration::from_secs(2)).await;
+    eprintln!("the server followed the admin's add in {took:?}");
+    admin.delete_allowed_ip(&m, &rule.id).await.unwrap();
+    until_status(&t, &key, 200, Duration::from_secs(2)).await;
+    db.close().await;
+    t.stop().await;
+}
+
 on_both_backends!(
     every_unique_index_of_the_schema_is_in_the_table,
     violations_decode_to_their_key,
+    another_server_follows_an_allowed_ip_change_at_once,
+    a_rolled_back_change_notifies_nothing,
+    an_admin_change_reaches_a_running_server,
 );
+
+/// The listener's connection is cut: it reconnects, tells its subscribers to forget everything
+/// (it may have missed notifications), and hears the next change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_listener_reconnects_and_forgets_everything() {
+    let Some(t) = TestApp::postgres().await else {
+        return;
+    };
+    let b = t.start_on(|_| {}).await;
+    until_live(&b).await;
+    let m = t.active_merchant("Acme").await;
+    let key = t.api_key(&m, Env::Dev).await;
+    assert_eq!(status_of(&b, &key).await, 200);
+    let mut there = b.app.db.subscribe_changes();
+    drain(&mut there).await;
+
+    let cut: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND datname = current_database()",
+    )
+    .bind(changes::LISTENER_APPLICATION_NAME)
+    .fetch_all(t.app.db.pool())
+    .await
+    .unwrap();
+    let cut = cut.len();
+    assert_eq!(cut, 2, "one listener per server");
+    assert_eq!(
+        next_change(&mut there, Duration::from_secs(10)).await,
+        Change::Everything
+    );
+    until_live(&b).await;
+    // Cached again after the reconnection: only a notification can make it forget now.
+    assert_eq!(status_of(&b, &key).await, 200);
+
+    t.app
+        .add_allowed_ip(&m, entry("api", "203.0.113.7"))
+        .await
+        .unwrap();
+    until_status(&b, &key, 403, FOLLOWS_WITHIN).await;
+    b.stop().await;
+    t.stop().await;
+}
