@@ -8,7 +8,7 @@ use punchcard_domain::net::IpRange;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{AllowedIpId, Env, FieldError, MerchantId, ValidationErrors};
 use punchcard_store::allowed_ips::{self, AllowedIpRow};
-use punchcard_store::{accounts, commit};
+use punchcard_store::{accounts, commit, UniqueKey};
 
 use crate::limits::check_cap;
 use crate::{App, AppError};
@@ -82,22 +82,15 @@ impl App {
             cidr: new.range.to_string(),
             created_at: Timestamp::now(),
         };
-        let duplicate = || AppError::field("ip", "is already in the list for this source");
         let mut tx = self.db.begin_write().await?;
         if !accounts::lock_merchant(&mut tx, merchant_id).await? {
             return Err(AppError::NotFound("merchant"));
         }
         if allowed_ips::exists(&mut tx, merchant_id, &row.source, &row.cidr).await? {
-            return Err(duplicate());
+            return Err(AppError::duplicate(UniqueKey::AllowedIpCidr));
         }
         check_cap(&mut tx, merchant_id, Env::Prod, Resource::AllowedIps).await?;
-        allowed_ips::insert(&mut tx, &row).await.map_err(|e| {
-            if e.is_conflict_on(allowed_ips::UNIQUE_CIDR) || e.is_conflict_on("cidr") {
-                duplicate()
-            } else {
-                e.into()
-            }
-        })?;
+        allowed_ips::insert(&mut tx, &row).await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %merchant_id, source = row.source, cidr = row.cidr, "allowed IP added");
         Ok(row)
@@ -116,10 +109,11 @@ impl App {
         merchant_id: &MerchantId,
         id: &AllowedIpId,
     ) -> Result<(), AppError> {
-        let mut conn = self.db.conn().await?;
-        if !allowed_ips::delete(&mut conn, merchant_id, id).await? {
+        let mut tx = self.db.begin_write().await?;
+        if !allowed_ips::delete(&mut tx, merchant_id, id).await? {
             return Err(AppError::NotFound("allowed IP"));
         }
+        commit(tx).await?;
         tracing::info!(merchant_id = %merchant_id, allowed_ip_id = %id, "allowed IP deleted");
         Ok(())
     }

@@ -15,7 +15,7 @@ use punchcard_store::coupons::{
     self, CodeFilter, CodeRow, CouponFilter, CouponRow, DealTerms, Stock,
 };
 use punchcard_store::wallets::{self, WalletRow};
-use punchcard_store::{commit, currencies, leads, Conn, StoreError};
+use punchcard_store::{commit, currencies, leads, Conn, UniqueKey};
 
 use crate::input::{can_match, can_match_text, field_id, named};
 use crate::ledger::{fingerprint, post_entry, Entry, Scope};
@@ -69,7 +69,7 @@ async fn live_deal(
 }
 
 fn hash_reused() -> AppError {
-    AppError::IdempotencyMismatch("this hash was already used for a different coupon".to_string())
+    AppError::duplicate(UniqueKey::CouponHash)
 }
 
 fn replay_or_mismatch(done: CouponRow, fp: &str) -> Result<Issued, AppError> {
@@ -120,13 +120,7 @@ impl App {
             issued_at: None,
             created_at: now,
         };
-        coupons::insert_code(&mut tx, &row).await.map_err(|e| {
-            if e.is_conflict_on(coupons::UNIQUE_CODE_VALUE) || e.is_conflict_on("value") {
-                AppError::field("value", "already exists in this environment")
-            } else {
-                e.into()
-            }
-        })?;
+        coupons::insert_code(&mut tx, &row).await?;
         commit(tx).await?;
         Ok(row)
     }
@@ -481,7 +475,11 @@ impl App {
                     replayed: false,
                 })
             }
-            Err(AppError::Internal(source)) if is_hash_conflict(&*source) => {
+            // The hash's unique key refused the coupon (the error layer answers that key with
+            // `idempotency_mismatch`; the points entry's hash comes from the new coupon id and
+            // cannot clash): a concurrent request with the same hash committed first. Answer
+            // as it did.
+            Err(AppError::IdempotencyMismatch(_)) => {
                 let mut conn = self.db.conn().await?;
                 let done =
                     coupons::find_coupon_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash)
@@ -670,10 +668,4 @@ async fn not_issued(conn: &mut Conn, scope: &Scope, id: &str) -> AppError {
         Ok(None) => AppError::NotFound("coupon"),
         Err(e) => e.into(),
     }
-}
-
-fn is_hash_conflict(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
-    e.downcast_ref::<StoreError>().is_some_and(|e| {
-        e.is_conflict_on(coupons::UNIQUE_COUPON_HASH) || e.is_conflict_on("coupons.hash")
-    })
 }

@@ -38,13 +38,7 @@ impl App {
             coins_per_unit: cpu.to_string(),
             created_at: Timestamp::now(),
         };
-        currencies::insert(&mut tx, &row).await.map_err(|e| {
-            if e.is_conflict_on("code") {
-                AppError::field("code", "already exists for this merchant")
-            } else {
-                e.into()
-            }
-        })?;
+        currencies::insert(&mut tx, &row).await?;
         commit(tx).await?;
         Ok(row)
     }

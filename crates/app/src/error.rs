@@ -1,7 +1,7 @@
 //! Application errors, each with a stable code that the HTTP layer maps once.
 
 use punchcard_domain::{FieldError, ValidationErrors};
-use punchcard_store::StoreError;
+use punchcard_store::{StoreError, UniqueKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -70,6 +70,54 @@ impl AppError {
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         AppError::Internal(Box::new(e))
     }
+
+    /// The answer when `key` refuses a write: the field it guards (422 `validation_failed`),
+    /// a reused retry hash (422 `idempotency_mismatch`), or, for keys no user types, a generic
+    /// 409 `conflict`. Checks made before a write answer the same through this function.
+    pub fn duplicate(key: UniqueKey) -> Self {
+        if let Some(field) = duplicate_field(key) {
+            return AppError::Validation(field.into());
+        }
+        match key {
+            UniqueKey::WalletTransactionHash => AppError::IdempotencyMismatch(
+                "this hash was already used for a different transaction".to_string(),
+            ),
+            UniqueKey::CouponHash => AppError::IdempotencyMismatch(
+                "this hash was already used for a different coupon".to_string(),
+            ),
+            _ => AppError::Conflict(
+                "the request collided with another change made at the same time; retry it"
+                    .to_string(),
+            ),
+        }
+    }
+}
+
+/// The field a unique key guards and what to tell the user who typed it; `None` for keys no
+/// user types (generated tokens and ids, retry hashes).
+pub fn duplicate_field(key: UniqueKey) -> Option<FieldError> {
+    let (field, message) = match key {
+        UniqueKey::MemberEmail => ("email", "is already registered"),
+        UniqueKey::CurrencyCode => ("code", "already exists for this merchant"),
+        UniqueKey::AllowedIpCidr => ("ip", "is already in the list for this source"),
+        UniqueKey::LeadCustomerId => ("customer_id", "is already used by another lead"),
+        UniqueKey::WalletLeadCurrency => (
+            "currency_id",
+            "the lead already has a wallet in this currency",
+        ),
+        UniqueKey::OfferLiveCode => (
+            "code",
+            "is already the code of another offer in this environment",
+        ),
+        UniqueKey::CouponCodeValue => ("value", "already exists in this environment"),
+        UniqueKey::WalletTransactionHash
+        | UniqueKey::CouponHash
+        | UniqueKey::SessionToken
+        | UniqueKey::InvitationToken
+        | UniqueKey::PrimaryKey(_)
+        | UniqueKey::Unknown => return None,
+    };
+    Some(FieldError::new(field, message))
 }
 
 impl From<StoreError> for AppError {
@@ -77,6 +125,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Unavailable(_) => AppError::Unavailable(e),
             StoreError::Superseded => AppError::Superseded,
+            StoreError::Unique(key) => AppError::duplicate(key),
             other => AppError::Internal(Box::new(other)),
         }
     }
@@ -91,5 +140,35 @@ impl From<ValidationErrors> for AppError {
 impl From<FieldError> for AppError {
     fn from(e: FieldError) -> Self {
         AppError::Validation(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_keys_map_to_fields_hashes_or_a_generic_conflict() {
+        let e = AppError::from(StoreError::Unique(UniqueKey::LeadCustomerId));
+        match &e {
+            AppError::Validation(v) => {
+                assert_eq!(
+                    v.for_field("customer_id"),
+                    Some("is already used by another lead")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.code(), "validation_failed");
+        let e = AppError::from(StoreError::Unique(UniqueKey::CouponHash));
+        assert_eq!(e.code(), "idempotency_mismatch");
+        for key in [
+            UniqueKey::Unknown,
+            UniqueKey::SessionToken,
+            UniqueKey::PrimaryKey("plans"),
+        ] {
+            let e = AppError::from(StoreError::Unique(key));
+            assert_eq!(e.code(), "conflict", "{key:?}");
+        }
     }
 }

@@ -17,7 +17,7 @@ use punchcard_domain::{
 };
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
 use punchcard_store::wallets::{self, TransactionFilter, TransactionRow, WalletRow};
-use punchcard_store::{commit, currencies, Conn, StoreError};
+use punchcard_store::{commit, currencies, Conn, UniqueKey};
 use sha2::{Digest, Sha256};
 
 use crate::input::{can_match, can_match_text, field_id, named};
@@ -170,13 +170,7 @@ pub fn fingerprint(parts: &[&str]) -> String {
 }
 
 fn hash_reused() -> AppError {
-    AppError::IdempotencyMismatch(
-        "this hash was already used for a different transaction".to_string(),
-    )
-}
-
-fn conflict_customer_id() -> AppError {
-    AppError::field("customer_id", "is already used by another lead")
+    AppError::duplicate(UniqueKey::WalletTransactionHash)
 }
 
 impl App {
@@ -219,13 +213,7 @@ impl App {
         };
         let mut tx = self.db.begin_write().await?;
         check_cap(&mut tx, &scope.merchant_id, scope.env, Resource::Leads).await?;
-        leads::insert(&mut tx, &row).await.map_err(|e| {
-            if e.is_conflict_on(leads::UNIQUE_CUSTOMER_ID) || e.is_conflict_on("customer_id") {
-                conflict_customer_id()
-            } else {
-                e.into()
-            }
-        })?;
+        leads::insert(&mut tx, &row).await?;
         burn_quota(&mut tx, &scope.merchant_id, scope.env, &[Quota::Leads]).await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %row.id, "lead created");
@@ -322,13 +310,7 @@ impl App {
             updated_at: now,
             ..current
         };
-        let updated = leads::update(&mut tx, &row).await.map_err(|e| {
-            if e.is_conflict_on(leads::UNIQUE_CUSTOMER_ID) || e.is_conflict_on("customer_id") {
-                conflict_customer_id()
-            } else {
-                e.into()
-            }
-        })?;
+        let updated = leads::update(&mut tx, &row).await?;
         if !updated {
             return Err(AppError::NotFound("lead"));
         }
@@ -377,12 +359,6 @@ impl App {
         let currency = currencies::find(&mut tx, &scope.merchant_id, currency_id.as_str())
             .await?
             .ok_or_else(|| AppError::field("currency_id", "no such currency"))?;
-        let duplicate = || {
-            AppError::field(
-                "currency_id",
-                "the lead already has a wallet in this currency",
-            )
-        };
         if wallets::find_for_lead(
             &mut tx,
             &scope.merchant_id,
@@ -393,7 +369,7 @@ impl App {
         .await?
         .is_some()
         {
-            return Err(duplicate());
+            return Err(AppError::duplicate(UniqueKey::WalletLeadCurrency));
         }
         check_cap(&mut tx, &scope.merchant_id, scope.env, Resource::Wallets).await?;
         let row = WalletRow {
@@ -406,13 +382,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        wallets::insert(&mut tx, &row).await.map_err(|e| {
-            if e.is_conflict_on(wallets::UNIQUE_LEAD_CURRENCY) || e.is_conflict_on("currency_id") {
-                duplicate()
-            } else {
-                e.into()
-            }
-        })?;
+        wallets::insert(&mut tx, &row).await?;
         commit(tx).await?;
         Ok(row)
     }
@@ -557,8 +527,10 @@ impl App {
                 transaction: row,
                 replayed: false,
             }),
-            Err(AppError::Internal(source)) if is_hash_conflict(&*source) => {
-                // Lost the race to a concurrent request with the same hash: answer as it did.
+            // The hash's unique key refused the row (the error layer answers that key with
+            // `idempotency_mismatch`; nothing else in this transaction does): a concurrent
+            // request with the same hash committed first. Answer as it did.
+            Err(AppError::IdempotencyMismatch(_)) => {
                 let mut conn = self.db.conn().await?;
                 let done = wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash)
                     .await?
@@ -690,9 +662,4 @@ fn replay_or_mismatch(done: TransactionRow, fingerprint: &str) -> Result<Posted,
     } else {
         Err(hash_reused())
     }
-}
-
-fn is_hash_conflict(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
-    e.downcast_ref::<StoreError>()
-        .is_some_and(|e| e.is_conflict_on(wallets::UNIQUE_HASH) || e.is_conflict_on("hash"))
 }

@@ -9,8 +9,8 @@ use punchcard_domain::accounts::{Email, Password, Role};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{FieldError, InvitationId, MemberId, MerchantId};
 use punchcard_store::accounts::{self, MemberRow};
-use punchcard_store::commit;
 use punchcard_store::invitations::{self, InvitationRow};
+use punchcard_store::{commit, StoreError, UniqueKey};
 use time::Duration;
 
 use crate::{secrets, App, AppError};
@@ -31,6 +31,12 @@ pub fn parse_invited_role(s: &str) -> Result<Role, FieldError> {
         Some(r @ (Role::Admin | Role::Staff)) => Ok(r),
         _ => Err(FieldError::new("role", "must be admin or staff")),
     }
+}
+
+/// An invitee's address that an account already uses (said from the inviting side, where
+/// the default "is already registered" would read oddly).
+fn email_taken() -> AppError {
+    AppError::field("email", "already belongs to a Punchcard account")
 }
 
 impl App {
@@ -74,10 +80,7 @@ impl App {
             .await?
             .is_some()
         {
-            return Err(AppError::field(
-                "email",
-                "already belongs to a Punchcard account",
-            ));
+            return Err(email_taken());
         }
         invitations::revoke_for_email(&mut tx, merchant_id, &email, now).await?;
         if invitations::count_seats(&mut tx, merchant_id, now).await? >= MEMBER_CAP {
@@ -143,14 +146,12 @@ impl App {
             status: "active".to_string(),
             created_at: now,
         };
+        // The invitee's address was free when invited; an account made since then takes it.
         accounts::insert_member(&mut tx, &member)
             .await
-            .map_err(|e| {
-                if e.is_conflict_on("email") {
-                    AppError::field("email", "already belongs to a Punchcard account")
-                } else {
-                    e.into()
-                }
+            .map_err(|e| match e {
+                StoreError::Unique(UniqueKey::MemberEmail) => email_taken(),
+                other => other.into(),
             })?;
         commit(tx).await?;
         tracing::info!(merchant_id = %member.merchant_id, member_id = %member.id, "invitation accepted");

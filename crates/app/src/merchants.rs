@@ -213,13 +213,7 @@ pub async fn create_merchant_in(
         status: "active".to_string(),
         created_at: now,
     };
-    accounts::insert_member(conn, &member).await.map_err(|e| {
-        if e.is_conflict_on("email") {
-            AppError::field("email", "is already registered")
-        } else {
-            e.into()
-        }
-    })?;
+    accounts::insert_member(conn, &member).await?;
     plans::upsert(conn, &merchant_id, &PlanLimits::default(), now).await?;
     for quota in Quota::ALL {
         quotas::set_total(conn, &merchant_id, quota, quota.of(&PlanLimits::default())).await?;

@@ -8,7 +8,7 @@ use punchcard_domain::time::Timestamp;
 use punchcard_domain::{Env, MerchantId, OfferId, StoreId, ValidationErrors};
 use punchcard_store::offers::{self, OfferFilter, OfferRow};
 use punchcard_store::uploads::UploadRow;
-use punchcard_store::{accounts, commit, Conn, StoreError};
+use punchcard_store::{accounts, commit, Conn, UniqueKey};
 
 use crate::catalog::{
     check_stores_exist, group, images_of, parse_flag, parse_opt, parse_search, parse_store_ids,
@@ -110,15 +110,6 @@ fn parse_offer(d: &OfferDraft, e: &mut ValidationErrors) -> Option<ParsedOffer> 
         available: d.available,
         schedule: schedule?,
     })
-}
-
-/// A unique-index refusal on the promo code becomes a field error; anything else stays.
-fn map_code_conflict(e: StoreError) -> AppError {
-    if e.is_conflict_on(offers::UNIQUE_LIVE_CODE) || e.is_conflict_on("code") {
-        AppError::Validation(code_taken_field().into())
-    } else {
-        e.into()
-    }
 }
 
 /// An offer with what answers show about it.
@@ -234,9 +225,7 @@ impl App {
             updated_at: now,
             deleted_at: None,
         };
-        offers::insert(&mut tx, &row)
-            .await
-            .map_err(map_code_conflict)?;
+        offers::insert(&mut tx, &row).await?;
         offers::set_stores(&mut tx, merchant_id, env, &row.id, &store_ids).await?;
         let answer = view(&mut tx, merchant_id, env, row).await?;
         commit(tx).await?;
@@ -328,10 +317,7 @@ impl App {
             updated_at: Timestamp::now(),
             ..current
         };
-        if !offers::update(&mut tx, &row)
-            .await
-            .map_err(map_code_conflict)?
-        {
+        if !offers::update(&mut tx, &row).await? {
             return Err(AppError::NotFound("offer"));
         }
         if let Some(ids) = store_ids {
@@ -361,10 +347,7 @@ impl App {
 }
 
 fn code_taken_field() -> punchcard_domain::FieldError {
-    punchcard_domain::FieldError::new(
-        "code",
-        "is already the code of another offer in this environment",
-    )
+    crate::error::duplicate_field(UniqueKey::OfferLiveCode).expect("the promo code is a field")
 }
 
 #[cfg(test)]

@@ -87,13 +87,14 @@ impl Server {
                 .await?
                 .as_bytes(),
         );
+        let allowed_ips = api::allowed_ips::AllowedIpCache::new(&app.db);
         let state = AppState {
             app,
             base_url: config.base_url(bound).into(),
             config: Arc::new(config),
             metrics: metrics::Metrics::new(),
             storage,
-            allowed_ips: api::allowed_ips::AllowedIpCache::new(),
+            allowed_ips,
             mailer,
             throttle,
             cookie_key,
@@ -123,6 +124,8 @@ impl Server {
     ) -> anyhow::Result<()> {
         let db = self.state.app.db.clone();
         let housekeeping = tokio::spawn(housekeeping(self.state.app.clone()));
+        // Hears other servers' (and `punchcard admin`'s) changes, so caches forget at once.
+        let changes = tokio::spawn(punchcard_store::changes::watch(db.clone()));
         axum::serve(
             self.listener,
             self.router
@@ -132,6 +135,7 @@ impl Server {
         .await
         .context("server error")?;
         housekeeping.abort();
+        changes.abort();
         db.close().await;
         Ok(())
     }

@@ -1,10 +1,13 @@
 //! Allowed IP entries: per merchant, per source (`api` or `dashboard`), an address or CIDR.
+//! Servers cache them, so the writes here take the transaction and publish
+//! [`Topic::AllowedIps`] with it.
 
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{AllowedIpId, MerchantId};
 use sqlx::{AnyConnection, Row};
 
-use crate::StoreError;
+use crate::changes::{publish, Topic};
+use crate::{StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowedIpRow {
@@ -14,9 +17,6 @@ pub struct AllowedIpRow {
     pub cidr: String,
     pub created_at: Timestamp,
 }
-
-/// The unique index that refuses a second identical entry.
-pub const UNIQUE_CIDR: &str = "allowed_ips_unique_cidr";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<AllowedIpRow, StoreError> {
     Ok(AllowedIpRow {
@@ -53,7 +53,7 @@ pub async fn exists(
     Ok(n > 0)
 }
 
-pub async fn insert(conn: &mut AnyConnection, r: &AllowedIpRow) -> Result<(), StoreError> {
+pub async fn insert(tx: &mut Tx, r: &AllowedIpRow) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO allowed_ips (merchant_id, id, source, cidr, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -62,9 +62,9 @@ pub async fn insert(conn: &mut AnyConnection, r: &AllowedIpRow) -> Result<(), St
     .bind(&r.source)
     .bind(&r.cidr)
     .bind(r.created_at.to_db())
-    .execute(conn)
+    .execute(&mut **tx)
     .await?;
-    Ok(())
+    publish(tx, Topic::AllowedIps(r.merchant_id.clone())).await
 }
 
 pub async fn list(
@@ -98,14 +98,18 @@ pub async fn cidrs_for_source(
 
 /// Deletes one entry; answers whether it existed.
 pub async fn delete(
-    conn: &mut AnyConnection,
+    tx: &mut Tx,
     merchant_id: &MerchantId,
     id: &AllowedIpId,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM allowed_ips WHERE merchant_id = $1 AND id = $2")
         .bind(merchant_id.as_str())
         .bind(id.as_str())
-        .execute(conn)
+        .execute(&mut **tx)
         .await?;
-    Ok(done.rows_affected() == 1)
+    let deleted = done.rows_affected() == 1;
+    if deleted {
+        publish(tx, Topic::AllowedIps(merchant_id.clone())).await?;
+    }
+    Ok(deleted)
 }

@@ -11,11 +11,6 @@ use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
-/// The unique index of code values per merchant and env.
-pub const UNIQUE_CODE_VALUE: &str = "coupon_codes_value";
-/// The unique index of coupon hashes per merchant and env.
-pub const UNIQUE_COUPON_HASH: &str = "coupons_hash";
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeRow {
     pub merchant_id: MerchantId,

@@ -6,9 +6,6 @@ use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
-/// The unique index that keeps customer ids unique per merchant and env.
-pub const UNIQUE_CUSTOMER_ID: &str = "leads_customer_id";
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeadRow {
     pub merchant_id: MerchantId,

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod allowed_ips;
 pub mod api_keys;
 mod catalog;
+pub mod changes;
 pub mod coupons;
 pub mod currencies;
 pub mod deals;
@@ -35,7 +36,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, ConnectOptions, Executor};
 
-pub use error::StoreError;
+pub use error::{StoreError, UniqueKey};
 pub use sqlx::AnyConnection as Conn;
 
 /// A write transaction; commit it with [`commit`] or it rolls back on drop. It derefs to the
@@ -44,6 +45,12 @@ pub struct Tx {
     inner: sqlx::Transaction<'static, Any>,
     /// SQLite: this process's turn to write, held until the transaction ends.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    backend: Backend,
+    /// Topics published in this transaction, told to this process's subscribers on commit.
+    published: Vec<changes::Topic>,
+    /// SQLite: the change counter value this transaction wrote.
+    bumped_to: Option<i64>,
+    hub: std::sync::Arc<changes::Hub>,
 }
 
 impl std::ops::Deref for Tx {
@@ -77,6 +84,26 @@ pub struct Db {
     /// SQLite has one writer at a time: writers of this process queue here in arrival order
     /// instead of sleeping and retrying in SQLite's busy handler.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// This process's end of the change notifications (see [`changes`]).
+    hub: std::sync::Arc<changes::Hub>,
+    /// The URL it was opened with (the change listener opens its own connection).
+    url: DbUrl,
+}
+
+/// A database URL, which may hold a password: never printed.
+#[derive(Clone)]
+struct DbUrl(std::sync::Arc<str>);
+
+impl DbUrl {
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbUrl(..)")
+    }
 }
 
 /// Which backend a URL names, or a clear error.
@@ -138,6 +165,8 @@ impl Db {
             pool,
             backend,
             writer: Default::default(),
+            hub: changes::Hub::new(),
+            url: DbUrl(url.into()),
         })
     }
 
@@ -175,11 +204,19 @@ impl Db {
                 Tx {
                     inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: Some(turn),
+                    backend: self.backend,
+                    published: Vec::new(),
+                    bumped_to: None,
+                    hub: self.hub.clone(),
                 }
             }
             Backend::Postgres => Tx {
                 inner: self.pool.begin().await?,
                 _turn: None,
+                backend: self.backend,
+                published: Vec::new(),
+                bumped_to: None,
+                hub: self.hub.clone(),
             },
         })
     }
@@ -208,9 +245,54 @@ impl Db {
         Ok(rows)
     }
 
+    /// Every unique index of the current schema (primary keys included) with its columns in
+    /// order, for the test that [`error::UNIQUE_INDEXES`] names them all.
+    pub async fn schema_unique_indexes(&self) -> Result<Vec<SchemaUniqueIndex>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name, il.name, ii.name FROM sqlite_master m \
+                 JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+                 AND il.\"unique\" = 1 ORDER BY m.name, il.name, ii.seqno"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(t.relname AS TEXT), CAST(i.relname AS TEXT), CAST(a.attname AS TEXT) \
+                 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+                 JOIN pg_class t ON t.oid = x.indrelid \
+                 JOIN pg_namespace n ON n.oid = t.relnamespace \
+                 JOIN LATERAL unnest(CAST(x.indkey AS int2[])) WITH ORDINALITY AS k(attnum, ord) ON true \
+                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
+                 WHERE x.indisunique AND n.nspname = current_schema() AND t.relname NOT LIKE '_sqlx%' \
+                 ORDER BY 1, 2, k.ord"
+            }
+        };
+        let rows: Vec<(String, String, String)> = sqlx::query_as(sql).fetch_all(&self.pool).await?;
+        let mut out: Vec<SchemaUniqueIndex> = Vec::new();
+        for (table, name, column) in rows {
+            match out.last_mut() {
+                Some(last) if last.table == table && last.name == name => last.columns.push(column),
+                _ => out.push(SchemaUniqueIndex {
+                    table,
+                    name,
+                    columns: vec![column],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A unique index as the database describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaUniqueIndex {
+    pub table: String,
+    /// On SQLite a primary key's index is `sqlite_autoindex_<table>_<n>`.
+    pub name: String,
+    pub columns: Vec<String>,
 }
 
 fn describe_connect_error(e: &sqlx::Error) -> String {
@@ -225,16 +307,33 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
     }
 }
 
-/// Commits a write transaction. Inside an idempotent request (see [`idempotency::FENCE`]) the
-/// same transaction records that the request's action is applied, and the transaction rolls
-/// back with [`StoreError::Superseded`] if the request no longer holds its key.
+/// Commits a write transaction, then tells this process's subscribers what it published.
+/// Inside an idempotent request (see [`idempotency::FENCE`]) the same transaction records that
+/// the request's action is applied, and the transaction rolls back with
+/// [`StoreError::Superseded`] if the request no longer holds its key.
 pub async fn commit(mut tx: Tx) -> Result<(), StoreError> {
     if let Ok(fence) = idempotency::FENCE.try_with(Clone::clone) {
         if !idempotency::mark_applied(&mut tx, &fence).await? {
             return Err(StoreError::Superseded);
         }
     }
-    tx.inner.commit().await.map_err(StoreError::from)
+    let Tx {
+        inner,
+        _turn,
+        published,
+        bumped_to,
+        hub,
+        ..
+    } = tx;
+    inner.commit().await?;
+    drop(_turn);
+    if let Some(value) = bumped_to {
+        hub.committed_bump(value);
+    }
+    for topic in published {
+        hub.send(changes::Change::Topic(topic));
+    }
+    Ok(())
 }
 
 /// The `env` column of a row.

@@ -8,9 +8,6 @@ use sqlx::{AnyConnection, Row};
 use crate::catalog::{contains_pattern, opt_time, Args, OFFER_STORES};
 use crate::StoreError;
 
-/// The unique index that keeps one live offer per promo code, merchant and environment.
-pub const UNIQUE_LIVE_CODE: &str = "offers_live_code";
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferRow {
     pub merchant_id: MerchantId,
@@ -62,7 +59,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<OfferRow, StoreError> {
     })
 }
 
-/// Inserts an offer; a live offer with the same code is `StoreError::Conflict`.
+/// Inserts an offer; a live offer with the same code is
+/// `StoreError::Unique(UniqueKey::OfferLiveCode)`.
 pub async fn insert(conn: &mut AnyConnection, o: &OfferRow) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO offers (merchant_id, env, id, code, name, description, sell_price, available, \
@@ -167,7 +165,7 @@ pub async fn list(
 }
 
 /// Writes every changeable field of a live offer; answers whether it was found. A code taken
-/// by another live offer is `StoreError::Conflict`.
+/// by another live offer is `StoreError::Unique(UniqueKey::OfferLiveCode)`.
 pub async fn update(conn: &mut AnyConnection, o: &OfferRow) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE offers SET code = $4, name = $5, description = $6, sell_price = $7, available = $8, \

@@ -8,11 +8,6 @@ use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
-/// The unique index of one wallet per lead and currency.
-pub const UNIQUE_LEAD_CURRENCY: &str = "wallets_lead_currency";
-/// The unique index of transaction hashes per merchant and env.
-pub const UNIQUE_HASH: &str = "wallet_transactions_hash";
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletRow {
     pub merchant_id: MerchantId,

@@ -190,9 +190,8 @@ pub async fn add(
             ));
         }
     }
-    let result = state.app.add_allowed_ip(&user.merchant.id, new).await;
-    state.allowed_ips.invalidate(&user.merchant.id);
-    match result {
+    // The write publishes the change: this server's cache forgets the list when it commits.
+    match state.app.add_allowed_ip(&user.merchant.id, new).await {
         Ok(row) => Ok(back_to(
             &state,
             "/dashboard/allowed-ips",
@@ -225,7 +224,6 @@ pub async fn delete(
 ) -> Result<Response, PageError> {
     let id: AllowedIpId = id.parse().map_err(|_| AppError::NotFound("allowed IP"))?;
     state.app.delete_allowed_ip(&user.merchant.id, &id).await?;
-    state.allowed_ips.invalidate(&user.merchant.id);
     Ok(back_to(
         &state,
         "/dashboard/allowed-ips",

@@ -29,3 +29,4 @@ mod members;
 mod openapi;
 mod schema;
 mod storage_s3;
+mod store_conflicts;
