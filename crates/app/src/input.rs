@@ -13,13 +13,18 @@ pub fn named<T: FromStr>(raw: &str, what: &'static str) -> Result<T, AppError> {
     raw.parse().map_err(|_| AppError::NotFound(what))
 }
 
-/// An id given in a field of a request: required, and of the field's kind.
-pub fn field_id<T: FromStr<Err = FieldError>>(field: &str, raw: &str) -> Result<T, FieldError> {
+/// An id given in a field of a request (`lead_id`): required, and of the field's kind. Text
+/// that cannot be such an id names no record, and gets the same answer as an unknown id
+/// (`no such lead`).
+pub fn field_id<T: FromStr>(field: &str, raw: &str) -> Result<T, FieldError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(FieldError::new(field, "is required"));
     }
-    raw.parse().map_err(|e: FieldError| e.at(field))
+    raw.parse().map_err(|_| {
+        let noun = field.strip_suffix("_id").unwrap_or(field).replace('_', " ");
+        FieldError::new(field, format!("no such {noun}"))
+    })
 }
 
 /// An optional id filter as typed: empty is no filter, anything else an id of its kind.
@@ -63,7 +68,10 @@ mod tests {
             "is required"
         );
         let e = field_id::<LeadId>("lead_id", WalletId::new().as_str()).unwrap_err();
-        assert_eq!(e.field, "lead_id");
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("lead_id", "no such lead")
+        );
         assert_eq!(filter_id::<LeadId>("lead_id", Some(" ")).unwrap(), None);
         assert_eq!(
             filter_id::<LeadId>("lead_id", Some(lead.as_str())).unwrap(),

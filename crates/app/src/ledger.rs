@@ -13,7 +13,8 @@ use punchcard_domain::ledger::{
 use punchcard_domain::limits::{Quota, Resource};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{
-    ApiKeyId, CurrencyId, Env, LeadId, MerchantId, ValidationErrors, WalletId, WalletTransactionId,
+    ApiKeyId, CurrencyId, Env, FieldError, LeadId, MerchantId, ValidationErrors, WalletId,
+    WalletTransactionId,
 };
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
 use punchcard_store::wallets::{self, TransactionFilter, TransactionRow, WalletRow};
@@ -433,15 +434,18 @@ impl App {
         let amount = kind.and_then(|k| errors.check(check_amount(k, new.amount)));
         let hash = errors.check(parse_hash(&new.hash));
         let description = errors.check(parse_description(new.description.as_deref()));
-        let wallet_id = errors.check(field_id::<WalletId>("wallet_id", &new.wallet_id));
+        if new.wallet_id.trim().is_empty() {
+            errors.push(FieldError::new("wallet_id", "is required"));
+        }
         errors.into_result()?;
-        let (kind, amount, hash, description, wallet_id) = (
+        let (kind, amount, hash, description) = (
             kind.expect("checked"),
             amount.expect("checked"),
             hash.expect("checked"),
             description.expect("checked"),
-            wallet_id.expect("checked"),
         );
+        // Text that cannot be a wallet id names no wallet: 404, as an unknown wallet does.
+        let wallet_id: WalletId = named(new.wallet_id.trim(), "wallet")?;
         let wallet_id = wallet_id.as_str();
         let fp = fingerprint(&[
             wallet_id,
