@@ -9,6 +9,31 @@ use serde_json::{json, Value};
 
 use crate::process::{admin_ok, announced_addr, BIN};
 
+/// A test per backend of a scenario that takes a database URL: a fresh SQLite file, and a
+/// fresh PostgreSQL database (skipped outside CI when PostgreSQL is not configured).
+macro_rules! on_sqlite_and_postgres {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("punchcard.db").display());
+                super::$scenario(url).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let Some(admin_url) = crate::common::postgres_url() else {
+                    return;
+                };
+                let (url, name) = crate::common::fresh_postgres_database(&admin_url).await;
+                super::$scenario(url).await;
+                crate::common::drop_postgres_database(&admin_url, &name).await;
+            }
+        }
+    };
+}
+
 /// An active merchant with a PTS currency, made through the operator CLI: (merchant, currency).
 fn merchant_with_currency(url: &str) -> (String, String) {
     let m = admin_ok(
@@ -234,22 +259,7 @@ async fn acknowledged_writes_survive_sigkill(url: String) {
     let _ = child.wait();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_acknowledged_writes_survive_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("crash.db").display());
-    acknowledged_writes_survive_sigkill(url).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_acknowledged_writes_survive_sigkill() {
-    let Some(admin_url) = crate::common::postgres_url() else {
-        return;
-    };
-    let (url, name) = crate::common::fresh_postgres_database(&admin_url).await;
-    acknowledged_writes_survive_sigkill(url).await;
-    crate::common::drop_postgres_database(&admin_url, &name).await;
-}
+on_sqlite_and_postgres!(acknowledged_writes_survive_sigkill);
 
 /// A callback receiver that holds every call open until `answer` is set, then approves.
 async fn callback_receiver(
@@ -450,19 +460,4 @@ async fn idempotency_key_heals_after_sigkill(url: String) {
     let _ = child.wait();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_idempotency_key_heals_after_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("heal.db").display());
-    idempotency_key_heals_after_sigkill(url).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_idempotency_key_heals_after_sigkill() {
-    let Some(admin_url) = crate::common::postgres_url() else {
-        return;
-    };
-    let (url, name) = crate::common::fresh_postgres_database(&admin_url).await;
-    idempotency_key_heals_after_sigkill(url).await;
-    crate::common::drop_postgres_database(&admin_url, &name).await;
-}
+on_sqlite_and_postgres!(idempotency_key_heals_after_sigkill);
