@@ -243,6 +243,16 @@ impl FormErrors {
         self.fields.is_empty() && self.form.is_none()
     }
 
+    /// What a form shows when its use case refused it, and the status to answer: the fields'
+    /// errors, or a message about the whole form (a cap). Any other error is a page error.
+    pub fn refusal(e: AppError) -> Result<(StatusCode, Self), PageError> {
+        match e {
+            AppError::Validation(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, e.into())),
+            AppError::LimitReached(m) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Self::form(m))),
+            other => Err(PageError(other)),
+        }
+    }
+
     /// One field's error.
     pub fn field(field: &str, message: &str) -> Self {
         Self {

@@ -355,23 +355,13 @@ pub async fn create(
                 "Deal created. Switch it on when it is ready."
             }),
         )),
-        Err(AppError::Validation(e)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &form_page(&state, &user, None, &draft, e.into(), FormErrors::none()).await?,
-        )),
-        Err(AppError::LimitReached(m)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &form_page(
-                &state,
-                &user,
-                None,
-                &draft,
-                FormErrors::form(m),
-                FormErrors::none(),
-            )
-            .await?,
-        )),
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let (status, errors) = FormErrors::refusal(e)?;
+            Ok(render_with(
+                status,
+                &form_page(&state, &user, None, &draft, errors, FormErrors::none()).await?,
+            ))
+        }
     }
 }
 
@@ -432,11 +422,7 @@ pub async fn update(
             &format!("/dashboard/deals/{id}"),
             Flash::success("Deal saved."),
         )),
-        Err(AppError::Validation(e)) => refused(&state, &user, &id, &draft, e.into()).await,
-        Err(AppError::LimitReached(m)) => {
-            refused(&state, &user, &id, &draft, FormErrors::form(m)).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => refused(&state, &user, &id, &draft, FormErrors::refusal(e)?.1).await,
     }
 }
 

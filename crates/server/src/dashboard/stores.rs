@@ -315,23 +315,13 @@ pub async fn create(
             &format!("/dashboard/stores/{}", v.store.id),
             Flash::success("Store created. Attach it to deals and offers from their pages."),
         )),
-        Err(AppError::Validation(e)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &form_page(&state, &user, None, draft, e.into(), FormErrors::none()).await?,
-        )),
-        Err(AppError::LimitReached(m)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &form_page(
-                &state,
-                &user,
-                None,
-                draft,
-                FormErrors::form(m),
-                FormErrors::none(),
-            )
-            .await?,
-        )),
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let (status, errors) = FormErrors::refusal(e)?;
+            Ok(render_with(
+                status,
+                &form_page(&state, &user, None, draft, errors, FormErrors::none()).await?,
+            ))
+        }
     }
 }
 
