@@ -3,7 +3,7 @@
 //! that allows only the server's own scripts, styles and images.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -27,12 +27,17 @@ pub async fn on_html(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
     if html {
-        let headers = res.headers_mut();
-        for (name, value) in HEADERS {
-            headers
-                .entry(name)
-                .or_insert(HeaderValue::from_static(value));
-        }
+        add(res.headers_mut());
     }
     res
+}
+
+/// Adds the headers a response does not already carry (the dashboard's session layer puts
+/// them on every dashboard answer, redirects included).
+pub fn add(headers: &mut HeaderMap) {
+    for (name, value) in HEADERS {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
 }

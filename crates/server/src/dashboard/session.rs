@@ -174,17 +174,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             cookies::clear(cookies::SESSION, "/", secure),
         );
     }
-    let h = res.headers_mut();
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
-    );
+    crate::security_headers::add(res.headers_mut());
     res
 }
 
