@@ -34,14 +34,7 @@ impl Rates {
         let rows = currencies::list(conn, merchant_id, None, 500).await?;
         Ok(Self(
             rows.into_iter()
-                .filter_map(|c| match CoinsPerUnit::parse(&c.coins_per_unit) {
-                    Ok(rate) => Some((c.id, c.code, rate)),
-                    Err(_) => {
-                        // Written valid by `create_currency`; skip rather than fail every answer.
-                        tracing::error!(merchant_id = %merchant_id, currency_id = %c.id, "unreadable coins_per_unit");
-                        None
-                    }
-                })
+                .map(|c| (c.id, c.code, c.coins_per_unit))
                 .collect(),
         ))
     }

@@ -4,7 +4,6 @@
 use punchcard_domain::coupons::{
     generate_code, parse_code_csv, CodeKind, CouponMode, CouponStatus, MAX_BULK_GENERATE,
 };
-use punchcard_domain::currency::CoinsPerUnit;
 use punchcard_domain::ledger::{parse_hash, TransactionKind};
 use punchcard_domain::limits::Quota;
 use punchcard_domain::time::Timestamp;
@@ -356,8 +355,7 @@ impl App {
                 .ok_or_else(|| {
                     AppError::field("currency_id", "the lead has no wallet in this currency")
                 })?;
-                let rate =
-                    CoinsPerUnit::parse(&currency.coins_per_unit).map_err(AppError::internal)?;
+                let rate = currency.coins_per_unit;
                 let points = rate.points_for_price(u64::try_from(deal.sell_price).unwrap_or(0));
                 (Some(wallet), i64::try_from(points).unwrap_or(i64::MAX))
             }

@@ -35,7 +35,7 @@ impl App {
             id: CurrencyId::new(),
             code: code.as_str().to_string(),
             name,
-            coins_per_unit: cpu.to_string(),
+            coins_per_unit: cpu,
             created_at: Timestamp::now(),
         };
         currencies::insert(&mut tx, &row).await?;

@@ -295,14 +295,14 @@ async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
                     .create_currency(&merchant_id(&merchant)?, &code, &name, &coins_per_unit)
                     .await
                     .map_err(explain)?;
-                json!({"id": c.id, "code": c.code, "name": c.name, "coins_per_unit": c.coins_per_unit})
+                json!({"id": c.id, "code": c.code, "name": c.name, "coins_per_unit": c.coins_per_unit.to_string()})
             }
             CurrencyCommand::List { merchant } => {
                 let all = app
                     .list_currencies(&merchant_id(&merchant)?, None, i64::MAX)
                     .await
                     .map_err(explain)?;
-                json!({"data": all.iter().map(|c| json!({"id": c.id, "code": c.code, "name": c.name, "coins_per_unit": c.coins_per_unit})).collect::<Vec<_>>()})
+                json!({"data": all.iter().map(|c| json!({"id": c.id, "code": c.code, "name": c.name, "coins_per_unit": c.coins_per_unit.to_string()})).collect::<Vec<_>>()})
             }
         },
         AdminCommand::ApiKey(cmd) => match cmd {

@@ -1,9 +1,9 @@
 //! Merchants and their members.
 
+use crate::Conn;
 use punchcard_domain::accounts::{Email, MerchantStatus, Role};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{MemberId, MerchantId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -27,18 +27,18 @@ pub struct MemberRow {
     pub created_at: Timestamp,
 }
 
-fn merchant_from_row(row: &sqlx::any::AnyRow) -> Result<MerchantRow, StoreError> {
+fn merchant_from_row(row: &crate::DbRow) -> Result<MerchantRow, StoreError> {
     let status: String = row.try_get("status")?;
     Ok(MerchantRow {
         id: MerchantId::from_trusted(row.try_get("id")?),
         name: row.try_get("name")?,
         status: MerchantStatus::parse(&status).unwrap_or(MerchantStatus::Frozen),
         rejection_reason: row.try_get("rejection_reason")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        created_at: row.try_get::<Timestamp>("created_at")?,
     })
 }
 
-fn member_from_row(row: &sqlx::any::AnyRow) -> Result<MemberRow, StoreError> {
+fn member_from_row(row: &crate::DbRow) -> Result<MemberRow, StoreError> {
     let role: String = row.try_get("role")?;
     Ok(MemberRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
@@ -47,7 +47,7 @@ fn member_from_row(row: &sqlx::any::AnyRow) -> Result<MemberRow, StoreError> {
         password_hash: row.try_get("password_hash")?,
         role: Role::parse(&role).unwrap_or(Role::Staff),
         status: row.try_get("status")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        created_at: row.try_get::<Timestamp>("created_at")?,
     })
 }
 
@@ -55,30 +55,30 @@ const MERCHANT_COLUMNS: &str = "id, name, status, rejection_reason, created_at";
 const MEMBER_COLUMNS: &str = "merchant_id, id, email, password_hash, role, status, created_at";
 
 pub async fn insert_merchant(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     id: &MerchantId,
     name: &str,
     status: MerchantStatus,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::query(
         "INSERT INTO merchants (id, name, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
     )
     .bind(id.as_str())
     .bind(name)
     .bind(status.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn find_merchant(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     id: &MerchantId,
 ) -> Result<Option<MerchantRow>, StoreError> {
     let sql = format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1");
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -87,7 +87,7 @@ pub async fn find_merchant(
 
 /// Moves a merchant between statuses when it is in one of `from`; answers whether it moved.
 pub async fn set_merchant_status(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     id: &MerchantId,
     from: &[MerchantStatus],
     to: MerchantStatus,
@@ -103,11 +103,11 @@ pub async fn set_merchant_status(
          WHERE id = $1 AND status IN ({})",
         from_list.join(", ")
     );
-    let done = sqlx::query(&sql)
+    let done = crate::query(&sql)
         .bind(id.as_str())
         .bind(to.as_str())
         .bind(rejection_reason)
-        .bind(now.to_db())
+        .bind(now)
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -115,29 +115,29 @@ pub async fn set_merchant_status(
 
 /// Unfreezes a frozen merchant back to the status it had; answers whether it was frozen.
 pub async fn unfreeze_merchant(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     id: &MerchantId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE merchants SET status = COALESCE(status_before_freeze, 'active'), \
          status_before_freeze = NULL, updated_at = $2 WHERE id = $1 AND status = 'frozen'",
     )
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn list_merchants(conn: &mut AnyConnection) -> Result<Vec<MerchantRow>, StoreError> {
+pub async fn list_merchants(conn: &mut Conn) -> Result<Vec<MerchantRow>, StoreError> {
     let sql = format!("SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY id");
-    let rows = sqlx::query(&sql).fetch_all(conn).await?;
+    let rows = crate::query(&sql).fetch_all(conn).await?;
     rows.iter().map(merchant_from_row).collect()
 }
 
-pub async fn insert_member(conn: &mut AnyConnection, m: &MemberRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert_member(conn: &mut Conn, m: &MemberRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO members (merchant_id, id, email, password_hash, role, status, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -147,18 +147,18 @@ pub async fn insert_member(conn: &mut AnyConnection, m: &MemberRow) -> Result<()
     .bind(m.password_hash.as_deref())
     .bind(m.role.as_str())
     .bind(m.status.as_str())
-    .bind(m.created_at.to_db())
+    .bind(m.created_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn find_member_by_email(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     email: &Email,
 ) -> Result<Option<MemberRow>, StoreError> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE email = $1");
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(email.as_str())
         .fetch_optional(conn)
         .await?;
@@ -166,12 +166,12 @@ pub async fn find_member_by_email(
 }
 
 pub async fn find_member(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &MemberId,
 ) -> Result<Option<MemberRow>, StoreError> {
     let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE merchant_id = $1 AND id = $2");
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(merchant_id.as_str())
         .bind(id.as_str())
         .fetch_optional(conn)
@@ -180,13 +180,13 @@ pub async fn find_member(
 }
 
 pub async fn list_members(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
 ) -> Result<Vec<MemberRow>, StoreError> {
     let sql = format!(
         "SELECT {MEMBER_COLUMNS} FROM members WHERE merchant_id = $1 ORDER BY created_at, id"
     );
-    let rows = sqlx::query(&sql)
+    let rows = crate::query(&sql)
         .bind(merchant_id.as_str())
         .fetch_all(conn)
         .await?;
@@ -194,13 +194,13 @@ pub async fn list_members(
 }
 
 pub async fn set_member_password(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &MemberId,
     password_hash: &str,
     status: &str,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE members SET password_hash = $3, status = $4 WHERE merchant_id = $1 AND id = $2",
     )
     .bind(merchant_id.as_str())
@@ -214,13 +214,13 @@ pub async fn set_member_password(
 
 /// The merchant's owner (the member who signed up or was created by the operator).
 pub async fn find_owner(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
 ) -> Result<Option<MemberRow>, StoreError> {
     let sql = format!(
         "SELECT {MEMBER_COLUMNS} FROM members WHERE merchant_id = $1 AND role = 'owner' ORDER BY created_at LIMIT 1"
     );
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(merchant_id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -229,8 +229,8 @@ pub async fn find_owner(
 
 /// Locks the merchant row for the rest of the transaction, serialising counted inserts
 /// (API keys, allowed IPs) per merchant; answers whether the merchant exists.
-pub async fn lock_merchant(conn: &mut AnyConnection, id: &MerchantId) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE merchants SET updated_at = updated_at WHERE id = $1")
+pub async fn lock_merchant(conn: &mut Conn, id: &MerchantId) -> Result<bool, StoreError> {
+    let done = crate::query("UPDATE merchants SET updated_at = updated_at WHERE id = $1")
         .bind(id.as_str())
         .execute(conn)
         .await?;
@@ -240,21 +240,21 @@ pub async fn lock_merchant(conn: &mut AnyConnection, id: &MerchantId) -> Result<
 /// Removes a member who is not the owner; their sessions end with them. Answers whether one
 /// was removed.
 pub async fn delete_member(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &MemberId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    sqlx::query(
+    crate::query(
         "UPDATE sessions SET revoked_at = $3 WHERE merchant_id = $1 AND member_id = $2 AND revoked_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     let done =
-        sqlx::query("DELETE FROM members WHERE merchant_id = $1 AND id = $2 AND role <> 'owner'")
+        crate::query("DELETE FROM members WHERE merchant_id = $1 AND id = $2 AND role <> 'owner'")
             .bind(merchant_id.as_str())
             .bind(id.as_str())
             .execute(conn)

@@ -2,9 +2,9 @@
 //! Servers cache them, so the writes here take the transaction and publish
 //! [`Topic::AllowedIps`] with it.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{AllowedIpId, MerchantId};
-use sqlx::{AnyConnection, Row};
 
 use crate::changes::{publish, Topic};
 use crate::{StoreError, Tx};
@@ -18,60 +18,60 @@ pub struct AllowedIpRow {
     pub created_at: Timestamp,
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<AllowedIpRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<AllowedIpRow, StoreError> {
     Ok(AllowedIpRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
         id: AllowedIpId::from_trusted(row.try_get("id")?),
         source: row.try_get("source")?,
         cidr: row.try_get("cidr")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        created_at: row.try_get::<Timestamp>("created_at")?,
     })
 }
 
-pub async fn count(conn: &mut AnyConnection, merchant_id: &MerchantId) -> Result<i64, StoreError> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM allowed_ips WHERE merchant_id = $1")
+pub async fn count(conn: &mut Conn, merchant_id: &MerchantId) -> Result<i64, StoreError> {
+    let n: i64 = crate::query("SELECT COUNT(*) FROM allowed_ips WHERE merchant_id = $1")
         .bind(merchant_id.as_str())
-        .fetch_one(conn)
+        .scalar(conn)
         .await?;
     Ok(n)
 }
 
 pub async fn exists(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     source: &str,
     cidr: &str,
 ) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = crate::query(
         "SELECT COUNT(*) FROM allowed_ips WHERE merchant_id = $1 AND source = $2 AND cidr = $3",
     )
     .bind(merchant_id.as_str())
     .bind(source)
     .bind(cidr)
-    .fetch_one(conn)
+    .scalar(conn)
     .await?;
     Ok(n > 0)
 }
 
 pub async fn insert(tx: &mut Tx, r: &AllowedIpRow) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::query(
         "INSERT INTO allowed_ips (merchant_id, id, source, cidr, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(r.merchant_id.as_str())
     .bind(r.id.as_str())
     .bind(&r.source)
     .bind(&r.cidr)
-    .bind(r.created_at.to_db())
-    .execute(&mut **tx)
+    .bind(r.created_at)
+    .execute(tx)
     .await?;
     publish(tx, Topic::AllowedIps(r.merchant_id.clone())).await
 }
 
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
 ) -> Result<Vec<AllowedIpRow>, StoreError> {
-    let rows = sqlx::query(
+    let rows = crate::query(
         "SELECT merchant_id, id, source, cidr, created_at FROM allowed_ips WHERE merchant_id = $1 \
          ORDER BY source, created_at, id",
     )
@@ -83,15 +83,15 @@ pub async fn list(
 
 /// The CIDRs of one source, as stored.
 pub async fn cidrs_for_source(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     source: &str,
 ) -> Result<Vec<String>, StoreError> {
     let rows: Vec<String> =
-        sqlx::query_scalar("SELECT cidr FROM allowed_ips WHERE merchant_id = $1 AND source = $2")
+        crate::query("SELECT cidr FROM allowed_ips WHERE merchant_id = $1 AND source = $2")
             .bind(merchant_id.as_str())
             .bind(source)
-            .fetch_all(conn)
+            .scalars(conn)
             .await?;
     Ok(rows)
 }
@@ -102,10 +102,10 @@ pub async fn delete(
     merchant_id: &MerchantId,
     id: &AllowedIpId,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM allowed_ips WHERE merchant_id = $1 AND id = $2")
+    let done = crate::query("DELETE FROM allowed_ips WHERE merchant_id = $1 AND id = $2")
         .bind(merchant_id.as_str())
         .bind(id.as_str())
-        .execute(&mut **tx)
+        .execute(tx)
         .await?;
     let deleted = done.rows_affected() == 1;
     if deleted {

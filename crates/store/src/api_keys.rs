@@ -1,8 +1,8 @@
 //! API keys: the secret only as a hash, the signing secret kept to sign callbacks.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{ApiKeyId, Env, MerchantId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -31,7 +31,7 @@ pub struct KeyWithMerchant {
 const COLUMNS: &str = "k.merchant_id, k.id, k.env, k.name, k.secret_hash, k.signing_secret, \
                        k.callback_url, k.created_at, k.revoked_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<ApiKeyRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<ApiKeyRow, StoreError> {
     let env: String = row.try_get("env")?;
     Ok(ApiKeyRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
@@ -41,30 +41,28 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ApiKeyRow, StoreError> {
         secret_hash: row.try_get("secret_hash")?,
         signing_secret: row.try_get("signing_secret")?,
         callback_url: row.try_get("callback_url")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        revoked_at: row
-            .try_get::<Option<String>, _>("revoked_at")?
-            .map(|s| Timestamp::from_db(&s)),
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        revoked_at: row.try_get::<Option<Timestamp>>("revoked_at")?,
     })
 }
 
 pub async fn count_live(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
 ) -> Result<i64, StoreError> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = crate::query(
         "SELECT COUNT(*) FROM api_keys WHERE merchant_id = $1 AND env = $2 AND revoked_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .bind(env.as_str())
-    .fetch_one(conn)
+    .scalar(conn)
     .await?;
     Ok(n)
 }
 
-pub async fn insert(conn: &mut AnyConnection, k: &ApiKeyRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, k: &ApiKeyRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO api_keys (merchant_id, id, env, name, secret_hash, signing_secret, callback_url, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -75,7 +73,7 @@ pub async fn insert(conn: &mut AnyConnection, k: &ApiKeyRow) -> Result<(), Store
     .bind(&k.secret_hash)
     .bind(&k.signing_secret)
     .bind(k.callback_url.as_deref())
-    .bind(k.created_at.to_db())
+    .bind(k.created_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -83,7 +81,7 @@ pub async fn insert(conn: &mut AnyConnection, k: &ApiKeyRow) -> Result<(), Store
 
 /// The key named by a Basic-auth username, with its merchant's status.
 pub async fn find_for_auth(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     id: &ApiKeyId,
 ) -> Result<Option<KeyWithMerchant>, StoreError> {
     let sql = format!(
@@ -91,7 +89,7 @@ pub async fn find_for_auth(
          FROM api_keys k JOIN merchants m ON m.id = k.merchant_id \
          LEFT JOIN plans p ON p.merchant_id = k.merchant_id WHERE k.id = $1"
     );
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -106,14 +104,14 @@ pub async fn find_for_auth(
 }
 
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
 ) -> Result<Vec<ApiKeyRow>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM api_keys k WHERE k.merchant_id = $1 AND k.env = $2 ORDER BY k.id"
     );
-    let rows = sqlx::query(&sql)
+    let rows = crate::query(&sql)
         .bind(merchant_id.as_str())
         .bind(env.as_str())
         .fetch_all(conn)
@@ -122,7 +120,7 @@ pub async fn list(
 }
 
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &ApiKeyId,
@@ -130,7 +128,7 @@ pub async fn find(
     let sql = format!(
         "SELECT {COLUMNS} FROM api_keys k WHERE k.merchant_id = $1 AND k.env = $2 AND k.id = $3"
     );
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(merchant_id.as_str())
         .bind(env.as_str())
         .bind(id.as_str())
@@ -141,19 +139,19 @@ pub async fn find(
 
 /// Revokes a live key; answers whether one was revoked.
 pub async fn revoke(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &ApiKeyId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE api_keys SET revoked_at = $4 WHERE merchant_id = $1 AND env = $2 AND id = $3 AND revoked_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

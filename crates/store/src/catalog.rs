@@ -2,31 +2,30 @@
 //! tables that attach stores to deals and offers.
 
 use punchcard_domain::{Env, MerchantId};
-use sqlx::any::AnyArguments;
-use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, Row};
+use sea_query::Value;
 
-use crate::StoreError;
-
-/// A value bound to a numbered placeholder.
-enum Arg {
-    Text(String),
-    Int(i64),
-}
+use crate::{Conn, Query, StoreError};
 
 /// Arguments of a query assembled from optional parts: each value added answers its `$N`.
 #[derive(Default)]
-pub(crate) struct Args(Vec<Arg>);
+pub(crate) struct Args(Vec<Value>);
 
 impl Args {
-    pub(crate) fn text(&mut self, v: impl Into<String>) -> String {
-        self.0.push(Arg::Text(v.into()));
+    fn push(&mut self, v: Value) -> String {
+        self.0.push(v);
         format!("${}", self.0.len())
     }
 
+    pub(crate) fn text(&mut self, v: impl Into<String>) -> String {
+        self.push(Value::from(v.into()))
+    }
+
     pub(crate) fn int(&mut self, v: i64) -> String {
-        self.0.push(Arg::Int(v));
-        format!("${}", self.0.len())
+        self.push(Value::from(v))
+    }
+
+    pub(crate) fn flag(&mut self, v: bool) -> String {
+        self.push(Value::from(v))
     }
 
     /// Placeholders for a list of texts, for `IN (…)`; `NULL` for an empty list (matches nothing).
@@ -39,15 +38,9 @@ impl Args {
         }
     }
 
-    pub(crate) fn bind<'q>(
-        self,
-        mut q: Query<'q, Any, AnyArguments<'q>>,
-    ) -> Query<'q, Any, AnyArguments<'q>> {
-        for a in self.0 {
-            q = match a {
-                Arg::Text(s) => q.bind(s),
-                Arg::Int(i) => q.bind(i),
-            };
+    pub(crate) fn bind(self, mut q: Query) -> Query {
+        for v in self.0 {
+            q = q.bind(v);
         }
         q
     }
@@ -91,7 +84,7 @@ impl Links {
     /// Makes `store_ids` the exact set of stores attached to one deal or offer.
     pub(crate) async fn replace(
         self,
-        conn: &mut AnyConnection,
+        conn: &mut Conn,
         merchant_id: &MerchantId,
         env: Env,
         owner_id: &str,
@@ -103,7 +96,7 @@ impl Links {
             self.table, self.owner_column
         );
         for store_id in store_ids {
-            sqlx::query(&sql)
+            crate::query(&sql)
                 .bind(merchant_id.as_str())
                 .bind(env.as_str())
                 .bind(owner_id)
@@ -116,7 +109,7 @@ impl Links {
 
     pub(crate) async fn remove_owner(
         self,
-        conn: &mut AnyConnection,
+        conn: &mut Conn,
         merchant_id: &MerchantId,
         owner_id: &str,
     ) -> Result<(), StoreError> {
@@ -124,7 +117,7 @@ impl Links {
             "DELETE FROM {} WHERE merchant_id = $1 AND {} = $2",
             self.table, self.owner_column
         );
-        sqlx::query(&sql)
+        crate::query(&sql)
             .bind(merchant_id.as_str())
             .bind(owner_id)
             .execute(conn)
@@ -134,7 +127,7 @@ impl Links {
 
     pub(crate) async fn remove_store(
         self,
-        conn: &mut AnyConnection,
+        conn: &mut Conn,
         merchant_id: &MerchantId,
         store_id: &str,
     ) -> Result<(), StoreError> {
@@ -142,7 +135,7 @@ impl Links {
             "DELETE FROM {} WHERE merchant_id = $1 AND store_id = $2",
             self.table
         );
-        sqlx::query(&sql)
+        crate::query(&sql)
             .bind(merchant_id.as_str())
             .bind(store_id)
             .execute(conn)
@@ -153,7 +146,7 @@ impl Links {
     /// `(owner id, store id)` of the live stores attached to each of `owner_ids`, in store order.
     pub(crate) async fn stores_of(
         self,
-        conn: &mut AnyConnection,
+        conn: &mut Conn,
         merchant_id: &MerchantId,
         env: Env,
         owner_ids: &[&str],
@@ -172,7 +165,7 @@ impl Links {
             owner = self.owner_column,
             table = self.table,
         );
-        let rows = args.bind(sqlx::query(&sql)).fetch_all(conn).await?;
+        let rows = args.bind(crate::query(&sql)).fetch_all(conn).await?;
         rows.iter()
             .map(|r| Ok((r.try_get("owner_id")?, r.try_get("store_id")?)))
             .collect()
@@ -181,7 +174,7 @@ impl Links {
     /// `(store id, owner id)` of the live deals or offers each of `store_ids` carries.
     pub(crate) async fn owners_of(
         self,
-        conn: &mut AnyConnection,
+        conn: &mut Conn,
         merchant_id: &MerchantId,
         env: Env,
         store_ids: &[&str],
@@ -201,7 +194,7 @@ impl Links {
             table = self.table,
             owners = self.owner_table,
         );
-        let rows = args.bind(sqlx::query(&sql)).fetch_all(conn).await?;
+        let rows = args.bind(crate::query(&sql)).fetch_all(conn).await?;
         rows.iter()
             .map(|r| Ok((r.try_get("store_id")?, r.try_get("owner_id")?)))
             .collect()
@@ -216,16 +209,6 @@ impl Links {
             owner = self.owner_column,
         )
     }
-}
-
-/// Reads an optional stored timestamp.
-pub(crate) fn opt_time(
-    row: &sqlx::any::AnyRow,
-    column: &str,
-) -> Result<Option<punchcard_domain::time::Timestamp>, StoreError> {
-    Ok(row
-        .try_get::<Option<String>, _>(column)?
-        .map(|s| punchcard_domain::time::Timestamp::from_db(&s)))
 }
 
 #[cfg(test)]

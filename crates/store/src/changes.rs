@@ -197,10 +197,10 @@ pub async fn publish(tx: &mut Tx, topic: Topic) -> Result<(), StoreError> {
         Backend::Postgres => {
             // `pg_notify` rather than `NOTIFY`, which takes no parameters; PostgreSQL holds it
             // until the commit and drops it on rollback.
-            sqlx::query("SELECT 1 FROM pg_notify($1, $2)")
+            crate::query("SELECT 1 FROM pg_notify($1, $2)")
                 .bind(CHANNEL)
                 .bind(topic.payload())
-                .execute(&mut *tx.inner)
+                .execute(&mut tx.inner)
                 .await?;
         }
         Backend::Sqlite => {
@@ -208,14 +208,14 @@ pub async fn publish(tx: &mut Tx, topic: Topic) -> Result<(), StoreError> {
             // Writers are serialised (`BEGIN IMMEDIATE`), so read-then-set cannot lose a bump.
             // One bump per transaction, however many topics it publishes.
             if tx.bumped_to.is_none() {
-                let n: i64 = sqlx::query_scalar("SELECT user_version FROM pragma_user_version")
-                    .fetch_one(&mut *tx.inner)
+                let n: i64 = crate::query("SELECT user_version FROM pragma_user_version")
+                    .scalar(&mut tx.inner)
                     .await?;
                 // The header holds a signed 32-bit value; wrapping reads as a change.
                 let next = if n >= i64::from(i32::MAX) { 0 } else { n + 1 };
-                sqlx::query(&format!("PRAGMA user_version = {next}"))
+                crate::query(format!("PRAGMA user_version = {next}"))
                     .persistent(false)
-                    .execute(&mut *tx.inner)
+                    .execute(&mut tx.inner)
                     .await?;
                 tx.bumped_to = Some(next);
             }
@@ -306,8 +306,8 @@ async fn poll(db: &Db, hub: &Hub) {
         every.tick().await;
         let read = async {
             let mut conn = db.conn().await?;
-            let n: i64 = sqlx::query_scalar("SELECT user_version FROM pragma_user_version")
-                .fetch_one(&mut *conn)
+            let n: i64 = crate::query("SELECT user_version FROM pragma_user_version")
+                .scalar(&mut conn)
                 .await?;
             Ok::<_, StoreError>(n)
         };

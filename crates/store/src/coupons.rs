@@ -4,10 +4,10 @@
 //! picked with `FOR UPDATE SKIP LOCKED`, so concurrent buyers of one deal take different codes
 //! instead of queueing on the same one; SQLite has a single writer and needs no lock hint.
 
+use crate::Conn;
 use punchcard_domain::coupons::{CodeKind, CouponMode, CouponStatus};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CouponCodeId, CouponId, DealId, Env, LeadId, MerchantId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -31,7 +31,7 @@ fn decode_err(what: &str) -> StoreError {
     StoreError::Database(sqlx::Error::Decode(what.to_string().into()))
 }
 
-fn code_from_row(row: &sqlx::any::AnyRow) -> Result<CodeRow, StoreError> {
+fn code_from_row(row: &crate::DbRow) -> Result<CodeRow, StoreError> {
     let kind: String = row.try_get("kind")?;
     Ok(CodeRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
@@ -40,11 +40,9 @@ fn code_from_row(row: &sqlx::any::AnyRow) -> Result<CodeRow, StoreError> {
         deal_id: DealId::from_trusted(row.try_get("deal_id")?),
         kind: CodeKind::parse(&kind).map_err(|_| decode_err("bad code kind"))?,
         value: row.try_get("value")?,
-        issued: row.try_get::<i64, _>("issued")? != 0,
-        issued_at: row
-            .try_get::<Option<String>, _>("issued_at")?
-            .map(|s| Timestamp::from_db(&s)),
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        issued: row.try_get::<bool>("issued")?,
+        issued_at: row.try_get::<Option<Timestamp>>("issued_at")?,
+        created_at: row.try_get::<Timestamp>("created_at")?,
     })
 }
 
@@ -61,12 +59,12 @@ pub struct DealTerms {
 
 /// A live (not deleted) deal of the merchant in `env`.
 pub async fn deal_terms(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     deal_id: &str,
 ) -> Result<Option<DealTerms>, StoreError> {
-    let row = sqlx::query(
+    let row = crate::query(
         "SELECT id, name, sell_price, available, starts_at, ends_at FROM deals \
          WHERE merchant_id = $1 AND env = $2 AND id = $3 AND deleted_at IS NULL",
     )
@@ -80,20 +78,16 @@ pub async fn deal_terms(
             id: DealId::from_trusted(r.try_get("id")?),
             name: r.try_get("name")?,
             sell_price: r.try_get("sell_price")?,
-            available: r.try_get::<i64, _>("available")? != 0,
-            starts_at: r
-                .try_get::<Option<String>, _>("starts_at")?
-                .map(|s| Timestamp::from_db(&s)),
-            ends_at: r
-                .try_get::<Option<String>, _>("ends_at")?
-                .map(|s| Timestamp::from_db(&s)),
+            available: r.try_get::<bool>("available")?,
+            starts_at: r.try_get::<Option<Timestamp>>("starts_at")?,
+            ends_at: r.try_get::<Option<Timestamp>>("ends_at")?,
         })
     })
     .transpose()
 }
 
-pub async fn insert_code(conn: &mut AnyConnection, c: &CodeRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert_code(conn: &mut Conn, c: &CodeRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO coupon_codes (merchant_id, env, id, deal_id, kind, value, issued, issued_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -103,9 +97,9 @@ pub async fn insert_code(conn: &mut AnyConnection, c: &CodeRow) -> Result<(), St
     .bind(c.deal_id.as_str())
     .bind(c.kind.as_str())
     .bind(&c.value)
-    .bind(i64::from(c.issued))
-    .bind(c.issued_at.map(|t| t.to_db()))
-    .bind(c.created_at.to_db())
+    .bind(c.issued)
+    .bind(c.issued_at)
+    .bind(c.created_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -114,7 +108,7 @@ pub async fn insert_code(conn: &mut AnyConnection, c: &CodeRow) -> Result<(), St
 /// Inserts new codes of one deal, skipping values that already exist; answers how many were
 /// inserted. Rows go in batches to stay under the backends' parameter limits.
 pub async fn insert_codes_skipping_existing(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     deal_id: &DealId,
@@ -122,43 +116,54 @@ pub async fn insert_codes_skipping_existing(
     values: &[String],
     now: Timestamp,
 ) -> Result<u64, StoreError> {
+    use sea_query::{Alias, OnConflict};
+    let col = |c: &str| Alias::new(c);
     let mut inserted = 0;
     for chunk in values.chunks(100) {
-        let mut sql = String::from(
-            "INSERT INTO coupon_codes (merchant_id, env, id, deal_id, kind, value, issued, issued_at, created_at) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let b = i * 3;
-            sql.push_str(&format!(
-                "($1, $2, ${}, $3, $4, ${}, 0, NULL, ${})",
-                b + 5,
-                b + 6,
-                b + 7
-            ));
-        }
-        sql.push_str(" ON CONFLICT (merchant_id, env, value) DO NOTHING");
-        let mut q = sqlx::query(&sql)
-            .bind(merchant_id.as_str())
-            .bind(env.as_str())
-            .bind(deal_id.as_str())
-            .bind(kind.as_str());
+        let mut insert = sea_query::Query::insert();
+        insert
+            .into_table(col("coupon_codes"))
+            .columns(
+                [
+                    "merchant_id",
+                    "env",
+                    "id",
+                    "deal_id",
+                    "kind",
+                    "value",
+                    "issued",
+                    "created_at",
+                ]
+                .map(col),
+            )
+            .on_conflict(
+                OnConflict::columns(["merchant_id", "env", "value"].map(col))
+                    .do_nothing()
+                    .to_owned(),
+            );
         for v in chunk {
-            q = q
-                .bind(CouponCodeId::new().to_string())
-                .bind(v.as_str())
-                .bind(now.to_db());
+            insert.values_panic([
+                merchant_id.as_str().into(),
+                env.as_str().into(),
+                CouponCodeId::new().to_string().into(),
+                deal_id.as_str().into(),
+                kind.as_str().into(),
+                v.as_str().into(),
+                false.into(),
+                crate::db::Arg::value(now).into(),
+            ]);
         }
-        inserted += q.execute(&mut *conn).await?.rows_affected();
+        inserted += crate::statement(&insert)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     }
     Ok(inserted)
 }
 
 /// Which of `values` already exist for the merchant in `env`.
 pub async fn existing_values(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     values: &[String],
@@ -170,13 +175,13 @@ pub async fn existing_values(
             "SELECT value FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND value IN ({})",
             placeholders.join(", ")
         );
-        let mut q = sqlx::query_scalar::<_, String>(&sql)
+        let mut q = crate::query(&sql)
             .bind(merchant_id.as_str())
             .bind(env.as_str());
         for v in chunk {
             q = q.bind(v.as_str());
         }
-        found.extend(q.fetch_all(&mut *conn).await?);
+        found.extend(q.scalars(&mut *conn).await?);
     }
     Ok(found)
 }
@@ -190,14 +195,14 @@ pub struct CodeFilter {
 }
 
 pub async fn list_codes(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     filter: &CodeFilter,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<CodeRow>, StoreError> {
-    let rows = sqlx::query(&format!(
+    let rows = crate::query(format!(
         "SELECT {CODE_COLUMNS} FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND id > $3 \
          AND ($4 IS NULL OR deal_id = $4) AND ($5 IS NULL OR kind = $5) AND ($6 IS NULL OR issued = $6) \
          ORDER BY id LIMIT $7"
@@ -207,7 +212,7 @@ pub async fn list_codes(
     .bind(after.unwrap_or(""))
     .bind(&filter.deal_id)
     .bind(filter.kind.map(CodeKind::as_str))
-    .bind(filter.issued.map(i64::from))
+    .bind(filter.issued)
     .bind(limit)
     .fetch_all(conn)
     .await?;
@@ -223,15 +228,15 @@ pub struct Stock {
 }
 
 pub async fn stock(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     deal_id: &str,
 ) -> Result<Stock, StoreError> {
-    let row = sqlx::query(
+    let row = crate::query(
         "SELECT \
-           CAST(COALESCE(SUM(CASE WHEN kind IN ('code', 'link') AND issued = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS available, \
-           CAST(COALESCE(SUM(CASE WHEN kind IN ('code', 'link') AND issued = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS issued, \
+           CAST(COALESCE(SUM(CASE WHEN kind IN ('code', 'link') AND issued = FALSE THEN 1 ELSE 0 END), 0) AS BIGINT) AS available, \
+           CAST(COALESCE(SUM(CASE WHEN kind IN ('code', 'link') AND issued = TRUE THEN 1 ELSE 0 END), 0) AS BIGINT) AS issued, \
            CAST(COALESCE(SUM(CASE WHEN kind IN ('generic_code', 'generic_link') THEN 1 ELSE 0 END), 0) AS BIGINT) AS generic \
          FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND deal_id = $3",
     )
@@ -249,14 +254,14 @@ pub async fn stock(
 
 /// The stock of every deal of the merchant in `env` that has codes, by deal id.
 pub async fn stock_by_deal(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
 ) -> Result<Vec<(DealId, Stock)>, StoreError> {
-    let rows = sqlx::query(
+    let rows = crate::query(
         "SELECT deal_id, \
-           CAST(SUM(CASE WHEN kind IN ('code', 'link') AND issued = 0 THEN 1 ELSE 0 END) AS BIGINT) AS available, \
-           CAST(SUM(CASE WHEN kind IN ('code', 'link') AND issued = 1 THEN 1 ELSE 0 END) AS BIGINT) AS issued, \
+           CAST(SUM(CASE WHEN kind IN ('code', 'link') AND issued = FALSE THEN 1 ELSE 0 END) AS BIGINT) AS available, \
+           CAST(SUM(CASE WHEN kind IN ('code', 'link') AND issued = TRUE THEN 1 ELSE 0 END) AS BIGINT) AS issued, \
            CAST(SUM(CASE WHEN kind IN ('generic_code', 'generic_link') THEN 1 ELSE 0 END) AS BIGINT) AS generic \
          FROM coupon_codes WHERE merchant_id = $1 AND env = $2 GROUP BY deal_id ORDER BY deal_id",
     )
@@ -281,13 +286,13 @@ pub async fn stock_by_deal(
 /// Hands out one unique code of the deal (marking it issued), or `None` when none is left.
 /// Run it inside the write transaction that creates the coupon.
 pub async fn claim_unique(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     deal_id: &DealId,
     now: Timestamp,
 ) -> Result<Option<CodeRow>, StoreError> {
-    let postgres = conn.backend_name() == "PostgreSQL";
+    let postgres = conn.backend() == crate::Backend::Postgres;
     // PostgreSQL: skip rows other buyers hold, then, if all were held, wait for one (its holder
     // may roll back). SQLite: one writer at a time, the first free row is free.
     let locks: &[&str] = if postgres {
@@ -296,15 +301,15 @@ pub async fn claim_unique(
         &[""]
     };
     for lock in locks {
-        let row = sqlx::query(&format!(
-            "UPDATE coupon_codes SET issued = 1, issued_at = $1 \
+        let row = crate::query(format!(
+            "UPDATE coupon_codes SET issued = TRUE, issued_at = $1 \
              WHERE merchant_id = $2 AND id = (SELECT id FROM coupon_codes \
-               WHERE merchant_id = $2 AND env = $3 AND deal_id = $4 AND issued = 0 AND kind IN ('code', 'link') \
+               WHERE merchant_id = $2 AND env = $3 AND deal_id = $4 AND issued = FALSE AND kind IN ('code', 'link') \
                ORDER BY id LIMIT 1 {lock}) \
-             AND issued = 0 \
+             AND issued = FALSE \
              RETURNING {CODE_COLUMNS}"
         ))
-        .bind(now.to_db())
+        .bind(now)
         .bind(merchant_id.as_str())
         .bind(env.as_str())
         .bind(deal_id.as_str())
@@ -319,12 +324,12 @@ pub async fn claim_unique(
 
 /// A generic code of the deal (handed out to everybody), if it has one.
 pub async fn generic_code(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     deal_id: &DealId,
 ) -> Result<Option<CodeRow>, StoreError> {
-    let row = sqlx::query(&format!(
+    let row = crate::query(format!(
         "SELECT {CODE_COLUMNS} FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND deal_id = $3 \
          AND kind IN ('generic_code', 'generic_link') ORDER BY id LIMIT 1"
     ))
@@ -363,11 +368,9 @@ pub struct CouponRow {
 const COUPON_COLUMNS: &str = "merchant_id, env, id, deal_id, lead_id, code_id, code_kind, code, mode, currency_id, \
      wallet_id, points, status, hash, fingerprint, api_key_id, created_at, updated_at, used_at, cancelled_at";
 
-fn coupon_from_row(row: &sqlx::any::AnyRow) -> Result<CouponRow, StoreError> {
+fn coupon_from_row(row: &crate::DbRow) -> Result<CouponRow, StoreError> {
     let ts = |col: &str| -> Result<Option<Timestamp>, StoreError> {
-        Ok(row
-            .try_get::<Option<String>, _>(col)?
-            .map(|s| Timestamp::from_db(&s)))
+        row.try_get::<Option<Timestamp>>(col)
     };
     let kind: String = row.try_get("code_kind")?;
     let mode: String = row.try_get("mode")?;
@@ -389,15 +392,15 @@ fn coupon_from_row(row: &sqlx::any::AnyRow) -> Result<CouponRow, StoreError> {
         hash: row.try_get("hash")?,
         fingerprint: row.try_get("fingerprint")?,
         api_key_id: row.try_get("api_key_id")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        updated_at: Timestamp::from_db(&row.try_get::<String, _>("updated_at")?),
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        updated_at: row.try_get::<Timestamp>("updated_at")?,
         used_at: ts("used_at")?,
         cancelled_at: ts("cancelled_at")?,
     })
 }
 
-pub async fn insert_coupon(conn: &mut AnyConnection, c: &CouponRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert_coupon(conn: &mut Conn, c: &CouponRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO coupons (merchant_id, env, id, deal_id, lead_id, code_id, code_kind, code, mode, currency_id, \
          wallet_id, points, status, hash, fingerprint, api_key_id, created_at, updated_at, used_at, cancelled_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
@@ -418,22 +421,22 @@ pub async fn insert_coupon(conn: &mut AnyConnection, c: &CouponRow) -> Result<()
     .bind(&c.hash)
     .bind(&c.fingerprint)
     .bind(&c.api_key_id)
-    .bind(c.created_at.to_db())
-    .bind(c.updated_at.to_db())
-    .bind(c.used_at.map(|t| t.to_db()))
-    .bind(c.cancelled_at.map(|t| t.to_db()))
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .bind(c.used_at)
+    .bind(c.cancelled_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn find_coupon(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &str,
 ) -> Result<Option<CouponRow>, StoreError> {
-    let row = sqlx::query(&format!(
+    let row = crate::query(format!(
         "SELECT {COUPON_COLUMNS} FROM coupons WHERE merchant_id = $1 AND env = $2 AND id = $3"
     ))
     .bind(merchant_id.as_str())
@@ -445,12 +448,12 @@ pub async fn find_coupon(
 }
 
 pub async fn find_coupon_by_hash(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     hash: &str,
 ) -> Result<Option<CouponRow>, StoreError> {
-    let row = sqlx::query(&format!(
+    let row = crate::query(format!(
         "SELECT {COUPON_COLUMNS} FROM coupons WHERE merchant_id = $1 AND env = $2 AND hash = $3"
     ))
     .bind(merchant_id.as_str())
@@ -472,7 +475,7 @@ pub struct CouponFilter {
 
 /// One page of coupons in id (issue) order, after `after`.
 pub async fn list_coupons(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     filter: &CouponFilter,
@@ -494,7 +497,7 @@ pub async fn list_coupons(
 
 /// One page of coupons newest first, before `before` (the dashboard's order).
 pub async fn list_coupons_newest(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     filter: &CouponFilter,
@@ -516,7 +519,7 @@ pub async fn list_coupons_newest(
 
 #[allow(clippy::too_many_arguments)]
 async fn select_coupons(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     filter: &CouponFilter,
@@ -525,7 +528,7 @@ async fn select_coupons(
     from: Option<&str>,
     limit: i64,
 ) -> Result<Vec<CouponRow>, StoreError> {
-    let rows = sqlx::query(&format!(
+    let rows = crate::query(format!(
         "SELECT {COUPON_COLUMNS} FROM coupons WHERE merchant_id = $1 AND env = $2 AND {bound} \
          AND ($4 IS NULL OR lead_id = $4) AND ($5 IS NULL OR deal_id = $5) AND ($6 IS NULL OR status = $6) \
          AND ($7 IS NULL OR code = $7) ORDER BY {order} LIMIT $8"
@@ -546,7 +549,7 @@ async fn select_coupons(
 /// Moves an issued coupon to `used` or `cancelled`; answers the updated coupon, or `None`
 /// when it was not `issued` any more (or does not exist).
 pub async fn finish_coupon(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &str,
@@ -558,13 +561,13 @@ pub async fn finish_coupon(
         CouponStatus::Cancelled => "cancelled_at",
         CouponStatus::Issued => return Ok(None),
     };
-    let row = sqlx::query(&format!(
+    let row = crate::query(format!(
         "UPDATE coupons SET status = $1, {column} = $2, updated_at = $2 \
          WHERE merchant_id = $3 AND env = $4 AND id = $5 AND status = 'issued' \
          RETURNING {COUPON_COLUMNS}"
     ))
     .bind(to.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(id)

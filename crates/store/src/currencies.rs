@@ -1,10 +1,10 @@
 //! A merchant's currencies.
 
+use punchcard_domain::currency::CoinsPerUnit;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CurrencyId, MerchantId};
-use sqlx::{AnyConnection, Row};
 
-use crate::StoreError;
+use crate::{Backend, Conn, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct CurrencyRow {
@@ -12,32 +12,44 @@ pub struct CurrencyRow {
     pub id: CurrencyId,
     pub code: String,
     pub name: String,
-    pub coins_per_unit: String,
+    pub coins_per_unit: CoinsPerUnit,
     pub created_at: Timestamp,
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<CurrencyRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<CurrencyRow, StoreError> {
     Ok(CurrencyRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
         id: CurrencyId::from_trusted(row.try_get("id")?),
         code: row.try_get("code")?,
         name: row.try_get("name")?,
-        coins_per_unit: row.try_get("coins_per_unit")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        coins_per_unit: {
+            // An exact NUMERIC on PostgreSQL, its decimal text on SQLite.
+            let text: String = row.try_get("coins_per_unit")?;
+            CoinsPerUnit::parse(&text).map_err(|_| {
+                StoreError::Database(sqlx::Error::Decode(
+                    format!("bad coins_per_unit `{text}`").into(),
+                ))
+            })?
+        },
+        created_at: row.try_get::<Timestamp>("created_at")?,
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, c: &CurrencyRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, c: &CurrencyRow) -> Result<(), StoreError> {
+    let rate = match conn.backend() {
+        Backend::Postgres => "CAST($5 AS NUMERIC)",
+        Backend::Sqlite => "$5",
+    };
+    crate::query(format!(
         "INSERT INTO currencies (merchant_id, id, code, name, coins_per_unit, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
+         VALUES ($1, $2, $3, $4, {rate}, $6)"
+    ))
     .bind(c.merchant_id.as_str())
     .bind(c.id.as_str())
     .bind(&c.code)
     .bind(&c.name)
-    .bind(&c.coins_per_unit)
-    .bind(c.created_at.to_db())
+    .bind(c.coins_per_unit.to_string())
+    .bind(c.created_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -45,13 +57,13 @@ pub async fn insert(conn: &mut AnyConnection, c: &CurrencyRow) -> Result<(), Sto
 
 /// One page of currencies in id order, starting after `after`.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<CurrencyRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT merchant_id, id, code, name, coins_per_unit, created_at FROM currencies \
+    let rows = crate::query(
+        "SELECT merchant_id, id, code, name, CAST(coins_per_unit AS TEXT) AS coins_per_unit, created_at FROM currencies \
          WHERE merchant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
     )
     .bind(merchant_id.as_str())
@@ -64,12 +76,12 @@ pub async fn list(
 
 /// One currency of the merchant.
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &str,
 ) -> Result<Option<CurrencyRow>, StoreError> {
-    let row = sqlx::query(
-        "SELECT merchant_id, id, code, name, coins_per_unit, created_at FROM currencies \
+    let row = crate::query(
+        "SELECT merchant_id, id, code, name, CAST(coins_per_unit AS TEXT) AS coins_per_unit, created_at FROM currencies \
          WHERE merchant_id = $1 AND id = $2",
     )
     .bind(merchant_id.as_str())

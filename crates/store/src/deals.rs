@@ -1,11 +1,11 @@
 //! Deals: what leads spend points on, per merchant and environment. Deletion only marks a
 //! deal, so coupons issued from it keep their deal; every query here sees live deals only.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{DealId, Env, MerchantId, StoreId};
-use sqlx::{AnyConnection, Row};
 
-use crate::catalog::{contains_pattern, opt_time, Args, DEAL_STORES};
+use crate::catalog::{contains_pattern, Args, DEAL_STORES};
 use crate::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub struct DealFilter {
 const COLUMNS: &str = "d.merchant_id, d.env, d.id, d.name, d.description, d.kind, d.sell_price, \
                        d.available, d.visibility, d.starts_at, d.ends_at, d.created_at, d.updated_at, d.deleted_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<DealRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<DealRow, StoreError> {
     let env: String = row.try_get("env")?;
     Ok(DealRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
@@ -54,18 +54,18 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<DealRow, StoreError> {
         description: row.try_get("description")?,
         kind: row.try_get("kind")?,
         sell_price: row.try_get("sell_price")?,
-        available: row.try_get::<i64, _>("available")? != 0,
+        available: row.try_get::<bool>("available")?,
         visibility: row.try_get("visibility")?,
-        starts_at: opt_time(row, "starts_at")?,
-        ends_at: opt_time(row, "ends_at")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        updated_at: Timestamp::from_db(&row.try_get::<String, _>("updated_at")?),
-        deleted_at: opt_time(row, "deleted_at")?,
+        starts_at: row.try_get::<Option<Timestamp>>("starts_at")?,
+        ends_at: row.try_get::<Option<Timestamp>>("ends_at")?,
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        updated_at: row.try_get::<Timestamp>("updated_at")?,
+        deleted_at: row.try_get::<Option<Timestamp>>("deleted_at")?,
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, d: &DealRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, d: &DealRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO deals (merchant_id, env, id, name, description, kind, sell_price, available, \
          visibility, starts_at, ends_at, created_at, updated_at, deleted_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL)",
@@ -77,12 +77,12 @@ pub async fn insert(conn: &mut AnyConnection, d: &DealRow) -> Result<(), StoreEr
     .bind(&d.description)
     .bind(&d.kind)
     .bind(d.sell_price)
-    .bind(i64::from(d.available))
+    .bind(d.available)
     .bind(&d.visibility)
-    .bind(d.starts_at.map(Timestamp::to_db))
-    .bind(d.ends_at.map(Timestamp::to_db))
-    .bind(d.created_at.to_db())
-    .bind(d.updated_at.to_db())
+    .bind(d.starts_at)
+    .bind(d.ends_at)
+    .bind(d.created_at)
+    .bind(d.updated_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -90,7 +90,7 @@ pub async fn insert(conn: &mut AnyConnection, d: &DealRow) -> Result<(), StoreEr
 
 /// A live deal of this merchant and environment.
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &DealId,
@@ -99,7 +99,7 @@ pub async fn find(
         "SELECT {COLUMNS} FROM deals d WHERE d.merchant_id = $1 AND d.env = $2 AND d.id = $3 \
          AND d.deleted_at IS NULL"
     );
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(merchant_id.as_str())
         .bind(env.as_str())
         .bind(id.as_str())
@@ -110,7 +110,7 @@ pub async fn find(
 
 /// One page of live deals in id (creation) order, after `after`, matching `filter`.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     filter: &DealFilter,
@@ -128,10 +128,7 @@ pub async fn list(
         sql.push_str(&format!(" AND d.kind = {}", args.text(kind.as_str())));
     }
     if let Some(available) = filter.available {
-        sql.push_str(&format!(
-            " AND d.available = {}",
-            args.int(i64::from(available))
-        ));
+        sql.push_str(&format!(" AND d.available = {}", args.flag(available)));
     }
     if let Some(visibility) = &filter.visibility {
         sql.push_str(&format!(
@@ -150,13 +147,13 @@ pub async fn list(
         ));
     }
     sql.push_str(&format!(" ORDER BY d.id LIMIT {}", args.int(limit)));
-    let rows = args.bind(sqlx::query(&sql)).fetch_all(conn).await?;
+    let rows = args.bind(crate::query(&sql)).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Writes every changeable field of a live deal; answers whether it was found.
-pub async fn update(conn: &mut AnyConnection, d: &DealRow) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+pub async fn update(conn: &mut Conn, d: &DealRow) -> Result<bool, StoreError> {
+    let done = crate::query(
         "UPDATE deals SET name = $4, description = $5, kind = $6, sell_price = $7, available = $8, \
          visibility = $9, starts_at = $10, ends_at = $11, updated_at = $12 \
          WHERE merchant_id = $1 AND env = $2 AND id = $3 AND deleted_at IS NULL",
@@ -168,11 +165,11 @@ pub async fn update(conn: &mut AnyConnection, d: &DealRow) -> Result<bool, Store
     .bind(&d.description)
     .bind(&d.kind)
     .bind(d.sell_price)
-    .bind(i64::from(d.available))
+    .bind(d.available)
     .bind(&d.visibility)
-    .bind(d.starts_at.map(Timestamp::to_db))
-    .bind(d.ends_at.map(Timestamp::to_db))
-    .bind(d.updated_at.to_db())
+    .bind(d.starts_at)
+    .bind(d.ends_at)
+    .bind(d.updated_at)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -181,20 +178,20 @@ pub async fn update(conn: &mut AnyConnection, d: &DealRow) -> Result<bool, Store
 /// Marks a live deal deleted (and no longer available) and detaches its stores; answers
 /// whether one was deleted.
 pub async fn soft_delete(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &DealId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE deals SET deleted_at = $4, updated_at = $4, available = 0 \
+    let done = crate::query(
+        "UPDATE deals SET deleted_at = $4, updated_at = $4, available = FALSE \
          WHERE merchant_id = $1 AND env = $2 AND id = $3 AND deleted_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 1 {
@@ -210,7 +207,7 @@ pub async fn soft_delete(
 /// Makes `store_ids` (live stores of the same environment, checked by the caller) the
 /// stores that carry the deal.
 pub async fn set_stores(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &DealId,
@@ -224,7 +221,7 @@ pub async fn set_stores(
 
 /// The live stores carrying each of `ids`, as `(deal, store)` pairs.
 pub async fn store_links(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     ids: &[DealId],

@@ -1,8 +1,8 @@
 //! Deletes rows whose life is over: used or expired sign-in codes, ended sessions, lapsed
 //! invitations and idempotency records past their replay window.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
-use sqlx::AnyConnection;
 
 use crate::StoreError;
 
@@ -18,30 +18,29 @@ pub struct Purged {
 /// Removes what ended before `ended_before` and idempotency records created before
 /// `replay_window_start`.
 pub async fn purge(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     ended_before: Timestamp,
     replay_window_start: Timestamp,
 ) -> Result<Purged, StoreError> {
-    let ended = ended_before.to_db();
-    let otp = sqlx::query("DELETE FROM otp_challenges WHERE expires_at < $1")
-        .bind(&ended)
+    let otp = crate::query("DELETE FROM otp_challenges WHERE expires_at < $1")
+        .bind(ended_before)
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
-        .bind(&ended)
+    let sessions = crate::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
+        .bind(ended_before)
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    let invitations = sqlx::query(
+    let invitations = crate::query(
         "DELETE FROM invitations WHERE accepted_at IS NULL AND (expires_at < $1 OR revoked_at < $1)",
     )
-    .bind(&ended)
+    .bind(ended_before)
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    let idempotency = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-        .bind(replay_window_start.to_db())
+    let idempotency = crate::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(replay_window_start)
         .execute(&mut *conn)
         .await?
         .rows_affected();

@@ -7,9 +7,9 @@
 //! holds the key: so an attempt that lost its claim can never commit, and a retry that takes a
 //! claim over knows whether the earlier attempt's action was applied.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{Env, MerchantId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -49,7 +49,7 @@ tokio::task_local! {
 /// as `holder` until `lease_until`; an expired claim is taken over.
 #[allow(clippy::too_many_arguments)]
 pub async fn claim(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     key: &str,
@@ -58,7 +58,7 @@ pub async fn claim(
     now: Timestamp,
     lease_until: Timestamp,
 ) -> Result<Claim, StoreError> {
-    let inserted = sqlx::query(
+    let inserted = crate::query(
         "INSERT INTO idempotency_keys \
          (merchant_id, env, idem_key, request_hash, created_at, holder, lease_until) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (merchant_id, env, idem_key) DO NOTHING",
@@ -67,15 +67,15 @@ pub async fn claim(
     .bind(env.as_str())
     .bind(key)
     .bind(request_hash)
-    .bind(now.to_db())
+    .bind(now)
     .bind(holder)
-    .bind(lease_until.to_db())
+    .bind(lease_until)
     .execute(&mut *conn)
     .await?;
     if inserted.rows_affected() == 1 {
         return Ok(Claim::Claimed);
     }
-    let row = sqlx::query(
+    let row = crate::query(
         "SELECT request_hash, status_code, response_body, holder, lease_until, applied_by \
          FROM idempotency_keys WHERE merchant_id = $1 AND env = $2 AND idem_key = $3",
     )
@@ -101,30 +101,28 @@ pub async fn claim(
         });
     }
     let previous_holder: Option<String> = row.try_get("holder")?;
-    let previous_lease: Option<String> = row.try_get("lease_until")?;
+    let previous_lease: Option<Timestamp> = row.try_get("lease_until")?;
     let applied_by: Option<String> = row.try_get("applied_by")?;
     // A claim made before leases existed has none: it is treated as expired.
-    let expired = previous_lease
-        .as_deref()
-        .is_none_or(|l| l < now.to_db().as_str());
+    let expired = previous_lease.is_none_or(|l| l < now);
     if stored_hash != request_hash || !expired {
         return Ok(Claim::InFlight {
             request_hash: stored_hash,
         });
     }
     // Take the claim over, unless another retry did so first.
-    let taken = sqlx::query(
+    let taken = crate::query(
         "UPDATE idempotency_keys SET holder = $4, lease_until = $5 \
          WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 AND status_code IS NULL \
-         AND COALESCE(holder, '') = $6 AND COALESCE(lease_until, '') = $7",
+         AND holder IS NOT DISTINCT FROM $6 AND lease_until IS NOT DISTINCT FROM $7",
     )
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(key)
     .bind(holder)
-    .bind(lease_until.to_db())
-    .bind(previous_holder.unwrap_or_default())
-    .bind(previous_lease.unwrap_or_default())
+    .bind(lease_until)
+    .bind(previous_holder)
+    .bind(previous_lease)
     .execute(&mut *conn)
     .await?;
     if taken.rows_affected() == 1 {
@@ -140,11 +138,11 @@ pub async fn claim(
 
 /// Extends the lease of a claim that `holder` still holds; false when it holds it no longer.
 pub async fn renew(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     fence: &Fence,
     lease_until: Timestamp,
 ) -> Result<bool, StoreError> {
-    let renewed = sqlx::query(
+    let renewed = crate::query(
         "UPDATE idempotency_keys SET lease_until = $5 \
          WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 AND holder = $4 \
          AND status_code IS NULL",
@@ -153,7 +151,7 @@ pub async fn renew(
     .bind(fence.env.as_str())
     .bind(&fence.key)
     .bind(&fence.holder)
-    .bind(lease_until.to_db())
+    .bind(lease_until)
     .execute(conn)
     .await?;
     Ok(renewed.rows_affected() == 1)
@@ -162,8 +160,8 @@ pub async fn renew(
 /// Inside an action's transaction: records that the holder's action is applied, provided it
 /// still holds the claim and no earlier attempt applied one. False means the transaction must
 /// not commit.
-pub async fn mark_applied(conn: &mut AnyConnection, fence: &Fence) -> Result<bool, StoreError> {
-    let marked = sqlx::query(
+pub async fn mark_applied(conn: &mut Conn, fence: &Fence) -> Result<bool, StoreError> {
+    let marked = crate::query(
         "UPDATE idempotency_keys SET applied_by = $4 \
          WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 AND holder = $4 \
          AND status_code IS NULL AND COALESCE(applied_by, $4) = $4",
@@ -179,12 +177,12 @@ pub async fn mark_applied(conn: &mut AnyConnection, fence: &Fence) -> Result<boo
 
 /// Stores the answer of a claim `holder` still holds; false when another attempt took it over.
 pub async fn complete(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     fence: &Fence,
     status: i64,
     body: &str,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE idempotency_keys SET status_code = $5, response_body = $6, lease_until = NULL \
          WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 AND holder = $4",
     )
@@ -201,8 +199,8 @@ pub async fn complete(
 
 /// Frees a claim whose request failed on the server side, so a retry can run at once: the
 /// record goes if no action was applied, otherwise its lease ends and a retry takes it over.
-pub async fn release(conn: &mut AnyConnection, fence: &Fence) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn release(conn: &mut Conn, fence: &Fence) -> Result<(), StoreError> {
+    crate::query(
         "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND env = $2 AND idem_key = $3 \
          AND holder = $4 AND status_code IS NULL AND applied_by IS NULL",
     )
@@ -212,7 +210,7 @@ pub async fn release(conn: &mut AnyConnection, fence: &Fence) -> Result<(), Stor
     .bind(&fence.holder)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    crate::query(
         "UPDATE idempotency_keys SET lease_until = NULL WHERE merchant_id = $1 AND env = $2 \
          AND idem_key = $3 AND holder = $4 AND status_code IS NULL",
     )

@@ -1,9 +1,9 @@
 //! Invitations to join a merchant as admin or staff.
 
+use crate::Conn;
 use punchcard_domain::accounts::{Email, Role};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{InvitationId, MemberId, MerchantId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -23,12 +23,10 @@ pub struct InvitationRow {
 
 const COLUMNS: &str = "merchant_id, id, email, role, token_hash, invited_by, created_at, expires_at, accepted_at, revoked_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<InvitationRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<InvitationRow, StoreError> {
     let role: String = row.try_get("role")?;
     let ts = |name: &str| -> Result<Option<Timestamp>, StoreError> {
-        Ok(row
-            .try_get::<Option<String>, _>(name)?
-            .map(|s| Timestamp::from_db(&s)))
+        row.try_get::<Option<Timestamp>>(name)
     };
     Ok(InvitationRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
@@ -37,15 +35,15 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<InvitationRow, StoreError> {
         role: Role::parse(&role).unwrap_or(Role::Staff),
         token_hash: row.try_get("token_hash")?,
         invited_by: MemberId::from_trusted(row.try_get("invited_by")?),
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        expires_at: Timestamp::from_db(&row.try_get::<String, _>("expires_at")?),
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        expires_at: row.try_get::<Timestamp>("expires_at")?,
         accepted_at: ts("accepted_at")?,
         revoked_at: ts("revoked_at")?,
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, i: &InvitationRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, i: &InvitationRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO invitations (merchant_id, id, email, role, token_hash, invited_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -55,8 +53,8 @@ pub async fn insert(conn: &mut AnyConnection, i: &InvitationRow) -> Result<(), S
     .bind(i.role.as_str())
     .bind(&i.token_hash)
     .bind(i.invited_by.as_str())
-    .bind(i.created_at.to_db())
-    .bind(i.expires_at.to_db())
+    .bind(i.created_at)
+    .bind(i.expires_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -64,7 +62,7 @@ pub async fn insert(conn: &mut AnyConnection, i: &InvitationRow) -> Result<(), S
 
 /// Invitations neither accepted nor revoked nor expired, newest first.
 pub async fn list_pending(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     now: Timestamp,
 ) -> Result<Vec<InvitationRow>, StoreError> {
@@ -72,20 +70,20 @@ pub async fn list_pending(
         "SELECT {COLUMNS} FROM invitations WHERE merchant_id = $1 AND accepted_at IS NULL \
          AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC"
     );
-    let rows = sqlx::query(&sql)
+    let rows = crate::query(&sql)
         .bind(merchant_id.as_str())
-        .bind(now.to_db())
+        .bind(now)
         .fetch_all(conn)
         .await?;
     rows.iter().map(from_row).collect()
 }
 
 pub async fn find_by_token_hash(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     token_hash: &str,
 ) -> Result<Option<InvitationRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM invitations WHERE token_hash = $1");
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(token_hash)
         .fetch_optional(conn)
         .await?;
@@ -94,18 +92,18 @@ pub async fn find_by_token_hash(
 
 /// Revokes one pending invitation; answers whether it was pending.
 pub async fn revoke(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &InvitationId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE invitations SET revoked_at = $3 WHERE merchant_id = $1 AND id = $2 \
          AND accepted_at IS NULL AND revoked_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -113,18 +111,18 @@ pub async fn revoke(
 
 /// Revokes every pending invitation of an email (a new one replaces them).
 pub async fn revoke_for_email(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     email: &Email,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE invitations SET revoked_at = $3 WHERE merchant_id = $1 AND email = $2 \
          AND accepted_at IS NULL AND revoked_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .bind(email.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
@@ -132,18 +130,18 @@ pub async fn revoke_for_email(
 
 /// Marks a pending, unexpired invitation accepted; answers whether it was (exactly once).
 pub async fn accept(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &InvitationId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE invitations SET accepted_at = $3 WHERE merchant_id = $1 AND id = $2 \
          AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
     )
     .bind(merchant_id.as_str())
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -151,18 +149,18 @@ pub async fn accept(
 
 /// Members plus pending invitations of a merchant, for its cap.
 pub async fn count_seats(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     now: Timestamp,
 ) -> Result<i64, StoreError> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = crate::query(
         "SELECT (SELECT COUNT(*) FROM members WHERE merchant_id = $1) + \
                 (SELECT COUNT(*) FROM invitations WHERE merchant_id = $1 AND accepted_at IS NULL \
                  AND revoked_at IS NULL AND expires_at > $2)",
     )
     .bind(merchant_id.as_str())
-    .bind(now.to_db())
-    .fetch_one(conn)
+    .bind(now)
+    .scalar(conn)
     .await?;
     Ok(n)
 }

@@ -1,8 +1,8 @@
 //! KYC profiles: the business details a merchant submits for review.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::MerchantId;
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -27,7 +27,7 @@ pub struct KycProfileRow {
 const COLUMNS: &str = "merchant_id, legal_name, business_type, registration_number, tax_id, website, \
                        phone, address_line, city, postal_code, country, contact_person, submitted_at, updated_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<KycProfileRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<KycProfileRow, StoreError> {
     Ok(KycProfileRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
         legal_name: row.try_get("legal_name")?,
@@ -41,19 +41,17 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<KycProfileRow, StoreError> {
         postal_code: row.try_get("postal_code")?,
         country: row.try_get("country")?,
         contact_person: row.try_get("contact_person")?,
-        submitted_at: row
-            .try_get::<Option<String>, _>("submitted_at")?
-            .map(|s| Timestamp::from_db(&s)),
-        updated_at: Timestamp::from_db(&row.try_get::<String, _>("updated_at")?),
+        submitted_at: row.try_get::<Option<Timestamp>>("submitted_at")?,
+        updated_at: row.try_get::<Timestamp>("updated_at")?,
     })
 }
 
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
 ) -> Result<Option<KycProfileRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM kyc_profiles WHERE merchant_id = $1");
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(merchant_id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -61,8 +59,8 @@ pub async fn find(
 }
 
 /// Writes the profile's details, keeping `submitted_at` as it was.
-pub async fn upsert(conn: &mut AnyConnection, p: &KycProfileRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn upsert(conn: &mut Conn, p: &KycProfileRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO kyc_profiles (merchant_id, legal_name, business_type, registration_number, tax_id, \
          website, phone, address_line, city, postal_code, country, contact_person, submitted_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13) \
@@ -82,20 +80,20 @@ pub async fn upsert(conn: &mut AnyConnection, p: &KycProfileRow) -> Result<(), S
     .bind(&p.postal_code)
     .bind(&p.country)
     .bind(&p.contact_person)
-    .bind(p.updated_at.to_db())
+    .bind(p.updated_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn mark_submitted(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE kyc_profiles SET submitted_at = $2 WHERE merchant_id = $1")
+    let done = crate::query("UPDATE kyc_profiles SET submitted_at = $2 WHERE merchant_id = $1")
         .bind(merchant_id.as_str())
-        .bind(now.to_db())
+        .bind(now)
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)

@@ -1,8 +1,8 @@
 //! Leads: a merchant's customers, per environment.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{Env, LeadId, MerchantId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -24,7 +24,7 @@ pub struct LeadRow {
 const COLUMNS: &str =
     "merchant_id, env, id, customer_id, name, email, mobile, country, dob, created_at, updated_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<LeadRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<LeadRow, StoreError> {
     Ok(LeadRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
         env: crate::env_of(row)?,
@@ -35,13 +35,13 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<LeadRow, StoreError> {
         mobile: row.try_get("mobile")?,
         country: row.try_get("country")?,
         dob: row.try_get("dob")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        updated_at: Timestamp::from_db(&row.try_get::<String, _>("updated_at")?),
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        updated_at: row.try_get::<Timestamp>("updated_at")?,
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, l: &LeadRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, l: &LeadRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO leads (merchant_id, env, id, customer_id, name, email, mobile, country, dob, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
@@ -54,8 +54,8 @@ pub async fn insert(conn: &mut AnyConnection, l: &LeadRow) -> Result<(), StoreEr
     .bind(&l.mobile)
     .bind(&l.country)
     .bind(&l.dob)
-    .bind(l.created_at.to_db())
-    .bind(l.updated_at.to_db())
+    .bind(l.created_at)
+    .bind(l.updated_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -63,12 +63,12 @@ pub async fn insert(conn: &mut AnyConnection, l: &LeadRow) -> Result<(), StoreEr
 
 /// A live (not deleted) lead of the merchant in `env`.
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &str,
 ) -> Result<Option<LeadRow>, StoreError> {
-    let row = sqlx::query(&format!(
+    let row = crate::query(format!(
         "SELECT {COLUMNS} FROM leads WHERE merchant_id = $1 AND env = $2 AND id = $3 AND deleted_at IS NULL"
     ))
     .bind(merchant_id.as_str())
@@ -91,7 +91,7 @@ pub struct LeadFilter {
 
 /// One page of live leads in id order after `after`.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     filter: &LeadFilter,
@@ -102,7 +102,7 @@ pub async fn list(
         .query
         .as_deref()
         .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
-    let rows = sqlx::query(&format!(
+    let rows = crate::query(format!(
         "SELECT {COLUMNS} FROM leads WHERE merchant_id = $1 AND env = $2 AND deleted_at IS NULL AND id > $3 \
          AND ($4 IS NULL OR customer_id = $4) AND ($5 IS NULL OR email = $5) AND ($6 IS NULL OR mobile = $6) \
          AND ($7 IS NULL OR LOWER(customer_id) LIKE $7 ESCAPE '\\' OR LOWER(COALESCE(name, '')) LIKE $7 ESCAPE '\\' \
@@ -135,8 +135,8 @@ pub fn escape_like(s: &str) -> String {
 }
 
 /// Writes a lead's editable fields; answers whether a live lead was updated.
-pub async fn update(conn: &mut AnyConnection, l: &LeadRow) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+pub async fn update(conn: &mut Conn, l: &LeadRow) -> Result<bool, StoreError> {
+    let done = crate::query(
         "UPDATE leads SET customer_id = $1, name = $2, email = $3, mobile = $4, country = $5, dob = $6, updated_at = $7 \
          WHERE merchant_id = $8 AND env = $9 AND id = $10 AND deleted_at IS NULL",
     )
@@ -146,7 +146,7 @@ pub async fn update(conn: &mut AnyConnection, l: &LeadRow) -> Result<bool, Store
     .bind(&l.mobile)
     .bind(&l.country)
     .bind(&l.dob)
-    .bind(l.updated_at.to_db())
+    .bind(l.updated_at)
     .bind(l.merchant_id.as_str())
     .bind(l.env.as_str())
     .bind(l.id.as_str())
@@ -158,18 +158,18 @@ pub async fn update(conn: &mut AnyConnection, l: &LeadRow) -> Result<bool, Store
 /// Erases a lead's personal data and marks it deleted; its wallets and transactions stay so
 /// the ledger still adds up. Answers whether a live lead was deleted.
 pub async fn erase(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &LeadId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE leads SET customer_id = id, name = NULL, email = NULL, mobile = NULL, country = NULL, dob = NULL, \
          updated_at = $1, deleted_at = $1 \
          WHERE merchant_id = $2 AND env = $3 AND id = $4 AND deleted_at IS NULL",
     )
-    .bind(now.to_db())
+    .bind(now)
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(id.as_str())

@@ -1,7 +1,7 @@
-//! All SQL: one query path for SQLite and PostgreSQL through sqlx's `Any` driver.
+//! All SQL, on SQLite or PostgreSQL through their native sqlx drivers (see [`db`]).
 //!
-//! Every function takes a connection (`&mut AnyConnection`), so a use case can compose several
-//! of them in one transaction opened with [`Db::begin_write`].
+//! Every function takes a connection (`&mut Conn`), so a use case can compose several of them
+//! in one transaction opened with [`Db::begin_write`].
 
 pub mod accounts;
 pub mod allowed_ips;
@@ -10,6 +10,7 @@ mod catalog;
 pub mod changes;
 pub mod coupons;
 pub mod currencies;
+pub mod db;
 pub mod deals;
 pub mod error;
 pub mod housekeeping;
@@ -32,17 +33,18 @@ pub mod wallets;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, PgPool, SqlitePool};
 
+pub use db::{query, statement, Conn, DbRow, Query};
 pub use error::{StoreError, UniqueKey};
-pub use sqlx::AnyConnection as Conn;
 
 /// A write transaction; commit it with [`commit`] or it rolls back on drop. It derefs to the
 /// connection, so every store function takes `&mut tx`.
 pub struct Tx {
-    inner: sqlx::Transaction<'static, Any>,
+    inner: Conn,
     /// SQLite: this process's turn to write, held until the transaction ends.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     backend: Backend,
@@ -54,7 +56,7 @@ pub struct Tx {
 }
 
 impl std::ops::Deref for Tx {
-    type Target = sqlx::AnyConnection;
+    type Target = Conn;
 
     fn deref(&self) -> &Self::Target {
         &self.inner
@@ -79,7 +81,7 @@ pub enum Backend {
 /// The database: a pool plus which engine is behind it.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: AnyPool,
+    pool: Pool,
     backend: Backend,
     /// SQLite has one writer at a time: writers of this process queue here in arrival order
     /// instead of sleeping and retrying in SQLite's busy handler.
@@ -88,6 +90,13 @@ pub struct Db {
     hub: std::sync::Arc<changes::Hub>,
     /// The URL it was opened with (the change listener opens its own connection).
     url: DbUrl,
+}
+
+/// The pool of the engine behind the URL.
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
 }
 
 /// A database URL, which may hold a password: never printed.
@@ -121,46 +130,49 @@ pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
 impl Db {
     /// Connects (creating a missing SQLite file) and checks the database answers.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
         let backend = backend_of(url)?;
-        let url = match backend {
-            Backend::Sqlite if !url.contains("mode=") => {
-                let sep = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{sep}mode=rwc")
+        let invalid =
+            |e: sqlx::Error| StoreError::UnsupportedUrl(format!("invalid database URL: {e}"));
+        let unavailable = |e: sqlx::Error| StoreError::Unavailable(describe_connect_error(&e));
+        let pool = match backend {
+            Backend::Sqlite => {
+                // WAL lets readers run beside the single writer; FULL makes every
+                // acknowledged commit durable; the busy timeout queues writers instead of failing.
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(invalid)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+                    .log_statements(tracing::log::LevelFilter::Trace)
+                    .log_slow_statements(
+                        tracing::log::LevelFilter::Warn,
+                        Duration::from_millis(500),
+                    );
+                Pool::Sqlite(
+                    pool_options(8)
+                        .connect_with(options)
+                        .await
+                        .map_err(unavailable)?,
+                )
             }
-            _ => url.to_string(),
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(invalid)?
+                    .log_statements(tracing::log::LevelFilter::Trace)
+                    .log_slow_statements(
+                        tracing::log::LevelFilter::Warn,
+                        Duration::from_millis(500),
+                    );
+                Pool::Postgres(
+                    pool_options(20)
+                        .connect_with(options)
+                        .await
+                        .map_err(unavailable)?,
+                )
+            }
         };
-        let options = AnyConnectOptions::from_str(&url)
-            .map_err(|e| StoreError::UnsupportedUrl(format!("invalid database URL: {e}")))?
-            .log_statements(tracing::log::LevelFilter::Trace)
-            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
-        let pool_options = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
-            // A broken connection fails its query (and is then dropped) rather than costing
-            // every checkout a round trip to test it.
-            .test_before_acquire(false)
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 20,
-            });
-        let pool_options = match backend {
-            Backend::Sqlite => pool_options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the single writer; FULL makes every
-                    // acknowledged commit durable; the busy timeout queues writers instead of failing.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = FULL").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    Ok(())
-                })
-            }),
-            Backend::Postgres => pool_options,
-        };
-        let pool = pool_options
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::Unavailable(describe_connect_error(&e)))?;
         Ok(Self {
             pool,
             backend,
@@ -174,25 +186,27 @@ impl Db {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
     /// Applies pending migrations for this backend.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        self.migrate_to(i64::MAX).await
+    }
+
+    /// Applies pending migrations up to and including `version` (an upgrade test builds the
+    /// schema of an earlier release this way).
+    pub async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
+        let run = match &self.pool {
+            Pool::Sqlite(p) => migrator(&SQLITE_MIGRATIONS, version).run(p).await,
+            Pool::Postgres(p) => migrator(&POSTGRES_MIGRATIONS, version).run(p).await,
         };
-        migrator
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))
+        run.map_err(|e| StoreError::Migration(e.to_string()))
     }
 
     /// A pooled connection for reads (or single-statement writes).
-    pub async fn conn(&self) -> Result<PoolConnection<Any>, StoreError> {
-        Ok(self.pool.acquire().await?)
+    pub async fn conn(&self) -> Result<Conn, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Conn::sqlite_pooled(p.acquire().await?),
+            Pool::Postgres(p) => Conn::pg_pooled(p.acquire().await?),
+        })
     }
 
     /// Opens a write transaction. On SQLite it takes the write lock up front (`BEGIN
@@ -201,8 +215,11 @@ impl Db {
         Ok(match self.backend {
             Backend::Sqlite => {
                 let turn = self.writer.clone().lock_owned().await;
+                let Pool::Sqlite(pool) = &self.pool else {
+                    unreachable!("a SQLite database has a SQLite pool")
+                };
                 Tx {
-                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    inner: Conn::sqlite_tx(pool.begin_with("BEGIN IMMEDIATE").await?),
                     _turn: Some(turn),
                     backend: self.backend,
                     published: Vec::new(),
@@ -211,7 +228,10 @@ impl Db {
                 }
             }
             Backend::Postgres => Tx {
-                inner: self.pool.begin().await?,
+                inner: match &self.pool {
+                    Pool::Postgres(pool) => Conn::pg_tx(pool.begin().await?),
+                    Pool::Sqlite(_) => unreachable!("a PostgreSQL database has a PostgreSQL pool"),
+                },
                 _turn: None,
                 backend: self.backend,
                 published: Vec::new(),
@@ -223,7 +243,7 @@ impl Db {
 
     /// Readiness: the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        query("SELECT 1").execute(&mut self.conn().await?).await?;
         Ok(())
     }
 
@@ -241,8 +261,13 @@ impl Db {
                  ORDER BY table_name, column_name"
             }
         };
-        let rows: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(&self.pool).await?;
-        Ok(rows)
+        let mut conn = self.conn().await?;
+        query(sql)
+            .fetch_all(&mut conn)
+            .await?
+            .iter()
+            .map(|r| Ok((r.at(0)?, r.at(1)?)))
+            .collect()
     }
 
     /// Every unique index of the current schema (primary keys included) with its columns in
@@ -266,9 +291,12 @@ impl Db {
                  ORDER BY 1, 2, k.ord"
             }
         };
-        let rows: Vec<(String, String, String)> = sqlx::query_as(sql).fetch_all(&self.pool).await?;
+        let mut conn = self.conn().await?;
+        let rows = query(sql).fetch_all(&mut conn).await?;
         let mut out: Vec<SchemaUniqueIndex> = Vec::new();
-        for (table, name, column) in rows {
+        for row in rows {
+            let (table, name, column): (String, String, String) =
+                (row.at(0)?, row.at(1)?, row.at(2)?);
             match out.last_mut() {
                 Some(last) if last.table == table && last.name == name => last.columns.push(column),
                 _ => out.push(SchemaUniqueIndex {
@@ -282,8 +310,33 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
     }
+}
+
+fn pool_options<DB: sqlx::Database>(max: u32) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        // A broken connection fails its query (and is then dropped) rather than costing
+        // every checkout a round trip to test it.
+        .test_before_acquire(false)
+        .max_connections(max)
+}
+
+/// The migrations of `all` up to and including `version`.
+fn migrator(all: &sqlx::migrate::Migrator, version: i64) -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate::Migrator::DEFAULT;
+    m.migrations = all
+        .migrations
+        .iter()
+        .filter(|m| m.version <= version)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    m
 }
 
 /// A unique index as the database describes it.
@@ -337,9 +390,6 @@ pub async fn commit(mut tx: Tx) -> Result<(), StoreError> {
 }
 
 /// The `env` column of a row.
-pub(crate) fn env_of(row: &sqlx::any::AnyRow) -> Result<punchcard_domain::Env, StoreError> {
-    use sqlx::Row;
-    let env: String = row.try_get("env")?;
-    env.parse()
-        .map_err(|_| StoreError::Database(sqlx::Error::Decode(format!("bad env `{env}`").into())))
+pub(crate) fn env_of(row: &DbRow) -> Result<punchcard_domain::Env, StoreError> {
+    db::parsed(row, "env")
 }

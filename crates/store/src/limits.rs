@@ -1,15 +1,15 @@
 //! Counting capped resources: one query per resource, run under the merchant's lock.
 
+use crate::Conn;
 use punchcard_domain::limits::Resource;
 use punchcard_domain::{Env, MerchantId};
-use sqlx::AnyConnection;
 
 use crate::StoreError;
 
 /// How many `resource` the merchant holds in `env` (resources that are not per env, like
 /// allowed IPs, are counted across both).
 pub async fn count(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     resource: Resource,
     merchant_id: &MerchantId,
     env: Env,
@@ -29,11 +29,11 @@ pub async fn count(
             true,
         ),
         Resource::ActiveDeals => (
-            "SELECT COUNT(*) FROM deals WHERE merchant_id = $1 AND env = $2 AND available = 1 AND deleted_at IS NULL",
+            "SELECT COUNT(*) FROM deals WHERE merchant_id = $1 AND env = $2 AND available = TRUE AND deleted_at IS NULL",
             true,
         ),
         Resource::ActiveOffers => (
-            "SELECT COUNT(*) FROM offers WHERE merchant_id = $1 AND env = $2 AND available = 1 AND deleted_at IS NULL",
+            "SELECT COUNT(*) FROM offers WHERE merchant_id = $1 AND env = $2 AND available = TRUE AND deleted_at IS NULL",
             true,
         ),
         Resource::Stores => (
@@ -41,9 +41,9 @@ pub async fn count(
             true,
         ),
     };
-    let mut query = sqlx::query_scalar(sql).bind(merchant_id.as_str());
+    let mut query = crate::query(sql).bind(merchant_id.as_str());
     if per_env {
         query = query.bind(env.as_str());
     }
-    Ok(query.fetch_one(conn).await?)
+    query.scalar(conn).await
 }

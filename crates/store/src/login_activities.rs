@@ -1,8 +1,8 @@
 //! Recorded dashboard sign-ins of a merchant's members.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{LoginActivityId, MemberId, MerchantId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -24,21 +24,21 @@ pub struct LoginActivityView {
     pub email: Option<String>,
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<LoginActivityRow, StoreError> {
-    let reported: Option<String> = row.try_get("reported_at")?;
+fn from_row(row: &crate::DbRow) -> Result<LoginActivityRow, StoreError> {
+    let reported: Option<Timestamp> = row.try_get("reported_at")?;
     Ok(LoginActivityRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
         id: LoginActivityId::from_trusted(row.try_get("id")?),
         member_id: MemberId::from_trusted(row.try_get("member_id")?),
         ip: row.try_get("ip")?,
         user_agent: row.try_get("user_agent")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        reported_at: reported.as_deref().map(Timestamp::from_db),
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        reported_at: reported,
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, a: &LoginActivityRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, a: &LoginActivityRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO login_activities (merchant_id, id, member_id, ip, user_agent, created_at, reported_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -47,8 +47,8 @@ pub async fn insert(conn: &mut AnyConnection, a: &LoginActivityRow) -> Result<()
     .bind(a.member_id.as_str())
     .bind(a.ip.as_str())
     .bind(a.user_agent.as_str())
-    .bind(a.created_at.to_db())
-    .bind(a.reported_at.map(|t| t.to_db()))
+    .bind(a.created_at)
+    .bind(a.reported_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -56,23 +56,23 @@ pub async fn insert(conn: &mut AnyConnection, a: &LoginActivityRow) -> Result<()
 
 /// The distinct addresses earlier sign-ins to this merchant came from.
 pub async fn known_ips(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
 ) -> Result<Vec<String>, StoreError> {
-    let rows = sqlx::query("SELECT DISTINCT ip FROM login_activities WHERE merchant_id = $1")
+    let rows = crate::query("SELECT DISTINCT ip FROM login_activities WHERE merchant_id = $1")
         .bind(merchant_id.as_str())
         .fetch_all(conn)
         .await?;
-    rows.iter().map(|r| Ok(r.try_get("ip")?)).collect()
+    rows.iter().map(|r| r.try_get("ip")).collect()
 }
 
 /// Newest first, at most `limit`.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     limit: i64,
 ) -> Result<Vec<LoginActivityView>, StoreError> {
-    let rows = sqlx::query(
+    let rows = crate::query(
         "SELECT a.merchant_id, a.id, a.member_id, a.ip, a.user_agent, a.created_at, a.reported_at, \
            m.email AS email \
          FROM login_activities a \
@@ -95,18 +95,18 @@ pub async fn list(
 
 /// Marks an activity reported; answers whether it belongs to the merchant.
 pub async fn mark_reported(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &LoginActivityId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE login_activities SET reported_at = COALESCE(reported_at, $3) \
          WHERE merchant_id = $1 AND id = $2",
     )
     .bind(merchant_id.as_str())
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -1,8 +1,8 @@
 //! Notifications shown to a merchant in the dashboard.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{MerchantId, NotificationId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -18,21 +18,21 @@ pub struct NotificationRow {
     pub read_at: Option<Timestamp>,
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<NotificationRow, StoreError> {
-    let read: Option<String> = row.try_get("read_at")?;
+fn from_row(row: &crate::DbRow) -> Result<NotificationRow, StoreError> {
+    let read: Option<Timestamp> = row.try_get("read_at")?;
     Ok(NotificationRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
         id: NotificationId::from_trusted(row.try_get("id")?),
         kind: row.try_get("kind")?,
         title: row.try_get("title")?,
         body: row.try_get("body")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        read_at: read.as_deref().map(Timestamp::from_db),
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        read_at: read,
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, n: &NotificationRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, n: &NotificationRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO notifications (merchant_id, id, kind, title, body, created_at, read_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -41,8 +41,8 @@ pub async fn insert(conn: &mut AnyConnection, n: &NotificationRow) -> Result<(),
     .bind(n.kind.as_str())
     .bind(n.title.as_str())
     .bind(n.body.as_str())
-    .bind(n.created_at.to_db())
-    .bind(n.read_at.map(|t| t.to_db()))
+    .bind(n.created_at)
+    .bind(n.read_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -50,11 +50,11 @@ pub async fn insert(conn: &mut AnyConnection, n: &NotificationRow) -> Result<(),
 
 /// Newest first, at most `limit`.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     limit: i64,
 ) -> Result<Vec<NotificationRow>, StoreError> {
-    let rows = sqlx::query(
+    let rows = crate::query(
         "SELECT merchant_id, id, kind, title, body, created_at, read_at FROM notifications \
          WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
     )
@@ -65,33 +65,30 @@ pub async fn list(
     rows.iter().map(from_row).collect()
 }
 
-pub async fn count_unread(
-    conn: &mut AnyConnection,
-    merchant_id: &MerchantId,
-) -> Result<i64, StoreError> {
-    let row = sqlx::query(
+pub async fn count_unread(conn: &mut Conn, merchant_id: &MerchantId) -> Result<i64, StoreError> {
+    let row = crate::query(
         "SELECT COUNT(*) AS n FROM notifications WHERE merchant_id = $1 AND read_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .fetch_one(conn)
     .await?;
-    Ok(row.try_get("n")?)
+    row.try_get("n")
 }
 
 /// Marks as read every notification created up to `up_to` (the ones the member was shown).
 pub async fn mark_read(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     up_to: Timestamp,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE notifications SET read_at = $3 \
          WHERE merchant_id = $1 AND read_at IS NULL AND created_at <= $2",
     )
     .bind(merchant_id.as_str())
-    .bind(up_to.to_db())
-    .bind(now.to_db())
+    .bind(up_to)
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())

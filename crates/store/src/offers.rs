@@ -1,11 +1,11 @@
 //! Offers: public promo codes with a price in coins, per merchant and environment. Deletion
 //! only marks an offer; every query here sees live offers only.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{Env, MerchantId, OfferId, StoreId};
-use sqlx::{AnyConnection, Row};
 
-use crate::catalog::{contains_pattern, opt_time, Args, OFFER_STORES};
+use crate::catalog::{contains_pattern, Args, OFFER_STORES};
 use crate::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct OfferFilter {
 const COLUMNS: &str = "o.merchant_id, o.env, o.id, o.code, o.name, o.description, o.sell_price, \
                        o.available, o.starts_at, o.ends_at, o.created_at, o.updated_at, o.deleted_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<OfferRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<OfferRow, StoreError> {
     let env: String = row.try_get("env")?;
     Ok(OfferRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
@@ -50,19 +50,19 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<OfferRow, StoreError> {
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         sell_price: row.try_get("sell_price")?,
-        available: row.try_get::<i64, _>("available")? != 0,
-        starts_at: opt_time(row, "starts_at")?,
-        ends_at: opt_time(row, "ends_at")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        updated_at: Timestamp::from_db(&row.try_get::<String, _>("updated_at")?),
-        deleted_at: opt_time(row, "deleted_at")?,
+        available: row.try_get::<bool>("available")?,
+        starts_at: row.try_get::<Option<Timestamp>>("starts_at")?,
+        ends_at: row.try_get::<Option<Timestamp>>("ends_at")?,
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        updated_at: row.try_get::<Timestamp>("updated_at")?,
+        deleted_at: row.try_get::<Option<Timestamp>>("deleted_at")?,
     })
 }
 
 /// Inserts an offer; a live offer with the same code is
 /// `StoreError::Unique(UniqueKey::OfferLiveCode)`.
-pub async fn insert(conn: &mut AnyConnection, o: &OfferRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, o: &OfferRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO offers (merchant_id, env, id, code, name, description, sell_price, available, \
          starts_at, ends_at, created_at, updated_at, deleted_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL)",
@@ -74,18 +74,18 @@ pub async fn insert(conn: &mut AnyConnection, o: &OfferRow) -> Result<(), StoreE
     .bind(&o.name)
     .bind(&o.description)
     .bind(o.sell_price)
-    .bind(i64::from(o.available))
-    .bind(o.starts_at.map(Timestamp::to_db))
-    .bind(o.ends_at.map(Timestamp::to_db))
-    .bind(o.created_at.to_db())
-    .bind(o.updated_at.to_db())
+    .bind(o.available)
+    .bind(o.starts_at)
+    .bind(o.ends_at)
+    .bind(o.created_at)
+    .bind(o.updated_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &OfferId,
@@ -94,7 +94,7 @@ pub async fn find(
         "SELECT {COLUMNS} FROM offers o WHERE o.merchant_id = $1 AND o.env = $2 AND o.id = $3 \
          AND o.deleted_at IS NULL"
     );
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(merchant_id.as_str())
         .bind(env.as_str())
         .bind(id.as_str())
@@ -105,13 +105,13 @@ pub async fn find(
 
 /// Whether another live offer of this merchant and environment uses `code`.
 pub async fn code_taken(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     code: &str,
     except: Option<&OfferId>,
 ) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = crate::query(
         "SELECT COUNT(*) FROM offers WHERE merchant_id = $1 AND env = $2 AND code = $3 \
          AND deleted_at IS NULL AND id <> $4",
     )
@@ -119,14 +119,14 @@ pub async fn code_taken(
     .bind(env.as_str())
     .bind(code)
     .bind(except.map(OfferId::as_str).unwrap_or(""))
-    .fetch_one(conn)
+    .scalar(conn)
     .await?;
     Ok(n > 0)
 }
 
 /// One page of live offers in id (creation) order, after `after`, matching `filter`.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     filter: &OfferFilter,
@@ -141,10 +141,7 @@ pub async fn list(
         args.text(after.unwrap_or("")),
     );
     if let Some(available) = filter.available {
-        sql.push_str(&format!(
-            " AND o.available = {}",
-            args.int(i64::from(available))
-        ));
+        sql.push_str(&format!(" AND o.available = {}", args.flag(available)));
     }
     if let Some(code) = &filter.code {
         sql.push_str(&format!(" AND o.code = {}", args.text(code.as_str())));
@@ -160,14 +157,14 @@ pub async fn list(
         ));
     }
     sql.push_str(&format!(" ORDER BY o.id LIMIT {}", args.int(limit)));
-    let rows = args.bind(sqlx::query(&sql)).fetch_all(conn).await?;
+    let rows = args.bind(crate::query(&sql)).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Writes every changeable field of a live offer; answers whether it was found. A code taken
 /// by another live offer is `StoreError::Unique(UniqueKey::OfferLiveCode)`.
-pub async fn update(conn: &mut AnyConnection, o: &OfferRow) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+pub async fn update(conn: &mut Conn, o: &OfferRow) -> Result<bool, StoreError> {
+    let done = crate::query(
         "UPDATE offers SET code = $4, name = $5, description = $6, sell_price = $7, available = $8, \
          starts_at = $9, ends_at = $10, updated_at = $11 \
          WHERE merchant_id = $1 AND env = $2 AND id = $3 AND deleted_at IS NULL",
@@ -179,10 +176,10 @@ pub async fn update(conn: &mut AnyConnection, o: &OfferRow) -> Result<bool, Stor
     .bind(&o.name)
     .bind(&o.description)
     .bind(o.sell_price)
-    .bind(i64::from(o.available))
-    .bind(o.starts_at.map(Timestamp::to_db))
-    .bind(o.ends_at.map(Timestamp::to_db))
-    .bind(o.updated_at.to_db())
+    .bind(o.available)
+    .bind(o.starts_at)
+    .bind(o.ends_at)
+    .bind(o.updated_at)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -190,20 +187,20 @@ pub async fn update(conn: &mut AnyConnection, o: &OfferRow) -> Result<bool, Stor
 
 /// Marks a live offer deleted (its code becomes free again) and detaches its stores.
 pub async fn soft_delete(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &OfferId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE offers SET deleted_at = $4, updated_at = $4, available = 0 \
+    let done = crate::query(
+        "UPDATE offers SET deleted_at = $4, updated_at = $4, available = FALSE \
          WHERE merchant_id = $1 AND env = $2 AND id = $3 AND deleted_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 1 {
@@ -217,7 +214,7 @@ pub async fn soft_delete(
 }
 
 pub async fn set_stores(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &OfferId,
@@ -230,7 +227,7 @@ pub async fn set_stores(
 }
 
 pub async fn store_links(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     ids: &[OfferId],

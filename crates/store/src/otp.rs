@@ -1,9 +1,9 @@
 //! One-time-password challenges of sign-up and sign-in; only a hash of each code is kept.
 
+use crate::Conn;
 use punchcard_domain::accounts::Email;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{ChallengeId, MemberId, MerchantId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -46,11 +46,11 @@ pub struct OtpChallengeRow {
 const COLUMNS: &str = "id, purpose, email, merchant_id, member_id, business_name, password_hash, \
                        code_hash, attempts, sends, created_at, sent_at, expires_at, consumed_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<OtpChallengeRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<OtpChallengeRow, StoreError> {
     let purpose: String = row.try_get("purpose")?;
     let merchant_id: Option<String> = row.try_get("merchant_id")?;
     let member_id: Option<String> = row.try_get("member_id")?;
-    let consumed: Option<String> = row.try_get("consumed_at")?;
+    let consumed: Option<Timestamp> = row.try_get("consumed_at")?;
     Ok(OtpChallengeRow {
         id: ChallengeId::from_trusted(row.try_get("id")?),
         purpose: if purpose == "signup" {
@@ -66,15 +66,15 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<OtpChallengeRow, StoreError> {
         code_hash: row.try_get("code_hash")?,
         attempts: row.try_get("attempts")?,
         sends: row.try_get("sends")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        sent_at: Timestamp::from_db(&row.try_get::<String, _>("sent_at")?),
-        expires_at: Timestamp::from_db(&row.try_get::<String, _>("expires_at")?),
-        consumed_at: consumed.as_deref().map(Timestamp::from_db),
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        sent_at: row.try_get::<Timestamp>("sent_at")?,
+        expires_at: row.try_get::<Timestamp>("expires_at")?,
+        consumed_at: consumed,
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, c: &OtpChallengeRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, c: &OtpChallengeRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO otp_challenges (id, purpose, email, merchant_id, member_id, business_name, \
          password_hash, code_hash, attempts, sends, created_at, sent_at, expires_at, consumed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
@@ -89,21 +89,21 @@ pub async fn insert(conn: &mut AnyConnection, c: &OtpChallengeRow) -> Result<(),
     .bind(c.code_hash.as_str())
     .bind(c.attempts)
     .bind(c.sends)
-    .bind(c.created_at.to_db())
-    .bind(c.sent_at.to_db())
-    .bind(c.expires_at.to_db())
-    .bind(c.consumed_at.map(|t| t.to_db()))
+    .bind(c.created_at)
+    .bind(c.sent_at)
+    .bind(c.expires_at)
+    .bind(c.consumed_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     id: &ChallengeId,
 ) -> Result<Option<OtpChallengeRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM otp_challenges WHERE id = $1");
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -113,11 +113,11 @@ pub async fn find(
 /// Counts one wrong code, only while the challenge is open and has tries left; answers
 /// whether the try was counted.
 pub async fn record_wrong_code(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     id: &ChallengeId,
     max_attempts: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE otp_challenges SET attempts = attempts + 1 \
          WHERE id = $1 AND consumed_at IS NULL AND attempts < $2",
     )
@@ -130,20 +130,20 @@ pub async fn record_wrong_code(
 
 /// Replaces the code of an open challenge (a resend): fresh expiry, tries start again.
 pub async fn replace_code(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     id: &ChallengeId,
     code_hash: &str,
     now: Timestamp,
     expires_at: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE otp_challenges SET code_hash = $2, attempts = 0, sends = sends + 1, sent_at = $3, \
          expires_at = $4 WHERE id = $1 AND consumed_at IS NULL",
     )
     .bind(id.as_str())
     .bind(code_hash)
-    .bind(now.to_db())
-    .bind(expires_at.to_db())
+    .bind(now)
+    .bind(expires_at)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -151,16 +151,16 @@ pub async fn replace_code(
 
 /// Marks a challenge used, exactly once; answers whether this call consumed it.
 pub async fn consume(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     id: &ChallengeId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE otp_challenges SET consumed_at = $2, password_hash = NULL \
          WHERE id = $1 AND consumed_at IS NULL",
     )
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

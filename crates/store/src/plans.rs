@@ -1,20 +1,20 @@
 //! Plans: quotas and rate limit per merchant.
 
+use crate::Conn;
 use punchcard_domain::limits::PlanLimits;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::MerchantId;
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
 /// Writes a merchant's plan, creating it if missing.
 pub async fn upsert(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     p: &PlanLimits,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::query(
         "INSERT INTO plans (merchant_id, leads, rewards, redeems, swaps, rate_limit_per_minute, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (merchant_id) DO UPDATE SET leads = excluded.leads, rewards = excluded.rewards, \
@@ -27,17 +27,17 @@ pub async fn upsert(
     .bind(p.redeems)
     .bind(p.swaps)
     .bind(p.rate_limit_per_minute)
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
 ) -> Result<Option<PlanLimits>, StoreError> {
-    let row = sqlx::query(
+    let row = crate::query(
         "SELECT leads, rewards, redeems, swaps, rate_limit_per_minute FROM plans WHERE merchant_id = $1",
     )
     .bind(merchant_id.as_str())

@@ -3,9 +3,9 @@
 //! concurrent burns spread out) and falls back to any shard with room; the allotments always
 //! add up to the plan's total, so the total can never be exceeded.
 
+use crate::Conn;
 use punchcard_domain::limits::{split_allotment, Quota, QUOTA_SHARDS};
 use punchcard_domain::MerchantId;
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -26,7 +26,7 @@ impl QuotaUsage {
 /// Burns one unit of `quota`, starting at shard `hint`; answers false when the quota is spent.
 /// Call it inside the action's write transaction: a rollback gives the unit back.
 pub async fn burn(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     quota: Quota,
     hint: u64,
@@ -38,13 +38,13 @@ pub async fn burn(
     // The picked shard is spent: look for another with room. A concurrent burn may take it
     // first, so look again; the loop ends when no shard has room.
     for _ in 0..(2 * QUOTA_SHARDS) {
-        let shard: Option<i64> = sqlx::query_scalar(
+        let shard: Option<i64> = crate::query(
             "SELECT shard FROM quota_shards WHERE merchant_id = $1 AND quota = $2 AND used < allotted \
              ORDER BY shard LIMIT 1",
         )
         .bind(merchant_id.as_str())
         .bind(quota.as_str())
-        .fetch_optional(&mut *conn)
+        .scalar_optional(&mut *conn)
         .await?;
         let Some(shard) = shard else {
             return Ok(false);
@@ -57,12 +57,12 @@ pub async fn burn(
 }
 
 async fn take_from(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     quota: Quota,
     shard: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE quota_shards SET used = used + 1 \
          WHERE merchant_id = $1 AND quota = $2 AND shard = $3 AND used < allotted",
     )
@@ -77,18 +77,18 @@ async fn take_from(
 /// Sets a quota's total: what is left after the units already used is spread again over the
 /// shards. Creates the shards if missing. Run it in a write transaction.
 pub async fn set_total(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     quota: Quota,
     total: i64,
 ) -> Result<(), StoreError> {
     // Lock this quota's shards before reading them, so no burn slips in between.
-    sqlx::query("UPDATE quota_shards SET used = used WHERE merchant_id = $1 AND quota = $2")
+    crate::query("UPDATE quota_shards SET used = used WHERE merchant_id = $1 AND quota = $2")
         .bind(merchant_id.as_str())
         .bind(quota.as_str())
         .execute(&mut *conn)
         .await?;
-    let rows = sqlx::query(
+    let rows = crate::query(
         "SELECT shard, used FROM quota_shards WHERE merchant_id = $1 AND quota = $2 ORDER BY shard",
     )
     .bind(merchant_id.as_str())
@@ -105,7 +105,7 @@ pub async fn set_total(
     let spent: i64 = used.iter().sum();
     let extra = split_allotment(total - spent);
     for (shard, (used, extra)) in used.iter().zip(extra).enumerate() {
-        sqlx::query(
+        crate::query(
             "INSERT INTO quota_shards (merchant_id, quota, shard, allotted, used) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (merchant_id, quota, shard) DO UPDATE SET allotted = excluded.allotted",
         )
@@ -122,10 +122,10 @@ pub async fn set_total(
 
 /// Used and total of every quota of a merchant.
 pub async fn usage(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
 ) -> Result<Vec<QuotaUsage>, StoreError> {
-    let rows = sqlx::query(
+    let rows = crate::query(
         "SELECT quota, CAST(SUM(used) AS BIGINT) AS used, CAST(SUM(allotted) AS BIGINT) AS total FROM quota_shards \
          WHERE merchant_id = $1 GROUP BY quota",
     )
@@ -136,7 +136,7 @@ pub async fn usage(
     for quota in Quota::ALL {
         let row = rows
             .iter()
-            .find(|r| r.try_get::<String, _>("quota").ok().as_deref() == Some(quota.as_str()));
+            .find(|r| r.try_get::<String>("quota").ok().as_deref() == Some(quota.as_str()));
         let (used, total) = match row {
             Some(r) => (r.try_get("used")?, r.try_get("total")?),
             None => (0, 0),

@@ -1,8 +1,8 @@
 //! Dashboard sessions (stored by token hash) and the instance secrets that sign dashboard cookies.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{Env, MemberId, MerchantId, SessionId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -28,9 +28,9 @@ pub struct SessionRow {
 const COLUMNS: &str = "merchant_id, id, member_id, token_hash, env, csrf_token, ip, user_agent, \
                        created_at, last_seen_at, expires_at, revoked_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<SessionRow, StoreError> {
     let env: String = row.try_get("env")?;
-    let revoked: Option<String> = row.try_get("revoked_at")?;
+    let revoked: Option<Timestamp> = row.try_get("revoked_at")?;
     Ok(SessionRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
         id: SessionId::from_trusted(row.try_get("id")?),
@@ -40,15 +40,15 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
         csrf_token: row.try_get("csrf_token")?,
         ip: row.try_get("ip")?,
         user_agent: row.try_get("user_agent")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        last_seen_at: Timestamp::from_db(&row.try_get::<String, _>("last_seen_at")?),
-        expires_at: Timestamp::from_db(&row.try_get::<String, _>("expires_at")?),
-        revoked_at: revoked.as_deref().map(Timestamp::from_db),
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        last_seen_at: row.try_get::<Timestamp>("last_seen_at")?,
+        expires_at: row.try_get::<Timestamp>("expires_at")?,
+        revoked_at: revoked,
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, s: &SessionRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, s: &SessionRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO sessions (merchant_id, id, member_id, token_hash, env, csrf_token, ip, user_agent, \
          created_at, last_seen_at, expires_at, revoked_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -61,10 +61,10 @@ pub async fn insert(conn: &mut AnyConnection, s: &SessionRow) -> Result<(), Stor
     .bind(s.csrf_token.as_str())
     .bind(s.ip.as_str())
     .bind(s.user_agent.as_str())
-    .bind(s.created_at.to_db())
-    .bind(s.last_seen_at.to_db())
-    .bind(s.expires_at.to_db())
-    .bind(s.revoked_at.map(|t| t.to_db()))
+    .bind(s.created_at)
+    .bind(s.last_seen_at)
+    .bind(s.expires_at)
+    .bind(s.revoked_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -72,11 +72,11 @@ pub async fn insert(conn: &mut AnyConnection, s: &SessionRow) -> Result<(), Stor
 
 /// The session a cookie token hash names, revoked or not (the caller judges expiry).
 pub async fn find_by_token_hash(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     token_hash: &str,
 ) -> Result<Option<SessionRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM sessions WHERE token_hash = $1");
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(token_hash)
         .fetch_optional(conn)
         .await?;
@@ -85,32 +85,32 @@ pub async fn find_by_token_hash(
 
 /// Slides the idle expiry: records activity when the last record is older than `stale_before`.
 pub async fn touch(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &SessionId,
     now: Timestamp,
     stale_before: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::query(
         "UPDATE sessions SET last_seen_at = $3 \
          WHERE merchant_id = $1 AND id = $2 AND last_seen_at < $4 AND revoked_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .bind(id.as_str())
-    .bind(now.to_db())
-    .bind(stale_before.to_db())
+    .bind(now)
+    .bind(stale_before)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn set_env(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &SessionId,
     env: Env,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE sessions SET env = $3 WHERE merchant_id = $1 AND id = $2 AND revoked_at IS NULL",
     )
     .bind(merchant_id.as_str())
@@ -122,17 +122,17 @@ pub async fn set_env(
 }
 
 pub async fn revoke(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &SessionId,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    crate::query(
         "UPDATE sessions SET revoked_at = $3 WHERE merchant_id = $1 AND id = $2 AND revoked_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -140,15 +140,15 @@ pub async fn revoke(
 
 /// Ends every live session of a merchant (freeze, reported login); answers how many ended.
 pub async fn revoke_all_for_merchant(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE sessions SET revoked_at = $2 WHERE merchant_id = $1 AND revoked_at IS NULL",
     )
     .bind(merchant_id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
@@ -157,23 +157,23 @@ pub async fn revoke_all_for_merchant(
 /// The instance-wide secret called `name`: the first server to ask stores `candidate`, every
 /// later one (on any node) reads the same value back.
 pub async fn instance_secret(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     name: &str,
     candidate: &str,
     now: Timestamp,
 ) -> Result<String, StoreError> {
-    sqlx::query(
+    crate::query(
         "INSERT INTO instance_secrets (name, value, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (name) DO NOTHING",
     )
     .bind(name)
     .bind(candidate)
-    .bind(now.to_db())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
-    let row = sqlx::query("SELECT value FROM instance_secrets WHERE name = $1")
+    let row = crate::query("SELECT value FROM instance_secrets WHERE name = $1")
         .bind(name)
         .fetch_one(conn)
         .await?;
-    Ok(row.try_get("value")?)
+    row.try_get("value")
 }

@@ -1,11 +1,11 @@
 //! Stores: where deals and offers are honoured, online or at an address, per merchant and
 //! environment. Deletion only marks a store and detaches it from its deals and offers.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{DealId, Env, MerchantId, OfferId, StoreId};
-use sqlx::{AnyConnection, Row};
 
-use crate::catalog::{contains_pattern, opt_time, Args, DEAL_STORES, OFFER_STORES};
+use crate::catalog::{contains_pattern, Args, DEAL_STORES, OFFER_STORES};
 use crate::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub struct StoreFilter {
 const COLUMNS: &str = "s.merchant_id, s.env, s.id, s.name, s.mode, s.url, s.address_line, s.city, \
                        s.postal_code, s.country, s.latitude_e7, s.longitude_e7, s.created_at, s.updated_at, s.deleted_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<StoreRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<StoreRow, StoreError> {
     let env: String = row.try_get("env")?;
     Ok(StoreRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
@@ -58,14 +58,14 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<StoreRow, StoreError> {
         country: row.try_get("country")?,
         latitude_e7: row.try_get("latitude_e7")?,
         longitude_e7: row.try_get("longitude_e7")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        updated_at: Timestamp::from_db(&row.try_get::<String, _>("updated_at")?),
-        deleted_at: opt_time(row, "deleted_at")?,
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        updated_at: row.try_get::<Timestamp>("updated_at")?,
+        deleted_at: row.try_get::<Option<Timestamp>>("deleted_at")?,
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, s: &StoreRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, s: &StoreRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO stores (merchant_id, env, id, name, mode, url, address_line, city, postal_code, \
          country, latitude_e7, longitude_e7, created_at, updated_at, deleted_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL)",
@@ -82,15 +82,15 @@ pub async fn insert(conn: &mut AnyConnection, s: &StoreRow) -> Result<(), StoreE
     .bind(s.country.as_deref())
     .bind(s.latitude_e7)
     .bind(s.longitude_e7)
-    .bind(s.created_at.to_db())
-    .bind(s.updated_at.to_db())
+    .bind(s.created_at)
+    .bind(s.updated_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &StoreId,
@@ -99,7 +99,7 @@ pub async fn find(
         "SELECT {COLUMNS} FROM stores s WHERE s.merchant_id = $1 AND s.env = $2 AND s.id = $3 \
          AND s.deleted_at IS NULL"
     );
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(merchant_id.as_str())
         .bind(env.as_str())
         .bind(id.as_str())
@@ -110,7 +110,7 @@ pub async fn find(
 
 /// Which of `ids` are live stores of this merchant and environment.
 pub async fn live_ids(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     ids: &[StoreId],
@@ -125,7 +125,7 @@ pub async fn live_ids(
         args.text(env.as_str()),
         args.texts(ids.iter().map(StoreId::as_str)),
     );
-    let rows = args.bind(sqlx::query(&sql)).fetch_all(conn).await?;
+    let rows = args.bind(crate::query(&sql)).fetch_all(conn).await?;
     rows.iter()
         .map(|r| Ok(StoreId::from_trusted(r.try_get("id")?)))
         .collect()
@@ -133,7 +133,7 @@ pub async fn live_ids(
 
 /// One page of live stores in id (creation) order, after `after`, matching `filter`.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     filter: &StoreFilter,
@@ -163,13 +163,13 @@ pub async fn list(
         ));
     }
     sql.push_str(&format!(" ORDER BY s.id LIMIT {}", args.int(limit)));
-    let rows = args.bind(sqlx::query(&sql)).fetch_all(conn).await?;
+    let rows = args.bind(crate::query(&sql)).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Writes every changeable field of a live store; answers whether it was found.
-pub async fn update(conn: &mut AnyConnection, s: &StoreRow) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+pub async fn update(conn: &mut Conn, s: &StoreRow) -> Result<bool, StoreError> {
+    let done = crate::query(
         "UPDATE stores SET name = $4, mode = $5, url = $6, address_line = $7, city = $8, \
          postal_code = $9, country = $10, latitude_e7 = $11, longitude_e7 = $12, updated_at = $13 \
          WHERE merchant_id = $1 AND env = $2 AND id = $3 AND deleted_at IS NULL",
@@ -186,7 +186,7 @@ pub async fn update(conn: &mut AnyConnection, s: &StoreRow) -> Result<bool, Stor
     .bind(s.country.as_deref())
     .bind(s.latitude_e7)
     .bind(s.longitude_e7)
-    .bind(s.updated_at.to_db())
+    .bind(s.updated_at)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -194,20 +194,20 @@ pub async fn update(conn: &mut AnyConnection, s: &StoreRow) -> Result<bool, Stor
 
 /// Marks a live store deleted and detaches it from every deal and offer.
 pub async fn soft_delete(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &StoreId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = crate::query(
         "UPDATE stores SET deleted_at = $4, updated_at = $4 \
          WHERE merchant_id = $1 AND env = $2 AND id = $3 AND deleted_at IS NULL",
     )
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(id.as_str())
-    .bind(now.to_db())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 1 {
@@ -225,7 +225,7 @@ pub async fn soft_delete(
 
 /// The live deals each of `ids` carries, as `(store, deal)` pairs.
 pub async fn deal_links(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     ids: &[StoreId],
@@ -241,7 +241,7 @@ pub async fn deal_links(
 
 /// The live offers each of `ids` carries, as `(store, offer)` pairs.
 pub async fn offer_links(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     ids: &[StoreId],

@@ -1,8 +1,8 @@
 //! Uploaded files' records; the bytes live in object storage under `storage_key`.
 
+use crate::Conn;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{MerchantId, UploadId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -24,7 +24,7 @@ pub struct UploadRow {
 const COLUMNS: &str =
     "merchant_id, id, parent_type, parent_id, name, content_type, size_bytes, storage_key, created_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<UploadRow, StoreError> {
+fn from_row(row: &crate::DbRow) -> Result<UploadRow, StoreError> {
     Ok(UploadRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
         id: UploadId::from_trusted(row.try_get("id")?),
@@ -34,29 +34,29 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<UploadRow, StoreError> {
         content_type: row.try_get("content_type")?,
         size_bytes: row.try_get("size_bytes")?,
         storage_key: row.try_get("storage_key")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        created_at: row.try_get::<Timestamp>("created_at")?,
     })
 }
 
 pub async fn count_for_parent(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     parent_type: &str,
     parent_id: &str,
 ) -> Result<i64, StoreError> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = crate::query(
         "SELECT COUNT(*) FROM uploads WHERE merchant_id = $1 AND parent_type = $2 AND parent_id = $3",
     )
     .bind(merchant_id.as_str())
     .bind(parent_type)
     .bind(parent_id)
-    .fetch_one(conn)
+    .scalar(conn)
     .await?;
     Ok(n)
 }
 
-pub async fn insert(conn: &mut AnyConnection, u: &UploadRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, u: &UploadRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO uploads (merchant_id, id, parent_type, parent_id, name, content_type, size_bytes, storage_key, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
@@ -68,14 +68,14 @@ pub async fn insert(conn: &mut AnyConnection, u: &UploadRow) -> Result<(), Store
     .bind(&u.content_type)
     .bind(u.size_bytes)
     .bind(&u.storage_key)
-    .bind(u.created_at.to_db())
+    .bind(u.created_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn list_for_parent(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     parent_type: &str,
     parent_id: &str,
@@ -84,7 +84,7 @@ pub async fn list_for_parent(
         "SELECT {COLUMNS} FROM uploads WHERE merchant_id = $1 AND parent_type = $2 AND parent_id = $3 \
          ORDER BY created_at, id"
     );
-    let rows = sqlx::query(&sql)
+    let rows = crate::query(&sql)
         .bind(merchant_id.as_str())
         .bind(parent_type)
         .bind(parent_id)
@@ -95,7 +95,7 @@ pub async fn list_for_parent(
 
 /// The uploads of several parents of one type, in upload order.
 pub async fn list_for_parents(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     parent_type: &str,
     parent_ids: &[&str],
@@ -111,17 +111,17 @@ pub async fn list_for_parents(
         args.text(parent_type),
         args.texts(parent_ids.iter().copied()),
     );
-    let rows = args.bind(sqlx::query(&sql)).fetch_all(conn).await?;
+    let rows = args.bind(crate::query(&sql)).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &UploadId,
 ) -> Result<Option<UploadRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM uploads WHERE merchant_id = $1 AND id = $2");
-    let row = sqlx::query(&sql)
+    let row = crate::query(&sql)
         .bind(merchant_id.as_str())
         .bind(id.as_str())
         .fetch_optional(conn)
@@ -131,11 +131,11 @@ pub async fn find(
 
 /// Deletes one record; answers whether it existed.
 pub async fn delete(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     id: &UploadId,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM uploads WHERE merchant_id = $1 AND id = $2")
+    let done = crate::query("DELETE FROM uploads WHERE merchant_id = $1 AND id = $2")
         .bind(merchant_id.as_str())
         .bind(id.as_str())
         .execute(conn)

@@ -1,10 +1,10 @@
 //! Wallets and their append-only transactions. A balance changes only together with the
 //! transaction that explains it, in one database transaction, guarded by the database.
 
+use crate::Conn;
 use punchcard_domain::ledger::{TransactionKind, MAX_BALANCE};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CurrencyId, Env, LeadId, MerchantId, WalletId, WalletTransactionId};
-use sqlx::{AnyConnection, Row};
 
 use crate::StoreError;
 
@@ -23,7 +23,7 @@ pub struct WalletRow {
 const WALLET_COLUMNS: &str =
     "merchant_id, env, id, lead_id, currency_id, balance, created_at, updated_at";
 
-fn wallet_from_row(row: &sqlx::any::AnyRow) -> Result<WalletRow, StoreError> {
+fn wallet_from_row(row: &crate::DbRow) -> Result<WalletRow, StoreError> {
     Ok(WalletRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
         env: crate::env_of(row)?,
@@ -31,13 +31,13 @@ fn wallet_from_row(row: &sqlx::any::AnyRow) -> Result<WalletRow, StoreError> {
         lead_id: LeadId::from_trusted(row.try_get("lead_id")?),
         currency_id: CurrencyId::from_trusted(row.try_get("currency_id")?),
         balance: row.try_get("balance")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
-        updated_at: Timestamp::from_db(&row.try_get::<String, _>("updated_at")?),
+        created_at: row.try_get::<Timestamp>("created_at")?,
+        updated_at: row.try_get::<Timestamp>("updated_at")?,
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, w: &WalletRow) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert(conn: &mut Conn, w: &WalletRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO wallets (merchant_id, env, id, lead_id, currency_id, balance, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -47,20 +47,20 @@ pub async fn insert(conn: &mut AnyConnection, w: &WalletRow) -> Result<(), Store
     .bind(w.lead_id.as_str())
     .bind(w.currency_id.as_str())
     .bind(w.balance)
-    .bind(w.created_at.to_db())
-    .bind(w.updated_at.to_db())
+    .bind(w.created_at)
+    .bind(w.updated_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn find(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &str,
 ) -> Result<Option<WalletRow>, StoreError> {
-    let row = sqlx::query(&format!(
+    let row = crate::query(format!(
         "SELECT {WALLET_COLUMNS} FROM wallets WHERE merchant_id = $1 AND env = $2 AND id = $3"
     ))
     .bind(merchant_id.as_str())
@@ -72,13 +72,13 @@ pub async fn find(
 }
 
 pub async fn find_for_lead(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     lead_id: &str,
     currency_id: &str,
 ) -> Result<Option<WalletRow>, StoreError> {
-    let row = sqlx::query(&format!(
+    let row = crate::query(format!(
         "SELECT {WALLET_COLUMNS} FROM wallets WHERE merchant_id = $1 AND env = $2 AND lead_id = $3 AND currency_id = $4"
     ))
     .bind(merchant_id.as_str())
@@ -92,7 +92,7 @@ pub async fn find_for_lead(
 
 /// One page of wallets in id order, optionally of one lead and/or currency.
 pub async fn list(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     lead_id: Option<&str>,
@@ -100,7 +100,7 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<WalletRow>, StoreError> {
-    let rows = sqlx::query(&format!(
+    let rows = crate::query(format!(
         "SELECT {WALLET_COLUMNS} FROM wallets WHERE merchant_id = $1 AND env = $2 AND id > $3 \
          AND ($4 IS NULL OR lead_id = $4) AND ($5 IS NULL OR currency_id = $5) ORDER BY id LIMIT $6"
     ))
@@ -119,25 +119,25 @@ pub async fn list(
 /// answers the new balance; `None` when the wallet does not exist or the balance would leave
 /// that range. The row stays locked until the transaction ends.
 pub async fn apply(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &WalletId,
     amount: i64,
     now: Timestamp,
 ) -> Result<Option<i64>, StoreError> {
-    let balance: Option<i64> = sqlx::query_scalar(
+    let balance: Option<i64> = crate::query(
         "UPDATE wallets SET balance = balance + $1, updated_at = $2 \
          WHERE merchant_id = $3 AND env = $4 AND id = $5 AND balance + $1 >= 0 AND balance + $1 <= $6 \
          RETURNING balance",
     )
     .bind(amount)
-    .bind(now.to_db())
+    .bind(now)
     .bind(merchant_id.as_str())
     .bind(env.as_str())
     .bind(id.as_str())
     .bind(MAX_BALANCE)
-    .fetch_optional(conn)
+    .scalar_optional(conn)
     .await?;
     Ok(balance)
 }
@@ -164,7 +164,7 @@ const TX_COLUMNS: &str =
     "merchant_id, env, id, wallet_id, lead_id, kind, amount, balance_after, hash, \
                           fingerprint, description, reference, api_key_id, created_at";
 
-fn tx_from_row(row: &sqlx::any::AnyRow) -> Result<TransactionRow, StoreError> {
+fn tx_from_row(row: &crate::DbRow) -> Result<TransactionRow, StoreError> {
     let kind: String = row.try_get("kind")?;
     Ok(TransactionRow {
         merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
@@ -182,15 +182,12 @@ fn tx_from_row(row: &sqlx::any::AnyRow) -> Result<TransactionRow, StoreError> {
         description: row.try_get("description")?,
         reference: row.try_get("reference")?,
         api_key_id: row.try_get("api_key_id")?,
-        created_at: Timestamp::from_db(&row.try_get::<String, _>("created_at")?),
+        created_at: row.try_get::<Timestamp>("created_at")?,
     })
 }
 
-pub async fn insert_transaction(
-    conn: &mut AnyConnection,
-    t: &TransactionRow,
-) -> Result<(), StoreError> {
-    sqlx::query(
+pub async fn insert_transaction(conn: &mut Conn, t: &TransactionRow) -> Result<(), StoreError> {
+    crate::query(
         "INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, lead_id, kind, amount, balance_after, hash, \
          fingerprint, description, reference, api_key_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
@@ -208,19 +205,19 @@ pub async fn insert_transaction(
     .bind(&t.description)
     .bind(&t.reference)
     .bind(&t.api_key_id)
-    .bind(t.created_at.to_db())
+    .bind(t.created_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn find_transaction(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     id: &str,
 ) -> Result<Option<TransactionRow>, StoreError> {
-    let row = sqlx::query(&format!(
+    let row = crate::query(format!(
         "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 AND id = $3"
     ))
     .bind(merchant_id.as_str())
@@ -232,12 +229,12 @@ pub async fn find_transaction(
 }
 
 pub async fn find_by_hash(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     hash: &str,
 ) -> Result<Option<TransactionRow>, StoreError> {
-    let row = sqlx::query(&format!(
+    let row = crate::query(format!(
         "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 AND hash = $3"
     ))
     .bind(merchant_id.as_str())
@@ -259,7 +256,7 @@ pub struct TransactionFilter {
 /// One page of transactions in id (time) order after `after`, or newest first when
 /// `newest_first` (then `after` is the id to continue below).
 pub async fn list_transactions(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     filter: &TransactionFilter,
@@ -272,7 +269,7 @@ pub async fn list_transactions(
     } else {
         (">", "ASC", after.unwrap_or(""))
     };
-    let rows = sqlx::query(&format!(
+    let rows = crate::query(format!(
         "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 AND id {cmp} $3 \
          AND ($4 IS NULL OR wallet_id = $4) AND ($5 IS NULL OR lead_id = $5) AND ($6 IS NULL OR kind = $6) \
          ORDER BY id {order} LIMIT $7"
@@ -292,10 +289,10 @@ pub async fn list_transactions(
 /// Wallets whose balance differs from the sum of their transactions: (wallet id, balance,
 /// sum). Empty when the ledger adds up.
 pub async fn audit(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     merchant_id: Option<&MerchantId>,
 ) -> Result<Vec<(String, i64, i64)>, StoreError> {
-    let rows = sqlx::query(
+    let rows = crate::query(
         "SELECT w.id, w.balance, CAST(COALESCE((SELECT SUM(t.amount) FROM wallet_transactions t \
             WHERE t.merchant_id = w.merchant_id AND t.wallet_id = w.id), 0) AS BIGINT) AS total \
          FROM wallets w WHERE ($1 IS NULL OR w.merchant_id = $1)",

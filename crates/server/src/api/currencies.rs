@@ -34,7 +34,7 @@ impl From<CurrencyRow> for Currency {
             id: r.id.to_string(),
             code: r.code,
             name: r.name,
-            coins_per_unit: r.coins_per_unit,
+            coins_per_unit: r.coins_per_unit.to_string(),
             created_at: r.created_at.to_rfc3339(),
         }
     }

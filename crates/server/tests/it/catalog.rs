@@ -274,14 +274,15 @@ async fn deals_crud_validation_and_prices(t: TestApp) {
         .into_json();
     assert_eq!(store["deal_ids"], json!([]));
     let mut conn = t.app.db.conn().await.unwrap();
-    let (deleted_at, available): (Option<String>, i64) =
-        sqlx::query_as("SELECT deleted_at, available FROM deals WHERE id = $1")
-            .bind(&deal_id)
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
+    let row = punchcard_store::query("SELECT deleted_at, available FROM deals WHERE id = $1")
+        .bind(&deal_id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let deleted_at: Option<punchcard_domain::time::Timestamp> = row.at(0).unwrap();
+    let available: bool = row.at(1).unwrap();
     assert!(deleted_at.is_some(), "the row stays, marked deleted");
-    assert_eq!(available, 0);
+    assert!(!available);
     drop(conn);
     t.api(&key)
         .get("/api/v1/deals/not-an-id")

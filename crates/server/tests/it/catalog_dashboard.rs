@@ -324,12 +324,13 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
         .await
         .contains("Tea and cake"));
     let mut conn = t.app.db.conn().await.unwrap();
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM deals WHERE id = $1 AND deleted_at IS NOT NULL")
-            .bind(deal_id.as_str())
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
+    let n: i64 = punchcard_store::query(
+        "SELECT COUNT(*) FROM deals WHERE id = $1 AND deleted_at IS NOT NULL",
+    )
+    .bind(deal_id.as_str())
+    .scalar(&mut conn)
+    .await
+    .unwrap();
     assert_eq!(n, 1);
     t.stop().await;
 }

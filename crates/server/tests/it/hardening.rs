@@ -135,12 +135,12 @@ async fn the_pre_login_token_dies_at_sign_in(t: TestApp) {
 /// Idempotency records as a dead server leaves them: the action applied, the answer lost.
 async fn lose_answer(t: &TestApp, key: &str) {
     let mut conn = t.app.db.conn().await.unwrap();
-    let done = sqlx::query(
+    let done = punchcard_store::query(
         "UPDATE idempotency_keys SET status_code = NULL, response_body = NULL, \
          lease_until = NULL, applied_by = holder WHERE idem_key = $1",
     )
     .bind(key)
-    .execute(&mut *conn)
+    .execute(&mut conn)
     .await
     .unwrap();
     assert_eq!(done.rows_affected(), 1);
@@ -225,8 +225,9 @@ async fn an_attempt_that_lost_its_claim_cannot_commit(t: TestApp) {
     ));
     // The first attempt's server stalls past its lease: the second takes over.
     let mut conn = t.app.db.conn().await.unwrap();
-    sqlx::query("UPDATE idempotency_keys SET lease_until = '2000-01-01T00:00:00.000000Z'")
-        .execute(&mut *conn)
+    punchcard_store::query("UPDATE idempotency_keys SET lease_until = $1")
+        .bind(punchcard_domain::time::Timestamp::parse("2000-01-01T00:00:00Z").unwrap())
+        .execute(&mut conn)
         .await
         .unwrap();
     drop(conn);

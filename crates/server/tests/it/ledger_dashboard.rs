@@ -817,14 +817,20 @@ async fn delete_erases_the_lead_and_keeps_the_ledger(t: TestApp) {
     );
     // The personal data is gone from the database, not just hidden.
     let mut conn = t.app.db.conn().await.unwrap();
-    let left: (String, Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+    let row = punchcard_store::query(
         "SELECT customer_id, name, email, mobile FROM leads WHERE merchant_id = $1 AND id = $2",
     )
     .bind(mid.as_str())
     .bind(&lead)
-    .fetch_one(&mut *conn)
+    .fetch_one(&mut conn)
     .await
     .unwrap();
+    let left: (String, Option<String>, Option<String>, Option<String>) = (
+        row.at(0).unwrap(),
+        row.at(1).unwrap(),
+        row.at(2).unwrap(),
+        row.at(3).unwrap(),
+    );
     drop(conn);
     assert_eq!(left, (lead.clone(), None, None, None));
     // The ledger stays: the wallet and its transaction are listed.

@@ -12,9 +12,28 @@ use std::collections::{BTreeMap, BTreeSet};
 use punchcard_store::Db;
 
 /// Differences between the SQLite and the PostgreSQL schema that are intended, each as
-/// `schema_differences` words it, with the reason. None today: both folders declare the same
-/// types (timestamps are TEXT holding RFC 3339 on both, see `sqlite_family`).
+/// `schema_differences` words it, with the reason. None today: the type families the engines
+/// keep differently are in `EQUIVALENT_FAMILIES`.
 const ALLOWED: &[(&str, &str)] = &[];
+
+/// A SQLite family that stands for a PostgreSQL one, with the reason.
+const EQUIVALENT_FAMILIES: &[(&str, &str, &str)] = &[
+    (
+        "text",
+        "timestamp",
+        "SQLite keeps a moment as fixed-width RFC 3339 text in UTC, so text order is time order",
+    ),
+    (
+        "integer (64-bit)",
+        "boolean",
+        "SQLite keeps a flag as 0 or 1",
+    ),
+    (
+        "text",
+        "numeric",
+        "SQLite keeps an exact decimal (a currency's rate) as its decimal text",
+    ),
+];
 
 // ---- Type families ------------------------------------------------------------------------
 //
@@ -32,10 +51,9 @@ const ALLOWED: &[(&str, &str)] = &[];
 // | float             | REAL, DOUBLE, FLOAT           | real, double precision            |
 // | blob              | BLOB                          | bytea                             |
 //
-// Timestamps are TEXT holding RFC 3339 in both folders today, so they compare as `text`. A
-// PostgreSQL column moved to `timestamptz` must be declared DATETIME (or TIMESTAMPTZ) in the
-// SQLite folder too, or the difference listed in `ALLOWED`. An unknown type fails the test:
-// map it here rather than let it pass unexamined.
+// PostgreSQL keeps moments as `timestamptz`, flags as `boolean` and rates as `numeric`; SQLite
+// keeps their equivalents (`EQUIVALENT_FAMILIES`). An unknown type fails the test: map it here
+// rather than let it pass unexamined.
 
 fn sqlite_family(table: &str, column: &str, declared: &str) -> &'static str {
     let base = declared
@@ -280,7 +298,11 @@ fn schema_differences(sqlite: &Schema, postgres: &Schema) -> Vec<String> {
     for key @ (table, column) in keys {
         match (sqlite.columns.get(key), postgres.columns.get(key)) {
             (Some((a_type, a_null)), Some((b_type, b_null))) => {
-                if a_type != b_type {
+                if a_type != b_type
+                    && !EQUIVALENT_FAMILIES
+                        .iter()
+                        .any(|(a, b, _)| a == a_type && b == b_type)
+                {
                     out.push(format!(
                         "{table}.{column} type: SQLite {a_type}, PostgreSQL {b_type}"
                     ));
@@ -473,4 +495,33 @@ async fn unsupported_and_unreachable_databases_are_clear_errors() {
         err.to_string().contains("cannot reach the database"),
         "{err}"
     );
+}
+
+/// PostgreSQL keeps native types: every moment is a `timestamptz`, every flag a `boolean`,
+/// the rate of a currency an exact `numeric`.
+#[tokio::test]
+async fn postgres_columns_have_native_types() {
+    let Some(m) = Migrated::new().await else {
+        return;
+    };
+    let postgres = postgres_schema(&m.postgres_url).await;
+    m.drop().await;
+    let moments: Vec<_> = postgres
+        .columns
+        .iter()
+        .filter(|((_, column), _)| column.ends_with("_at") || column.ends_with("_until"))
+        .collect();
+    assert!(moments.len() > 50, "{moments:?}");
+    for ((table, column), (family, _)) in moments {
+        assert_eq!(*family, "timestamp", "{table}.{column}");
+    }
+    for (table, column, expected) in [
+        ("deals", "available", "boolean"),
+        ("offers", "available", "boolean"),
+        ("coupon_codes", "issued", "boolean"),
+        ("currencies", "coins_per_unit", "numeric"),
+    ] {
+        let (family, _) = postgres.columns[&(table.to_string(), column.to_string())];
+        assert_eq!(family, expected, "{table}.{column}");
+    }
 }

@@ -62,10 +62,12 @@ async fn every_unique_index_of_the_schema_is_in_the_table(t: TestApp) {
     }
 
     // A new unique index is caught ...
-    sqlx::query("CREATE UNIQUE INDEX leads_planted_email ON leads (merchant_id, env, email)")
-        .execute(db.pool())
-        .await
-        .unwrap();
+    punchcard_store::query(
+        "CREATE UNIQUE INDEX leads_planted_email ON leads (merchant_id, env, email)",
+    )
+    .execute(&mut db.conn().await.unwrap())
+    .await
+    .unwrap();
     let schema = db.schema_unique_indexes().await.unwrap();
     assert_eq!(
         missing_from_the_table(t.backend, &schema),
@@ -407,12 +409,12 @@ async fn postgres_the_listener_reconnects_and_forgets_everything() {
     let mut there = b.app.db.subscribe_changes();
     drain(&mut there).await;
 
-    let cut: Vec<(bool,)> = sqlx::query_as(
+    let cut: Vec<bool> = punchcard_store::query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE application_name = $1 AND datname = current_database()",
     )
     .bind(changes::LISTENER_APPLICATION_NAME)
-    .fetch_all(t.app.db.pool())
+    .scalars(&mut t.app.db.conn().await.unwrap())
     .await
     .unwrap();
     let cut = cut.len();
