@@ -17,8 +17,7 @@ use punchcard_domain::net::IpRange;
 use punchcard_domain::{AllowedIpId, MerchantId};
 
 use super::chrome::{error_page, render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::back_to;
-use super::login_activities::short_time;
+use super::kit::{back_to, short_time};
 use super::session::ActiveMerchant;
 use crate::client_ip::{client_ip_of, ClientIp};
 use crate::state::AppState;
@@ -205,15 +204,13 @@ pub async fn add(
                 }
             )),
         )),
-        Err(AppError::Validation(e)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list_page(&state, &user, ip, form, e.into(), false).await?,
-        )),
-        Err(AppError::LimitReached(m)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list_page(&state, &user, ip, form, FormErrors::form(m), false).await?,
-        )),
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let (status, errors) = FormErrors::refusal(e)?;
+            Ok(render_with(
+                status,
+                &list_page(&state, &user, ip, form, errors, false).await?,
+            ))
+        }
     }
 }
 

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -14,8 +13,7 @@ use punchcard_domain::ApiKeyId;
 use punchcard_store::api_keys::ApiKeyRow;
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::back_to;
-use super::login_activities::short_time;
+use super::kit::{back_to, short_time};
 use super::session::ActiveMerchant;
 use crate::state::AppState;
 
@@ -156,15 +154,13 @@ pub async fn create(
         Ok(KeyCreation::InProgress) => Ok(back_to(&state, "/dashboard/api-keys",
             Flash::info("The key is being created; it appears in the list in a moment."),
         )),
-        Err(AppError::Validation(e)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list_page(&state, &user, form, e.into()).await?,
-        )),
-        Err(AppError::LimitReached(m)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list_page(&state, &user, form, FormErrors::form(m)).await?,
-        )),
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let (status, errors) = FormErrors::refusal(e)?;
+            Ok(render_with(
+                status,
+                &list_page(&state, &user, form, errors).await?,
+            ))
+        }
     }
 }
 

@@ -15,8 +15,7 @@ use punchcard_store::leads::LeadFilter;
 use punchcard_store::wallets::{TransactionFilter, TransactionRow, WalletRow};
 
 use super::chrome::{render, Chrome, Nav, PageError};
-use super::kit::{after_of, Pager};
-use super::login_activities::short_time;
+use super::kit::{after_of, non_empty, short_time, Pager};
 use super::session::ActiveMerchant;
 use crate::state::AppState;
 
@@ -292,9 +291,7 @@ pub async fn list_transactions(
     let scope = user.scope();
     let currencies = Currencies::load(&state, &user.merchant.id).await?;
     let filter = TransactionFilter {
-        wallet_id: Some(search.wallet_id.trim())
-            .filter(|w| !w.is_empty())
-            .map(str::to_string),
+        wallet_id: non_empty(&search.wallet_id),
         lead_id: lead_filter(&state, &scope, &search.lead).await?,
         kind: TransactionKind::parse(search.kind.trim()),
     };
