@@ -14,11 +14,11 @@ use punchcard_app::AppError;
 use punchcard_domain::coupons::{CodeKind, MAX_BULK_GENERATE, MAX_BULK_UPLOAD};
 use punchcard_domain::{DealId, FieldError, ValidationErrors};
 use punchcard_store::coupons::{CodeFilter, CodeRow, Stock};
-use punchcard_store::deals::DealFilter;
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
 use super::kit::{
-    back_to, checked_after_of, list_href, non_empty, short_time, MultipartFields, Pager, Unreadable,
+    back_to, checked_after_of, deal_name, deal_options, list_href, live_deals, non_empty,
+    short_time, DealOption, MultipartFields, Pager, Unreadable,
 };
 use super::session::ActiveMerchant;
 use crate::api::coupons::MAX_UPLOAD_BYTES;
@@ -41,63 +41,6 @@ pub fn routes() -> Router<AppState> {
             "/dashboard/coupon-codes/upload",
             post(upload).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
         )
-}
-
-/// One deal in a select.
-pub struct DealOption {
-    pub id: String,
-    pub label: String,
-}
-
-/// Every live deal of the environment, in creation order (for selects and the stock table).
-pub(crate) async fn live_deals(
-    state: &AppState,
-    user: &ActiveMerchant,
-) -> Result<Vec<DealView>, PageError> {
-    const BATCH: i64 = 500;
-    let mut deals: Vec<DealView> = Vec::new();
-    loop {
-        let after = deals.last().map(|d| d.deal.id.to_string());
-        let batch = state
-            .app
-            .list_deals(
-                &user.merchant.id,
-                user.env,
-                &DealFilter::default(),
-                after.as_deref(),
-                BATCH,
-            )
-            .await?;
-        let done = (batch.len() as i64) < BATCH;
-        deals.extend(batch);
-        if done || deals.len() >= 10_000 {
-            return Ok(deals);
-        }
-    }
-}
-
-pub(crate) fn deal_options(deals: &[DealView]) -> Vec<DealOption> {
-    deals
-        .iter()
-        .map(|v| &v.deal)
-        .map(|d| DealOption {
-            id: d.id.to_string(),
-            label: if d.available {
-                d.name.clone()
-            } else {
-                format!("{} (switched off)", d.name)
-            },
-        })
-        .collect()
-}
-
-/// A deal's name by id, or the id itself for a deal that is gone.
-pub(crate) fn deal_name(deals: &[DealView], id: &DealId) -> String {
-    deals
-        .iter()
-        .find(|v| &v.deal.id == id)
-        .map(|v| v.deal.name.clone())
-        .unwrap_or_else(|| id.to_string())
 }
 
 /// A code kind as the page names it.

@@ -21,9 +21,9 @@ use punchcard_store::currencies::CurrencyRow;
 use punchcard_store::leads::{LeadFilter, LeadRow};
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::coupon_codes::{deal_name, deal_options, live_deals, DealOption};
 use super::kit::{
-    back_to, checked_after_of, list_href, non_empty, retry_key, safe_back, short_time, Pager,
+    back_to, checked_after_of, deal_name, deal_options, found, list_href, live_deals, non_empty,
+    retry_key, safe_back, short_time, Currencies, CurrencyOption, DealOption, Pager,
 };
 use super::session::ActiveMerchant;
 use crate::api::pagination::encode_cursor;
@@ -52,10 +52,8 @@ async fn find_lead(
         return Ok(None);
     }
     if text.parse::<LeadId>().is_ok() {
-        match state.app.lead(scope, text).await {
-            Ok(lead) => return Ok(Some(lead)),
-            Err(AppError::NotFound(_)) => {}
-            Err(e) => return Err(e),
+        if let Some(lead) = found(state.app.lead(scope, text).await)? {
+            return Ok(Some(lead));
         }
     }
     let filter = LeadFilter {
@@ -155,12 +153,6 @@ fn fresh_hash() -> String {
     retry_key("dashboard")
 }
 
-/// One currency in the select.
-pub struct CurrencyOption {
-    pub id: String,
-    pub label: String,
-}
-
 #[derive(Template)]
 #[template(path = "dashboard/coupons.html")]
 struct CouponsPage {
@@ -251,14 +243,7 @@ async fn coupons_page(
     );
 
     let deals = live_deals(state, user).await?;
-    let currencies = state
-        .app
-        .list_currencies(&user.merchant.id, None, 500)
-        .await?;
-    let codes: HashMap<String, String> = currencies
-        .iter()
-        .map(|c| (c.id.to_string(), c.code.clone()))
-        .collect();
+    let currencies = Currencies::load(state, &user.merchant.id).await?;
     // Customer ids of the leads on this page (at most one read per lead).
     let mut customers: HashMap<String, String> = HashMap::new();
     for r in &rows {
@@ -266,20 +251,19 @@ async fn coupons_page(
         if customers.contains_key(&id) {
             continue;
         }
-        let customer = match state.app.lead(&scope, &id).await {
-            Ok(l) => l.customer_id,
-            Err(AppError::NotFound(_)) => id.clone(),
-            Err(e) => return Err(e.into()),
+        let customer = match found(state.app.lead(&scope, &id).await)? {
+            Some(l) => l.customer_id,
+            None => id.clone(),
         };
         customers.insert(id, customer);
     }
     let coupons = rows
         .iter()
-        .map(|r| line(r, &deals, &customers, &codes))
+        .map(|r| line(r, &deals, &customers, &currencies))
         .collect();
     let form = match form {
         Some(f) => f,
-        None => CouponForm::fresh(&currencies),
+        None => CouponForm::fresh(&currencies.0),
     };
     let form = CouponForm {
         hash: if form.hash.trim().is_empty() {
@@ -292,13 +276,7 @@ async fn coupons_page(
     Ok(CouponsPage {
         chrome: Chrome::new(user, Nav::Coupons),
         deals: priced_options(&deals),
-        currencies: currencies
-            .iter()
-            .map(|c| CurrencyOption {
-                id: c.id.to_string(),
-                label: format!("{} ({})", c.name, c.code),
-            })
-            .collect(),
+        currencies: currencies.0.iter().map(CurrencyOption::named).collect(),
         coupons,
         filtered: query.filtered(),
         unknown_lead,
@@ -314,14 +292,14 @@ fn line(
     r: &CouponRow,
     deals: &[DealView],
     customers: &HashMap<String, String>,
-    currency_codes: &HashMap<String, String>,
+    currencies: &Currencies,
 ) -> CouponLine {
     let currency = r
         .currency_id
-        .as_ref()
-        .and_then(|c| currency_codes.get(c))
-        .cloned()
-        .unwrap_or_else(|| "points".to_string());
+        .as_deref()
+        .and_then(|c| currencies.known_code(c))
+        .unwrap_or("points")
+        .to_string();
     let paid = match r.mode {
         CouponMode::Reward => "Reward".to_string(),
         CouponMode::Redeem if r.points > 0 => format!("Redeemed: {} {currency}", r.points),

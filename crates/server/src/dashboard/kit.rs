@@ -1,17 +1,23 @@
 //! What every dashboard page shares: urlencoded and multipart form fields, one pager for
-//! lists, redirects with a flash message, safe return addresses and how times are shown.
+//! lists, redirects with a flash message, safe return addresses, how times are shown, and the
+//! currencies and deals that selects offer.
 
 use axum::extract::multipart::MultipartError;
 use axum::extract::Multipart;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::chrome::{redirect_with_flash, Flash};
-use super::session::secure_cookies;
+use punchcard_app::deals::DealView;
+use punchcard_app::AppError;
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{DealId, FieldError, MerchantId, ValidationErrors};
+use punchcard_store::currencies::CurrencyRow;
+use punchcard_store::deals::DealFilter;
+
+use super::chrome::{redirect_with_flash, Flash, PageError};
+use super::session::{secure_cookies, ActiveMerchant};
 use crate::api::pagination::{decode_cursor, encode_cursor};
 use crate::state::AppState;
-use punchcard_domain::time::Timestamp;
-use punchcard_domain::{FieldError, ValidationErrors};
 
 /// The fields of a urlencoded form, keeping repeated keys (the store checkboxes).
 #[derive(Debug, Clone, Default)]
@@ -80,6 +86,16 @@ pub fn to_local_input(s: &str) -> String {
     match Timestamp::parse(s) {
         Some(t) => t.to_db()[..16].to_string(),
         None => s.to_string(),
+    }
+}
+
+/// A look-up where "not found" is an answer (a filter naming a lead that is gone), not a page
+/// error.
+pub fn found<T>(looked_up: Result<T, AppError>) -> Result<Option<T>, AppError> {
+    match looked_up {
+        Ok(v) => Ok(Some(v)),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -302,6 +318,112 @@ pub fn checked_after_of(cursor: &str, errors: &mut ValidationErrors) -> Option<S
             after
         }
     }
+}
+
+// ----- What several pages pick from: currencies and deals -----
+
+/// The merchant's currencies (few, shared by both environments), to name wallets by code.
+pub struct Currencies(pub Vec<CurrencyRow>);
+
+impl Currencies {
+    pub async fn load(state: &AppState, merchant_id: &MerchantId) -> Result<Self, PageError> {
+        Ok(Self(
+            state.app.list_currencies(merchant_id, None, 500).await?,
+        ))
+    }
+
+    /// The code of a currency (its id if it is unknown).
+    pub fn code(&self, id: &str) -> String {
+        self.known_code(id).unwrap_or(id).to_string()
+    }
+
+    /// The code of a currency, if it is one of the merchant's.
+    pub fn known_code(&self, id: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|c| c.id.as_str() == id)
+            .map(|c| c.code.as_str())
+    }
+}
+
+/// One currency in a select.
+pub struct CurrencyOption {
+    pub id: String,
+    pub label: String,
+}
+
+impl CurrencyOption {
+    pub fn of(c: &CurrencyRow) -> Self {
+        Self {
+            id: c.id.to_string(),
+            label: format!("{} · {}", c.code, c.name),
+        }
+    }
+
+    /// Named first: `Gems (GEM)`.
+    pub fn named(c: &CurrencyRow) -> Self {
+        Self {
+            id: c.id.to_string(),
+            label: format!("{} ({})", c.name, c.code),
+        }
+    }
+}
+
+/// One deal in a select.
+pub struct DealOption {
+    pub id: String,
+    pub label: String,
+}
+
+/// Every live deal of the environment, in creation order (for selects and the stock table).
+pub async fn live_deals(
+    state: &AppState,
+    user: &ActiveMerchant,
+) -> Result<Vec<DealView>, PageError> {
+    const BATCH: i64 = 500;
+    let mut deals: Vec<DealView> = Vec::new();
+    loop {
+        let after = deals.last().map(|d| d.deal.id.to_string());
+        let batch = state
+            .app
+            .list_deals(
+                &user.merchant.id,
+                user.env,
+                &DealFilter::default(),
+                after.as_deref(),
+                BATCH,
+            )
+            .await?;
+        let done = (batch.len() as i64) < BATCH;
+        deals.extend(batch);
+        if done || deals.len() >= 10_000 {
+            return Ok(deals);
+        }
+    }
+}
+
+pub fn deal_options(deals: &[DealView]) -> Vec<DealOption> {
+    deals
+        .iter()
+        .map(|v| &v.deal)
+        .map(|d| DealOption {
+            id: d.id.to_string(),
+            label: if d.available {
+                d.name.clone()
+            } else {
+                format!("{} (switched off)", d.name)
+            },
+        })
+        .collect()
+}
+
+/// A deal's name by id, or the id itself for a deal that is gone.
+pub fn deal_name(deals: &[DealView], id: &DealId) -> String {
+    deals
+        .iter()
+        .find(|v| &v.deal.id == id)
+        .map(|v| v.deal.name.clone())
+        .unwrap_or_else(|| id.to_string())
 }
 
 #[cfg(test)]

@@ -16,9 +16,11 @@ use punchcard_store::leads::{LeadFilter, LeadRow};
 use punchcard_store::wallets::{TransactionFilter, WalletRow};
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::{after_of, back_to, non_empty, retry_key, short_time, Pager};
+use super::kit::{
+    after_of, back_to, non_empty, retry_key, short_time, Currencies, CurrencyOption, Pager,
+};
 use super::session::ActiveMerchant;
-use super::wallets::{Currencies, CurrencyOption, TransactionLine, WalletLine};
+use super::wallets::{TransactionLine, WalletLine};
 use crate::api::leads::LeadListParams;
 use crate::state::AppState;
 

@@ -12,7 +12,7 @@ use punchcard_domain::accounts::Role;
 use punchcard_domain::{InvitationId, MemberId};
 
 use super::chrome::{error_page, render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::{back_to, short_time};
+use super::kit::{back_to, found, short_time};
 use super::session::{SignedIn, Visitor};
 use crate::mail::Mail;
 use crate::state::AppState;
@@ -221,10 +221,8 @@ async fn accept_page(
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let invitation = match state.app.invitation_for_token(token).await {
-        Ok(i) => i,
-        Err(AppError::NotFound(_)) => return Ok(invalid_invitation()),
-        Err(e) => return Err(e.into()),
+    let Some(invitation) = found(state.app.invitation_for_token(token).await)? else {
+        return Ok(invalid_invitation());
     };
     let merchant = state.app.merchant(&invitation.merchant_id).await?;
     Ok(render_with(
