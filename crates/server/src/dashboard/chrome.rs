@@ -526,6 +526,53 @@ mod tests {
     }
 
     #[test]
+    fn refusals_show_fields_or_a_message_with_their_status() {
+        let invalid = AppError::field("lead_id", "is required");
+        let (status, e) = FormErrors::refusal(invalid).unwrap();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.get("lead_id"), Some("is required"));
+
+        let (status, e) = FormErrors::refusal(AppError::LimitReached("10 of 10".into())).unwrap();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.whole(), Some("10 of 10"));
+        assert!(FormErrors::refusal(AppError::Conflict("taken".into())).is_err());
+
+        // A message about the whole form answers the API's status for the error ...
+        let words = |e: &AppError| match e {
+            AppError::Conflict(m) => Some(FormErrors::form(format!("No: {m}"))),
+            AppError::NotFound(_) => Some(FormErrors::field("wallet_id", "is not one")),
+            _ => None,
+        };
+        let (status, e) =
+            FormErrors::refusal_with(AppError::Conflict("taken".into()), words).unwrap();
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(e.whole(), Some("No: taken"));
+        // ... an error pinned on a field answers 422, and an error without words is a page's.
+        let (status, e) = FormErrors::refusal_with(AppError::NotFound("wallet"), words).unwrap();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.get("wallet_id"), Some("is not one"));
+        assert!(FormErrors::refusal_with(AppError::Forbidden("no".into()), words).is_err());
+
+        let (_, e) = FormErrors::invalid_fields(AppError::field("lead_id", "is unknown")).unwrap();
+        assert_eq!(e.moved("lead_id", "lead").get("lead"), Some("is unknown"));
+        assert!(FormErrors::invalid_fields(AppError::LimitReached("x".into())).is_err());
+    }
+
+    #[test]
+    fn conflicts_come_back_as_an_error_flash() {
+        let f = Flash::refusal_with(AppError::Conflict("already used".into()), |m| {
+            format!("Not changed: {m}.")
+        })
+        .unwrap();
+        assert_eq!(f, Flash::error("Not changed: already used."));
+        assert_eq!(
+            Flash::refusal(AppError::Conflict("under review".into())).unwrap(),
+            Flash::error("under review")
+        );
+        assert!(Flash::refusal(AppError::NotFound("coupon")).is_err());
+    }
+
+    #[test]
     fn messages_read_as_sentences() {
         assert_eq!(
             sentence("Customer id", "must be between 4 and 64 characters"),
