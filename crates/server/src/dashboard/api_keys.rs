@@ -7,13 +7,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use punchcard_app::api_keys::KeyCreation;
-use punchcard_app::AppError;
 use punchcard_domain::limits::api_key_cap;
 use punchcard_domain::ApiKeyId;
 use punchcard_store::api_keys::ApiKeyRow;
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::{back_to, short_time};
+use super::kit::{back_to, path_id, short_time};
 use super::session::ActiveMerchant;
 use crate::state::AppState;
 
@@ -170,7 +169,7 @@ pub async fn show(
     user: ActiveMerchant,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("API key"))?;
+    let id: ApiKeyId = path_id(&id, "API key")?;
     let key = state.app.api_key(&user.merchant.id, user.env, &id).await?;
     Ok(render(&ShowPage {
         chrome: Chrome::new(&user, Nav::ApiKeys),
@@ -184,7 +183,7 @@ pub async fn revoke(
     user: ActiveMerchant,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("API key"))?;
+    let id: ApiKeyId = path_id(&id, "API key")?;
     state
         .app
         .revoke_api_key(&user.merchant.id, user.env, &id)

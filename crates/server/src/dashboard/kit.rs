@@ -89,6 +89,11 @@ pub fn to_local_input(s: &str) -> String {
     }
 }
 
+/// An id from the address: one that cannot be an id names nothing, so the page is "not found".
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, PageError> {
+    raw.parse().map_err(|_| PageError(AppError::NotFound(what)))
+}
+
 /// A look-up where "not found" is an answer (a filter naming a lead that is gone), not a page
 /// error.
 pub fn found<T>(looked_up: Result<T, AppError>) -> Result<Option<T>, AppError> {

@@ -14,7 +14,7 @@ use punchcard_app::AppError;
 use punchcard_domain::UploadId;
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::{back_to, short_time, MultipartFields, Unreadable};
+use super::kit::{back_to, path_id, short_time, MultipartFields, Unreadable};
 use super::session::SignedIn;
 use crate::state::AppState;
 
@@ -310,7 +310,7 @@ pub async fn download(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: UploadId = id.parse().map_err(|_| AppError::NotFound("document"))?;
+    let id: UploadId = path_id(&id, "document")?;
     let content = state
         .app
         .read_upload(&state.storage, &user.merchant.id, &id)
@@ -358,7 +358,7 @@ pub async fn delete(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: UploadId = id.parse().map_err(|_| AppError::NotFound("document"))?;
+    let id: UploadId = path_id(&id, "document")?;
     match state
         .app
         .delete_kyc_document(&state.storage, &user.merchant.id, &id)

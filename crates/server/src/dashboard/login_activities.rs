@@ -9,7 +9,7 @@ use punchcard_domain::LoginActivityId;
 
 use super::chrome::{render, Chrome, Nav, PageError};
 use super::cookies;
-use super::kit::short_time;
+use super::kit::{path_id, short_time};
 use super::session::{secure_cookies, SignedIn};
 use crate::state::AppState;
 
@@ -60,9 +60,7 @@ pub async fn report(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: LoginActivityId = id
-        .parse()
-        .map_err(|_| punchcard_app::AppError::NotFound("login activity"))?;
+    let id: LoginActivityId = path_id(&id, "login activity")?;
     state
         .app
         .report_login_activity(&user.merchant.id, &id)

@@ -12,7 +12,7 @@ use punchcard_domain::accounts::Role;
 use punchcard_domain::{InvitationId, MemberId};
 
 use super::chrome::{error_page, render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::{back_to, found, short_time};
+use super::kit::{back_to, found, path_id, short_time};
 use super::session::{SignedIn, Visitor};
 use crate::mail::Mail;
 use crate::state::AppState;
@@ -183,7 +183,7 @@ pub async fn revoke(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: InvitationId = id.parse().map_err(|_| AppError::NotFound("invitation"))?;
+    let id: InvitationId = path_id(&id, "invitation")?;
     state.app.revoke_invitation(&user.member, &id).await?;
     Ok(back_to(
         &state,
@@ -197,7 +197,7 @@ pub async fn remove(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: MemberId = id.parse().map_err(|_| AppError::NotFound("member"))?;
+    let id: MemberId = path_id(&id, "member")?;
     state.app.remove_member(&user.member, &id).await?;
     Ok(back_to(
         &state,
