@@ -301,6 +301,15 @@ impl Pager {
     pub fn is_empty(&self) -> bool {
         self.next.is_none() && self.first.is_none()
     }
+
+    /// The same links, landing on the part of the page the list sits in (`transactions`).
+    pub fn landing_on(mut self, anchor: &str) -> Self {
+        for link in [&mut self.next, &mut self.first].into_iter().flatten() {
+            link.push('#');
+            link.push_str(anchor);
+        }
+        self
+    }
 }
 
 /// The position a `?cursor=` names; a damaged cursor starts at the first page.
@@ -516,6 +525,26 @@ mod tests {
         let key = retry_key("manual");
         assert!(key.starts_with("manual-") && key.len() == "manual-".len() + 26);
         assert_ne!(key, retry_key("manual"));
+    }
+
+    #[test]
+    fn pagers_link_the_next_and_the_first_page() {
+        let mut rows = vec!["a", "b", "c"];
+        let pager = Pager::cut(&mut rows, 2, true, |r| r.to_string(), "/x", &[("q", "z")])
+            .landing_on("list");
+        assert_eq!(rows, vec!["a", "b"]);
+        let next = pager.next.unwrap();
+        assert!(
+            next.starts_with("/x?q=z&cursor=") && next.ends_with("#list"),
+            "{next}"
+        );
+        assert_eq!(pager.first.as_deref(), Some("/x?q=z#list"));
+        let mut rows = vec!["a"];
+        assert!(
+            Pager::cut(&mut rows, 2, false, |r| r.to_string(), "/x", &[])
+                .landing_on("list")
+                .is_empty()
+        );
     }
 
     #[test]

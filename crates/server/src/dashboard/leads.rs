@@ -438,18 +438,16 @@ async fn lead_page(
         )
         .await?;
     let path = format!("/dashboard/leads/{}", lead.id);
-    let mut pager = Pager::cut(
+    // The transactions sit lower on the page: paging links jump back to them.
+    let pager = Pager::cut(
         &mut rows,
         TRANSACTIONS_PER_PAGE,
         after.is_some(),
         |t| t.id.to_string(),
         &path,
         &[],
-    );
-    // The transactions sit lower on the page: paging links jump back to them.
-    for link in [&mut pager.next, &mut pager.first].into_iter().flatten() {
-        link.push_str("#transactions");
-    }
+    )
+    .landing_on("transactions");
     let code_of_wallet = |id: &str| {
         wallets
             .iter()
