@@ -11,14 +11,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use punchcard_app::allowed_ips::{ranges_allow, IpSource, NewAllowedIp};
-use punchcard_app::AppError;
 use punchcard_domain::limits::ALLOWED_IP_CAP;
 use punchcard_domain::net::IpRange;
 use punchcard_domain::{AllowedIpId, MerchantId};
 
 use super::chrome::{error_page, render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::back_to;
-use super::login_activities::short_time;
+use super::kit::{back_to, path_id, short_time};
 use super::session::ActiveMerchant;
 use crate::client_ip::{client_ip_of, ClientIp};
 use crate::state::AppState;
@@ -205,15 +203,13 @@ pub async fn add(
                 }
             )),
         )),
-        Err(AppError::Validation(e)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list_page(&state, &user, ip, form, e.into(), false).await?,
-        )),
-        Err(AppError::LimitReached(m)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list_page(&state, &user, ip, form, FormErrors::form(m), false).await?,
-        )),
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let (status, errors) = FormErrors::refusal(e)?;
+            Ok(render_with(
+                status,
+                &list_page(&state, &user, ip, form, errors, false).await?,
+            ))
+        }
     }
 }
 
@@ -222,7 +218,7 @@ pub async fn delete(
     user: ActiveMerchant,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: AllowedIpId = id.parse().map_err(|_| AppError::NotFound("allowed IP"))?;
+    let id: AllowedIpId = path_id(&id, "allowed IP")?;
     state.app.delete_allowed_ip(&user.merchant.id, &id).await?;
     Ok(back_to(
         &state,

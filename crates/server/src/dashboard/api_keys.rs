@@ -3,19 +3,16 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use punchcard_app::api_keys::KeyCreation;
-use punchcard_app::AppError;
 use punchcard_domain::limits::api_key_cap;
 use punchcard_domain::ApiKeyId;
 use punchcard_store::api_keys::ApiKeyRow;
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::back_to;
-use super::login_activities::short_time;
+use super::kit::{back_to, path_id, short_time};
 use super::session::ActiveMerchant;
 use crate::state::AppState;
 
@@ -156,15 +153,13 @@ pub async fn create(
         Ok(KeyCreation::InProgress) => Ok(back_to(&state, "/dashboard/api-keys",
             Flash::info("The key is being created; it appears in the list in a moment."),
         )),
-        Err(AppError::Validation(e)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list_page(&state, &user, form, e.into()).await?,
-        )),
-        Err(AppError::LimitReached(m)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &list_page(&state, &user, form, FormErrors::form(m)).await?,
-        )),
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let (status, errors) = FormErrors::refusal(e)?;
+            Ok(render_with(
+                status,
+                &list_page(&state, &user, form, errors).await?,
+            ))
+        }
     }
 }
 
@@ -174,7 +169,7 @@ pub async fn show(
     user: ActiveMerchant,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("API key"))?;
+    let id: ApiKeyId = path_id(&id, "API key")?;
     let key = state.app.api_key(&user.merchant.id, user.env, &id).await?;
     Ok(render(&ShowPage {
         chrome: Chrome::new(&user, Nav::ApiKeys),
@@ -188,7 +183,7 @@ pub async fn revoke(
     user: ActiveMerchant,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: ApiKeyId = id.parse().map_err(|_| AppError::NotFound("API key"))?;
+    let id: ApiKeyId = path_id(&id, "API key")?;
     state
         .app
         .revoke_api_key(&user.merchant.id, user.env, &id)

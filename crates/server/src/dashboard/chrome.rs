@@ -73,6 +73,23 @@ impl Flash {
         }
     }
 
+    /// What an action the app refused because of where things stand (a conflict: already
+    /// used, under review) shows on the page it returns to; any other error is a page error.
+    pub fn refusal(e: AppError) -> Result<Self, PageError> {
+        Self::refusal_with(e, str::to_string)
+    }
+
+    /// [`Flash::refusal`] with the conflict's message in the page's words.
+    pub fn refusal_with(
+        e: AppError,
+        words: impl FnOnce(&str) -> String,
+    ) -> Result<Self, PageError> {
+        match e {
+            AppError::Conflict(m) => Ok(Self::error(words(&m))),
+            other => Err(PageError(other)),
+        }
+    }
+
     pub(crate) fn encode(&self) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(format!("{}\n{}", self.kind, self.message))
@@ -246,11 +263,49 @@ impl FormErrors {
     /// What a form shows when its use case refused it, and the status to answer: the fields'
     /// errors, or a message about the whole form (a cap). Any other error is a page error.
     pub fn refusal(e: AppError) -> Result<(StatusCode, Self), PageError> {
-        match e {
-            AppError::Validation(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, e.into())),
-            AppError::LimitReached(m) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Self::form(m))),
-            other => Err(PageError(other)),
+        Self::refusal_with(e, |e| match e {
+            AppError::LimitReached(m) => Some(Self::form(m.clone())),
+            _ => None,
+        })
+    }
+
+    /// A refusal in the page's own words: invalid fields are always the fields' errors;
+    /// `words` says what the form shows for the other refusals it expects. A message about
+    /// the whole form answers the status the API gives that error; an error pinned on a field
+    /// answers 422 like any invalid field. An error without words is a page error.
+    pub fn refusal_with(
+        e: AppError,
+        words: impl FnOnce(&AppError) -> Option<Self>,
+    ) -> Result<(StatusCode, Self), PageError> {
+        if let AppError::Validation(e) = e {
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, e.into()));
         }
+        match words(&e) {
+            Some(shown) if shown.form.is_some() => {
+                let status = crate::problem::Problem::from(&e).status;
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+                Ok((status, shown))
+            }
+            Some(shown) => Ok((StatusCode::UNPROCESSABLE_ENTITY, shown)),
+            None => Err(PageError(e)),
+        }
+    }
+
+    /// Invalid fields only: any other refusal is a page error.
+    pub fn invalid_fields(e: AppError) -> Result<(StatusCode, Self), PageError> {
+        Self::refusal_with(e, |_| None)
+    }
+
+    /// The same errors with one field's shown on another (a form field that feeds a use
+    /// case's field under another name).
+    pub fn moved(mut self, from: &str, to: &str) -> Self {
+        for f in &mut self.fields {
+            if f.field == from {
+                f.field = to.to_string();
+            }
+        }
+        self
     }
 
     /// One field's error.
@@ -468,6 +523,53 @@ mod tests {
         assert_eq!(e.get("password"), None);
         assert!(!e.is_empty());
         assert!(FormErrors::none().is_empty());
+    }
+
+    #[test]
+    fn refusals_show_fields_or_a_message_with_their_status() {
+        let invalid = AppError::field("lead_id", "is required");
+        let (status, e) = FormErrors::refusal(invalid).unwrap();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.get("lead_id"), Some("is required"));
+
+        let (status, e) = FormErrors::refusal(AppError::LimitReached("10 of 10".into())).unwrap();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.whole(), Some("10 of 10"));
+        assert!(FormErrors::refusal(AppError::Conflict("taken".into())).is_err());
+
+        // A message about the whole form answers the API's status for the error ...
+        let words = |e: &AppError| match e {
+            AppError::Conflict(m) => Some(FormErrors::form(format!("No: {m}"))),
+            AppError::NotFound(_) => Some(FormErrors::field("wallet_id", "is not one")),
+            _ => None,
+        };
+        let (status, e) =
+            FormErrors::refusal_with(AppError::Conflict("taken".into()), words).unwrap();
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(e.whole(), Some("No: taken"));
+        // ... an error pinned on a field answers 422, and an error without words is a page's.
+        let (status, e) = FormErrors::refusal_with(AppError::NotFound("wallet"), words).unwrap();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.get("wallet_id"), Some("is not one"));
+        assert!(FormErrors::refusal_with(AppError::Forbidden("no".into()), words).is_err());
+
+        let (_, e) = FormErrors::invalid_fields(AppError::field("lead_id", "is unknown")).unwrap();
+        assert_eq!(e.moved("lead_id", "lead").get("lead"), Some("is unknown"));
+        assert!(FormErrors::invalid_fields(AppError::LimitReached("x".into())).is_err());
+    }
+
+    #[test]
+    fn conflicts_come_back_as_an_error_flash() {
+        let f = Flash::refusal_with(AppError::Conflict("already used".into()), |m| {
+            format!("Not changed: {m}.")
+        })
+        .unwrap();
+        assert_eq!(f, Flash::error("Not changed: already used."));
+        assert_eq!(
+            Flash::refusal(AppError::Conflict("under review".into())).unwrap(),
+            Flash::error("under review")
+        );
+        assert!(Flash::refusal(AppError::NotFound("coupon")).is_err());
     }
 
     #[test]

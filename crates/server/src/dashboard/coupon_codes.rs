@@ -14,14 +14,14 @@ use punchcard_app::AppError;
 use punchcard_domain::coupons::{CodeKind, MAX_BULK_GENERATE, MAX_BULK_UPLOAD};
 use punchcard_domain::{DealId, FieldError, ValidationErrors};
 use punchcard_store::coupons::{CodeFilter, CodeRow, Stock};
-use punchcard_store::deals::DealFilter;
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::{back_to, list_href};
-use super::login_activities::short_time;
+use super::kit::{
+    back_to, checked_after_of, deal_name, deal_options, list_href, live_deals, non_empty,
+    short_time, DealOption, MultipartFields, Pager, Unreadable,
+};
 use super::session::ActiveMerchant;
 use crate::api::coupons::MAX_UPLOAD_BYTES;
-use crate::api::pagination::{decode_cursor, encode_cursor};
 use crate::state::AppState;
 
 /// Codes per page of the list.
@@ -31,72 +31,16 @@ pub const PAGE_SIZE: i64 = 50;
 /// slightly-too-large file gets a message on the page rather than a bare 413.
 const UPLOAD_BODY_LIMIT: usize = MAX_UPLOAD_BYTES + 1024 * 1024;
 
+const LIST: &str = "/dashboard/coupon-codes";
+
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/dashboard/coupon-codes", get(list).post(add))
+        .route(LIST, get(list).post(add))
         .route("/dashboard/coupon-codes/generate", post(generate))
         .route(
             "/dashboard/coupon-codes/upload",
             post(upload).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
         )
-}
-
-/// The environment the page works in.
-/// One deal in a select.
-pub struct DealOption {
-    pub id: String,
-    pub label: String,
-}
-
-/// Every live deal of the environment, in creation order (for selects and the stock table).
-pub(crate) async fn live_deals(
-    state: &AppState,
-    user: &ActiveMerchant,
-) -> Result<Vec<DealView>, PageError> {
-    const BATCH: i64 = 500;
-    let mut deals: Vec<DealView> = Vec::new();
-    loop {
-        let after = deals.last().map(|d| d.deal.id.to_string());
-        let batch = state
-            .app
-            .list_deals(
-                &user.merchant.id,
-                user.env,
-                &DealFilter::default(),
-                after.as_deref(),
-                BATCH,
-            )
-            .await?;
-        let done = (batch.len() as i64) < BATCH;
-        deals.extend(batch);
-        if done || deals.len() >= 10_000 {
-            return Ok(deals);
-        }
-    }
-}
-
-pub(crate) fn deal_options(deals: &[DealView]) -> Vec<DealOption> {
-    deals
-        .iter()
-        .map(|v| &v.deal)
-        .map(|d| DealOption {
-            id: d.id.to_string(),
-            label: if d.available {
-                d.name.clone()
-            } else {
-                format!("{} (switched off)", d.name)
-            },
-        })
-        .collect()
-}
-
-/// A deal's name by id, or the id itself for a deal that is gone.
-pub(crate) fn deal_name(deals: &[DealView], id: &DealId) -> String {
-    deals
-        .iter()
-        .find(|v| &v.deal.id == id)
-        .map(|v| v.deal.name.clone())
-        .unwrap_or_else(|| id.to_string())
 }
 
 /// A code kind as the page names it.
@@ -191,23 +135,11 @@ impl CodeQuery {
                 None
             }
         };
-        let after = match self.cursor.trim() {
-            "" => None,
-            c => {
-                let after = decode_cursor(c);
-                if after.is_none() {
-                    errors.push(FieldError::new("cursor", "is not a valid cursor"));
-                }
-                after
-            }
-        };
+        let after = checked_after_of(&self.cursor, &mut errors);
         errors.into_result()?;
-        let deal_id = Some(self.deal_id.trim())
-            .filter(|d| !d.is_empty())
-            .map(str::to_string);
         Ok((
             CodeFilter {
-                deal_id,
+                deal_id: non_empty(&self.deal_id),
                 kind,
                 issued,
             },
@@ -215,17 +147,17 @@ impl CodeQuery {
         ))
     }
 
+    fn pairs(&self) -> [(&'static str, &str); 3] {
+        [
+            ("deal_id", &self.deal_id),
+            ("kind", &self.kind),
+            ("status", &self.status),
+        ]
+    }
+
     /// This list's address with another cursor (`None`: the first page).
     fn href(&self, cursor: Option<&str>) -> String {
-        list_href(
-            "/dashboard/coupon-codes",
-            &[
-                ("deal_id", &self.deal_id),
-                ("kind", &self.kind),
-                ("status", &self.status),
-            ],
-            cursor,
-        )
+        list_href(LIST, &self.pairs(), cursor)
     }
 
     fn filtered(&self) -> bool {
@@ -290,8 +222,7 @@ struct CodesPage {
     codes: Vec<CodeLine>,
     query: CodeQuery,
     filtered: bool,
-    next_page: Option<String>,
-    first_page: Option<String>,
+    pager: Pager,
     one: CodeForm,
     one_errors: FormErrors,
     generate: GenerateForm,
@@ -333,15 +264,14 @@ async fn codes_page(
         .app
         .list_codes(&scope, &filter, after.as_deref(), PAGE_SIZE + 1)
         .await?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    let next_page = more
-        .then(|| {
-            rows.last()
-                .map(|r| query.href(Some(&encode_cursor(r.id.as_str()))))
-        })
-        .flatten();
-    let first_page = after.is_some().then(|| query.href(None));
+    let pager = Pager::cut(
+        &mut rows,
+        PAGE_SIZE,
+        after.is_some(),
+        |r| r.id.to_string(),
+        LIST,
+        &query.pairs(),
+    );
     // Forms start on the deal the list shows.
     for deal_id in [
         &mut forms.one.deal_id,
@@ -360,8 +290,7 @@ async fn codes_page(
         stock,
         filtered: query.filtered(),
         query,
-        next_page,
-        first_page,
+        pager,
         one: forms.one,
         one_errors: forms.one_errors,
         generate: forms.generate,
@@ -391,6 +320,15 @@ async fn refused(
         status,
         &codes_page(state, user, query, forms).await?,
     ))
+}
+
+/// What the forms show when codes are refused: the fields' errors, or why the deal takes no
+/// more (a conflict) above the form.
+fn refusal(e: AppError) -> Result<(StatusCode, FormErrors), PageError> {
+    FormErrors::refusal_with(e, |e| match e {
+        AppError::Conflict(m) => Some(FormErrors::form(m.clone())),
+        _ => None,
+    })
 }
 
 /// Back to the list of the deal codes were added to, with a message.
@@ -452,30 +390,15 @@ pub async fn add(
                 )),
             ))
         }
-        Err(AppError::Validation(e)) => {
+        Err(e) => {
+            let (status, one_errors) = refusal(e)?;
             let forms = Forms {
                 one: form,
-                one_errors: e.into(),
+                one_errors,
                 ..Forms::default()
             };
-            refused(
-                &state,
-                &user,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &deal_id,
-                forms,
-            )
-            .await
+            refused(&state, &user, status, &deal_id, forms).await
         }
-        Err(AppError::Conflict(m)) => {
-            let forms = Forms {
-                one: form,
-                one_errors: FormErrors::form(m),
-                ..Forms::default()
-            };
-            refused(&state, &user, StatusCode::CONFLICT, &deal_id, forms).await
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -496,7 +419,7 @@ pub async fn generate(
             };
             let forms = Forms {
                 generate: form,
-                generate_errors: ValidationErrors::from(FieldError::new("count", message)).into(),
+                generate_errors: FormErrors::field("count", &message),
                 ..Forms::default()
             };
             return refused(
@@ -522,30 +445,15 @@ pub async fn generate(
                 Flash::success(format!("Generated {created} unique codes for {deal}.")),
             ))
         }
-        Err(AppError::Validation(e)) => {
+        Err(e) => {
+            let (status, generate_errors) = refusal(e)?;
             let forms = Forms {
                 generate: form,
-                generate_errors: e.into(),
+                generate_errors,
                 ..Forms::default()
             };
-            refused(
-                &state,
-                &user,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &deal_id,
-                forms,
-            )
-            .await
+            refused(&state, &user, status, &deal_id, forms).await
         }
-        Err(AppError::Conflict(m)) => {
-            let forms = Forms {
-                generate: form,
-                generate_errors: FormErrors::form(m),
-                ..Forms::default()
-            };
-            refused(&state, &user, StatusCode::CONFLICT, &deal_id, forms).await
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -553,73 +461,43 @@ pub async fn generate(
 pub async fn upload(
     State(state): State<AppState>,
     user: ActiveMerchant,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let mut form = UploadForm::default();
-    let mut file: Option<Vec<u8>> = None;
-    let unreadable = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
+    let (fields, failure) = match MultipartFields::read(multipart).await {
+        Ok(fields) => (fields, None),
+        Err((why, fields)) => (fields, Some(why)),
+    };
+    let file = fields.file("file");
+    let form = UploadForm {
+        deal_id: fields.text("deal_id"),
+        kind: fields.text("kind"),
+        file_name: file
+            .as_ref()
+            .map(|(name, _)| name.clone())
+            .unwrap_or_default(),
+    };
+    let deal_id = form.deal_id.clone();
+    let file = match (failure, file) {
+        (Some(why), _) => {
+            let message = match why {
+                Unreadable::TooLarge => format!(
                     "is too large: at most {} MiB ({MAX_BULK_UPLOAD} rows)",
                     MAX_UPLOAD_BYTES / (1024 * 1024)
                 ),
-            )
-        } else {
-            (
-                StatusCode::BAD_REQUEST,
-                "could not be read; try again".to_string(),
-            )
-        }
-    };
-    let mut failure = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                failure = Some(unreadable(e));
-                break;
-            }
-        };
-        let name = field.name().unwrap_or("").to_string();
-        if name == "file" {
-            form.file_name = field.file_name().unwrap_or("").to_string();
-        }
-        let bytes = match field.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                failure = Some(unreadable(e));
-                break;
-            }
-        };
-        match name.as_str() {
-            "deal_id" => form.deal_id = String::from_utf8_lossy(&bytes).trim().to_string(),
-            "kind" => form.kind = String::from_utf8_lossy(&bytes).trim().to_string(),
-            "file" => file = Some(bytes.to_vec()),
-            _ => {}
-        }
-    }
-    let deal_id = form.deal_id.clone();
-    let file = match (failure, file) {
-        (Some((status, message)), _) => {
+                Unreadable::Broken => "could not be read; try again".to_string(),
+            };
             let forms = Forms {
                 upload: form,
-                upload_errors: ValidationErrors::from(FieldError::new("file", message)).into(),
+                upload_errors: FormErrors::field("file", &message),
                 ..Forms::default()
             };
-            return refused(&state, &user, status, &deal_id, forms).await;
+            return refused(&state, &user, why.status(), &deal_id, forms).await;
         }
-        (None, Some(f)) if !f.is_empty() || !form.file_name.is_empty() => f,
+        (None, Some((_, f))) if !f.is_empty() || !form.file_name.is_empty() => f,
         (None, _) => {
             let forms = Forms {
                 upload: form,
-                upload_errors: ValidationErrors::from(FieldError::new(
-                    "file",
-                    "is required: choose a CSV file of codes",
-                ))
-                .into(),
+                upload_errors: FormErrors::field("file", "is required: choose a CSV file of codes"),
                 ..Forms::default()
             };
             return refused(
@@ -655,9 +533,14 @@ pub async fn upload(
                 Flash::success(format!("Imported {imported} codes{from} into {deal}.")),
             ))
         }
-        Err(AppError::Validation(e)) => {
-            let (bad_rows, fields): (Vec<FieldError>, Vec<FieldError>) =
-                e.0.into_iter().partition(|f| f.field.starts_with("row "));
+        Err(e) => {
+            let (status, mut upload_errors) = refusal(e)?;
+            // A refused file names its bad rows `row N`: they are listed under the form.
+            let (bad_rows, fields): (Vec<FieldError>, Vec<FieldError>) = upload_errors
+                .fields
+                .into_iter()
+                .partition(|f| f.field.starts_with("row "));
+            upload_errors.fields = fields;
             let bad_rows = bad_rows
                 .into_iter()
                 .map(|f| BadRow {
@@ -667,28 +550,12 @@ pub async fn upload(
                 .collect();
             let forms = Forms {
                 upload: form,
-                upload_errors: ValidationErrors(fields).into(),
+                upload_errors,
                 bad_rows,
                 ..Forms::default()
             };
-            refused(
-                &state,
-                &user,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &deal_id,
-                forms,
-            )
-            .await
+            refused(&state, &user, status, &deal_id, forms).await
         }
-        Err(AppError::Conflict(m)) => {
-            let forms = Forms {
-                upload: form,
-                upload_errors: FormErrors::form(m),
-                ..Forms::default()
-            };
-            refused(&state, &user, StatusCode::CONFLICT, &deal_id, forms).await
-        }
-        Err(e) => Err(e.into()),
     }
 }
 

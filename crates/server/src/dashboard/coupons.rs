@@ -21,11 +21,12 @@ use punchcard_store::currencies::CurrencyRow;
 use punchcard_store::leads::{LeadFilter, LeadRow};
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::coupon_codes::{deal_name, deal_options, live_deals, DealOption};
-use super::kit::{back_to, list_href, safe_back};
-use super::login_activities::short_time;
+use super::kit::{
+    back_to, checked_after_of, deal_name, deal_options, found, list_href, live_deals, non_empty,
+    retry_key, safe_back, short_time, Currencies, CurrencyOption, DealOption, Pager,
+};
 use super::session::ActiveMerchant;
-use crate::api::pagination::{decode_cursor, encode_cursor};
+use crate::api::pagination::encode_cursor;
 use crate::state::AppState;
 
 /// Coupons per page of the list.
@@ -51,10 +52,8 @@ async fn find_lead(
         return Ok(None);
     }
     if text.parse::<LeadId>().is_ok() {
-        match state.app.lead(scope, text).await {
-            Ok(lead) => return Ok(Some(lead)),
-            Err(AppError::NotFound(_)) => {}
-            Err(e) => return Err(e),
+        if let Some(lead) = found(state.app.lead(scope, text).await)? {
+            return Ok(Some(lead));
         }
     }
     let filter = LeadFilter {
@@ -102,22 +101,18 @@ pub struct CouponQuery {
     pub cursor: String,
 }
 
-fn non_empty(s: &str) -> Option<String> {
-    Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_string)
-}
-
 impl CouponQuery {
+    fn pairs(&self) -> [(&'static str, &str); 4] {
+        [
+            ("deal_id", &self.deal_id),
+            ("lead", &self.lead),
+            ("status", &self.status),
+            ("code", &self.code),
+        ]
+    }
+
     fn href(&self, cursor: Option<&str>) -> String {
-        list_href(
-            LIST,
-            &[
-                ("deal_id", &self.deal_id),
-                ("lead", &self.lead),
-                ("status", &self.status),
-                ("code", &self.code),
-            ],
-            cursor,
-        )
+        list_href(LIST, &self.pairs(), cursor)
     }
 
     fn filtered(&self) -> bool {
@@ -155,16 +150,7 @@ impl CouponForm {
 }
 
 fn fresh_hash() -> String {
-    format!(
-        "dashboard-{}",
-        ulid::Ulid::new().to_string().to_ascii_lowercase()
-    )
-}
-
-/// One currency in the select.
-pub struct CurrencyOption {
-    pub id: String,
-    pub label: String,
+    retry_key("dashboard")
 }
 
 #[derive(Template)]
@@ -178,8 +164,7 @@ struct CouponsPage {
     filtered: bool,
     /// The lead filter names no lead.
     unknown_lead: bool,
-    next_page: Option<String>,
-    first_page: Option<String>,
+    pager: Pager,
     /// This list's address, where use and cancel come back to.
     back: String,
     form: CouponForm,
@@ -227,16 +212,7 @@ async fn coupons_page(
             parsed
         }
     };
-    let before = match query.cursor.trim() {
-        "" => None,
-        c => {
-            let before = decode_cursor(c);
-            if before.is_none() {
-                invalid.push(FieldError::new("cursor", "is not a valid cursor"));
-            }
-            before
-        }
-    };
+    let before = checked_after_of(&query.cursor, &mut invalid);
     invalid.into_result()?;
     let lead_filter = match non_empty(&query.lead) {
         None => None,
@@ -257,25 +233,17 @@ async fn coupons_page(
             .list_coupons_newest(&scope, &filter, before.as_deref(), PAGE_SIZE + 1)
             .await?
     };
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    let next_page = more
-        .then(|| {
-            rows.last()
-                .map(|r| query.href(Some(&encode_cursor(r.id.as_str()))))
-        })
-        .flatten();
-    let first_page = before.is_some().then(|| query.href(None));
+    let pager = Pager::cut(
+        &mut rows,
+        PAGE_SIZE,
+        before.is_some(),
+        |r| r.id.to_string(),
+        LIST,
+        &query.pairs(),
+    );
 
     let deals = live_deals(state, user).await?;
-    let currencies = state
-        .app
-        .list_currencies(&user.merchant.id, None, 500)
-        .await?;
-    let codes: HashMap<String, String> = currencies
-        .iter()
-        .map(|c| (c.id.to_string(), c.code.clone()))
-        .collect();
+    let currencies = Currencies::load(state, &user.merchant.id).await?;
     // Customer ids of the leads on this page (at most one read per lead).
     let mut customers: HashMap<String, String> = HashMap::new();
     for r in &rows {
@@ -283,20 +251,19 @@ async fn coupons_page(
         if customers.contains_key(&id) {
             continue;
         }
-        let customer = match state.app.lead(&scope, &id).await {
-            Ok(l) => l.customer_id,
-            Err(AppError::NotFound(_)) => id.clone(),
-            Err(e) => return Err(e.into()),
+        let customer = match found(state.app.lead(&scope, &id).await)? {
+            Some(l) => l.customer_id,
+            None => id.clone(),
         };
         customers.insert(id, customer);
     }
     let coupons = rows
         .iter()
-        .map(|r| line(r, &deals, &customers, &codes))
+        .map(|r| line(r, &deals, &customers, &currencies))
         .collect();
     let form = match form {
         Some(f) => f,
-        None => CouponForm::fresh(&currencies),
+        None => CouponForm::fresh(&currencies.0),
     };
     let form = CouponForm {
         hash: if form.hash.trim().is_empty() {
@@ -309,20 +276,13 @@ async fn coupons_page(
     Ok(CouponsPage {
         chrome: Chrome::new(user, Nav::Coupons),
         deals: priced_options(&deals),
-        currencies: currencies
-            .iter()
-            .map(|c| CurrencyOption {
-                id: c.id.to_string(),
-                label: format!("{} ({})", c.name, c.code),
-            })
-            .collect(),
+        currencies: currencies.0.iter().map(CurrencyOption::named).collect(),
         coupons,
         filtered: query.filtered(),
         unknown_lead,
         back: query.href(before.as_deref().map(encode_cursor).as_deref()),
         query,
-        next_page,
-        first_page,
+        pager,
         form,
         errors,
     })
@@ -332,14 +292,14 @@ fn line(
     r: &CouponRow,
     deals: &[DealView],
     customers: &HashMap<String, String>,
-    currency_codes: &HashMap<String, String>,
+    currencies: &Currencies,
 ) -> CouponLine {
     let currency = r
         .currency_id
-        .as_ref()
-        .and_then(|c| currency_codes.get(c))
-        .cloned()
-        .unwrap_or_else(|| "points".to_string());
+        .as_deref()
+        .and_then(|c| currencies.known_code(c))
+        .unwrap_or("points")
+        .to_string();
     let paid = match r.mode {
         CouponMode::Reward => "Reward".to_string(),
         CouponMode::Redeem if r.points > 0 => format!("Redeemed: {} {currency}", r.points),
@@ -391,8 +351,8 @@ pub async fn list(
 }
 
 /// What a refused issue means, in the merchant's words.
-fn refusal(e: &AppError) -> Option<String> {
-    Some(match e {
+fn refusal_words(e: &AppError) -> Option<FormErrors> {
+    Some(FormErrors::form(match e {
         AppError::InsufficientBalance { balance, requested } => format!(
             "Insufficient balance: the lead's wallet holds {balance} points and this deal costs {requested}. Nothing was debited and no coupon was issued."
         ),
@@ -410,7 +370,7 @@ fn refusal(e: &AppError) -> Option<String> {
         AppError::CallbackRejected(m) => format!("Your callback refused the coupon: {m}"),
         AppError::LimitReached(m) | AppError::Conflict(m) => m.clone(),
         _ => return None,
-    })
+    }))
 }
 
 /// Issues a coupon by hand (a support case): paid with the lead's points, or as a reward.
@@ -478,41 +438,20 @@ pub async fn create(
             .href(None);
             Ok(back_to(&state, &to, flash))
         }
-        Err(AppError::Validation(e)) => {
-            let fields =
-                e.0.into_iter()
-                    .map(|f| {
-                        if f.field == "lead_id" {
-                            f.at("lead")
-                        } else {
-                            f
-                        }
-                    })
-                    .collect();
-            again(
-                form,
-                ValidationErrors(fields).into(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+        Err(e) => {
+            // A hash used for another coupon: the form comes back with a fresh one.
+            let form = if matches!(e, AppError::IdempotencyMismatch(_)) {
+                CouponForm {
+                    hash: fresh_hash(),
+                    ..form
+                }
+            } else {
+                form
+            };
+            let (status, errors) = FormErrors::refusal_with(e, refusal_words)?;
+            // The form names the lead `lead` (a lead id or a customer id).
+            again(form, errors.moved("lead_id", "lead"), status).await
         }
-        Err(e) => match refusal(&e) {
-            Some(message) => {
-                let status = crate::problem::Problem::from(&e).status;
-                let status =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-                let form = if matches!(e, AppError::IdempotencyMismatch(_)) {
-                    CouponForm {
-                        hash: fresh_hash(),
-                        ..form
-                    }
-                } else {
-                    form
-                };
-                again(form, FormErrors::form(message), status).await
-            }
-            None => Err(e.into()),
-        },
     }
 }
 
@@ -531,8 +470,7 @@ pub async fn use_coupon(
 ) -> Result<Response, PageError> {
     let flash = match state.app.use_coupon(&user.scope(), &id).await {
         Ok(c) => Flash::success(format!("Coupon {} marked used.", c.code)),
-        Err(AppError::Conflict(m)) => Flash::error(format!("Not changed: {m}.")),
-        Err(e) => return Err(e.into()),
+        Err(e) => not_changed(e)?,
     };
     Ok(back_to(&state, &safe_back(&form.back, LIST), flash))
 }
@@ -558,10 +496,14 @@ pub async fn cancel_coupon(
                 c.code
             )),
         },
-        Err(AppError::Conflict(m)) => Flash::error(format!("Not changed: {m}.")),
-        Err(e) => return Err(e.into()),
+        Err(e) => not_changed(e)?,
     };
     Ok(back_to(&state, &safe_back(&form.back, LIST), flash))
+}
+
+/// A coupon that moved on meanwhile (already used or cancelled) is left as it is.
+fn not_changed(e: AppError) -> Result<Flash, PageError> {
+    Flash::refusal_with(e, |m| format!("Not changed: {m}."))
 }
 
 #[cfg(test)]

@@ -11,11 +11,10 @@ use axum::{Form, Router};
 use punchcard_app::kyc::{KycInput, KycOverview, BUSINESS_TYPES};
 use punchcard_app::uploads::MAX_UPLOAD_BYTES;
 use punchcard_app::AppError;
-use punchcard_domain::{FieldError, UploadId};
+use punchcard_domain::UploadId;
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::back_to;
-use super::login_activities::short_time;
+use super::kit::{back_to, path_id, short_time, MultipartFields, Unreadable};
 use super::session::SignedIn;
 use crate::state::AppState;
 
@@ -226,17 +225,18 @@ pub async fn save(
             &state,
             Flash::success("KYC details saved."),
         )),
-        Err(AppError::Validation(e)) => Ok(render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &EditPage {
-                chrome: Chrome::new(&user, Nav::Profile),
-                form,
-                errors: e.into(),
-                business_types: BUSINESS_TYPES,
-            },
-        )),
-        Err(AppError::Conflict(m)) => Ok(back_to_profile(&state, Flash::error(m))),
-        Err(e) => Err(e.into()),
+        Err(e) => match FormErrors::invalid_fields(e) {
+            Ok((status, errors)) => Ok(render_with(
+                status,
+                &EditPage {
+                    chrome: Chrome::new(&user, Nav::Profile),
+                    form,
+                    errors,
+                    business_types: BUSINESS_TYPES,
+                },
+            )),
+            Err(PageError(e)) => Ok(back_to_profile(&state, Flash::refusal(e)?)),
+        },
     }
 }
 
@@ -248,10 +248,7 @@ async fn upload_refused(
     message: &str,
 ) -> Result<Response, PageError> {
     let o = state.app.kyc_overview(&user.merchant.id).await?;
-    let errors = FormErrors {
-        fields: vec![FieldError::new("file", message)],
-        form: None,
-    };
+    let errors = FormErrors::field("file", message);
     Ok(render_with(
         status,
         &profile_page(user, &o, errors, FormErrors::none()),
@@ -261,39 +258,19 @@ async fn upload_refused(
 pub async fn upload(
     State(state): State<AppState>,
     user: SignedIn,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                let (status, message) = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    (StatusCode::PAYLOAD_TOO_LARGE, "must be at most 5 MiB")
-                } else {
-                    (StatusCode::BAD_REQUEST, "could not be read; try again")
-                };
-                return upload_refused(&state, &user, status, message).await;
-            }
-        };
-        if field.name() != Some("file") {
-            continue;
+    let fields = match MultipartFields::read(multipart).await {
+        Ok(fields) => fields,
+        Err((why, _)) => {
+            let message = match why {
+                Unreadable::TooLarge => "must be at most 5 MiB",
+                Unreadable::Broken => "could not be read; try again",
+            };
+            return upload_refused(&state, &user, why.status(), message).await;
         }
-        let name = field.file_name().unwrap_or("").to_string();
-        match field.bytes().await {
-            Ok(b) => file = Some((name, b.to_vec())),
-            Err(e) => {
-                let (status, message) = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    (StatusCode::PAYLOAD_TOO_LARGE, "must be at most 5 MiB")
-                } else {
-                    (StatusCode::BAD_REQUEST, "could not be read; try again")
-                };
-                return upload_refused(&state, &user, status, message).await;
-            }
-        }
-    }
-    let Some((name, bytes)) = file else {
+    };
+    let Some((name, bytes)) = fields.file("file") else {
         return upload_refused(
             &state,
             &user,
@@ -311,18 +288,19 @@ pub async fn upload(
             &state,
             Flash::success(format!("Uploaded {}.", doc.name)),
         )),
-        Err(AppError::Validation(e)) => {
-            let message = e
-                .for_field("file")
-                .unwrap_or("is not acceptable")
-                .to_string();
-            upload_refused(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, &message).await
+        Err(e) => {
+            let refused = FormErrors::refusal_with(e, |e| match e {
+                AppError::LimitReached(m) => Some(FormErrors::field("file", m)),
+                _ => None,
+            });
+            match refused {
+                Ok((status, errors)) => {
+                    let message = errors.get("file").unwrap_or("is not acceptable");
+                    upload_refused(&state, &user, status, message).await
+                }
+                Err(PageError(e)) => Ok(back_to_profile(&state, Flash::refusal(e)?)),
+            }
         }
-        Err(AppError::LimitReached(m)) => {
-            upload_refused(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, &m).await
-        }
-        Err(AppError::Conflict(m)) => Ok(back_to_profile(&state, Flash::error(m))),
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -332,7 +310,7 @@ pub async fn download(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: UploadId = id.parse().map_err(|_| AppError::NotFound("document"))?;
+    let id: UploadId = path_id(&id, "document")?;
     let content = state
         .app
         .read_upload(&state.storage, &user.merchant.id, &id)
@@ -380,15 +358,14 @@ pub async fn delete(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: UploadId = id.parse().map_err(|_| AppError::NotFound("document"))?;
+    let id: UploadId = path_id(&id, "document")?;
     match state
         .app
         .delete_kyc_document(&state.storage, &user.merchant.id, &id)
         .await
     {
         Ok(()) => Ok(back_to_profile(&state, Flash::success("Document deleted."))),
-        Err(AppError::Conflict(m)) => Ok(back_to_profile(&state, Flash::error(m))),
-        Err(e) => Err(e.into()),
+        Err(e) => Ok(back_to_profile(&state, Flash::refusal(e)?)),
     }
 }
 
@@ -398,15 +375,16 @@ pub async fn submit(State(state): State<AppState>, user: SignedIn) -> Result<Res
             &state,
             Flash::success("KYC submitted. We will review it and notify you here."),
         )),
-        Err(AppError::Validation(e)) => {
-            let o = state.app.kyc_overview(&user.merchant.id).await?;
-            Ok(render_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &profile_page(&user, &o, FormErrors::none(), e.into()),
-            ))
-        }
-        Err(AppError::Conflict(m)) => Ok(back_to_profile(&state, Flash::error(m))),
-        Err(e) => Err(e.into()),
+        Err(e) => match FormErrors::invalid_fields(e) {
+            Ok((status, errors)) => {
+                let o = state.app.kyc_overview(&user.merchant.id).await?;
+                Ok(render_with(
+                    status,
+                    &profile_page(&user, &o, FormErrors::none(), errors),
+                ))
+            }
+            Err(PageError(e)) => Ok(back_to_profile(&state, Flash::refusal(e)?)),
+        },
     }
 }
 

@@ -16,10 +16,11 @@ use punchcard_store::leads::{LeadFilter, LeadRow};
 use punchcard_store::wallets::{TransactionFilter, WalletRow};
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::{after_of, back_to, Pager};
-use super::login_activities::short_time;
+use super::kit::{
+    after_of, back_to, non_empty, retry_key, short_time, Currencies, CurrencyOption, Pager,
+};
 use super::session::ActiveMerchant;
-use super::wallets::{Currencies, CurrencyOption, TransactionLine, WalletLine};
+use super::wallets::{TransactionLine, WalletLine};
 use crate::api::leads::LeadListParams;
 use crate::state::AppState;
 
@@ -238,10 +239,6 @@ fn quota_message(quota: Quota) -> String {
     }
 }
 
-fn some(s: &str) -> Option<String> {
-    Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_string)
-}
-
 pub async fn create(
     State(state): State<AppState>,
     user: ActiveMerchant,
@@ -253,11 +250,11 @@ pub async fn create(
             &user.scope(),
             NewLead {
                 customer_id: form.customer_id.clone(),
-                name: some(&form.name),
-                email: some(&form.email),
-                mobile: some(&form.mobile),
-                country: some(&form.country),
-                dob: some(&form.dob),
+                name: non_empty(&form.name),
+                email: non_empty(&form.email),
+                mobile: non_empty(&form.mobile),
+                country: non_empty(&form.country),
+                dob: non_empty(&form.dob),
             },
         )
         .await;
@@ -269,10 +266,15 @@ pub async fn create(
                 Flash::success(format!("Lead {} created.", lead.customer_id)),
             ))
         }
-        Err(AppError::Validation(e)) => FormErrors::from(e),
-        Err(AppError::LimitReached(m)) => FormErrors::form(limit_message(&m)),
-        Err(AppError::QuotaExhausted(q)) => FormErrors::form(quota_message(q)),
-        Err(e) => return Err(e.into()),
+        // A refused lead answers 422 whatever the reason: the form was not taken.
+        Err(e) => {
+            FormErrors::refusal_with(e, |e| match e {
+                AppError::LimitReached(m) => Some(FormErrors::form(limit_message(m))),
+                AppError::QuotaExhausted(q) => Some(FormErrors::form(quota_message(*q))),
+                _ => None,
+            })?
+            .1
+        }
     };
     Ok(render_with(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -342,10 +344,7 @@ impl TransactionForm {
 }
 
 fn fresh_hash() -> String {
-    format!(
-        "manual-{}",
-        ulid::Ulid::new().to_string().to_ascii_lowercase()
-    )
+    retry_key("manual")
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -439,18 +438,16 @@ async fn lead_page(
         )
         .await?;
     let path = format!("/dashboard/leads/{}", lead.id);
-    let mut pager = Pager::cut(
+    // The transactions sit lower on the page: paging links jump back to them.
+    let pager = Pager::cut(
         &mut rows,
         TRANSACTIONS_PER_PAGE,
         after.is_some(),
         |t| t.id.to_string(),
         &path,
         &[],
-    );
-    // The transactions sit lower on the page: paging links jump back to them.
-    for link in [&mut pager.next, &mut pager.first].into_iter().flatten() {
-        link.push_str("#transactions");
-    }
+    )
+    .landing_on("transactions");
     let code_of_wallet = |id: &str| {
         wallets
             .iter()
@@ -551,11 +548,11 @@ pub async fn update(
             lead.id.as_str(),
             LeadPatch {
                 customer_id: Some(form.customer_id.clone()),
-                name: Some(some(&form.name)),
-                email: Some(some(&form.email)),
-                mobile: Some(some(&form.mobile)),
-                country: Some(some(&form.country)),
-                dob: Some(some(&form.dob)),
+                name: Some(non_empty(&form.name)),
+                email: Some(non_empty(&form.email)),
+                mobile: Some(non_empty(&form.mobile)),
+                country: Some(non_empty(&form.country)),
+                dob: Some(non_empty(&form.dob)),
             },
         )
         .await;
@@ -565,18 +562,18 @@ pub async fn update(
             saved.id.as_str(),
             Flash::success("Lead details saved."),
         )),
-        Err(AppError::Validation(e)) => {
+        Err(e) => {
+            let (status, edit_errors) = FormErrors::invalid_fields(e)?;
             let forms = LeadForms {
                 edit: Some(form),
-                edit_errors: e.into(),
+                edit_errors,
                 ..LeadForms::fresh()
             };
             Ok(render_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
                 &lead_page(&state, &user, lead, "", forms).await?,
             ))
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -610,7 +607,7 @@ pub async fn create_wallet(
         .app
         .create_wallet(&user.scope(), lead.id.as_str(), &form.currency_id)
         .await;
-    let errors = match result {
+    let (status, errors) = match result {
         Ok(wallet) => {
             let currencies = Currencies::load(&state, &user.merchant.id).await?;
             return Ok(back_to_lead(
@@ -622,9 +619,10 @@ pub async fn create_wallet(
                 )),
             ));
         }
-        Err(AppError::Validation(e)) => FormErrors::from(e),
-        Err(AppError::LimitReached(m)) => FormErrors::form(limit_message(&m)),
-        Err(e) => return Err(e.into()),
+        Err(e) => FormErrors::refusal_with(e, |e| match e {
+            AppError::LimitReached(m) => Some(FormErrors::form(limit_message(m))),
+            _ => None,
+        })?,
     };
     let forms = LeadForms {
         wallet_form: form,
@@ -632,9 +630,13 @@ pub async fn create_wallet(
         ..LeadForms::fresh()
     };
     Ok(render_with(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        status,
         &lead_page(&state, &user, lead, "", forms).await?,
     ))
+}
+
+fn not_a_wallet_of_the_lead() -> FormErrors {
+    FormErrors::field("wallet_id", "is not one of this lead's wallets")
 }
 
 /// The lead's page again, with the transaction form as typed and why it was refused.
@@ -676,7 +678,7 @@ pub async fn create_transaction(
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             form,
-            FormErrors::field("wallet_id", "is not one of this lead's wallets"),
+            not_a_wallet_of_the_lead(),
         )
         .await;
     }
@@ -708,7 +710,7 @@ pub async fn create_transaction(
                 kind: form.kind.clone(),
                 amount,
                 hash: form.hash.trim().to_string(),
-                description: some(&form.description),
+                description: non_empty(&form.description),
             },
         )
         .await;
@@ -735,48 +737,32 @@ pub async fn create_transaction(
             };
             Ok(back_to_lead(&state, lead.id.as_str(), flash))
         }
-        Err(AppError::Validation(e)) => {
-            refuse(StatusCode::UNPROCESSABLE_ENTITY, form, e.into()).await
-        }
-        Err(AppError::InsufficientBalance { balance, requested }) => {
-            refuse(
-                StatusCode::CONFLICT,
-                form,
-                FormErrors::form(format!(
-                    "Insufficient balance: the wallet holds {balance} {code}, so {requested} {code} cannot be taken away. Nothing was written."
-                )),
-            )
-            .await
-        }
-        Err(AppError::QuotaExhausted(q)) => {
-            refuse(StatusCode::FORBIDDEN, form, FormErrors::form(quota_message(q))).await
-        }
-        Err(AppError::IdempotencyMismatch(_)) => {
-            let form = TransactionForm {
-                hash: fresh_hash(),
-                ..form
+        Err(e) => {
+            // A hash used for another transaction: the form comes back with a fresh one.
+            let form = if matches!(e, AppError::IdempotencyMismatch(_)) {
+                TransactionForm {
+                    hash: fresh_hash(),
+                    ..form
+                }
+            } else {
+                form
             };
-            refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                form,
-                FormErrors::field(
+            let (status, errors) = FormErrors::refusal_with(e, |e| {
+                match e {
+                AppError::InsufficientBalance { balance, requested } => Some(FormErrors::form(format!(
+                    "Insufficient balance: the wallet holds {balance} {code}, so {requested} {code} cannot be taken away. Nothing was written."
+                ))),
+                AppError::QuotaExhausted(q) => Some(FormErrors::form(quota_message(*q))),
+                AppError::IdempotencyMismatch(_) => Some(FormErrors::field(
                     "hash",
                     "was already used for a different transaction, so nothing was written. A fresh hash is filled in: send the form again to record this one.",
-                ),
-            )
-            .await
+                )),
+                AppError::NotFound("wallet") => Some(not_a_wallet_of_the_lead()),
+                AppError::Conflict(m) => Some(FormErrors::form(m.clone())),
+                _ => None,
+            }
+            })?;
+            refuse(status, form, errors).await
         }
-        Err(AppError::NotFound("wallet")) => {
-            refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                form,
-                FormErrors::field("wallet_id", "is not one of this lead's wallets"),
-            )
-            .await
-        }
-        Err(AppError::Conflict(m)) => {
-            refuse(StatusCode::CONFLICT, form, FormErrors::form(m)).await
-        }
-        Err(e) => Err(e.into()),
     }
 }

@@ -9,6 +9,7 @@ use punchcard_domain::LoginActivityId;
 
 use super::chrome::{render, Chrome, Nav, PageError};
 use super::cookies;
+use super::kit::{path_id, short_time};
 use super::session::{secure_cookies, SignedIn};
 use crate::state::AppState;
 
@@ -26,12 +27,6 @@ pub struct ActivityLine {
 struct LoginActivitiesPage {
     chrome: Chrome,
     rows: Vec<ActivityLine>,
-}
-
-/// `2026-01-31 14:05:09`: short and unambiguous (the column says UTC).
-pub fn short_time(t: punchcard_domain::time::Timestamp) -> String {
-    let s = t.to_db();
-    format!("{} {}", &s[..10], &s[11..19])
 }
 
 pub async fn list(State(state): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
@@ -65,9 +60,7 @@ pub async fn report(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: LoginActivityId = id
-        .parse()
-        .map_err(|_| punchcard_app::AppError::NotFound("login activity"))?;
+    let id: LoginActivityId = path_id(&id, "login activity")?;
     state
         .app
         .report_login_activity(&user.merchant.id, &id)

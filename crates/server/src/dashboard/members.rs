@@ -12,8 +12,7 @@ use punchcard_domain::accounts::Role;
 use punchcard_domain::{InvitationId, MemberId};
 
 use super::chrome::{error_page, render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::back_to;
-use super::login_activities::short_time;
+use super::kit::{back_to, found, path_id, short_time};
 use super::session::{SignedIn, Visitor};
 use crate::mail::Mail;
 use crate::state::AppState;
@@ -137,19 +136,19 @@ pub async fn invite(
         .await
     {
         Ok(c) => c,
-        Err(AppError::Validation(e)) => {
+        Err(e) => {
+            // A refused invitation answers 422 whatever the reason: the form was not taken.
+            let (_, errors) = FormErrors::refusal_with(e, |e| match e {
+                AppError::LimitReached(m) | AppError::Forbidden(m) => {
+                    Some(FormErrors::form(m.clone()))
+                }
+                _ => None,
+            })?;
             return Ok(render_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &list_page(&state, &user, form, e.into()).await?,
-            ))
+                &list_page(&state, &user, form, errors).await?,
+            ));
         }
-        Err(AppError::LimitReached(m)) | Err(AppError::Forbidden(m)) => {
-            return Ok(render_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &list_page(&state, &user, form, FormErrors::form(m)).await?,
-            ))
-        }
-        Err(e) => return Err(e.into()),
     };
     let link = format!("{}/dashboard/invitations/{}", state.base_url, created.token);
     let expires = created.invitation.expires_at.to_rfc3339();
@@ -184,7 +183,7 @@ pub async fn revoke(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: InvitationId = id.parse().map_err(|_| AppError::NotFound("invitation"))?;
+    let id: InvitationId = path_id(&id, "invitation")?;
     state.app.revoke_invitation(&user.member, &id).await?;
     Ok(back_to(
         &state,
@@ -198,7 +197,7 @@ pub async fn remove(
     user: SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id: MemberId = id.parse().map_err(|_| AppError::NotFound("member"))?;
+    let id: MemberId = path_id(&id, "member")?;
     state.app.remove_member(&user.member, &id).await?;
     Ok(back_to(
         &state,
@@ -222,10 +221,8 @@ async fn accept_page(
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let invitation = match state.app.invitation_for_token(token).await {
-        Ok(i) => i,
-        Err(AppError::NotFound(_)) => return Ok(invalid_invitation()),
-        Err(e) => return Err(e.into()),
+    let Some(invitation) = found(state.app.invitation_for_token(token).await)? else {
+        return Ok(invalid_invitation());
     };
     let merchant = state.app.merchant(&invitation.merchant_id).await?;
     Ok(render_with(
@@ -264,13 +261,7 @@ pub async fn accept(
     Form(form): Form<AcceptForm>,
 ) -> Result<Response, PageError> {
     if form.password != form.password_confirm {
-        let errors = FormErrors {
-            fields: vec![punchcard_domain::FieldError::new(
-                "password_confirm",
-                "does not match the password",
-            )],
-            form: None,
-        };
+        let errors = FormErrors::field("password_confirm", "does not match the password");
         return accept_page(
             &state,
             &visitor,
@@ -289,17 +280,10 @@ pub async fn accept(
                 member.email
             )),
         )),
-        Err(AppError::Validation(e)) => {
-            accept_page(
-                &state,
-                &visitor,
-                &token,
-                e.into(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
         Err(AppError::NotFound(_)) => Ok(invalid_invitation()),
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let (status, errors) = FormErrors::invalid_fields(e)?;
+            accept_page(&state, &visitor, &token, errors, status).await
+        }
     }
 }

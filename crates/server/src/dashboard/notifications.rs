@@ -6,7 +6,7 @@ use axum::response::Response;
 use punchcard_domain::time::Timestamp;
 
 use super::chrome::{render, Chrome, Nav, PageError};
-use super::login_activities::short_time;
+use super::kit::short_time;
 use super::session::SignedIn;
 use crate::state::AppState;
 

@@ -1,6 +1,5 @@
 //! Wallets and wallet transactions of the current environment: filtered, paged lists, and
-//! what the lead page shares with them (lines of the tables, currency codes, paging links,
-//! field errors phrased as sentences).
+//! what the lead page shares with them (the lines of the ledger tables).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -9,14 +8,11 @@ use axum::routing::get;
 use axum::Router;
 use punchcard_app::ledger::Scope;
 use punchcard_domain::ledger::TransactionKind;
-use punchcard_domain::MerchantId;
-use punchcard_store::currencies::CurrencyRow;
 use punchcard_store::leads::LeadFilter;
 use punchcard_store::wallets::{TransactionFilter, TransactionRow, WalletRow};
 
 use super::chrome::{render, Chrome, Nav, PageError};
-use super::kit::{after_of, Pager};
-use super::login_activities::short_time;
+use super::kit::{after_of, non_empty, short_time, Currencies, CurrencyOption, Pager};
 use super::session::ActiveMerchant;
 use crate::state::AppState;
 
@@ -28,26 +24,6 @@ pub fn routes() -> Router<AppState> {
 
 /// Rows per page of the wallet and transaction lists.
 pub const PAGE_SIZE: i64 = 50;
-
-/// The merchant's currencies (few, shared by both environments), to name wallets by code.
-pub struct Currencies(pub Vec<CurrencyRow>);
-
-impl Currencies {
-    pub async fn load(state: &AppState, merchant_id: &MerchantId) -> Result<Self, PageError> {
-        Ok(Self(
-            state.app.list_currencies(merchant_id, None, 500).await?,
-        ))
-    }
-
-    /// The code of a currency (its id if it is unknown).
-    pub fn code(&self, id: &str) -> String {
-        self.0
-            .iter()
-            .find(|c| c.id.as_str() == id)
-            .map(|c| c.code.clone())
-            .unwrap_or_else(|| id.to_string())
-    }
-}
 
 /// One wallet as the tables show it.
 pub struct WalletLine {
@@ -180,21 +156,6 @@ pub async fn lead_filter(
     }))
 }
 
-/// One currency in a select.
-pub struct CurrencyOption {
-    pub id: String,
-    pub label: String,
-}
-
-impl CurrencyOption {
-    pub fn of(c: &CurrencyRow) -> Self {
-        Self {
-            id: c.id.to_string(),
-            label: format!("{} · {}", c.code, c.name),
-        }
-    }
-}
-
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
 pub struct WalletSearch {
@@ -292,9 +253,7 @@ pub async fn list_transactions(
     let scope = user.scope();
     let currencies = Currencies::load(&state, &user.merchant.id).await?;
     let filter = TransactionFilter {
-        wallet_id: Some(search.wallet_id.trim())
-            .filter(|w| !w.is_empty())
-            .map(str::to_string),
+        wallet_id: non_empty(&search.wallet_id),
         lead_id: lead_filter(&state, &scope, &search.lead).await?,
         kind: TransactionKind::parse(search.kind.trim()),
     };
