@@ -1,6 +1,7 @@
 //! Merchants and their members.
 
-use crate::Conn;
+use crate::changes::{publish, Topic};
+use crate::{Conn, Tx};
 use punchcard_domain::accounts::{Email, MerchantStatus, Role};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{MemberId, MerchantId};
@@ -30,9 +31,10 @@ pub struct MemberRow {
 fn merchant_from_row(row: &crate::DbRow) -> Result<MerchantRow, StoreError> {
     let status: String = row.try_get("status")?;
     Ok(MerchantRow {
-        id: MerchantId::from_trusted(row.try_get("id")?),
+        id: crate::db::parsed::<MerchantId>(row, "id")?,
         name: row.try_get("name")?,
-        status: MerchantStatus::parse(&status).unwrap_or(MerchantStatus::Frozen),
+        status: MerchantStatus::parse(&status)
+            .ok_or_else(|| crate::db::bad_value("status", &status))?,
         rejection_reason: row.try_get("rejection_reason")?,
         created_at: row.try_get::<Timestamp>("created_at")?,
     })
@@ -41,11 +43,11 @@ fn merchant_from_row(row: &crate::DbRow) -> Result<MerchantRow, StoreError> {
 fn member_from_row(row: &crate::DbRow) -> Result<MemberRow, StoreError> {
     let role: String = row.try_get("role")?;
     Ok(MemberRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
-        id: MemberId::from_trusted(row.try_get("id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
+        id: crate::db::parsed::<MemberId>(row, "id")?,
         email: Email::from_trusted(row.try_get("email")?),
         password_hash: row.try_get("password_hash")?,
-        role: Role::parse(&role).unwrap_or(Role::Staff),
+        role: Role::parse(&role).ok_or_else(|| crate::db::bad_value("role", &role))?,
         status: row.try_get("status")?,
         created_at: row.try_get::<Timestamp>("created_at")?,
     })
@@ -86,8 +88,9 @@ pub async fn find_merchant(
 }
 
 /// Moves a merchant between statuses when it is in one of `from`; answers whether it moved.
+/// Every server hears of the move when the transaction commits.
 pub async fn set_merchant_status(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &MerchantId,
     from: &[MerchantStatus],
     to: MerchantStatus,
@@ -108,14 +111,18 @@ pub async fn set_merchant_status(
         .bind(to.as_str())
         .bind(rejection_reason)
         .bind(now)
-        .execute(conn)
+        .execute(tx)
         .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    publish(tx, Topic::MerchantStatus(id.clone())).await?;
+    Ok(true)
 }
 
 /// Unfreezes a frozen merchant back to the status it had; answers whether it was frozen.
 pub async fn unfreeze_merchant(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: &MerchantId,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
@@ -125,9 +132,13 @@ pub async fn unfreeze_merchant(
     )
     .bind(id.as_str())
     .bind(now)
-    .execute(conn)
+    .execute(tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    publish(tx, Topic::MerchantStatus(id.clone())).await?;
+    Ok(true)
 }
 
 pub async fn list_merchants(conn: &mut Conn) -> Result<Vec<MerchantRow>, StoreError> {

@@ -20,8 +20,8 @@ pub struct AllowedIpRow {
 
 fn from_row(row: &crate::DbRow) -> Result<AllowedIpRow, StoreError> {
     Ok(AllowedIpRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
-        id: AllowedIpId::from_trusted(row.try_get("id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
+        id: crate::db::parsed::<AllowedIpId>(row, "id")?,
         source: row.try_get("source")?,
         cidr: row.try_get("cidr")?,
         created_at: row.try_get::<Timestamp>("created_at")?,

@@ -1,6 +1,7 @@
 //! API keys: the secret only as a hash, the signing secret kept to sign callbacks.
 
-use crate::Conn;
+use crate::changes::{publish, Topic};
+use crate::{Conn, Tx};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{ApiKeyId, Env, MerchantId};
 
@@ -32,11 +33,10 @@ const COLUMNS: &str = "k.merchant_id, k.id, k.env, k.name, k.secret_hash, k.sign
                        k.callback_url, k.created_at, k.revoked_at";
 
 fn from_row(row: &crate::DbRow) -> Result<ApiKeyRow, StoreError> {
-    let env: String = row.try_get("env")?;
     Ok(ApiKeyRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
-        id: ApiKeyId::from_trusted(row.try_get("id")?),
-        env: env.parse().unwrap_or(Env::Dev),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
+        id: crate::db::parsed::<ApiKeyId>(row, "id")?,
+        env: crate::env_of(row)?,
         name: row.try_get("name")?,
         secret_hash: row.try_get("secret_hash")?,
         signing_secret: row.try_get("signing_secret")?,
@@ -61,7 +61,8 @@ pub async fn count_live(
     Ok(n)
 }
 
-pub async fn insert(conn: &mut Conn, k: &ApiKeyRow) -> Result<(), StoreError> {
+/// Adds a key; the merchant's servers hear of it when the transaction commits.
+pub async fn insert(tx: &mut Tx, k: &ApiKeyRow) -> Result<(), StoreError> {
     crate::query(
         "INSERT INTO api_keys (merchant_id, id, env, name, secret_hash, signing_secret, callback_url, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -74,9 +75,9 @@ pub async fn insert(conn: &mut Conn, k: &ApiKeyRow) -> Result<(), StoreError> {
     .bind(&k.signing_secret)
     .bind(k.callback_url.as_deref())
     .bind(k.created_at)
-    .execute(conn)
+    .execute(tx)
     .await?;
-    Ok(())
+    publish(tx, Topic::ApiKeys(k.merchant_id.clone())).await
 }
 
 /// The key named by a Basic-auth username, with its merchant's status.
@@ -137,9 +138,10 @@ pub async fn find(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Revokes a live key; answers whether one was revoked.
+/// Revokes a live key; answers whether one was revoked. Every server forgets the key when the
+/// transaction commits.
 pub async fn revoke(
-    conn: &mut Conn,
+    tx: &mut Tx,
     merchant_id: &MerchantId,
     env: Env,
     id: &ApiKeyId,
@@ -152,7 +154,11 @@ pub async fn revoke(
     .bind(env.as_str())
     .bind(id.as_str())
     .bind(now)
-    .execute(conn)
+    .execute(tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    publish(tx, Topic::ApiKeys(merchant_id.clone())).await?;
+    Ok(true)
 }

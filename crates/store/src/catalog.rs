@@ -1,49 +1,214 @@
-//! What the catalog tables share: queries with optional filters, name search, and the link
-//! tables that attach stores to deals and offers.
+//! One storage skeleton for every kind of catalog item (deals, offers, stores, and the kinds
+//! to come): each lives in its own table keyed by `(merchant_id, id)`, belongs to an
+//! environment, is created, listed in id order, updated and marked deleted the same way. A
+//! kind says only what is its own ([`Kind`]): its table, its columns and their values, how
+//! its row decodes and how its filter reads. Queries are built with sea-query; deleted items
+//! are invisible to every query here.
+//!
+//! The link tables that attach stores to deals and offers are [`Links`].
 
-use punchcard_domain::{Env, MerchantId};
-use sea_query::Value;
+use std::str::FromStr;
 
-use crate::{Conn, Query, StoreError};
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{Env, MerchantId, StoreId};
+use sea_query::{Alias, Cond, Expr, Func, LikeExpr, Order, SelectStatement, SimpleExpr, Value};
 
-/// Arguments of a query assembled from optional parts: each value added answers its `$N`.
-#[derive(Default)]
-pub(crate) struct Args(Vec<Value>);
+use crate::db::{parsed, Arg};
+use crate::{Conn, DbRow, StoreError};
 
-impl Args {
-    fn push(&mut self, v: Value) -> String {
-        self.0.push(v);
-        format!("${}", self.0.len())
-    }
+/// A catalog table's columns, as [`catalog_row!`] declares them.
+pub trait Columns: Sized {
+    /// Its table.
+    const TABLE: &'static str;
+    /// Its own columns, in the order of [`Columns::values`]; the shared ones (`merchant_id`,
+    /// `env`, `id`, `created_at`, `updated_at`, `deleted_at`) come from the skeleton.
+    const FIELDS: &'static [&'static str];
 
-    pub(crate) fn text(&mut self, v: impl Into<String>) -> String {
-        self.push(Value::from(v.into()))
-    }
+    fn keys(&self) -> Keys<'_>;
+    /// The values of [`Columns::FIELDS`], in order.
+    fn values(&self) -> Vec<Value>;
+    /// A row of [`Columns::TABLE`] with every column.
+    fn decode(row: &DbRow) -> Result<Self, StoreError>;
+}
 
-    pub(crate) fn int(&mut self, v: i64) -> String {
-        self.push(Value::from(v))
-    }
+/// A kind of catalog item, as stored: its columns, and what its list and deletion do.
+pub trait Kind: Columns {
+    /// Its optional list conditions.
+    type Filter;
+    /// What a deletion sets beside `deleted_at` (e.g. `available = false`).
+    const ON_DELETE: &'static [(&'static str, bool)] = &[];
+    /// The links a deletion detaches: each link table with the column naming this item.
+    const DETACH: &'static [(Links, &'static str)] = &[];
 
-    pub(crate) fn flag(&mut self, v: bool) -> String {
-        self.push(Value::from(v))
-    }
+    /// The filter as a condition on the table's columns.
+    fn condition(filter: &Self::Filter, merchant_id: &MerchantId) -> Cond;
+}
 
-    /// Placeholders for a list of texts, for `IN (…)`; `NULL` for an empty list (matches nothing).
-    pub(crate) fn texts<'a>(&mut self, vs: impl IntoIterator<Item = &'a str>) -> String {
-        let parts: Vec<String> = vs.into_iter().map(|v| self.text(v)).collect();
-        if parts.is_empty() {
-            "NULL".to_string()
-        } else {
-            parts.join(", ")
+/// The columns every kind shares.
+pub struct Keys<'a> {
+    pub merchant_id: &'a MerchantId,
+    pub env: Env,
+    pub id: &'a str,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Declares a kind's row: the shared columns around its own `fields`, with its [`Columns`].
+macro_rules! catalog_row {
+    (
+        $(#[$meta:meta])*
+        pub struct $row:ident($id:ty) in $table:literal {
+            $( $(#[$field_meta:meta])* $field:ident: $ty:ty, )*
         }
-    }
-
-    pub(crate) fn bind(self, mut q: Query) -> Query {
-        for v in self.0 {
-            q = q.bind(v);
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $row {
+            pub merchant_id: punchcard_domain::MerchantId,
+            pub env: punchcard_domain::Env,
+            pub id: $id,
+            $( $(#[$field_meta])* pub $field: $ty, )*
+            pub created_at: punchcard_domain::time::Timestamp,
+            pub updated_at: punchcard_domain::time::Timestamp,
+            pub deleted_at: Option<punchcard_domain::time::Timestamp>,
         }
-        q
-    }
+
+        impl $crate::catalog::Columns for $row {
+            const TABLE: &'static str = $table;
+            const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            fn keys(&self) -> $crate::catalog::Keys<'_> {
+                $crate::catalog::Keys {
+                    merchant_id: &self.merchant_id,
+                    env: self.env,
+                    id: self.id.as_str(),
+                    created_at: self.created_at,
+                    updated_at: self.updated_at,
+                }
+            }
+
+            fn values(&self) -> Vec<sea_query::Value> {
+                vec![$( $crate::db::Arg::value(self.$field.clone()) ),*]
+            }
+
+            fn decode(row: &$crate::DbRow) -> Result<Self, $crate::StoreError> {
+                Ok(Self {
+                    merchant_id: $crate::db::parsed(row, "merchant_id")?,
+                    env: $crate::db::parsed(row, "env")?,
+                    id: $crate::db::parsed(row, "id")?,
+                    $( $field: row.try_get(stringify!($field))?, )*
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    deleted_at: row.try_get("deleted_at")?,
+                })
+            }
+        }
+    };
+}
+pub(crate) use catalog_row;
+
+/// The public functions of a kind's module, the same for every kind: `insert`, `find`,
+/// `list`, `update` and `soft_delete`, typed with the kind's row, id and filter.
+macro_rules! kind_functions {
+    ($row:ty, $id:ty, $filter:ty, $what:literal) => {
+        #[doc = concat!("Adds a ", $what, ".")]
+        pub async fn insert(
+            conn: &mut $crate::Conn,
+            item: &$row,
+        ) -> Result<(), $crate::StoreError> {
+            $crate::catalog::insert(conn, item).await
+        }
+
+        #[doc = concat!("A live ", $what, " of this merchant and environment.")]
+        pub async fn find(
+            conn: &mut $crate::Conn,
+            merchant_id: &punchcard_domain::MerchantId,
+            env: punchcard_domain::Env,
+            id: &$id,
+        ) -> Result<Option<$row>, $crate::StoreError> {
+            $crate::catalog::find(conn, merchant_id, env, id.as_str()).await
+        }
+
+        #[doc = concat!("One page of live ", $what, "s in id (creation) order, after `after`, matching `filter`.")]
+        pub async fn list(
+            conn: &mut $crate::Conn,
+            merchant_id: &punchcard_domain::MerchantId,
+            env: punchcard_domain::Env,
+            filter: &$filter,
+            after: Option<&str>,
+            limit: i64,
+        ) -> Result<Vec<$row>, $crate::StoreError> {
+            $crate::catalog::list(conn, merchant_id, env, filter, after, limit).await
+        }
+
+        #[doc = concat!("Writes every changeable field of a live ", $what, "; answers whether it was found.")]
+        pub async fn update(conn: &mut $crate::Conn, item: &$row) -> Result<bool, $crate::StoreError> {
+            $crate::catalog::update(conn, item).await
+        }
+
+        #[doc = concat!("Marks a live ", $what, " deleted and detaches its links; answers whether one was.")]
+        pub async fn soft_delete(
+            conn: &mut $crate::Conn,
+            merchant_id: &punchcard_domain::MerchantId,
+            env: punchcard_domain::Env,
+            id: &$id,
+            now: punchcard_domain::time::Timestamp,
+        ) -> Result<bool, $crate::StoreError> {
+            $crate::catalog::soft_delete::<$row>(conn, merchant_id, env, id.as_str(), now).await
+        }
+    };
+}
+pub(crate) use kind_functions;
+
+/// `set_stores` and `store_links` of a kind that stores carry, through its link table.
+macro_rules! carried_functions {
+    ($id:ty, $links:expr) => {
+        /// Makes `store_ids` (live stores of the same environment, checked by the caller) the
+        /// stores that carry the item.
+        pub async fn set_stores(
+            conn: &mut $crate::Conn,
+            merchant_id: &punchcard_domain::MerchantId,
+            env: punchcard_domain::Env,
+            id: &$id,
+            store_ids: &[punchcard_domain::StoreId],
+        ) -> Result<(), $crate::StoreError> {
+            $links
+                .replace(conn, merchant_id, env, id.as_str(), store_ids)
+                .await
+        }
+
+        /// The live stores carrying each of `ids`, as `(item, store)` pairs.
+        pub async fn store_links(
+            conn: &mut $crate::Conn,
+            merchant_id: &punchcard_domain::MerchantId,
+            env: punchcard_domain::Env,
+            ids: &[$id],
+        ) -> Result<Vec<($id, punchcard_domain::StoreId)>, $crate::StoreError> {
+            let ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
+            $links.pairs(conn, merchant_id, env, false, &ids).await
+        }
+    };
+}
+pub(crate) use carried_functions;
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// `column = value`.
+pub(crate) fn is(column: &str, value: impl Arg) -> SimpleExpr {
+    Expr::col(col(column)).eq(value.value())
+}
+
+/// Some of `columns` contains `needle`, any case.
+pub(crate) fn contains(columns: &[&str], needle: &str) -> Cond {
+    let pattern = contains_pattern(needle);
+    columns.iter().fold(Cond::any(), |any, c| {
+        any.add(
+            Expr::expr(Func::lower(Expr::col(col(c))))
+                .like(LikeExpr::new(pattern.clone()).escape('\\')),
+        )
+    })
 }
 
 /// A `LIKE` pattern that finds `needle` anywhere in a lower-cased column (with `ESCAPE '\'`).
@@ -57,6 +222,195 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
     }
     p.push('%');
     p
+}
+
+/// The live items of `K` of a merchant and environment.
+fn live<K: Columns>(merchant_id: &MerchantId, env: Env) -> SelectStatement {
+    let mut columns = vec!["merchant_id", "env", "id"];
+    columns.extend(K::FIELDS);
+    columns.extend(["created_at", "updated_at", "deleted_at"]);
+    sea_query::Query::select()
+        .columns(columns.into_iter().map(col))
+        .from(col(K::TABLE))
+        .and_where(is("merchant_id", merchant_id.as_str()))
+        .and_where(is("env", env.as_str()))
+        .and_where(Expr::col(col("deleted_at")).is_null())
+        .to_owned()
+}
+
+fn decode_all<K: Columns>(rows: Vec<DbRow>) -> Result<Vec<K>, StoreError> {
+    rows.iter().map(K::decode).collect()
+}
+
+pub(crate) async fn insert<K: Columns>(conn: &mut Conn, item: &K) -> Result<(), StoreError> {
+    let mut columns = vec!["merchant_id", "env", "id"];
+    columns.extend(K::FIELDS);
+    columns.extend(["created_at", "updated_at"]);
+    let keys = item.keys();
+    let mut values: Vec<SimpleExpr> = vec![
+        keys.merchant_id.as_str().into(),
+        keys.env.as_str().into(),
+        keys.id.into(),
+    ];
+    values.extend(item.values().into_iter().map(SimpleExpr::Value));
+    values.push(SimpleExpr::Value(keys.created_at.value()));
+    values.push(SimpleExpr::Value(keys.updated_at.value()));
+    let insert = sea_query::Query::insert()
+        .into_table(col(K::TABLE))
+        .columns(columns.into_iter().map(col))
+        .values_panic(values)
+        .to_owned();
+    crate::statement(&insert).execute(conn).await?;
+    Ok(())
+}
+
+/// A live item of this merchant and environment.
+pub(crate) async fn find<K: Columns>(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &str,
+) -> Result<Option<K>, StoreError> {
+    let select = live::<K>(merchant_id, env)
+        .and_where(is("id", id))
+        .to_owned();
+    crate::statement(&select)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(K::decode)
+        .transpose()
+}
+
+/// One page of live items in id (creation) order, after `after`, matching `filter`.
+pub(crate) async fn list<K: Kind>(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    filter: &K::Filter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<K>, StoreError> {
+    let select = live::<K>(merchant_id, env)
+        .and_where(Expr::col(col("id")).gt(after.unwrap_or("")))
+        .cond_where(K::condition(filter, merchant_id))
+        .order_by(col("id"), Order::Asc)
+        .limit(u64::try_from(limit).unwrap_or(0))
+        .to_owned();
+    decode_all(crate::statement(&select).fetch_all(conn).await?)
+}
+
+/// Which of `ids` are live items of this merchant and environment.
+pub(crate) async fn live_ids<K: Columns, I: FromStr>(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    ids: &[&str],
+) -> Result<Vec<I>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let select = sea_query::Query::select()
+        .column(col("id"))
+        .from(col(K::TABLE))
+        .and_where(is("merchant_id", merchant_id.as_str()))
+        .and_where(is("env", env.as_str()))
+        .and_where(Expr::col(col("deleted_at")).is_null())
+        .and_where(Expr::col(col("id")).is_in(ids.iter().copied()))
+        .to_owned();
+    crate::statement(&select)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| parsed(r, "id"))
+        .collect()
+}
+
+/// Whether a live item other than `except` matches `condition`.
+pub(crate) async fn taken<K: Columns>(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    condition: SimpleExpr,
+    except: Option<&str>,
+) -> Result<bool, StoreError> {
+    let select = sea_query::Query::select()
+        .expr(Expr::col(col("id")).count())
+        .from(col(K::TABLE))
+        .and_where(is("merchant_id", merchant_id.as_str()))
+        .and_where(is("env", env.as_str()))
+        .and_where(Expr::col(col("deleted_at")).is_null())
+        .and_where(condition)
+        .and_where(Expr::col(col("id")).ne(except.unwrap_or("")))
+        .to_owned();
+    let n: i64 = crate::statement(&select).scalar(conn).await?;
+    Ok(n > 0)
+}
+
+/// The update of the live item `(merchant_id, env, id)`.
+fn update_of<K: Columns>(
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &str,
+) -> sea_query::UpdateStatement {
+    sea_query::Query::update()
+        .table(col(K::TABLE))
+        .and_where(is("merchant_id", merchant_id.as_str()))
+        .and_where(is("env", env.as_str()))
+        .and_where(is("id", id))
+        .and_where(Expr::col(col("deleted_at")).is_null())
+        .to_owned()
+}
+
+/// Writes every field of a live item; answers whether it was found.
+pub(crate) async fn update<K: Columns>(conn: &mut Conn, item: &K) -> Result<bool, StoreError> {
+    let mut sets: Vec<(Alias, SimpleExpr)> = K::FIELDS
+        .iter()
+        .map(|c| col(c))
+        .zip(item.values().into_iter().map(SimpleExpr::Value))
+        .collect();
+    let keys = item.keys();
+    sets.push((
+        col("updated_at"),
+        SimpleExpr::Value(keys.updated_at.value()),
+    ));
+    let update = update_of::<K>(keys.merchant_id, keys.env, keys.id)
+        .values(sets)
+        .to_owned();
+    Ok(crate::statement(&update)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Marks a live item deleted (with the kind's [`Kind::ON_DELETE`]) and detaches its
+/// [`Kind::DETACH`] links; answers whether one was.
+pub(crate) async fn soft_delete<K: Kind>(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let mut sets: Vec<(Alias, SimpleExpr)> = vec![
+        (col("deleted_at"), SimpleExpr::Value(now.value())),
+        (col("updated_at"), SimpleExpr::Value(now.value())),
+    ];
+    sets.extend(K::ON_DELETE.iter().map(|(c, v)| (col(c), (*v).into())));
+    let update = update_of::<K>(merchant_id, env, id).values(sets).to_owned();
+    if crate::statement(&update)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        != 1
+    {
+        return Ok(false);
+    }
+    for (links, column) in K::DETACH {
+        links.remove(&mut *conn, merchant_id, column, id).await?;
+    }
+    Ok(true)
 }
 
 /// A table linking stores to the deals or offers they carry.
@@ -88,125 +442,103 @@ impl Links {
         merchant_id: &MerchantId,
         env: Env,
         owner_id: &str,
-        store_ids: &[&str],
+        store_ids: &[StoreId],
     ) -> Result<(), StoreError> {
-        self.remove_owner(&mut *conn, merchant_id, owner_id).await?;
-        let sql = format!(
-            "INSERT INTO {} (merchant_id, env, {}, store_id) VALUES ($1, $2, $3, $4)",
-            self.table, self.owner_column
-        );
-        for store_id in store_ids {
-            crate::query(&sql)
-                .bind(merchant_id.as_str())
-                .bind(env.as_str())
-                .bind(owner_id)
-                .bind(*store_id)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn remove_owner(
-        self,
-        conn: &mut Conn,
-        merchant_id: &MerchantId,
-        owner_id: &str,
-    ) -> Result<(), StoreError> {
-        let sql = format!(
-            "DELETE FROM {} WHERE merchant_id = $1 AND {} = $2",
-            self.table, self.owner_column
-        );
-        crate::query(&sql)
-            .bind(merchant_id.as_str())
-            .bind(owner_id)
-            .execute(conn)
+        self.remove(&mut *conn, merchant_id, self.owner_column, owner_id)
             .await?;
-        Ok(())
-    }
-
-    pub(crate) async fn remove_store(
-        self,
-        conn: &mut Conn,
-        merchant_id: &MerchantId,
-        store_id: &str,
-    ) -> Result<(), StoreError> {
-        let sql = format!(
-            "DELETE FROM {} WHERE merchant_id = $1 AND store_id = $2",
-            self.table
-        );
-        crate::query(&sql)
-            .bind(merchant_id.as_str())
-            .bind(store_id)
-            .execute(conn)
-            .await?;
-        Ok(())
-    }
-
-    /// `(owner id, store id)` of the live stores attached to each of `owner_ids`, in store order.
-    pub(crate) async fn stores_of(
-        self,
-        conn: &mut Conn,
-        merchant_id: &MerchantId,
-        env: Env,
-        owner_ids: &[&str],
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        if owner_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut args = Args::default();
-        let m = args.text(merchant_id.as_str());
-        let e = args.text(env.as_str());
-        let ids = args.texts(owner_ids.iter().copied());
-        let sql = format!(
-            "SELECT l.{owner} AS owner_id, l.store_id AS store_id FROM {table} l \
-             JOIN stores s ON s.merchant_id = l.merchant_id AND s.id = l.store_id AND s.deleted_at IS NULL \
-             WHERE l.merchant_id = {m} AND l.env = {e} AND l.{owner} IN ({ids}) ORDER BY l.store_id",
-            owner = self.owner_column,
-            table = self.table,
-        );
-        let rows = args.bind(crate::query(&sql)).fetch_all(conn).await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("owner_id")?, r.try_get("store_id")?)))
-            .collect()
-    }
-
-    /// `(store id, owner id)` of the live deals or offers each of `store_ids` carries.
-    pub(crate) async fn owners_of(
-        self,
-        conn: &mut Conn,
-        merchant_id: &MerchantId,
-        env: Env,
-        store_ids: &[&str],
-    ) -> Result<Vec<(String, String)>, StoreError> {
         if store_ids.is_empty() {
+            return Ok(());
+        }
+        let mut insert = sea_query::Query::insert();
+        insert
+            .into_table(col(self.table))
+            .columns(["merchant_id", "env", self.owner_column, "store_id"].map(col));
+        for store_id in store_ids {
+            insert.values_panic([
+                merchant_id.as_str().into(),
+                env.as_str().into(),
+                owner_id.into(),
+                store_id.as_str().into(),
+            ]);
+        }
+        crate::statement(&insert).execute(conn).await?;
+        Ok(())
+    }
+
+    /// Detaches every link whose `column` (the owner's or `store_id`) is `id`.
+    pub(crate) async fn remove(
+        self,
+        conn: &mut Conn,
+        merchant_id: &MerchantId,
+        column: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        let delete = sea_query::Query::delete()
+            .from_table(col(self.table))
+            .and_where(is("merchant_id", merchant_id.as_str()))
+            .and_where(is(column, id))
+            .to_owned();
+        crate::statement(&delete).execute(conn).await?;
+        Ok(())
+    }
+
+    /// `(from, to)` pairs of the links whose `from` column is one of `ids` and whose `to`
+    /// side is live: the stores of deals or offers (`from` = the owner column), or the deals
+    /// or offers of stores (`from` = `store_id`).
+    pub(crate) async fn pairs<F: FromStr, T: FromStr>(
+        self,
+        conn: &mut Conn,
+        merchant_id: &MerchantId,
+        env: Env,
+        from_stores: bool,
+        ids: &[&str],
+    ) -> Result<Vec<(F, T)>, StoreError> {
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut args = Args::default();
-        let m = args.text(merchant_id.as_str());
-        let e = args.text(env.as_str());
-        let ids = args.texts(store_ids.iter().copied());
-        let sql = format!(
-            "SELECT l.store_id AS store_id, l.{owner} AS owner_id FROM {table} l \
-             JOIN {owners} o ON o.merchant_id = l.merchant_id AND o.id = l.{owner} AND o.deleted_at IS NULL \
-             WHERE l.merchant_id = {m} AND l.env = {e} AND l.store_id IN ({ids}) ORDER BY l.{owner}",
-            owner = self.owner_column,
-            table = self.table,
-            owners = self.owner_table,
-        );
-        let rows = args.bind(crate::query(&sql)).fetch_all(conn).await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("store_id")?, r.try_get("owner_id")?)))
+        let (from, to, to_table) = if from_stores {
+            ("store_id", self.owner_column, self.owner_table)
+        } else {
+            (self.owner_column, "store_id", "stores")
+        };
+        let l = |c: &str| (col("l"), col(c));
+        let t = |c: &str| (col("t"), col(c));
+        let select = sea_query::Query::select()
+            .expr_as(Expr::col(l(from)), col("from_id"))
+            .expr_as(Expr::col(l(to)), col("to_id"))
+            .from_as(col(self.table), col("l"))
+            .inner_join(
+                sea_query::TableRef::TableAlias(
+                    sea_query::SeaRc::new(col(to_table)),
+                    sea_query::SeaRc::new(col("t")),
+                ),
+                Cond::all()
+                    .add(Expr::col(t("merchant_id")).equals(l("merchant_id")))
+                    .add(Expr::col(t("id")).equals(l(to)))
+                    .add(Expr::col(t("deleted_at")).is_null()),
+            )
+            .and_where(Expr::col(l("merchant_id")).eq(merchant_id.as_str()))
+            .and_where(Expr::col(l("env")).eq(env.as_str()))
+            .and_where(Expr::col(l(from)).is_in(ids.iter().copied()))
+            .order_by(l(to), Order::Asc)
+            .to_owned();
+        crate::statement(&select)
+            .fetch_all(conn)
+            .await?
+            .iter()
+            .map(|r| Ok((parsed(r, "from_id")?, parsed(r, "to_id")?)))
             .collect()
     }
 
-    /// The `EXISTS` condition "the item in `alias` is attached to the store bound as `store`".
-    pub(crate) fn carried_by(self, alias: &str, store: &str) -> String {
-        format!(
-            "EXISTS (SELECT 1 FROM {table} l WHERE l.merchant_id = {alias}.merchant_id \
-             AND l.{owner} = {alias}.id AND l.store_id = {store})",
-            table = self.table,
-            owner = self.owner_column,
+    /// The condition "the item is attached to `store_id`".
+    pub(crate) fn carried_by(self, merchant_id: &MerchantId, store_id: &str) -> SimpleExpr {
+        Expr::col(col("id")).in_subquery(
+            sea_query::Query::select()
+                .column(col(self.owner_column))
+                .from(col(self.table))
+                .and_where(is("merchant_id", merchant_id.as_str()))
+                .and_where(is("store_id", store_id))
+                .to_owned(),
         )
     }
 }

@@ -37,6 +37,10 @@ const BACKLOG: usize = 1024;
 pub enum Topic {
     /// A merchant's allowed IPs (either source).
     AllowedIps(MerchantId),
+    /// A merchant's API keys (one created or revoked).
+    ApiKeys(MerchantId),
+    /// A merchant's status (activated, frozen, unfrozen, rejected).
+    MerchantStatus(MerchantId),
 }
 
 impl Topic {
@@ -44,6 +48,8 @@ impl Topic {
     pub fn payload(&self) -> String {
         match self {
             Topic::AllowedIps(m) => format!("allowed_ips:{m}"),
+            Topic::ApiKeys(m) => format!("api_keys:{m}"),
+            Topic::MerchantStatus(m) => format!("merchant_status:{m}"),
         }
     }
 
@@ -52,6 +58,8 @@ impl Topic {
         let (kind, id) = payload.split_once(':')?;
         match kind {
             "allowed_ips" => id.parse().ok().map(Topic::AllowedIps),
+            "api_keys" => id.parse().ok().map(Topic::ApiKeys),
+            "merchant_status" => id.parse().ok().map(Topic::MerchantStatus),
             _ => None,
         }
     }
@@ -334,10 +342,18 @@ mod tests {
     #[test]
     fn payloads_round_trip_and_unknown_ones_mean_everything() {
         let m = MerchantId::new();
-        let t = Topic::AllowedIps(m.clone());
-        assert_eq!(t.payload(), format!("allowed_ips:{m}"));
-        assert_eq!(Topic::parse(&t.payload()), Some(t.clone()));
-        assert_eq!(Change::from_payload(&t.payload()), Change::Topic(t));
+        for (t, payload) in [
+            (Topic::AllowedIps(m.clone()), format!("allowed_ips:{m}")),
+            (Topic::ApiKeys(m.clone()), format!("api_keys:{m}")),
+            (
+                Topic::MerchantStatus(m.clone()),
+                format!("merchant_status:{m}"),
+            ),
+        ] {
+            assert_eq!(t.payload(), payload);
+            assert_eq!(Topic::parse(&t.payload()), Some(t.clone()));
+            assert_eq!(Change::from_payload(&t.payload()), Change::Topic(t));
+        }
         for unknown in ["", "allowed_ips:", "allowed_ips:nope", "api_key:key_x", "x"] {
             assert_eq!(
                 Change::from_payload(unknown),

@@ -34,10 +34,10 @@ fn decode_err(what: &str) -> StoreError {
 fn code_from_row(row: &crate::DbRow) -> Result<CodeRow, StoreError> {
     let kind: String = row.try_get("kind")?;
     Ok(CodeRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
         env: crate::env_of(row)?,
-        id: CouponCodeId::from_trusted(row.try_get("id")?),
-        deal_id: DealId::from_trusted(row.try_get("deal_id")?),
+        id: crate::db::parsed::<CouponCodeId>(row, "id")?,
+        deal_id: crate::db::parsed::<DealId>(row, "deal_id")?,
         kind: CodeKind::parse(&kind).map_err(|_| decode_err("bad code kind"))?,
         value: row.try_get("value")?,
         issued: row.try_get::<bool>("issued")?,
@@ -75,7 +75,7 @@ pub async fn deal_terms(
     .await?;
     row.map(|r| {
         Ok(DealTerms {
-            id: DealId::from_trusted(r.try_get("id")?),
+            id: crate::db::parsed::<DealId>(&r, "id")?,
             name: r.try_get("name")?,
             sell_price: r.try_get("sell_price")?,
             available: r.try_get::<bool>("available")?,
@@ -272,7 +272,7 @@ pub async fn stock_by_deal(
     rows.iter()
         .map(|r| {
             Ok((
-                DealId::from_trusted(r.try_get("deal_id")?),
+                crate::db::parsed::<DealId>(r, "deal_id")?,
                 Stock {
                     unique_available: r.try_get("available")?,
                     unique_issued: r.try_get("issued")?,
@@ -376,12 +376,12 @@ fn coupon_from_row(row: &crate::DbRow) -> Result<CouponRow, StoreError> {
     let mode: String = row.try_get("mode")?;
     let status: String = row.try_get("status")?;
     Ok(CouponRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
         env: crate::env_of(row)?,
-        id: CouponId::from_trusted(row.try_get("id")?),
-        deal_id: DealId::from_trusted(row.try_get("deal_id")?),
-        lead_id: LeadId::from_trusted(row.try_get("lead_id")?),
-        code_id: CouponCodeId::from_trusted(row.try_get("code_id")?),
+        id: crate::db::parsed::<CouponId>(row, "id")?,
+        deal_id: crate::db::parsed::<DealId>(row, "deal_id")?,
+        lead_id: crate::db::parsed::<LeadId>(row, "lead_id")?,
+        code_id: crate::db::parsed::<CouponCodeId>(row, "code_id")?,
         code_kind: CodeKind::parse(&kind).map_err(|_| decode_err("bad code kind"))?,
         code: row.try_get("code")?,
         mode: CouponMode::parse(&mode).map_err(|_| decode_err("bad coupon mode"))?,

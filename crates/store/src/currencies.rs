@@ -18,8 +18,8 @@ pub struct CurrencyRow {
 
 fn from_row(row: &crate::DbRow) -> Result<CurrencyRow, StoreError> {
     Ok(CurrencyRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
-        id: CurrencyId::from_trusted(row.try_get("id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
+        id: crate::db::parsed::<CurrencyId>(row, "id")?,
         code: row.try_get("code")?,
         name: row.try_get("name")?,
         coins_per_unit: {

@@ -402,6 +402,13 @@ fn decode_error(what: String) -> sqlx::Error {
     sqlx::Error::Decode(what.into())
 }
 
+/// The error for a stored value that is not one of its column's values.
+pub(crate) fn bad_value(column: &str, text: &str) -> StoreError {
+    StoreError::Database(decode_error(format!(
+        "column `{column}` holds `{text}`, which is not a valid value"
+    )))
+}
+
 impl Column for Timestamp {
     fn sqlite(row: &SqliteRow, i: usize) -> Result<Self, sqlx::Error> {
         let text: String = row.try_get(i)?;
@@ -433,11 +440,7 @@ impl Column for Option<Timestamp> {
 /// does not parse is a decode error naming it.
 pub fn parsed<T: std::str::FromStr>(row: &DbRow, column: &str) -> Result<T, StoreError> {
     let text: String = row.try_get(column)?;
-    text.parse().map_err(|_| {
-        StoreError::Database(decode_error(format!(
-            "column `{column}` holds `{text}`, which is not a valid value"
-        )))
-    })
+    text.parse().map_err(|_| bad_value(column, &text))
 }
 
 /// Like [`parsed`], for a nullable column.
@@ -446,12 +449,6 @@ pub fn parsed_opt<T: std::str::FromStr>(
     column: &str,
 ) -> Result<Option<T>, StoreError> {
     let text: Option<String> = row.try_get(column)?;
-    text.map(|text| {
-        text.parse().map_err(|_| {
-            StoreError::Database(decode_error(format!(
-                "column `{column}` holds `{text}`, which is not a valid value"
-            )))
-        })
-    })
-    .transpose()
+    text.map(|text| text.parse().map_err(|_| bad_value(column, &text)))
+        .transpose()
 }

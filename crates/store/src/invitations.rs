@@ -29,12 +29,12 @@ fn from_row(row: &crate::DbRow) -> Result<InvitationRow, StoreError> {
         row.try_get::<Option<Timestamp>>(name)
     };
     Ok(InvitationRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
-        id: InvitationId::from_trusted(row.try_get("id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
+        id: crate::db::parsed::<InvitationId>(row, "id")?,
         email: Email::from_trusted(row.try_get("email")?),
-        role: Role::parse(&role).unwrap_or(Role::Staff),
+        role: Role::parse(&role).ok_or_else(|| crate::db::bad_value("role", &role))?,
         token_hash: row.try_get("token_hash")?,
-        invited_by: MemberId::from_trusted(row.try_get("invited_by")?),
+        invited_by: crate::db::parsed::<MemberId>(row, "invited_by")?,
         created_at: row.try_get::<Timestamp>("created_at")?,
         expires_at: row.try_get::<Timestamp>("expires_at")?,
         accepted_at: ts("accepted_at")?,

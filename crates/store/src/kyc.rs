@@ -29,7 +29,7 @@ const COLUMNS: &str = "merchant_id, legal_name, business_type, registration_numb
 
 fn from_row(row: &crate::DbRow) -> Result<KycProfileRow, StoreError> {
     Ok(KycProfileRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
         legal_name: row.try_get("legal_name")?,
         business_type: row.try_get("business_type")?,
         registration_number: row.try_get("registration_number")?,

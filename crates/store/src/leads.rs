@@ -26,9 +26,9 @@ const COLUMNS: &str =
 
 fn from_row(row: &crate::DbRow) -> Result<LeadRow, StoreError> {
     Ok(LeadRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
         env: crate::env_of(row)?,
-        id: LeadId::from_trusted(row.try_get("id")?),
+        id: crate::db::parsed::<LeadId>(row, "id")?,
         customer_id: row.try_get("customer_id")?,
         name: row.try_get("name")?,
         email: row.try_get("email")?,

@@ -27,9 +27,9 @@ pub struct LoginActivityView {
 fn from_row(row: &crate::DbRow) -> Result<LoginActivityRow, StoreError> {
     let reported: Option<Timestamp> = row.try_get("reported_at")?;
     Ok(LoginActivityRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
-        id: LoginActivityId::from_trusted(row.try_get("id")?),
-        member_id: MemberId::from_trusted(row.try_get("member_id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
+        id: crate::db::parsed::<LoginActivityId>(row, "id")?,
+        member_id: crate::db::parsed::<MemberId>(row, "member_id")?,
         ip: row.try_get("ip")?,
         user_agent: row.try_get("user_agent")?,
         created_at: row.try_get::<Timestamp>("created_at")?,

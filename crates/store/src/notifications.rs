@@ -21,8 +21,8 @@ pub struct NotificationRow {
 fn from_row(row: &crate::DbRow) -> Result<NotificationRow, StoreError> {
     let read: Option<Timestamp> = row.try_get("read_at")?;
     Ok(NotificationRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
-        id: NotificationId::from_trusted(row.try_get("id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
+        id: crate::db::parsed::<NotificationId>(row, "id")?,
         kind: row.try_get("kind")?,
         title: row.try_get("title")?,
         body: row.try_get("body")?,

@@ -52,7 +52,7 @@ fn from_row(row: &crate::DbRow) -> Result<OtpChallengeRow, StoreError> {
     let member_id: Option<String> = row.try_get("member_id")?;
     let consumed: Option<Timestamp> = row.try_get("consumed_at")?;
     Ok(OtpChallengeRow {
-        id: ChallengeId::from_trusted(row.try_get("id")?),
+        id: crate::db::parsed::<ChallengeId>(row, "id")?,
         purpose: if purpose == "signup" {
             OtpPurpose::SignUp
         } else {

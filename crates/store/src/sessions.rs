@@ -32,9 +32,9 @@ fn from_row(row: &crate::DbRow) -> Result<SessionRow, StoreError> {
     let env: String = row.try_get("env")?;
     let revoked: Option<Timestamp> = row.try_get("revoked_at")?;
     Ok(SessionRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
-        id: SessionId::from_trusted(row.try_get("id")?),
-        member_id: MemberId::from_trusted(row.try_get("member_id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
+        id: crate::db::parsed::<SessionId>(row, "id")?,
+        member_id: crate::db::parsed::<MemberId>(row, "member_id")?,
         token_hash: row.try_get("token_hash")?,
         env: if env == "dev" { Env::Dev } else { Env::Prod },
         csrf_token: row.try_get("csrf_token")?,

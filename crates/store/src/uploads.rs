@@ -26,8 +26,8 @@ const COLUMNS: &str =
 
 fn from_row(row: &crate::DbRow) -> Result<UploadRow, StoreError> {
     Ok(UploadRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
-        id: UploadId::from_trusted(row.try_get("id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
+        id: crate::db::parsed::<UploadId>(row, "id")?,
         parent_type: row.try_get("parent_type")?,
         parent_id: row.try_get("parent_id")?,
         name: row.try_get("name")?,
@@ -103,15 +103,17 @@ pub async fn list_for_parents(
     if parent_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut args = crate::catalog::Args::default();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM uploads WHERE merchant_id = {} AND parent_type = {} AND parent_id IN ({}) \
-         ORDER BY created_at, id",
-        args.text(merchant_id.as_str()),
-        args.text(parent_type),
-        args.texts(parent_ids.iter().copied()),
-    );
-    let rows = args.bind(crate::query(&sql)).fetch_all(conn).await?;
+    use sea_query::{Alias, Expr, Order};
+    let select = sea_query::Query::select()
+        .columns(COLUMNS.split(", ").map(Alias::new))
+        .from(Alias::new("uploads"))
+        .and_where(Expr::col(Alias::new("merchant_id")).eq(merchant_id.as_str()))
+        .and_where(Expr::col(Alias::new("parent_type")).eq(parent_type))
+        .and_where(Expr::col(Alias::new("parent_id")).is_in(parent_ids.iter().copied()))
+        .order_by(Alias::new("created_at"), Order::Asc)
+        .order_by(Alias::new("id"), Order::Asc)
+        .to_owned();
+    let rows = crate::statement(&select).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 

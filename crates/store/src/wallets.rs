@@ -25,11 +25,11 @@ const WALLET_COLUMNS: &str =
 
 fn wallet_from_row(row: &crate::DbRow) -> Result<WalletRow, StoreError> {
     Ok(WalletRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
         env: crate::env_of(row)?,
-        id: WalletId::from_trusted(row.try_get("id")?),
-        lead_id: LeadId::from_trusted(row.try_get("lead_id")?),
-        currency_id: CurrencyId::from_trusted(row.try_get("currency_id")?),
+        id: crate::db::parsed::<WalletId>(row, "id")?,
+        lead_id: crate::db::parsed::<LeadId>(row, "lead_id")?,
+        currency_id: crate::db::parsed::<CurrencyId>(row, "currency_id")?,
         balance: row.try_get("balance")?,
         created_at: row.try_get::<Timestamp>("created_at")?,
         updated_at: row.try_get::<Timestamp>("updated_at")?,
@@ -167,11 +167,11 @@ const TX_COLUMNS: &str =
 fn tx_from_row(row: &crate::DbRow) -> Result<TransactionRow, StoreError> {
     let kind: String = row.try_get("kind")?;
     Ok(TransactionRow {
-        merchant_id: MerchantId::from_trusted(row.try_get("merchant_id")?),
+        merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
         env: crate::env_of(row)?,
-        id: WalletTransactionId::from_trusted(row.try_get("id")?),
-        wallet_id: WalletId::from_trusted(row.try_get("wallet_id")?),
-        lead_id: LeadId::from_trusted(row.try_get("lead_id")?),
+        id: crate::db::parsed::<WalletTransactionId>(row, "id")?,
+        wallet_id: crate::db::parsed::<WalletId>(row, "wallet_id")?,
+        lead_id: crate::db::parsed::<LeadId>(row, "lead_id")?,
         kind: TransactionKind::parse(&kind).ok_or_else(|| {
             StoreError::Database(sqlx::Error::Decode(format!("bad kind `{kind}`").into()))
         })?,

@@ -57,6 +57,7 @@ impl Inner {
         while let Some(change) = self.changes.try_next() {
             match change {
                 Change::Topic(Topic::AllowedIps(m)) => self.forget(&m),
+                Change::Topic(_) => {}
                 Change::Everything => {
                     self.entries.clear();
                     self.generation += 1;

@@ -30,3 +30,4 @@ mod openapi;
 mod schema;
 mod storage_s3;
 mod store_conflicts;
+mod upgrade;

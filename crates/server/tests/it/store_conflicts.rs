@@ -364,6 +364,52 @@ async fn a_rolled_back_change_notifies_nothing(t: TestApp) {
     t.stop().await;
 }
 
+/// Creating or revoking an API key and moving a merchant's status are heard by every server
+/// (for the caches that hold keys and statuses): on PostgreSQL as their topic, on SQLite as
+/// "something changed".
+async fn key_and_status_changes_reach_other_servers(t: TestApp) {
+    let b = t.start_on(|_| {}).await;
+    until_live(&t).await;
+    until_live(&b).await;
+    let m = t.active_merchant("Keys and status").await;
+    let mut there = b.app.db.subscribe_changes();
+    drain(&mut there).await;
+    let heard = |topic: Topic| match t.backend {
+        Backend::Postgres => Change::Topic(topic),
+        Backend::Sqlite => Change::Everything,
+    };
+
+    let key = t
+        .app
+        .create_api_key(&m, Env::Dev, "cached", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        next_change(&mut there, Duration::from_secs(2)).await,
+        heard(Topic::ApiKeys(m.clone()))
+    );
+    drain(&mut there).await;
+    t.app.revoke_api_key(&m, Env::Dev, &key.id).await.unwrap();
+    assert_eq!(
+        next_change(&mut there, Duration::from_secs(2)).await,
+        heard(Topic::ApiKeys(m.clone()))
+    );
+    drain(&mut there).await;
+    t.app.freeze_merchant(&m).await.unwrap();
+    assert_eq!(
+        next_change(&mut there, Duration::from_secs(2)).await,
+        heard(Topic::MerchantStatus(m.clone()))
+    );
+    drain(&mut there).await;
+    t.app.unfreeze_merchant(&m).await.unwrap();
+    assert_eq!(
+        next_change(&mut there, Duration::from_secs(2)).await,
+        heard(Topic::MerchantStatus(m.clone()))
+    );
+    b.stop().await;
+    t.stop().await;
+}
+
 /// `punchcard admin allowed-ip …` writes from another process, through the use cases on its
 /// own connection: a running server follows within a second or two.
 async fn an_admin_change_reaches_a_running_server(t: TestApp) {
@@ -392,6 +438,7 @@ on_both_backends!(
     another_server_follows_an_allowed_ip_change_at_once,
     a_rolled_back_change_notifies_nothing,
     an_admin_change_reaches_a_running_server,
+    key_and_status_changes_reach_other_servers,
 );
 
 /// The listener's connection is cut: it reconnects, tells its subscribers to forget everything

@@ -149,6 +149,42 @@ impl TestApp {
         Some(Self::launch(backend, database_url, pg_admin, dir, configure).await)
     }
 
+    /// Starts a server on a database that an earlier release made: the schema up to migration
+    /// `version`, holding the rows `fixture` (SQL statements separated by `;` at line ends)
+    /// inserts. The server then migrates it to the current schema, as an upgrade does.
+    pub async fn start_upgraded(backend: Backend, version: i64, fixture: &str) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, pg_admin) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("punchcard.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let admin = postgres_url()?;
+                let (url, name) = fresh_postgres_database(&admin).await;
+                (url, Some((admin, name)))
+            }
+        };
+        let db = punchcard_store::Db::connect(&database_url)
+            .await
+            .expect("database opens");
+        db.migrate_to(version).await.expect("earlier schema");
+        let mut conn = db.conn().await.expect("connection");
+        for statement in fixture
+            .split(";\n")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            punchcard_store::query(statement)
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("fixture statement failed: {e}\n{statement}"));
+        }
+        drop(conn);
+        db.close().await;
+        Some(Self::launch(backend, database_url, pg_admin, dir, |_| {}).await)
+    }
+
     /// Starts another server on this one's database (as a second node behind a load
     /// balancer would run); it has its own mail and upload folders. Stopping or dropping it
     /// leaves the database alone: the first server owns it. Stop this one first.
