@@ -28,7 +28,7 @@ const CODE_COLUMNS: &str =
     "merchant_id, env, id, deal_id, kind, value, issued, issued_at, created_at";
 
 fn decode_err(what: &str) -> StoreError {
-    StoreError::Database(sqlx::Error::Decode(what.to_string().into()))
+    StoreError::from(sqlx::Error::Decode(what.to_string().into()))
 }
 
 fn code_from_row(row: &crate::DbRow) -> Result<CodeRow, StoreError> {

@@ -26,7 +26,7 @@ fn from_row(row: &crate::DbRow) -> Result<CurrencyRow, StoreError> {
             // An exact NUMERIC on PostgreSQL, its decimal text on SQLite.
             let text: String = row.try_get("coins_per_unit")?;
             CoinsPerUnit::parse(&text).map_err(|_| {
-                StoreError::Database(sqlx::Error::Decode(
+                StoreError::from(sqlx::Error::Decode(
                     format!("bad coins_per_unit `{text}`").into(),
                 ))
             })?

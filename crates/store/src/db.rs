@@ -301,7 +301,7 @@ impl Query {
     pub async fn fetch_one(self, conn: &mut Conn) -> Result<DbRow, StoreError> {
         self.fetch_optional(conn)
             .await?
-            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+            .ok_or(StoreError::from(sqlx::Error::RowNotFound))
     }
 
     /// The first column of the one row.
@@ -373,7 +373,7 @@ impl DbRow {
             DbRow::Sqlite(r) => index.sqlite(r).and_then(|i| T::sqlite(r, i)),
             DbRow::Postgres(r) => index.postgres(r).and_then(|i| T::postgres(r, i)),
         };
-        decoded.map_err(StoreError::Database)
+        decoded.map_err(StoreError::from)
     }
 }
 
@@ -404,7 +404,7 @@ fn decode_error(what: String) -> sqlx::Error {
 
 /// The error for a stored value that is not one of its column's values.
 pub(crate) fn bad_value(column: &str, text: &str) -> StoreError {
-    StoreError::Database(decode_error(format!(
+    StoreError::from(decode_error(format!(
         "column `{column}` holds `{text}`, which is not a valid value"
     )))
 }

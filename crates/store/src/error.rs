@@ -17,7 +17,23 @@ pub enum StoreError {
     #[error("the request's idempotency key is held by another attempt")]
     Superseded,
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(#[source] DbError),
+}
+
+/// What the database driver reported, kept behind the store (callers see only its words).
+#[derive(Debug)]
+pub struct DbError(pub(crate) sqlx::Error);
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 /// A unique constraint or index of the schema: which key a refused write collided with.
@@ -281,7 +297,7 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(e.to_string())
             }
-            other => StoreError::Database(other),
+            other => StoreError::Database(DbError(other)),
         }
     }
 }

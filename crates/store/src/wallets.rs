@@ -173,7 +173,7 @@ fn tx_from_row(row: &crate::DbRow) -> Result<TransactionRow, StoreError> {
         wallet_id: crate::db::parsed::<WalletId>(row, "wallet_id")?,
         lead_id: crate::db::parsed::<LeadId>(row, "lead_id")?,
         kind: TransactionKind::parse(&kind).ok_or_else(|| {
-            StoreError::Database(sqlx::Error::Decode(format!("bad kind `{kind}`").into()))
+            StoreError::from(sqlx::Error::Decode(format!("bad kind `{kind}`").into()))
         })?,
         amount: row.try_get("amount")?,
         balance_after: row.try_get("balance_after")?,
