@@ -3,32 +3,45 @@
 //! Every function takes a connection (`&mut Conn`), so a use case can compose several of them
 //! in one transaction opened with [`Db::begin_write`].
 
+// Each aggregate's tables, with the functions the use cases call on them.
+
+// Accounts: merchants and members, sign-in, KYC and what the dashboard shows them.
 pub mod accounts;
-pub mod allowed_ips;
-pub mod api_keys;
-mod catalog;
-pub mod changes;
-pub mod coupons;
-pub mod currencies;
-pub mod db;
-pub mod deals;
-pub mod error;
-pub mod housekeeping;
-pub mod idempotency;
 pub mod invitations;
 pub mod kyc;
-pub mod leads;
-pub mod limits;
 pub mod login_activities;
 pub mod notifications;
-pub mod offers;
 pub mod otp;
+pub mod sessions;
+pub mod uploads;
+
+// Access: API keys, allowed IPs, idempotency records, plans, caps and quotas.
+pub mod allowed_ips;
+pub mod api_keys;
+pub mod idempotency;
+pub mod limits;
 pub mod plans;
 pub mod quotas;
-pub mod sessions;
-pub mod stores;
-pub mod uploads;
+
+// The ledger: currencies, leads, wallets and their transactions.
+pub mod currencies;
+pub mod leads;
 pub mod wallets;
+
+// The catalog: one skeleton (`catalog`) and its kinds.
+mod catalog;
+pub mod deals;
+pub mod offers;
+pub mod stores;
+
+// Coupons: the codes of a deal's vault and the coupons issued from them.
+pub mod coupons;
+
+// The machinery: connections and queries, errors, change notifications, housekeeping.
+pub mod changes;
+pub mod db;
+pub mod error;
+pub mod housekeeping;
 
 use std::str::FromStr;
 use std::time::Duration;
