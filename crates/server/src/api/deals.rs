@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use punchcard_app::catalog::CatalogItem;
+use punchcard_app::deals::Deals;
 use punchcard_app::deals::{DealDraft, DealPatch, DealQuery, DealView};
 use punchcard_domain::{DealId, UploadId};
 use serde::{Deserialize, Serialize};
@@ -293,7 +294,7 @@ pub async fn update_deal(
 ) -> Result<Json<Deal>, ApiError> {
     let view = state
         .app
-        .update_deal(&caller.merchant_id, caller.env, &id, body.into())
+        .update_item::<Deals>(&caller.merchant_id, caller.env, &id, body.into())
         .await?;
     Ok(Json(view.into()))
 }
@@ -313,7 +314,7 @@ pub async fn delete_deal(
 ) -> Result<StatusCode, ApiError> {
     state
         .app
-        .delete_deal(&caller.merchant_id, caller.env, &id)
+        .delete_item::<Deals>(&caller.merchant_id, caller.env, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

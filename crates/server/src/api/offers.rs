@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use punchcard_app::catalog::CatalogItem;
+use punchcard_app::offers::Offers;
 use punchcard_app::offers::{OfferDraft, OfferPatch, OfferQuery, OfferView};
 use punchcard_domain::{OfferId, UploadId};
 use serde::{Deserialize, Serialize};
@@ -280,7 +281,7 @@ pub async fn update_offer(
 ) -> Result<Json<Offer>, ApiError> {
     let view = state
         .app
-        .update_offer(&caller.merchant_id, caller.env, &id, body.into())
+        .update_item::<Offers>(&caller.merchant_id, caller.env, &id, body.into())
         .await?;
     Ok(Json(view.into()))
 }
@@ -300,7 +301,7 @@ pub async fn delete_offer(
 ) -> Result<StatusCode, ApiError> {
     state
         .app
-        .delete_offer(&caller.merchant_id, caller.env, &id)
+        .delete_item::<Offers>(&caller.merchant_id, caller.env, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

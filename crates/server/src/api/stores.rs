@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use punchcard_app::catalog::CatalogItem;
+use punchcard_app::stores::Stores;
 use punchcard_app::stores::{StoreDraft, StorePatch, StoreQuery, StoreView};
 use punchcard_domain::{StoreId, UploadId};
 use serde::{Deserialize, Serialize};
@@ -295,7 +296,7 @@ pub async fn update_store(
 ) -> Result<Json<Store>, ApiError> {
     let view = state
         .app
-        .update_store(&caller.merchant_id, caller.env, &id, body.into())
+        .update_item::<Stores>(&caller.merchant_id, caller.env, &id, body.into())
         .await?;
     Ok(Json(view.into()))
 }
@@ -315,7 +316,7 @@ pub async fn delete_store(
 ) -> Result<StatusCode, ApiError> {
     state
         .app
-        .delete_store(&caller.merchant_id, caller.env, &id)
+        .delete_item::<Stores>(&caller.merchant_id, caller.env, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

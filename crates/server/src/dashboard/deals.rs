@@ -9,6 +9,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use punchcard_app::catalog::{CatalogCounts, CatalogItem};
+use punchcard_app::catalog_kind::CatalogKind;
+use punchcard_app::deals::Deals;
 use punchcard_app::deals::{DealDraft, DealPatch, DealQuery, DealView};
 use punchcard_app::AppError;
 use punchcard_domain::catalog::DealKind;
@@ -379,7 +381,7 @@ pub async fn edit(
         .app
         .deal(&user.merchant.id, user.env, &deal_id(&id)?)
         .await?;
-    let draft = DealDraft::of(&v.deal, &v.store_ids);
+    let draft = Deals::edit_draft(&v);
     Ok(render(
         &form_page(
             &state,
@@ -414,7 +416,7 @@ pub async fn update(
     };
     match state
         .app
-        .update_deal(&user.merchant.id, user.env, &id, patch)
+        .update_item::<Deals>(&user.merchant.id, user.env, &id, patch)
         .await
     {
         Ok(_) => Ok(back_to(
@@ -457,7 +459,7 @@ pub async fn toggle(
     };
     match state
         .app
-        .update_deal(&user.merchant.id, user.env, &id, patch)
+        .update_item::<Deals>(&user.merchant.id, user.env, &id, patch)
         .await
     {
         Ok(v) => Ok(back_to(
@@ -487,7 +489,7 @@ pub async fn delete(
     let id = deal_id(&id)?;
     state
         .app
-        .delete_deal(&user.merchant.id, user.env, &id)
+        .delete_item::<Deals>(&user.merchant.id, user.env, &id)
         .await?;
     Ok(back_to(&state, LIST, Flash::success("Deal deleted.")))
 }
@@ -508,7 +510,7 @@ pub async fn upload(
         )),
         ImageOutcome::Refused(status, errors) => {
             let v = state.app.deal(&user.merchant.id, user.env, &id).await?;
-            let draft = DealDraft::of(&v.deal, &v.store_ids);
+            let draft = Deals::edit_draft(&v);
             Ok(render_with(
                 status,
                 &form_page(&state, &user, Some(&v), &draft, FormErrors::none(), errors).await?,

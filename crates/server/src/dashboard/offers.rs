@@ -9,6 +9,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use punchcard_app::catalog::{CatalogCounts, CatalogItem};
+use punchcard_app::catalog_kind::CatalogKind;
+use punchcard_app::offers::Offers;
 use punchcard_app::offers::{OfferDraft, OfferPatch, OfferQuery, OfferView};
 use punchcard_app::AppError;
 use punchcard_domain::OfferId;
@@ -343,7 +345,7 @@ pub async fn edit(
         .app
         .offer(&user.merchant.id, user.env, &offer_id(&id)?)
         .await?;
-    let draft = OfferDraft::of(&v.offer, &v.store_ids);
+    let draft = Offers::edit_draft(&v);
     Ok(render(
         &form_page(
             &state,
@@ -377,7 +379,7 @@ pub async fn update(
     };
     match state
         .app
-        .update_offer(&user.merchant.id, user.env, &id, patch)
+        .update_item::<Offers>(&user.merchant.id, user.env, &id, patch)
         .await
     {
         Ok(_) => Ok(back_to(
@@ -420,7 +422,7 @@ pub async fn toggle(
     };
     match state
         .app
-        .update_offer(&user.merchant.id, user.env, &id, patch)
+        .update_item::<Offers>(&user.merchant.id, user.env, &id, patch)
         .await
     {
         Ok(v) => Ok(back_to(
@@ -450,7 +452,7 @@ pub async fn delete(
     let id = offer_id(&id)?;
     state
         .app
-        .delete_offer(&user.merchant.id, user.env, &id)
+        .delete_item::<Offers>(&user.merchant.id, user.env, &id)
         .await?;
     Ok(back_to(&state, LIST, Flash::success("Offer deleted.")))
 }
@@ -471,7 +473,7 @@ pub async fn upload(
         )),
         ImageOutcome::Refused(status, errors) => {
             let v = state.app.offer(&user.merchant.id, user.env, &id).await?;
-            let draft = OfferDraft::of(&v.offer, &v.store_ids);
+            let draft = Offers::edit_draft(&v);
             Ok(render_with(
                 status,
                 &form_page(&state, &user, Some(&v), &draft, FormErrors::none(), errors).await?,

@@ -9,8 +9,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use punchcard_app::catalog::{CatalogCounts, CatalogItem};
+use punchcard_app::catalog_kind::CatalogKind;
 use punchcard_app::deals::DealQuery;
 use punchcard_app::offers::OfferQuery;
+use punchcard_app::stores::Stores;
 use punchcard_app::stores::{StoreDraft, StorePatch, StoreQuery, StoreView};
 use punchcard_app::AppError;
 use punchcard_domain::StoreId;
@@ -339,7 +341,7 @@ pub async fn edit(
         .app
         .store(&user.merchant.id, user.env, &store_id(&id)?)
         .await?;
-    let draft = StoreDraft::of(&v.store);
+    let draft = Stores::edit_draft(&v);
     Ok(render(
         &form_page(
             &state,
@@ -374,7 +376,7 @@ pub async fn update(
     };
     match state
         .app
-        .update_store(&user.merchant.id, user.env, &id, patch)
+        .update_item::<Stores>(&user.merchant.id, user.env, &id, patch)
         .await
     {
         Ok(_) => Ok(back_to(
@@ -409,7 +411,7 @@ pub async fn delete(
     let id = store_id(&id)?;
     state
         .app
-        .delete_store(&user.merchant.id, user.env, &id)
+        .delete_item::<Stores>(&user.merchant.id, user.env, &id)
         .await?;
     Ok(back_to(
         &state,
@@ -434,7 +436,7 @@ pub async fn upload(
         )),
         ImageOutcome::Refused(status, errors) => {
             let v = state.app.store(&user.merchant.id, user.env, &id).await?;
-            let draft = StoreDraft::of(&v.store);
+            let draft = Stores::edit_draft(&v);
             Ok(render_with(
                 status,
                 &form_page(&state, &user, Some(&v), draft, FormErrors::none(), errors).await?,
