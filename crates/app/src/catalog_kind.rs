@@ -21,7 +21,15 @@ use crate::{App, AppError};
 
 /// The id of a catalog item.
 pub trait ItemId:
-    Clone + Eq + Hash + Display + FromStr<Err = FieldError> + Send + Sync + 'static
+    Clone
+    + Eq
+    + Hash
+    + Display
+    + FromStr<Err = FieldError>
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
 {
     fn as_str(&self) -> &str;
 }
@@ -40,7 +48,7 @@ item_ids!(DealId, OfferId, StoreId);
 /// A draft (every field as typed, so the API and the dashboard share one parser) and the
 /// change to it that names only some fields.
 pub trait Draft: Clone + Default + Send + Sync {
-    type Patch: Default + Send;
+    type Patch: Default + Send + From<Self>;
     /// Takes the fields the patch gives.
     fn apply(&mut self, patch: Self::Patch);
 }
@@ -104,6 +112,8 @@ pub trait CatalogKind: Send + Sync + 'static {
     type Row: Send + Sync;
     type Draft: Draft;
     type Filter: Send + Sync;
+    /// List filters as typed (query parameters or a filter form).
+    type Query: serde::de::DeserializeOwned + Default + Send;
     /// The fields of a draft once valid.
     type Parsed: Send + Sync;
     /// What answers show about an item besides its row: a deal's stores, a store's deals.
@@ -111,6 +121,7 @@ pub trait CatalogKind: Send + Sync + 'static {
     type View: Send + Sync;
 
     fn id(row: &Self::Row) -> &Self::Id;
+    fn filter(query: &Self::Query) -> Result<Self::Filter, ValidationErrors>;
     /// The image parent an id names.
     fn parent(id: Self::Id) -> CatalogItem;
     /// Whether it counts against a `WhileAvailable` cap.

@@ -125,12 +125,17 @@ impl CatalogKind for Deals {
     type Row = DealRow;
     type Draft = DealDraft;
     type Filter = DealFilter;
+    type Query = DealQuery;
     type Parsed = ParsedDeal;
     type Links = Vec<StoreId>;
     type View = DealView;
 
     fn id(row: &DealRow) -> &DealId {
         &row.id
+    }
+
+    fn filter(query: &DealQuery) -> Result<DealFilter, ValidationErrors> {
+        query.parse()
     }
 
     fn parent(id: DealId) -> CatalogItem {

@@ -111,12 +111,17 @@ impl CatalogKind for Offers {
     type Row = OfferRow;
     type Draft = OfferDraft;
     type Filter = OfferFilter;
+    type Query = OfferQuery;
     type Parsed = ParsedOffer;
     type Links = Vec<StoreId>;
     type View = OfferView;
 
     fn id(row: &OfferRow) -> &OfferId {
         &row.id
+    }
+
+    fn filter(query: &OfferQuery) -> Result<OfferFilter, ValidationErrors> {
+        query.parse()
     }
 
     fn parent(id: OfferId) -> CatalogItem {

@@ -185,6 +185,7 @@ impl CatalogKind for Stores {
     type Row = StoreRow;
     type Draft = StoreDraft;
     type Filter = StoreFilter;
+    type Query = StoreQuery;
     type Parsed = ParsedStore;
     /// The live deals and offers it carries.
     type Links = (Vec<DealId>, Vec<OfferId>);
@@ -192,6 +193,10 @@ impl CatalogKind for Stores {
 
     fn id(row: &StoreRow) -> &StoreId {
         &row.id
+    }
+
+    fn filter(query: &StoreQuery) -> Result<StoreFilter, ValidationErrors> {
+        query.parse()
     }
 
     fn parent(id: StoreId) -> CatalogItem {
