@@ -136,6 +136,10 @@ pub trait CatalogKind: Send + Sync + 'static {
     fn draft_stores(draft: &Self::Draft) -> &[String];
     /// Whether a change replaces the stores.
     fn patch_names_stores(patch: &<Self::Draft as Draft>::Patch) -> bool;
+    /// The change that only switches an item on or off (kinds counted while available).
+    fn switch(_on: bool) -> <Self::Draft as Draft>::Patch {
+        Default::default()
+    }
     fn view(
         row: Self::Row,
         links: Self::Links,
@@ -457,10 +461,23 @@ macro_rules! named_use_cases {
 }
 pub(crate) use named_use_cases;
 
-/// A kind's store calls, from its store module (`deals`): the functions every catalog store
-/// module has, under the same names.
-macro_rules! store_calls {
-    ($store:ident) => {
+/// The items of a kind's `CatalogKind` implementation that follow from its names alone: the
+/// row's `id`, the view's field holding the row (`deal`), and its store module (`deals`, whose
+/// functions every catalog store module has under the same names).
+macro_rules! kind_items {
+    ($store:ident, $row:ident) => {
+        fn id(row: &Self::Row) -> &Self::Id {
+            &row.id
+        }
+
+        fn row_of(v: &Self::View) -> &Self::Row {
+            &v.$row
+        }
+
+        fn images_of(v: &Self::View) -> &[UploadRow] {
+            &v.images
+        }
+
         async fn find(
             c: &mut Conn,
             m: &MerchantId,
@@ -499,9 +516,50 @@ macro_rules! store_calls {
             $store::soft_delete(c, m, env, id, now).await
         }
     };
-    // Kinds stores carry: their links are their stores.
-    ($store:ident, carried) => {
-        store_calls!($store);
+    // Priced items that stores carry and that count while available (deals, offers): their
+    // links are their stores, and their drafts and views name them.
+    ($store:ident, $row:ident, carried: $view:ident) => {
+        kind_items!($store, $row);
+
+        const PRICED: bool = true;
+        const CARRIED: bool = true;
+        type Links = Vec<StoreId>;
+
+        fn available(row: &Self::Row) -> bool {
+            row.available
+        }
+
+        fn draft_stores(d: &Self::Draft) -> &[String] {
+            &d.store_ids
+        }
+
+        fn patch_names_stores(p: &$crate::catalog_kind::PatchOf<Self>) -> bool {
+            p.store_ids.is_some()
+        }
+
+        fn switch(on: bool) -> $crate::catalog_kind::PatchOf<Self> {
+            let mut patch = $crate::catalog_kind::PatchOf::<Self>::default();
+            patch.available = Some(on);
+            patch
+        }
+
+        fn view(
+            row: Self::Row,
+            store_ids: Vec<StoreId>,
+            rates: &Rates,
+            images: Vec<UploadRow>,
+        ) -> Self::View {
+            $view {
+                prices: rates.prices(row.sell_price),
+                $row: row,
+                store_ids,
+                images,
+            }
+        }
+
+        fn edit_draft(v: &Self::View) -> Self::Draft {
+            Self::draft(&v.$row, &v.store_ids)
+        }
 
         async fn links(
             c: &mut Conn,
@@ -523,7 +581,7 @@ macro_rules! store_calls {
         }
     };
 }
-pub(crate) use store_calls;
+pub(crate) use kind_items;
 
 pub type IdOf<K> = <K as CatalogKind>::Id;
 pub type DraftOf<K> = <K as CatalogKind>::Draft;

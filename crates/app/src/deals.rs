@@ -14,8 +14,8 @@ use punchcard_store::{Conn, StoreError};
 
 use crate::catalog::{group, parse_flag, parse_opt, parse_search, CatalogItem, Price, Rates};
 use crate::catalog_kind::{
-    drafts, named_use_cases, parse_schedule, store_calls, Cap, CatalogKind, DraftOf, FilterOf,
-    IdOf, ViewOf,
+    drafts, kind_items, named_use_cases, parse_schedule, Cap, CatalogKind, DraftOf, FilterOf, IdOf,
+    ViewOf,
 };
 use crate::AppError;
 
@@ -52,25 +52,6 @@ pub struct ParsedDeal {
     schedule: Schedule,
 }
 
-/// Parses every field but the stores, recording each error.
-fn parse_deal(env: Env, d: &DealDraft, e: &mut ValidationErrors) -> Option<ParsedDeal> {
-    let name = e.check(parse_name(&d.name, 100));
-    let description = e.check(parse_text("description", &d.description, 2000));
-    let kind = e.check(DealKind::parse(&d.kind));
-    let sell_price = e.check(SellPrice::parse(&d.sell_price));
-    let visibility = e.check(Visibility::parse_for(env, &d.visibility));
-    let schedule = parse_schedule(&d.starts_at, &d.ends_at, e);
-    Some(ParsedDeal {
-        name: name?,
-        description: description?,
-        kind: kind?,
-        sell_price: sell_price?,
-        available: d.available,
-        visibility: visibility?,
-        schedule: schedule?,
-    })
-}
-
 /// A deal with what answers show about it.
 #[derive(Debug, Clone)]
 pub struct DealView {
@@ -92,16 +73,29 @@ pub struct DealQuery {
     pub q: Option<String>,
 }
 
-impl DealQuery {
-    pub fn parse(&self) -> Result<DealFilter, ValidationErrors> {
+/// Deals: stores carry them, they are priced, and available ones count against a cap.
+pub struct Deals;
+
+impl CatalogKind for Deals {
+    const NAME: &'static str = "deal";
+    const CAP: Cap = Cap::WhileAvailable(Resource::ActiveDeals);
+    type Id = DealId;
+    type Row = DealRow;
+    type Draft = DealDraft;
+    type Filter = DealFilter;
+    type Query = DealQuery;
+    type Parsed = ParsedDeal;
+    type View = DealView;
+
+    fn filter(query: &DealQuery) -> Result<DealFilter, ValidationErrors> {
         let mut e = ValidationErrors::new();
-        let kind = e.check(parse_opt(self.kind.as_deref(), DealKind::parse));
-        let available = e.check(parse_flag("available", self.available.as_deref()));
-        let visibility = e.check(parse_opt(self.visibility.as_deref(), Visibility::parse));
-        let store_id = e.check(parse_opt(self.store_id.as_deref(), |s| {
+        let kind = e.check(parse_opt(query.kind.as_deref(), DealKind::parse));
+        let available = e.check(parse_flag("available", query.available.as_deref()));
+        let visibility = e.check(parse_opt(query.visibility.as_deref(), Visibility::parse));
+        let store_id = e.check(parse_opt(query.store_id.as_deref(), |s| {
             s.parse::<StoreId>().map_err(|err| err.at("store_id"))
         }));
-        let q = e.check(parse_search(self.q.as_deref()));
+        let q = e.check(parse_search(query.q.as_deref()));
         e.into_result()?;
         Ok(DealFilter {
             kind: kind.flatten().map(|k| k.as_str().to_string()),
@@ -111,43 +105,28 @@ impl DealQuery {
             name_contains: q.flatten(),
         })
     }
-}
-
-/// Deals: stores carry them, they are priced, and available ones count against a cap.
-pub struct Deals;
-
-impl CatalogKind for Deals {
-    const NAME: &'static str = "deal";
-    const CAP: Cap = Cap::WhileAvailable(Resource::ActiveDeals);
-    const PRICED: bool = true;
-    const CARRIED: bool = true;
-    type Id = DealId;
-    type Row = DealRow;
-    type Draft = DealDraft;
-    type Filter = DealFilter;
-    type Query = DealQuery;
-    type Parsed = ParsedDeal;
-    type Links = Vec<StoreId>;
-    type View = DealView;
-
-    fn id(row: &DealRow) -> &DealId {
-        &row.id
-    }
-
-    fn filter(query: &DealQuery) -> Result<DealFilter, ValidationErrors> {
-        query.parse()
-    }
 
     fn parent(id: DealId) -> CatalogItem {
         CatalogItem::Deal(id)
     }
 
-    fn available(row: &DealRow) -> bool {
-        row.available
-    }
-
+    /// Parses every field but the stores, recording each error.
     fn parse(env: Env, d: &DealDraft, e: &mut ValidationErrors) -> Option<ParsedDeal> {
-        parse_deal(env, d, e)
+        let name = e.check(parse_name(&d.name, 100));
+        let description = e.check(parse_text("description", &d.description, 2000));
+        let kind = e.check(DealKind::parse(&d.kind));
+        let sell_price = e.check(SellPrice::parse(&d.sell_price));
+        let visibility = e.check(Visibility::parse_for(env, &d.visibility));
+        let schedule = parse_schedule(&d.starts_at, &d.ends_at, e);
+        Some(ParsedDeal {
+            name: name?,
+            description: description?,
+            kind: kind?,
+            sell_price: sell_price?,
+            available: d.available,
+            visibility: visibility?,
+            schedule: schedule?,
+        })
     }
 
     fn new_row(merchant_id: &MerchantId, env: Env, p: ParsedDeal, now: Timestamp) -> DealRow {
@@ -199,41 +178,7 @@ impl CatalogKind for Deals {
         }
     }
 
-    fn draft_stores(d: &DealDraft) -> &[String] {
-        &d.store_ids
-    }
-
-    fn patch_names_stores(p: &DealPatch) -> bool {
-        p.store_ids.is_some()
-    }
-
-    fn view(
-        deal: DealRow,
-        store_ids: Vec<StoreId>,
-        rates: &Rates,
-        images: Vec<UploadRow>,
-    ) -> DealView {
-        DealView {
-            prices: rates.prices(deal.sell_price),
-            deal,
-            store_ids,
-            images,
-        }
-    }
-
-    fn row_of(v: &DealView) -> &DealRow {
-        &v.deal
-    }
-
-    fn images_of(v: &DealView) -> &[UploadRow] {
-        &v.images
-    }
-
-    fn edit_draft(v: &DealView) -> DealDraft {
-        Self::draft(&v.deal, &v.store_ids)
-    }
-
-    store_calls!(deals, carried);
+    kind_items!(deals, deal, carried: DealView);
 }
 
 named_use_cases!(Deals: create_deal, deal, list_deals);
@@ -255,7 +200,7 @@ mod tests {
     #[test]
     fn a_minimal_deal_parses_private_and_unavailable() {
         let mut e = ValidationErrors::new();
-        let p = parse_deal(Env::Dev, &draft(), &mut e).unwrap();
+        let p = Deals::parse(Env::Dev, &draft(), &mut e).unwrap();
         assert!(e.is_empty());
         assert_eq!(p.visibility, Visibility::Private);
         assert!(!p.available);
@@ -274,7 +219,7 @@ mod tests {
             ..DealDraft::default()
         };
         let mut e = ValidationErrors::new();
-        assert!(parse_deal(Env::Dev, &d, &mut e).is_none());
+        assert!(Deals::parse(Env::Dev, &d, &mut e).is_none());
         for f in ["name", "kind", "sell_price", "visibility", "ends_at"] {
             assert!(e.for_field(f).is_some(), "{f}: {e}");
         }
@@ -283,7 +228,7 @@ mod tests {
             visibility: "partner".into(),
             ..draft()
         };
-        assert!(parse_deal(Env::Prod, &prod, &mut e).is_some());
+        assert!(Deals::parse(Env::Prod, &prod, &mut e).is_some());
     }
 
     #[test]
@@ -302,24 +247,22 @@ mod tests {
 
     #[test]
     fn queries_parse_or_name_the_field() {
-        let f = DealQuery {
+        let f = Deals::filter(&DealQuery {
             kind: Some("Cash".into()),
             available: Some("true".into()),
             q: Some(" tea ".into()),
             ..DealQuery::default()
-        }
-        .parse()
+        })
         .unwrap();
         assert_eq!(f.kind.as_deref(), Some("cash"));
         assert_eq!(f.available, Some(true));
         assert_eq!(f.name_contains.as_deref(), Some("tea"));
-        let e = DealQuery {
+        let e = Deals::filter(&DealQuery {
             kind: Some("x".into()),
             store_id: Some("deal_1".into()),
             available: Some("perhaps".into()),
             ..DealQuery::default()
-        }
-        .parse()
+        })
         .unwrap_err();
         for f in ["kind", "store_id", "available"] {
             assert!(e.for_field(f).is_some(), "{f}: {e}");

@@ -12,8 +12,8 @@ use punchcard_store::{Conn, StoreError, UniqueKey};
 
 use crate::catalog::{group, parse_flag, parse_opt, parse_search, CatalogItem, Price, Rates};
 use crate::catalog_kind::{
-    drafts, named_use_cases, parse_schedule, store_calls, Cap, CatalogKind, DraftOf, FilterOf,
-    IdOf, ViewOf,
+    drafts, kind_items, named_use_cases, parse_schedule, Cap, CatalogKind, DraftOf, FilterOf, IdOf,
+    ViewOf,
 };
 use crate::AppError;
 
@@ -45,22 +45,6 @@ pub struct ParsedOffer {
     schedule: Schedule,
 }
 
-fn parse_offer(d: &OfferDraft, e: &mut ValidationErrors) -> Option<ParsedOffer> {
-    let code = e.check(PromoCode::parse(&d.code));
-    let name = e.check(parse_name(&d.name, 100));
-    let description = e.check(parse_text("description", &d.description, 2000));
-    let sell_price = e.check(SellPrice::parse(&d.sell_price));
-    let schedule = parse_schedule(&d.starts_at, &d.ends_at, e);
-    Some(ParsedOffer {
-        code: code?,
-        name: name?,
-        description: description?,
-        sell_price: sell_price?,
-        available: d.available,
-        schedule: schedule?,
-    })
-}
-
 /// An offer with what answers show about it.
 #[derive(Debug, Clone)]
 pub struct OfferView {
@@ -80,15 +64,28 @@ pub struct OfferQuery {
     pub q: Option<String>,
 }
 
-impl OfferQuery {
-    pub fn parse(&self) -> Result<OfferFilter, ValidationErrors> {
+/// Offers: like deals, carried by stores and priced, and each code free among live offers.
+pub struct Offers;
+
+impl CatalogKind for Offers {
+    const NAME: &'static str = "offer";
+    const CAP: Cap = Cap::WhileAvailable(Resource::ActiveOffers);
+    type Id = OfferId;
+    type Row = OfferRow;
+    type Draft = OfferDraft;
+    type Filter = OfferFilter;
+    type Query = OfferQuery;
+    type Parsed = ParsedOffer;
+    type View = OfferView;
+
+    fn filter(query: &OfferQuery) -> Result<OfferFilter, ValidationErrors> {
         let mut e = ValidationErrors::new();
-        let available = e.check(parse_flag("available", self.available.as_deref()));
-        let code = e.check(parse_opt(self.code.as_deref(), PromoCode::parse));
-        let store_id = e.check(parse_opt(self.store_id.as_deref(), |s| {
+        let available = e.check(parse_flag("available", query.available.as_deref()));
+        let code = e.check(parse_opt(query.code.as_deref(), PromoCode::parse));
+        let store_id = e.check(parse_opt(query.store_id.as_deref(), |s| {
             s.parse::<StoreId>().map_err(|err| err.at("store_id"))
         }));
-        let q = e.check(parse_search(self.q.as_deref()));
+        let q = e.check(parse_search(query.q.as_deref()));
         e.into_result()?;
         Ok(OfferFilter {
             available: available.flatten(),
@@ -97,43 +94,25 @@ impl OfferQuery {
             name_contains: q.flatten(),
         })
     }
-}
-
-/// Offers: like deals, carried by stores and priced, and each code free among live offers.
-pub struct Offers;
-
-impl CatalogKind for Offers {
-    const NAME: &'static str = "offer";
-    const CAP: Cap = Cap::WhileAvailable(Resource::ActiveOffers);
-    const PRICED: bool = true;
-    const CARRIED: bool = true;
-    type Id = OfferId;
-    type Row = OfferRow;
-    type Draft = OfferDraft;
-    type Filter = OfferFilter;
-    type Query = OfferQuery;
-    type Parsed = ParsedOffer;
-    type Links = Vec<StoreId>;
-    type View = OfferView;
-
-    fn id(row: &OfferRow) -> &OfferId {
-        &row.id
-    }
-
-    fn filter(query: &OfferQuery) -> Result<OfferFilter, ValidationErrors> {
-        query.parse()
-    }
 
     fn parent(id: OfferId) -> CatalogItem {
         CatalogItem::Offer(id)
     }
 
-    fn available(row: &OfferRow) -> bool {
-        row.available
-    }
-
     fn parse(_env: Env, d: &OfferDraft, e: &mut ValidationErrors) -> Option<ParsedOffer> {
-        parse_offer(d, e)
+        let code = e.check(PromoCode::parse(&d.code));
+        let name = e.check(parse_name(&d.name, 100));
+        let description = e.check(parse_text("description", &d.description, 2000));
+        let sell_price = e.check(SellPrice::parse(&d.sell_price));
+        let schedule = parse_schedule(&d.starts_at, &d.ends_at, e);
+        Some(ParsedOffer {
+            code: code?,
+            name: name?,
+            description: description?,
+            sell_price: sell_price?,
+            available: d.available,
+            schedule: schedule?,
+        })
     }
 
     fn new_row(merchant_id: &MerchantId, env: Env, p: ParsedOffer, now: Timestamp) -> OfferRow {
@@ -182,41 +161,7 @@ impl CatalogKind for Offers {
         }
     }
 
-    fn draft_stores(d: &OfferDraft) -> &[String] {
-        &d.store_ids
-    }
-
-    fn patch_names_stores(p: &OfferPatch) -> bool {
-        p.store_ids.is_some()
-    }
-
-    fn view(
-        offer: OfferRow,
-        store_ids: Vec<StoreId>,
-        rates: &Rates,
-        images: Vec<UploadRow>,
-    ) -> OfferView {
-        OfferView {
-            prices: rates.prices(offer.sell_price),
-            offer,
-            store_ids,
-            images,
-        }
-    }
-
-    fn row_of(v: &OfferView) -> &OfferRow {
-        &v.offer
-    }
-
-    fn images_of(v: &OfferView) -> &[UploadRow] {
-        &v.images
-    }
-
-    fn edit_draft(v: &OfferView) -> OfferDraft {
-        Self::draft(&v.offer, &v.store_ids)
-    }
-
-    store_calls!(offers, carried);
+    kind_items!(offers, offer, carried: OfferView);
 
     /// The code must be free among the environment's live offers (a change keeping its own
     /// code is not checked).
@@ -257,7 +202,7 @@ mod tests {
             ..OfferDraft::default()
         };
         let mut e = ValidationErrors::new();
-        let p = parse_offer(&d, &mut e).unwrap();
+        let p = Offers::parse(Env::Dev, &d, &mut e).unwrap();
         assert_eq!(p.code.as_str(), "FIRST100");
         let bad = OfferDraft {
             code: "50% OFF".into(),
@@ -266,7 +211,7 @@ mod tests {
             ..OfferDraft::default()
         };
         let mut e = ValidationErrors::new();
-        assert!(parse_offer(&bad, &mut e).is_none());
+        assert!(Offers::parse(Env::Dev, &bad, &mut e).is_none());
         for f in ["code", "name", "sell_price", "starts_at"] {
             assert!(e.for_field(f).is_some(), "{f}: {e}");
         }

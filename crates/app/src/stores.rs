@@ -15,7 +15,7 @@ use punchcard_store::{Conn, StoreError};
 
 use crate::catalog::{group, parse_opt, parse_search, CatalogItem, Rates};
 use crate::catalog_kind::{
-    drafts, named_use_cases, store_calls, Cap, CatalogKind, DraftOf, FilterOf, IdOf, ViewOf,
+    drafts, kind_items, named_use_cases, Cap, CatalogKind, DraftOf, FilterOf, IdOf, ViewOf,
 };
 use crate::kyc::{parse_country, parse_postal_code};
 use crate::{App, AppError};
@@ -70,60 +70,6 @@ fn address_part(
     parse_label(field, s, max).map(Some)
 }
 
-fn parse_store(d: &StoreDraft, e: &mut ValidationErrors) -> Option<ParsedStore> {
-    let name = e.check(parse_name(&d.name, 100));
-    let mode = e.check(StoreMode::parse(&d.mode));
-    let offline = mode == Some(StoreMode::Offline);
-    let url = if d.url.trim().is_empty() {
-        Some(None)
-    } else if offline {
-        e.check(Err::<Option<String>, _>(FieldError::new(
-            "url",
-            "is for online stores only; set `mode` to `online` or leave it empty",
-        )))
-    } else {
-        e.check(
-            CallbackUrl::parse(&d.url, true)
-                .map(|u| Some(u.as_str().to_string()))
-                .map_err(|err| err.at("url")),
-        )
-    };
-    let address_line = e.check(address_part("address_line", &d.address_line, 200, offline));
-    let city = e.check(address_part("city", &d.city, 100, offline));
-    let postal_code = e.check(parse_opt(Some(d.postal_code.as_str()), parse_postal_code));
-    let country = if d.country.trim().is_empty() {
-        if offline {
-            e.check(Err::<Option<String>, _>(FieldError::new(
-                "country",
-                "is required for an offline store",
-            )))
-        } else {
-            Some(None)
-        }
-    } else {
-        e.check(parse_country(&d.country).map(Some))
-    };
-    let location = match GeoPoint::parse(&d.latitude, &d.longitude) {
-        Ok(p) => Some(p),
-        Err(errs) => {
-            for err in errs {
-                e.push(err);
-            }
-            None
-        }
-    };
-    Some(ParsedStore {
-        name: name?,
-        mode: mode?,
-        url: url?,
-        address_line: address_line?,
-        city: city?,
-        postal_code: postal_code?,
-        country: country?,
-        location: location?,
-    })
-}
-
 /// A store with what answers show about it.
 #[derive(Debug, Clone)]
 pub struct StoreView {
@@ -156,23 +102,6 @@ pub struct StoreQuery {
     pub q: Option<String>,
 }
 
-impl StoreQuery {
-    pub fn parse(&self) -> Result<StoreFilter, ValidationErrors> {
-        let mut e = ValidationErrors::new();
-        let mode = e.check(parse_opt(self.mode.as_deref(), StoreMode::parse));
-        let city = e.check(parse_opt(self.city.as_deref(), |s| {
-            parse_label("city", s, 100)
-        }));
-        let q = e.check(parse_search(self.q.as_deref()));
-        e.into_result()?;
-        Ok(StoreFilter {
-            mode: mode.flatten().map(|m| m.as_str().to_string()),
-            city: city.flatten(),
-            name_contains: q.flatten(),
-        })
-    }
-}
-
 /// Stores: every one counts against the store cap; they carry deals and offers.
 pub struct Stores;
 
@@ -191,12 +120,19 @@ impl CatalogKind for Stores {
     type Links = (Vec<DealId>, Vec<OfferId>);
     type View = StoreView;
 
-    fn id(row: &StoreRow) -> &StoreId {
-        &row.id
-    }
-
     fn filter(query: &StoreQuery) -> Result<StoreFilter, ValidationErrors> {
-        query.parse()
+        let mut e = ValidationErrors::new();
+        let mode = e.check(parse_opt(query.mode.as_deref(), StoreMode::parse));
+        let city = e.check(parse_opt(query.city.as_deref(), |s| {
+            parse_label("city", s, 100)
+        }));
+        let q = e.check(parse_search(query.q.as_deref()));
+        e.into_result()?;
+        Ok(StoreFilter {
+            mode: mode.flatten().map(|m| m.as_str().to_string()),
+            city: city.flatten(),
+            name_contains: q.flatten(),
+        })
     }
 
     fn parent(id: StoreId) -> CatalogItem {
@@ -208,7 +144,57 @@ impl CatalogKind for Stores {
     }
 
     fn parse(_env: Env, d: &StoreDraft, e: &mut ValidationErrors) -> Option<ParsedStore> {
-        parse_store(d, e)
+        let name = e.check(parse_name(&d.name, 100));
+        let mode = e.check(StoreMode::parse(&d.mode));
+        let offline = mode == Some(StoreMode::Offline);
+        let url = if d.url.trim().is_empty() {
+            Some(None)
+        } else if offline {
+            e.check(Err::<Option<String>, _>(FieldError::new(
+                "url",
+                "is for online stores only; set `mode` to `online` or leave it empty",
+            )))
+        } else {
+            e.check(
+                CallbackUrl::parse(&d.url, true)
+                    .map(|u| Some(u.as_str().to_string()))
+                    .map_err(|err| err.at("url")),
+            )
+        };
+        let address_line = e.check(address_part("address_line", &d.address_line, 200, offline));
+        let city = e.check(address_part("city", &d.city, 100, offline));
+        let postal_code = e.check(parse_opt(Some(d.postal_code.as_str()), parse_postal_code));
+        let country = if d.country.trim().is_empty() {
+            if offline {
+                e.check(Err::<Option<String>, _>(FieldError::new(
+                    "country",
+                    "is required for an offline store",
+                )))
+            } else {
+                Some(None)
+            }
+        } else {
+            e.check(parse_country(&d.country).map(Some))
+        };
+        let location = match GeoPoint::parse(&d.latitude, &d.longitude) {
+            Ok(p) => Some(p),
+            Err(errs) => {
+                for err in errs {
+                    e.push(err);
+                }
+                None
+            }
+        };
+        Some(ParsedStore {
+            name: name?,
+            mode: mode?,
+            url: url?,
+            address_line: address_line?,
+            city: city?,
+            postal_code: postal_code?,
+            country: country?,
+            location: location?,
+        })
     }
 
     fn new_row(merchant_id: &MerchantId, env: Env, p: ParsedStore, now: Timestamp) -> StoreRow {
@@ -287,19 +273,11 @@ impl CatalogKind for Stores {
         }
     }
 
-    fn row_of(v: &StoreView) -> &StoreRow {
-        &v.store
-    }
-
-    fn images_of(v: &StoreView) -> &[UploadRow] {
-        &v.images
-    }
-
     fn edit_draft(v: &StoreView) -> StoreDraft {
         Self::draft(&v.store, &Default::default())
     }
 
-    store_calls!(stores);
+    kind_items!(stores, store);
 
     async fn links(
         c: &mut Conn,
@@ -366,7 +344,7 @@ mod tests {
     #[test]
     fn offline_stores_need_an_address() {
         let mut e = ValidationErrors::new();
-        let p = parse_store(&offline(), &mut e).unwrap();
+        let p = Stores::parse(Env::Dev, &offline(), &mut e).unwrap();
         assert_eq!(p.country.as_deref(), Some("GB"));
         assert_eq!(p.postal_code.as_deref(), Some("LS1 4AB"));
         assert_eq!(p.location.unwrap().latitude_e7(), 537_997_000);
@@ -378,7 +356,7 @@ mod tests {
             latitude: "95".into(),
             ..StoreDraft::default()
         };
-        assert!(parse_store(&d, &mut e).is_none());
+        assert!(Stores::parse(Env::Dev, &d, &mut e).is_none());
         for f in ["url", "address_line", "city", "country", "longitude"] {
             assert!(e.for_field(f).is_some(), "{f}: {e}");
         }
@@ -393,7 +371,7 @@ mod tests {
             ..StoreDraft::default()
         };
         let mut e = ValidationErrors::new();
-        let p = parse_store(&d, &mut e).unwrap();
+        let p = Stores::parse(Env::Dev, &d, &mut e).unwrap();
         assert_eq!(p.url.as_deref(), Some("https://shop.example/deals"));
         assert_eq!(p.city, None);
         let bad = StoreDraft {
@@ -402,7 +380,7 @@ mod tests {
             ..d
         };
         let mut e = ValidationErrors::new();
-        assert!(parse_store(&bad, &mut e).is_none());
+        assert!(Stores::parse(Env::Dev, &bad, &mut e).is_none());
         assert!(e.for_field("url").is_some());
         assert!(e.for_field("country").is_some());
     }
@@ -417,7 +395,7 @@ mod tests {
             ..StorePatch::default()
         });
         let mut e = ValidationErrors::new();
-        let p = parse_store(&d, &mut e).unwrap();
+        let p = Stores::parse(Env::Dev, &d, &mut e).unwrap();
         assert_eq!(p.location, None);
         assert_eq!(p.postal_code, None);
     }

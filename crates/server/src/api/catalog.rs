@@ -340,22 +340,21 @@ pub async fn remove_image<K: ApiKind>(
 /// request to the handler above. Only the words of the documentation differ between kinds.
 macro_rules! catalog_routes {
     (
-        kind: $kind:ty, tag: $tag:tt, answer: $answer:ident, new: $new:ident,
-        changes: $changes:ident, filters: $filters:ident,
-        paths: ($list_path:tt, $item_path:tt, $images_path:tt, $image_path:tt),
-        id: $id_desc:tt, one: $one:tt, page: $page:tt, changed: $changed:tt,
-        not_found: $not_found:tt, no_image: $no_image:tt,
-        create_refused: $create_422:tt, change_refused: $change_422:tt,
-        $(#[$create_doc:meta])* fn $create:ident;
-        $(#[$list_doc:meta])* fn $list:ident;
-        $(#[$get_doc:meta])* fn $get:ident;
-        $(#[$update_doc:meta])* fn $update:ident;
-        $(#[$delete_doc:meta])* fn $delete:ident;
-        $(#[$upload_doc:meta])* fn $upload:ident;
-        $(#[$image_doc:meta])* fn $image:ident;
-        $(#[$remove_doc:meta])* fn $remove:ident;
+        $kind:ty: $answer:ident, $new:ident, $changes:ident, $filters:ident, tag $tag:tt;
+        paths $list_path:tt, $item_path:tt;
+        words $id_desc:tt, $one:tt, $page:tt, $changed:tt, $not_found:tt;
+        refusals $create_422:tt, $change_422:tt;
+        $create:ident $create_doc:tt; $list:ident $list_doc:tt; $get:ident $get_doc:tt;
+        $update:ident $update_doc:tt; $delete:ident $delete_doc:tt;
     ) => {
-        $(#[$create_doc])*
+        impl $crate::api::catalog::ApiKind for $kind {
+            const COLLECTION: &'static str = $tag;
+            type Answer = $answer;
+            type New = $new;
+            type Changes = $changes;
+        }
+
+        #[doc = $create_doc]
         #[utoipa::path(post, path = $list_path, tag = $tag,
             request_body = $new,
             security(("basic" = [])),
@@ -369,10 +368,10 @@ macro_rules! catalog_routes {
             caller: Caller,
             body: ApiJson<$new>,
         ) -> Result<(StatusCode, Json<$answer>), ApiError> {
-            super::catalog::create::<$kind>(state, caller, body).await
+            $crate::api::catalog::create::<$kind>(state, caller, body).await
         }
 
-        $(#[$list_doc])*
+        #[doc = $list_doc]
         #[utoipa::path(get, path = $list_path, tag = $tag,
             params(PageParams, $filters),
             security(("basic" = [])),
@@ -387,10 +386,10 @@ macro_rules! catalog_routes {
             params: ApiQuery<PageParams>,
             query: ApiQuery<<$kind as CatalogKind>::Query>,
         ) -> Result<Json<Page<$answer>>, ApiError> {
-            super::catalog::list::<$kind>(state, caller, params, query).await
+            $crate::api::catalog::list::<$kind>(state, caller, params, query).await
         }
 
-        $(#[$get_doc])*
+        #[doc = $get_doc]
         #[utoipa::path(get, path = $item_path, tag = $tag,
             params(("id" = String, Path, description = $id_desc)),
             security(("basic" = [])),
@@ -403,10 +402,10 @@ macro_rules! catalog_routes {
             caller: Caller,
             id: ApiPath<<$kind as CatalogKind>::Id>,
         ) -> Result<Json<$answer>, ApiError> {
-            super::catalog::get::<$kind>(state, caller, id).await
+            $crate::api::catalog::get::<$kind>(state, caller, id).await
         }
 
-        $(#[$update_doc])*
+        #[doc = $update_doc]
         #[utoipa::path(patch, path = $item_path, tag = $tag,
             params(("id" = String, Path, description = $id_desc)),
             request_body = $changes,
@@ -422,10 +421,10 @@ macro_rules! catalog_routes {
             id: ApiPath<<$kind as CatalogKind>::Id>,
             body: ApiJson<$changes>,
         ) -> Result<Json<$answer>, ApiError> {
-            super::catalog::update::<$kind>(state, caller, id, body).await
+            $crate::api::catalog::update::<$kind>(state, caller, id, body).await
         }
 
-        $(#[$delete_doc])*
+        #[doc = $delete_doc]
         #[utoipa::path(delete, path = $item_path, tag = $tag,
             params(("id" = String, Path, description = $id_desc)),
             security(("basic" = [])),
@@ -438,10 +437,20 @@ macro_rules! catalog_routes {
             caller: Caller,
             id: ApiPath<<$kind as CatalogKind>::Id>,
         ) -> Result<StatusCode, ApiError> {
-            super::catalog::delete::<$kind>(state, caller, id).await
+            $crate::api::catalog::delete::<$kind>(state, caller, id).await
         }
+    };
+}
+pub(crate) use catalog_routes;
 
-        $(#[$upload_doc])*
+/// A kind's documented image entry points (`upload_deal_image`, …), for kinds with images.
+macro_rules! image_routes {
+    (
+        $kind:ty, tag $tag:tt; paths $images_path:tt, $image_path:tt;
+        words $id_desc:tt, $not_found:tt, $no_image:tt;
+        $upload:ident $upload_doc:tt; $image:ident $image_doc:tt; $remove:ident $remove_doc:tt;
+    ) => {
+        #[doc = $upload_doc]
         #[utoipa::path(post, path = $images_path, tag = $tag,
             params(("id" = String, Path, description = $id_desc)),
             request_body(content = ImageUpload, content_type = "multipart/form-data"),
@@ -458,10 +467,10 @@ macro_rules! catalog_routes {
             id: ApiPath<<$kind as CatalogKind>::Id>,
             multipart: Result<Multipart, MultipartRejection>,
         ) -> Result<(StatusCode, Json<Image>), Response> {
-            super::catalog::upload_image::<$kind>(state, caller, id, multipart).await
+            $crate::api::catalog::upload_image::<$kind>(state, caller, id, multipart).await
         }
 
-        $(#[$image_doc])*
+        #[doc = $image_doc]
         #[utoipa::path(get, path = $image_path, tag = $tag,
             params(
                 ("id" = String, Path, description = $id_desc),
@@ -477,10 +486,10 @@ macro_rules! catalog_routes {
             caller: Caller,
             ids: ApiPath<(<$kind as CatalogKind>::Id, UploadId)>,
         ) -> Result<Response, ApiError> {
-            super::catalog::image_bytes::<$kind>(state, caller, ids).await
+            $crate::api::catalog::image_bytes::<$kind>(state, caller, ids).await
         }
 
-        $(#[$remove_doc])*
+        #[doc = $remove_doc]
         #[utoipa::path(delete, path = $image_path, tag = $tag,
             params(
                 ("id" = String, Path, description = $id_desc),
@@ -496,8 +505,8 @@ macro_rules! catalog_routes {
             caller: Caller,
             ids: ApiPath<(<$kind as CatalogKind>::Id, UploadId)>,
         ) -> Result<StatusCode, ApiError> {
-            super::catalog::remove_image::<$kind>(state, caller, ids).await
+            $crate::api::catalog::remove_image::<$kind>(state, caller, ids).await
         }
     };
 }
-pub(crate) use catalog_routes;
+pub(crate) use image_routes;

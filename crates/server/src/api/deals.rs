@@ -12,13 +12,45 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::catalog::{
-    catalog_routes, cleared, moment, nullable, ApiKind, CurrencyPrice, Image, ImageUpload,
-};
+use super::catalog::{catalog_routes, image_routes};
+use super::catalog::{cleared, moment, nullable, CurrencyPrice, Image, ImageUpload};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
+
+catalog_routes! {
+    Deals: Deal, NewDeal, DealChanges, DealFilters, tag "deals";
+    paths "/api/v1/deals", "/api/v1/deals/{id}";
+    words "the deal id", "the deal", "a page of deals", "the changed deal",
+        "no such deal in this environment";
+    refusals "invalid fields (`validation_failed`) or the active-deal cap reached (`limit_reached`: 10 in dev, 100 in prod)",
+        "invalid fields or the active-deal cap reached";
+    create_deal "Creates a deal.";
+    list_deals "Lists the environment's deals in creation order.";
+    get_deal "One deal.";
+    update_deal "Changes a deal.";
+    delete_deal "Deletes a deal. It leaves lists and answers; coupons already issued keep it.";
+}
+
+/// Filters of the deal list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DealFilters {
+    /// `voucher`, `cash`, `merchandise` or `meetup`.
+    #[param(pattern = "^(voucher|cash|merchandise|meetup)$")]
+    pub kind: Option<String>,
+    /// `true` or `false`.
+    #[param(pattern = "^(true|false)$")]
+    pub available: Option<String>,
+    /// `private` or `partner`.
+    #[param(pattern = "^(private|partner)$")]
+    pub visibility: Option<String>,
+    /// Only deals carried by this store.
+    pub store_id: Option<String>,
+    /// Part of the name, any case.
+    pub q: Option<String>,
+}
 
 /// A deal of the catalog.
 #[derive(Debug, Serialize, ToSchema)]
@@ -179,53 +211,10 @@ impl From<DealChanges> for DealPatch {
     }
 }
 
-/// Filters of the deal list.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DealFilters {
-    /// `voucher`, `cash`, `merchandise` or `meetup`.
-    #[param(pattern = "^(voucher|cash|merchandise|meetup)$")]
-    pub kind: Option<String>,
-    /// `true` or `false`.
-    #[param(pattern = "^(true|false)$")]
-    pub available: Option<String>,
-    /// `private` or `partner`.
-    #[param(pattern = "^(private|partner)$")]
-    pub visibility: Option<String>,
-    /// Only deals carried by this store.
-    pub store_id: Option<String>,
-    /// Part of the name, any case.
-    pub q: Option<String>,
-}
-
-impl ApiKind for Deals {
-    const COLLECTION: &'static str = "deals";
-    type Answer = Deal;
-    type New = NewDeal;
-    type Changes = DealChanges;
-}
-
-catalog_routes! {
-    kind: Deals, tag: "deals", answer: Deal, new: NewDeal, changes: DealChanges, filters: DealFilters,
-    paths: ("/api/v1/deals", "/api/v1/deals/{id}", "/api/v1/deals/{id}/images", "/api/v1/deals/{id}/images/{image_id}"),
-    id: "the deal id", one: "the deal", page: "a page of deals", changed: "the changed deal",
-    not_found: "no such deal in this environment", no_image: "no such deal or image",
-    create_refused: "invalid fields (`validation_failed`) or the active-deal cap reached (`limit_reached`: 10 in dev, 100 in prod)",
-    change_refused: "invalid fields or the active-deal cap reached",
-    /// Creates a deal.
-    fn create_deal;
-    /// Lists the environment's deals in creation order.
-    fn list_deals;
-    /// One deal.
-    fn get_deal;
-    /// Changes a deal.
-    fn update_deal;
-    /// Deletes a deal. It leaves lists and answers; coupons already issued keep it.
-    fn delete_deal;
-    /// Adds an image to a deal (at most 3).
-    fn upload_deal_image;
-    /// The bytes of a deal's image.
-    fn get_deal_image;
-    /// Removes a deal's image.
-    fn delete_deal_image;
+image_routes! {
+    Deals, tag "deals"; paths "/api/v1/deals/{id}/images", "/api/v1/deals/{id}/images/{image_id}";
+    words "the deal id", "no such deal in this environment", "no such deal or image";
+    upload_deal_image "Adds an image to a deal (at most 3).";
+    get_deal_image "The bytes of a deal's image.";
+    delete_deal_image "Removes a deal's image.";
 }

@@ -12,13 +12,42 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::catalog::{
-    catalog_routes, cleared, moment, nullable, ApiKind, CurrencyPrice, Image, ImageUpload,
-};
+use super::catalog::{catalog_routes, image_routes};
+use super::catalog::{cleared, moment, nullable, CurrencyPrice, Image, ImageUpload};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
+
+catalog_routes! {
+    Offers: Offer, NewOffer, OfferChanges, OfferFilters, tag "offers";
+    paths "/api/v1/offers", "/api/v1/offers/{id}";
+    words "the offer id", "the offer", "a page of offers", "the changed offer",
+        "no such offer in this environment";
+    refusals "invalid fields or a code another offer uses (`validation_failed`), or the active-offer cap reached (`limit_reached`: 10 in dev, 100 in prod)",
+        "invalid fields or the active-offer cap reached";
+    create_offer "Creates an offer.";
+    list_offers "Lists the environment's offers in creation order.";
+    get_offer "One offer.";
+    update_offer "Changes an offer.";
+    delete_offer "Deletes an offer; its code becomes free for another offer.";
+}
+
+/// Filters of the offer list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OfferFilters {
+    /// `true` or `false`.
+    #[param(pattern = "^(true|false)$")]
+    pub available: Option<String>,
+    /// Exactly this promo code (any case).
+    #[param(pattern = "^[A-Za-z0-9_-]{1,32}$")]
+    pub code: Option<String>,
+    /// Only offers of this store.
+    pub store_id: Option<String>,
+    /// Part of the name or code, any case.
+    pub q: Option<String>,
+}
 
 /// An offer: a public promo code with a price in coins and no codes to hand out.
 #[derive(Debug, Serialize, ToSchema)]
@@ -167,50 +196,10 @@ impl From<OfferChanges> for OfferPatch {
     }
 }
 
-/// Filters of the offer list.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OfferFilters {
-    /// `true` or `false`.
-    #[param(pattern = "^(true|false)$")]
-    pub available: Option<String>,
-    /// Exactly this promo code (any case).
-    #[param(pattern = "^[A-Za-z0-9_-]{1,32}$")]
-    pub code: Option<String>,
-    /// Only offers of this store.
-    pub store_id: Option<String>,
-    /// Part of the name or code, any case.
-    pub q: Option<String>,
-}
-
-impl ApiKind for Offers {
-    const COLLECTION: &'static str = "offers";
-    type Answer = Offer;
-    type New = NewOffer;
-    type Changes = OfferChanges;
-}
-
-catalog_routes! {
-    kind: Offers, tag: "offers", answer: Offer, new: NewOffer, changes: OfferChanges, filters: OfferFilters,
-    paths: ("/api/v1/offers", "/api/v1/offers/{id}", "/api/v1/offers/{id}/images", "/api/v1/offers/{id}/images/{image_id}"),
-    id: "the offer id", one: "the offer", page: "a page of offers", changed: "the changed offer",
-    not_found: "no such offer in this environment", no_image: "no such offer or image",
-    create_refused: "invalid fields or a code another offer uses (`validation_failed`), or the active-offer cap reached (`limit_reached`: 10 in dev, 100 in prod)",
-    change_refused: "invalid fields or the active-offer cap reached",
-    /// Creates an offer.
-    fn create_offer;
-    /// Lists the environment's offers in creation order.
-    fn list_offers;
-    /// One offer.
-    fn get_offer;
-    /// Changes an offer.
-    fn update_offer;
-    /// Deletes an offer; its code becomes free for another offer.
-    fn delete_offer;
-    /// Adds an image to an offer (at most 3).
-    fn upload_offer_image;
-    /// The bytes of an offer's image.
-    fn get_offer_image;
-    /// Removes an offer's image.
-    fn delete_offer_image;
+image_routes! {
+    Offers, tag "offers"; paths "/api/v1/offers/{id}/images", "/api/v1/offers/{id}/images/{image_id}";
+    words "the offer id", "no such offer in this environment", "no such offer or image";
+    upload_offer_image "Adds an image to an offer (at most 3).";
+    get_offer_image "The bytes of an offer's image.";
+    delete_offer_image "Removes an offer's image.";
 }

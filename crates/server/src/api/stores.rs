@@ -12,11 +12,39 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::catalog::{catalog_routes, cleared, nullable, ApiKind, Image, ImageUpload};
+use super::catalog::{catalog_routes, image_routes};
+use super::catalog::{cleared, nullable, Image, ImageUpload};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
+
+catalog_routes! {
+    Stores: Store, NewStore, StoreChanges, StoreFilters, tag "stores";
+    paths "/api/v1/stores", "/api/v1/stores/{id}";
+    words "the store id", "the store", "a page of stores", "the changed store",
+        "no such store in this environment";
+    refusals "invalid fields (`validation_failed`) or 100 stores already (`limit_reached`)",
+        "invalid fields";
+    create_store "Creates a store.";
+    list_stores "Lists the environment's stores in creation order.";
+    get_store "One store.";
+    update_store "Changes a store.";
+    delete_store "Deletes a store and detaches it from its stores and offers.";
+}
+
+/// Filters of the store list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StoreFilters {
+    /// `online` or `offline`.
+    #[param(pattern = "^(online|offline)$")]
+    pub mode: Option<String>,
+    /// The city, any case.
+    pub city: Option<String>,
+    /// Part of the name, any case.
+    pub q: Option<String>,
+}
 
 /// A store of the merchant.
 #[derive(Debug, Serialize, ToSchema)]
@@ -184,47 +212,10 @@ impl From<StoreChanges> for StorePatch {
     }
 }
 
-/// Filters of the store list.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct StoreFilters {
-    /// `online` or `offline`.
-    #[param(pattern = "^(online|offline)$")]
-    pub mode: Option<String>,
-    /// The city, any case.
-    pub city: Option<String>,
-    /// Part of the name, any case.
-    pub q: Option<String>,
-}
-
-impl ApiKind for Stores {
-    const COLLECTION: &'static str = "stores";
-    type Answer = Store;
-    type New = NewStore;
-    type Changes = StoreChanges;
-}
-
-catalog_routes! {
-    kind: Stores, tag: "stores", answer: Store, new: NewStore, changes: StoreChanges, filters: StoreFilters,
-    paths: ("/api/v1/stores", "/api/v1/stores/{id}", "/api/v1/stores/{id}/images", "/api/v1/stores/{id}/images/{image_id}"),
-    id: "the store id", one: "the store", page: "a page of stores", changed: "the changed store",
-    not_found: "no such store in this environment", no_image: "no such store or image",
-    create_refused: "invalid fields (`validation_failed`) or 100 stores already (`limit_reached`)",
-    change_refused: "invalid fields",
-    /// Creates a store.
-    fn create_store;
-    /// Lists the environment's stores in creation order.
-    fn list_stores;
-    /// One store.
-    fn get_store;
-    /// Changes a store.
-    fn update_store;
-    /// Deletes a store and detaches it from its stores and offers.
-    fn delete_store;
-    /// Adds an image to a store (at most 3).
-    fn upload_store_image;
-    /// The bytes of a store's image.
-    fn get_store_image;
-    /// Removes a store's image.
-    fn delete_store_image;
+image_routes! {
+    Stores, tag "stores"; paths "/api/v1/stores/{id}/images", "/api/v1/stores/{id}/images/{image_id}";
+    words "the store id", "no such store in this environment", "no such store or image";
+    upload_store_image "Adds an image to a store (at most 3).";
+    get_store_image "The bytes of a store's image.";
+    delete_store_image "Removes a store's image.";
 }

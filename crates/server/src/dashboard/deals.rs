@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::Router;
 use punchcard_app::catalog::Price;
-use punchcard_app::deals::{DealDraft, DealPatch, DealQuery, DealView, Deals};
+use punchcard_app::deals::{DealDraft, DealQuery, DealView, Deals};
 use punchcard_domain::catalog::DealKind;
 use punchcard_domain::Env;
 
@@ -146,21 +146,6 @@ impl PageKind for Deals {
             starts_at: f.moment("starts_at"),
             ends_at: f.moment("ends_at"),
             store_ids: f.all("store_ids"),
-        }
-    }
-
-    fn switch(on: bool) -> DealPatch {
-        DealPatch {
-            available: Some(on),
-            ..DealPatch::default()
-        }
-    }
-
-    fn created(v: &DealView) -> &'static str {
-        if v.deal.available {
-            "Deal created; it is live now."
-        } else {
-            "Deal created. Switch it on when it is ready."
         }
     }
 

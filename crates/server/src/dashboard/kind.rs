@@ -52,12 +52,14 @@ pub trait PageKind: CatalogKind + Sized {
         Self::Draft::default()
     }
     fn draft_of(f: &FormFields) -> Self::Draft;
-    /// The change that switches an item on or off (kinds with a `WhileAvailable` cap).
-    fn switch(_on: bool) -> PatchOf<Self> {
-        PatchOf::<Self>::default()
-    }
     /// The flash after creation.
-    fn created(v: &Self::View) -> &'static str;
+    fn created(v: &Self::View) -> String {
+        if Self::available(Self::row_of(v)) {
+            format!("{} created; it is live now.", Self::TITLE)
+        } else {
+            format!("{} created. Switch it on when it is ready.", Self::TITLE)
+        }
+    }
     /// Its name, in flashes.
     fn name(v: &Self::View) -> &str;
     /// The list page from its shared parts, with what the kind adds.

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::Router;
 use punchcard_app::catalog::Price;
-use punchcard_app::offers::{OfferDraft, OfferPatch, OfferQuery, OfferView, Offers};
+use punchcard_app::offers::{OfferDraft, OfferQuery, OfferView, Offers};
 
 use super::catalog::{opt, price_line, short_moment, store_choices, StoreChoice};
 use super::chrome::{Nav, PageError};
@@ -116,21 +116,6 @@ impl PageKind for Offers {
             starts_at: f.moment("starts_at"),
             ends_at: f.moment("ends_at"),
             store_ids: f.all("store_ids"),
-        }
-    }
-
-    fn switch(on: bool) -> OfferPatch {
-        OfferPatch {
-            available: Some(on),
-            ..OfferPatch::default()
-        }
-    }
-
-    fn created(v: &OfferView) -> &'static str {
-        if v.offer.available {
-            "Offer created; it is live now."
-        } else {
-            "Offer created. Switch it on when it is ready."
         }
     }
 

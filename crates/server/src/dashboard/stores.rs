@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::Router;
+use punchcard_app::catalog_kind::CatalogKind;
 use punchcard_app::deals::{DealQuery, Deals};
 use punchcard_app::offers::{OfferQuery, Offers};
 use punchcard_app::stores::{StoreDraft, StoreQuery, StoreView, Stores};
@@ -134,8 +135,8 @@ impl PageKind for Stores {
         }
     }
 
-    fn created(_v: &StoreView) -> &'static str {
-        "Store created. Attach it to deals and offers from their pages."
+    fn created(_v: &StoreView) -> String {
+        "Store created. Attach it to deals and offers from their pages.".into()
     }
 
     fn name(v: &StoreView) -> &str {
@@ -161,11 +162,10 @@ impl PageKind for Stores {
         if let Some(v) = saved {
             // The same filtered lists the API offers, so the page shows what `store_id=` finds.
             let (m, env, by_store) = (&user.merchant.id, user.env, Some(v.store.id.to_string()));
-            let deal_filter = DealQuery {
+            let deal_filter = Deals::filter(&DealQuery {
                 store_id: by_store.clone(),
                 ..DealQuery::default()
-            }
-            .parse()?;
+            })?;
             for d in state
                 .app
                 .list_items::<Deals>(m, env, &deal_filter, None, 500)
@@ -177,11 +177,10 @@ impl PageKind for Stores {
                     available: d.deal.available,
                 });
             }
-            let offer_filter = OfferQuery {
+            let offer_filter = Offers::filter(&OfferQuery {
                 store_id: by_store,
                 ..OfferQuery::default()
-            }
-            .parse()?;
+            })?;
             for o in state
                 .app
                 .list_items::<Offers>(m, env, &offer_filter, None, 500)
