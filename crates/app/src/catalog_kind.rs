@@ -104,9 +104,9 @@ pub trait CatalogKind: Send + Sync + 'static {
     const NAME: &'static str;
     const CAP: Cap;
     /// Whether answers show its price in each of the merchant's currencies.
-    const PRICED: bool;
+    const PRICED: bool = false;
     /// Whether stores carry it: its draft lists `store_ids`.
-    const CARRIED: bool;
+    const CARRIED: bool = false;
 
     type Id: ItemId;
     type Row: Send + Sync;
@@ -124,8 +124,10 @@ pub trait CatalogKind: Send + Sync + 'static {
     fn filter(query: &Self::Query) -> Result<Self::Filter, ValidationErrors>;
     /// The image parent an id names.
     fn parent(id: Self::Id) -> CatalogItem;
-    /// Whether it counts against a `WhileAvailable` cap.
-    fn available(row: &Self::Row) -> bool;
+    /// Whether it counts against a `WhileAvailable` cap; a kind without a switch always is.
+    fn available(_row: &Self::Row) -> bool {
+        true
+    }
     /// Parses every field but the stores, recording each error.
     fn parse(env: Env, draft: &Self::Draft, e: &mut ValidationErrors) -> Option<Self::Parsed>;
     fn new_row(merchant_id: &MerchantId, env: Env, p: Self::Parsed, now: Timestamp) -> Self::Row;
@@ -133,9 +135,13 @@ pub trait CatalogKind: Send + Sync + 'static {
     /// The draft of a saved item, to edit it.
     fn draft(row: &Self::Row, links: &Self::Links) -> Self::Draft;
     /// The stores a draft names (kinds stores carry).
-    fn draft_stores(draft: &Self::Draft) -> &[String];
+    fn draft_stores(_draft: &Self::Draft) -> &[String] {
+        &[]
+    }
     /// Whether a change replaces the stores.
-    fn patch_names_stores(patch: &<Self::Draft as Draft>::Patch) -> bool;
+    fn patch_names_stores(_patch: &<Self::Draft as Draft>::Patch) -> bool {
+        false
+    }
     /// The change that only switches an item on or off (kinds counted while available).
     fn switch(_on: bool) -> <Self::Draft as Draft>::Patch {
         Default::default()

@@ -108,8 +108,6 @@ pub struct Stores;
 impl CatalogKind for Stores {
     const NAME: &'static str = "store";
     const CAP: Cap = Cap::FromCreation(Resource::Stores);
-    const PRICED: bool = false;
-    const CARRIED: bool = false;
     type Id = StoreId;
     type Row = StoreRow;
     type Draft = StoreDraft;
@@ -137,10 +135,6 @@ impl CatalogKind for Stores {
 
     fn parent(id: StoreId) -> CatalogItem {
         CatalogItem::Store(id)
-    }
-
-    fn available(_row: &StoreRow) -> bool {
-        true
     }
 
     fn parse(_env: Env, d: &StoreDraft, e: &mut ValidationErrors) -> Option<ParsedStore> {
@@ -248,14 +242,6 @@ impl CatalogKind for Stores {
             latitude: point.map(|p| p.latitude_text()).unwrap_or_default(),
             longitude: point.map(|p| p.longitude_text()).unwrap_or_default(),
         }
-    }
-
-    fn draft_stores(_d: &StoreDraft) -> &[String] {
-        &[]
-    }
-
-    fn patch_names_stores(_p: &StorePatch) -> bool {
-        false
     }
 
     fn view(
