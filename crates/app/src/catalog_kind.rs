@@ -436,30 +436,30 @@ macro_rules! named_use_cases {
         impl $crate::App {
             pub async fn $create(
                 &self,
-                m: &MerchantId,
-                env: Env,
-                draft: &DraftOf<$kind>,
-            ) -> Result<ViewOf<$kind>, AppError> {
+                m: &::punchcard_domain::MerchantId,
+                env: ::punchcard_domain::Env,
+                draft: &$crate::catalog_kind::DraftOf<$kind>,
+            ) -> Result<$crate::catalog_kind::ViewOf<$kind>, $crate::AppError> {
                 self.create_item::<$kind>(m, env, draft).await
             }
 
             pub async fn $get(
                 &self,
-                m: &MerchantId,
-                env: Env,
-                id: &IdOf<$kind>,
-            ) -> Result<ViewOf<$kind>, AppError> {
+                m: &::punchcard_domain::MerchantId,
+                env: ::punchcard_domain::Env,
+                id: &$crate::catalog_kind::IdOf<$kind>,
+            ) -> Result<$crate::catalog_kind::ViewOf<$kind>, $crate::AppError> {
                 self.item::<$kind>(m, env, id).await
             }
 
             pub async fn $list(
                 &self,
-                m: &MerchantId,
-                env: Env,
-                filter: &FilterOf<$kind>,
+                m: &::punchcard_domain::MerchantId,
+                env: ::punchcard_domain::Env,
+                filter: &$crate::catalog_kind::FilterOf<$kind>,
                 after: Option<&str>,
                 limit: i64,
-            ) -> Result<Vec<ViewOf<$kind>>, AppError> {
+            ) -> Result<Vec<$crate::catalog_kind::ViewOf<$kind>>, $crate::AppError> {
                 self.list_items::<$kind>(m, env, filter, after, limit).await
             }
         }
@@ -480,56 +480,62 @@ macro_rules! kind_items {
             &v.$row
         }
 
-        fn images_of(v: &Self::View) -> &[UploadRow] {
+        fn images_of(v: &Self::View) -> &[::punchcard_store::uploads::UploadRow] {
             &v.images
         }
 
         async fn find(
-            c: &mut Conn,
-            m: &MerchantId,
-            env: Env,
+            c: &mut ::punchcard_store::Conn,
+            m: &::punchcard_domain::MerchantId,
+            env: ::punchcard_domain::Env,
             id: &Self::Id,
-        ) -> Result<Option<Self::Row>, StoreError> {
+        ) -> Result<Option<Self::Row>, ::punchcard_store::StoreError> {
             $store::find(c, m, env, id).await
         }
 
         async fn list(
-            c: &mut Conn,
-            m: &MerchantId,
-            env: Env,
+            c: &mut ::punchcard_store::Conn,
+            m: &::punchcard_domain::MerchantId,
+            env: ::punchcard_domain::Env,
             filter: &Self::Filter,
             after: Option<&str>,
             limit: i64,
-        ) -> Result<Vec<Self::Row>, StoreError> {
+        ) -> Result<Vec<Self::Row>, ::punchcard_store::StoreError> {
             $store::list(c, m, env, filter, after, limit).await
         }
 
-        async fn insert(c: &mut Conn, row: &Self::Row) -> Result<(), StoreError> {
+        async fn insert(
+            c: &mut ::punchcard_store::Conn,
+            row: &Self::Row,
+        ) -> Result<(), ::punchcard_store::StoreError> {
             $store::insert(c, row).await
         }
 
-        async fn update(c: &mut Conn, row: &Self::Row) -> Result<bool, StoreError> {
+        async fn update(
+            c: &mut ::punchcard_store::Conn,
+            row: &Self::Row,
+        ) -> Result<bool, ::punchcard_store::StoreError> {
             $store::update(c, row).await
         }
 
         async fn soft_delete(
-            c: &mut Conn,
-            m: &MerchantId,
-            env: Env,
+            c: &mut ::punchcard_store::Conn,
+            m: &::punchcard_domain::MerchantId,
+            env: ::punchcard_domain::Env,
             id: &Self::Id,
-            now: Timestamp,
-        ) -> Result<bool, StoreError> {
+            now: ::punchcard_domain::time::Timestamp,
+        ) -> Result<bool, ::punchcard_store::StoreError> {
             $store::soft_delete(c, m, env, id, now).await
         }
     };
     // Priced items that stores carry and that count while available (deals, offers): their
     // links are their stores, and their drafts and views name them.
     ($store:ident, $row:ident, carried: $view:ident) => {
-        kind_items!($store, $row);
+        $crate::catalog_kind::kind_items!($store, $row);
 
         const PRICED: bool = true;
         const CARRIED: bool = true;
-        type Links = Vec<StoreId>;
+        type Links = Vec<::punchcard_domain::StoreId>;
 
         fn available(row: &Self::Row) -> bool {
             row.available
@@ -551,9 +557,9 @@ macro_rules! kind_items {
 
         fn view(
             row: Self::Row,
-            store_ids: Vec<StoreId>,
-            rates: &Rates,
-            images: Vec<UploadRow>,
+            store_ids: Vec<::punchcard_domain::StoreId>,
+            rates: &$crate::catalog::Rates,
+            images: Vec<::punchcard_store::uploads::UploadRow>,
         ) -> Self::View {
             $view {
                 prices: rates.prices(row.sell_price),
@@ -568,21 +574,26 @@ macro_rules! kind_items {
         }
 
         async fn links(
-            c: &mut Conn,
-            m: &MerchantId,
-            env: Env,
+            c: &mut ::punchcard_store::Conn,
+            m: &::punchcard_domain::MerchantId,
+            env: ::punchcard_domain::Env,
             ids: &[Self::Id],
-        ) -> Result<HashMap<Self::Id, Vec<StoreId>>, StoreError> {
-            Ok(group($store::store_links(c, m, env, ids).await?))
+        ) -> Result<
+            ::std::collections::HashMap<Self::Id, Vec<::punchcard_domain::StoreId>>,
+            ::punchcard_store::StoreError,
+        > {
+            Ok($crate::catalog::group(
+                $store::store_links(c, m, env, ids).await?,
+            ))
         }
 
         async fn set_stores(
-            c: &mut Conn,
-            m: &MerchantId,
-            env: Env,
+            c: &mut ::punchcard_store::Conn,
+            m: &::punchcard_domain::MerchantId,
+            env: ::punchcard_domain::Env,
             id: &Self::Id,
-            ids: &[StoreId],
-        ) -> Result<(), StoreError> {
+            ids: &[::punchcard_domain::StoreId],
+        ) -> Result<(), ::punchcard_store::StoreError> {
             $store::set_stores(c, m, env, id, ids).await
         }
     };

@@ -1,7 +1,5 @@
 //! Deals: what leads spend points on, under the active-deal cap.
 
-use std::collections::HashMap;
-
 use punchcard_domain::catalog::{
     parse_name, parse_text, DealKind, Schedule, SellPrice, Visibility,
 };
@@ -10,14 +8,9 @@ use punchcard_domain::time::Timestamp;
 use punchcard_domain::{DealId, Env, MerchantId, StoreId, ValidationErrors};
 use punchcard_store::deals::{self, DealFilter, DealRow};
 use punchcard_store::uploads::UploadRow;
-use punchcard_store::{Conn, StoreError};
 
-use crate::catalog::{group, parse_flag, parse_opt, parse_search, CatalogItem, Price, Rates};
-use crate::catalog_kind::{
-    drafts, kind_items, named_use_cases, parse_schedule, Cap, CatalogKind, DraftOf, FilterOf, IdOf,
-    ViewOf,
-};
-use crate::AppError;
+use crate::catalog::{parse_flag, parse_opt, parse_search, CatalogItem, Price};
+use crate::catalog_kind::{drafts, kind_items, named_use_cases, parse_schedule, Cap, CatalogKind};
 
 drafts! {
     /// A deal as typed: every field as text, so the API and the dashboard share one parser.

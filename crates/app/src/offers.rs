@@ -1,7 +1,5 @@
 //! Offers: public promo codes with a price in coins, under the active-offer cap.
 
-use std::collections::HashMap;
-
 use punchcard_domain::catalog::{parse_name, parse_text, PromoCode, Schedule, SellPrice};
 use punchcard_domain::limits::Resource;
 use punchcard_domain::time::Timestamp;
@@ -10,12 +8,8 @@ use punchcard_store::offers::{self, OfferFilter, OfferRow};
 use punchcard_store::uploads::UploadRow;
 use punchcard_store::{Conn, StoreError, UniqueKey};
 
-use crate::catalog::{group, parse_flag, parse_opt, parse_search, CatalogItem, Price, Rates};
-use crate::catalog_kind::{
-    drafts, kind_items, named_use_cases, parse_schedule, Cap, CatalogKind, DraftOf, FilterOf, IdOf,
-    ViewOf,
-};
-use crate::AppError;
+use crate::catalog::{parse_flag, parse_opt, parse_search, CatalogItem, Price};
+use crate::catalog_kind::{drafts, kind_items, named_use_cases, parse_schedule, Cap, CatalogKind};
 
 drafts! {
     /// An offer as typed.

@@ -14,9 +14,7 @@ use punchcard_store::uploads::UploadRow;
 use punchcard_store::{Conn, StoreError};
 
 use crate::catalog::{group, parse_opt, parse_search, CatalogItem, Rates};
-use crate::catalog_kind::{
-    drafts, kind_items, named_use_cases, Cap, CatalogKind, DraftOf, FilterOf, IdOf, ViewOf,
-};
+use crate::catalog_kind::{drafts, kind_items, named_use_cases, Cap, CatalogKind};
 use crate::kyc::{parse_country, parse_postal_code};
 use crate::{App, AppError};
 

@@ -364,10 +364,10 @@ macro_rules! catalog_routes {
                 (status = 422, description = $create_422, body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $create(
-            state: State<AppState>,
-            caller: Caller,
-            body: ApiJson<$new>,
-        ) -> Result<(StatusCode, Json<$answer>), ApiError> {
+            state: ::axum::extract::State<$crate::state::AppState>,
+            caller: $crate::api::auth::Caller,
+            body: $crate::api::extract::ApiJson<$new>,
+        ) -> Result<(::axum::http::StatusCode, ::axum::Json<$answer>), $crate::problem::ApiError> {
             $crate::api::catalog::create::<$kind>(state, caller, body).await
         }
 
@@ -381,11 +381,11 @@ macro_rules! catalog_routes {
                 (status = 422, description = "invalid filters or paging parameters", body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $list(
-            state: State<AppState>,
-            caller: Caller,
-            params: ApiQuery<PageParams>,
-            query: ApiQuery<<$kind as CatalogKind>::Query>,
-        ) -> Result<Json<Page<$answer>>, ApiError> {
+            state: ::axum::extract::State<$crate::state::AppState>,
+            caller: $crate::api::auth::Caller,
+            params: $crate::api::extract::ApiQuery<$crate::api::pagination::PageParams>,
+            query: $crate::api::extract::ApiQuery<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Query>,
+        ) -> Result<::axum::Json<$crate::api::pagination::Page<$answer>>, $crate::problem::ApiError> {
             $crate::api::catalog::list::<$kind>(state, caller, params, query).await
         }
 
@@ -398,10 +398,10 @@ macro_rules! catalog_routes {
                 (status = 404, description = $not_found, body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $get(
-            state: State<AppState>,
-            caller: Caller,
-            id: ApiPath<<$kind as CatalogKind>::Id>,
-        ) -> Result<Json<$answer>, ApiError> {
+            state: ::axum::extract::State<$crate::state::AppState>,
+            caller: $crate::api::auth::Caller,
+            id: $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
+        ) -> Result<::axum::Json<$answer>, $crate::problem::ApiError> {
             $crate::api::catalog::get::<$kind>(state, caller, id).await
         }
 
@@ -416,11 +416,11 @@ macro_rules! catalog_routes {
                 (status = 422, description = $change_422, body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $update(
-            state: State<AppState>,
-            caller: Caller,
-            id: ApiPath<<$kind as CatalogKind>::Id>,
-            body: ApiJson<$changes>,
-        ) -> Result<Json<$answer>, ApiError> {
+            state: ::axum::extract::State<$crate::state::AppState>,
+            caller: $crate::api::auth::Caller,
+            id: $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
+            body: $crate::api::extract::ApiJson<$changes>,
+        ) -> Result<::axum::Json<$answer>, $crate::problem::ApiError> {
             $crate::api::catalog::update::<$kind>(state, caller, id, body).await
         }
 
@@ -433,10 +433,10 @@ macro_rules! catalog_routes {
                 (status = 404, description = $not_found, body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $delete(
-            state: State<AppState>,
-            caller: Caller,
-            id: ApiPath<<$kind as CatalogKind>::Id>,
-        ) -> Result<StatusCode, ApiError> {
+            state: ::axum::extract::State<$crate::state::AppState>,
+            caller: $crate::api::auth::Caller,
+            id: $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
+        ) -> Result<::axum::http::StatusCode, $crate::problem::ApiError> {
             $crate::api::catalog::delete::<$kind>(state, caller, id).await
         }
     };
@@ -462,11 +462,11 @@ macro_rules! image_routes {
                 (status = 422, description = "not a PNG, JPEG, WebP or GIF, over 5 MiB (`validation_failed`), or already 3 images (`limit_reached`)", body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $upload(
-            state: State<AppState>,
-            caller: Caller,
-            id: ApiPath<<$kind as CatalogKind>::Id>,
-            multipart: Result<Multipart, MultipartRejection>,
-        ) -> Result<(StatusCode, Json<Image>), Response> {
+            state: ::axum::extract::State<$crate::state::AppState>,
+            caller: $crate::api::auth::Caller,
+            id: $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
+            multipart: Result<::axum::extract::Multipart, ::axum::extract::multipart::MultipartRejection>,
+        ) -> Result<(::axum::http::StatusCode, ::axum::Json<$crate::api::catalog::Image>), ::axum::response::Response> {
             $crate::api::catalog::upload_image::<$kind>(state, caller, id, multipart).await
         }
 
@@ -482,10 +482,10 @@ macro_rules! image_routes {
                 (status = 404, description = $no_image, body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $image(
-            state: State<AppState>,
-            caller: Caller,
-            ids: ApiPath<(<$kind as CatalogKind>::Id, UploadId)>,
-        ) -> Result<Response, ApiError> {
+            state: ::axum::extract::State<$crate::state::AppState>,
+            caller: $crate::api::auth::Caller,
+            ids: $crate::api::extract::ApiPath<(<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id, ::punchcard_domain::UploadId)>,
+        ) -> Result<::axum::response::Response, $crate::problem::ApiError> {
             $crate::api::catalog::image_bytes::<$kind>(state, caller, ids).await
         }
 
@@ -501,10 +501,10 @@ macro_rules! image_routes {
                 (status = 404, description = $no_image, body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $remove(
-            state: State<AppState>,
-            caller: Caller,
-            ids: ApiPath<(<$kind as CatalogKind>::Id, UploadId)>,
-        ) -> Result<StatusCode, ApiError> {
+            state: ::axum::extract::State<$crate::state::AppState>,
+            caller: $crate::api::auth::Caller,
+            ids: $crate::api::extract::ApiPath<(<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id, ::punchcard_domain::UploadId)>,
+        ) -> Result<::axum::http::StatusCode, $crate::problem::ApiError> {
             $crate::api::catalog::remove_image::<$kind>(state, caller, ids).await
         }
     };

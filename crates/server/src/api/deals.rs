@@ -1,23 +1,13 @@
 //! `/api/v1/deals`: the deals leads spend points on, with their stores, prices and images.
 
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::Json;
-use punchcard_app::catalog_kind::CatalogKind;
 use punchcard_app::deals::{DealDraft, DealPatch, DealView, Deals};
-use punchcard_domain::UploadId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
 use super::catalog::{catalog_routes, image_routes};
 use super::catalog::{cleared, moment, nullable, CurrencyPrice, Image, ImageUpload};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::problem::Problem;
 
 catalog_routes! {
     Deals: Deal, NewDeal, DealChanges, DealFilters, tag "deals";

@@ -1,23 +1,13 @@
 //! `/api/v1/offers`: public promo codes with a price in coins, their stores and images.
 
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::Json;
-use punchcard_app::catalog_kind::CatalogKind;
 use punchcard_app::offers::{OfferDraft, OfferPatch, OfferView, Offers};
-use punchcard_domain::UploadId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
 use super::catalog::{catalog_routes, image_routes};
 use super::catalog::{cleared, moment, nullable, CurrencyPrice, Image, ImageUpload};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::problem::Problem;
 
 catalog_routes! {
     Offers: Offer, NewOffer, OfferChanges, OfferFilters, tag "offers";
