@@ -81,6 +81,8 @@ pub trait PageKind: CatalogKind + Sized {
 /// What every list page shows.
 pub struct ListParts<K: PageKind> {
     pub chrome: Chrome,
+    /// The list's address, under which its items' pages live.
+    pub list_path: &'static str,
     pub lines: Vec<K::Line>,
     pub filters: K::Filters,
     pub filtering: bool,
@@ -187,6 +189,7 @@ async fn list<K: PageKind>(
         .any(|(_, v)| !v.trim().is_empty());
     let list = ListParts {
         chrome: Chrome::new(&user, K::NAV),
+        list_path: K::LIST,
         lines,
         filtering: active || !filter_errors.is_empty(),
         here: href::<K>(&filters, None),
