@@ -216,13 +216,27 @@ impl CatalogItem {
             CatalogItem::Store(id) => stores::find(conn, merchant_id, env, id).await?.is_some(),
         })
     }
-}
 
-fn image_cap_error(item: &CatalogItem) -> AppError {
-    AppError::LimitReached(format!(
-        "at most {IMAGE_CAP} images per {}; delete one before adding another",
-        item.parent_type()
-    ))
+    /// Refuses an image for an item that is gone or already has its three.
+    async fn check_room(
+        &self,
+        conn: &mut Conn,
+        merchant_id: &MerchantId,
+        env: Env,
+    ) -> Result<(), AppError> {
+        if !self.exists(conn, merchant_id, env).await? {
+            return Err(self.not_found());
+        }
+        if uploads::count_for_parent(conn, merchant_id, self.parent_type(), self.id()).await?
+            >= IMAGE_CAP
+        {
+            return Err(AppError::LimitReached(format!(
+                "at most {IMAGE_CAP} images per {}; delete one before adding another",
+                self.parent_type()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// How many capped catalog items an environment holds, and the caps.
@@ -244,29 +258,19 @@ impl App {
         env: Env,
     ) -> Result<CatalogCounts, AppError> {
         let mut conn = self.db.conn().await?;
-        let mut counts = [0i64; 3];
-        let resources = [
+        let cap = |r: Resource| r.cap(env).unwrap_or(i64::MAX);
+        let (deals, offers, stores) = (
             Resource::ActiveDeals,
             Resource::ActiveOffers,
             Resource::Stores,
-        ];
-        for (n, r) in counts.iter_mut().zip(resources) {
-            *n = limits::count(&mut conn, r, merchant_id, env).await?;
-        }
-        let cap = |r: Resource| r.cap(env).unwrap_or(i64::MAX);
-        let [active_deals, active_offers, stores] = counts;
-        let (active_deals_cap, active_offers_cap, stores_cap) = (
-            cap(Resource::ActiveDeals),
-            cap(Resource::ActiveOffers),
-            cap(Resource::Stores),
         );
         Ok(CatalogCounts {
-            active_deals,
-            active_deals_cap,
-            active_offers,
-            active_offers_cap,
-            stores,
-            stores_cap,
+            active_deals: limits::count(&mut conn, deals, merchant_id, env).await?,
+            active_deals_cap: cap(deals),
+            active_offers: limits::count(&mut conn, offers, merchant_id, env).await?,
+            active_offers_cap: cap(offers),
+            stores: limits::count(&mut conn, stores, merchant_id, env).await?,
+            stores_cap: cap(stores),
         })
     }
 
@@ -297,15 +301,7 @@ impl App {
         // Quick refusals before the bytes travel; the transaction below decides for real.
         {
             let mut conn = self.db.conn().await?;
-            if !item.exists(&mut conn, merchant_id, env).await? {
-                return Err(item.not_found());
-            }
-            if uploads::count_for_parent(&mut conn, merchant_id, item.parent_type(), item.id())
-                .await?
-                >= IMAGE_CAP
-            {
-                return Err(image_cap_error(item));
-            }
+            item.check_room(&mut conn, merchant_id, env).await?;
         }
         blobs.put(&row.storage_key, bytes).await?;
         let inserted = async {
@@ -314,15 +310,7 @@ impl App {
             if !accounts::lock_merchant(&mut tx, merchant_id).await? {
                 return Err(AppError::NotFound("merchant"));
             }
-            if !item.exists(&mut tx, merchant_id, env).await? {
-                return Err(item.not_found());
-            }
-            if uploads::count_for_parent(&mut tx, merchant_id, item.parent_type(), item.id())
-                .await?
-                >= IMAGE_CAP
-            {
-                return Err(image_cap_error(item));
-            }
+            item.check_room(&mut tx, merchant_id, env).await?;
             uploads::insert(&mut tx, &row).await?;
             commit(tx).await?;
             Ok(())

@@ -6,6 +6,7 @@ pub mod allowed_ips;
 pub mod api_keys;
 pub mod callbacks;
 pub mod catalog;
+pub mod catalog_kind;
 pub mod coupons;
 pub mod currencies;
 pub mod deals;

@@ -1,5 +1,7 @@
 //! Stores: where deals and offers are honoured, online or at an address, under the store cap.
 
+use std::collections::HashMap;
+
 use punchcard_domain::catalog::{parse_name, GeoPoint, StoreMode};
 use punchcard_domain::limits::Resource;
 use punchcard_domain::net::CallbackUrl;
@@ -9,87 +11,37 @@ use punchcard_domain::{
 };
 use punchcard_store::stores::{self, StoreFilter, StoreRow};
 use punchcard_store::uploads::UploadRow;
-use punchcard_store::{commit, Conn};
+use punchcard_store::{Conn, StoreError};
 
-use crate::catalog::{group, images_of, parse_opt, parse_search};
+use crate::catalog::{group, parse_opt, parse_search, CatalogItem, Rates};
+use crate::catalog_kind::{drafts, kind_items, named_use_cases, Cap, CatalogKind};
 use crate::kyc::{parse_country, parse_postal_code};
-use crate::limits::check_cap;
 use crate::{App, AppError};
 
-/// The parent type of store images in `uploads`.
-pub const STORE_PARENT: &str = "store";
-
-/// A store as typed; optional fields may be empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StoreDraft {
-    pub name: String,
-    /// `online` or `offline`.
-    pub mode: String,
-    /// Online stores only.
-    pub url: String,
-    pub address_line: String,
-    pub city: String,
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2.
-    pub country: String,
-    /// Decimal degrees; both or neither.
-    pub latitude: String,
-    pub longitude: String,
-}
-
-/// A change to a store: only the fields given change; an empty value clears an optional field.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StorePatch {
-    pub name: Option<String>,
-    pub mode: Option<String>,
-    pub url: Option<String>,
-    pub address_line: Option<String>,
-    pub city: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: Option<String>,
-    pub latitude: Option<String>,
-    pub longitude: Option<String>,
-}
-
-impl StoreDraft {
-    pub fn of(s: &StoreRow) -> Self {
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let point = match (s.latitude_e7, s.longitude_e7) {
-            (Some(la), Some(lo)) => Some(GeoPoint::from_e7(la, lo)),
-            _ => None,
-        };
-        Self {
-            name: s.name.clone(),
-            mode: s.mode.clone(),
-            url: text(&s.url),
-            address_line: text(&s.address_line),
-            city: text(&s.city),
-            postal_code: text(&s.postal_code),
-            country: text(&s.country),
-            latitude: point.map(|p| p.latitude_text()).unwrap_or_default(),
-            longitude: point.map(|p| p.longitude_text()).unwrap_or_default(),
-        }
-    }
-
-    fn apply(&mut self, p: StorePatch) {
-        let set = |field: &mut String, v: Option<String>| {
-            if let Some(v) = v {
-                *field = v;
-            }
-        };
-        set(&mut self.name, p.name);
-        set(&mut self.mode, p.mode);
-        set(&mut self.url, p.url);
-        set(&mut self.address_line, p.address_line);
-        set(&mut self.city, p.city);
-        set(&mut self.postal_code, p.postal_code);
-        set(&mut self.country, p.country);
-        set(&mut self.latitude, p.latitude);
-        set(&mut self.longitude, p.longitude);
+drafts! {
+    /// A store as typed; optional fields may be empty.
+    pub struct StoreDraft;
+    /// A change to a store: only the fields given change; an empty value clears an optional field.
+    pub struct StorePatch;
+    {
+        pub name: String,
+        /// `online` or `offline`.
+        pub mode: String,
+        /// Online stores only.
+        pub url: String,
+        pub address_line: String,
+        pub city: String,
+        pub postal_code: String,
+        /// ISO 3166-1 alpha-2.
+        pub country: String,
+        /// Decimal degrees; both or neither.
+        pub latitude: String,
+        pub longitude: String,
     }
 }
 
-struct ParsedStore {
+/// A store's fields once valid.
+pub struct ParsedStore {
     name: String,
     mode: StoreMode,
     url: Option<String>,
@@ -116,60 +68,6 @@ fn address_part(
     parse_label(field, s, max).map(Some)
 }
 
-fn parse_store(d: &StoreDraft, e: &mut ValidationErrors) -> Option<ParsedStore> {
-    let name = e.check(parse_name(&d.name, 100));
-    let mode = e.check(StoreMode::parse(&d.mode));
-    let offline = mode == Some(StoreMode::Offline);
-    let url = if d.url.trim().is_empty() {
-        Some(None)
-    } else if offline {
-        e.check(Err::<Option<String>, _>(FieldError::new(
-            "url",
-            "is for online stores only; set `mode` to `online` or leave it empty",
-        )))
-    } else {
-        e.check(
-            CallbackUrl::parse(&d.url, true)
-                .map(|u| Some(u.as_str().to_string()))
-                .map_err(|err| err.at("url")),
-        )
-    };
-    let address_line = e.check(address_part("address_line", &d.address_line, 200, offline));
-    let city = e.check(address_part("city", &d.city, 100, offline));
-    let postal_code = e.check(parse_opt(Some(d.postal_code.as_str()), parse_postal_code));
-    let country = if d.country.trim().is_empty() {
-        if offline {
-            e.check(Err::<Option<String>, _>(FieldError::new(
-                "country",
-                "is required for an offline store",
-            )))
-        } else {
-            Some(None)
-        }
-    } else {
-        e.check(parse_country(&d.country).map(Some))
-    };
-    let location = match GeoPoint::parse(&d.latitude, &d.longitude) {
-        Ok(p) => Some(p),
-        Err(errs) => {
-            for err in errs {
-                e.push(err);
-            }
-            None
-        }
-    };
-    Some(ParsedStore {
-        name: name?,
-        mode: mode?,
-        url: url?,
-        address_line: address_line?,
-        city: city?,
-        postal_code: postal_code?,
-        country: country?,
-        location: location?,
-    })
-}
-
 /// A store with what answers show about it.
 #[derive(Debug, Clone)]
 pub struct StoreView {
@@ -180,12 +78,16 @@ pub struct StoreView {
     pub images: Vec<UploadRow>,
 }
 
+fn location(s: &StoreRow) -> Option<GeoPoint> {
+    match (s.latitude_e7, s.longitude_e7) {
+        (Some(la), Some(lo)) => Some(GeoPoint::from_e7(la, lo)),
+        _ => None,
+    }
+}
+
 impl StoreView {
     pub fn location(&self) -> Option<GeoPoint> {
-        match (self.store.latitude_e7, self.store.longitude_e7) {
-            (Some(la), Some(lo)) => Some(GeoPoint::from_e7(la, lo)),
-            _ => None,
-        }
+        location(&self.store)
     }
 }
 
@@ -198,14 +100,29 @@ pub struct StoreQuery {
     pub q: Option<String>,
 }
 
-impl StoreQuery {
-    pub fn parse(&self) -> Result<StoreFilter, ValidationErrors> {
+/// Stores: every one counts against the store cap; they carry deals and offers.
+pub struct Stores;
+
+impl CatalogKind for Stores {
+    const NAME: &'static str = "store";
+    const CAP: Cap = Cap::FromCreation(Resource::Stores);
+    type Id = StoreId;
+    type Row = StoreRow;
+    type Draft = StoreDraft;
+    type Filter = StoreFilter;
+    type Query = StoreQuery;
+    type Parsed = ParsedStore;
+    /// The live deals and offers it carries.
+    type Links = (Vec<DealId>, Vec<OfferId>);
+    type View = StoreView;
+
+    fn filter(query: &StoreQuery) -> Result<StoreFilter, ValidationErrors> {
         let mut e = ValidationErrors::new();
-        let mode = e.check(parse_opt(self.mode.as_deref(), StoreMode::parse));
-        let city = e.check(parse_opt(self.city.as_deref(), |s| {
+        let mode = e.check(parse_opt(query.mode.as_deref(), StoreMode::parse));
+        let city = e.check(parse_opt(query.city.as_deref(), |s| {
             parse_label("city", s, 100)
         }));
-        let q = e.check(parse_search(self.q.as_deref()));
+        let q = e.check(parse_search(query.q.as_deref()));
         e.into_result()?;
         Ok(StoreFilter {
             mode: mode.flatten().map(|m| m.as_str().to_string()),
@@ -213,172 +130,163 @@ impl StoreQuery {
             name_contains: q.flatten(),
         })
     }
-}
 
-async fn views(
-    conn: &mut Conn,
-    merchant_id: &MerchantId,
-    env: Env,
-    rows: Vec<StoreRow>,
-) -> Result<Vec<StoreView>, AppError> {
-    let ids: Vec<StoreId> = rows.iter().map(|s| s.id.clone()).collect();
-    let mut deals = group(stores::deal_links(conn, merchant_id, env, &ids).await?);
-    let mut offers = group(stores::offer_links(conn, merchant_id, env, &ids).await?);
-    let id_strs: Vec<&str> = ids.iter().map(StoreId::as_str).collect();
-    let mut images = images_of(conn, merchant_id, STORE_PARENT, &id_strs).await?;
-    Ok(rows
-        .into_iter()
-        .map(|store| StoreView {
-            deal_ids: deals.remove(&store.id).unwrap_or_default(),
-            offer_ids: offers.remove(&store.id).unwrap_or_default(),
-            images: images.remove(store.id.as_str()).unwrap_or_default(),
-            store,
+    fn parent(id: StoreId) -> CatalogItem {
+        CatalogItem::Store(id)
+    }
+
+    fn parse(_env: Env, d: &StoreDraft, e: &mut ValidationErrors) -> Option<ParsedStore> {
+        let name = e.check(parse_name(&d.name, 100));
+        let mode = e.check(StoreMode::parse(&d.mode));
+        let offline = mode == Some(StoreMode::Offline);
+        let url = if d.url.trim().is_empty() {
+            Some(None)
+        } else if offline {
+            e.check(Err::<Option<String>, _>(FieldError::new(
+                "url",
+                "is for online stores only; set `mode` to `online` or leave it empty",
+            )))
+        } else {
+            e.check(
+                CallbackUrl::parse(&d.url, true)
+                    .map(|u| Some(u.as_str().to_string()))
+                    .map_err(|err| err.at("url")),
+            )
+        };
+        let address_line = e.check(address_part("address_line", &d.address_line, 200, offline));
+        let city = e.check(address_part("city", &d.city, 100, offline));
+        let postal_code = e.check(parse_opt(Some(d.postal_code.as_str()), parse_postal_code));
+        let country = if d.country.trim().is_empty() {
+            if offline {
+                e.check(Err::<Option<String>, _>(FieldError::new(
+                    "country",
+                    "is required for an offline store",
+                )))
+            } else {
+                Some(None)
+            }
+        } else {
+            e.check(parse_country(&d.country).map(Some))
+        };
+        let location = match GeoPoint::parse(&d.latitude, &d.longitude) {
+            Ok(p) => Some(p),
+            Err(errs) => {
+                for err in errs {
+                    e.push(err);
+                }
+                None
+            }
+        };
+        Some(ParsedStore {
+            name: name?,
+            mode: mode?,
+            url: url?,
+            address_line: address_line?,
+            city: city?,
+            postal_code: postal_code?,
+            country: country?,
+            location: location?,
         })
-        .collect())
-}
+    }
 
-async fn view(
-    conn: &mut Conn,
-    merchant_id: &MerchantId,
-    env: Env,
-    store: StoreRow,
-) -> Result<StoreView, AppError> {
-    views(conn, merchant_id, env, vec![store])
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound("store"))
-}
+    fn new_row(merchant_id: &MerchantId, env: Env, p: ParsedStore, now: Timestamp) -> StoreRow {
+        let blank = StoreRow {
+            merchant_id: merchant_id.clone(),
+            env,
+            id: StoreId::new(),
+            name: String::new(),
+            mode: String::new(),
+            url: None,
+            address_line: None,
+            city: None,
+            postal_code: None,
+            country: None,
+            latitude_e7: None,
+            longitude_e7: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        Self::changed_row(blank, p, now)
+    }
 
-fn row_fields(p: ParsedStore, base: StoreRow) -> StoreRow {
-    StoreRow {
-        name: p.name,
-        mode: p.mode.as_str().to_string(),
-        url: p.url,
-        address_line: p.address_line,
-        city: p.city,
-        postal_code: p.postal_code,
-        country: p.country,
-        latitude_e7: p.location.map(GeoPoint::latitude_e7),
-        longitude_e7: p.location.map(GeoPoint::longitude_e7),
-        ..base
+    fn changed_row(current: StoreRow, p: ParsedStore, now: Timestamp) -> StoreRow {
+        StoreRow {
+            name: p.name,
+            mode: p.mode.as_str().to_string(),
+            url: p.url,
+            address_line: p.address_line,
+            city: p.city,
+            postal_code: p.postal_code,
+            country: p.country,
+            latitude_e7: p.location.map(GeoPoint::latitude_e7),
+            longitude_e7: p.location.map(GeoPoint::longitude_e7),
+            updated_at: now,
+            ..current
+        }
+    }
+
+    fn draft(s: &StoreRow, _links: &Self::Links) -> StoreDraft {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let point = location(s);
+        StoreDraft {
+            name: s.name.clone(),
+            mode: s.mode.clone(),
+            url: text(&s.url),
+            address_line: text(&s.address_line),
+            city: text(&s.city),
+            postal_code: text(&s.postal_code),
+            country: text(&s.country),
+            latitude: point.map(|p| p.latitude_text()).unwrap_or_default(),
+            longitude: point.map(|p| p.longitude_text()).unwrap_or_default(),
+        }
+    }
+
+    fn view(
+        store: StoreRow,
+        links: Self::Links,
+        _rates: &Rates,
+        images: Vec<UploadRow>,
+    ) -> StoreView {
+        let (deal_ids, offer_ids) = links;
+        StoreView {
+            store,
+            deal_ids,
+            offer_ids,
+            images,
+        }
+    }
+
+    fn edit_draft(v: &StoreView) -> StoreDraft {
+        Self::draft(&v.store, &Default::default())
+    }
+
+    kind_items!(stores, store);
+
+    async fn links(
+        c: &mut Conn,
+        m: &MerchantId,
+        env: Env,
+        ids: &[StoreId],
+    ) -> Result<HashMap<StoreId, Self::Links>, StoreError> {
+        let mut deals = group(stores::deal_links(c, m, env, ids).await?);
+        let mut offers = group(stores::offer_links(c, m, env, ids).await?);
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let links = (
+                    deals.remove(id).unwrap_or_default(),
+                    offers.remove(id).unwrap_or_default(),
+                );
+                (id.clone(), links)
+            })
+            .collect())
     }
 }
+
+named_use_cases!(Stores: create_store, store, list_stores);
 
 impl App {
-    /// Creates a store, at most 100 per environment.
-    pub async fn create_store(
-        &self,
-        merchant_id: &MerchantId,
-        env: Env,
-        draft: &StoreDraft,
-    ) -> Result<StoreView, AppError> {
-        let mut errors = ValidationErrors::new();
-        let parsed = parse_store(draft, &mut errors);
-        errors.into_result()?;
-        let now = Timestamp::now();
-        let row = row_fields(
-            parsed.expect("checked"),
-            StoreRow {
-                merchant_id: merchant_id.clone(),
-                env,
-                id: StoreId::new(),
-                name: String::new(),
-                mode: String::new(),
-                url: None,
-                address_line: None,
-                city: None,
-                postal_code: None,
-                country: None,
-                latitude_e7: None,
-                longitude_e7: None,
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-            },
-        );
-        let mut tx = self.db.begin_write().await?;
-        check_cap(&mut tx, merchant_id, env, Resource::Stores).await?;
-        stores::insert(&mut tx, &row).await?;
-        let answer = view(&mut tx, merchant_id, env, row).await?;
-        commit(tx).await?;
-        tracing::info!(merchant_id = %merchant_id, env = %env, store_id = %answer.store.id, "store created");
-        Ok(answer)
-    }
-
-    pub async fn store(
-        &self,
-        merchant_id: &MerchantId,
-        env: Env,
-        id: &StoreId,
-    ) -> Result<StoreView, AppError> {
-        let mut conn = self.db.conn().await?;
-        let store = stores::find(&mut conn, merchant_id, env, id)
-            .await?
-            .ok_or(AppError::NotFound("store"))?;
-        view(&mut conn, merchant_id, env, store).await
-    }
-
-    pub async fn list_stores(
-        &self,
-        merchant_id: &MerchantId,
-        env: Env,
-        filter: &StoreFilter,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<StoreView>, AppError> {
-        let mut conn = self.db.conn().await?;
-        let rows = stores::list(&mut conn, merchant_id, env, filter, after, limit).await?;
-        views(&mut conn, merchant_id, env, rows).await
-    }
-
-    pub async fn update_store(
-        &self,
-        merchant_id: &MerchantId,
-        env: Env,
-        id: &StoreId,
-        patch: StorePatch,
-    ) -> Result<StoreView, AppError> {
-        let mut tx = self.db.begin_write().await?;
-        let current = stores::find(&mut tx, merchant_id, env, id)
-            .await?
-            .ok_or(AppError::NotFound("store"))?;
-        let mut draft = StoreDraft::of(&current);
-        draft.apply(patch);
-        let mut errors = ValidationErrors::new();
-        let parsed = parse_store(&draft, &mut errors);
-        errors.into_result()?;
-        let row = row_fields(
-            parsed.expect("checked"),
-            StoreRow {
-                updated_at: Timestamp::now(),
-                ..current
-            },
-        );
-        if !stores::update(&mut tx, &row).await? {
-            return Err(AppError::NotFound("store"));
-        }
-        let answer = view(&mut tx, merchant_id, env, row).await?;
-        commit(tx).await?;
-        tracing::info!(merchant_id = %merchant_id, env = %env, store_id = %id, "store updated");
-        Ok(answer)
-    }
-
-    /// Deletes a store and detaches it from every deal and offer.
-    pub async fn delete_store(
-        &self,
-        merchant_id: &MerchantId,
-        env: Env,
-        id: &StoreId,
-    ) -> Result<(), AppError> {
-        let mut tx = self.db.begin_write().await?;
-        if !stores::soft_delete(&mut tx, merchant_id, env, id, Timestamp::now()).await? {
-            return Err(AppError::NotFound("store"));
-        }
-        commit(tx).await?;
-        tracing::info!(merchant_id = %merchant_id, env = %env, store_id = %id, "store deleted");
-        Ok(())
-    }
-
     /// Every live store of an environment (at most the cap), for pickers.
     pub async fn all_stores(
         &self,
@@ -401,6 +309,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog_kind::Draft;
 
     fn offline() -> StoreDraft {
         StoreDraft {
@@ -419,7 +328,7 @@ mod tests {
     #[test]
     fn offline_stores_need_an_address() {
         let mut e = ValidationErrors::new();
-        let p = parse_store(&offline(), &mut e).unwrap();
+        let p = Stores::parse(Env::Dev, &offline(), &mut e).unwrap();
         assert_eq!(p.country.as_deref(), Some("GB"));
         assert_eq!(p.postal_code.as_deref(), Some("LS1 4AB"));
         assert_eq!(p.location.unwrap().latitude_e7(), 537_997_000);
@@ -431,7 +340,7 @@ mod tests {
             latitude: "95".into(),
             ..StoreDraft::default()
         };
-        assert!(parse_store(&d, &mut e).is_none());
+        assert!(Stores::parse(Env::Dev, &d, &mut e).is_none());
         for f in ["url", "address_line", "city", "country", "longitude"] {
             assert!(e.for_field(f).is_some(), "{f}: {e}");
         }
@@ -446,7 +355,7 @@ mod tests {
             ..StoreDraft::default()
         };
         let mut e = ValidationErrors::new();
-        let p = parse_store(&d, &mut e).unwrap();
+        let p = Stores::parse(Env::Dev, &d, &mut e).unwrap();
         assert_eq!(p.url.as_deref(), Some("https://shop.example/deals"));
         assert_eq!(p.city, None);
         let bad = StoreDraft {
@@ -455,7 +364,7 @@ mod tests {
             ..d
         };
         let mut e = ValidationErrors::new();
-        assert!(parse_store(&bad, &mut e).is_none());
+        assert!(Stores::parse(Env::Dev, &bad, &mut e).is_none());
         assert!(e.for_field("url").is_some());
         assert!(e.for_field("country").is_some());
     }
@@ -470,7 +379,7 @@ mod tests {
             ..StorePatch::default()
         });
         let mut e = ValidationErrors::new();
-        let p = parse_store(&d, &mut e).unwrap();
+        let p = Stores::parse(Env::Dev, &d, &mut e).unwrap();
         assert_eq!(p.location, None);
         assert_eq!(p.postal_code, None);
     }

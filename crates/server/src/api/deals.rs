@@ -1,22 +1,46 @@
 //! `/api/v1/deals`: the deals leads spend points on, with their stores, prices and images.
 
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::Json;
-use punchcard_app::catalog::CatalogItem;
-use punchcard_app::deals::{DealDraft, DealPatch, DealQuery, DealView};
-use punchcard_domain::{DealId, UploadId};
+use punchcard_app::deals::{DealDraft, DealPatch, DealView, Deals};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
+use super::catalog::{catalog_routes, image_routes};
 use super::catalog::{cleared, moment, nullable, CurrencyPrice, Image, ImageUpload};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::problem::Problem;
+
+catalog_routes! {
+    Deals: Deal, NewDeal, DealChanges, DealFilters, tag "deals";
+    paths "/api/v1/deals", "/api/v1/deals/{id}";
+    words "the deal id", "the deal", "a page of deals", "the changed deal",
+        "no such deal in this environment";
+    refusals "invalid fields (`validation_failed`) or the active-deal cap reached (`limit_reached`: 10 in dev, 100 in prod)",
+        "invalid fields or the active-deal cap reached";
+    create_deal "Creates a deal.";
+    list_deals "Lists the environment's deals in creation order.";
+    get_deal "One deal.";
+    update_deal "Changes a deal.";
+    delete_deal "Deletes a deal. It leaves lists and answers; coupons already issued keep it.";
+}
+
+/// Filters of the deal list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DealFilters {
+    /// `voucher`, `cash`, `merchandise` or `meetup`.
+    #[param(pattern = "^(voucher|cash|merchandise|meetup)$")]
+    pub kind: Option<String>,
+    /// `true` or `false`.
+    #[param(pattern = "^(true|false)$")]
+    pub available: Option<String>,
+    /// `private` or `partner`.
+    #[param(pattern = "^(private|partner)$")]
+    pub visibility: Option<String>,
+    /// Only deals carried by this store.
+    pub store_id: Option<String>,
+    /// Part of the name, any case.
+    pub q: Option<String>,
+}
 
 /// A deal of the catalog.
 #[derive(Debug, Serialize, ToSchema)]
@@ -177,201 +201,10 @@ impl From<DealChanges> for DealPatch {
     }
 }
 
-/// Filters of the deal list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DealFilters {
-    /// `voucher`, `cash`, `merchandise` or `meetup`.
-    #[param(pattern = "^(voucher|cash|merchandise|meetup)$")]
-    pub kind: Option<String>,
-    /// `true` or `false`.
-    #[param(pattern = "^(true|false)$")]
-    pub available: Option<String>,
-    /// `private` or `partner`.
-    #[param(pattern = "^(private|partner)$")]
-    pub visibility: Option<String>,
-    /// Only deals carried by this store.
-    pub store_id: Option<String>,
-    /// Part of the name, any case.
-    pub q: Option<String>,
-}
-
-/// Creates a deal.
-#[utoipa::path(post, path = "/api/v1/deals", tag = "deals",
-    request_body = NewDeal,
-    security(("basic" = [])),
-    responses(
-        (status = 201, description = "the deal", body = Deal),
-        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid fields (`validation_failed`) or the active-deal cap reached (`limit_reached`: 10 in dev, 100 in prod)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create_deal(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiJson(body): ApiJson<NewDeal>,
-) -> Result<(StatusCode, Json<Deal>), ApiError> {
-    let view = state
-        .app
-        .create_deal(&caller.merchant_id, caller.env, &body.into())
-        .await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
-}
-
-/// Lists the environment's deals in creation order.
-#[utoipa::path(get, path = "/api/v1/deals", tag = "deals",
-    params(PageParams, DealFilters),
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "a page of deals", body = Page<Deal>),
-        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid filters or paging parameters", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list_deals(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiQuery(params): ApiQuery<PageParams>,
-    ApiQuery(filters): ApiQuery<DealFilters>,
-) -> Result<Json<Page<Deal>>, ApiError> {
-    let page = params.parse()?;
-    let filter = DealQuery {
-        kind: filters.kind,
-        available: filters.available,
-        visibility: filters.visibility,
-        store_id: filters.store_id,
-        q: filters.q,
-    }
-    .parse()?;
-    let rows = state
-        .app
-        .list_deals(
-            &caller.merchant_id,
-            caller.env,
-            &filter,
-            page.after.as_deref(),
-            page.fetch_limit(),
-        )
-        .await?;
-    let page = page.page(rows, |v| v.deal.id.to_string());
-    Ok(Json(Page {
-        data: page.data.into_iter().map(Deal::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
-}
-
-/// One deal.
-#[utoipa::path(get, path = "/api/v1/deals/{id}", tag = "deals",
-    params(("id" = String, Path, description = "the deal id")),
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "the deal", body = Deal),
-        (status = 404, description = "no such deal in this environment", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_deal(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<DealId>,
-) -> Result<Json<Deal>, ApiError> {
-    let view = state.app.deal(&caller.merchant_id, caller.env, &id).await?;
-    Ok(Json(view.into()))
-}
-
-/// Changes a deal.
-#[utoipa::path(patch, path = "/api/v1/deals/{id}", tag = "deals",
-    params(("id" = String, Path, description = "the deal id")),
-    request_body = DealChanges,
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "the changed deal", body = Deal),
-        (status = 404, description = "no such deal in this environment", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid fields or the active-deal cap reached", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update_deal(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<DealId>,
-    ApiJson(body): ApiJson<DealChanges>,
-) -> Result<Json<Deal>, ApiError> {
-    let view = state
-        .app
-        .update_deal(&caller.merchant_id, caller.env, &id, body.into())
-        .await?;
-    Ok(Json(view.into()))
-}
-
-/// Deletes a deal. It leaves lists and answers; coupons already issued keep it.
-#[utoipa::path(delete, path = "/api/v1/deals/{id}", tag = "deals",
-    params(("id" = String, Path, description = "the deal id")),
-    security(("basic" = [])),
-    responses(
-        (status = 204, description = "deleted"),
-        (status = 404, description = "no such deal in this environment", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn delete_deal(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<DealId>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .delete_deal(&caller.merchant_id, caller.env, &id)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Adds an image to a deal (at most 3).
-#[utoipa::path(post, path = "/api/v1/deals/{id}/images", tag = "deals",
-    params(("id" = String, Path, description = "the deal id")),
-    request_body(content = ImageUpload, content_type = "multipart/form-data"),
-    security(("basic" = [])),
-    responses(
-        (status = 201, description = "the image", body = Image),
-        (status = 404, description = "no such deal in this environment", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is larger than 6 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "not a PNG, JPEG, WebP or GIF, over 5 MiB (`validation_failed`), or already 3 images (`limit_reached`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn upload_deal_image(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<DealId>,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Result<(StatusCode, Json<Image>), Response> {
-    super::catalog::upload_image(&state, &caller, "deals", CatalogItem::Deal(id), multipart).await
-}
-
-/// The bytes of a deal's image.
-#[utoipa::path(get, path = "/api/v1/deals/{id}/images/{image_id}", tag = "deals",
-    params(
-        ("id" = String, Path, description = "the deal id"),
-        ("image_id" = String, Path, description = "the image id"),
-    ),
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "the image, in its own content type", content(("image/png"), ("image/jpeg"), ("image/webp"), ("image/gif"))),
-        (status = 404, description = "no such deal or image", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_deal_image(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath((id, image_id)): ApiPath<(DealId, UploadId)>,
-) -> Result<Response, ApiError> {
-    super::catalog::image_bytes(&state, &caller, CatalogItem::Deal(id), &image_id).await
-}
-
-/// Removes a deal's image.
-#[utoipa::path(delete, path = "/api/v1/deals/{id}/images/{image_id}", tag = "deals",
-    params(
-        ("id" = String, Path, description = "the deal id"),
-        ("image_id" = String, Path, description = "the image id"),
-    ),
-    security(("basic" = [])),
-    responses(
-        (status = 204, description = "removed"),
-        (status = 404, description = "no such deal or image", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn delete_deal_image(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath((id, image_id)): ApiPath<(DealId, UploadId)>,
-) -> Result<StatusCode, ApiError> {
-    super::catalog::remove_image(&state, &caller, CatalogItem::Deal(id), &image_id).await
+image_routes! {
+    Deals, tag "deals"; paths "/api/v1/deals/{id}/images", "/api/v1/deals/{id}/images/{image_id}";
+    words "the deal id", "no such deal in this environment", "no such deal or image";
+    upload_deal_image "Adds an image to a deal (at most 3).";
+    get_deal_image "The bytes of a deal's image.";
+    delete_deal_image "Removes a deal's image.";
 }

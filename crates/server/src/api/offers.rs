@@ -1,22 +1,43 @@
 //! `/api/v1/offers`: public promo codes with a price in coins, their stores and images.
 
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::Json;
-use punchcard_app::catalog::CatalogItem;
-use punchcard_app::offers::{OfferDraft, OfferPatch, OfferQuery, OfferView};
-use punchcard_domain::{OfferId, UploadId};
+use punchcard_app::offers::{OfferDraft, OfferPatch, OfferView, Offers};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
+use super::catalog::{catalog_routes, image_routes};
 use super::catalog::{cleared, moment, nullable, CurrencyPrice, Image, ImageUpload};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::problem::Problem;
+
+catalog_routes! {
+    Offers: Offer, NewOffer, OfferChanges, OfferFilters, tag "offers";
+    paths "/api/v1/offers", "/api/v1/offers/{id}";
+    words "the offer id", "the offer", "a page of offers", "the changed offer",
+        "no such offer in this environment";
+    refusals "invalid fields or a code another offer uses (`validation_failed`), or the active-offer cap reached (`limit_reached`: 10 in dev, 100 in prod)",
+        "invalid fields or the active-offer cap reached";
+    create_offer "Creates an offer.";
+    list_offers "Lists the environment's offers in creation order.";
+    get_offer "One offer.";
+    update_offer "Changes an offer.";
+    delete_offer "Deletes an offer; its code becomes free for another offer.";
+}
+
+/// Filters of the offer list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OfferFilters {
+    /// `true` or `false`.
+    #[param(pattern = "^(true|false)$")]
+    pub available: Option<String>,
+    /// Exactly this promo code (any case).
+    #[param(pattern = "^[A-Za-z0-9_-]{1,32}$")]
+    pub code: Option<String>,
+    /// Only offers of this store.
+    pub store_id: Option<String>,
+    /// Part of the name or code, any case.
+    pub q: Option<String>,
+}
 
 /// An offer: a public promo code with a price in coins and no codes to hand out.
 #[derive(Debug, Serialize, ToSchema)]
@@ -165,200 +186,10 @@ impl From<OfferChanges> for OfferPatch {
     }
 }
 
-/// Filters of the offer list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OfferFilters {
-    /// `true` or `false`.
-    #[param(pattern = "^(true|false)$")]
-    pub available: Option<String>,
-    /// Exactly this promo code (any case).
-    #[param(pattern = "^[A-Za-z0-9_-]{1,32}$")]
-    pub code: Option<String>,
-    /// Only offers of this store.
-    pub store_id: Option<String>,
-    /// Part of the name or code, any case.
-    pub q: Option<String>,
-}
-
-/// Creates an offer.
-#[utoipa::path(post, path = "/api/v1/offers", tag = "offers",
-    request_body = NewOffer,
-    security(("basic" = [])),
-    responses(
-        (status = 201, description = "the offer", body = Offer),
-        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid fields or a code another offer uses (`validation_failed`), or the active-offer cap reached (`limit_reached`: 10 in dev, 100 in prod)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create_offer(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiJson(body): ApiJson<NewOffer>,
-) -> Result<(StatusCode, Json<Offer>), ApiError> {
-    let view = state
-        .app
-        .create_offer(&caller.merchant_id, caller.env, &body.into())
-        .await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
-}
-
-/// Lists the environment's offers in creation order.
-#[utoipa::path(get, path = "/api/v1/offers", tag = "offers",
-    params(PageParams, OfferFilters),
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "a page of offers", body = Page<Offer>),
-        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid filters or paging parameters", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list_offers(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiQuery(params): ApiQuery<PageParams>,
-    ApiQuery(filters): ApiQuery<OfferFilters>,
-) -> Result<Json<Page<Offer>>, ApiError> {
-    let page = params.parse()?;
-    let filter = OfferQuery {
-        available: filters.available,
-        code: filters.code,
-        store_id: filters.store_id,
-        q: filters.q,
-    }
-    .parse()?;
-    let rows = state
-        .app
-        .list_offers(
-            &caller.merchant_id,
-            caller.env,
-            &filter,
-            page.after.as_deref(),
-            page.fetch_limit(),
-        )
-        .await?;
-    let page = page.page(rows, |v| v.offer.id.to_string());
-    Ok(Json(Page {
-        data: page.data.into_iter().map(Offer::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
-}
-
-/// One offer.
-#[utoipa::path(get, path = "/api/v1/offers/{id}", tag = "offers",
-    params(("id" = String, Path, description = "the offer id")),
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "the offer", body = Offer),
-        (status = 404, description = "no such offer in this environment", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_offer(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<OfferId>,
-) -> Result<Json<Offer>, ApiError> {
-    let view = state
-        .app
-        .offer(&caller.merchant_id, caller.env, &id)
-        .await?;
-    Ok(Json(view.into()))
-}
-
-/// Changes an offer.
-#[utoipa::path(patch, path = "/api/v1/offers/{id}", tag = "offers",
-    params(("id" = String, Path, description = "the offer id")),
-    request_body = OfferChanges,
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "the changed offer", body = Offer),
-        (status = 404, description = "no such offer in this environment", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid fields or the active-offer cap reached", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update_offer(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<OfferId>,
-    ApiJson(body): ApiJson<OfferChanges>,
-) -> Result<Json<Offer>, ApiError> {
-    let view = state
-        .app
-        .update_offer(&caller.merchant_id, caller.env, &id, body.into())
-        .await?;
-    Ok(Json(view.into()))
-}
-
-/// Deletes an offer; its code becomes free for another offer.
-#[utoipa::path(delete, path = "/api/v1/offers/{id}", tag = "offers",
-    params(("id" = String, Path, description = "the offer id")),
-    security(("basic" = [])),
-    responses(
-        (status = 204, description = "deleted"),
-        (status = 404, description = "no such offer in this environment", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn delete_offer(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<OfferId>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .delete_offer(&caller.merchant_id, caller.env, &id)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Adds an image to an offer (at most 3).
-#[utoipa::path(post, path = "/api/v1/offers/{id}/images", tag = "offers",
-    params(("id" = String, Path, description = "the offer id")),
-    request_body(content = ImageUpload, content_type = "multipart/form-data"),
-    security(("basic" = [])),
-    responses(
-        (status = 201, description = "the image", body = Image),
-        (status = 404, description = "no such offer in this environment", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is larger than 6 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "not a PNG, JPEG, WebP or GIF, over 5 MiB (`validation_failed`), or already 3 images (`limit_reached`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn upload_offer_image(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<OfferId>,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Result<(StatusCode, Json<Image>), Response> {
-    super::catalog::upload_image(&state, &caller, "offers", CatalogItem::Offer(id), multipart).await
-}
-
-/// The bytes of an offer's image.
-#[utoipa::path(get, path = "/api/v1/offers/{id}/images/{image_id}", tag = "offers",
-    params(
-        ("id" = String, Path, description = "the offer id"),
-        ("image_id" = String, Path, description = "the image id"),
-    ),
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "the image, in its own content type", content(("image/png"), ("image/jpeg"), ("image/webp"), ("image/gif"))),
-        (status = 404, description = "no such offer or image", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_offer_image(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath((id, image_id)): ApiPath<(OfferId, UploadId)>,
-) -> Result<Response, ApiError> {
-    super::catalog::image_bytes(&state, &caller, CatalogItem::Offer(id), &image_id).await
-}
-
-/// Removes an offer's image.
-#[utoipa::path(delete, path = "/api/v1/offers/{id}/images/{image_id}", tag = "offers",
-    params(
-        ("id" = String, Path, description = "the offer id"),
-        ("image_id" = String, Path, description = "the image id"),
-    ),
-    security(("basic" = [])),
-    responses(
-        (status = 204, description = "removed"),
-        (status = 404, description = "no such offer or image", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn delete_offer_image(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath((id, image_id)): ApiPath<(OfferId, UploadId)>,
-) -> Result<StatusCode, ApiError> {
-    super::catalog::remove_image(&state, &caller, CatalogItem::Offer(id), &image_id).await
+image_routes! {
+    Offers, tag "offers"; paths "/api/v1/offers/{id}/images", "/api/v1/offers/{id}/images/{image_id}";
+    words "the offer id", "no such offer in this environment", "no such offer or image";
+    upload_offer_image "Adds an image to an offer (at most 3).";
+    get_offer_image "The bytes of an offer's image.";
+    delete_offer_image "Removes an offer's image.";
 }

@@ -1,22 +1,40 @@
 //! `/api/v1/stores`: where deals and offers are honoured, online or at an address.
 
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::Json;
-use punchcard_app::catalog::CatalogItem;
-use punchcard_app::stores::{StoreDraft, StorePatch, StoreQuery, StoreView};
-use punchcard_domain::{StoreId, UploadId};
+use punchcard_app::stores::{StoreDraft, StorePatch, StoreView, Stores};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
+use super::catalog::{catalog_routes, image_routes};
 use super::catalog::{cleared, nullable, Image, ImageUpload};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::problem::Problem;
+
+catalog_routes! {
+    Stores: Store, NewStore, StoreChanges, StoreFilters, tag "stores";
+    paths "/api/v1/stores", "/api/v1/stores/{id}";
+    words "the store id", "the store", "a page of stores", "the changed store",
+        "no such store in this environment";
+    refusals "invalid fields (`validation_failed`) or 100 stores already (`limit_reached`)",
+        "invalid fields";
+    create_store "Creates a store.";
+    list_stores "Lists the environment's stores in creation order.";
+    get_store "One store.";
+    update_store "Changes a store.";
+    delete_store "Deletes a store and detaches it from its stores and offers.";
+}
+
+/// Filters of the store list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StoreFilters {
+    /// `online` or `offline`.
+    #[param(pattern = "^(online|offline)$")]
+    pub mode: Option<String>,
+    /// The city, any case.
+    pub city: Option<String>,
+    /// Part of the name, any case.
+    pub q: Option<String>,
+}
 
 /// A store of the merchant.
 #[derive(Debug, Serialize, ToSchema)]
@@ -184,196 +202,10 @@ impl From<StoreChanges> for StorePatch {
     }
 }
 
-/// Filters of the store list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct StoreFilters {
-    /// `online` or `offline`.
-    #[param(pattern = "^(online|offline)$")]
-    pub mode: Option<String>,
-    /// The city, any case.
-    pub city: Option<String>,
-    /// Part of the name, any case.
-    pub q: Option<String>,
-}
-
-/// Creates a store.
-#[utoipa::path(post, path = "/api/v1/stores", tag = "stores",
-    request_body = NewStore,
-    security(("basic" = [])),
-    responses(
-        (status = 201, description = "the store", body = Store),
-        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid fields (`validation_failed`) or 100 stores already (`limit_reached`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create_store(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiJson(body): ApiJson<NewStore>,
-) -> Result<(StatusCode, Json<Store>), ApiError> {
-    let view = state
-        .app
-        .create_store(&caller.merchant_id, caller.env, &body.into())
-        .await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
-}
-
-/// Lists the environment's stores in creation order.
-#[utoipa::path(get, path = "/api/v1/stores", tag = "stores",
-    params(PageParams, StoreFilters),
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "a page of stores", body = Page<Store>),
-        (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid filters or paging parameters", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list_stores(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiQuery(params): ApiQuery<PageParams>,
-    ApiQuery(filters): ApiQuery<StoreFilters>,
-) -> Result<Json<Page<Store>>, ApiError> {
-    let page = params.parse()?;
-    let filter = StoreQuery {
-        mode: filters.mode,
-        city: filters.city,
-        q: filters.q,
-    }
-    .parse()?;
-    let rows = state
-        .app
-        .list_stores(
-            &caller.merchant_id,
-            caller.env,
-            &filter,
-            page.after.as_deref(),
-            page.fetch_limit(),
-        )
-        .await?;
-    let page = page.page(rows, |v| v.store.id.to_string());
-    Ok(Json(Page {
-        data: page.data.into_iter().map(Store::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
-}
-
-/// One store.
-#[utoipa::path(get, path = "/api/v1/stores/{id}", tag = "stores",
-    params(("id" = String, Path, description = "the store id")),
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "the store", body = Store),
-        (status = 404, description = "no such store in this environment", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_store(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<StoreId>,
-) -> Result<Json<Store>, ApiError> {
-    let view = state
-        .app
-        .store(&caller.merchant_id, caller.env, &id)
-        .await?;
-    Ok(Json(view.into()))
-}
-
-/// Changes a store.
-#[utoipa::path(patch, path = "/api/v1/stores/{id}", tag = "stores",
-    params(("id" = String, Path, description = "the store id")),
-    request_body = StoreChanges,
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "the changed store", body = Store),
-        (status = 404, description = "no such store in this environment", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid fields", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn update_store(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<StoreId>,
-    ApiJson(body): ApiJson<StoreChanges>,
-) -> Result<Json<Store>, ApiError> {
-    let view = state
-        .app
-        .update_store(&caller.merchant_id, caller.env, &id, body.into())
-        .await?;
-    Ok(Json(view.into()))
-}
-
-/// Deletes a store and detaches it from its stores and offers.
-#[utoipa::path(delete, path = "/api/v1/stores/{id}", tag = "stores",
-    params(("id" = String, Path, description = "the store id")),
-    security(("basic" = [])),
-    responses(
-        (status = 204, description = "deleted"),
-        (status = 404, description = "no such store in this environment", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn delete_store(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<StoreId>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .delete_store(&caller.merchant_id, caller.env, &id)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Adds an image to a store (at most 3).
-#[utoipa::path(post, path = "/api/v1/stores/{id}/images", tag = "stores",
-    params(("id" = String, Path, description = "the store id")),
-    request_body(content = ImageUpload, content_type = "multipart/form-data"),
-    security(("basic" = [])),
-    responses(
-        (status = 201, description = "the image", body = Image),
-        (status = 404, description = "no such store in this environment", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "the body is larger than 6 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "not a PNG, JPEG, WebP or GIF, over 5 MiB (`validation_failed`), or already 3 images (`limit_reached`)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn upload_store_image(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<StoreId>,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Result<(StatusCode, Json<Image>), Response> {
-    super::catalog::upload_image(&state, &caller, "stores", CatalogItem::Store(id), multipart).await
-}
-
-/// The bytes of a store's image.
-#[utoipa::path(get, path = "/api/v1/stores/{id}/images/{image_id}", tag = "stores",
-    params(
-        ("id" = String, Path, description = "the store id"),
-        ("image_id" = String, Path, description = "the image id"),
-    ),
-    security(("basic" = [])),
-    responses(
-        (status = 200, description = "the image, in its own content type", content(("image/png"), ("image/jpeg"), ("image/webp"), ("image/gif"))),
-        (status = 404, description = "no such store or image", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_store_image(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath((id, image_id)): ApiPath<(StoreId, UploadId)>,
-) -> Result<Response, ApiError> {
-    super::catalog::image_bytes(&state, &caller, CatalogItem::Store(id), &image_id).await
-}
-
-/// Removes a store's image.
-#[utoipa::path(delete, path = "/api/v1/stores/{id}/images/{image_id}", tag = "stores",
-    params(
-        ("id" = String, Path, description = "the store id"),
-        ("image_id" = String, Path, description = "the image id"),
-    ),
-    security(("basic" = [])),
-    responses(
-        (status = 204, description = "removed"),
-        (status = 404, description = "no such store or image", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn delete_store_image(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath((id, image_id)): ApiPath<(StoreId, UploadId)>,
-) -> Result<StatusCode, ApiError> {
-    super::catalog::remove_image(&state, &caller, CatalogItem::Store(id), &image_id).await
+image_routes! {
+    Stores, tag "stores"; paths "/api/v1/stores/{id}/images", "/api/v1/stores/{id}/images/{image_id}";
+    words "the store id", "no such store in this environment", "no such store or image";
+    upload_store_image "Adds an image to a store (at most 3).";
+    get_store_image "The bytes of a store's image.";
+    delete_store_image "Removes a store's image.";
 }

@@ -17,6 +17,11 @@ use super::chrome::{FormErrors, PageError};
 use super::session::ActiveMerchant;
 use crate::state::AppState;
 
+/// A filter as the app reads it: an empty field is no filter.
+pub fn opt(s: &str) -> Option<String> {
+    Some(s.to_string()).filter(|s| !s.trim().is_empty())
+}
+
 /// A date for tables: `2026-01-31 14:05`, or empty.
 pub fn short_moment(t: Option<Timestamp>) -> String {
     t.map(|t| {

@@ -1,48 +1,22 @@
-//! Deals of the session's environment: list with filters, create, edit, switch on and off,
-//! attach stores, images, delete.
+//! Deals of the session's environment: their filters, table, form and words; the pages
+//! themselves come from `kind`.
 
 use askama::Template;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, RawForm, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::{get, post};
 use axum::Router;
-use punchcard_app::catalog::{CatalogCounts, CatalogItem};
-use punchcard_app::deals::{DealDraft, DealPatch, DealQuery, DealView};
-use punchcard_app::AppError;
+use punchcard_app::catalog::Price;
+use punchcard_app::deals::{DealDraft, DealQuery, DealView, Deals};
 use punchcard_domain::catalog::DealKind;
-use punchcard_domain::{DealId, Env};
+use punchcard_domain::Env;
 
-use super::catalog::{
-    price_line, short_moment, store_choices, upload_image, ImageOutcome, Images, StoreChoice,
-};
-use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::{back_to, list_href, safe_back, to_local_input, FormFields};
+use super::catalog::{opt, price_line, short_moment, store_choices, StoreChoice};
+use super::chrome::{Nav, PageError};
+use super::kind::{page_parts, FormParts, ListParts, PageKind};
+use super::kit::{to_local_input, FormFields};
 use super::session::ActiveMerchant;
-use crate::api::catalog::IMAGE_BODY_LIMIT;
-use crate::api::pagination::{decode_cursor, encode_cursor};
 use crate::state::AppState;
 
-const LIST: &str = "/dashboard/deals";
-const PAGE_SIZE: i64 = 50;
-
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(LIST, get(list).post(create))
-        .route("/dashboard/deals/new", get(new))
-        .route("/dashboard/deals/{id}", get(edit).post(update))
-        .route("/dashboard/deals/{id}/available", post(toggle))
-        .route("/dashboard/deals/{id}/delete", post(delete))
-        .route(
-            "/dashboard/deals/{id}/images",
-            post(upload).layer(DefaultBodyLimit::max(IMAGE_BODY_LIMIT)),
-        )
-        .route("/dashboard/deals/{id}/images/{image_id}", get(image))
-        .route(
-            "/dashboard/deals/{id}/images/{image_id}/delete",
-            post(delete_image),
-        )
+    super::kind::routes::<Deals>()
 }
 
 fn kinds() -> Vec<(&'static str, &'static str)> {
@@ -64,46 +38,6 @@ pub struct Filters {
     pub cursor: String,
 }
 
-impl Filters {
-    fn query(&self) -> DealQuery {
-        let opt = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
-        DealQuery {
-            kind: opt(&self.kind),
-            available: opt(&self.available),
-            visibility: opt(&self.visibility),
-            store_id: opt(&self.store_id),
-            q: opt(&self.q),
-        }
-    }
-
-    fn active(&self) -> bool {
-        [
-            &self.kind,
-            &self.available,
-            &self.visibility,
-            &self.store_id,
-            &self.q,
-        ]
-        .iter()
-        .any(|s| !s.trim().is_empty())
-    }
-
-    /// This list's address, optionally from a cursor.
-    fn href(&self, cursor: Option<&str>) -> String {
-        list_href(
-            LIST,
-            &[
-                ("kind", &self.kind),
-                ("available", &self.available),
-                ("visibility", &self.visibility),
-                ("store_id", &self.store_id),
-                ("q", &self.q),
-            ],
-            cursor,
-        )
-    }
-}
-
 pub struct DealLine {
     pub id: String,
     pub name: String,
@@ -118,10 +52,65 @@ pub struct DealLine {
     pub images: usize,
 }
 
-impl DealLine {
-    fn of(v: &DealView) -> Self {
+#[derive(Template)]
+#[template(path = "dashboard/deals.html")]
+pub struct ListPage {
+    parts: ListParts<Deals>,
+    kinds: Vec<(&'static str, &'static str)>,
+    stores: Vec<StoreChoice>,
+}
+page_parts!(ListPage => ListParts<Deals>);
+
+#[derive(Template)]
+#[template(path = "dashboard/deal_form.html")]
+pub struct FormPage {
+    parts: FormParts,
+    /// The form as typed, its dates as the date inputs take them.
+    form: DealDraft,
+    kinds: Vec<(&'static str, &'static str)>,
+    stores: Vec<StoreChoice>,
+    prices: Vec<Price>,
+    partner_allowed: bool,
+}
+page_parts!(FormPage => FormParts);
+
+impl PageKind for Deals {
+    const LIST: &'static str = "/dashboard/deals";
+    const NAV: Nav = Nav::Deals;
+    const TITLE: &'static str = "Deal";
+    const DELETED: &'static str = "Deal deleted.";
+    type Filters = Filters;
+    type Line = DealLine;
+    type ListPage = ListPage;
+    type FormPage = FormPage;
+
+    fn filter_pairs(f: &Filters) -> Vec<(&'static str, &str)> {
+        vec![
+            ("kind", &f.kind),
+            ("available", &f.available),
+            ("visibility", &f.visibility),
+            ("store_id", &f.store_id),
+            ("q", &f.q),
+        ]
+    }
+
+    fn cursor(f: &Filters) -> &str {
+        &f.cursor
+    }
+
+    fn query(f: &Filters) -> DealQuery {
+        DealQuery {
+            kind: opt(&f.kind),
+            available: opt(&f.available),
+            visibility: opt(&f.visibility),
+            store_id: opt(&f.store_id),
+            q: opt(&f.q),
+        }
+    }
+
+    fn line(v: &DealView) -> DealLine {
         let d = &v.deal;
-        Self {
+        DealLine {
             id: d.id.to_string(),
             name: d.name.clone(),
             kind: DealKind::parse(&d.kind)
@@ -137,405 +126,65 @@ impl DealLine {
             images: v.images.len(),
         }
     }
-}
 
-#[derive(Template)]
-#[template(path = "dashboard/deals.html")]
-struct ListPage {
-    chrome: Chrome,
-    deals: Vec<DealLine>,
-    filters: Filters,
-    filtering: bool,
-    filter_errors: FormErrors,
-    kinds: Vec<(&'static str, &'static str)>,
-    stores: Vec<StoreChoice>,
-    counts: CatalogCounts,
-    /// This page's address, where toggles come back to.
-    here: String,
-    next: Option<String>,
-}
-
-pub async fn list(
-    State(state): State<AppState>,
-    user: ActiveMerchant,
-    Query(filters): Query<Filters>,
-) -> Result<Response, PageError> {
-    let counts = state
-        .app
-        .catalog_counts(&user.merchant.id, user.env)
-        .await?;
-    let stores = state.app.all_stores(&user.merchant.id, user.env).await?;
-    let (deals, next, filter_errors) = match filters.query().parse() {
-        Ok(filter) => {
-            let after = decode_cursor(&filters.cursor);
-            let rows = state
-                .app
-                .list_deals(
-                    &user.merchant.id,
-                    user.env,
-                    &filter,
-                    after.as_deref(),
-                    PAGE_SIZE + 1,
-                )
-                .await?;
-            let more = rows.len() as i64 > PAGE_SIZE;
-            let rows = &rows[..rows.len().min(PAGE_SIZE as usize)];
-            let next = more
-                .then(|| rows.last())
-                .flatten()
-                .map(|v| filters.href(Some(&encode_cursor(v.deal.id.as_str()))));
-            (
-                rows.iter().map(DealLine::of).collect(),
-                next,
-                FormErrors::none(),
-            )
+    fn blank() -> DealDraft {
+        DealDraft {
+            kind: "voucher".into(),
+            visibility: "private".into(),
+            ..DealDraft::default()
         }
-        Err(e) => (Vec::new(), None, e.into()),
-    };
-    let status = if filter_errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok(render_with(
-        status,
-        &ListPage {
-            chrome: Chrome::new(&user, Nav::Deals),
-            deals,
-            filtering: filters.active() || !filter_errors.is_empty(),
-            here: filters.href(None),
-            stores: store_choices(&stores, std::slice::from_ref(&filters.store_id)),
-            filters,
-            filter_errors,
+    }
+
+    fn draft_of(f: &FormFields) -> DealDraft {
+        DealDraft {
+            name: f.get("name"),
+            description: f.get("description"),
+            kind: f.get("kind"),
+            sell_price: f.get("sell_price"),
+            available: f.ticked("available"),
+            visibility: f.get("visibility"),
+            starts_at: f.moment("starts_at"),
+            ends_at: f.moment("ends_at"),
+            store_ids: f.all("store_ids"),
+        }
+    }
+
+    fn name(v: &DealView) -> &str {
+        &v.deal.name
+    }
+
+    async fn list_page(
+        state: &AppState,
+        user: &ActiveMerchant,
+        parts: ListParts<Deals>,
+    ) -> Result<ListPage, PageError> {
+        let stores = state.app.all_stores(&user.merchant.id, user.env).await?;
+        Ok(ListPage {
+            stores: store_choices(&stores, std::slice::from_ref(&parts.filters.store_id)),
             kinds: kinds(),
-            counts,
-            next,
-        },
-    ))
-}
-
-/// The deal form's values as typed.
-pub struct DealForm {
-    pub name: String,
-    pub description: String,
-    pub kind: String,
-    pub sell_price: String,
-    pub available: bool,
-    pub visibility: String,
-    pub starts_at: String,
-    pub ends_at: String,
-}
-
-impl DealForm {
-    fn of(d: &DealDraft) -> Self {
-        Self {
-            name: d.name.clone(),
-            description: d.description.clone(),
-            kind: d.kind.clone(),
-            sell_price: d.sell_price.clone(),
-            available: d.available,
-            visibility: d.visibility.clone(),
-            starts_at: to_local_input(&d.starts_at),
-            ends_at: to_local_input(&d.ends_at),
-        }
+            parts,
+        })
     }
-}
 
-fn draft_of(f: &FormFields) -> DealDraft {
-    DealDraft {
-        name: f.get("name"),
-        description: f.get("description"),
-        kind: f.get("kind"),
-        sell_price: f.get("sell_price"),
-        available: f.ticked("available"),
-        visibility: f.get("visibility"),
-        starts_at: f.moment("starts_at"),
-        ends_at: f.moment("ends_at"),
-        store_ids: f.all("store_ids"),
+    async fn form_page(
+        state: &AppState,
+        user: &ActiveMerchant,
+        parts: FormParts,
+        saved: Option<&DealView>,
+        d: &DealDraft,
+    ) -> Result<FormPage, PageError> {
+        let stores = state.app.all_stores(&user.merchant.id, user.env).await?;
+        Ok(FormPage {
+            parts,
+            form: DealDraft {
+                starts_at: to_local_input(&d.starts_at),
+                ends_at: to_local_input(&d.ends_at),
+                ..d.clone()
+            },
+            kinds: kinds(),
+            stores: store_choices(&stores, &d.store_ids),
+            prices: saved.map(|v| v.prices.clone()).unwrap_or_default(),
+            partner_allowed: user.env == Env::Prod,
+        })
     }
-}
-
-pub struct PriceLine {
-    pub code: String,
-    pub points: i64,
-}
-
-#[derive(Template)]
-#[template(path = "dashboard/deal_form.html")]
-struct FormPage {
-    chrome: Chrome,
-    /// Empty for a new deal.
-    id: String,
-    form: DealForm,
-    errors: FormErrors,
-    kinds: Vec<(&'static str, &'static str)>,
-    stores: Vec<StoreChoice>,
-    prices: Vec<PriceLine>,
-    images: Option<Images>,
-    partner_allowed: bool,
-}
-
-async fn form_page(
-    state: &AppState,
-    user: &ActiveMerchant,
-    saved: Option<&DealView>,
-    draft: &DealDraft,
-    errors: FormErrors,
-    image_errors: FormErrors,
-) -> Result<FormPage, PageError> {
-    let stores = state.app.all_stores(&user.merchant.id, user.env).await?;
-    Ok(FormPage {
-        chrome: Chrome::new(user, Nav::Deals),
-        id: saved.map(|v| v.deal.id.to_string()).unwrap_or_default(),
-        form: DealForm::of(draft),
-        errors,
-        kinds: kinds(),
-        stores: store_choices(&stores, &draft.store_ids),
-        prices: saved
-            .map(|v| {
-                v.prices
-                    .iter()
-                    .map(|p| PriceLine {
-                        code: p.code.clone(),
-                        points: p.points,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        images: saved.map(|v| {
-            Images::new(
-                format!("/dashboard/deals/{}/images", v.deal.id),
-                &v.images,
-                image_errors,
-            )
-        }),
-        partner_allowed: user.env == Env::Prod,
-    })
-}
-
-pub async fn new(
-    State(state): State<AppState>,
-    user: ActiveMerchant,
-) -> Result<Response, PageError> {
-    let draft = DealDraft {
-        kind: "voucher".into(),
-        visibility: "private".into(),
-        ..DealDraft::default()
-    };
-    Ok(render(
-        &form_page(
-            &state,
-            &user,
-            None,
-            &draft,
-            FormErrors::none(),
-            FormErrors::none(),
-        )
-        .await?,
-    ))
-}
-
-pub async fn create(
-    State(state): State<AppState>,
-    user: ActiveMerchant,
-    RawForm(body): RawForm,
-) -> Result<Response, PageError> {
-    let draft = draft_of(&FormFields::parse(&body));
-    match state
-        .app
-        .create_deal(&user.merchant.id, user.env, &draft)
-        .await
-    {
-        Ok(v) => Ok(back_to(
-            &state,
-            &format!("/dashboard/deals/{}", v.deal.id),
-            Flash::success(if v.deal.available {
-                "Deal created; it is live now."
-            } else {
-                "Deal created. Switch it on when it is ready."
-            }),
-        )),
-        Err(e) => {
-            let (status, errors) = FormErrors::refusal(e)?;
-            Ok(render_with(
-                status,
-                &form_page(&state, &user, None, &draft, errors, FormErrors::none()).await?,
-            ))
-        }
-    }
-}
-
-fn deal_id(id: &str) -> Result<DealId, PageError> {
-    id.parse()
-        .map_err(|_| PageError(AppError::NotFound("deal")))
-}
-
-pub async fn edit(
-    State(state): State<AppState>,
-    user: ActiveMerchant,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let v = state
-        .app
-        .deal(&user.merchant.id, user.env, &deal_id(&id)?)
-        .await?;
-    let draft = DealDraft::of(&v.deal, &v.store_ids);
-    Ok(render(
-        &form_page(
-            &state,
-            &user,
-            Some(&v),
-            &draft,
-            FormErrors::none(),
-            FormErrors::none(),
-        )
-        .await?,
-    ))
-}
-
-pub async fn update(
-    State(state): State<AppState>,
-    user: ActiveMerchant,
-    Path(id): Path<String>,
-    RawForm(body): RawForm,
-) -> Result<Response, PageError> {
-    let id = deal_id(&id)?;
-    let draft = draft_of(&FormFields::parse(&body));
-    let patch = DealPatch {
-        name: Some(draft.name.clone()),
-        description: Some(draft.description.clone()),
-        kind: Some(draft.kind.clone()),
-        sell_price: Some(draft.sell_price.clone()),
-        available: Some(draft.available),
-        visibility: Some(draft.visibility.clone()),
-        starts_at: Some(draft.starts_at.clone()),
-        ends_at: Some(draft.ends_at.clone()),
-        store_ids: Some(draft.store_ids.clone()),
-    };
-    match state
-        .app
-        .update_deal(&user.merchant.id, user.env, &id, patch)
-        .await
-    {
-        Ok(_) => Ok(back_to(
-            &state,
-            &format!("/dashboard/deals/{id}"),
-            Flash::success("Deal saved."),
-        )),
-        Err(e) => refused(&state, &user, &id, &draft, FormErrors::refusal(e)?.1).await,
-    }
-}
-
-/// The edit page again, with what was typed and why it was refused.
-async fn refused(
-    state: &AppState,
-    user: &ActiveMerchant,
-    id: &DealId,
-    draft: &DealDraft,
-    errors: FormErrors,
-) -> Result<Response, PageError> {
-    let saved = state.app.deal(&user.merchant.id, user.env, id).await?;
-    Ok(render_with(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &form_page(state, user, Some(&saved), draft, errors, FormErrors::none()).await?,
-    ))
-}
-
-pub async fn toggle(
-    State(state): State<AppState>,
-    user: ActiveMerchant,
-    Path(id): Path<String>,
-    RawForm(body): RawForm,
-) -> Result<Response, PageError> {
-    let id = deal_id(&id)?;
-    let f = FormFields::parse(&body);
-    let on = f.ticked("available");
-    let back = safe_back(&f.get("back"), LIST);
-    let patch = DealPatch {
-        available: Some(on),
-        ..DealPatch::default()
-    };
-    match state
-        .app
-        .update_deal(&user.merchant.id, user.env, &id, patch)
-        .await
-    {
-        Ok(v) => Ok(back_to(
-            &state,
-            &back,
-            Flash::success(if on {
-                format!("{} is live.", v.deal.name)
-            } else {
-                format!("{} is switched off.", v.deal.name)
-            }),
-        )),
-        Err(AppError::LimitReached(m)) => Ok(back_to(&state, &back, Flash::error(m))),
-        Err(AppError::Validation(e)) => Ok(back_to(
-            &state,
-            &format!("/dashboard/deals/{id}"),
-            Flash::error(format!("Fix this deal before switching it on: {e}")),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub async fn delete(
-    State(state): State<AppState>,
-    user: ActiveMerchant,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let id = deal_id(&id)?;
-    state
-        .app
-        .delete_deal(&user.merchant.id, user.env, &id)
-        .await?;
-    Ok(back_to(&state, LIST, Flash::success("Deal deleted.")))
-}
-
-pub async fn upload(
-    State(state): State<AppState>,
-    user: ActiveMerchant,
-    Path(id): Path<String>,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Response, PageError> {
-    let id = deal_id(&id)?;
-    let item = CatalogItem::Deal(id.clone());
-    match upload_image(&state, &user, &item, multipart).await? {
-        ImageOutcome::Stored(name) => Ok(back_to(
-            &state,
-            &format!("/dashboard/deals/{id}"),
-            Flash::success(format!("Uploaded {name}.")),
-        )),
-        ImageOutcome::Refused(status, errors) => {
-            let v = state.app.deal(&user.merchant.id, user.env, &id).await?;
-            let draft = DealDraft::of(&v.deal, &v.store_ids);
-            Ok(render_with(
-                status,
-                &form_page(&state, &user, Some(&v), &draft, FormErrors::none(), errors).await?,
-            ))
-        }
-    }
-}
-
-pub async fn image(
-    State(state): State<AppState>,
-    user: ActiveMerchant,
-    Path((id, image_id)): Path<(String, String)>,
-) -> Result<Response, PageError> {
-    let item = CatalogItem::Deal(deal_id(&id)?);
-    super::catalog::serve_image(&state, &user, &item, &image_id).await
-}
-
-pub async fn delete_image(
-    State(state): State<AppState>,
-    user: ActiveMerchant,
-    Path((id, image_id)): Path<(String, String)>,
-) -> Result<Response, PageError> {
-    let id = deal_id(&id)?;
-    super::catalog::delete_image(&state, &user, &CatalogItem::Deal(id.clone()), &image_id).await?;
-    Ok(back_to(
-        &state,
-        &format!("/dashboard/deals/{id}"),
-        Flash::success("Image deleted."),
-    ))
 }

@@ -35,6 +35,7 @@ pub mod coupon_codes;
 pub mod coupons;
 pub mod csrf;
 pub mod deals;
+pub mod kind;
 pub mod kit;
 pub mod kyc;
 pub mod leads;
