@@ -4,8 +4,12 @@ use punchcard_domain::accounts::{parse_label, MerchantStatus};
 use punchcard_domain::limits::{default_rate_limit, Resource};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{ApiKeyId, Env, MerchantId, ValidationErrors};
-use punchcard_store::api_keys::{self, ApiKeyRow};
-use punchcard_store::commit;
+use std::sync::Arc;
+
+use punchcard_store::api_keys::{self, ApiKeyRow, KeyWithMerchant};
+use punchcard_store::cache::Cache;
+use punchcard_store::changes::Topic;
+use punchcard_store::{commit, Db};
 
 use crate::callbacks::{callback_target, check_callback_host};
 use crate::limits::check_cap;
@@ -39,6 +43,20 @@ pub struct ApiPrincipal {
     pub signing_secret: String,
     /// API calls allowed per minute in this env: 100 in dev, the plan's rate in prod.
     pub rate_limit_per_minute: i64,
+}
+
+/// API keys as authentication reads them, with their merchant's status and plan.
+pub(crate) type KeyCache = Cache<ApiKeyId, Arc<KeyWithMerchant>>;
+
+/// A cache that forgets a merchant's keys when a key, the merchant's status or its plan
+/// changes, on every server.
+pub(crate) fn key_cache(db: &Db) -> KeyCache {
+    Cache::new(db, |t| {
+        matches!(
+            t,
+            Topic::ApiKeys(_) | Topic::MerchantStatus(_) | Topic::Plan(_)
+        )
+    })
 }
 
 impl App {
@@ -153,8 +171,13 @@ impl App {
         secret: &str,
     ) -> Result<ApiPrincipal, AppError> {
         let key_id: ApiKeyId = key_id.parse().map_err(|_| AppError::Unauthorized)?;
-        let mut conn = self.db.conn().await?;
-        let found = api_keys::find_for_auth(&mut conn, &key_id)
+        let found = self
+            .keys
+            .get_or_load(&key_id, || async {
+                let mut conn = self.db.conn().await?;
+                let found = api_keys::find_for_auth(&mut conn, &key_id).await?;
+                Ok::<_, AppError>(found.map(|f| (f.key.merchant_id.clone(), Arc::new(f))))
+            })
             .await?
             .ok_or(AppError::Unauthorized)?;
         if !secrets::hashes_equal(&secrets::token_hash(secret), &found.key.secret_hash) {
@@ -180,11 +203,11 @@ impl App {
         };
         Ok(ApiPrincipal {
             rate_limit_per_minute,
-            merchant_id: found.key.merchant_id,
+            merchant_id: found.key.merchant_id.clone(),
             env: found.key.env,
-            key_id: found.key.id,
-            callback_url: found.key.callback_url,
-            signing_secret: found.key.signing_secret,
+            key_id: found.key.id.clone(),
+            callback_url: found.key.callback_url.clone(),
+            signing_secret: found.key.signing_secret.clone(),
         })
     }
 

@@ -54,15 +54,20 @@ pub struct App {
     pub settings: AppSettings,
     /// The HTTP client of pre-action callbacks, built once from `settings` and shared by clones.
     callback_client: reqwest::Client,
+    /// API keys with their merchant's status and plan, as every API call reads them; forgotten
+    /// on every server when a key, the status or the plan changes.
+    keys: std::sync::Arc<api_keys::KeyCache>,
 }
 
 impl App {
     pub fn new(db: Db, settings: AppSettings) -> Self {
         let callback_client = callbacks::build_client(&settings);
+        let keys = std::sync::Arc::new(api_keys::key_cache(&db));
         Self {
             db,
             settings,
             callback_client,
+            keys,
         }
     }
 }

@@ -3,6 +3,7 @@
 use punchcard_domain::limits::{PlanLimits, Quota, MAX_RATE_LIMIT_PER_MINUTE};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{FieldError, MerchantId, ValidationErrors};
+use punchcard_store::changes::{self, Topic};
 use punchcard_store::{accounts, commit, plans, quotas};
 
 use crate::{App, AppError};
@@ -59,6 +60,7 @@ impl App {
         for quota in Quota::ALL {
             quotas::set_total(&mut tx, merchant_id, quota, quota.of(&plan)).await?;
         }
+        changes::publish(&mut tx, Topic::Plan(merchant_id.clone())).await?;
         commit(tx).await?;
         Ok(plan)
     }

@@ -41,6 +41,8 @@ pub enum Topic {
     ApiKeys(MerchantId),
     /// A merchant's status (activated, frozen, unfrozen, rejected).
     MerchantStatus(MerchantId),
+    /// A merchant's plan (quotas and rate limit).
+    Plan(MerchantId),
 }
 
 impl Topic {
@@ -50,6 +52,17 @@ impl Topic {
             Topic::AllowedIps(m) => format!("allowed_ips:{m}"),
             Topic::ApiKeys(m) => format!("api_keys:{m}"),
             Topic::MerchantStatus(m) => format!("merchant_status:{m}"),
+            Topic::Plan(m) => format!("plan:{m}"),
+        }
+    }
+
+    /// The merchant whose data changed.
+    pub fn merchant_id(&self) -> &MerchantId {
+        match self {
+            Topic::AllowedIps(m)
+            | Topic::ApiKeys(m)
+            | Topic::MerchantStatus(m)
+            | Topic::Plan(m) => m,
         }
     }
 
@@ -60,6 +73,7 @@ impl Topic {
             "allowed_ips" => id.parse().ok().map(Topic::AllowedIps),
             "api_keys" => id.parse().ok().map(Topic::ApiKeys),
             "merchant_status" => id.parse().ok().map(Topic::MerchantStatus),
+            "plan" => id.parse().ok().map(Topic::Plan),
             _ => None,
         }
     }
@@ -97,6 +111,8 @@ pub(crate) struct Hub {
     live: AtomicBool,
     /// SQLite: counter values this process's commits wrote and the poll has not passed yet.
     own_bumps: std::sync::Mutex<Vec<i64>>,
+    /// SQLite: the counter value last read.
+    seen: std::sync::Mutex<Option<i64>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -114,6 +130,7 @@ impl Hub {
             sender: broadcast::channel(BACKLOG).0,
             live: AtomicBool::new(false),
             own_bumps: Default::default(),
+            seen: Default::default(),
         })
     }
 
@@ -309,28 +326,51 @@ async fn connect_listener(url: &str) -> Result<sqlx::postgres::PgListener, sqlx:
 async fn poll(db: &Db, hub: &Hub) {
     let mut every = tokio::time::interval(SQLITE_POLL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut seen: Option<i64> = None;
     loop {
         every.tick().await;
-        let read = async {
-            let mut conn = db.conn().await?;
-            let n: i64 = crate::query("SELECT user_version FROM pragma_user_version")
-                .scalar(&mut conn)
-                .await?;
-            Ok::<_, StoreError>(n)
-        };
-        match read.await {
-            Ok(n) => {
-                if seen.is_some_and(|s| s != n && hub.others_moved(s, n)) {
-                    hub.send(Change::Everything);
-                }
-                seen = Some(n);
-                hub.set_live(true);
-            }
+        match read_counter(db, hub).await {
+            Ok(()) => hub.set_live(true),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the change counter; retrying");
                 hub.set_live(false);
             }
+        }
+    }
+}
+
+/// SQLite: reads the change counter and tells subscribers to forget everything if another
+/// process moved it since the last read.
+async fn read_counter(db: &Db, hub: &Hub) -> Result<(), StoreError> {
+    let mut conn = db.conn().await?;
+    let n: i64 = crate::query("SELECT user_version FROM pragma_user_version")
+        .scalar(&mut conn)
+        .await?;
+    let mut seen = hub.seen.lock().unwrap_or_else(|p| p.into_inner());
+    match *seen {
+        None => *seen = Some(n),
+        Some(s) if s == n => {}
+        // A read that started before a newer one finished: nothing new in it. (The counter
+        // wraps from i32::MAX to 0, far below.)
+        Some(s) if n < s && s - n < i64::from(i32::MAX) / 2 => {}
+        Some(s) => {
+            if hub.others_moved(s, n) {
+                hub.send(Change::Everything);
+            }
+            *seen = Some(n);
+        }
+    }
+    Ok(())
+}
+
+impl Db {
+    /// Brings this process's subscribers up to date with other processes' commits before a
+    /// cache is trusted. PostgreSQL delivers them as they commit; on SQLite the change counter
+    /// is read now rather than at the next poll, so a change another process (the operator
+    /// CLI) committed is never missed by a request that starts after it.
+    pub async fn catch_up_changes(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Postgres => Ok(()),
+            Backend::Sqlite => read_counter(self, &self.hub).await,
         }
     }
 }
@@ -349,6 +389,7 @@ mod tests {
                 Topic::MerchantStatus(m.clone()),
                 format!("merchant_status:{m}"),
             ),
+            (Topic::Plan(m.clone()), format!("plan:{m}")),
         ] {
             assert_eq!(t.payload(), payload);
             assert_eq!(Topic::parse(&t.payload()), Some(t.clone()));

@@ -37,7 +37,9 @@ pub mod stores;
 // Coupons: the codes of a deal's vault and the coupons issued from them.
 pub mod coupons;
 
-// The machinery: connections and queries, errors, change notifications, housekeeping.
+// The machinery: connections and queries, errors, change notifications and the caches they
+// keep true, housekeeping.
+pub mod cache;
 pub mod changes;
 pub mod db;
 pub mod error;

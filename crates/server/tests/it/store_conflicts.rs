@@ -410,6 +410,26 @@ async fn key_and_status_changes_reach_other_servers(t: TestApp) {
     t.stop().await;
 }
 
+/// Servers cache API keys with their merchant's status: a freeze, an unfreeze and a revoke on
+/// one server reach another's cache at once.
+async fn a_freeze_or_revoke_reaches_every_servers_key_cache(t: TestApp) {
+    let b = t.start_on(|_| {}).await;
+    until_live(&t).await;
+    until_live(&b).await;
+    let m = t.active_merchant("Cached keys").await;
+    let key = t.api_key(&m, Env::Dev).await;
+    assert_eq!(status_of(&b, &key).await, 200);
+    t.app.freeze_merchant(&m).await.unwrap();
+    until_status(&b, &key, 403, FOLLOWS_WITHIN).await;
+    t.app.unfreeze_merchant(&m).await.unwrap();
+    until_status(&b, &key, 200, FOLLOWS_WITHIN).await;
+    let key_id = key.0.parse().unwrap();
+    t.app.revoke_api_key(&m, Env::Dev, &key_id).await.unwrap();
+    until_status(&b, &key, 401, FOLLOWS_WITHIN).await;
+    b.stop().await;
+    t.stop().await;
+}
+
 /// `punchcard admin allowed-ip …` writes from another process, through the use cases on its
 /// own connection: a running server follows within a second or two.
 async fn an_admin_change_reaches_a_running_server(t: TestApp) {
@@ -439,6 +459,7 @@ on_both_backends!(
     a_rolled_back_change_notifies_nothing,
     an_admin_change_reaches_a_running_server,
     key_and_status_changes_reach_other_servers,
+    a_freeze_or_revoke_reaches_every_servers_key_cache,
 );
 
 /// The listener's connection is cut: it reconnects, tells its subscribers to forget everything
