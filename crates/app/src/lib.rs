@@ -53,15 +53,23 @@ pub struct App {
     pub settings: AppSettings,
     /// The HTTP client of pre-action callbacks, built once from `settings` and shared by clones.
     callback_client: reqwest::Client,
+    /// This server's ledger writer (see [`ledger::writer`]); `None` outside a tokio runtime,
+    /// where each transaction commits alone.
+    ledger_writer: Option<ledger::LedgerWriter>,
 }
 
 impl App {
+    /// Builds the application and starts its ledger writer on the current tokio runtime.
     pub fn new(db: Db, settings: AppSettings) -> Self {
         let callback_client = callbacks::build_client(&settings);
+        let ledger_writer = tokio::runtime::Handle::try_current()
+            .is_ok()
+            .then(|| ledger::LedgerWriter::start(db.clone()));
         Self {
             db,
             settings,
             callback_client,
+            ledger_writer,
         }
     }
 }
