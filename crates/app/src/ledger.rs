@@ -25,6 +25,9 @@ use crate::input::{can_match, can_match_text, field_id, named};
 use crate::limits::{burn_quota, check_cap};
 use crate::{App, AppError};
 
+pub mod writer;
+pub use writer::{LedgerWriter, Pending, BATCH_LIMIT};
+
 /// Who acts: the merchant, the environment and, for API calls, the key used.
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -490,58 +493,21 @@ impl App {
     }
 
     /// Writes a prepared transaction: the balance, the transaction row and (for a prod reward)
-    /// one reward quota, in one database transaction.
+    /// one reward quota, in one database transaction. It goes through this server's ledger
+    /// writer (see [`writer`]), which groups concurrent transactions into one commit; the
+    /// answer comes once it is committed.
     pub async fn commit_transaction(
         &self,
         scope: &Scope,
         ready: ReadyTransaction,
     ) -> Result<Posted, AppError> {
-        let now = Timestamp::now();
-        let mut tx = self.db.begin_write().await?;
-        // Checked again inside the transaction: a concurrent request with the same hash may
-        // have committed since the lookup.
-        if let Some(done) =
-            wallets::find_by_hash(&mut tx, &scope.merchant_id, scope.env, &ready.hash).await?
-        {
-            return replay_or_mismatch(done, &ready.fingerprint);
-        }
-        let hash = ready.hash.clone();
-        let fp = ready.fingerprint.clone();
-        let entry = Entry {
-            wallet: &ready.wallet,
-            kind: ready.kind,
-            amount: ready.amount,
-            hash: ready.hash,
-            fingerprint: ready.fingerprint,
-            description: ready.description,
-            reference: None,
-            api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
-        };
-        let result = async {
-            let row = post_entry(&mut tx, scope, entry, now).await?;
-            if ready.kind == TransactionKind::Reward {
-                burn_quota(&mut tx, &scope.merchant_id, scope.env, &[Quota::Rewards]).await?;
-            }
-            commit(tx).await?;
-            Ok::<_, AppError>(row)
-        }
-        .await;
-        match result {
-            Ok(row) => Ok(Posted {
-                transaction: row,
-                replayed: false,
-            }),
-            // The hash's unique key refused the row (the error layer answers that key with
-            // `idempotency_mismatch`; nothing else in this transaction does): a concurrent
-            // request with the same hash committed first. Answer as it did.
-            Err(AppError::IdempotencyMismatch(_)) => {
-                let mut conn = self.db.conn().await?;
-                let done = wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash)
-                    .await?
-                    .ok_or_else(|| AppError::Conflict("retry the request".to_string()))?;
-                replay_or_mismatch(done, &fp)
-            }
-            Err(e) => Err(e),
+        // The writer runs in its own task, so the request's fence goes with the item.
+        let fence = punchcard_store::idempotency::FENCE
+            .try_with(Clone::clone)
+            .ok();
+        match &self.ledger_writer {
+            Some(w) => w.submit(&self.db, scope.clone(), ready, fence).await,
+            None => writer::apply_alone(&self.db, scope, ready, fence.as_ref()).await,
         }
     }
 

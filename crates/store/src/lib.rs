@@ -68,6 +68,86 @@ pub struct Tx {
     /// SQLite: the change counter value this transaction wrote.
     bumped_to: Option<i64>,
     hub: std::sync::Arc<changes::Hub>,
+    /// Savepoints open in this transaction (each named by its depth).
+    savepoints: usize,
+}
+
+/// A point inside a [`Tx`] to roll back to, so one refused step does not undo the steps
+/// before it. Give it back with [`Tx::release`] (keep the step) or [`Tx::rollback_to`] (undo
+/// it); savepoints nest and end in the reverse order of their opening.
+#[must_use = "a savepoint is released or rolled back to"]
+#[derive(Debug)]
+pub struct Savepoint {
+    depth: usize,
+    /// What the transaction had published when the savepoint was taken.
+    published: usize,
+    bumped_to: Option<i64>,
+}
+
+impl Savepoint {
+    fn name(&self) -> String {
+        format!("punchcard_sp_{}", self.depth)
+    }
+}
+
+impl Tx {
+    /// Opens a savepoint (`SAVEPOINT`).
+    pub async fn savepoint(&mut self) -> Result<Savepoint, StoreError> {
+        let sp = Savepoint {
+            depth: self.savepoints,
+            published: self.published.len(),
+            bumped_to: self.bumped_to,
+        };
+        query(format!("SAVEPOINT {}", sp.name()))
+            .persistent(sp.depth < 4)
+            .execute(&mut self.inner)
+            .await?;
+        self.savepoints += 1;
+        Ok(sp)
+    }
+
+    /// Keeps what was done since the savepoint, as part of the transaction (`RELEASE
+    /// SAVEPOINT`); it still commits or rolls back with the whole transaction.
+    pub async fn release(&mut self, sp: Savepoint) -> Result<(), StoreError> {
+        self.end(&sp)?;
+        query(format!("RELEASE SAVEPOINT {}", sp.name()))
+            .persistent(sp.depth < 4)
+            .execute(&mut self.inner)
+            .await?;
+        Ok(())
+    }
+
+    /// Undoes what was done since the savepoint (`ROLLBACK TO SAVEPOINT`, then `RELEASE`):
+    /// its writes and the topics it published; the transaction goes on. This also recovers a
+    /// PostgreSQL transaction that a failed statement left aborted.
+    pub async fn rollback_to(&mut self, sp: Savepoint) -> Result<(), StoreError> {
+        self.end(&sp)?;
+        let name = sp.name();
+        query(format!("ROLLBACK TO SAVEPOINT {name}"))
+            .persistent(sp.depth < 4)
+            .execute(&mut self.inner)
+            .await?;
+        query(format!("RELEASE SAVEPOINT {name}"))
+            .persistent(sp.depth < 4)
+            .execute(&mut self.inner)
+            .await?;
+        self.published.truncate(sp.published);
+        self.bumped_to = sp.bumped_to;
+        Ok(())
+    }
+
+    fn end(&mut self, sp: &Savepoint) -> Result<(), StoreError> {
+        if sp.depth + 1 != self.savepoints {
+            return Err(StoreError::Database(error::DbError(sqlx::Error::Protocol(
+                format!(
+                    "savepoint {} ended while {} are open: savepoints end innermost first",
+                    sp.depth, self.savepoints
+                ),
+            ))));
+        }
+        self.savepoints -= 1;
+        Ok(())
+    }
 }
 
 impl std::ops::Deref for Tx {
@@ -240,6 +320,7 @@ impl Db {
                     published: Vec::new(),
                     bumped_to: None,
                     hub: self.hub.clone(),
+                    savepoints: 0,
                 }
             }
             Backend::Postgres => Tx {
@@ -252,6 +333,7 @@ impl Db {
                 published: Vec::new(),
                 bumped_to: None,
                 hub: self.hub.clone(),
+                savepoints: 0,
             },
         })
     }
@@ -379,9 +461,20 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
 /// Inside an idempotent request (see [`idempotency::FENCE`]) the same transaction records that
 /// the request's action is applied, and the transaction rolls back with
 /// [`StoreError::Superseded`] if the request no longer holds its key.
-pub async fn commit(mut tx: Tx) -> Result<(), StoreError> {
-    if let Ok(fence) = idempotency::FENCE.try_with(Clone::clone) {
-        if !idempotency::mark_applied(&mut tx, &fence).await? {
+pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    let fence = idempotency::FENCE.try_with(Clone::clone).ok();
+    commit_fenced(tx, fence.as_ref()).await
+}
+
+/// [`commit`] with the request's fence given rather than read from the task (for work done
+/// on a request's behalf by another task, such as the ledger writer); `None` commits
+/// unfenced.
+pub async fn commit_fenced(
+    mut tx: Tx,
+    fence: Option<&idempotency::Fence>,
+) -> Result<(), StoreError> {
+    if let Some(fence) = fence {
+        if !idempotency::mark_applied(&mut tx, fence).await? {
             return Err(StoreError::Superseded);
         }
     }

@@ -56,6 +56,101 @@ pub async fn burn(
     Ok(false)
 }
 
+/// Takes up to `want` units of `quota` at once, starting at shard `hint` (a batch of actions
+/// takes what it may need in one go, then gives back what it did not use). Answers what it
+/// took from which shard, `(shard, units)`; fewer than `want` units in all when the quota
+/// runs out. Call it inside the batch's write transaction.
+pub async fn take(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    quota: Quota,
+    want: i64,
+    hint: u64,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut taken = Vec::new();
+    if want <= 0 {
+        return Ok(taken);
+    }
+    let first = (hint % QUOTA_SHARDS as u64) as i64;
+    if take_units(conn, merchant_id, quota, first, want).await? {
+        taken.push((first, want));
+        return Ok(taken);
+    }
+    // The picked shard cannot give it all: take what each shard with room has left. A
+    // concurrent burn may take units first, so look again; the loop ends when no shard has
+    // room.
+    let mut left = want;
+    for _ in 0..(2 * QUOTA_SHARDS) {
+        let rows = crate::query(
+            "SELECT shard, allotted - used AS room FROM quota_shards \
+             WHERE merchant_id = $1 AND quota = $2 AND used < allotted ORDER BY shard",
+        )
+        .bind(merchant_id.as_str())
+        .bind(quota.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let (shard, room): (i64, i64) = (r.try_get("shard")?, r.try_get("room")?);
+            let n = room.min(left);
+            if n > 0 && take_units(conn, merchant_id, quota, shard, n).await? {
+                taken.push((shard, n));
+                left -= n;
+            }
+            if left == 0 {
+                return Ok(taken);
+            }
+        }
+    }
+    Ok(taken)
+}
+
+/// Gives back `units` that [`take`] took from `shard` in this transaction and were not used.
+pub async fn give_back(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    quota: Quota,
+    shard: i64,
+    units: i64,
+) -> Result<(), StoreError> {
+    if units <= 0 {
+        return Ok(());
+    }
+    crate::query(
+        "UPDATE quota_shards SET used = used - $4 \
+         WHERE merchant_id = $1 AND quota = $2 AND shard = $3 AND used >= $4",
+    )
+    .bind(merchant_id.as_str())
+    .bind(quota.as_str())
+    .bind(shard)
+    .bind(units)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn take_units(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    quota: Quota,
+    shard: i64,
+    units: i64,
+) -> Result<bool, StoreError> {
+    let done = crate::query(
+        "UPDATE quota_shards SET used = used + $4 \
+         WHERE merchant_id = $1 AND quota = $2 AND shard = $3 AND used + $4 <= allotted",
+    )
+    .bind(merchant_id.as_str())
+    .bind(quota.as_str())
+    .bind(shard)
+    .bind(units)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 async fn take_from(
     conn: &mut Conn,
     merchant_id: &MerchantId,

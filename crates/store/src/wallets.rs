@@ -142,6 +142,42 @@ pub async fn apply(
     Ok(balance)
 }
 
+/// Locks the wallets `ids` (of one merchant and env) in ascending id order, until the
+/// transaction ends. A writer that changes several wallets in one transaction locks them
+/// first this way, in the global order (merchant, env, wallet id), so writers of several
+/// servers never wait on each other in a cycle. SQLite needs none: its write transaction
+/// already excludes every other writer.
+pub async fn lock_in_order(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    ids: &[&WalletId],
+) -> Result<(), StoreError> {
+    if ids.is_empty() || conn.backend() == crate::Backend::Sqlite {
+        return Ok(());
+    }
+    let mut ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    // Rows are locked as the sorted scan hands them out, so in id order.
+    let placeholders = (0..ids.len())
+        .map(|i| format!("${}", i + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut q = crate::query(format!(
+        "SELECT id FROM wallets WHERE merchant_id = $1 AND env = $2 AND id IN ({placeholders}) \
+         ORDER BY id FOR UPDATE"
+    ))
+    .persistent(false)
+    .bind(merchant_id.as_str())
+    .bind(env.as_str());
+    for id in ids {
+        q = q.bind(id);
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionRow {
     pub merchant_id: MerchantId,
@@ -243,6 +279,34 @@ pub async fn find_by_hash(
     .fetch_optional(conn)
     .await?;
     row.as_ref().map(tx_from_row).transpose()
+}
+
+/// The transactions of one merchant and env that hold any of `hashes`.
+pub async fn find_by_hashes(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    hashes: &[&str],
+) -> Result<Vec<TransactionRow>, StoreError> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = (0..hashes.len())
+        .map(|i| format!("${}", i + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut q = crate::query(format!(
+        "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 \
+         AND hash IN ({placeholders})"
+    ))
+    .persistent(false)
+    .bind(merchant_id.as_str())
+    .bind(env.as_str());
+    for hash in hashes {
+        q = q.bind(*hash);
+    }
+    let rows = q.fetch_all(conn).await?;
+    rows.iter().map(tx_from_row).collect()
 }
 
 /// Filters of a transaction list, combined with AND.

@@ -25,6 +25,7 @@ mod isolation;
 mod kyc;
 mod ledger;
 mod ledger_dashboard;
+mod ledger_writer;
 mod members;
 mod openapi;
 mod schema;

@@ -1,0 +1,390 @@
+//! The ledger writer: this server's wallet transactions applied in groups, each group in one
+//! database transaction with one commit.
+//!
+//! Requests that passed validation (and their callback) queue here. The writer takes
+//! everything queued, up to [`BATCH_LIMIT`], and applies it in one write transaction: each
+//! item inside its own savepoint, checked on its own (hash stored or used earlier in the
+//! group, balance guard in order, reward quota, the request's idempotency fence), so a refused
+//! item is rolled back alone and never fails its neighbours. Answers go out only after the
+//! commit, so an acknowledged write survives a crash. If the group as a whole fails (the
+//! commit, a lost connection), its items are applied again one by one, each in its own
+//! transaction, so no request fails because of another.
+
+use std::collections::{BTreeMap, HashMap};
+
+use punchcard_domain::ledger::TransactionKind;
+use punchcard_domain::limits::Quota;
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{Env, WalletId};
+use punchcard_store::idempotency::{self, Fence};
+use punchcard_store::wallets::{self, TransactionRow};
+use punchcard_store::{commit_fenced, quotas, Db, StoreError, Tx};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{post_entry, replay_or_mismatch, Entry, Posted, ReadyTransaction, Scope};
+use crate::limits::burn_quota;
+use crate::AppError;
+
+/// The most transactions applied in one database transaction.
+pub const BATCH_LIMIT: usize = 256;
+
+/// Requests that may wait for the writer; past this, new ones wait to be queued.
+const QUEUE_CAPACITY: usize = 4 * BATCH_LIMIT;
+
+/// A transaction for the writer to apply.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub scope: Scope,
+    pub ready: ReadyTransaction,
+    /// The request's idempotency fence: the writer runs in its own task, where the request's
+    /// task-local fence is not set.
+    pub fence: Option<Fence>,
+}
+
+/// A transaction waiting for the writer, with where its answer goes.
+struct Item {
+    pending: Pending,
+    answer: oneshot::Sender<Result<Posted, AppError>>,
+}
+
+/// The queue of this server's ledger writer; cheap to clone. The writer task ends when the
+/// last clone is dropped.
+#[derive(Clone)]
+pub struct LedgerWriter {
+    queue: mpsc::Sender<Item>,
+}
+
+impl std::fmt::Debug for LedgerWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerWriter")
+            .field("queued", &(QUEUE_CAPACITY - self.queue.capacity()))
+            .finish()
+    }
+}
+
+impl LedgerWriter {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn start(db: Db) -> Self {
+        let (queue, received) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(run(db, received));
+        Self { queue }
+    }
+
+    /// Queues a transaction and waits for its answer, which comes once it is committed (or
+    /// refused). `fence` is the request's idempotency fence, if it has one.
+    pub async fn submit(
+        &self,
+        db: &Db,
+        scope: Scope,
+        ready: ReadyTransaction,
+        fence: Option<Fence>,
+    ) -> Result<Posted, AppError> {
+        let (answer, answered) = oneshot::channel();
+        let item = Item {
+            pending: Pending {
+                scope,
+                ready,
+                fence,
+            },
+            answer,
+        };
+        if let Err(mpsc::error::SendError(item)) = self.queue.send(item).await {
+            // The writer is gone (the runtime is shutting down): apply it here.
+            let p = item.pending;
+            return apply_alone(db, &p.scope, p.ready, p.fence.as_ref()).await;
+        }
+        answered.await.map_err(|_| {
+            AppError::internal(std::io::Error::other(
+                "the ledger writer stopped before answering",
+            ))
+        })?
+    }
+}
+
+async fn run(db: Db, mut received: mpsc::Receiver<Item>) {
+    let mut batch = Vec::with_capacity(BATCH_LIMIT);
+    while received.recv_many(&mut batch, BATCH_LIMIT).await > 0 {
+        let (group, answers): (Vec<Pending>, Vec<_>) = batch
+            .drain(..)
+            .map(|item: Item| (item.pending, item.answer))
+            .unzip();
+        let results = apply_group(&db, group).await;
+        for (answer, result) in answers.into_iter().zip(results) {
+            // A request that went away still had its transaction applied (or refused).
+            let _ = answer.send(result);
+        }
+    }
+}
+
+/// What became of one item of a group: its answer, or `None` when it failed unexpectedly
+/// inside the group (its savepoint was rolled back), to be applied alone once the group is
+/// committed.
+type Outcome = Option<Result<Posted, AppError>>;
+
+/// The items of a group that belong to one merchant and env.
+struct Tenant<'a> {
+    scope: &'a Scope,
+    wallets: Vec<&'a WalletId>,
+    hashes: Vec<&'a str>,
+}
+
+/// Applies a group of transactions as the writer does, and answers each one's outcome in
+/// order, as if each had run alone in that order: together in one database transaction (a
+/// group of one alone), or one by one if the group as a whole fails. Answers exist only once
+/// what they report is committed.
+pub async fn apply_group(db: &Db, mut group: Vec<Pending>) -> Vec<Result<Posted, AppError>> {
+    if group.len() == 1 {
+        let p = group.pop().expect("one item");
+        return vec![apply_alone(db, &p.scope, p.ready, p.fence.as_ref()).await];
+    }
+    let outcomes = match apply_together(db, &group).await {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            tracing::warn!(error = %e, items = group.len(),
+                "a group of wallet transactions failed; applying them one by one");
+            group.iter().map(|_| None).collect()
+        }
+    };
+    let mut results = Vec::with_capacity(group.len());
+    for (p, outcome) in group.into_iter().zip(outcomes) {
+        results.push(match outcome {
+            Some(result) => result,
+            None => apply_alone(db, &p.scope, p.ready, p.fence.as_ref()).await,
+        });
+    }
+    results
+}
+
+/// Reward quota units a group took for one merchant, and how many it used.
+struct Reserve {
+    taken: Vec<(i64, i64)>,
+    left: i64,
+}
+
+/// (merchant, env, hash): a transaction hash is unique per merchant and env.
+type HashKey = (String, Env, String);
+
+fn hash_key(item: &Pending) -> HashKey {
+    (
+        item.scope.merchant_id.to_string(),
+        item.scope.env,
+        item.ready.hash.clone(),
+    )
+}
+
+fn burns_reward_quota(item: &Pending) -> bool {
+    item.scope.env == Env::Prod && item.ready.kind == TransactionKind::Reward
+}
+
+/// Applies the items in one write transaction and commits it; answers each item's outcome,
+/// in order. An error means the group as a whole failed and nothing of it was committed.
+async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
+    let now = Timestamp::now();
+    let mut tx = db.begin_write().await?;
+
+    // Wallets are locked first, in one global order (merchant, env, wallet id), so groups of
+    // several servers never wait on each other in a cycle.
+    let mut tenants: BTreeMap<(String, &str), Tenant> = BTreeMap::new();
+    for item in items {
+        let tenant = tenants
+            .entry((item.scope.merchant_id.to_string(), item.scope.env.as_str()))
+            .or_insert_with(|| Tenant {
+                scope: &item.scope,
+                wallets: Vec::new(),
+                hashes: Vec::new(),
+            });
+        tenant.wallets.push(&item.ready.wallet.id);
+        tenant.hashes.push(&item.ready.hash);
+    }
+    let mut stored: HashMap<HashKey, TransactionRow> = HashMap::new();
+    for Tenant {
+        scope,
+        wallets: wallet_ids,
+        hashes,
+    } in tenants.values()
+    {
+        wallets::lock_in_order(&mut tx, &scope.merchant_id, scope.env, wallet_ids).await?;
+        for done in wallets::find_by_hashes(&mut tx, &scope.merchant_id, scope.env, hashes).await? {
+            stored.insert(
+                (done.merchant_id.to_string(), done.env, done.hash.clone()),
+                done,
+            );
+        }
+    }
+
+    // Reward quota, taken once per merchant for every prod reward that may apply; what is
+    // not used goes back before the commit.
+    let mut wanted: BTreeMap<String, (&Scope, i64)> = BTreeMap::new();
+    for item in items.iter().filter(|i| burns_reward_quota(i)) {
+        if !stored.contains_key(&hash_key(item)) {
+            wanted
+                .entry(item.scope.merchant_id.to_string())
+                .or_insert((&item.scope, 0))
+                .1 += 1;
+        }
+    }
+    let mut reserves: HashMap<String, Reserve> = HashMap::new();
+    for (merchant, (scope, want)) in &wanted {
+        let taken = quotas::take(
+            &mut tx,
+            &scope.merchant_id,
+            Quota::Rewards,
+            *want,
+            rand::random(),
+        )
+        .await?;
+        let left = taken.iter().map(|(_, n)| n).sum();
+        reserves.insert(merchant.clone(), Reserve { taken, left });
+    }
+
+    let mut applied: HashMap<HashKey, TransactionRow> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(items.len());
+    for item in items {
+        let key = hash_key(item);
+        // Its hash is stored, or an earlier item of the group applied it: answered as a
+        // request run after that one would be.
+        if let Some(done) = stored.get(&key).or_else(|| applied.get(&key)) {
+            outcomes.push(Some(replay_or_mismatch(
+                done.clone(),
+                &item.ready.fingerprint,
+            )));
+            continue;
+        }
+        let merchant = item.scope.merchant_id.to_string();
+        let quota_left = reserves.get(&merchant).map_or(0, |r| r.left);
+        let savepoint = tx.savepoint().await?;
+        match apply_item(&mut tx, item, quota_left, now).await {
+            Ok(row) => {
+                tx.release(savepoint).await?;
+                if burns_reward_quota(item) {
+                    if let Some(r) = reserves.get_mut(&merchant) {
+                        r.left -= 1;
+                    }
+                }
+                applied.insert(key, row.clone());
+                outcomes.push(Some(Ok(Posted {
+                    transaction: row,
+                    replayed: false,
+                })));
+            }
+            // The hash's unique key refused the row: another server committed it since the
+            // lookup. Answer as it did.
+            Err(AppError::IdempotencyMismatch(_)) => {
+                tx.rollback_to(savepoint).await?;
+                let done = wallets::find_by_hash(
+                    &mut tx,
+                    &item.scope.merchant_id,
+                    item.scope.env,
+                    &item.ready.hash,
+                )
+                .await?;
+                // Not found (it cannot be, short of a rollback): apply it alone.
+                outcomes.push(done.map(|done| replay_or_mismatch(done, &item.ready.fingerprint)));
+            }
+            Err(e @ (AppError::Unavailable(_) | AppError::Internal(_))) => {
+                tracing::warn!(error = %e, "a wallet transaction failed inside its group; applying it alone");
+                tx.rollback_to(savepoint).await?;
+                outcomes.push(None);
+            }
+            Err(refused) => {
+                tx.rollback_to(savepoint).await?;
+                outcomes.push(Some(Err(refused)));
+            }
+        }
+    }
+
+    for (merchant, reserve) in &reserves {
+        let (scope, _) = wanted[merchant];
+        let mut unused = reserve.left;
+        for (shard, n) in reserve.taken.iter().rev() {
+            if unused == 0 {
+                break;
+            }
+            let back = unused.min(*n);
+            quotas::give_back(&mut tx, &scope.merchant_id, Quota::Rewards, *shard, back).await?;
+            unused -= back;
+        }
+    }
+    commit_fenced(tx, None).await?;
+    Ok(outcomes)
+}
+
+/// One item inside its group's savepoint: the balance (guarded), the row, a reward quota unit
+/// (of `quota_left` the group took) and the request's fence.
+async fn apply_item(
+    tx: &mut Tx,
+    item: &Pending,
+    quota_left: i64,
+    now: Timestamp,
+) -> Result<TransactionRow, AppError> {
+    let scope = &item.scope;
+    let ready = &item.ready;
+    let row = post_entry(tx, scope, entry(scope, ready), now).await?;
+    if burns_reward_quota(item) && quota_left <= 0 {
+        return Err(AppError::QuotaExhausted(Quota::Rewards));
+    }
+    if let Some(fence) = &item.fence {
+        if !idempotency::mark_applied(tx, fence).await? {
+            return Err(AppError::Superseded);
+        }
+    }
+    Ok(row)
+}
+
+fn entry<'a>(scope: &Scope, ready: &'a ReadyTransaction) -> Entry<'a> {
+    Entry {
+        wallet: &ready.wallet,
+        kind: ready.kind,
+        amount: ready.amount,
+        hash: ready.hash.clone(),
+        fingerprint: ready.fingerprint.clone(),
+        description: ready.description.clone(),
+        reference: None,
+        api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+    }
+}
+
+/// Writes one transaction in its own database transaction: the balance, the transaction row
+/// and (for a prod reward) one reward quota unit, with the request's fence.
+pub(crate) async fn apply_alone(
+    db: &Db,
+    scope: &Scope,
+    ready: ReadyTransaction,
+    fence: Option<&Fence>,
+) -> Result<Posted, AppError> {
+    let now = Timestamp::now();
+    let mut tx = db.begin_write().await?;
+    // Checked again inside the transaction: a concurrent request with the same hash may
+    // have committed since the lookup.
+    if let Some(done) =
+        wallets::find_by_hash(&mut tx, &scope.merchant_id, scope.env, &ready.hash).await?
+    {
+        return replay_or_mismatch(done, &ready.fingerprint);
+    }
+    let result = async {
+        let row = post_entry(&mut tx, scope, entry(scope, &ready), now).await?;
+        if ready.kind == TransactionKind::Reward {
+            burn_quota(&mut tx, &scope.merchant_id, scope.env, &[Quota::Rewards]).await?;
+        }
+        commit_fenced(tx, fence).await?;
+        Ok::<_, AppError>(row)
+    }
+    .await;
+    match result {
+        Ok(row) => Ok(Posted {
+            transaction: row,
+            replayed: false,
+        }),
+        // The hash's unique key refused the row (the error layer answers that key with
+        // `idempotency_mismatch`; nothing else in this transaction does): a concurrent
+        // request with the same hash committed first. Answer as it did.
+        Err(AppError::IdempotencyMismatch(_)) => {
+            let mut conn = db.conn().await?;
+            let done = wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &ready.hash)
+                .await?
+                .ok_or_else(|| AppError::Conflict("retry the request".to_string()))?;
+            replay_or_mismatch(done, &ready.fingerprint)
+        }
+        Err(e) => Err(e),
+    }
+}
