@@ -2,7 +2,8 @@
 //! campaign of every kind with its computed status.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use punchcard_app::campaigns::{CampaignView, RuleDraft, RulePatch, Trigger, Triggered};
 use punchcard_app::ledger::Scope;
@@ -458,8 +459,7 @@ pub async fn deactivate_rule(
     request_body = NewTrigger,
     security(("basic" = [])),
     responses(
-        (status = 201, description = "the award and its wallet transaction", body = TriggerResult),
-        (status = 200, description = "a repeated hash: the first answer", body = TriggerResult),
+        (status = 201, description = "the award and its wallet transaction (a repeat of the same hash and body answers the first award, with `Idempotent-Replayed: true`)", body = TriggerResult),
         (status = 403, description = "this key may not trigger the rule (`not_authorized`) or the plan's quota is used up (`quota_exhausted`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such rule in this environment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the wallet holds too few points for a redeem rule (`insufficient_balance`)", body = Problem, content_type = "application/problem+json"),
@@ -470,7 +470,7 @@ pub async fn trigger_rule(
     Caller(caller): Caller,
     ApiPath(id): ApiPath<CampaignId>,
     ApiJson(body): ApiJson<NewTrigger>,
-) -> Result<(StatusCode, Json<TriggerResult>), ApiError> {
+) -> Result<Response, ApiError> {
     let trigger = Trigger {
         lead_id: body.lead_id,
         customer_id: body.customer_id,
@@ -481,12 +481,13 @@ pub async fn trigger_rule(
         .app
         .trigger_rule(&caller, id.as_str(), &trigger)
         .await?;
-    let status = if done.replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((status, Json(done.into())))
+    let replayed = done.replayed;
+    let mut res = (StatusCode::CREATED, Json(TriggerResult::from(done))).into_response();
+    if replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(res)
 }
 
 /// Lists campaigns of every kind with their computed status, in creation order; archived

@@ -366,8 +366,9 @@ async fn triggers_award_under_the_rules_limits(t: TestApp) {
         &fixed,
         json!({"lead_id": lead, "hash": "order-1"}),
     )
-    .await
-    .expect(200);
+    .await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let again = again.expect(201);
     assert_eq!(again["interaction_id"], first["interaction_id"]);
     assert_eq!(again["wallet_transaction"], first["wallet_transaction"]);
     assert_eq!(api.balance(&wallet).await, 25);
@@ -615,3 +616,115 @@ on_both_backends!(
     triggers_award_under_the_rules_limits,
     concurrent_triggers_never_overshoot_the_budget,
 );
+
+/// Triggers wait for the key's callback: a refusal moves nothing and is recorded.
+mod callback {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{StatusCode, Uri};
+    use axum::Router;
+    use punchcard_domain::Env;
+    use serde_json::{json, Value};
+
+    use super::{live_rule, trigger};
+    use crate::common::api::id_of;
+    use crate::common::{Backend, Key, TestApp};
+
+    type Seen = Arc<Mutex<Vec<Value>>>;
+
+    /// The merchant's side: approves at `/ok`, refuses anywhere else; keeps every body.
+    async fn endpoint(State(seen): State<Seen>, uri: Uri, body: Bytes) -> StatusCode {
+        seen.lock()
+            .unwrap()
+            .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+        if uri.path() == "/ok" {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        }
+    }
+
+    async fn key_with_callback(t: &TestApp, m: &punchcard_domain::MerchantId, url: &str) -> Key {
+        let k = t
+            .app
+            .create_api_key(m, Env::Dev, "hooked", Some(url))
+            .await
+            .expect("key created");
+        (k.id.to_string(), k.secret)
+    }
+
+    async fn triggers_wait_for_the_callback(backend: Backend) {
+        let Some(t) = TestApp::start(backend, |c| c.allow_private_callbacks = true).await else {
+            return;
+        };
+        let seen: Seen = Arc::default();
+        let router = Router::new().fallback(endpoint).with_state(seen.clone());
+        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(socket, router).await.unwrap() });
+
+        let m = t.active_merchant("Acme").await;
+        let cur = t.app.list_currencies(&m, None, 1).await.unwrap()[0]
+            .id
+            .to_string();
+        let approving = key_with_callback(&t, &m, &format!("http://{addr}/ok")).await;
+        let refusing = key_with_callback(&t, &m, &format!("http://{addr}/no")).await;
+        let (lead, wallet) = t.api(&approving).lead_with_wallet("cust-0001", &cur).await;
+        let rule = live_rule(
+            &t,
+            &approving,
+            json!({"name": "Hooked", "type": "earn", "currency_id": cur, "points": 9}),
+        )
+        .await;
+        t.api(&approving)
+            .patch(
+                &format!("/api/v1/rules/{rule}"),
+                json!({"authorized_key_ids": [approving.0, refusing.0]}),
+            )
+            .await
+            .expect(200);
+
+        trigger(&t, &refusing, &rule, json!({"lead_id": lead, "hash": "c1"}))
+            .await
+            .assert_problem(422, "callback_rejected");
+        assert_eq!(t.api(&approving).balance(&wallet).await, 0, "nothing moved");
+        let done = trigger(
+            &t,
+            &approving,
+            &rule,
+            json!({"lead_id": lead, "hash": "c2"}),
+        )
+        .await
+        .expect(201);
+        assert_eq!(done["points"], 9);
+        assert_eq!(t.api(&approving).balance(&wallet).await, 9);
+        let bodies = seen.lock().unwrap().clone();
+        assert_eq!(bodies.len(), 2, "{bodies:?}");
+        for body in &bodies {
+            assert_eq!(body["kind"], "reward");
+            assert_eq!(body["amount"], 9);
+            assert_eq!(body["lead_id"], lead);
+        }
+        let refused = t
+            .api(&approving)
+            .get_ok(&format!(
+                "/api/v1/campaigns/{rule}/interactions?outcome=error"
+            ))
+            .await;
+        assert_eq!(refused["data"][0]["error_code"], "callback_rejected");
+        assert_eq!(id_of(&refused["data"][0]).len(), 30);
+        t.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        triggers_wait_for_the_callback(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        triggers_wait_for_the_callback(Backend::Postgres).await;
+    }
+}
