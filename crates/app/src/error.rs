@@ -17,6 +17,12 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     LimitReached(String),
+    /// The API key is not among those allowed to trigger the campaign.
+    #[error("{0}")]
+    NotAuthorized(String),
+    /// The campaign does not award now (pending, completed or archived).
+    #[error("{0}")]
+    CampaignNotLive(String),
     #[error("{0}")]
     Conflict(String),
     #[error("the {} quota of the plan is used up", .0.as_str())]
@@ -50,6 +56,8 @@ impl AppError {
             AppError::AccountFrozen => "account_frozen",
             AppError::Forbidden(_) => "forbidden",
             AppError::LimitReached(_) => "limit_reached",
+            AppError::NotAuthorized(_) => "not_authorized",
+            AppError::CampaignNotLive(_) => "campaign_not_live",
             AppError::Conflict(_) => "conflict",
             AppError::QuotaExhausted(_) => "quota_exhausted",
             AppError::InsufficientBalance { .. } => "insufficient_balance",
@@ -85,6 +93,9 @@ impl AppError {
             UniqueKey::CouponHash => AppError::IdempotencyMismatch(
                 "this hash was already used for a different coupon".to_string(),
             ),
+            UniqueKey::CampaignInteractionHash => AppError::IdempotencyMismatch(
+                "this hash was already used for a different trigger of this campaign".to_string(),
+            ),
             _ => AppError::Conflict(
                 "the request collided with another change made at the same time; retry it"
                     .to_string(),
@@ -112,6 +123,7 @@ pub fn duplicate_field(key: UniqueKey) -> Option<FieldError> {
         UniqueKey::CouponCodeValue => ("value", "already exists in this environment"),
         UniqueKey::WalletTransactionHash
         | UniqueKey::CouponHash
+        | UniqueKey::CampaignInteractionHash
         | UniqueKey::SessionToken
         | UniqueKey::InvitationToken
         | UniqueKey::PrimaryKey(_)

@@ -42,46 +42,13 @@ impl CoinsPerUnit {
     const MAX_VALUE: u64 = 1_000_000_000;
 
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let err = || {
-            FieldError::new(
-                "coins_per_unit",
-                "must be a positive decimal with at most 6 decimal places, up to 1000000000",
-            )
-        };
-        let s = s.trim();
-        let (int_part, frac_part) = match s.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (s, ""),
-        };
-        if int_part.is_empty()
-            || !int_part.chars().all(|c| c.is_ascii_digit())
-            || !frac_part.chars().all(|c| c.is_ascii_digit())
-            || (s.contains('.') && frac_part.is_empty())
-            || int_part.len() > 10
-        {
-            return Err(err());
-        }
-        let frac_trimmed = frac_part.trim_end_matches('0');
-        if frac_trimmed.len() > Self::MAX_SCALE as usize {
-            return Err(err());
-        }
-        let scale = frac_trimmed.len() as u32;
-        let int: u64 = int_part.parse().map_err(|_| err())?;
-        if int > Self::MAX_VALUE {
-            return Err(err());
-        }
-        let frac: u64 = if frac_trimmed.is_empty() {
-            0
-        } else {
-            frac_trimmed.parse().map_err(|_| err())?
-        };
-        let mantissa = int
-            .checked_mul(10u64.pow(scale))
-            .and_then(|m| m.checked_add(frac))
-            .ok_or_else(err)?;
-        if mantissa == 0 || (int == Self::MAX_VALUE && frac > 0) {
-            return Err(err());
-        }
+        let (mantissa, scale) =
+            parse_exact(s, Self::MAX_SCALE, Self::MAX_VALUE).ok_or_else(|| {
+                FieldError::new(
+                    "coins_per_unit",
+                    "must be a positive decimal with at most 6 decimal places, up to 1000000000",
+                )
+            })?;
         Ok(Self { mantissa, scale })
     }
 
@@ -97,18 +64,65 @@ impl CoinsPerUnit {
 
 impl std::fmt::Display for CoinsPerUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.scale == 0 {
-            return write!(f, "{}", self.mantissa);
-        }
-        let p = 10u64.pow(self.scale);
-        write!(
-            f,
-            "{}.{:0width$}",
-            self.mantissa / p,
-            self.mantissa % p,
-            width = self.scale as usize
-        )
+        write_exact(f, self.mantissa, self.scale)
     }
+}
+
+/// A positive decimal written in plain digits (`12`, `0.5`), at most `max_scale` decimal
+/// places and at most `max_value`, as `(mantissa, scale)` with `value = mantissa / 10^scale`
+/// and no trailing zero in the fraction: exact, never a float.
+pub(crate) fn parse_exact(s: &str, max_scale: u32, max_value: u64) -> Option<(u64, u32)> {
+    let s = s.trim();
+    let (int_part, frac_part) = match s.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (s, ""),
+    };
+    if int_part.is_empty()
+        || !int_part.chars().all(|c| c.is_ascii_digit())
+        || !frac_part.chars().all(|c| c.is_ascii_digit())
+        || (s.contains('.') && frac_part.is_empty())
+        || int_part.len() > 10
+    {
+        return None;
+    }
+    let frac_trimmed = frac_part.trim_end_matches('0');
+    if frac_trimmed.len() > max_scale as usize {
+        return None;
+    }
+    let scale = frac_trimmed.len() as u32;
+    let int: u64 = int_part.parse().ok()?;
+    if int > max_value {
+        return None;
+    }
+    let frac: u64 = if frac_trimmed.is_empty() {
+        0
+    } else {
+        frac_trimmed.parse().ok()?
+    };
+    let mantissa = int.checked_mul(10u64.pow(scale))?.checked_add(frac)?;
+    if mantissa == 0 || (int == max_value && frac > 0) {
+        return None;
+    }
+    Some((mantissa, scale))
+}
+
+/// Writes `mantissa / 10^scale` in plain digits.
+pub(crate) fn write_exact(
+    f: &mut std::fmt::Formatter<'_>,
+    mantissa: u64,
+    scale: u32,
+) -> std::fmt::Result {
+    if scale == 0 {
+        return write!(f, "{mantissa}");
+    }
+    let p = 10u64.pow(scale);
+    write!(
+        f,
+        "{}.{:0width$}",
+        mantissa / p,
+        mantissa % p,
+        width = scale as usize
+    )
 }
 
 #[cfg(test)]

@@ -115,6 +115,10 @@ prefixed_id!(/// A coupon code in a deal's vault.
     CouponCodeId, "code");
 prefixed_id!(/// A coupon: a code issued to a lead.
     CouponId, "cpn");
+prefixed_id!(/// A campaign of any kind (task, surprise, rule, voucher campaign).
+    CampaignId, "cmp");
+prefixed_id!(/// One trigger of a campaign, whatever its outcome.
+    InteractionId, "cmi");
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! Punchcard's domain: identifiers, validated values and business rules, with no I/O.
 
 pub mod accounts;
+pub mod campaigns;
 pub mod catalog;
 pub mod coupons;
 pub mod currency;

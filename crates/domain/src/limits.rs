@@ -64,6 +64,8 @@ pub enum Resource {
     /// Offers that are available (live).
     ActiveOffers,
     Stores,
+    /// Campaigns of every kind that are switched on and not ended.
+    ActiveCampaigns,
 }
 
 impl Resource {
@@ -76,7 +78,8 @@ impl Resource {
                 Env::Dev => Some(10),
                 Env::Prod => None,
             },
-            Resource::ActiveDeals | Resource::ActiveOffers => match env {
+            Resource::ActiveDeals | Resource::ActiveOffers | Resource::ActiveCampaigns => match env
+            {
                 Env::Dev => Some(10),
                 Env::Prod => Some(100),
             },
@@ -94,6 +97,7 @@ impl Resource {
             Resource::ActiveDeals => "active deals",
             Resource::ActiveOffers => "active offers",
             Resource::Stores => "stores",
+            Resource::ActiveCampaigns => "active campaigns",
         }
     }
 }

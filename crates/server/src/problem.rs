@@ -125,6 +125,10 @@ impl From<&AppError> for Problem {
             AppError::LimitReached(m) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
             }
+            AppError::NotAuthorized(m) => Problem::new(StatusCode::FORBIDDEN, code, m.clone()),
+            AppError::CampaignNotLive(m) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
+            }
             AppError::Conflict(m) => Problem::new(StatusCode::CONFLICT, code, m.clone()),
             AppError::QuotaExhausted(q) => Problem::new(
                 StatusCode::FORBIDDEN,

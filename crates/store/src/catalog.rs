@@ -23,6 +23,9 @@ pub trait Columns: Sized {
     /// Its own columns, in the order of [`Columns::values`]; the shared ones (`merchant_id`,
     /// `env`, `id`, `created_at`, `updated_at`, `deleted_at`) come from the skeleton.
     const FIELDS: &'static [&'static str];
+    /// Those of [`Columns::FIELDS`] that hold an exact decimal: `numeric` on PostgreSQL, its
+    /// decimal text on SQLite; they are read as text and written as text cast to `numeric`.
+    const EXACT: &'static [&'static str];
 
     fn keys(&self) -> Keys<'_>;
     /// The values of [`Columns::FIELDS`], in order.
@@ -57,7 +60,7 @@ pub struct Keys<'a> {
 macro_rules! catalog_row {
     (
         $(#[$meta:meta])*
-        pub struct $row:ident($id:ty) in $table:literal {
+        pub struct $row:ident($id:ty) in $table:literal $(exact [$($exact:literal),*])? {
             $( $(#[$field_meta:meta])* $field:ident: $ty:ty, )*
         }
     ) => {
@@ -76,6 +79,7 @@ macro_rules! catalog_row {
         impl $crate::catalog::Columns for $row {
             const TABLE: &'static str = $table;
             const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
+            const EXACT: &'static [&'static str] = &[$($($exact),*)?];
 
             fn keys(&self) -> $crate::catalog::Keys<'_> {
                 $crate::catalog::Keys {
@@ -229,13 +233,37 @@ fn live<K: Columns>(merchant_id: &MerchantId, env: Env) -> SelectStatement {
     let mut columns = vec!["merchant_id", "env", "id"];
     columns.extend(K::FIELDS);
     columns.extend(["created_at", "updated_at", "deleted_at"]);
-    sea_query::Query::select()
-        .columns(columns.into_iter().map(col))
+    let mut select = sea_query::Query::select();
+    for c in columns {
+        if K::EXACT.contains(&c) {
+            select.expr_as(Expr::col(col(c)).cast_as(col("TEXT")), col(c));
+        } else {
+            select.column(col(c));
+        }
+    }
+    select
         .from(col(K::TABLE))
         .and_where(is("merchant_id", merchant_id.as_str()))
         .and_where(is("env", env.as_str()))
         .and_where(Expr::col(col("deleted_at")).is_null())
         .to_owned()
+}
+
+/// The values of an item's own fields as written: an exact decimal is cast to `numeric` on
+/// PostgreSQL (SQLite keeps its text as it is).
+fn written<K: Columns>(conn: &Conn, item: &K) -> Vec<SimpleExpr> {
+    let cast = conn.backend() == crate::Backend::Postgres;
+    K::FIELDS
+        .iter()
+        .zip(item.values())
+        .map(|(c, v)| {
+            if cast && K::EXACT.contains(c) {
+                SimpleExpr::Value(v).cast_as(col("NUMERIC"))
+            } else {
+                SimpleExpr::Value(v)
+            }
+        })
+        .collect()
 }
 
 fn decode_all<K: Columns>(rows: Vec<DbRow>) -> Result<Vec<K>, StoreError> {
@@ -252,7 +280,7 @@ pub(crate) async fn insert<K: Columns>(conn: &mut Conn, item: &K) -> Result<(), 
         keys.env.as_str().into(),
         keys.id.into(),
     ];
-    values.extend(item.values().into_iter().map(SimpleExpr::Value));
+    values.extend(written::<K>(conn, item));
     values.push(SimpleExpr::Value(keys.created_at.value()));
     values.push(SimpleExpr::Value(keys.updated_at.value()));
     let insert = sea_query::Query::insert()
@@ -367,7 +395,7 @@ pub(crate) async fn update<K: Columns>(conn: &mut Conn, item: &K) -> Result<bool
     let mut sets: Vec<(Alias, SimpleExpr)> = K::FIELDS
         .iter()
         .map(|c| col(c))
-        .zip(item.values().into_iter().map(SimpleExpr::Value))
+        .zip(written::<K>(conn, item))
         .collect();
     let keys = item.keys();
     sets.push((

@@ -61,6 +61,9 @@ pub enum UniqueKey {
     CouponCodeValue,
     /// `coupons (merchant_id, env, hash)`: the retry key of a coupon.
     CouponHash,
+    /// `campaign_interactions (merchant_id, env, campaign_id, hash)` (awards only): the retry
+    /// key of a campaign trigger.
+    CampaignInteractionHash,
     /// The primary key of the named table. Ids are generated, so a clash there is a race on
     /// a natural key (a merchant's plan, a named secret) rather than a user's input.
     PrimaryKey(&'static str),
@@ -230,6 +233,23 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
     ),
     pk("coupon_codes_pkey", "coupon_codes", &["merchant_id", "id"]),
     pk("coupons_pkey", "coupons", &["merchant_id", "id"]),
+    index(
+        UniqueKey::CampaignInteractionHash,
+        "campaign_interactions_hash",
+        "campaign_interactions",
+        &["merchant_id", "env", "campaign_id", "hash"],
+    ),
+    pk("campaigns_pkey", "campaigns", &["merchant_id", "id"]),
+    pk(
+        "campaign_keys_pkey",
+        "campaign_keys",
+        &["merchant_id", "campaign_id", "api_key_id"],
+    ),
+    pk(
+        "campaign_interactions_pkey",
+        "campaign_interactions",
+        &["merchant_id", "id"],
+    ),
 ];
 
 impl UniqueKey {

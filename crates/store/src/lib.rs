@@ -34,6 +34,9 @@ pub mod deals;
 pub mod offers;
 pub mod stores;
 
+// The campaign engine: campaigns of every kind, their interactions and authorized keys.
+pub mod campaigns;
+
 // Coupons: the codes of a deal's vault and the coupons issued from them.
 pub mod coupons;
 

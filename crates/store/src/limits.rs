@@ -36,6 +36,18 @@ pub async fn count(
             "SELECT COUNT(*) FROM offers WHERE merchant_id = $1 AND env = $2 AND available = TRUE AND deleted_at IS NULL",
             true,
         ),
+        Resource::ActiveCampaigns => {
+            // Switched on and not ended (ends_at is written as a timestamp, so compare to one).
+            return crate::query(
+                "SELECT COUNT(*) FROM campaigns WHERE merchant_id = $1 AND env = $2 \
+                 AND active = TRUE AND deleted_at IS NULL AND (ends_at IS NULL OR ends_at > $3)",
+            )
+            .bind(merchant_id.as_str())
+            .bind(env.as_str())
+            .bind(punchcard_domain::time::Timestamp::now())
+            .scalar(conn)
+            .await;
+        }
         Resource::Stores => (
             "SELECT COUNT(*) FROM stores WHERE merchant_id = $1 AND env = $2 AND deleted_at IS NULL",
             true,

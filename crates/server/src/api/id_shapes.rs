@@ -3,8 +3,8 @@
 //! base-32 characters (`lead_01jd3x1m2n3p4q5r6s7t8v9w0x`), from the domain's prefixes.
 
 use punchcard_domain::{
-    CouponCodeId, CouponId, CurrencyId, DealId, LeadId, OfferId, StoreId, UploadId, WalletId,
-    WalletTransactionId,
+    ApiKeyId, CampaignId, CouponCodeId, CouponId, CurrencyId, DealId, InteractionId, LeadId,
+    OfferId, StoreId, UploadId, WalletId, WalletTransactionId,
 };
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::schema::{ArrayItems, Schema};
@@ -30,6 +30,9 @@ fn prefix_of_field(name: &str) -> Option<&'static str> {
         "coupon" => CouponId::PREFIX,
         "code" => CouponCodeId::PREFIX,
         "image" => UploadId::PREFIX,
+        "campaign" => CampaignId::PREFIX,
+        "interaction" => InteractionId::PREFIX,
+        "authorized_key" => ApiKeyId::PREFIX,
         _ => return None,
     })
 }
@@ -46,6 +49,7 @@ pub fn prefix_of_collection(collection: &str) -> Option<&'static str> {
         "stores" => StoreId::PREFIX,
         "coupons" => CouponId::PREFIX,
         "coupon_codes" => CouponCodeId::PREFIX,
+        "rules" | "campaigns" => CampaignId::PREFIX,
         _ => return None,
     })
 }

@@ -2,6 +2,7 @@
 
 pub mod allowed_ips;
 pub mod auth;
+pub mod campaigns;
 pub mod catalog;
 pub mod coupons;
 pub mod currencies;
@@ -97,6 +98,15 @@ unreachable, calls are served without a limit and without these headers.",
         stores::upload_store_image,
         stores::get_store_image,
         stores::delete_store_image,
+        campaigns::create_rule,
+        campaigns::list_rules,
+        campaigns::get_rule,
+        campaigns::update_rule,
+        campaigns::activate_rule,
+        campaigns::deactivate_rule,
+        campaigns::trigger_rule,
+        campaigns::list_campaigns,
+        campaigns::list_interactions,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
     modifiers(&BasicAuth, &SharedAnswers, &IdShapes),
@@ -112,6 +122,8 @@ unreachable, calls are served without a limit and without these headers.",
         (name = "deals", description = "Deals leads spend points on: voucher, cash, merchandise or meetup; at most 10 available in dev, 100 in prod"),
         (name = "offers", description = "Offers: public promo codes with a price in coins; at most 10 available in dev, 100 in prod"),
         (name = "stores", description = "Stores, online or at an address, and the deals and offers they carry; at most 100 per environment"),
+        (name = "campaigns", description = "Campaigns of every kind (task, surprise, rule, voucher) with their computed status: pending, live, completed or archived"),
+        (name = "rules", description = "API-triggered earn and redeem rules: an authorized key triggers one, and points move through the ledger under the rule's limits"),
     )
 )]
 pub struct ApiDoc;
@@ -235,6 +247,28 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/api/v1/stores/{id}/images/{image_id}",
             get(stores::get_store_image).delete(stores::delete_store_image),
+        )
+        .route(
+            "/api/v1/rules",
+            get(campaigns::list_rules).post(campaigns::create_rule),
+        )
+        .route(
+            "/api/v1/rules/{id}",
+            get(campaigns::get_rule).patch(campaigns::update_rule),
+        )
+        .route(
+            "/api/v1/rules/{id}/activate",
+            post(campaigns::activate_rule),
+        )
+        .route(
+            "/api/v1/rules/{id}/deactivate",
+            post(campaigns::deactivate_rule),
+        )
+        .route("/api/v1/rules/{id}/trigger", post(campaigns::trigger_rule))
+        .route("/api/v1/campaigns", get(campaigns::list_campaigns))
+        .route(
+            "/api/v1/campaigns/{id}/interactions",
+            get(campaigns::list_interactions),
         )
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(axum::middleware::from_fn(extract::body_ceiling))

@@ -28,6 +28,8 @@ struct Fixture {
     store: String,
     coupon: String,
     currency: String,
+    /// A live rule with a rate, which `key` may trigger.
+    rule: String,
     deal_image: String,
     offer_image: String,
     store_image: String,
@@ -182,8 +184,32 @@ async fn fixture(t: &TestApp) -> Fixture {
     let deal_image = image_of(t, &m, CatalogItem::Deal(deal.parse().unwrap())).await;
     let offer_image = image_of(t, &m, CatalogItem::Offer(offer.parse().unwrap())).await;
     let store_image = image_of(t, &m, CatalogItem::Store(store.parse().unwrap())).await;
+    let key = t.api_key(&m, Env::Prod).await;
+    let rule = t
+        .app
+        .create_rule(
+            &scope,
+            &punchcard_app::campaigns::RuleDraft {
+                name: "Per visit".into(),
+                direction: "earn".into(),
+                currency_id: currency.clone(),
+                rate: Some("0.5".into()),
+                authorized_key_ids: vec![key.0.clone()],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("rule")
+        .campaign
+        .id
+        .to_string();
+    t.app
+        .set_rule_active(&scope, &rule, true)
+        .await
+        .expect("rule activated");
     Fixture {
-        key: t.api_key(&m, Env::Prod).await,
+        key,
+        rule,
         lead,
         lead2,
         wallet,
@@ -228,6 +254,7 @@ impl Fixture {
             ("wallets", "id") => self.wallet.clone(),
             ("wallet_transactions", "id") => self.transaction.clone(),
             ("coupons", "id") => self.coupon.clone(),
+            ("rules" | "campaigns", "id") => self.rule.clone(),
             (_, "id") => pick(&self.deal, &self.offer, &self.store),
             _ => panic!("no fixture for {param} in {path}: add it to Fixture::id_for"),
         }
@@ -545,6 +572,21 @@ const VALID_BODIES: &[(&str, &str, &str)] = &[
         "/api/v1/coupons",
         r#"{"deal_id": "{deal}", "lead_id": "{lead}", "currency_id": "{currency}", "hash": "c-new", "mode": "reward"}"#,
     ),
+    (
+        "POST",
+        "/api/v1/rules",
+        r#"{"name": "Per purchase", "type": "earn", "currency_id": "{currency}", "rate": "0.1", "cap_max": 10, "max_per_lead": 5, "budget": 100, "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2036-01-01T00:00:00Z", "authorized_key_ids": ["{key}"]}"#,
+    ),
+    (
+        "PATCH",
+        "/api/v1/rules/{id}",
+        r#"{"name": "Per visit", "rate": "0.25", "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2036-01-01T00:00:00Z", "authorized_key_ids": ["{key}"]}"#,
+    ),
+    (
+        "POST",
+        "/api/v1/rules/{id}/trigger",
+        r#"{"lead_id": "{lead}", "amount": 10, "hash": "t-new"}"#,
+    ),
 ];
 
 impl Fixture {
@@ -555,7 +597,8 @@ impl Fixture {
             .replace("{wallet}", &self.wallet)
             .replace("{deal}", &self.deal)
             .replace("{store}", &self.store)
-            .replace("{currency}", &self.currency);
+            .replace("{currency}", &self.currency)
+            .replace("{key}", &self.key.0);
         serde_json::from_str(&text).expect("valid template")
     }
 

@@ -224,6 +224,29 @@ const ENDPOINTS: &[Endpoint] = &[
         Scope::Env,
         new_coupon,
     ),
+    creates(
+        "/api/v1/rules",
+        new_currency,
+        r#"{"name": "Rule", "type": "earn", "currency_id": "{value}", "points": 5}"#,
+    ),
+    ep("GET", "/api/v1/rules", Scope::Env, new_rule),
+    ep("GET", "/api/v1/rules/{id}", Scope::Env, new_rule),
+    ep("PATCH", "/api/v1/rules/{id}", Scope::Env, new_rule),
+    ep("POST", "/api/v1/rules/{id}/activate", Scope::Env, new_rule),
+    ep(
+        "POST",
+        "/api/v1/rules/{id}/deactivate",
+        Scope::Env,
+        new_rule,
+    ),
+    ep("POST", "/api/v1/rules/{id}/trigger", Scope::Env, new_rule),
+    ep("GET", "/api/v1/campaigns", Scope::Env, new_rule),
+    ep(
+        "GET",
+        "/api/v1/campaigns/{id}/interactions",
+        Scope::Env,
+        new_rule,
+    ),
 ];
 
 // ---- Setup functions: create something for `m` in `env`, answer its id ---------------------
@@ -366,6 +389,30 @@ async fn deal_of(t: &TestApp, m: &MerchantId, env: Env) -> String {
 
 fn new_deal<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
     Box::pin(deal_of(t, m, env))
+}
+
+fn new_rule<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let currency = t.app.list_currencies(m, None, 1).await.unwrap()[0]
+            .id
+            .to_string();
+        t.app
+            .create_rule(
+                &scope(m, env),
+                &punchcard_app::campaigns::RuleDraft {
+                    name: unique("Rule "),
+                    direction: "earn".into(),
+                    currency_id: currency,
+                    points: Some(5),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("rule created")
+            .campaign
+            .id
+            .to_string()
+    })
 }
 
 fn new_offer<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {

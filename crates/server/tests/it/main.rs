@@ -12,6 +12,7 @@ mod api_foundation;
 mod api_keys_dashboard;
 mod browser;
 mod callbacks;
+mod campaigns;
 mod catalog;
 mod catalog_browser;
 mod catalog_dashboard;

@@ -37,6 +37,15 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/offers"),
     ("post", "/api/v1/stores"),
     ("get", "/api/v1/stores"),
+    ("post", "/api/v1/rules"),
+    ("get", "/api/v1/rules"),
+    ("get", "/api/v1/rules/{id}"),
+    ("patch", "/api/v1/rules/{id}"),
+    ("post", "/api/v1/rules/{id}/activate"),
+    ("post", "/api/v1/rules/{id}/deactivate"),
+    ("post", "/api/v1/rules/{id}/trigger"),
+    ("get", "/api/v1/campaigns"),
+    ("get", "/api/v1/campaigns/{id}/interactions"),
 ];
 
 /// Operations whose request carries a body.
@@ -53,6 +62,9 @@ const WITH_BODY: &[(&str, &str)] = &[
     ("post", "/api/v1/coupons"),
     ("post", "/api/v1/offers"),
     ("post", "/api/v1/stores"),
+    ("post", "/api/v1/rules"),
+    ("patch", "/api/v1/rules/{id}"),
+    ("post", "/api/v1/rules/{id}/trigger"),
 ];
 
 #[tokio::test]

@@ -1,0 +1,880 @@
+//! The campaign engine: campaigns of every kind with their computed status, API-triggered
+//! rules, and the one place where a trigger becomes a reward under the campaign's limits.
+
+use punchcard_domain::campaigns::{
+    status, CampaignKind, CampaignStatus, Direction, Rate, RuleReward, StatusInputs,
+};
+use punchcard_domain::catalog::{parse_moment, parse_name, Schedule};
+use punchcard_domain::ledger::{parse_hash, CustomerId, TransactionKind};
+use punchcard_domain::limits::{Quota, Resource};
+use punchcard_domain::time::Timestamp;
+use punchcard_domain::{
+    ApiKeyId, CampaignId, CurrencyId, FieldError, InteractionId, LeadId, ValidationErrors, WalletId,
+};
+use punchcard_store::campaigns::{self, CampaignFilter, CampaignRow, InteractionRow, Outcome};
+use punchcard_store::leads::{self, LeadFilter, LeadRow};
+use punchcard_store::wallets::{self, TransactionRow, WalletRow};
+use punchcard_store::{api_keys, commit, currencies, Conn};
+
+use crate::api_keys::ApiPrincipal;
+use crate::callbacks::{ActionKind, PendingAction};
+use crate::input::{field_id, named};
+use crate::ledger::{fingerprint, post_entry, Entry, Scope};
+use crate::limits::{burn_quota, check_cap};
+use crate::{App, AppError};
+
+/// The most points a rule may award per trigger, cap or budget.
+const MAX_POINTS: i64 = 1_000_000_000_000;
+
+/// A campaign with what its status depends on.
+#[derive(Debug, Clone)]
+pub struct CampaignView {
+    pub campaign: CampaignRow,
+    /// The API keys allowed to trigger it (rules).
+    pub authorized_key_ids: Vec<ApiKeyId>,
+    pub status: CampaignStatus,
+}
+
+impl CampaignView {
+    fn of(campaign: CampaignRow, authorized_key_ids: Vec<ApiKeyId>, now: Timestamp) -> Self {
+        let status = status_of(&campaign, !authorized_key_ids.is_empty(), now);
+        Self {
+            campaign,
+            authorized_key_ids,
+            status,
+        }
+    }
+}
+
+/// The status of a campaign: one function for every kind.
+pub fn status_of(c: &CampaignRow, has_keys: bool, now: Timestamp) -> CampaignStatus {
+    let configured = match c.kind {
+        CampaignKind::Rule => has_keys,
+        CampaignKind::Task | CampaignKind::Surprise | CampaignKind::Voucher => true,
+    };
+    status(
+        StatusInputs {
+            starts_at: c.starts_at,
+            ends_at: c.ends_at,
+            active: c.active,
+            configured,
+        },
+        now,
+    )
+}
+
+/// A rule as the merchant writes it; every field is checked by [`App::create_rule`].
+#[derive(Debug, Clone, Default)]
+pub struct RuleDraft {
+    pub name: String,
+    /// `earn` or `redeem`.
+    pub direction: String,
+    pub currency_id: String,
+    pub points: Option<i64>,
+    /// An exact decimal as text.
+    pub rate: Option<String>,
+    pub cap_max: Option<i64>,
+    pub max_per_lead: Option<i64>,
+    pub budget: Option<i64>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub authorized_key_ids: Vec<String>,
+}
+
+/// Changes to a rule: `None` keeps a field, `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct RulePatch {
+    pub name: Option<String>,
+    pub points: Option<Option<i64>>,
+    pub rate: Option<Option<String>>,
+    pub cap_max: Option<Option<i64>>,
+    pub max_per_lead: Option<Option<i64>>,
+    pub budget: Option<Option<i64>>,
+    pub starts_at: Option<Option<String>>,
+    pub ends_at: Option<Option<String>>,
+    pub authorized_key_ids: Option<Vec<String>>,
+}
+
+/// A trigger of a rule as the API sends it.
+#[derive(Debug, Clone, Default)]
+pub struct Trigger {
+    pub lead_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub amount: Option<i64>,
+    pub hash: String,
+}
+
+/// What a trigger did: its interaction and the wallet transaction it posted.
+#[derive(Debug, Clone)]
+pub struct Triggered {
+    pub interaction: InteractionRow,
+    pub transaction: Option<TransactionRow>,
+    /// An earlier trigger with the same hash: this is its answer.
+    pub replayed: bool,
+}
+
+/// A checked rule draft.
+struct CheckedRule {
+    name: String,
+    direction: Direction,
+    currency_id: CurrencyId,
+    points: Option<i64>,
+    rate: Option<Rate>,
+    cap_max: Option<i64>,
+    max_per_lead: Option<i64>,
+    budget: Option<i64>,
+    schedule: Schedule,
+    keys: Vec<ApiKeyId>,
+}
+
+fn positive(field: &str, v: Option<i64>, max: i64) -> Result<Option<i64>, FieldError> {
+    match v {
+        Some(n) if !(1..=max).contains(&n) => Err(FieldError::new(
+            field,
+            format!("must be a whole number from 1 to {max}"),
+        )),
+        other => Ok(other),
+    }
+}
+
+impl App {
+    async fn check_rule(&self, scope: &Scope, d: &RuleDraft) -> Result<CheckedRule, AppError> {
+        let mut errors = ValidationErrors::new();
+        let name = errors.check(parse_name(&d.name, 100));
+        let direction = errors.check(d.direction.parse::<Direction>());
+        let currency_id = errors.check(field_id::<CurrencyId>("currency_id", &d.currency_id));
+        let points = errors.check(positive("points", d.points, MAX_POINTS));
+        let rate = match d.rate.as_deref() {
+            Some(r) => errors.check(Rate::parse(r).map(Some)),
+            None => Some(None),
+        };
+        match (d.points, &d.rate) {
+            (Some(_), Some(_)) => errors.push(FieldError::new(
+                "rate",
+                "give either fixed points or a rate, not both",
+            )),
+            (None, None) => errors.push(FieldError::new(
+                "points",
+                "give fixed points or a rate per unit of amount",
+            )),
+            _ => {}
+        }
+        let cap_max = errors.check(positive("cap_max", d.cap_max, MAX_POINTS));
+        if d.cap_max.is_some() && d.rate.is_none() {
+            errors.push(FieldError::new("cap_max", "applies to a rate only"));
+        }
+        let max_per_lead = errors.check(positive("max_per_lead", d.max_per_lead, MAX_POINTS));
+        let budget = errors.check(positive("budget", d.budget, MAX_POINTS));
+        let starts_at = errors.check(parse_moment(
+            "starts_at",
+            d.starts_at.as_deref().unwrap_or(""),
+        ));
+        let ends_at = errors.check(parse_moment("ends_at", d.ends_at.as_deref().unwrap_or("")));
+        let schedule = match (starts_at, ends_at) {
+            (Some(s), Some(e)) => errors.check(Schedule::new(s, e)),
+            _ => None,
+        };
+        let mut keys: Vec<ApiKeyId> = Vec::new();
+        for raw in &d.authorized_key_ids {
+            match field_id::<ApiKeyId>("authorized_key_ids", raw) {
+                Ok(k) if !keys.contains(&k) => keys.push(k),
+                Ok(_) => {}
+                Err(_) => errors.push(FieldError::new(
+                    "authorized_key_ids",
+                    format!("no such API key in {}: {}", scope.env, raw.trim()),
+                )),
+            }
+        }
+        let mut conn = self.db.conn().await?;
+        if let Some(c) = &currency_id {
+            if currencies::find(&mut conn, &scope.merchant_id, c.as_str())
+                .await?
+                .is_none()
+            {
+                errors.push(FieldError::new("currency_id", "no such currency"));
+            }
+        }
+        for k in &keys {
+            let live = api_keys::find(&mut conn, &scope.merchant_id, scope.env, k)
+                .await?
+                .is_some_and(|row| row.revoked_at.is_none());
+            if !live {
+                errors.push(FieldError::new(
+                    "authorized_key_ids",
+                    format!("no such API key in {}: {k}", scope.env),
+                ));
+            }
+        }
+        errors.into_result()?;
+        Ok(CheckedRule {
+            name: name.expect("checked"),
+            direction: direction.expect("checked"),
+            currency_id: currency_id.expect("checked"),
+            points: points.expect("checked"),
+            rate: rate.expect("checked"),
+            cap_max: cap_max.expect("checked"),
+            max_per_lead: max_per_lead.expect("checked"),
+            budget: budget.expect("checked"),
+            schedule: schedule.expect("checked"),
+            keys,
+        })
+    }
+
+    /// Creates a rule, switched off: it stays `pending` until it has an authorized key and
+    /// is activated.
+    pub async fn create_rule(
+        &self,
+        scope: &Scope,
+        draft: &RuleDraft,
+    ) -> Result<CampaignView, AppError> {
+        let r = self.check_rule(scope, draft).await?;
+        let now = Timestamp::now();
+        let row = CampaignRow {
+            merchant_id: scope.merchant_id.clone(),
+            env: scope.env,
+            id: CampaignId::new(),
+            kind: CampaignKind::Rule,
+            name: r.name,
+            starts_at: r.schedule.starts_at,
+            ends_at: r.schedule.ends_at,
+            active: false,
+            max_per_lead: r.max_per_lead,
+            budget: r.budget,
+            budget_used: 0,
+            direction: Some(r.direction),
+            currency_id: Some(r.currency_id),
+            points: r.points,
+            rate: r.rate,
+            cap_max: r.cap_max,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        let mut tx = self.db.begin_write().await?;
+        campaigns::insert(&mut tx, &row).await?;
+        campaigns::set_keys(&mut tx, &scope.merchant_id, scope.env, &row.id, &r.keys).await?;
+        commit(tx).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %row.id, "rule created");
+        Ok(CampaignView::of(row, r.keys, now))
+    }
+
+    async fn view(
+        &self,
+        conn: &mut Conn,
+        scope: &Scope,
+        row: CampaignRow,
+    ) -> Result<CampaignView, AppError> {
+        let keys = campaigns::keys_of(
+            conn,
+            &scope.merchant_id,
+            scope.env,
+            std::slice::from_ref(&row.id),
+        )
+        .await?
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+        Ok(CampaignView::of(row, keys, Timestamp::now()))
+    }
+
+    /// A campaign of `kind`: another kind's id names none.
+    async fn find_kind(
+        &self,
+        conn: &mut Conn,
+        scope: &Scope,
+        id: &str,
+        kind: CampaignKind,
+    ) -> Result<CampaignRow, AppError> {
+        let what = kind_noun(kind);
+        let id: CampaignId = named(id, what)?;
+        campaigns::find(conn, &scope.merchant_id, scope.env, &id)
+            .await?
+            .filter(|c| c.kind == kind)
+            .ok_or(AppError::NotFound(what))
+    }
+
+    pub async fn rule(&self, scope: &Scope, id: &str) -> Result<CampaignView, AppError> {
+        let mut conn = self.db.conn().await?;
+        let row = self
+            .find_kind(&mut conn, scope, id, CampaignKind::Rule)
+            .await?;
+        self.view(&mut conn, scope, row).await
+    }
+
+    /// One page of campaigns in creation order, of every kind unless `kind` is given;
+    /// archived ones only when `status` asks for them.
+    pub async fn list_campaigns(
+        &self,
+        scope: &Scope,
+        kind: Option<&str>,
+        status: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CampaignView>, AppError> {
+        let mut errors = ValidationErrors::new();
+        let kind = kind
+            .filter(|k| !k.trim().is_empty())
+            .and_then(|k| errors.check(k.parse::<CampaignKind>()));
+        let status = status
+            .filter(|s| !s.trim().is_empty())
+            .and_then(|s| errors.check(s.parse::<CampaignStatus>()));
+        errors.into_result()?;
+        let now = Timestamp::now();
+        let mut conn = self.db.conn().await?;
+        let rows = campaigns::list(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            &CampaignFilter { kind, status, now },
+            after,
+            limit,
+        )
+        .await?;
+        let ids: Vec<CampaignId> = rows.iter().map(|r| r.id.clone()).collect();
+        let keys = campaigns::keys_of(&mut conn, &scope.merchant_id, scope.env, &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mine = keys
+                    .iter()
+                    .filter(|(c, _)| *c == row.id)
+                    .map(|(_, k)| k.clone())
+                    .collect();
+                CampaignView::of(row, mine, now)
+            })
+            .collect())
+    }
+
+    /// Changes a rule's fields; they are checked as a new rule's are.
+    pub async fn update_rule(
+        &self,
+        scope: &Scope,
+        id: &str,
+        patch: RulePatch,
+    ) -> Result<CampaignView, AppError> {
+        let current = self.rule(scope, id).await?;
+        let c = &current.campaign;
+        let pick = |change: Option<Option<i64>>, old: Option<i64>| change.unwrap_or(old);
+        let draft = RuleDraft {
+            name: patch.name.unwrap_or_else(|| c.name.clone()),
+            direction: c
+                .direction
+                .map(|d| d.as_str().to_string())
+                .unwrap_or_default(),
+            currency_id: c
+                .currency_id
+                .as_ref()
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            points: pick(patch.points, c.points),
+            rate: patch.rate.unwrap_or_else(|| c.rate.map(|r| r.to_string())),
+            cap_max: pick(patch.cap_max, c.cap_max),
+            max_per_lead: pick(patch.max_per_lead, c.max_per_lead),
+            budget: pick(patch.budget, c.budget),
+            starts_at: patch
+                .starts_at
+                .unwrap_or_else(|| c.starts_at.map(|t| t.to_rfc3339())),
+            ends_at: patch
+                .ends_at
+                .unwrap_or_else(|| c.ends_at.map(|t| t.to_rfc3339())),
+            authorized_key_ids: patch.authorized_key_ids.clone().unwrap_or_else(|| {
+                current
+                    .authorized_key_ids
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect()
+            }),
+        };
+        let r = self.check_rule(scope, &draft).await?;
+        let now = Timestamp::now();
+        let mut tx = self.db.begin_write().await?;
+        // Read under the row's lock, so the budget burned by concurrent awards is kept.
+        if !campaigns::lock(&mut tx, &scope.merchant_id, scope.env, &c.id).await? {
+            return Err(AppError::NotFound("rule"));
+        }
+        let latest = self
+            .find_kind(&mut tx, scope, id, CampaignKind::Rule)
+            .await?;
+        let row = CampaignRow {
+            name: r.name,
+            starts_at: r.schedule.starts_at,
+            ends_at: r.schedule.ends_at,
+            max_per_lead: r.max_per_lead,
+            budget: r.budget,
+            points: r.points,
+            rate: r.rate,
+            cap_max: r.cap_max,
+            updated_at: now,
+            ..latest
+        };
+        campaigns::update(&mut tx, &row).await?;
+        if patch.authorized_key_ids.is_some() {
+            campaigns::set_keys(&mut tx, &scope.merchant_id, scope.env, &row.id, &r.keys).await?;
+        }
+        commit(tx).await?;
+        Ok(CampaignView::of(row, r.keys, now))
+    }
+
+    /// Switches a rule on (counted against the active-campaign cap: 10 in dev, 100 in prod)
+    /// or off.
+    pub async fn set_rule_active(
+        &self,
+        scope: &Scope,
+        id: &str,
+        active: bool,
+    ) -> Result<CampaignView, AppError> {
+        let id: CampaignId = named(id, "rule")?;
+        let now = Timestamp::now();
+        let mut tx = self.db.begin_write().await?;
+        if !campaigns::lock(&mut tx, &scope.merchant_id, scope.env, &id).await? {
+            return Err(AppError::NotFound("rule"));
+        }
+        let current = self
+            .find_kind(&mut tx, scope, id.as_str(), CampaignKind::Rule)
+            .await?;
+        if current.active == active {
+            let view = self.view(&mut tx, scope, current).await?;
+            return Ok(view);
+        }
+        if active {
+            check_cap(
+                &mut tx,
+                &scope.merchant_id,
+                scope.env,
+                Resource::ActiveCampaigns,
+            )
+            .await?;
+        }
+        let row = CampaignRow {
+            active,
+            updated_at: now,
+            ..current
+        };
+        campaigns::update(&mut tx, &row).await?;
+        let view = self.view(&mut tx, scope, row).await?;
+        commit(tx).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %id, active, "rule switched");
+        Ok(view)
+    }
+
+    /// A campaign's interactions, newest first, of one outcome when asked.
+    pub async fn list_interactions(
+        &self,
+        scope: &Scope,
+        id: &str,
+        outcome: Option<&str>,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<InteractionRow>, AppError> {
+        let id: CampaignId = named(id, "campaign")?;
+        let outcome = match outcome.map(str::trim).filter(|o| !o.is_empty()) {
+            None => None,
+            Some(o) => Some(o.parse::<Outcome>().map_err(|_| {
+                AppError::field("outcome", "must be `awarded`, `error` or `exception`")
+            })?),
+        };
+        let mut conn = self.db.conn().await?;
+        campaigns::find(&mut conn, &scope.merchant_id, scope.env, &id)
+            .await?
+            .ok_or(AppError::NotFound("campaign"))?;
+        Ok(campaigns::list_interactions(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            &id,
+            outcome,
+            before,
+            limit,
+        )
+        .await?)
+    }
+
+    /// Triggers a rule with an API key: the one place where a trigger becomes a reward.
+    /// Every trigger of a rule the key can see is recorded as an interaction, whatever its
+    /// outcome; an award, its wallet transaction, its budget and quota burn and its
+    /// interaction are written in one transaction, after the key's callback approved it.
+    pub async fn trigger_rule(
+        &self,
+        principal: &ApiPrincipal,
+        id: &str,
+        trigger: &Trigger,
+    ) -> Result<Triggered, AppError> {
+        let scope = Scope::from(principal);
+        let rule = {
+            let mut conn = self.db.conn().await?;
+            self.find_kind(&mut conn, &scope, id, CampaignKind::Rule)
+                .await?
+        };
+        let mut lead_seen = None;
+        match self
+            .award(principal, &scope, &rule, trigger, &mut lead_seen)
+            .await
+        {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                let outcome = match e {
+                    AppError::Internal(_) | AppError::Unavailable(_) => Outcome::Exception,
+                    _ => Outcome::Error,
+                };
+                let row = InteractionRow {
+                    merchant_id: scope.merchant_id.clone(),
+                    env: scope.env,
+                    id: InteractionId::new(),
+                    campaign_id: rule.id.clone(),
+                    source_id: Some(principal.key_id.to_string()),
+                    lead_id: lead_seen,
+                    amount: trigger.amount,
+                    points: 0,
+                    outcome,
+                    error_code: Some(e.code().to_string()),
+                    hash: None,
+                    fingerprint: None,
+                    wallet_transaction_id: None,
+                    created_at: Timestamp::now(),
+                };
+                if let Err(record) = self.record(&row).await {
+                    tracing::error!(campaign_id = %rule.id, error = %record, "a refused trigger could not be recorded");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn record(&self, row: &InteractionRow) -> Result<(), AppError> {
+        let mut tx = self.db.begin_write().await?;
+        campaigns::insert_interaction(&mut tx, row).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    async fn award(
+        &self,
+        principal: &ApiPrincipal,
+        scope: &Scope,
+        rule: &CampaignRow,
+        trigger: &Trigger,
+        lead_seen: &mut Option<LeadId>,
+    ) -> Result<Triggered, AppError> {
+        let mut conn = self.db.conn().await?;
+        let keys = campaigns::keys_of(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            std::slice::from_ref(&rule.id),
+        )
+        .await?;
+        if !keys.iter().any(|(_, k)| *k == principal.key_id) {
+            return Err(AppError::NotAuthorized(
+                "this API key is not authorized to trigger this rule".to_string(),
+            ));
+        }
+        // The request, checked.
+        let mut errors = ValidationErrors::new();
+        let hash = errors.check(parse_hash(&trigger.hash));
+        if trigger.amount.is_some_and(|a| a < 0) {
+            errors.push(FieldError::new("amount", "must be 0 or more"));
+        }
+        let lead_ref = match (trigger.lead_id.as_deref(), trigger.customer_id.as_deref()) {
+            (Some(l), None) => errors
+                .check(field_id::<LeadId>("lead_id", l))
+                .map(|l| format!("lead:{l}")),
+            (None, Some(c)) => errors
+                .check(CustomerId::parse(c).map_err(|e| e.at("customer_id")))
+                .map(|c| format!("customer:{}", c.as_str())),
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new(
+                    "customer_id",
+                    "give lead_id or customer_id, not both",
+                ));
+                None
+            }
+            (None, None) => {
+                errors.push(FieldError::new("lead_id", "give lead_id or customer_id"));
+                None
+            }
+        };
+        errors.into_result()?;
+        let (hash, lead_ref) = (hash.expect("checked"), lead_ref.expect("checked"));
+        let amount_text = trigger.amount.map(|a| a.to_string()).unwrap_or_default();
+        let fp = fingerprint(&[&lead_ref, &amount_text]);
+        if let Some(done) =
+            campaigns::find_award_by_hash(&mut conn, &scope.merchant_id, scope.env, &rule.id, &hash)
+                .await?
+        {
+            return self.replay(&mut conn, scope, done, &fp).await;
+        }
+        let has_keys = !keys.is_empty();
+        let now = Timestamp::now();
+        let current = status_of(rule, has_keys, now);
+        if current != CampaignStatus::Live {
+            return Err(not_live(current));
+        }
+        let lead = find_lead(&mut conn, scope, trigger).await?;
+        *lead_seen = Some(lead.id.clone());
+        let reward = match (rule.points, rule.rate) {
+            (Some(p), _) => RuleReward::Fixed(p),
+            (None, Some(rate)) => RuleReward::PerUnit {
+                rate,
+                cap_max: rule.cap_max,
+            },
+            (None, None) => return Err(AppError::Conflict("the rule awards nothing".to_string())),
+        };
+        let points = reward.points(trigger.amount)?;
+        if points == 0 {
+            return Err(AppError::field(
+                "amount",
+                "is worth no points at this rule's rate",
+            ));
+        }
+        let direction = rule.direction.unwrap_or(Direction::Earn);
+        let currency_id = rule
+            .currency_id
+            .clone()
+            .ok_or_else(|| AppError::Conflict("the rule has no currency".to_string()))?;
+        let wallet = wallets::find_for_lead(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            lead.id.as_str(),
+            currency_id.as_str(),
+        )
+        .await?;
+        if direction == Direction::Redeem && wallet.is_none() {
+            return Err(AppError::InsufficientBalance {
+                balance: 0,
+                requested: points,
+            });
+        }
+        drop(conn);
+        let signed = match direction {
+            Direction::Earn => points,
+            Direction::Redeem => -points,
+        };
+        let action = PendingAction {
+            lead_id: Some(lead.id.clone()),
+            wallet_id: wallet.as_ref().map(|w| w.id.clone()),
+            currency_id: Some(currency_id.clone()),
+            amount: Some(signed),
+            hash: Some(hash.clone()),
+            ..PendingAction::new(
+                match direction {
+                    Direction::Earn => ActionKind::Reward,
+                    Direction::Redeem => ActionKind::Redeem,
+                },
+                principal,
+            )
+        };
+        self.confirm_action(principal, &action).await?;
+
+        let now = Timestamp::now();
+        let mut tx = self.db.begin_write().await?;
+        if let Some(done) =
+            campaigns::find_award_by_hash(&mut tx, &scope.merchant_id, scope.env, &rule.id, &hash)
+                .await?
+        {
+            return self.replay(&mut tx, scope, done, &fp).await;
+        }
+        // Dates, switch and budget in one guarded UPDATE; it also holds the campaign's row
+        // until commit, so the per-lead count below sees every award committed before.
+        if !campaigns::burn_budget(
+            &mut tx,
+            &scope.merchant_id,
+            scope.env,
+            &rule.id,
+            points,
+            now,
+        )
+        .await?
+        {
+            let latest = campaigns::find(&mut tx, &scope.merchant_id, scope.env, &rule.id)
+                .await?
+                .ok_or(AppError::NotFound("rule"))?;
+            let current = status_of(&latest, has_keys, now);
+            if current != CampaignStatus::Live {
+                return Err(not_live(current));
+            }
+            return Err(AppError::LimitReached(format!(
+                "the rule's budget is spent: {} of {} points awarded",
+                latest.budget_used,
+                latest.budget.unwrap_or_default()
+            )));
+        }
+        if let Some(max) = rule.max_per_lead {
+            if campaigns::awards_to_lead(&mut tx, &scope.merchant_id, &rule.id, &lead.id).await?
+                >= max
+            {
+                return Err(AppError::LimitReached(format!(
+                    "this lead already had the most awards this rule gives a lead ({max})"
+                )));
+            }
+        }
+        let wallet = match wallet {
+            Some(w) => w,
+            None => open_wallet(&mut tx, scope, &lead, &currency_id, now).await?,
+        };
+        let posted = post_entry(
+            &mut tx,
+            scope,
+            Entry {
+                wallet: &wallet,
+                kind: match direction {
+                    Direction::Earn => TransactionKind::Reward,
+                    Direction::Redeem => TransactionKind::Redeem,
+                },
+                amount: signed,
+                // Server-made hashes start with `#`, so they never collide with a client's.
+                hash: format!("#{}:{hash}", rule.id),
+                fingerprint: fp.clone(),
+                description: Some(format!("rule: {}", rule.name)),
+                reference: Some(rule.id.to_string()),
+                api_key_id: Some(principal.key_id.to_string()),
+            },
+            now,
+        )
+        .await?;
+        let quota = match direction {
+            Direction::Earn => Quota::Rewards,
+            Direction::Redeem => Quota::Redeems,
+        };
+        burn_quota(&mut tx, &scope.merchant_id, scope.env, &[quota]).await?;
+        let interaction = InteractionRow {
+            merchant_id: scope.merchant_id.clone(),
+            env: scope.env,
+            id: InteractionId::new(),
+            campaign_id: rule.id.clone(),
+            source_id: Some(principal.key_id.to_string()),
+            lead_id: Some(lead.id.clone()),
+            amount: trigger.amount,
+            points: signed,
+            outcome: Outcome::Awarded,
+            error_code: None,
+            hash: Some(hash.clone()),
+            fingerprint: Some(fp.clone()),
+            wallet_transaction_id: Some(posted.id.to_string()),
+            created_at: now,
+        };
+        campaigns::insert_interaction(&mut tx, &interaction).await?;
+        match commit(tx).await {
+            Ok(()) => Ok(Triggered {
+                interaction,
+                transaction: Some(posted),
+                replayed: false,
+            }),
+            Err(e) => {
+                let e = AppError::from(e);
+                // A concurrent trigger with the same hash committed first: answer as it did.
+                if matches!(e, AppError::IdempotencyMismatch(_)) {
+                    let mut conn = self.db.conn().await?;
+                    if let Some(done) = campaigns::find_award_by_hash(
+                        &mut conn,
+                        &scope.merchant_id,
+                        scope.env,
+                        &rule.id,
+                        &hash,
+                    )
+                    .await?
+                    {
+                        return self.replay(&mut conn, scope, done, &fp).await;
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn replay(
+        &self,
+        conn: &mut Conn,
+        scope: &Scope,
+        done: InteractionRow,
+        fp: &str,
+    ) -> Result<Triggered, AppError> {
+        if done.fingerprint.as_deref() != Some(fp) {
+            return Err(AppError::duplicate(
+                punchcard_store::UniqueKey::CampaignInteractionHash,
+            ));
+        }
+        let transaction = match &done.wallet_transaction_id {
+            Some(t) => wallets::find_transaction(conn, &scope.merchant_id, scope.env, t).await?,
+            None => None,
+        };
+        Ok(Triggered {
+            interaction: done,
+            transaction,
+            replayed: true,
+        })
+    }
+}
+
+fn kind_noun(kind: CampaignKind) -> &'static str {
+    match kind {
+        CampaignKind::Task => "task",
+        CampaignKind::Surprise => "surprise",
+        CampaignKind::Rule => "rule",
+        CampaignKind::Voucher => "voucher campaign",
+    }
+}
+
+fn not_live(status: CampaignStatus) -> AppError {
+    let why = match status {
+        CampaignStatus::Pending => {
+            "the rule is pending: not activated, without an authorized key, or before its start"
+        }
+        CampaignStatus::Completed => "the rule is completed: past its end date",
+        CampaignStatus::Archived => "the rule is archived",
+        CampaignStatus::Live => "the rule is live",
+    };
+    AppError::CampaignNotLive(why.to_string())
+}
+
+async fn find_lead(conn: &mut Conn, scope: &Scope, trigger: &Trigger) -> Result<LeadRow, AppError> {
+    if let Some(id) = trigger.lead_id.as_deref() {
+        return leads::find(conn, &scope.merchant_id, scope.env, id.trim())
+            .await?
+            .ok_or_else(|| AppError::field("lead_id", "no such lead"));
+    }
+    let customer_id = trigger.customer_id.clone().unwrap_or_default();
+    let filter = LeadFilter {
+        customer_id: Some(customer_id.trim().to_string()),
+        ..Default::default()
+    };
+    leads::list(conn, &scope.merchant_id, scope.env, &filter, None, 1)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::field("customer_id", "no lead has this customer id"))
+}
+
+/// The lead's wallet in the rule's currency, opened for its first award (dev caps wallets).
+async fn open_wallet(
+    conn: &mut Conn,
+    scope: &Scope,
+    lead: &LeadRow,
+    currency_id: &CurrencyId,
+    now: Timestamp,
+) -> Result<WalletRow, AppError> {
+    if let Some(w) = wallets::find_for_lead(
+        conn,
+        &scope.merchant_id,
+        scope.env,
+        lead.id.as_str(),
+        currency_id.as_str(),
+    )
+    .await?
+    {
+        return Ok(w);
+    }
+    check_cap(conn, &scope.merchant_id, scope.env, Resource::Wallets).await?;
+    let row = WalletRow {
+        merchant_id: scope.merchant_id.clone(),
+        env: scope.env,
+        id: WalletId::new(),
+        lead_id: lead.id.clone(),
+        currency_id: currency_id.clone(),
+        balance: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    wallets::insert(conn, &row).await?;
+    Ok(row)
+}
