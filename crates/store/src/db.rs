@@ -146,6 +146,28 @@ fn for_sqlite(values: Values) -> SqlxValues {
     ))
 }
 
+/// Runs `$body` with the statement prepared for the connection's engine (`$q`), the driver
+/// connection (`$c`) and the constructor of that engine's [`DbRow`] (`$row`).
+macro_rules! on_engine {
+    ($query:expr, $conn:expr, |$q:ident, $c:ident, $row:ident| $body:expr) => {{
+        let keep = $query.persistent;
+        match $conn.target() {
+            Target::Sqlite($c) => {
+                let (sql, values) = $query.for_sqlite();
+                let $q = sqlx::query_with(&sql, values).persistent(keep);
+                let $row = DbRow::Sqlite;
+                $body
+            }
+            Target::Postgres($c) => {
+                let (sql, values) = $query.for_postgres();
+                let $q = sqlx::query_with(&sql, values).persistent(keep);
+                let $row = DbRow::Postgres;
+                $body
+            }
+        }
+    }};
+}
+
 /// A statement with its values, ready to run on either engine.
 #[must_use]
 pub struct Query {
@@ -225,77 +247,24 @@ impl Query {
     }
 
     pub async fn execute(self, conn: &mut Conn) -> Result<Done, StoreError> {
-        let rows = match conn.target() {
-            Target::Sqlite(c) => {
-                let keep = self.persistent;
-                let (sql, values) = self.for_sqlite();
-                sqlx::query_with(&sql, values)
-                    .persistent(keep)
-                    .execute(c)
-                    .await?
-                    .rows_affected()
-            }
-            Target::Postgres(c) => {
-                let keep = self.persistent;
-                let (sql, values) = self.for_postgres();
-                sqlx::query_with(&sql, values)
-                    .persistent(keep)
-                    .execute(c)
-                    .await?
-                    .rows_affected()
-            }
-        };
+        let rows = on_engine!(self, conn, |q, c, _row| q.execute(c).await?.rows_affected());
         Ok(Done { rows })
     }
 
     pub async fn fetch_all(self, conn: &mut Conn) -> Result<Vec<DbRow>, StoreError> {
-        Ok(match conn.target() {
-            Target::Sqlite(c) => {
-                let keep = self.persistent;
-                let (sql, values) = self.for_sqlite();
-                sqlx::query_with(&sql, values)
-                    .persistent(keep)
-                    .fetch_all(c)
-                    .await?
-                    .into_iter()
-                    .map(DbRow::Sqlite)
-                    .collect()
-            }
-            Target::Postgres(c) => {
-                let keep = self.persistent;
-                let (sql, values) = self.for_postgres();
-                sqlx::query_with(&sql, values)
-                    .persistent(keep)
-                    .fetch_all(c)
-                    .await?
-                    .into_iter()
-                    .map(DbRow::Postgres)
-                    .collect()
-            }
-        })
+        Ok(on_engine!(self, conn, |q, c, row| q
+            .fetch_all(c)
+            .await?
+            .into_iter()
+            .map(row)
+            .collect()))
     }
 
     pub async fn fetch_optional(self, conn: &mut Conn) -> Result<Option<DbRow>, StoreError> {
-        Ok(match conn.target() {
-            Target::Sqlite(c) => {
-                let keep = self.persistent;
-                let (sql, values) = self.for_sqlite();
-                sqlx::query_with(&sql, values)
-                    .persistent(keep)
-                    .fetch_optional(c)
-                    .await?
-                    .map(DbRow::Sqlite)
-            }
-            Target::Postgres(c) => {
-                let keep = self.persistent;
-                let (sql, values) = self.for_postgres();
-                sqlx::query_with(&sql, values)
-                    .persistent(keep)
-                    .fetch_optional(c)
-                    .await?
-                    .map(DbRow::Postgres)
-            }
-        })
+        Ok(on_engine!(self, conn, |q, c, row| q
+            .fetch_optional(c)
+            .await?
+            .map(row)))
     }
 
     pub async fn fetch_one(self, conn: &mut Conn) -> Result<DbRow, StoreError> {
