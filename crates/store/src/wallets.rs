@@ -143,38 +143,143 @@ pub async fn apply(
 }
 
 /// Locks the wallets `ids` (of one merchant and env) in ascending id order, until the
-/// transaction ends. A writer that changes several wallets in one transaction locks them
-/// first this way, in the global order (merchant, env, wallet id), so writers of several
-/// servers never wait on each other in a cycle. SQLite needs none: its write transaction
-/// already excludes every other writer.
-pub async fn lock_in_order(
+/// transaction ends, and answers their balances. A writer that changes several wallets in one
+/// transaction reads them this way, in the global order (merchant, env, wallet id), so
+/// writers of several servers never wait on each other in a cycle; SQLite's write
+/// transaction already excludes every other writer. A wallet that does not exist is missing
+/// from the answer.
+pub async fn lock_balances(
     conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     ids: &[&WalletId],
-) -> Result<(), StoreError> {
-    if ids.is_empty() || conn.backend() == crate::Backend::Sqlite {
-        return Ok(());
-    }
+) -> Result<Vec<(WalletId, i64)>, StoreError> {
     let mut ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    // Rows are locked as the sorted scan hands them out, so in id order.
-    let placeholders = (0..ids.len())
-        .map(|i| format!("${}", i + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut q = crate::query(format!(
-        "SELECT id FROM wallets WHERE merchant_id = $1 AND env = $2 AND id IN ({placeholders}) \
-         ORDER BY id FOR UPDATE"
-    ))
-    .persistent(false)
-    .bind(merchant_id.as_str())
-    .bind(env.as_str());
-    for id in ids {
-        q = q.bind(id);
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    q.execute(conn).await?;
+    let rows: Vec<(String, i64)> = if let Some(pg) = conn.postgres() {
+        // Rows are locked as the sorted scan hands them out, so in id order.
+        sqlx::query_as(
+            "SELECT id, balance FROM wallets WHERE merchant_id = $1 AND env = $2 \
+             AND id = ANY($3) ORDER BY id FOR UPDATE",
+        )
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
+        .bind(&ids)
+        .fetch_all(pg)
+        .await?
+    } else {
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            let balance: Option<i64> = crate::query(
+                "SELECT balance FROM wallets WHERE merchant_id = $1 AND env = $2 AND id = $3",
+            )
+            .bind(merchant_id.as_str())
+            .bind(env.as_str())
+            .bind(id)
+            .scalar_optional(conn)
+            .await?;
+            rows.extend(balance.map(|b| (id.to_string(), b)));
+        }
+        rows
+    };
+    rows.into_iter()
+        .map(|(id, balance)| {
+            let id = id.parse::<WalletId>().map_err(|_| crate::db::bad_value("id", &id))?;
+            Ok((id, balance))
+        })
+        .collect()
+}
+
+/// Sets the balances of wallets (of one merchant and env) that [`lock_balances`] read in this
+/// transaction: one statement on PostgreSQL. The table's check keeps every balance within
+/// 0..=MAX_BALANCE whatever the caller computed.
+pub async fn set_balances(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    balances: &[(&WalletId, i64)],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if balances.is_empty() {
+        return Ok(());
+    }
+    if let Some(pg) = conn.postgres() {
+        let ids: Vec<&str> = balances.iter().map(|(id, _)| id.as_str()).collect();
+        let values: Vec<i64> = balances.iter().map(|(_, b)| *b).collect();
+        sqlx::query(
+            "UPDATE wallets AS w SET balance = v.balance, updated_at = $3 \
+             FROM UNNEST($4::text[], $5::bigint[]) AS v(id, balance) \
+             WHERE w.merchant_id = $1 AND w.env = $2 AND w.id = v.id",
+        )
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
+        .bind(now.datetime())
+        .bind(&ids)
+        .bind(&values)
+        .execute(pg)
+        .await?;
+        return Ok(());
+    }
+    for (id, balance) in balances {
+        crate::query(
+            "UPDATE wallets SET balance = $1, updated_at = $2 \
+             WHERE merchant_id = $3 AND env = $4 AND id = $5",
+        )
+        .bind(*balance)
+        .bind(now)
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records transactions: one statement on PostgreSQL, however many there are. A hash stored
+/// already fails the statement (the unique key on merchant, env and hash), and with it the
+/// caller's transaction.
+pub async fn insert_transactions(conn: &mut Conn, rows: &[TransactionRow]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let Some(pg) = conn.postgres() else {
+        for row in rows {
+            insert_transaction(conn, row).await?;
+        }
+        return Ok(());
+    };
+    let texts = |f: fn(&TransactionRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+    let optional =
+        |f: fn(&TransactionRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, lead_id, kind, amount, \
+         balance_after, hash, fingerprint, description, reference, api_key_id, created_at) \
+         SELECT m, e, i, w, l, k, a, b, h, f, d, r, key, c FROM UNNEST($1::text[], $2::text[], \
+         $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], \
+         $10::text[], $11::text[], $12::text[], $13::text[], $14::timestamptz[]) \
+         AS v(m, e, i, w, l, k, a, b, h, f, d, r, key, c)",
+    )
+    .bind(texts(|r| r.merchant_id.as_str()))
+    .bind(texts(|r| r.env.as_str()))
+    .bind(texts(|r| r.id.as_str()))
+    .bind(texts(|r| r.wallet_id.as_str()))
+    .bind(texts(|r| r.lead_id.as_str()))
+    .bind(texts(|r| r.kind.as_str()))
+    .bind(rows.iter().map(|r| r.amount).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.balance_after).collect::<Vec<_>>())
+    .bind(texts(|r| r.hash.as_str()))
+    .bind(texts(|r| r.fingerprint.as_str()))
+    .bind(optional(|r| r.description.as_deref()))
+    .bind(optional(|r| r.reference.as_deref()))
+    .bind(optional(|r| r.api_key_id.as_deref()))
+    .bind(rows.iter().map(|r| r.created_at.datetime()).collect::<Vec<_>>())
+    .execute(pg)
+    .await?;
     Ok(())
 }
 
@@ -290,6 +395,21 @@ pub async fn find_by_hashes(
 ) -> Result<Vec<TransactionRow>, StoreError> {
     if hashes.is_empty() {
         return Ok(Vec::new());
+    }
+    if let Some(pg) = conn.postgres() {
+        let rows = sqlx::query(&format!(
+            "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 \
+             AND hash = ANY($3)"
+        ))
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
+        .bind(hashes)
+        .fetch_all(pg)
+        .await?;
+        return rows
+            .into_iter()
+            .map(|r| tx_from_row(&crate::DbRow::Postgres(r)))
+            .collect();
     }
     let placeholders = (0..hashes.len())
         .map(|i| format!("${}", i + 3))

@@ -2,26 +2,30 @@
 //! database transaction with one commit.
 //!
 //! Requests that passed validation (and their callback) queue here. The writer takes
-//! everything queued, up to [`BATCH_LIMIT`], and applies it in one write transaction: each
-//! item inside its own savepoint, checked on its own (hash stored or used earlier in the
-//! group, balance guard in order, reward quota, the request's idempotency fence), so a refused
-//! item is rolled back alone and never fails its neighbours. Answers go out only after the
-//! commit, so an acknowledged write survives a crash. If the group as a whole fails (the
-//! commit, a lost connection), its items are applied again one by one, each in its own
-//! transaction, so no request fails because of another.
+//! everything queued, up to [`BATCH_LIMIT`], and applies it in one write transaction: the
+//! wallets are read and locked once, and each item is checked on its own, in order, against
+//! the running balances (the balance guard), the hashes stored or used earlier in the group,
+//! the reward quota the group took and the request's idempotency fence, so a refused item
+//! never fails its neighbours; the accepted rows are then written with a few set-based
+//! statements. Answers go out only after the commit, so an acknowledged write survives a
+//! crash. If the group as a whole fails (a hash another server stored meanwhile, the commit,
+//! a lost connection), its items are applied again one by one, each in its own transaction,
+//! so no request fails because of another.
 
 use std::collections::{BTreeMap, HashMap};
 
 use punchcard_domain::ledger::TransactionKind;
 use punchcard_domain::limits::Quota;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{Env, WalletId};
+use punchcard_domain::{Env, WalletId, WalletTransactionId};
 use punchcard_store::idempotency::{self, Fence};
 use punchcard_store::wallets::{self, TransactionRow};
-use punchcard_store::{commit_fenced, quotas, Db, StoreError, Tx};
+use punchcard_store::{commit_fenced, quotas, Db, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{post_entry, replay_or_mismatch, Entry, Posted, ReadyTransaction, Scope};
+use super::{
+    balance_after, post_entry, replay_or_mismatch, Entry, Posted, ReadyTransaction, Scope,
+};
 use crate::limits::burn_quota;
 use crate::AppError;
 
@@ -116,9 +120,8 @@ async fn run(db: Db, mut received: mpsc::Receiver<Item>) {
     }
 }
 
-/// What became of one item of a group: its answer, or `None` when it failed unexpectedly
-/// inside the group (its savepoint was rolled back), to be applied alone once the group is
-/// committed.
+/// What became of one item of a group: its answer, or `None` when it is to be applied alone
+/// once the group is committed.
 type Outcome = Option<Result<Posted, AppError>>;
 
 /// The items of a group that belong to one merchant and env.
@@ -178,6 +181,12 @@ fn burns_reward_quota(item: &Pending) -> bool {
 
 /// Applies the items in one write transaction and commits it; answers each item's outcome,
 /// in order. An error means the group as a whole failed and nothing of it was committed.
+///
+/// The database does the work in a handful of statements whatever the group's size: the
+/// wallets are read and locked once, the stored hashes looked up once, the reward quota taken
+/// once per merchant; each item is then checked in order against the running balances, the
+/// hashes seen so far and the quota left; the accepted rows are inserted in one statement and
+/// the balances set in one more.
 async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
     let now = Timestamp::now();
     let mut tx = db.begin_write().await?;
@@ -197,13 +206,18 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
         tenant.hashes.push(&item.ready.hash);
     }
     let mut stored: HashMap<HashKey, TransactionRow> = HashMap::new();
+    let mut balances: HashMap<(String, Env, WalletId), i64> = HashMap::new();
     for Tenant {
         scope,
         wallets: wallet_ids,
         hashes,
     } in tenants.values()
     {
-        wallets::lock_in_order(&mut tx, &scope.merchant_id, scope.env, wallet_ids).await?;
+        for (id, balance) in
+            wallets::lock_balances(&mut tx, &scope.merchant_id, scope.env, wallet_ids).await?
+        {
+            balances.insert((scope.merchant_id.to_string(), scope.env, id), balance);
+        }
         for done in wallets::find_by_hashes(&mut tx, &scope.merchant_id, scope.env, hashes).await? {
             stored.insert(
                 (done.merchant_id.to_string(), done.env, done.hash.clone()),
@@ -238,6 +252,7 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
     }
 
     let mut applied: HashMap<HashKey, TransactionRow> = HashMap::new();
+    let mut rows: Vec<TransactionRow> = Vec::with_capacity(items.len());
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
         let key = hash_key(item);
@@ -250,47 +265,62 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
             )));
             continue;
         }
-        let merchant = item.scope.merchant_id.to_string();
-        let quota_left = reserves.get(&merchant).map_or(0, |r| r.left);
-        let savepoint = tx.savepoint().await?;
-        match apply_item(&mut tx, item, quota_left, now).await {
-            Ok(row) => {
-                tx.release(savepoint).await?;
-                if burns_reward_quota(item) {
-                    if let Some(r) = reserves.get_mut(&merchant) {
-                        r.left -= 1;
-                    }
-                }
-                applied.insert(key, row.clone());
-                outcomes.push(Some(Ok(Posted {
-                    transaction: row,
-                    replayed: false,
-                })));
-            }
-            // The hash's unique key refused the row: another server committed it since the
-            // lookup. Answer as it did.
-            Err(AppError::IdempotencyMismatch(_)) => {
-                tx.rollback_to(savepoint).await?;
-                let done = wallets::find_by_hash(
-                    &mut tx,
-                    &item.scope.merchant_id,
-                    item.scope.env,
-                    &item.ready.hash,
-                )
-                .await?;
-                // Not found (it cannot be, short of a rollback): apply it alone.
-                outcomes.push(done.map(|done| replay_or_mismatch(done, &item.ready.fingerprint)));
-            }
-            Err(e @ (AppError::Unavailable(_) | AppError::Internal(_))) => {
-                tracing::warn!(error = %e, "a wallet transaction failed inside its group; applying it alone");
-                tx.rollback_to(savepoint).await?;
-                outcomes.push(None);
-            }
+        let (scope, ready) = (&item.scope, &item.ready);
+        let merchant = scope.merchant_id.to_string();
+        let wallet_key = (merchant.clone(), scope.env, ready.wallet.id.clone());
+        let Some(balance) = balances.get(&wallet_key).copied() else {
+            // Not found (it cannot be: wallets are never deleted): applied alone, it answers
+            // as a request for a missing wallet does.
+            outcomes.push(None);
+            continue;
+        };
+        let after = match balance_after(balance, ready.amount) {
+            Ok(after) => after,
             Err(refused) => {
-                tx.rollback_to(savepoint).await?;
                 outcomes.push(Some(Err(refused)));
+                continue;
+            }
+        };
+        if burns_reward_quota(item) && reserves.get(&merchant).map_or(0, |r| r.left) <= 0 {
+            outcomes.push(Some(Err(AppError::QuotaExhausted(Quota::Rewards))));
+            continue;
+        }
+        if let Some(fence) = &item.fence {
+            if !idempotency::mark_applied(&mut tx, fence).await? {
+                outcomes.push(Some(Err(AppError::Superseded)));
+                continue;
             }
         }
+        balances.insert(wallet_key, after);
+        if burns_reward_quota(item) {
+            if let Some(r) = reserves.get_mut(&merchant) {
+                r.left -= 1;
+            }
+        }
+        let row = transaction_row(scope, ready, after, now);
+        applied.insert(key, row.clone());
+        rows.push(row.clone());
+        outcomes.push(Some(Ok(Posted {
+            transaction: row,
+            replayed: false,
+        })));
+    }
+
+    // A hash another server stored since the lookup fails this statement, and the group
+    // falls back to applying its items one by one, each answering as it would alone.
+    wallets::insert_transactions(&mut tx, &rows).await?;
+    for Tenant { scope, .. } in tenants.values() {
+        let mut changed: Vec<(&WalletId, i64)> = rows
+            .iter()
+            .filter(|r| r.merchant_id == scope.merchant_id && r.env == scope.env)
+            .map(|r| (&r.wallet_id, 0))
+            .collect();
+        changed.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        changed.dedup_by(|a, b| a.0 == b.0);
+        for (id, balance) in &mut changed {
+            *balance = balances[&(scope.merchant_id.to_string(), scope.env, (*id).clone())];
+        }
+        wallets::set_balances(&mut tx, &scope.merchant_id, scope.env, &changed, now).await?;
     }
 
     for (merchant, reserve) in &reserves {
@@ -309,26 +339,29 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
     Ok(outcomes)
 }
 
-/// One item inside its group's savepoint: the balance (guarded), the row, a reward quota unit
-/// (of `quota_left` the group took) and the request's fence.
-async fn apply_item(
-    tx: &mut Tx,
-    item: &Pending,
-    quota_left: i64,
+/// The row that records `ready` on its wallet, leaving `balance_after`.
+fn transaction_row(
+    scope: &Scope,
+    ready: &ReadyTransaction,
+    balance_after: i64,
     now: Timestamp,
-) -> Result<TransactionRow, AppError> {
-    let scope = &item.scope;
-    let ready = &item.ready;
-    let row = post_entry(tx, scope, entry(scope, ready), now).await?;
-    if burns_reward_quota(item) && quota_left <= 0 {
-        return Err(AppError::QuotaExhausted(Quota::Rewards));
+) -> TransactionRow {
+    TransactionRow {
+        merchant_id: scope.merchant_id.clone(),
+        env: scope.env,
+        id: WalletTransactionId::new(),
+        wallet_id: ready.wallet.id.clone(),
+        lead_id: ready.wallet.lead_id.clone(),
+        kind: ready.kind,
+        amount: ready.amount,
+        balance_after,
+        hash: ready.hash.clone(),
+        fingerprint: ready.fingerprint.clone(),
+        description: ready.description.clone(),
+        reference: None,
+        api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+        created_at: now,
     }
-    if let Some(fence) = &item.fence {
-        if !idempotency::mark_applied(tx, fence).await? {
-            return Err(AppError::Superseded);
-        }
-    }
-    Ok(row)
 }
 
 fn entry<'a>(scope: &Scope, ready: &'a ReadyTransaction) -> Entry<'a> {
