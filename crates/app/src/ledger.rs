@@ -470,31 +470,33 @@ impl App {
             description.as_deref().unwrap_or(""),
         ]);
         let mut conn = self.db.conn().await?;
-        if let Some(done) =
-            wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash).await?
-        {
-            return if done.fingerprint == fp {
-                Ok(PreparedTransaction::Done(done))
-            } else {
-                Err(hash_reused())
-            };
-        }
-        let wallet = wallets::find(&mut conn, &scope.merchant_id, scope.env, wallet_id)
-            .await?
-            .ok_or(AppError::NotFound("wallet"))?;
-        if leads::find(
+        // One statement on the common path: the wallet, its lead, and whether the hash is new.
+        let found = wallets::find_for_transaction(
             &mut conn,
             &scope.merchant_id,
             scope.env,
-            wallet.lead_id.as_str(),
+            wallet_id,
+            &hash,
         )
-        .await?
-        .is_none()
-        {
+        .await?;
+        if found.as_ref().is_none_or(|f| f.hash_taken) {
+            if let Some(done) =
+                wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash).await?
+            {
+                return if done.fingerprint == fp {
+                    Ok(PreparedTransaction::Done(done))
+                } else {
+                    Err(hash_reused())
+                };
+            }
+        }
+        let found = found.ok_or(AppError::NotFound("wallet"))?;
+        if !found.lead_open {
             return Err(AppError::Conflict(
                 "the lead of this wallet was deleted; its wallet is closed".to_string(),
             ));
         }
+        let wallet = found.wallet;
         Ok(PreparedTransaction::Ready(ReadyTransaction {
             wallet,
             kind,

@@ -17,11 +17,13 @@ use std::collections::{BTreeMap, HashMap};
 use punchcard_domain::ledger::TransactionKind;
 use punchcard_domain::limits::Quota;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{Env, WalletId, WalletTransactionId};
+use punchcard_domain::{Env, MerchantId, WalletId, WalletTransactionId};
 use punchcard_store::idempotency::{self, Fence};
 use punchcard_store::wallets::{self, TransactionRow};
-use punchcard_store::{commit_fenced, quotas, Db, StoreError};
-use tokio::sync::{mpsc, oneshot};
+use punchcard_store::{commit_fenced, quotas, Backend, Db, StoreError};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::{
     balance_after, post_entry, replay_or_mismatch, Entry, Posted, ReadyTransaction, Scope,
@@ -31,6 +33,9 @@ use crate::AppError;
 
 /// The most transactions applied in one database transaction.
 pub const BATCH_LIMIT: usize = 256;
+
+/// Groups applied at once on PostgreSQL.
+const POSTGRES_WRITERS: usize = 4;
 
 /// Requests that may wait for the writer; past this, new ones wait to be queued.
 const QUEUE_CAPACITY: usize = 4 * BATCH_LIMIT;
@@ -70,7 +75,17 @@ impl LedgerWriter {
     /// Starts the writer task on the current tokio runtime.
     pub fn start(db: Db) -> Self {
         let (queue, received) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(db, received));
+        // SQLite has one writer at a time anyway. PostgreSQL takes several groups at once:
+        // while one group waits on its round trips and its commit, the next one is applied,
+        // and their wallets are locked in one global order, so they never deadlock.
+        let writers = match db.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_WRITERS,
+        };
+        let received = Arc::new(Mutex::new(received));
+        for _ in 0..writers {
+            tokio::spawn(run(db.clone(), received.clone()));
+        }
         Self { queue }
     }
 
@@ -105,14 +120,30 @@ impl LedgerWriter {
     }
 }
 
-async fn run(db: Db, mut received: mpsc::Receiver<Item>) {
+async fn run(db: Db, received: Arc<Mutex<mpsc::Receiver<Item>>>) {
     let mut batch = Vec::with_capacity(BATCH_LIMIT);
-    while received.recv_many(&mut batch, BATCH_LIMIT).await > 0 {
+    loop {
+        // One writer at a time takes what is queued; the others are busy applying theirs.
+        if received
+            .lock()
+            .await
+            .recv_many(&mut batch, BATCH_LIMIT)
+            .await
+            == 0
+        {
+            break;
+        }
         let (group, answers): (Vec<Pending>, Vec<_>) = batch
             .drain(..)
             .map(|item: Item| (item.pending, item.answer))
             .unzip();
+        let (items, started) = (group.len(), std::time::Instant::now());
         let results = apply_group(&db, group).await;
+        tracing::debug!(
+            items,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "ledger group applied"
+        );
         for (answer, result) in answers.into_iter().zip(results) {
             // A request that went away still had its transaction applied (or refused).
             let _ = answer.send(result);
@@ -213,12 +244,15 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
         hashes,
     } in tenants.values()
     {
-        for (id, balance) in
-            wallets::lock_balances(&mut tx, &scope.merchant_id, scope.env, wallet_ids).await?
-        {
+        let locked =
+            wallets::lock_for_group(&mut tx, &scope.merchant_id, scope.env, wallet_ids, hashes)
+                .await?;
+        for (id, balance) in locked.balances {
             balances.insert((scope.merchant_id.to_string(), scope.env, id), balance);
         }
-        for done in wallets::find_by_hashes(&mut tx, &scope.merchant_id, scope.env, hashes).await? {
+        // The stored transactions themselves are read only when some hash is taken.
+        let taken: Vec<&str> = locked.hashes_taken.iter().map(String::as_str).collect();
+        for done in wallets::find_by_hashes(&mut tx, &scope.merchant_id, scope.env, &taken).await? {
             stored.insert(
                 (done.merchant_id.to_string(), done.env, done.hash.clone()),
                 done,
@@ -308,20 +342,14 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
 
     // A hash another server stored since the lookup fails this statement, and the group
     // falls back to applying its items one by one, each answering as it would alone.
-    wallets::insert_transactions(&mut tx, &rows).await?;
-    for Tenant { scope, .. } in tenants.values() {
-        let mut changed: Vec<(&WalletId, i64)> = rows
-            .iter()
-            .filter(|r| r.merchant_id == scope.merchant_id && r.env == scope.env)
-            .map(|r| (&r.wallet_id, 0))
-            .collect();
-        changed.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        changed.dedup_by(|a, b| a.0 == b.0);
-        for (id, balance) in &mut changed {
-            *balance = balances[&(scope.merchant_id.to_string(), scope.env, (*id).clone())];
+    let mut changed: Vec<(&MerchantId, Env, &WalletId, i64)> = Vec::new();
+    for row in &rows {
+        let key = (row.merchant_id.to_string(), row.env, row.wallet_id.clone());
+        if let Some(balance) = balances.remove(&key) {
+            changed.push((&row.merchant_id, row.env, &row.wallet_id, balance));
         }
-        wallets::set_balances(&mut tx, &scope.merchant_id, scope.env, &changed, now).await?;
     }
+    wallets::write_group(&mut tx, &rows, &changed, now).await?;
 
     for (merchant, reserve) in &reserves {
         let (scope, _) = wanted[merchant];
