@@ -561,25 +561,6 @@ pub async fn list_activities(
         .collect()
 }
 
-/// One accepted trigger of a campaign of `kind`.
-pub async fn find_activity(
-    conn: &mut Conn,
-    merchant_id: &MerchantId,
-    env: Env,
-    kind: CampaignKind,
-    id: &InteractionId,
-) -> Result<Option<InteractionRow>, StoreError> {
-    let select = activities_of(merchant_id, env, kind)
-        .and_where(is("id", id.as_str()))
-        .to_owned();
-    crate::statement(&select)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(interaction)
-        .transpose()
-}
-
 // ----- a lead's progress on a task -----
 
 /// Counts one activity of a lead on a task in a window and answers the progress it makes.

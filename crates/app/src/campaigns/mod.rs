@@ -577,7 +577,10 @@ impl App {
         let outcome = match outcome.map(str::trim).filter(|o| !o.is_empty()) {
             None => None,
             Some(o) => Some(o.parse::<Outcome>().map_err(|_| {
-                AppError::field("outcome", "must be `awarded`, `error` or `exception`")
+                AppError::field(
+                    "outcome",
+                    "must be `awarded`, `out_of_vouchers`, `error` or `exception`",
+                )
             })?),
         };
         let mut conn = self.db.conn().await?;
@@ -1085,7 +1088,7 @@ async fn find_lead(conn: &mut Conn, scope: &Scope, trigger: &Trigger) -> Result<
         .ok_or_else(|| AppError::field("customer_id", "no lead has this customer id"))
 }
 
-/// The lead's wallet in the rule's currency, opened for its first award (dev caps wallets).
+/// The lead's wallet in the campaign's currency, opened for its first award (dev caps wallets).
 async fn open_wallet(
     conn: &mut Conn,
     scope: &Scope,
@@ -1115,6 +1118,6 @@ async fn open_wallet(
         created_at: now,
         updated_at: now,
     };
-    wallets::insert(conn, &row).await?;
-    Ok(row)
+    // A concurrent award of another campaign may open it first: then it is that one.
+    Ok(wallets::insert_or_find(conn, &row).await?)
 }

@@ -7,7 +7,7 @@ use punchcard_domain::campaigns::{
 use punchcard_domain::catalog::{parse_moment, parse_name, Schedule};
 use punchcard_domain::ledger::parse_hash;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{CampaignId, DealId, FieldError, InteractionId, LeadId, ValidationErrors};
+use punchcard_domain::{CampaignId, DealId, FieldError, LeadId, ValidationErrors};
 use punchcard_store::campaigns::{self, CampaignRow, InteractionRow, Outcome};
 use punchcard_store::leads;
 
@@ -15,7 +15,7 @@ use super::tasks::Activity;
 use super::{give_coupon, guard, positive, same_request, status_of, CampaignView, Finished};
 use crate::api_keys::ApiPrincipal;
 use crate::callbacks::{ActionKind, PendingAction};
-use crate::input::{field_id, named};
+use crate::input::field_id;
 use crate::ledger::{fingerprint, Scope};
 use crate::{App, AppError};
 
@@ -416,25 +416,6 @@ impl App {
             }
             Finished::Earlier(done) => replay(done),
         }
-    }
-
-    /// One claim of a surprise.
-    pub async fn surprise_activity(
-        &self,
-        scope: &Scope,
-        id: &str,
-    ) -> Result<InteractionRow, AppError> {
-        let id: InteractionId = named(id, "surprise activity")?;
-        let mut conn = self.db.conn().await?;
-        campaigns::find_activity(
-            &mut conn,
-            &scope.merchant_id,
-            scope.env,
-            CampaignKind::Surprise,
-            &id,
-        )
-        .await?
-        .ok_or(AppError::NotFound("surprise activity"))
     }
 
     /// Claims of surprises in id order, of one surprise or lead when asked.

@@ -8,9 +8,7 @@ use punchcard_domain::campaigns::{
 use punchcard_domain::catalog::{parse_moment, parse_name, Schedule};
 use punchcard_domain::ledger::{parse_hash, TransactionKind};
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{
-    CampaignId, CurrencyId, DealId, FieldError, InteractionId, LeadId, ValidationErrors,
-};
+use punchcard_domain::{CampaignId, CurrencyId, DealId, FieldError, LeadId, ValidationErrors};
 use punchcard_store::campaigns::{self, ActivityFilter, CampaignRow, InteractionRow, Outcome};
 use punchcard_store::{currencies, leads};
 
@@ -20,7 +18,7 @@ use super::{
 };
 use crate::api_keys::ApiPrincipal;
 use crate::callbacks::{ActionKind, PendingAction};
-use crate::input::{can_match, field_id, named};
+use crate::input::field_id;
 use crate::ledger::{fingerprint, Scope};
 use crate::{App, AppError};
 
@@ -271,12 +269,11 @@ impl App {
     ) -> Result<CampaignView, AppError> {
         let current = self.task(scope, id).await?.campaign;
         let c = &current;
-        let text = |v: Option<String>| v;
         let draft = TaskDraft {
             name: patch.name.unwrap_or_else(|| c.name.clone()),
             currency_id: patch
                 .currency_id
-                .unwrap_or_else(|| text(c.currency_id.as_ref().map(|c| c.to_string()))),
+                .unwrap_or_else(|| c.currency_id.as_ref().map(|c| c.to_string())),
             reward: patch
                 .reward
                 .unwrap_or_else(|| c.reward.map(|r| r.to_string()).unwrap_or_default()),
@@ -543,21 +540,6 @@ impl App {
         }
     }
 
-    /// One accepted task activity.
-    pub async fn task_activity(&self, scope: &Scope, id: &str) -> Result<InteractionRow, AppError> {
-        let id: InteractionId = named(id, "task activity")?;
-        let mut conn = self.db.conn().await?;
-        campaigns::find_activity(
-            &mut conn,
-            &scope.merchant_id,
-            scope.env,
-            CampaignKind::Task,
-            &id,
-        )
-        .await?
-        .ok_or(AppError::NotFound("task activity"))
-    }
-
     /// Accepted activities of tasks in id order, of one task or lead when asked.
     pub async fn list_task_activities(
         &self,
@@ -582,13 +564,17 @@ impl App {
     ) -> Result<Vec<InteractionRow>, AppError> {
         let campaign_id = campaign_id.map(str::trim).filter(|s| !s.is_empty());
         let lead_id = lead_id.map(str::trim).filter(|s| !s.is_empty());
-        if !can_match::<CampaignId>(campaign_id) || !can_match::<LeadId>(lead_id) {
+        // Text that is no id of its kind matches nothing.
+        let (Ok(campaign_id), Ok(lead_id)) = (
+            campaign_id.map(str::parse::<CampaignId>).transpose(),
+            lead_id.map(str::parse::<LeadId>).transpose(),
+        ) else {
             return Ok(Vec::new());
-        }
+        };
         let filter = ActivityFilter {
             kind,
-            campaign_id: campaign_id.map(|c| c.parse()).transpose().ok().flatten(),
-            lead_id: lead_id.map(|l| l.parse()).transpose().ok().flatten(),
+            campaign_id,
+            lead_id,
         };
         let mut conn = self.db.conn().await?;
         Ok(campaigns::list_activities(
