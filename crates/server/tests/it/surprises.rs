@@ -337,9 +337,52 @@ async fn concurrent_claims_stay_within_count(t: TestApp) {
     Arc::try_unwrap(t).ok().unwrap().stop().await;
 }
 
+/// The time zone is a setting of the dashboard's profile page, open before activation too.
+async fn the_time_zone_is_set_on_the_profile_page(t: TestApp) {
+    let (m, member) =
+        crate::common::dashboard::merchant_with_member(&t, "Corner Bakery", false).await;
+    let html = member.page(&t, "/dashboard/profile").await;
+    assert!(
+        html.contains(r#"name="time_zone" value="UTC""#),
+        "UTC until set"
+    );
+    assert!(html.contains(r#"<option value="Europe/Paris">"#));
+
+    let res = member
+        .post(
+            &t,
+            "/dashboard/profile/time_zone",
+            &[("time_zone", "Mars/Olympus")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Time zone must be a time zone of the IANA database"));
+    assert!(
+        html.contains(r#"value="Mars/Olympus""#),
+        "what was typed stays"
+    );
+    assert_eq!(t.app.time_zone(&m).await.unwrap().name(), "UTC");
+
+    let res = member
+        .post(
+            &t,
+            "/dashboard/profile/time_zone",
+            &[("time_zone", "Europe/Paris")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let html = member.page(&t, "/dashboard/profile").await;
+    assert!(html.contains("Time zone set to Europe/Paris."));
+    assert!(html.contains(r#"name="time_zone" value="Europe/Paris""#));
+    assert_eq!(t.app.time_zone(&m).await.unwrap().name(), "Europe/Paris");
+    t.stop().await;
+}
+
 on_both_backends!(
     surprises_are_created_validated_listed_and_changed,
     claims_follow_the_occasion_in_the_merchants_time_zone,
     birthdays_are_the_leads_own,
     concurrent_claims_stay_within_count,
+    the_time_zone_is_set_on_the_profile_page,
 );
