@@ -269,6 +269,21 @@ impl App {
     ) -> Result<CampaignView, AppError> {
         let current = self.task(scope, id).await?.campaign;
         let c = &current;
+        // Switching the reward drops the other reward's fields unless they are sent.
+        let switched = patch
+            .reward
+            .as_deref()
+            .and_then(|r| r.parse::<TaskReward>().ok())
+            .filter(|r| Some(*r) != c.reward);
+        let (min_reward, max_reward, deal_id) = match switched {
+            Some(TaskReward::Deal) => (None, None, c.deal_id.as_ref().map(|d| d.to_string())),
+            Some(TaskReward::Points) => (c.min_reward, c.max_reward, None),
+            None => (
+                c.min_reward,
+                c.max_reward,
+                c.deal_id.as_ref().map(|d| d.to_string()),
+            ),
+        };
         let draft = TaskDraft {
             name: patch.name.unwrap_or_else(|| c.name.clone()),
             currency_id: patch
@@ -278,11 +293,9 @@ impl App {
                 .reward
                 .unwrap_or_else(|| c.reward.map(|r| r.to_string()).unwrap_or_default()),
             count: patch.count.or(c.count),
-            min_reward: patch.min_reward.unwrap_or(c.min_reward),
-            max_reward: patch.max_reward.unwrap_or(c.max_reward),
-            deal_id: patch
-                .deal_id
-                .unwrap_or_else(|| c.deal_id.as_ref().map(|d| d.to_string())),
+            min_reward: patch.min_reward.unwrap_or(min_reward),
+            max_reward: patch.max_reward.unwrap_or(max_reward),
+            deal_id: patch.deal_id.unwrap_or(deal_id),
             period: patch.period.or_else(|| c.period.map(|p| p.to_string())),
             max_per_lead: patch.max_per_lead.unwrap_or(c.max_per_lead),
             budget: patch.budget.unwrap_or(c.budget),

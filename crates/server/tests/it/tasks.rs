@@ -194,6 +194,31 @@ async fn tasks_are_created_validated_listed_and_changed(t: TestApp) {
         .await
         .expect(200);
     assert_eq!(on["status"], "live");
+    api.patch(&format!("/api/v1/tasks/{id}"), json!({"reward": "deal"}))
+        .await
+        .assert_invalid(&["deal_id"]);
+    let switched = api
+        .patch(
+            &format!("/api/v1/tasks/{id}"),
+            json!({"reward": "deal", "deal_id": deal}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            switched["min_reward"].clone(),
+            switched["max_reward"].clone(),
+            switched["deal_id"].clone()
+        ),
+        (Value::Null, Value::Null, json!(deal)),
+        "the points range goes with the points"
+    );
+    api.patch(
+        &format!("/api/v1/tasks/{id}"),
+        json!({"reward": "points", "min_reward": 5}),
+    )
+    .await
+    .expect(200);
 
     // Statuses follow the dates.
     let later = api
