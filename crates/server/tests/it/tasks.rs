@@ -632,3 +632,135 @@ on_both_backends!(
     concurrency_never_overshoots_budget_or_per_lead_limit,
     the_active_campaign_cap_counts_every_kind,
 );
+
+/// A key's callback approves only what moves: the activity that completes a task, and every
+/// claim of a surprise; a refusal writes nothing but the interaction.
+mod callback {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{StatusCode, Uri};
+    use axum::Router;
+    use punchcard_domain::Env;
+    use serde_json::{json, Value};
+
+    use super::{act, deal_with_codes, lead, points_task};
+    use crate::common::api::id_of;
+    use crate::common::{Backend, Key, TestApp};
+
+    type Seen = Arc<Mutex<Vec<Value>>>;
+
+    /// The merchant's side: approves at `/ok`, refuses anywhere else; keeps every body.
+    async fn endpoint(State(seen): State<Seen>, uri: Uri, body: Bytes) -> StatusCode {
+        seen.lock()
+            .unwrap()
+            .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+        if uri.path() == "/ok" {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        }
+    }
+
+    async fn key_with_callback(t: &TestApp, m: &punchcard_domain::MerchantId, url: &str) -> Key {
+        let k = t
+            .app
+            .create_api_key(m, Env::Dev, "hooked", Some(url))
+            .await
+            .expect("key created");
+        (k.id.to_string(), k.secret)
+    }
+
+    async fn only_rewards_wait_for_the_callback(backend: Backend) {
+        let Some(t) = TestApp::start(backend, |c| c.allow_private_callbacks = true).await else {
+            return;
+        };
+        let seen: Seen = Arc::default();
+        let router = Router::new().fallback(endpoint).with_state(seen.clone());
+        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(socket, router).await.unwrap() });
+
+        let m = t.active_merchant("Acme").await;
+        let cur = t.app.list_currencies(&m, None, 1).await.unwrap()[0]
+            .id
+            .to_string();
+        let approving = t.api(&key_with_callback(&t, &m, &format!("http://{addr}/ok")).await);
+        let refusing = t.api(&key_with_callback(&t, &m, &format!("http://{addr}/no")).await);
+        let task = id_of(
+            &approving
+                .create("/api/v1/tasks", points_task(&cur, 2))
+                .await,
+        );
+        let buyer = lead(&approving, "cust-0001").await;
+
+        assert_eq!(
+            act(&refusing, &task, &buyer, "t1").await.expect(201)["progress"],
+            1
+        );
+        assert!(seen.lock().unwrap().is_empty(), "counting moves nothing");
+        act(&refusing, &task, &buyer, "t2")
+            .await
+            .assert_problem(422, "callback_rejected");
+        let done = act(&approving, &task, &buyer, "t3").await.expect(201);
+        assert_eq!(done["progress"], 2, "the refused activity was not counted");
+        assert_eq!(done["completed"], true);
+        let bodies = seen.lock().unwrap().clone();
+        assert_eq!(bodies.len(), 2, "{bodies:?}");
+        assert_eq!(bodies[1]["kind"], "reward");
+        assert_eq!(bodies[1]["amount"], done["reward"]["amount"]);
+        assert_eq!(bodies[1]["lead_id"], buyer);
+
+        let deal = deal_with_codes(&approving, 2).await;
+        let today = punchcard_domain::time::TimeZone::utc()
+            .date_at(punchcard_domain::time::Timestamp::now())
+            .to_string();
+        let surprise = id_of(
+            &approving
+                .create(
+                    "/api/v1/surprises",
+                    json!({"name": "Today", "type": "custom", "date": today, "count": 5,
+                           "deal_id": deal}),
+                )
+                .await,
+        );
+        let claim = |api: &crate::common::api::ApiClient, hash: &str| {
+            let (api, body) = (
+                api.clone(),
+                json!({"surprise_id": surprise, "lead_id": buyer, "hash": hash}),
+            );
+            async move { api.post("/api/v1/surprise_activities", body).await }
+        };
+        claim(&refusing, "s1")
+            .await
+            .assert_problem(422, "callback_rejected");
+        let given = claim(&approving, "s2").await.expect(201);
+        let bodies = seen.lock().unwrap().clone();
+        assert_eq!(bodies.len(), 4, "{bodies:?}");
+        assert_eq!(bodies[3]["kind"], "coupon");
+        assert_eq!(bodies[3]["mode"], "reward");
+        assert_eq!(bodies[3]["deal_id"], deal);
+        assert_eq!(
+            approving
+                .get_ok(&format!("/api/v1/coupons?lead_id={buyer}"))
+                .await["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "the refused claim issued nothing: {given}"
+        );
+        t.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        only_rewards_wait_for_the_callback(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        only_rewards_wait_for_the_callback(Backend::Postgres).await;
+    }
+}
