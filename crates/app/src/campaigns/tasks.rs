@@ -89,6 +89,31 @@ struct CheckedTask {
     schedule: Schedule,
 }
 
+/// What an activity's outcome depends on, beside the dates and the switch.
+type Terms = (
+    Option<TaskReward>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<DealId>,
+    Option<CurrencyId>,
+    Option<Period>,
+    Option<i64>,
+);
+
+fn terms(t: &CampaignRow) -> Terms {
+    (
+        t.reward,
+        t.count,
+        t.min_reward,
+        t.max_reward,
+        t.deal_id.clone(),
+        t.currency_id.clone(),
+        t.period,
+        t.max_per_lead,
+    )
+}
+
 fn present(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
@@ -467,6 +492,13 @@ impl App {
         // Dates and switch; the campaign's row is held until commit, so what follows sees
         // every activity committed before.
         guard(&mut tx, scope, task, false, 0, now).await?;
+        // The terms read before the write (and shown to the callback) must still hold.
+        let latest = campaigns::find(&mut tx, &scope.merchant_id, scope.env, &task.id).await?;
+        if latest.as_ref().map(terms) != Some(terms(task)) {
+            return Err(AppError::Conflict(
+                "the task changed meanwhile; send the activity again".to_string(),
+            ));
+        }
         check_per_lead(&mut tx, scope, task, &lead.id).await?;
         let progress = campaigns::count_activity(
             &mut tx,
