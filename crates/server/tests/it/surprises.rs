@@ -159,6 +159,9 @@ async fn surprises_are_created_validated_listed_and_changed(t: TestApp) {
     claim(&api, &id_of(&task), &buyer, "s0")
         .await
         .assert_invalid(&["surprise_id"]);
+    claim(&api, &id, &buyer, "s-ended")
+        .await
+        .assert_problem(422, "campaign_not_live");
 
     api.delete(&format!("/api/v1/surprises/{}", id_of(&bday)))
         .await
@@ -244,6 +247,15 @@ async fn claims_follow_the_occasion_in_the_merchants_time_zone(t: TestApp) {
     assert_eq!(
         codes,
         ["not_on_occasion", "limit_reached", "idempotency_mismatch"]
+    );
+    let given = api
+        .get_ok(&format!(
+            "/api/v1/campaigns/{today}/interactions?outcome=awarded"
+        ))
+        .await;
+    assert_eq!(
+        given["data"][1]["coupon_id"], first["coupon_id"],
+        "oldest last"
     );
     let quota = api.get_ok("/api/v1/quota").await;
     assert_eq!(
