@@ -54,6 +54,35 @@ pub async fn insert(conn: &mut Conn, w: &WalletRow) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Adds a wallet unless its lead already has one in its currency, a concurrent writer's
+/// included (on PostgreSQL the insert waits for that writer); answers the lead's wallet.
+pub async fn insert_or_find(conn: &mut Conn, w: &WalletRow) -> Result<WalletRow, StoreError> {
+    crate::query(
+        "INSERT INTO wallets (merchant_id, env, id, lead_id, currency_id, balance, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (merchant_id, lead_id, currency_id) DO NOTHING",
+    )
+    .bind(w.merchant_id.as_str())
+    .bind(w.env.as_str())
+    .bind(w.id.as_str())
+    .bind(w.lead_id.as_str())
+    .bind(w.currency_id.as_str())
+    .bind(w.balance)
+    .bind(w.created_at)
+    .bind(w.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    find_for_lead(
+        conn,
+        &w.merchant_id,
+        w.env,
+        w.lead_id.as_str(),
+        w.currency_id.as_str(),
+    )
+    .await?
+    .ok_or_else(|| StoreError::from(sqlx::Error::RowNotFound))
+}
+
 pub async fn find(
     conn: &mut Conn,
     merchant_id: &MerchantId,
