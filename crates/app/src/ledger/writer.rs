@@ -277,6 +277,7 @@ fn burns_reward_quota(item: &Pending) -> bool {
 /// the balances set in one more.
 async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
     let now = Timestamp::now();
+    let started = std::time::Instant::now();
     let mut tx = db.begin_write().await?;
 
     // Wallets are locked first, in one global order (merchant, env, wallet id), so groups of
@@ -317,6 +318,7 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
         }
     }
 
+    let locked_us = started.elapsed().as_micros() as u64;
     // Reward quota, taken once per merchant for every prod reward that may apply; what is
     // not used goes back before the commit.
     let mut wanted: BTreeMap<String, (&Scope, i64)> = BTreeMap::new();
@@ -406,7 +408,9 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
             changed.push((&row.merchant_id, row.env, &row.wallet_id, balance));
         }
     }
+    let checked_us = started.elapsed().as_micros() as u64;
     wallets::write_group(&mut tx, &rows, &changed, now).await?;
+    let written_us = started.elapsed().as_micros() as u64;
 
     for (merchant, reserve) in &reserves {
         let (scope, _) = wanted[merchant];
@@ -421,6 +425,14 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
         }
     }
     commit_fenced(tx, None).await?;
+    tracing::debug!(
+        items = items.len(),
+        locked_us,
+        checked_us,
+        written_us,
+        committed_us = started.elapsed().as_micros() as u64,
+        "ledger group applied"
+    );
     Ok(outcomes)
 }
 
