@@ -2,6 +2,7 @@
 
 pub mod allowed_ips;
 pub mod auth;
+pub mod campaign_reports;
 pub mod campaigns;
 pub mod catalog;
 pub mod coupons;
@@ -107,6 +108,7 @@ unreachable, calls are served without a limit and without these headers.",
         campaigns::trigger_rule,
         campaigns::list_campaigns,
         campaigns::list_interactions,
+        campaign_reports::get_report,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
     modifiers(&BasicAuth, &SharedAnswers, &IdShapes),
@@ -269,6 +271,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/api/v1/campaigns/{id}/interactions",
             get(campaigns::list_interactions),
+        )
+        .route(
+            "/api/v1/campaigns/{id}/report",
+            get(campaign_reports::get_report),
         )
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(axum::middleware::from_fn(extract::body_ceiling))
