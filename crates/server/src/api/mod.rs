@@ -286,7 +286,26 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route_layer(from_fn_with_state(state.clone(), auth::require_api_key))
 }
 
-/// `/api/v1/openapi.json` and the docs at `/api/docs`, served from the binary.
+/// Where the server serves its README, the integration guide a rule's developer is sent to.
+pub const GUIDE_PATH: &str = "/api/guide";
+
+const README: &str = include_str!("../../../../README.md");
+
+/// The README as plain text: its "Campaigns: API-triggered rules" section is the guide to
+/// triggering rules.
+async fn guide() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        README,
+    )
+}
+
+/// `/api/v1/openapi.json` and the docs at `/api/docs`, served from the binary, and the guide.
 pub fn docs() -> Router<AppState> {
-    Router::new().merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+    Router::new()
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+        .route(GUIDE_PATH, get(guide))
 }

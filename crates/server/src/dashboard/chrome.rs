@@ -23,6 +23,7 @@ pub enum Nav {
     Stores,
     CouponCodes,
     Coupons,
+    Rules,
     ApiKeys,
     AllowedIps,
     Notifications,
@@ -191,6 +192,7 @@ impl Chrome {
                 true,
             ),
             (Nav::Coupons, "Coupons", "/dashboard/coupons", true),
+            (Nav::Rules, "Rules", "/dashboard/rules", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (
                 Nav::AllowedIps,

@@ -28,6 +28,8 @@ pub mod allowed_ips;
 pub mod api_keys;
 pub mod assets;
 pub mod auth;
+pub mod campaigns;
+pub mod campaigns_rules;
 pub mod catalog;
 pub mod chrome;
 pub mod cookies;
@@ -101,6 +103,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(stores::routes())
         .merge(leads::routes())
         .merge(wallets::routes())
+        .merge(campaigns_rules::routes())
+        .merge(campaigns::campaign_routes())
         .route_layer(from_fn_with_state(state.clone(), session::layer));
     Router::new()
         .merge(pages)
