@@ -653,6 +653,9 @@ pub struct InteractionFilters {
 pub struct InteractionLine {
     pub time: String,
     pub lead_id: String,
+    /// The lead's name or customer id, and how to reach it; empty for a lead that is gone.
+    pub customer: String,
+    pub contact: String,
     pub outcome: &'static str,
     pub outcome_class: &'static str,
     pub points: i64,
@@ -741,16 +744,35 @@ async fn campaign_page(
         &pairs,
     )
     .landing_on("interactions");
+    // The page's customers, each read once (a page holds at most PAGE_SIZE of them).
+    let mut leads: Vec<punchcard_store::leads::LeadRow> = Vec::new();
+    for id in rows.iter().filter_map(|i| i.lead_id.as_ref()) {
+        if !leads.iter().any(|l| &l.id == id) {
+            if let Some(l) = super::kit::found(state.app.lead(&scope, id.as_str()).await)? {
+                leads.push(l);
+            }
+        }
+    }
     let interactions = rows
         .iter()
         .map(|i| {
             let (outcome, outcome_class) = outcome_badge(i.outcome.as_str());
+            let lead = leads.iter().find(|l| Some(&l.id) == i.lead_id.as_ref());
             InteractionLine {
                 time: short_time(i.created_at),
                 lead_id: i
                     .lead_id
                     .as_ref()
                     .map(|l| l.to_string())
+                    .unwrap_or_default(),
+                customer: lead
+                    .map(|l| match &l.name {
+                        Some(n) => format!("{n} · {}", l.customer_id),
+                        None => l.customer_id.clone(),
+                    })
+                    .unwrap_or_default(),
+                contact: lead
+                    .and_then(|l| l.email.clone().or_else(|| l.mobile.clone()))
                     .unwrap_or_default(),
                 outcome,
                 outcome_class,

@@ -46,6 +46,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/rules/{id}/trigger"),
     ("get", "/api/v1/campaigns"),
     ("get", "/api/v1/campaigns/{id}/interactions"),
+    ("get", "/api/v1/campaigns/{id}/report"),
 ];
 
 /// Operations whose request carries a body.
