@@ -54,6 +54,14 @@ impl Context {
         }
     }
 
+    /// A key's name alone (its id when it is gone), where the id would crowd a table.
+    pub fn key_name(&self, id: &str) -> String {
+        self.keys
+            .iter()
+            .find(|k| k.id.as_str() == id)
+            .map_or_else(|| id.to_string(), |k| k.name.clone())
+    }
+
     /// The keys that can still be authorized (not revoked).
     pub fn live_keys(&self) -> impl Iterator<Item = &ApiKeyRow> {
         self.keys.iter().filter(|k| k.revoked_at.is_none())
@@ -782,7 +790,7 @@ async fn campaign_page(
                 source: i
                     .source_id
                     .as_deref()
-                    .map(|s| ctx.key_label(s))
+                    .map(|s| ctx.key_name(s))
                     .unwrap_or_default(),
             }
         })

@@ -797,8 +797,28 @@ async fn a_merchant_activates_a_rule_in_the_browser(t: TestApp) {
     b.wait_text("Points per visit is live.").await;
     let badge = b.find("[data-status]").await.text().await.unwrap();
     assert_eq!(badge, "Live");
+
+    // Share the rule ID from the line's menu: the link copies the id where the browser lets
+    // it, then opens the page that emails it to a developer.
+    b.find("details.menu summary")
+        .await
+        .click()
+        .await
+        .expect("open the menu");
+    b.wait_text("Share rule ID").await;
     if shots {
         b.screenshot_full("31-rules").await;
+    }
+    b.click("Share rule ID").await;
+    b.wait_path(&format!("/dashboard/rules/{id}/share")).await;
+    b.wait_text("What your developer needs").await;
+    b.fill("#to", "dev@integrator.example").await;
+    b.click("Send email").await;
+    b.wait_text("Sent the rule's details to dev@integrator.example.")
+        .await;
+    assert_eq!(mails_to(&t.mail_dir, "dev@integrator.example").len(), 1);
+    if shots {
+        b.screenshot_full("35-rule-share").await;
     }
 
     // Triggers through the API, and a month of history, fill the campaign page's chart.
@@ -835,16 +855,6 @@ async fn a_merchant_activates_a_rule_in_the_browser(t: TestApp) {
     if shots {
         b.screenshot_full("32-rule-campaign").await;
     }
-
-    // Share the rule ID: the link copies it where the browser lets us, then opens the page
-    // that emails it.
-    b.click("Share rule ID").await;
-    b.wait_path(&format!("/dashboard/rules/{id}/share")).await;
-    b.fill("#to", "dev@integrator.example").await;
-    b.click("Send email").await;
-    b.wait_text("Sent the rule's details to dev@integrator.example.")
-        .await;
-    assert_eq!(mails_to(&t.mail_dir, "dev@integrator.example").len(), 1);
 
     // Every page fits a phone.
     for width in [360, 390] {
