@@ -190,6 +190,21 @@ async fn rule_pages_create_with_errors_and_edit(t: TestApp) {
         "2099-01-01T00:00:00Z"
     );
 
+    let confirm = crate::common::dashboard::unescape(
+        &member
+            .page(&t, &format!("/dashboard/rules/{id}/activate"))
+            .await,
+    );
+    assert!(
+        confirm.contains(
+            "Credits 0.1 points (PTS) per unit of the amount each trigger reports, rounded down, \
+             at most 50 points per trigger, to the customer's wallet."
+        ),
+        "{confirm}"
+    );
+    assert!(confirm.contains("At most 1000 points in all (0 used so far)"));
+    assert!(confirm.contains("From now until 2099-01-01 00:00 (UTC)."));
+
     // Listed with its status, and filtered by status.
     let list = member.page(&t, "/dashboard/rules").await;
     assert!(list.contains("Points per purchase"));
@@ -855,6 +870,10 @@ async fn a_merchant_activates_a_rule_in_the_browser(t: TestApp) {
     if shots {
         b.screenshot_full("32-rule-campaign").await;
     }
+    // Older interactions are a page away.
+    b.click("Older").await;
+    b.wait_text("Newest").await;
+    assert!(!b.text().await.contains("Ada Lovelace"), "the newest are on the first page");
 
     // Every page fits a phone.
     for width in [360, 390] {
