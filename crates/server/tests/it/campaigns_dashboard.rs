@@ -372,6 +372,48 @@ async fn activation_needs_the_confirmation(t: TestApp) {
     );
     assert!(confirm.contains("Debits 5 points (PTS) from the customer's wallet per trigger."));
     assert!(confirm.contains("It will not be live yet: no API key is authorized"));
+
+    // DEV holds 10 active campaigns: the 11th is refused on its confirmation page.
+    let dev = Scope::new(&m, Env::Dev);
+    let mut ids = Vec::new();
+    for n in 0..11 {
+        let r = t
+            .app
+            .create_rule(
+                &dev,
+                &RuleDraft {
+                    name: format!("Dev rule {n}"),
+                    direction: "earn".into(),
+                    currency_id: currency.clone(),
+                    points: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        ids.push(r.campaign.id.to_string());
+    }
+    for id in &ids[..10] {
+        t.app.set_rule_active(&dev, id, true).await.unwrap();
+    }
+    member.switch_env(&t, "dev").await;
+    let last = &ids[10];
+    let res = member
+        .post(
+            &t,
+            &format!("/dashboard/rules/{last}/activate"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    let back = redirect_target(&res);
+    assert_eq!(back, format!("/dashboard/rules/{last}/activate"));
+    let page = member.page(&t, &back).await;
+    assert!(page.contains("flash-error"), "{page}");
+    assert!(page.contains("active campaigns"), "{page}");
+    assert!(
+        !t.app.rule(&dev, last).await.unwrap().campaign.active,
+        "not switched on"
+    );
     t.stop().await;
 }
 
