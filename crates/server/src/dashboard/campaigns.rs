@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use punchcard_app::campaign_reports::CampaignReport;
+use punchcard_app::campaign_reports::DayCounts;
 use punchcard_app::campaigns::CampaignView;
 use punchcard_app::ledger::Scope;
 use punchcard_app::{App, AppError};
@@ -595,9 +595,8 @@ pub struct Chart {
 impl Chart {
     pub const HEIGHT: i64 = 100;
 
-    fn of(report: &CampaignReport) -> Self {
-        let max = report
-            .by_day
+    fn of(days: &[DayCounts]) -> Self {
+        let max = days
             .iter()
             .map(|d| d.counts.interactions)
             .max()
@@ -610,8 +609,7 @@ impl Chart {
                 (n * Self::HEIGHT / max).max(2)
             }
         };
-        let bars: Vec<Bar> = report
-            .by_day
+        let bars: Vec<Bar> = days
             .iter()
             .enumerate()
             .map(|(i, d)| {
@@ -813,7 +811,7 @@ async fn campaign_page(
         totals: report.totals,
         show_vouchers: c.campaign.kind == CampaignKind::Voucher
             || report.totals.out_of_vouchers > 0,
-        chart: Chart::of(&report),
+        chart: Chart::of(&report.by_day),
         filtering,
         filters,
         filter_errors,
@@ -826,4 +824,48 @@ async fn campaign_page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     Ok(render_with(status, &page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use punchcard_store::campaign_reports::OutcomeCounts;
+
+    fn day(date: &str, awarded: i64, refused: i64) -> DayCounts {
+        DayCounts {
+            date: date.to_string(),
+            counts: OutcomeCounts {
+                interactions: awarded + refused,
+                awarded,
+                errors: refused,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn bars_scale_to_the_busiest_day_and_stack_refusals_on_awards() {
+        let chart = Chart::of(&[
+            day("2026-03-01", 0, 0),
+            day("2026-03-02", 40, 10),
+            day("2026-03-03", 1, 0),
+        ]);
+        assert_eq!(chart.max, 50);
+        let [empty, busy, small] = &chart.bars[..] else {
+            panic!("three bars")
+        };
+        assert_eq!((empty.awarded_h, empty.refused_h), (0, 0));
+        assert_eq!((busy.awarded_h, busy.refused_h), (80, 20));
+        assert_eq!((busy.awarded_y, busy.refused_y), (20, 0));
+        assert_eq!(small.awarded_h, 2, "a day with awards stays visible");
+        assert_eq!((empty.x, busy.x, small.x), (1, 11, 21));
+        assert_eq!((chart.awarded, chart.refused), (41, 10));
+        assert_eq!(chart.busiest.as_deref(), Some("2026-03-02 (40 awarded)"));
+        assert_eq!(
+            (chart.first.as_str(), chart.last.as_str()),
+            ("2026-03-01", "2026-03-03")
+        );
+        let quiet = Chart::of(&[day("2026-03-01", 0, 0)]);
+        assert_eq!((quiet.max, quiet.busiest), (1, None));
+    }
 }

@@ -915,7 +915,10 @@ async fn a_merchant_activates_a_rule_in_the_browser(t: TestApp) {
     // Older interactions are a page away.
     b.click("Older").await;
     b.wait_text("Newest").await;
-    assert!(!b.text().await.contains("Ada Lovelace"), "the newest are on the first page");
+    assert!(
+        !b.text().await.contains("Ada Lovelace"),
+        "the newest are on the first page"
+    );
 
     // Every page fits a phone.
     for width in [360, 390] {
