@@ -29,6 +29,7 @@ pub mod api_keys;
 pub mod assets;
 pub mod auth;
 pub mod campaigns;
+pub mod campaigns_report;
 pub mod campaigns_rules;
 pub mod catalog;
 pub mod chrome;
@@ -104,7 +105,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(leads::routes())
         .merge(wallets::routes())
         .merge(campaigns_rules::routes())
-        .merge(campaigns::campaign_routes())
+        .merge(campaigns_report::routes())
         .route_layer(from_fn_with_state(state.clone(), session::layer));
     Router::new()
         .merge(pages)
