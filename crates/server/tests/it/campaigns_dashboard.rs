@@ -920,6 +920,47 @@ async fn a_merchant_activates_a_rule_in_the_browser(t: TestApp) {
         "the newest are on the first page"
     );
 
+    // The same on a phone: create a redeem rule, activate it through its confirmation.
+    b.phone(390, 844).await;
+    b.open("/dashboard/rules").await;
+    b.click("Create rule").await;
+    b.wait_path("/dashboard/rules/new").await;
+    b.fill("#name", "Coffee for points").await;
+    b.find("input[name=type][value=redeem]")
+        .await
+        .click()
+        .await
+        .expect("choose redeem");
+    b.select("#currency_id", &currency).await;
+    b.fill("#points", "150").await;
+    b.find(&format!(
+        "input[name=authorized_key_ids][value='{}']",
+        key.0
+    ))
+    .await
+    .click()
+    .await
+    .expect("tick the key");
+    b.click("Create rule").await;
+    b.wait_text("Rule created.").await;
+    b.assert_fits_screen(390).await;
+    b.click("Activate").await;
+    b.wait_text("Debits 150 points (PTS) from the customer's wallet per trigger.")
+        .await;
+    b.assert_fits_screen(390).await;
+    b.click("Yes, activate it").await;
+    b.wait_text("Coffee for points is live.").await;
+    let statuses = b
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('[data-status]')).map(e => e.textContent);",
+            vec![],
+        )
+        .await
+        .expect("read the statuses");
+    assert_eq!(statuses, json!(["Live", "Live"]));
+    b.desktop().await;
+
     // Every page fits a phone.
     for width in [360, 390] {
         b.phone(width, 844).await;
