@@ -51,24 +51,24 @@ pub struct RuleForm {
     pub key_ids: Vec<String>,
 }
 
-impl RuleForm {
-    /// A whole number as typed: empty is none; anything else that is not a number is kept as
-    /// an error of its field, and stands in the draft as 0, which the rule's checks refuse on
-    /// that same field, so every field's error is shown at once and nothing is written.
-    fn number(field: &str, raw: &str, bad: &mut Vec<FieldError>) -> Option<i64> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return None;
-        }
-        match raw.parse::<i64>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                bad.push(FieldError::new(field, "must be a whole number"));
-                Some(0)
-            }
+/// A whole number as typed: empty is none; anything else that is not a number is kept as an
+/// error of its field, and stands in the draft as 0, which the campaign's checks refuse on that
+/// same field, so every field's error is shown at once and nothing is written.
+pub(super) fn number(field: &str, raw: &str, bad: &mut Vec<FieldError>) -> Option<i64> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            bad.push(FieldError::new(field, "must be a whole number"));
+            Some(0)
         }
     }
+}
 
+impl RuleForm {
     /// The draft the rule's use cases check, and the numbers that did not parse.
     fn draft(&self) -> (RuleDraft, Vec<FieldError>) {
         let mut bad = Vec::new();
@@ -76,11 +76,11 @@ impl RuleForm {
             name: self.name.clone(),
             direction: self.direction.clone(),
             currency_id: self.currency_id.clone(),
-            points: Self::number("points", &self.points, &mut bad),
+            points: number("points", &self.points, &mut bad),
             rate: non_empty(&self.rate),
-            cap_max: Self::number("cap_max", &self.cap_max, &mut bad),
-            max_per_lead: Self::number("max_per_lead", &self.max_per_lead, &mut bad),
-            budget: Self::number("budget", &self.budget, &mut bad),
+            cap_max: number("cap_max", &self.cap_max, &mut bad),
+            max_per_lead: number("max_per_lead", &self.max_per_lead, &mut bad),
+            budget: number("budget", &self.budget, &mut bad),
             starts_at: non_empty(&super::kit::from_local_input(&self.starts_at)),
             ends_at: non_empty(&super::kit::from_local_input(&self.ends_at)),
             authorized_key_ids: self.key_ids.clone(),
@@ -90,7 +90,7 @@ impl RuleForm {
 }
 
 /// A refusal with the numbers that did not parse named in our words.
-fn with_bad_numbers(e: AppError, bad: Vec<FieldError>) -> AppError {
+pub(super) fn with_bad_numbers(e: AppError, bad: Vec<FieldError>) -> AppError {
     if bad.is_empty() {
         return e;
     }
