@@ -28,7 +28,8 @@
     // Links marked data-copy-text copy that text (a rule's id), then go where they point,
     // telling the page the copy worked; without this script they are plain links.
     var copyLink = event.target.closest("a[data-copy-text]");
-    if (copyLink && navigator.clipboard && navigator.clipboard.writeText) {
+    var plainClick = event.button === 0 && !event.metaKey && !event.ctrlKey && !event.shiftKey && !event.altKey;
+    if (copyLink && plainClick && navigator.clipboard && navigator.clipboard.writeText) {
       event.preventDefault();
       var go = function (copied) {
         var url = new URL(copyLink.href, window.location.href);
