@@ -1,13 +1,15 @@
 -- One wallet transaction per database transaction, the same mix as `punchcard bench`:
 -- 10% on 4 hot wallets, 30% debits of up to 200 points (refused by the guard when the
 -- balance is short: then no ledger row), 70% rewards of up to 100 points.
--- pgbench -n -c 32 -j 2 -T 10 -f bench/pgbench_reward.sql punchcard_pgbench
-\set wallet random(1, 1000)
-\if random(1, 100) <= 10
-\set wallet random(1, 4)
+-- The mix comes in as variables (`punchcard bench --baseline` sets them from its own flags):
+-- pgbench -n -c 32 -j 2 -T 10 -D wallets=1000 -D hot=4 -D hot_pct=10 -D debit_pct=30 \
+--     -f bench/pgbench_reward.sql punchcard_pgbench
+\set wallet random(1, :wallets)
+\if random(1, 100) <= :hot_pct
+\set wallet random(1, :hot)
 \endif
 \set amount random(1, 100)
-\if random(1, 100) <= 30
+\if random(1, 100) <= :debit_pct
 \set amount -random(1, 200)
 \endif
 \set balance_after -1

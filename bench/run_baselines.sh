@@ -12,7 +12,7 @@ trap 'psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/nu
 
 psql -q -d postgres -c "CREATE DATABASE $DB"
 psql -q -d "$DB" -f "$DIR/pgbench_setup.sql"
-(cd "$LOGS" && pgbench -n -c "$CLIENTS" -j 2 -T "$SECONDS_" -l -f "$DIR/pgbench_reward.sql" "$DB") \
+(cd "$LOGS" && pgbench -n -c "$CLIENTS" -j 2 -T "$SECONDS_" -l -D wallets=1000 -D hot=4 -D hot_pct=10 -D debit_pct=30 -f "$DIR/pgbench_reward.sql" "$DB") \
     | grep -E '^(number of (clients|transactions|failed)|latency average|tps)'
 # Per-transaction latencies (third column of pgbench's log, in microseconds).
 cat "$LOGS"/pgbench_log.* | awk '{print $3}' | sort -n | awk '

@@ -57,7 +57,7 @@ pub enum PreparedCoupon {
     Ready(ReadyCoupon),
 }
 
-async fn live_deal(
+pub(crate) async fn live_deal(
     conn: &mut Conn,
     scope: &Scope,
     deal_id: &DealId,
@@ -65,6 +65,91 @@ async fn live_deal(
     coupons::deal_terms(conn, &scope.merchant_id, scope.env, deal_id.as_str())
         .await?
         .ok_or_else(|| AppError::field("deal_id", "no such deal"))
+}
+
+/// A live deal that is on sale now (switched on, within its dates), or why not, as an error
+/// on `deal_id`.
+pub(crate) async fn deal_on_sale(
+    conn: &mut Conn,
+    scope: &Scope,
+    deal_id: &DealId,
+    now: Timestamp,
+) -> Result<DealTerms, AppError> {
+    let deal = live_deal(conn, scope, deal_id).await?;
+    let on_sale = deal.available
+        && deal.starts_at.is_none_or(|s| s.unix() <= now.unix())
+        && deal.ends_at.is_none_or(|e| now.unix() < e.unix());
+    if !on_sale {
+        return Err(AppError::field(
+            "deal_id",
+            "is not available: switched off, not started or ended",
+        ));
+    }
+    Ok(deal)
+}
+
+/// Takes a code out of the deal's vault (a unique one first, else a generic one), issues it
+/// to the lead as coupon `id` and burns the quotas of its mode (redeem: 1 redeem; reward:
+/// 1 redeem + 1 reward), in the caller's write transaction.
+pub(crate) async fn issue_coupon(
+    conn: &mut Conn,
+    scope: &Scope,
+    ready: ReadyCoupon,
+    id: CouponId,
+    now: Timestamp,
+) -> Result<CouponRow, AppError> {
+    let code = match coupons::claim_unique(
+        &mut *conn,
+        &scope.merchant_id,
+        scope.env,
+        &ready.deal.id,
+        now,
+    )
+    .await?
+    {
+        Some(code) => code,
+        None => coupons::generic_code(&mut *conn, &scope.merchant_id, scope.env, &ready.deal.id)
+            .await?
+            .ok_or_else(|| {
+                AppError::OutOfStock(format!(
+                    "the deal `{}` has no coupon codes left",
+                    ready.deal.name
+                ))
+            })?,
+    };
+    let coupon = CouponRow {
+        merchant_id: scope.merchant_id.clone(),
+        env: scope.env,
+        id,
+        deal_id: ready.deal.id.clone(),
+        lead_id: ready.lead_id.clone(),
+        code_id: code.id,
+        code_kind: code.kind,
+        code: code.value,
+        mode: ready.mode,
+        currency_id: ready.wallet.as_ref().map(|w| w.currency_id.to_string()),
+        wallet_id: ready.wallet.as_ref().map(|w| w.id.to_string()),
+        points: if ready.wallet.is_some() {
+            ready.points
+        } else {
+            0
+        },
+        status: CouponStatus::Issued,
+        hash: ready.hash,
+        fingerprint: ready.fingerprint,
+        api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+        created_at: now,
+        updated_at: now,
+        used_at: None,
+        cancelled_at: None,
+    };
+    coupons::insert_coupon(&mut *conn, &coupon).await?;
+    let burns: &[Quota] = match ready.mode {
+        CouponMode::Redeem => &[Quota::Redeems],
+        CouponMode::Reward => &[Quota::Redeems, Quota::Rewards],
+    };
+    burn_quota(conn, &scope.merchant_id, scope.env, burns).await?;
+    Ok(coupon)
 }
 
 fn hash_reused() -> AppError {
@@ -325,17 +410,7 @@ impl App {
                 Err(hash_reused())
             };
         }
-        let deal = live_deal(&mut conn, scope, &deal_id).await?;
-        let now = Timestamp::now();
-        let on_sale = deal.available
-            && deal.starts_at.is_none_or(|s| s.unix() <= now.unix())
-            && deal.ends_at.is_none_or(|e| now.unix() < e.unix());
-        if !on_sale {
-            return Err(AppError::field(
-                "deal_id",
-                "is not available: switched off, not started or ended",
-            ));
-        }
+        let deal = deal_on_sale(&mut conn, scope, &deal_id, Timestamp::now()).await?;
         let lead = leads::find(&mut conn, &scope.merchant_id, scope.env, lead_id.as_str())
             .await?
             .ok_or_else(|| AppError::field("lead_id", "no such lead"))?;
@@ -408,59 +483,7 @@ impl App {
                 )
                 .await?;
             }
-            let code = match coupons::claim_unique(
-                &mut tx,
-                &scope.merchant_id,
-                scope.env,
-                &ready.deal.id,
-                now,
-            )
-            .await?
-            {
-                Some(code) => code,
-                None => {
-                    coupons::generic_code(&mut tx, &scope.merchant_id, scope.env, &ready.deal.id)
-                        .await?
-                        .ok_or_else(|| {
-                            AppError::OutOfStock(format!(
-                                "the deal `{}` has no coupon codes left",
-                                ready.deal.name
-                            ))
-                        })?
-                }
-            };
-            let coupon = CouponRow {
-                merchant_id: scope.merchant_id.clone(),
-                env: scope.env,
-                id,
-                deal_id: ready.deal.id.clone(),
-                lead_id: ready.lead_id.clone(),
-                code_id: code.id,
-                code_kind: code.kind,
-                code: code.value,
-                mode: ready.mode,
-                currency_id: ready.wallet.as_ref().map(|w| w.currency_id.to_string()),
-                wallet_id: ready.wallet.as_ref().map(|w| w.id.to_string()),
-                points: if ready.wallet.is_some() {
-                    ready.points
-                } else {
-                    0
-                },
-                status: CouponStatus::Issued,
-                hash: ready.hash,
-                fingerprint: ready.fingerprint,
-                api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
-                created_at: now,
-                updated_at: now,
-                used_at: None,
-                cancelled_at: None,
-            };
-            coupons::insert_coupon(&mut tx, &coupon).await?;
-            let burns: &[Quota] = match ready.mode {
-                CouponMode::Redeem => &[Quota::Redeems],
-                CouponMode::Reward => &[Quota::Redeems, Quota::Rewards],
-            };
-            burn_quota(&mut tx, &scope.merchant_id, scope.env, burns).await?;
+            let coupon = issue_coupon(&mut tx, scope, ready, id, now).await?;
             commit(tx).await?;
             Ok::<_, AppError>(coupon)
         }

@@ -23,6 +23,9 @@ pub enum AppError {
     /// The campaign does not award now (pending, completed or archived).
     #[error("{0}")]
     CampaignNotLive(String),
+    /// Not a surprise's occasion today (its custom date, or the lead's birthday).
+    #[error("{0}")]
+    NotOnOccasion(String),
     #[error("{0}")]
     Conflict(String),
     #[error("the {} quota of the plan is used up", .0.as_str())]
@@ -58,6 +61,7 @@ impl AppError {
             AppError::LimitReached(_) => "limit_reached",
             AppError::NotAuthorized(_) => "not_authorized",
             AppError::CampaignNotLive(_) => "campaign_not_live",
+            AppError::NotOnOccasion(_) => "not_on_occasion",
             AppError::Conflict(_) => "conflict",
             AppError::QuotaExhausted(_) => "quota_exhausted",
             AppError::InsufficientBalance { .. } => "insufficient_balance",

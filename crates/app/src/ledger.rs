@@ -8,7 +8,7 @@
 
 use punchcard_domain::ledger::{
     check_amount, parse_description, parse_hash, CustomerId, LeadInput, LeadProfile,
-    TransactionKind,
+    TransactionKind, MAX_BALANCE,
 };
 use punchcard_domain::limits::{Quota, Resource};
 use punchcard_domain::time::Timestamp;
@@ -132,16 +132,7 @@ pub async fn post_entry(
         let current = wallets::find(conn, &scope.merchant_id, scope.env, wallet.id.as_str())
             .await?
             .ok_or(AppError::NotFound("wallet"))?;
-        if entry.amount < 0 {
-            return Err(AppError::InsufficientBalance {
-                balance: current.balance,
-                requested: -entry.amount,
-            });
-        }
-        return Err(AppError::field(
-            "amount",
-            "would take the balance past the largest a wallet may hold",
-        ));
+        return Err(out_of_range(current.balance, entry.amount));
     };
     let row = TransactionRow {
         merchant_id: scope.merchant_id.clone(),
@@ -161,6 +152,28 @@ pub async fn post_entry(
     };
     wallets::insert_transaction(conn, &row).await?;
     Ok(row)
+}
+
+/// The balance after `amount`, if it stays within 0..=MAX_BALANCE.
+pub(crate) fn balance_after(balance: i64, amount: i64) -> Result<i64, AppError> {
+    match balance.checked_add(amount) {
+        Some(after) if (0..=MAX_BALANCE).contains(&after) => Ok(after),
+        _ => Err(out_of_range(balance, amount)),
+    }
+}
+
+/// Why `amount` cannot be applied to a wallet holding `balance`.
+fn out_of_range(balance: i64, amount: i64) -> AppError {
+    if amount < 0 {
+        return AppError::InsufficientBalance {
+            balance,
+            requested: -amount,
+        };
+    }
+    AppError::field(
+        "amount",
+        "would take the balance past the largest a wallet may hold",
+    )
 }
 
 /// What a request asked for, to tell a replay from another request reusing a hash.
@@ -457,31 +470,33 @@ impl App {
             description.as_deref().unwrap_or(""),
         ]);
         let mut conn = self.db.conn().await?;
-        if let Some(done) =
-            wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash).await?
-        {
-            return if done.fingerprint == fp {
-                Ok(PreparedTransaction::Done(done))
-            } else {
-                Err(hash_reused())
-            };
-        }
-        let wallet = wallets::find(&mut conn, &scope.merchant_id, scope.env, wallet_id)
-            .await?
-            .ok_or(AppError::NotFound("wallet"))?;
-        if leads::find(
+        // One statement on the common path: the wallet, its lead, and whether the hash is new.
+        let found = wallets::find_for_transaction(
             &mut conn,
             &scope.merchant_id,
             scope.env,
-            wallet.lead_id.as_str(),
+            wallet_id,
+            &hash,
         )
-        .await?
-        .is_none()
-        {
+        .await?;
+        if found.as_ref().is_none_or(|f| f.hash_taken) {
+            if let Some(done) =
+                wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash).await?
+            {
+                return if done.fingerprint == fp {
+                    Ok(PreparedTransaction::Done(done))
+                } else {
+                    Err(hash_reused())
+                };
+            }
+        }
+        let found = found.ok_or(AppError::NotFound("wallet"))?;
+        if !found.lead_open {
             return Err(AppError::Conflict(
                 "the lead of this wallet was deleted; its wallet is closed".to_string(),
             ));
         }
+        let wallet = found.wallet;
         Ok(PreparedTransaction::Ready(ReadyTransaction {
             wallet,
             kind,

@@ -59,8 +59,8 @@ pub struct App {
     /// API keys with their merchant's status and plan, as every API call reads them; forgotten
     /// on every server when a key, the status or the plan changes.
     keys: std::sync::Arc<api_keys::KeyCache>,
-    /// This server's ledger writer (see [`ledger::writer`]) on SQLite; `None` on PostgreSQL and
-    /// outside a tokio runtime, where each transaction commits alone.
+    /// This server's ledger writer (see [`ledger::writer`]); `None` outside a tokio runtime,
+    /// where each transaction commits alone.
     ledger_writer: Option<ledger::LedgerWriter>,
 }
 
@@ -69,12 +69,11 @@ impl App {
     pub fn new(db: Db, settings: AppSettings) -> Self {
         let callback_client = callbacks::build_client(&settings);
         let keys = std::sync::Arc::new(api_keys::key_cache(&db));
-        // SQLite has one writer at a time and pays an fsync per commit: grouping saves both.
-        // PostgreSQL runs transactions on many connections in parallel, which outrun one
-        // writer applying items one statement at a time; there each commits alone.
-        let ledger_writer = (db.backend() == punchcard_store::Backend::Sqlite
-            && tokio::runtime::Handle::try_current().is_ok())
-        .then(|| ledger::LedgerWriter::start(db.clone()));
+        // One commit (one fsync) and a handful of statements for a whole group of wallet
+        // transactions, instead of a transaction and its round trips for each.
+        let ledger_writer = tokio::runtime::Handle::try_current()
+            .is_ok()
+            .then(|| ledger::LedgerWriter::start(db.clone()));
         Self {
             db,
             settings,

@@ -52,6 +52,44 @@ impl App {
         Ok(ids)
     }
 
+    /// The merchant's time zone (`UTC` until set): which calendar day it is for its
+    /// surprises' occasions and its tasks' periods.
+    pub async fn time_zone(
+        &self,
+        id: &MerchantId,
+    ) -> Result<punchcard_domain::time::TimeZone, AppError> {
+        let mut conn = self.db.conn().await?;
+        self.merchant_time_zone(&mut conn, id).await
+    }
+
+    pub(crate) async fn merchant_time_zone(
+        &self,
+        conn: &mut punchcard_store::Conn,
+        id: &MerchantId,
+    ) -> Result<punchcard_domain::time::TimeZone, AppError> {
+        accounts::time_zone(conn, id)
+            .await?
+            .ok_or(AppError::NotFound("merchant"))
+    }
+
+    /// Sets the merchant's time zone from an IANA name (`Europe/Paris`).
+    pub async fn set_time_zone(
+        &self,
+        id: &MerchantId,
+        name: &str,
+    ) -> Result<punchcard_domain::time::TimeZone, AppError> {
+        let tz = punchcard_domain::time::TimeZone::parse(name)?;
+        let mut tx = self.db.begin_write().await?;
+        if !accounts::set_time_zone(&mut tx, id, &tz, punchcard_domain::time::Timestamp::now())
+            .await?
+        {
+            return Err(AppError::NotFound("merchant"));
+        }
+        commit(tx).await?;
+        tracing::info!(merchant_id = %id, time_zone = tz.name(), "time zone set");
+        Ok(tz)
+    }
+
     pub async fn merchant(&self, id: &MerchantId) -> Result<MerchantRow, AppError> {
         let mut conn = self.db.conn().await?;
         accounts::find_merchant(&mut conn, id)

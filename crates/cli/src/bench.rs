@@ -7,6 +7,7 @@
 //! quotas and the rate limit never cut a run short. `--target` drives a server that is already
 //! running instead, with the API key given.
 
+mod baseline;
 mod currencies;
 mod ledger;
 
@@ -66,6 +67,11 @@ pub struct BenchArgs {
     /// amount); the rest are rewards.
     #[arg(long, default_value_t = 0.3)]
     debit_share: f64,
+    /// Ledger: also run the plain-SQL baseline (one database transaction per wallet
+    /// transaction, the same mix and clients) on the same engine, and print both rates and
+    /// their ratio. On PostgreSQL it runs `pgbench` on a scratch database of the same server.
+    #[arg(long, conflicts_with = "target")]
+    baseline: bool,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -94,6 +100,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         if !(0.0..=1.0).contains(&share) {
             anyhow::bail!("{name} must be a share between 0 and 1");
         }
+    }
+    if args.baseline && args.scenario != "ledger" {
+        anyhow::bail!("--baseline compares the ledger scenario only");
     }
     match args.scenario.as_str() {
         "ledger" => ledger::run(&args).await,

@@ -69,10 +69,13 @@ fn init_logs(json: bool) {
     }
 }
 
-/// Warnings only: per-request logs would measure the terminal, not the server.
+/// Warnings only unless `PUNCHCARD_LOG` asks for more: per-request logs would measure the
+/// terminal, not the server.
 fn init_quiet_logs() {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new("warn"))
+        .with_env_filter(
+            EnvFilter::try_from_env("PUNCHCARD_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
 }

@@ -210,6 +210,143 @@ impl RuleReward {
     }
 }
 
+/// Enums written as a fixed set of words, parsed strictly with the field's own message.
+macro_rules! word_enum {
+    ($(#[$meta:meta])* $name:ident, $field:literal { $($variant:ident = $word:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$(Self::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $word),* }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = FieldError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|k| k.as_str() == s.trim())
+                    .ok_or_else(|| {
+                        let words: Vec<String> =
+                            Self::ALL.iter().map(|k| format!("`{}`", k.as_str())).collect();
+                        FieldError::new($field, format!("must be one of {}", words.join(", ")))
+                    })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// What a task gives when it completes.
+    TaskReward, "reward" { Points = "points", Deal = "deal" }
+);
+
+word_enum!(
+    /// The window a task's progress counts in: it starts again in each new one.
+    Period, "period" { None = "none", Day = "day", Week = "week", Month = "month" }
+);
+
+word_enum!(
+    /// The occasion of a surprise.
+    Occasion, "type" { Custom = "custom", LeadBirthday = "lead_birthday" }
+);
+
+/// The most activities a task may count to, and claims a surprise may give per occasion.
+pub const MAX_COUNT: i64 = 1000;
+
+impl Period {
+    /// The name of the window holding the merchant's calendar day `today`: the day itself,
+    /// its ISO week, its month, or one window for all time.
+    pub fn window(self, today: time::Date) -> String {
+        match self {
+            Period::None => "all".to_string(),
+            Period::Day => CalendarDate(today).to_string(),
+            Period::Week => {
+                let (year, week, _) = today.to_iso_week_date();
+                format!("{year:04}-W{week:02}")
+            }
+            Period::Month => format!("{:04}-{:02}", today.year(), u8::from(today.month())),
+        }
+    }
+}
+
+/// A calendar day, written `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CalendarDate(pub time::Date);
+
+impl CalendarDate {
+    pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(s.trim(), format)
+            .map(Self)
+            .map_err(|_| FieldError::new(field, "must be a date as YYYY-MM-DD"))
+    }
+}
+
+impl std::fmt::Display for CalendarDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day()
+        )
+    }
+}
+
+impl std::str::FromStr for CalendarDate {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse("date", s)
+    }
+}
+
+/// Whether `today` is the occasion of a surprise: its custom `date`, or the lead's birthday
+/// (`dob`'s month and day; one born on 29 February has it on the 28th in other years). A lead
+/// without a date of birth never has a birthday occasion.
+pub fn on_occasion(
+    occasion: Occasion,
+    date: Option<CalendarDate>,
+    dob: Option<time::Date>,
+    today: time::Date,
+) -> bool {
+    match occasion {
+        Occasion::Custom => date.is_some_and(|d| d.0 == today),
+        Occasion::LeadBirthday => dob.is_some_and(|dob| birthday_in(dob, today.year()) == today),
+    }
+}
+
+/// The day a birthday falls on in `year`.
+fn birthday_in(dob: time::Date, year: i32) -> time::Date {
+    time::Date::from_calendar_date(year, dob.month(), dob.day()).unwrap_or_else(|_| {
+        // Only 29 February is missing from a year.
+        time::Date::from_calendar_date(year, time::Month::February, 28).expect("a real day")
+    })
+}
+
+/// A random number of points in `[min, max]`.
+pub fn random_points(min: i64, max: i64) -> i64 {
+    use rand::Rng;
+    if max <= min {
+        return min;
+    }
+    rand::thread_rng().gen_range(min..=max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,7 +411,66 @@ mod tests {
         assert!(capped.points(None).is_err());
     }
 
+    fn day(s: &str) -> time::Date {
+        CalendarDate::parse("date", s).unwrap().0
+    }
+
+    #[test]
+    fn periods_name_their_windows() {
+        let d = day("2026-11-30");
+        assert_eq!(Period::None.window(d), "all");
+        assert_eq!(Period::Day.window(d), "2026-11-30");
+        assert_eq!(Period::Week.window(d), "2026-W49");
+        assert_eq!(Period::Week.window(day("2026-12-06")), "2026-W49");
+        assert_eq!(Period::Week.window(day("2026-12-07")), "2026-W50");
+        assert_eq!(Period::Week.window(day("2027-01-01")), "2026-W53");
+        assert_eq!(Period::Month.window(d), "2026-11");
+        assert_eq!("week".parse::<Period>().unwrap(), Period::Week);
+        assert!("fortnight".parse::<Period>().is_err());
+        assert_eq!("deal".parse::<TaskReward>().unwrap(), TaskReward::Deal);
+        assert_eq!(
+            "lead_birthday".parse::<Occasion>().unwrap(),
+            Occasion::LeadBirthday
+        );
+    }
+
+    #[test]
+    fn occasions_fall_on_their_day() {
+        let christmas = CalendarDate::parse("date", "2026-12-25").unwrap();
+        let custom = |today| on_occasion(Occasion::Custom, Some(christmas), None, day(today));
+        assert!(custom("2026-12-25"));
+        assert!(!custom("2026-12-24"));
+        assert!(
+            !custom("2027-12-25"),
+            "a custom date is one day, not every year"
+        );
+        let birthday = |dob: &str, today: &str| {
+            on_occasion(Occasion::LeadBirthday, None, Some(day(dob)), day(today))
+        };
+        assert!(birthday("1990-03-14", "2026-03-14"));
+        assert!(!birthday("1990-03-14", "2026-03-15"));
+        assert!(birthday("2000-02-29", "2027-02-28"), "no 29th: the 28th");
+        assert!(
+            !birthday("2000-02-29", "2028-02-28"),
+            "a leap year has the 29th"
+        );
+        assert!(birthday("2000-02-29", "2028-02-29"));
+        assert!(!on_occasion(
+            Occasion::LeadBirthday,
+            None,
+            None,
+            day("2026-03-14")
+        ));
+        assert!(CalendarDate::parse("date", "2026-02-30").is_err());
+    }
+
     proptest! {
+        #[test]
+        fn random_points_stay_in_range(min in 1i64..1000, span in 0i64..1000) {
+            let p = random_points(min, min + span);
+            prop_assert!(p >= min && p <= min + span);
+        }
+
         #[test]
         fn points_are_the_floor(m in 1u64..1_000_000_000, s in 0u32..=6, amount in 0u64..1_000_000_000) {
             let p = 10u64.pow(s);

@@ -129,6 +129,9 @@ impl From<&AppError> for Problem {
             AppError::CampaignNotLive(m) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
             }
+            AppError::NotOnOccasion(m) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
+            }
             AppError::Conflict(m) => Problem::new(StatusCode::CONFLICT, code, m.clone()),
             AppError::QuotaExhausted(q) => Problem::new(
                 StatusCode::FORBIDDEN,

@@ -87,6 +87,35 @@ pub async fn find_merchant(
     row.as_ref().map(merchant_from_row).transpose()
 }
 
+/// The merchant's time zone: which calendar day it is for its surprises and task periods.
+pub async fn time_zone(
+    conn: &mut Conn,
+    id: &MerchantId,
+) -> Result<Option<punchcard_domain::time::TimeZone>, StoreError> {
+    let name: Option<String> = crate::query("SELECT time_zone FROM merchants WHERE id = $1")
+        .bind(id.as_str())
+        .scalar_optional(conn)
+        .await?;
+    name.map(|n| n.parse().map_err(|_| crate::db::bad_value("time_zone", &n)))
+        .transpose()
+}
+
+/// Sets the merchant's time zone; answers whether the merchant exists.
+pub async fn set_time_zone(
+    conn: &mut Conn,
+    id: &MerchantId,
+    time_zone: &punchcard_domain::time::TimeZone,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = crate::query("UPDATE merchants SET time_zone = $2, updated_at = $3 WHERE id = $1")
+        .bind(id.as_str())
+        .bind(time_zone.name())
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Moves a merchant between statuses when it is in one of `from`; answers whether it moved.
 /// Every server hears of the move when the transaction commits.
 pub async fn set_merchant_status(

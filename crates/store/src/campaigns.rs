@@ -1,9 +1,14 @@
 //! Campaigns of every kind in one table (a kind of the catalog skeleton), the API keys that
 //! may trigger a rule, and the interactions: every trigger, whatever its outcome.
 
-use punchcard_domain::campaigns::{CampaignKind, CampaignStatus, Direction, Rate, ARCHIVE_AFTER};
+use punchcard_domain::campaigns::{
+    CalendarDate, CampaignKind, CampaignStatus, Direction, Occasion, Period, Rate, TaskReward,
+    ARCHIVE_AFTER,
+};
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{ApiKeyId, CampaignId, CurrencyId, Env, InteractionId, LeadId, MerchantId};
+use punchcard_domain::{
+    ApiKeyId, CampaignId, CurrencyId, DealId, Env, InteractionId, LeadId, MerchantId,
+};
 use sea_query::{Alias, Cond, Expr, Order, SimpleExpr, Value};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
@@ -36,6 +41,21 @@ catalog_row! {
         /// … points per unit of the trigger's amount, at most `cap_max`.
         rate: Option<Rate>,
         cap_max: Option<i64>,
+        /// Tasks: points or a deal's coupon.
+        reward: Option<TaskReward>,
+        /// Tasks: the activities that complete one; surprises: claims per lead per occasion.
+        count: Option<i64>,
+        /// Tasks rewarding points: a random amount in `[min_reward, max_reward]`.
+        min_reward: Option<i64>,
+        max_reward: Option<i64>,
+        /// The deal whose coupon a task or a surprise gives.
+        deal_id: Option<DealId>,
+        /// Tasks: the window progress counts in.
+        period: Option<Period>,
+        /// Surprises: a custom date or the lead's birthday, …
+        occasion: Option<Occasion>,
+        /// … and the custom date.
+        occasion_date: Option<CalendarDate>,
     }
 }
 
@@ -234,6 +254,8 @@ pub async fn keys_of(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Awarded,
+    /// Nothing in the linked vaults matched the request (voucher campaigns).
+    OutOfVouchers,
     /// Refused: invalid, not authorized, not live, over a limit, insufficient balance.
     Error,
     /// The server failed.
@@ -244,6 +266,7 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Awarded => "awarded",
+            Outcome::OutOfVouchers => "out_of_vouchers",
             Outcome::Error => "error",
             Outcome::Exception => "exception",
         }
@@ -255,6 +278,7 @@ impl std::str::FromStr for Outcome {
     fn from_str(s: &str) -> Result<Self, ()> {
         match s {
             "awarded" => Ok(Outcome::Awarded),
+            "out_of_vouchers" => Ok(Outcome::OutOfVouchers),
             "error" => Ok(Outcome::Error),
             "exception" => Ok(Outcome::Exception),
             _ => Err(()),
@@ -281,10 +305,50 @@ pub struct InteractionRow {
     pub hash: Option<String>,
     pub fingerprint: Option<String>,
     pub wallet_transaction_id: Option<String>,
+    /// Task activities: the progress in the current cycle, and the count that completes it.
+    pub progress: Option<i64>,
+    pub goal: Option<i64>,
+    /// The coupon a deal reward issued.
+    pub coupon_id: Option<String>,
+    /// The task's period window, or the surprise's occasion (the day it falls on).
+    pub window_key: Option<String>,
     pub created_at: Timestamp,
 }
 
-const INTERACTION_COLUMNS: [&str; 14] = [
+impl InteractionRow {
+    /// A trigger of `campaign_id` with nothing awarded yet; set the rest with struct update
+    /// syntax.
+    pub fn new(
+        merchant_id: &MerchantId,
+        env: Env,
+        campaign_id: &CampaignId,
+        outcome: Outcome,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            merchant_id: merchant_id.clone(),
+            env,
+            id: InteractionId::new(),
+            campaign_id: campaign_id.clone(),
+            source_id: None,
+            lead_id: None,
+            amount: None,
+            points: 0,
+            outcome,
+            error_code: None,
+            hash: None,
+            fingerprint: None,
+            wallet_transaction_id: None,
+            progress: None,
+            goal: None,
+            coupon_id: None,
+            window_key: None,
+            created_at: now,
+        }
+    }
+}
+
+const INTERACTION_COLUMNS: [&str; 18] = [
     "merchant_id",
     "env",
     "id",
@@ -298,6 +362,10 @@ const INTERACTION_COLUMNS: [&str; 14] = [
     "hash",
     "fingerprint",
     "wallet_transaction_id",
+    "progress",
+    "goal",
+    "coupon_id",
+    "window_key",
     "created_at",
 ];
 
@@ -316,6 +384,10 @@ fn interaction(row: &DbRow) -> Result<InteractionRow, StoreError> {
         hash: row.try_get("hash")?,
         fingerprint: row.try_get("fingerprint")?,
         wallet_transaction_id: row.try_get("wallet_transaction_id")?,
+        progress: row.try_get("progress")?,
+        goal: row.try_get("goal")?,
+        coupon_id: row.try_get("coupon_id")?,
+        window_key: row.try_get("window_key")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -344,6 +416,10 @@ pub async fn insert_interaction(conn: &mut Conn, i: &InteractionRow) -> Result<(
             i.hash.clone().into(),
             i.fingerprint.clone().into(),
             i.wallet_transaction_id.clone().into(),
+            i.progress.into(),
+            i.goal.into(),
+            i.coupon_id.clone().into(),
+            i.window_key.clone().into(),
             SimpleExpr::Value(i.created_at.value()),
         ])
         .to_owned();
@@ -381,7 +457,8 @@ pub async fn find_award_by_hash(
         .transpose()
 }
 
-/// How many awards a campaign made to a lead.
+/// How many rewards (points moved or a coupon issued) a campaign gave a lead; a task activity
+/// that only counted progress is none.
 pub async fn awards_to_lead(
     conn: &mut Conn,
     merchant_id: &MerchantId,
@@ -395,8 +472,165 @@ pub async fn awards_to_lead(
         .and_where(is("campaign_id", campaign_id.as_str()))
         .and_where(is("lead_id", lead_id.as_str()))
         .and_where(is("outcome", Outcome::Awarded.as_str()))
+        .cond_where(
+            Cond::any()
+                .add(Expr::col(Alias::new("wallet_transaction_id")).is_not_null())
+                .add(Expr::col(Alias::new("coupon_id")).is_not_null()),
+        )
         .to_owned();
     crate::statement(&select).scalar(conn).await
+}
+
+/// How many awards a campaign made to a lead in one window (a surprise's occasion).
+pub async fn awards_in_window(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    campaign_id: &CampaignId,
+    lead_id: &LeadId,
+    window_key: &str,
+) -> Result<i64, StoreError> {
+    let select = sea_query::Query::select()
+        .expr(Expr::col(Alias::new("id")).count())
+        .from(Alias::new("campaign_interactions"))
+        .and_where(is("merchant_id", merchant_id.as_str()))
+        .and_where(is("campaign_id", campaign_id.as_str()))
+        .and_where(is("lead_id", lead_id.as_str()))
+        .and_where(is("window_key", window_key))
+        .and_where(is("outcome", Outcome::Awarded.as_str()))
+        .to_owned();
+    crate::statement(&select).scalar(conn).await
+}
+
+/// Which awarded interactions of one kind a list shows.
+#[derive(Debug, Clone)]
+pub struct ActivityFilter {
+    pub kind: CampaignKind,
+    pub campaign_id: Option<CampaignId>,
+    pub lead_id: Option<LeadId>,
+}
+
+/// The accepted triggers (task activities, surprise claims) of campaigns of `kind`.
+fn activities_of(
+    merchant_id: &MerchantId,
+    env: Env,
+    kind: CampaignKind,
+) -> sea_query::SelectStatement {
+    interactions_of(merchant_id, env)
+        .and_where(is("outcome", Outcome::Awarded.as_str()))
+        .and_where(
+            Expr::col(Alias::new("campaign_id")).in_subquery(
+                sea_query::Query::select()
+                    .column(Alias::new("id"))
+                    .from(Alias::new("campaigns"))
+                    .and_where(is("merchant_id", merchant_id.as_str()))
+                    .and_where(is("env", env.as_str()))
+                    .and_where(is("kind", kind.as_str()))
+                    .to_owned(),
+            ),
+        )
+        .to_owned()
+}
+
+/// The accepted triggers of campaigns of one kind, in id order after `after`.
+pub async fn list_activities(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    filter: &ActivityFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<InteractionRow>, StoreError> {
+    let mut select = activities_of(merchant_id, env, filter.kind)
+        .order_by(Alias::new("id"), Order::Asc)
+        .limit(u64::try_from(limit).unwrap_or(0))
+        .to_owned();
+    if let Some(c) = &filter.campaign_id {
+        select.and_where(is("campaign_id", c.as_str()));
+    }
+    if let Some(l) = &filter.lead_id {
+        select.and_where(is("lead_id", l.as_str()));
+    }
+    if let Some(a) = after {
+        select.and_where(Expr::col(Alias::new("id")).gt(a));
+    }
+    crate::statement(&select)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(interaction)
+        .collect()
+}
+
+// ----- a lead's progress on a task -----
+
+/// Counts one activity of a lead on a task in a window and answers the progress it makes.
+/// One upsert: concurrent activities of the lead queue on the row, each gets its own count.
+pub async fn count_activity(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    campaign_id: &CampaignId,
+    lead_id: &LeadId,
+    window_key: &str,
+    now: Timestamp,
+) -> Result<i64, StoreError> {
+    crate::query(
+        "INSERT INTO task_progress (merchant_id, env, campaign_id, lead_id, window_key, progress, completions, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, 0, $6) \
+         ON CONFLICT (merchant_id, campaign_id, lead_id, window_key) \
+         DO UPDATE SET progress = task_progress.progress + 1, updated_at = excluded.updated_at \
+         RETURNING progress",
+    )
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(campaign_id.as_str())
+    .bind(lead_id.as_str())
+    .bind(window_key)
+    .bind(now)
+    .scalar(conn)
+    .await
+}
+
+/// Starts a new cycle after the activity that completed the task.
+pub async fn complete_cycle(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    campaign_id: &CampaignId,
+    lead_id: &LeadId,
+    window_key: &str,
+) -> Result<(), StoreError> {
+    crate::query(
+        "UPDATE task_progress SET progress = 0, completions = completions + 1 \
+         WHERE merchant_id = $1 AND campaign_id = $2 AND lead_id = $3 AND window_key = $4",
+    )
+    .bind(merchant_id.as_str())
+    .bind(campaign_id.as_str())
+    .bind(lead_id.as_str())
+    .bind(window_key)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A lead's progress on a task in a window (0 before the first activity).
+pub async fn progress_of(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    campaign_id: &CampaignId,
+    lead_id: &LeadId,
+    window_key: &str,
+) -> Result<i64, StoreError> {
+    Ok(crate::query(
+        "SELECT progress FROM task_progress \
+         WHERE merchant_id = $1 AND campaign_id = $2 AND lead_id = $3 AND window_key = $4",
+    )
+    .bind(merchant_id.as_str())
+    .bind(campaign_id.as_str())
+    .bind(lead_id.as_str())
+    .bind(window_key)
+    .scalar_optional::<i64>(conn)
+    .await?
+    .unwrap_or(0))
 }
 
 /// A campaign's interactions, newest first, before `before`; with `lead_query`, only those of
@@ -491,4 +725,14 @@ macro_rules! text_columns {
     )*};
 }
 
-text_columns!(CampaignKind, Direction, CurrencyId, Rate);
+text_columns!(
+    CampaignKind,
+    Direction,
+    CurrencyId,
+    Rate,
+    TaskReward,
+    Period,
+    Occasion,
+    CalendarDate,
+    DealId
+);

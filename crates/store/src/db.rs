@@ -67,6 +67,16 @@ impl Conn {
         }
     }
 
+    /// The PostgreSQL connection, for the few statements written for that engine alone
+    /// (arrays with `UNNEST`); `None` on SQLite.
+    pub(crate) fn postgres(&mut self) -> Option<&mut PgConnection> {
+        match &mut self.0 {
+            Inner::PgPooled(c) => Some(c),
+            Inner::PgTx(t) => Some(t),
+            Inner::SqlitePooled(_) | Inner::SqliteTx(_) => None,
+        }
+    }
+
     /// Commits the transaction this connection belongs to (a pooled connection has none).
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self.0 {

@@ -250,6 +250,11 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
         "campaign_interactions",
         &["merchant_id", "id"],
     ),
+    pk(
+        "task_progress_pkey",
+        "task_progress",
+        &["merchant_id", "campaign_id", "lead_id", "window_key"],
+    ),
 ];
 
 impl UniqueKey {

@@ -54,6 +54,35 @@ pub async fn insert(conn: &mut Conn, w: &WalletRow) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Adds a wallet unless its lead already has one in its currency, a concurrent writer's
+/// included (on PostgreSQL the insert waits for that writer); answers the lead's wallet.
+pub async fn insert_or_find(conn: &mut Conn, w: &WalletRow) -> Result<WalletRow, StoreError> {
+    crate::query(
+        "INSERT INTO wallets (merchant_id, env, id, lead_id, currency_id, balance, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (merchant_id, lead_id, currency_id) DO NOTHING",
+    )
+    .bind(w.merchant_id.as_str())
+    .bind(w.env.as_str())
+    .bind(w.id.as_str())
+    .bind(w.lead_id.as_str())
+    .bind(w.currency_id.as_str())
+    .bind(w.balance)
+    .bind(w.created_at)
+    .bind(w.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    find_for_lead(
+        conn,
+        &w.merchant_id,
+        w.env,
+        w.lead_id.as_str(),
+        w.currency_id.as_str(),
+    )
+    .await?
+    .ok_or_else(|| StoreError::from(sqlx::Error::RowNotFound))
+}
+
 pub async fn find(
     conn: &mut Conn,
     merchant_id: &MerchantId,
@@ -142,39 +171,193 @@ pub async fn apply(
     Ok(balance)
 }
 
+/// What a wallet transaction request needs to know before it is queued, read in one
+/// statement: the wallet, whether its lead is still there, and whether `hash` is stored.
+#[derive(Debug, Clone)]
+pub struct WalletForTransaction {
+    pub wallet: WalletRow,
+    /// False once the lead was deleted: its wallets are closed.
+    pub lead_open: bool,
+    /// The hash is held by a stored transaction.
+    pub hash_taken: bool,
+}
+
+/// The wallet `id` for a transaction with `hash`; `None` when there is no such wallet.
+pub async fn find_for_transaction(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &str,
+    hash: &str,
+) -> Result<Option<WalletForTransaction>, StoreError> {
+    let row = crate::query(
+        "SELECT w.merchant_id, w.env, w.id, w.lead_id, w.currency_id, w.balance, w.created_at, \
+         w.updated_at, \
+         EXISTS (SELECT 1 FROM leads l WHERE l.merchant_id = $1 AND l.env = $2 \
+             AND l.id = w.lead_id AND l.deleted_at IS NULL) AS lead_open, \
+         EXISTS (SELECT 1 FROM wallet_transactions t WHERE t.merchant_id = $1 AND t.env = $2 \
+             AND t.hash = $4) AS hash_taken \
+         FROM wallets w WHERE w.merchant_id = $1 AND w.env = $2 AND w.id = $3",
+    )
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(id)
+    .bind(hash)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(WalletForTransaction {
+            wallet: wallet_from_row(&row)?,
+            lead_open: row.try_get::<bool>("lead_open")?,
+            hash_taken: row.try_get::<bool>("hash_taken")?,
+        })
+    })
+    .transpose()
+}
+
+/// What [`lock_for_group`] read: the wallets' balances and which of the hashes are stored.
+#[derive(Debug, Clone, Default)]
+pub struct Locked {
+    pub balances: Vec<(WalletId, i64)>,
+    pub hashes_taken: Vec<String>,
+}
+
 /// Locks the wallets `ids` (of one merchant and env) in ascending id order, until the
-/// transaction ends. A writer that changes several wallets in one transaction locks them
-/// first this way, in the global order (merchant, env, wallet id), so writers of several
-/// servers never wait on each other in a cycle. SQLite needs none: its write transaction
-/// already excludes every other writer.
-pub async fn lock_in_order(
+/// transaction ends, and answers their balances with which of `hashes` stored transactions
+/// hold: one statement on PostgreSQL. A writer that changes several wallets in one
+/// transaction reads them this way, in the global order (merchant, env, wallet id), so
+/// writers of several servers never wait on each other in a cycle; SQLite's write
+/// transaction already excludes every other writer. A wallet that does not exist is missing
+/// from the answer.
+pub async fn lock_for_group(
     conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     ids: &[&WalletId],
-) -> Result<(), StoreError> {
-    if ids.is_empty() || conn.backend() == crate::Backend::Sqlite {
-        return Ok(());
-    }
+    hashes: &[&str],
+) -> Result<Locked, StoreError> {
     let mut ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    // Rows are locked as the sorted scan hands them out, so in id order.
-    let placeholders = (0..ids.len())
-        .map(|i| format!("${}", i + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut q = crate::query(format!(
-        "SELECT id FROM wallets WHERE merchant_id = $1 AND env = $2 AND id IN ({placeholders}) \
-         ORDER BY id FOR UPDATE"
-    ))
-    .persistent(false)
-    .bind(merchant_id.as_str())
-    .bind(env.as_str());
-    for id in ids {
-        q = q.bind(id);
+    let (balances, hashes_taken): (Vec<(String, i64)>, Vec<String>) =
+        if let Some(pg) = conn.postgres() {
+            // Rows are locked as the sorted scan hands them out, so in id order.
+            let rows: Vec<(String, i64, Option<Vec<String>>)> = sqlx::query_as(
+            "WITH locked AS (SELECT id, balance FROM wallets WHERE merchant_id = $1 AND env = $2 \
+                 AND id = ANY($3) ORDER BY id FOR UPDATE) \
+             SELECT id, balance, (SELECT array_agg(hash) FROM wallet_transactions \
+                 WHERE merchant_id = $1 AND env = $2 AND hash = ANY($4)) FROM locked",
+        )
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
+        .bind(&ids)
+        .bind(hashes)
+        .fetch_all(pg)
+        .await?;
+            let taken = rows.first().and_then(|r| r.2.clone()).unwrap_or_default();
+            (rows.into_iter().map(|(id, b, _)| (id, b)).collect(), taken)
+        } else {
+            let mut balances = Vec::with_capacity(ids.len());
+            for id in ids {
+                let balance: Option<i64> = crate::query(
+                    "SELECT balance FROM wallets WHERE merchant_id = $1 AND env = $2 AND id = $3",
+                )
+                .bind(merchant_id.as_str())
+                .bind(env.as_str())
+                .bind(id)
+                .scalar_optional(conn)
+                .await?;
+                balances.extend(balance.map(|b| (id.to_string(), b)));
+            }
+            let taken = find_by_hashes(conn, merchant_id, env, hashes)
+                .await?
+                .into_iter()
+                .map(|t| t.hash)
+                .collect();
+            (balances, taken)
+        };
+    let balances = balances
+        .into_iter()
+        .map(|(id, balance)| {
+            let id = id
+                .parse::<WalletId>()
+                .map_err(|_| crate::db::bad_value("id", &id))?;
+            Ok((id, balance))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Locked {
+        balances,
+        hashes_taken,
+    })
+}
+
+/// Writes a group: records `rows` and sets the balances of the wallets they changed (of any
+/// merchant and env, read by [`lock_for_group`] in this transaction); one statement on
+/// PostgreSQL however many there are. A hash stored already fails the statement (the unique
+/// key on merchant, env and hash), and with it the caller's transaction. The table's check
+/// keeps every balance within 0..=MAX_BALANCE whatever the caller computed.
+pub async fn write_group(
+    conn: &mut Conn,
+    rows: &[TransactionRow],
+    balances: &[(&MerchantId, Env, &WalletId, i64)],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
     }
-    q.execute(conn).await?;
+    let Some(pg) = conn.postgres() else {
+        for row in rows {
+            insert_transaction(conn, row).await?;
+        }
+        for (merchant_id, env, id, balance) in balances {
+            crate::query(
+                "UPDATE wallets SET balance = $1, updated_at = $2 \
+                 WHERE merchant_id = $3 AND env = $4 AND id = $5",
+            )
+            .bind(*balance)
+            .bind(now)
+            .bind(merchant_id.as_str())
+            .bind(env.as_str())
+            .bind(id.as_str())
+            .execute(conn)
+            .await?;
+        }
+        return Ok(());
+    };
+    let texts = |f: fn(&TransactionRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+    let optional = |f: fn(&TransactionRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "WITH recorded AS (INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, \
+             lead_id, kind, amount, balance_after, hash, fingerprint, description, reference, \
+             api_key_id, created_at) \
+             SELECT m, e, i, w, l, k, a, b, h, f, d, r, key, $15 FROM UNNEST($1::text[], \
+             $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], \
+             $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) \
+             AS v(m, e, i, w, l, k, a, b, h, f, d, r, key)) \
+         UPDATE wallets AS w SET balance = v.balance, updated_at = $15 \
+         FROM UNNEST($16::text[], $17::text[], $18::text[], $19::bigint[]) AS v(m, e, id, balance) \
+         WHERE w.merchant_id = v.m AND w.env = v.e AND w.id = v.id",
+    )
+    .bind(texts(|r| r.merchant_id.as_str()))
+    .bind(texts(|r| r.env.as_str()))
+    .bind(texts(|r| r.id.as_str()))
+    .bind(texts(|r| r.wallet_id.as_str()))
+    .bind(texts(|r| r.lead_id.as_str()))
+    .bind(texts(|r| r.kind.as_str()))
+    .bind(rows.iter().map(|r| r.amount).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.balance_after).collect::<Vec<_>>())
+    .bind(texts(|r| r.hash.as_str()))
+    .bind(texts(|r| r.fingerprint.as_str()))
+    .bind(optional(|r| r.description.as_deref()))
+    .bind(optional(|r| r.reference.as_deref()))
+    .bind(optional(|r| r.api_key_id.as_deref()))
+    .bind(now.datetime())
+    .bind(balances.iter().map(|b| b.0.as_str()).collect::<Vec<_>>())
+    .bind(balances.iter().map(|b| b.1.as_str()).collect::<Vec<_>>())
+    .bind(balances.iter().map(|b| b.2.as_str()).collect::<Vec<_>>())
+    .bind(balances.iter().map(|b| b.3).collect::<Vec<_>>())
+    .execute(pg)
+    .await?;
     Ok(())
 }
 
@@ -290,6 +473,21 @@ pub async fn find_by_hashes(
 ) -> Result<Vec<TransactionRow>, StoreError> {
     if hashes.is_empty() {
         return Ok(Vec::new());
+    }
+    if let Some(pg) = conn.postgres() {
+        let rows = sqlx::query(&format!(
+            "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 \
+             AND hash = ANY($3)"
+        ))
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
+        .bind(hashes)
+        .fetch_all(pg)
+        .await?;
+        return rows
+            .into_iter()
+            .map(|r| tx_from_row(&crate::DbRow::Postgres(r)))
+            .collect();
     }
     let placeholders = (0..hashes.len())
         .map(|i| format!("${}", i + 3))

@@ -2,31 +2,40 @@
 //! database transaction with one commit.
 //!
 //! Requests that passed validation (and their callback) queue here. The writer takes
-//! everything queued, up to [`BATCH_LIMIT`], and applies it in one write transaction: each
-//! item inside its own savepoint, checked on its own (hash stored or used earlier in the
-//! group, balance guard in order, reward quota, the request's idempotency fence), so a refused
-//! item is rolled back alone and never fails its neighbours. Answers go out only after the
-//! commit, so an acknowledged write survives a crash. If the group as a whole fails (the
-//! commit, a lost connection), its items are applied again one by one, each in its own
-//! transaction, so no request fails because of another.
+//! everything queued, up to [`BATCH_LIMIT`], and applies it in one write transaction: the
+//! wallets are read and locked once, and each item is checked on its own, in order, against
+//! the running balances (the balance guard), the hashes stored or used earlier in the group,
+//! the reward quota the group took and the request's idempotency fence, so a refused item
+//! never fails its neighbours; the accepted rows are then written with a few set-based
+//! statements. Answers go out only after the commit, so an acknowledged write survives a
+//! crash. If the group as a whole fails (a hash another server stored meanwhile, the commit,
+//! a lost connection), its items are applied again one by one, each in its own transaction,
+//! so no request fails because of another.
 
 use std::collections::{BTreeMap, HashMap};
 
 use punchcard_domain::ledger::TransactionKind;
 use punchcard_domain::limits::Quota;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{Env, WalletId};
+use punchcard_domain::{Env, MerchantId, WalletId, WalletTransactionId};
 use punchcard_store::idempotency::{self, Fence};
 use punchcard_store::wallets::{self, TransactionRow};
-use punchcard_store::{commit_fenced, quotas, Db, StoreError, Tx};
-use tokio::sync::{mpsc, oneshot};
+use punchcard_store::{commit_fenced, quotas, Backend, Db, StoreError};
+use std::sync::Arc;
 
-use super::{post_entry, replay_or_mismatch, Entry, Posted, ReadyTransaction, Scope};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use super::{
+    balance_after, post_entry, replay_or_mismatch, Entry, Posted, ReadyTransaction, Scope,
+};
 use crate::limits::burn_quota;
 use crate::AppError;
 
 /// The most transactions applied in one database transaction.
 pub const BATCH_LIMIT: usize = 256;
+
+/// Groups applied at once on PostgreSQL.
+const POSTGRES_WRITERS: usize = 4;
 
 /// Requests that may wait for the writer; past this, new ones wait to be queued.
 const QUEUE_CAPACITY: usize = 4 * BATCH_LIMIT;
@@ -66,7 +75,17 @@ impl LedgerWriter {
     /// Starts the writer task on the current tokio runtime.
     pub fn start(db: Db) -> Self {
         let (queue, received) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(db, received));
+        // SQLite has one writer at a time anyway. PostgreSQL takes several groups at once:
+        // while one group waits on its round trips and its commit, the next one is applied,
+        // and their wallets are locked in one global order, so they never deadlock.
+        let writers = match db.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_WRITERS,
+        };
+        let received = Arc::new(Mutex::new(received));
+        for _ in 0..writers {
+            tokio::spawn(run(db.clone(), received.clone()));
+        }
         Self { queue }
     }
 
@@ -101,14 +120,30 @@ impl LedgerWriter {
     }
 }
 
-async fn run(db: Db, mut received: mpsc::Receiver<Item>) {
+async fn run(db: Db, received: Arc<Mutex<mpsc::Receiver<Item>>>) {
     let mut batch = Vec::with_capacity(BATCH_LIMIT);
-    while received.recv_many(&mut batch, BATCH_LIMIT).await > 0 {
+    loop {
+        // One writer at a time takes what is queued; the others are busy applying theirs.
+        if received
+            .lock()
+            .await
+            .recv_many(&mut batch, BATCH_LIMIT)
+            .await
+            == 0
+        {
+            break;
+        }
         let (group, answers): (Vec<Pending>, Vec<_>) = batch
             .drain(..)
             .map(|item: Item| (item.pending, item.answer))
             .unzip();
+        let (items, started) = (group.len(), std::time::Instant::now());
         let results = apply_group(&db, group).await;
+        tracing::debug!(
+            items,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "ledger group applied"
+        );
         for (answer, result) in answers.into_iter().zip(results) {
             // A request that went away still had its transaction applied (or refused).
             let _ = answer.send(result);
@@ -116,9 +151,8 @@ async fn run(db: Db, mut received: mpsc::Receiver<Item>) {
     }
 }
 
-/// What became of one item of a group: its answer, or `None` when it failed unexpectedly
-/// inside the group (its savepoint was rolled back), to be applied alone once the group is
-/// committed.
+/// What became of one item of a group: its answer, or `None` when it is to be applied alone
+/// once the group is committed.
 type Outcome = Option<Result<Posted, AppError>>;
 
 /// The items of a group that belong to one merchant and env.
@@ -178,6 +212,12 @@ fn burns_reward_quota(item: &Pending) -> bool {
 
 /// Applies the items in one write transaction and commits it; answers each item's outcome,
 /// in order. An error means the group as a whole failed and nothing of it was committed.
+///
+/// The database does the work in a handful of statements whatever the group's size: the
+/// wallets are read and locked once, the stored hashes looked up once, the reward quota taken
+/// once per merchant; each item is then checked in order against the running balances, the
+/// hashes seen so far and the quota left; the accepted rows are inserted in one statement and
+/// the balances set in one more.
 async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
     let now = Timestamp::now();
     let mut tx = db.begin_write().await?;
@@ -197,14 +237,22 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
         tenant.hashes.push(&item.ready.hash);
     }
     let mut stored: HashMap<HashKey, TransactionRow> = HashMap::new();
+    let mut balances: HashMap<(String, Env, WalletId), i64> = HashMap::new();
     for Tenant {
         scope,
         wallets: wallet_ids,
         hashes,
     } in tenants.values()
     {
-        wallets::lock_in_order(&mut tx, &scope.merchant_id, scope.env, wallet_ids).await?;
-        for done in wallets::find_by_hashes(&mut tx, &scope.merchant_id, scope.env, hashes).await? {
+        let locked =
+            wallets::lock_for_group(&mut tx, &scope.merchant_id, scope.env, wallet_ids, hashes)
+                .await?;
+        for (id, balance) in locked.balances {
+            balances.insert((scope.merchant_id.to_string(), scope.env, id), balance);
+        }
+        // The stored transactions themselves are read only when some hash is taken.
+        let taken: Vec<&str> = locked.hashes_taken.iter().map(String::as_str).collect();
+        for done in wallets::find_by_hashes(&mut tx, &scope.merchant_id, scope.env, &taken).await? {
             stored.insert(
                 (done.merchant_id.to_string(), done.env, done.hash.clone()),
                 done,
@@ -238,6 +286,7 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
     }
 
     let mut applied: HashMap<HashKey, TransactionRow> = HashMap::new();
+    let mut rows: Vec<TransactionRow> = Vec::with_capacity(items.len());
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
         let key = hash_key(item);
@@ -250,48 +299,57 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
             )));
             continue;
         }
-        let merchant = item.scope.merchant_id.to_string();
-        let quota_left = reserves.get(&merchant).map_or(0, |r| r.left);
-        let savepoint = tx.savepoint().await?;
-        match apply_item(&mut tx, item, quota_left, now).await {
-            Ok(row) => {
-                tx.release(savepoint).await?;
-                if burns_reward_quota(item) {
-                    if let Some(r) = reserves.get_mut(&merchant) {
-                        r.left -= 1;
-                    }
-                }
-                applied.insert(key, row.clone());
-                outcomes.push(Some(Ok(Posted {
-                    transaction: row,
-                    replayed: false,
-                })));
-            }
-            // The hash's unique key refused the row: another server committed it since the
-            // lookup. Answer as it did.
-            Err(AppError::IdempotencyMismatch(_)) => {
-                tx.rollback_to(savepoint).await?;
-                let done = wallets::find_by_hash(
-                    &mut tx,
-                    &item.scope.merchant_id,
-                    item.scope.env,
-                    &item.ready.hash,
-                )
-                .await?;
-                // Not found (it cannot be, short of a rollback): apply it alone.
-                outcomes.push(done.map(|done| replay_or_mismatch(done, &item.ready.fingerprint)));
-            }
-            Err(e @ (AppError::Unavailable(_) | AppError::Internal(_))) => {
-                tracing::warn!(error = %e, "a wallet transaction failed inside its group; applying it alone");
-                tx.rollback_to(savepoint).await?;
-                outcomes.push(None);
-            }
+        let (scope, ready) = (&item.scope, &item.ready);
+        let merchant = scope.merchant_id.to_string();
+        let wallet_key = (merchant.clone(), scope.env, ready.wallet.id.clone());
+        let Some(balance) = balances.get(&wallet_key).copied() else {
+            // Not found (it cannot be: wallets are never deleted): applied alone, it answers
+            // as a request for a missing wallet does.
+            outcomes.push(None);
+            continue;
+        };
+        let after = match balance_after(balance, ready.amount) {
+            Ok(after) => after,
             Err(refused) => {
-                tx.rollback_to(savepoint).await?;
                 outcomes.push(Some(Err(refused)));
+                continue;
+            }
+        };
+        if burns_reward_quota(item) && reserves.get(&merchant).map_or(0, |r| r.left) <= 0 {
+            outcomes.push(Some(Err(AppError::QuotaExhausted(Quota::Rewards))));
+            continue;
+        }
+        if let Some(fence) = &item.fence {
+            if !idempotency::mark_applied(&mut tx, fence).await? {
+                outcomes.push(Some(Err(AppError::Superseded)));
+                continue;
             }
         }
+        balances.insert(wallet_key, after);
+        if burns_reward_quota(item) {
+            if let Some(r) = reserves.get_mut(&merchant) {
+                r.left -= 1;
+            }
+        }
+        let row = transaction_row(scope, ready, after, now);
+        applied.insert(key, row.clone());
+        rows.push(row.clone());
+        outcomes.push(Some(Ok(Posted {
+            transaction: row,
+            replayed: false,
+        })));
     }
+
+    // A hash another server stored since the lookup fails this statement, and the group
+    // falls back to applying its items one by one, each answering as it would alone.
+    let mut changed: Vec<(&MerchantId, Env, &WalletId, i64)> = Vec::new();
+    for row in &rows {
+        let key = (row.merchant_id.to_string(), row.env, row.wallet_id.clone());
+        if let Some(balance) = balances.remove(&key) {
+            changed.push((&row.merchant_id, row.env, &row.wallet_id, balance));
+        }
+    }
+    wallets::write_group(&mut tx, &rows, &changed, now).await?;
 
     for (merchant, reserve) in &reserves {
         let (scope, _) = wanted[merchant];
@@ -309,26 +367,29 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
     Ok(outcomes)
 }
 
-/// One item inside its group's savepoint: the balance (guarded), the row, a reward quota unit
-/// (of `quota_left` the group took) and the request's fence.
-async fn apply_item(
-    tx: &mut Tx,
-    item: &Pending,
-    quota_left: i64,
+/// The row that records `ready` on its wallet, leaving `balance_after`.
+fn transaction_row(
+    scope: &Scope,
+    ready: &ReadyTransaction,
+    balance_after: i64,
     now: Timestamp,
-) -> Result<TransactionRow, AppError> {
-    let scope = &item.scope;
-    let ready = &item.ready;
-    let row = post_entry(tx, scope, entry(scope, ready), now).await?;
-    if burns_reward_quota(item) && quota_left <= 0 {
-        return Err(AppError::QuotaExhausted(Quota::Rewards));
+) -> TransactionRow {
+    TransactionRow {
+        merchant_id: scope.merchant_id.clone(),
+        env: scope.env,
+        id: WalletTransactionId::new(),
+        wallet_id: ready.wallet.id.clone(),
+        lead_id: ready.wallet.lead_id.clone(),
+        kind: ready.kind,
+        amount: ready.amount,
+        balance_after,
+        hash: ready.hash.clone(),
+        fingerprint: ready.fingerprint.clone(),
+        description: ready.description.clone(),
+        reference: None,
+        api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+        created_at: now,
     }
-    if let Some(fence) = &item.fence {
-        if !idempotency::mark_applied(tx, fence).await? {
-            return Err(AppError::Superseded);
-        }
-    }
-    Ok(row)
 }
 
 fn entry<'a>(scope: &Scope, ready: &'a ReadyTransaction) -> Entry<'a> {

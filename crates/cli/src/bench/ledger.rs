@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{latency_ms, peak_rss_mib, rss_scope, Api, BenchArgs, Harness};
+use super::{baseline, latency_ms, peak_rss_mib, rss_scope, Api, BenchArgs, Harness};
 
 /// Every wallet starts with one reward of this many points, so early debits can succeed.
 const SEED_BALANCE: i64 = 100;
@@ -32,8 +32,15 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let harness = Harness::start(args).await?;
     let outcome = bench(&harness, args).await;
     let stopped = harness.finish().await;
-    let report = outcome?;
+    let mut report = outcome?;
     stopped?;
+    if args.baseline {
+        let base = baseline::run(args, args.database_url.as_deref()).await?;
+        let plain = base["transactions_per_second"].as_f64().unwrap_or(0.0);
+        let ours = report["throughput_rps"].as_f64().unwrap_or(0.0);
+        report["baseline"] = base;
+        report["ratio_to_baseline"] = json!(if plain > 0.0 { ours / plain } else { 0.0 });
+    }
     println!("{}", serde_json::to_string_pretty(&report)?);
     if report["invariants"]["ok"] != Value::Bool(true) {
         anyhow::bail!("the ledger does not add up: see `invariants` in the report");

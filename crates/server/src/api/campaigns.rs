@@ -537,12 +537,15 @@ pub struct Interaction {
     pub amount: Option<i64>,
     /// Signed points moved; 0 when nothing was awarded.
     pub points: i64,
-    /// `awarded`, `error` (refused: see `error_code`) or `exception` (the server failed).
+    /// `awarded` (for a task, every counted activity; the completing one carries the reward),
+    /// `out_of_vouchers`, `error` (refused: see `error_code`) or `exception` (the server failed).
     pub outcome: String,
     /// The stable code of the refusal, e.g. `insufficient_balance`.
     pub error_code: Option<String>,
     pub hash: Option<String>,
     pub wallet_transaction_id: Option<String>,
+    /// The coupon a deal reward issued (tasks, surprises).
+    pub coupon_id: Option<String>,
     pub created_at: String,
 }
 
@@ -559,6 +562,7 @@ impl From<punchcard_store::campaigns::InteractionRow> for Interaction {
             error_code: i.error_code,
             hash: i.hash,
             wallet_transaction_id: i.wallet_transaction_id,
+            coupon_id: i.coupon_id,
             created_at: i.created_at.to_rfc3339(),
         }
     }
@@ -568,8 +572,8 @@ impl From<punchcard_store::campaigns::InteractionRow> for Interaction {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InteractionFilters {
-    /// `awarded`, `error` or `exception`.
-    #[param(pattern = "^(awarded|error|exception)$")]
+    /// `awarded`, `out_of_vouchers`, `error` or `exception`.
+    #[param(pattern = "^(awarded|out_of_vouchers|error|exception)$")]
     pub outcome: Option<String>,
     /// Part of the lead's email, mobile, customer id or name (any case), at most 100
     /// characters.

@@ -18,6 +18,8 @@ pub mod quota;
 pub mod rate_limit;
 pub mod shared_answers;
 pub mod stores;
+pub mod surprises;
+pub mod tasks;
 pub mod wallets;
 
 use axum::extract::DefaultBodyLimit;
@@ -108,6 +110,20 @@ unreachable, calls are served without a limit and without these headers.",
         campaigns::trigger_rule,
         campaigns::list_campaigns,
         campaigns::list_interactions,
+        tasks::create_task,
+        tasks::list_tasks,
+        tasks::get_task,
+        tasks::update_task,
+        tasks::delete_task,
+        tasks::create_task_activity,
+        tasks::list_task_activities,
+        surprises::create_surprise,
+        surprises::list_surprises,
+        surprises::get_surprise,
+        surprises::update_surprise,
+        surprises::delete_surprise,
+        surprises::create_surprise_activity,
+        surprises::list_surprise_activities,
         campaign_reports::get_report,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
@@ -126,6 +142,8 @@ unreachable, calls are served without a limit and without these headers.",
         (name = "stores", description = "Stores, online or at an address, and the deals and offers they carry; at most 100 per environment"),
         (name = "campaigns", description = "Campaigns of every kind (task, surprise, rule, voucher) with their computed status: pending, live, completed or archived"),
         (name = "rules", description = "API-triggered earn and redeem rules: an authorized key triggers one, and points move through the ledger under the rule's limits"),
+        (name = "tasks", description = "Tasks: a lead's activities counted per period; the `count`-th completes the task and rewards it with points or a deal's coupon"),
+        (name = "surprises", description = "Surprises: a deal's coupon a lead claims on an occasion, a custom date or the lead's birthday, in the merchant's time zone"),
     )
 )]
 pub struct ApiDoc;
@@ -271,6 +289,34 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/api/v1/campaigns/{id}/interactions",
             get(campaigns::list_interactions),
+        )
+        .route(
+            "/api/v1/tasks",
+            get(tasks::list_tasks).post(tasks::create_task),
+        )
+        .route(
+            "/api/v1/tasks/{id}",
+            get(tasks::get_task)
+                .patch(tasks::update_task)
+                .delete(tasks::delete_task),
+        )
+        .route(
+            "/api/v1/task_activities",
+            get(tasks::list_task_activities).post(tasks::create_task_activity),
+        )
+        .route(
+            "/api/v1/surprises",
+            get(surprises::list_surprises).post(surprises::create_surprise),
+        )
+        .route(
+            "/api/v1/surprises/{id}",
+            get(surprises::get_surprise)
+                .patch(surprises::update_surprise)
+                .delete(surprises::delete_surprise),
+        )
+        .route(
+            "/api/v1/surprise_activities",
+            get(surprises::list_surprise_activities).post(surprises::create_surprise_activity),
         )
         .route(
             "/api/v1/campaigns/{id}/report",

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/profile", get(show).post(save))
         .route("/dashboard/profile/edit", get(edit))
         .route("/dashboard/profile/submit", post(submit))
+        .route("/dashboard/profile/time_zone", post(save_time_zone))
         .route(
             "/dashboard/profile/documents",
             post(upload).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
@@ -65,6 +66,10 @@ struct ProfilePage {
     room_for_documents: bool,
     upload_errors: FormErrors,
     submit_errors: FormErrors,
+    /// The merchant's time zone as typed (or saved), with every name to pick from.
+    time_zone: String,
+    time_zones: Vec<String>,
+    time_zone_errors: FormErrors,
 }
 
 #[derive(Template)]
@@ -94,11 +99,27 @@ fn business_type_label(v: &str) -> String {
         .unwrap_or_else(|| v.to_string())
 }
 
+/// The time zone form's field: what was typed, and its error.
+struct TimeZoneField {
+    value: String,
+    errors: FormErrors,
+}
+
+impl TimeZoneField {
+    async fn saved(state: &AppState, user: &SignedIn) -> Result<Self, PageError> {
+        Ok(Self {
+            value: state.app.time_zone(&user.merchant.id).await?.to_string(),
+            errors: FormErrors::none(),
+        })
+    }
+}
+
 fn profile_page(
     user: &SignedIn,
     o: &KycOverview,
     upload_errors: FormErrors,
     submit_errors: FormErrors,
+    time_zone: TimeZoneField,
 ) -> ProfilePage {
     let details = match &o.profile {
         None => Vec::new(),
@@ -181,17 +202,60 @@ fn profile_page(
         document_cap: cap,
         upload_errors,
         submit_errors,
+        time_zone: time_zone.value,
+        time_zones: punchcard_domain::time::TimeZone::names(),
+        time_zone_errors: time_zone.errors,
     }
 }
 
 pub async fn show(State(state): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
     let o = state.app.kyc_overview(&user.merchant.id).await?;
+    let tz = TimeZoneField::saved(&state, &user).await?;
     Ok(render(&profile_page(
         &user,
         &o,
         FormErrors::none(),
         FormErrors::none(),
+        tz,
     )))
+}
+
+/// The time zone form: a valid IANA name is saved; anything else is shown back with its error.
+#[derive(serde::Deserialize)]
+pub struct TimeZoneForm {
+    #[serde(default)]
+    time_zone: String,
+}
+
+pub async fn save_time_zone(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Form(form): Form<TimeZoneForm>,
+) -> Result<Response, PageError> {
+    match state
+        .app
+        .set_time_zone(&user.merchant.id, &form.time_zone)
+        .await
+    {
+        Ok(tz) => Ok(back_to_profile(
+            &state,
+            Flash::success(format!("Time zone set to {tz}.")),
+        )),
+        Err(e) => match FormErrors::invalid_fields(e) {
+            Ok((status, errors)) => {
+                let o = state.app.kyc_overview(&user.merchant.id).await?;
+                let tz = TimeZoneField {
+                    value: form.time_zone,
+                    errors,
+                };
+                Ok(render_with(
+                    status,
+                    &profile_page(&user, &o, FormErrors::none(), FormErrors::none(), tz),
+                ))
+            }
+            Err(PageError(e)) => Ok(back_to_profile(&state, Flash::refusal(e)?)),
+        },
+    }
 }
 
 pub async fn edit(State(state): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
@@ -249,9 +313,10 @@ async fn upload_refused(
 ) -> Result<Response, PageError> {
     let o = state.app.kyc_overview(&user.merchant.id).await?;
     let errors = FormErrors::field("file", message);
+    let tz = TimeZoneField::saved(state, user).await?;
     Ok(render_with(
         status,
-        &profile_page(user, &o, errors, FormErrors::none()),
+        &profile_page(user, &o, errors, FormErrors::none(), tz),
     ))
 }
 
@@ -378,9 +443,10 @@ pub async fn submit(State(state): State<AppState>, user: SignedIn) -> Result<Res
         Err(e) => match FormErrors::invalid_fields(e) {
             Ok((status, errors)) => {
                 let o = state.app.kyc_overview(&user.merchant.id).await?;
+                let tz = TimeZoneField::saved(&state, &user).await?;
                 Ok(render_with(
                     status,
-                    &profile_page(&user, &o, FormErrors::none(), errors),
+                    &profile_page(&user, &o, FormErrors::none(), errors, tz),
                 ))
             }
             Err(PageError(e)) => Ok(back_to_profile(&state, Flash::refusal(e)?)),

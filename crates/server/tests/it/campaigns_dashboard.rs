@@ -12,7 +12,7 @@ use crate::common::{Backend, Key, TestApp};
 use punchcard_app::campaigns::RuleDraft;
 use punchcard_app::ledger::Scope;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{CampaignId, Env, InteractionId, MerchantId};
+use punchcard_domain::{CampaignId, Env, MerchantId};
 use punchcard_store::campaigns::{InteractionRow, Outcome};
 use serde_json::{json, Value};
 use time::Duration;
@@ -508,21 +508,11 @@ async fn interaction_at(
     outcome: Outcome,
     at: Timestamp,
 ) {
+    let campaign: CampaignId = campaign.parse().unwrap();
     let row = InteractionRow {
-        merchant_id: m.clone(),
-        env: Env::Prod,
-        id: InteractionId::new(),
-        campaign_id: campaign.parse().unwrap(),
-        source_id: None,
-        lead_id: None,
-        amount: None,
         points: if outcome == Outcome::Awarded { 10 } else { 0 },
-        outcome,
         error_code: (outcome != Outcome::Awarded).then(|| "limit_reached".to_string()),
-        hash: None,
-        fingerprint: None,
-        wallet_transaction_id: None,
-        created_at: at,
+        ..InteractionRow::new(m, Env::Prod, &campaign, outcome, at)
     };
     let mut tx = t.app.db.begin_write().await.unwrap();
     punchcard_store::campaigns::insert_interaction(&mut tx, &row)

@@ -247,6 +247,46 @@ const ENDPOINTS: &[Endpoint] = &[
         Scope::Env,
         new_rule,
     ),
+    creates(
+        "/api/v1/tasks",
+        new_currency,
+        r#"{"name": "Task", "reward": "points", "currency_id": "{value}", "count": 2, "min_reward": 1, "paused": true}"#,
+    ),
+    ep("GET", "/api/v1/tasks", Scope::Env, new_task),
+    ep("GET", "/api/v1/tasks/{id}", Scope::Env, new_task),
+    ep("PATCH", "/api/v1/tasks/{id}", Scope::Env, new_task),
+    ep("DELETE", "/api/v1/tasks/{id}", Scope::Env, new_task),
+    refers(
+        "/api/v1/task_activities",
+        new_live_task_and_lead,
+        r#"{"task_id": "{value}", "lead_id": "{value2}", "hash": "iso-{value}"}"#,
+    ),
+    ep(
+        "GET",
+        "/api/v1/task_activities",
+        Scope::Env,
+        new_task_activity,
+    ),
+    creates(
+        "/api/v1/surprises",
+        new_deal,
+        r#"{"name": "Surprise", "type": "lead_birthday", "count": 1, "deal_id": "{value}", "paused": true}"#,
+    ),
+    ep("GET", "/api/v1/surprises", Scope::Env, new_surprise),
+    ep("GET", "/api/v1/surprises/{id}", Scope::Env, new_surprise),
+    ep("PATCH", "/api/v1/surprises/{id}", Scope::Env, new_surprise),
+    ep("DELETE", "/api/v1/surprises/{id}", Scope::Env, new_surprise),
+    refers(
+        "/api/v1/surprise_activities",
+        new_live_surprise_and_lead,
+        r#"{"surprise_id": "{value}", "lead_id": "{value2}", "hash": "iso-{value}"}"#,
+    ),
+    ep(
+        "GET",
+        "/api/v1/surprise_activities",
+        Scope::Env,
+        new_surprise_activity,
+    ),
     ep("GET", "/api/v1/campaigns/{id}/report", Scope::Env, new_rule),
 ];
 
@@ -411,6 +451,139 @@ fn new_rule<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
             .await
             .expect("rule created")
             .campaign
+            .id
+            .to_string()
+    })
+}
+
+/// A task rewarding points on its second activity (paused: dev caps active campaigns).
+async fn task_of(t: &TestApp, m: &MerchantId, env: Env, paused: bool) -> String {
+    let currency = t.app.list_currencies(m, None, 1).await.unwrap()[0]
+        .id
+        .to_string();
+    t.app
+        .create_task(
+            &scope(m, env),
+            &punchcard_app::campaigns::tasks::TaskDraft {
+                name: unique("Task "),
+                reward: "points".into(),
+                currency_id: Some(currency),
+                count: Some(2),
+                min_reward: Some(1),
+                paused,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("task created")
+        .campaign
+        .id
+        .to_string()
+}
+
+fn new_task<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(task_of(t, m, env, true))
+}
+
+/// `task|lead`: a live task and a lead.
+fn new_live_task_and_lead<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let task = task_of(t, m, env, false).await;
+        format!("{task}|{}", lead_of(t, m, env).await.id)
+    })
+}
+
+/// The caller an activity or a claim made through the app is recorded for.
+fn principal(m: &MerchantId, env: Env) -> punchcard_app::api_keys::ApiPrincipal {
+    punchcard_app::api_keys::ApiPrincipal {
+        merchant_id: m.clone(),
+        env,
+        key_id: punchcard_domain::ApiKeyId::new(),
+        callback_url: None,
+        signing_secret: String::new(),
+        rate_limit_per_minute: 100,
+    }
+}
+
+fn new_task_activity<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let pair = new_live_task_and_lead(t, m, env).await;
+        let (task, lead) = pair.split_once('|').unwrap();
+        t.app
+            .record_task_activity(
+                &principal(m, env),
+                &punchcard_app::campaigns::tasks::NewActivity {
+                    task_id: task.into(),
+                    lead_id: lead.into(),
+                    hash: unique("a-"),
+                },
+            )
+            .await
+            .expect("activity recorded")
+            .interaction
+            .id
+            .to_string()
+    })
+}
+
+/// A surprise on today's date (UTC, the default time zone) with a generic code to give.
+async fn surprise_of(t: &TestApp, m: &MerchantId, env: Env, paused: bool) -> String {
+    let deal = deal_of(t, m, env).await;
+    t.app
+        .create_code(&scope(m, env), &deal, Some("generic_code"), &unique("ALL-"))
+        .await
+        .expect("code created");
+    let today = punchcard_domain::time::TimeZone::utc()
+        .date_at(punchcard_domain::time::Timestamp::now())
+        .to_string();
+    t.app
+        .create_surprise(
+            &scope(m, env),
+            &punchcard_app::campaigns::surprises::SurpriseDraft {
+                name: unique("Surprise "),
+                occasion: "custom".into(),
+                date: Some(today),
+                count: Some(5),
+                deal_id: deal,
+                paused,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("surprise created")
+        .campaign
+        .id
+        .to_string()
+}
+
+fn new_surprise<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(surprise_of(t, m, env, true))
+}
+
+/// `surprise|lead`: a live surprise and a lead.
+fn new_live_surprise_and_lead<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let surprise = surprise_of(t, m, env, false).await;
+        format!("{surprise}|{}", lead_of(t, m, env).await.id)
+    })
+}
+
+fn new_surprise_activity<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let pair = new_live_surprise_and_lead(t, m, env).await;
+        let (surprise, lead) = pair.split_once('|').unwrap();
+        t.app
+            .claim_surprise(
+                &principal(m, env),
+                &punchcard_app::campaigns::surprises::NewClaim {
+                    surprise_id: surprise.into(),
+                    lead_id: lead.into(),
+                    hash: unique("s-"),
+                },
+            )
+            .await
+            .expect("surprise claimed")
+            .interaction
             .id
             .to_string()
     })

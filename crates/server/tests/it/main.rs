@@ -33,4 +33,6 @@ mod openapi;
 mod schema;
 mod storage_s3;
 mod store_conflicts;
+mod surprises;
+mod tasks;
 mod upgrade;

@@ -46,6 +46,20 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/rules/{id}/trigger"),
     ("get", "/api/v1/campaigns"),
     ("get", "/api/v1/campaigns/{id}/interactions"),
+    ("post", "/api/v1/tasks"),
+    ("get", "/api/v1/tasks"),
+    ("get", "/api/v1/tasks/{id}"),
+    ("patch", "/api/v1/tasks/{id}"),
+    ("delete", "/api/v1/tasks/{id}"),
+    ("post", "/api/v1/task_activities"),
+    ("get", "/api/v1/task_activities"),
+    ("post", "/api/v1/surprises"),
+    ("get", "/api/v1/surprises"),
+    ("get", "/api/v1/surprises/{id}"),
+    ("patch", "/api/v1/surprises/{id}"),
+    ("delete", "/api/v1/surprises/{id}"),
+    ("post", "/api/v1/surprise_activities"),
+    ("get", "/api/v1/surprise_activities"),
     ("get", "/api/v1/campaigns/{id}/report"),
 ];
 
@@ -66,6 +80,12 @@ const WITH_BODY: &[(&str, &str)] = &[
     ("post", "/api/v1/rules"),
     ("patch", "/api/v1/rules/{id}"),
     ("post", "/api/v1/rules/{id}/trigger"),
+    ("post", "/api/v1/tasks"),
+    ("patch", "/api/v1/tasks/{id}"),
+    ("post", "/api/v1/task_activities"),
+    ("post", "/api/v1/surprises"),
+    ("patch", "/api/v1/surprises/{id}"),
+    ("post", "/api/v1/surprise_activities"),
 ];
 
 #[tokio::test]

@@ -1,5 +1,10 @@
 //! The campaign engine: campaigns of every kind with their computed status, API-triggered
-//! rules, and the one place where a trigger becomes a reward under the campaign's limits.
+//! rules, and the steps every kind takes to turn a trigger into a reward under the campaign's
+//! limits (the guarded burn, the reward, the interaction, the replay of a hash). Tasks and
+//! surprises, the kinds with their own activities, are in [`tasks`] and [`surprises`].
+
+pub mod surprises;
+pub mod tasks;
 
 use punchcard_domain::campaigns::{
     status, CampaignKind, CampaignStatus, Direction, Rate, RuleReward, StatusInputs,
@@ -9,7 +14,7 @@ use punchcard_domain::ledger::{parse_hash, CustomerId, TransactionKind};
 use punchcard_domain::limits::{Quota, Resource};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{
-    ApiKeyId, CampaignId, CurrencyId, FieldError, InteractionId, LeadId, ValidationErrors, WalletId,
+    ApiKeyId, CampaignId, CurrencyId, FieldError, LeadId, ValidationErrors, WalletId,
 };
 use punchcard_store::campaigns::{self, CampaignFilter, CampaignRow, InteractionRow, Outcome};
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
@@ -24,7 +29,7 @@ use crate::limits::{burn_quota, check_cap};
 use crate::{App, AppError};
 
 /// The most points a rule may award per trigger, cap or budget.
-const MAX_POINTS: i64 = 1_000_000_000_000;
+pub(crate) const MAX_POINTS: i64 = 1_000_000_000_000;
 
 /// A campaign with what its status depends on.
 #[derive(Debug, Clone)]
@@ -127,7 +132,7 @@ struct CheckedRule {
     keys: Vec<ApiKeyId>,
 }
 
-fn positive(field: &str, v: Option<i64>, max: i64) -> Result<Option<i64>, FieldError> {
+pub(crate) fn positive(field: &str, v: Option<i64>, max: i64) -> Result<Option<i64>, FieldError> {
     match v {
         Some(n) if !(1..=max).contains(&n) => Err(FieldError::new(
             field,
@@ -246,6 +251,14 @@ impl App {
             points: r.points,
             rate: r.rate,
             cap_max: r.cap_max,
+            reward: None,
+            count: None,
+            min_reward: None,
+            max_reward: None,
+            deal_id: None,
+            period: None,
+            occasion: None,
+            occasion_date: None,
             created_at: now,
             updated_at: now,
             deleted_at: None,
@@ -415,6 +428,100 @@ impl App {
         Ok(CampaignView::of(row, r.keys, now))
     }
 
+    /// Writes a new campaign (`before` is `None`) or the changes to one, checking the
+    /// active-campaign cap (10 in dev, 100 in prod, every kind together) in the writing
+    /// transaction when the write makes it count: switched on and not ended.
+    pub(crate) async fn save_campaign(
+        &self,
+        scope: &Scope,
+        row: CampaignRow,
+        before: Option<&CampaignRow>,
+    ) -> Result<CampaignView, AppError> {
+        let now = Timestamp::now();
+        let counts = |c: &CampaignRow| c.active && c.ends_at.is_none_or(|e| e > now);
+        let mut tx = self.db.begin_write().await?;
+        let row = match before {
+            None => {
+                if counts(&row) {
+                    check_cap(
+                        &mut tx,
+                        &scope.merchant_id,
+                        scope.env,
+                        Resource::ActiveCampaigns,
+                    )
+                    .await?;
+                }
+                campaigns::insert(&mut tx, &row).await?;
+                row
+            }
+            Some(before) => {
+                let what = kind_noun(before.kind);
+                // Read under the row's lock, so the budget burned by concurrent awards is kept.
+                if !campaigns::lock(&mut tx, &scope.merchant_id, scope.env, &before.id).await? {
+                    return Err(AppError::NotFound(what));
+                }
+                let latest = self
+                    .find_kind(&mut tx, scope, before.id.as_str(), before.kind)
+                    .await?;
+                if counts(&row) && !counts(&latest) {
+                    check_cap(
+                        &mut tx,
+                        &scope.merchant_id,
+                        scope.env,
+                        Resource::ActiveCampaigns,
+                    )
+                    .await?;
+                }
+                let row = CampaignRow {
+                    budget_used: latest.budget_used,
+                    ..row
+                };
+                campaigns::update(&mut tx, &row).await?;
+                row
+            }
+        };
+        commit(tx).await?;
+        Ok(CampaignView::of(row, Vec::new(), now))
+    }
+
+    /// Soft-deletes a campaign of `kind`: it stops awarding and leaves every list.
+    pub(crate) async fn delete_campaign(
+        &self,
+        scope: &Scope,
+        id: &str,
+        kind: CampaignKind,
+    ) -> Result<(), AppError> {
+        let what = kind_noun(kind);
+        let mut tx = self.db.begin_write().await?;
+        let row = self.find_kind(&mut tx, scope, id, kind).await?;
+        if !campaigns::soft_delete(
+            &mut tx,
+            &scope.merchant_id,
+            scope.env,
+            &row.id,
+            Timestamp::now(),
+        )
+        .await?
+        {
+            return Err(AppError::NotFound(what));
+        }
+        commit(tx).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %row.id, "campaign deleted");
+        Ok(())
+    }
+
+    /// A campaign of `kind` with its status.
+    pub(crate) async fn campaign_of_kind(
+        &self,
+        scope: &Scope,
+        id: &str,
+        kind: CampaignKind,
+    ) -> Result<CampaignView, AppError> {
+        let mut conn = self.db.conn().await?;
+        let row = self.find_kind(&mut conn, scope, id, kind).await?;
+        self.view(&mut conn, scope, row).await
+    }
+
     /// Switches a rule on (counted against the active-campaign cap: 10 in dev, 100 in prod)
     /// or off.
     pub async fn set_rule_active(
@@ -472,7 +579,10 @@ impl App {
         let outcome = match outcome.map(str::trim).filter(|o| !o.is_empty()) {
             None => None,
             Some(o) => Some(o.parse::<Outcome>().map_err(|_| {
-                AppError::field("outcome", "must be `awarded`, `error` or `exception`")
+                AppError::field(
+                    "outcome",
+                    "must be `awarded`, `out_of_vouchers`, `error` or `exception`",
+                )
             })?),
         };
         let q = crate::catalog::parse_search(q).map_err(AppError::from)?;
@@ -510,37 +620,43 @@ impl App {
                 .await?
         };
         let mut lead_seen = None;
-        match self
+        let done = self
             .award(principal, &scope, &rule, trigger, &mut lead_seen)
-            .await
-        {
-            Ok(done) => Ok(done),
-            Err(e) => {
-                let outcome = match e {
-                    AppError::Internal(_) | AppError::Unavailable(_) => Outcome::Exception,
-                    _ => Outcome::Error,
-                };
-                let row = InteractionRow {
-                    merchant_id: scope.merchant_id.clone(),
-                    env: scope.env,
-                    id: InteractionId::new(),
-                    campaign_id: rule.id.clone(),
-                    source_id: Some(principal.key_id.to_string()),
-                    lead_id: lead_seen,
-                    amount: trigger.amount,
-                    points: 0,
-                    outcome,
-                    error_code: Some(e.code().to_string()),
-                    hash: None,
-                    fingerprint: None,
-                    wallet_transaction_id: None,
-                    created_at: Timestamp::now(),
-                };
-                if let Err(record) = self.record(&row).await {
-                    tracing::error!(campaign_id = %rule.id, error = %record, "a refused trigger could not be recorded");
-                }
-                Err(e)
-            }
+            .await;
+        if let Err(e) = &done {
+            let refused = InteractionRow {
+                source_id: Some(principal.key_id.to_string()),
+                lead_id: lead_seen,
+                amount: trigger.amount,
+                ..InteractionRow::new(
+                    &scope.merchant_id,
+                    scope.env,
+                    &rule.id,
+                    Outcome::Error,
+                    Timestamp::now(),
+                )
+            };
+            self.record_refusal(refused, e).await;
+        }
+        done
+    }
+
+    /// Records a refused trigger (`error`, or `exception` when the server failed) with the
+    /// error's code. A failure to record is logged: the caller's answer is the refusal.
+    pub(crate) async fn record_refusal(&self, row: InteractionRow, e: &AppError) {
+        let outcome = match e {
+            AppError::Internal(_) | AppError::Unavailable(_) => Outcome::Exception,
+            _ => Outcome::Error,
+        };
+        let row = InteractionRow {
+            outcome,
+            error_code: Some(e.code().to_string()),
+            hash: None,
+            fingerprint: None,
+            ..row
+        };
+        if let Err(record) = self.record(&row).await {
+            tracing::error!(campaign_id = %row.campaign_id, error = %record, "a refused trigger could not be recorded");
         }
     }
 
@@ -680,105 +796,84 @@ impl App {
         }
         // Dates, switch and budget in one guarded UPDATE; it also holds the campaign's row
         // until commit, so the per-lead count below sees every award committed before.
-        if !campaigns::burn_budget(
-            &mut tx,
-            &scope.merchant_id,
-            scope.env,
-            &rule.id,
-            points,
-            now,
-        )
-        .await?
-        {
-            let latest = campaigns::find(&mut tx, &scope.merchant_id, scope.env, &rule.id)
-                .await?
-                .ok_or(AppError::NotFound("rule"))?;
-            let current = status_of(&latest, has_keys, now);
-            if current != CampaignStatus::Live {
-                return Err(not_live(current));
-            }
-            return Err(AppError::LimitReached(format!(
-                "the rule's budget is spent: {} of {} points awarded",
-                latest.budget_used,
-                latest.budget.unwrap_or_default()
-            )));
-        }
-        if let Some(max) = rule.max_per_lead {
-            if campaigns::awards_to_lead(&mut tx, &scope.merchant_id, &rule.id, &lead.id).await?
-                >= max
-            {
-                return Err(AppError::LimitReached(format!(
-                    "this lead already had the most awards this rule gives a lead ({max})"
-                )));
-            }
-        }
-        let wallet = match wallet {
-            Some(w) => w,
-            None => open_wallet(&mut tx, scope, &lead, &currency_id, now).await?,
-        };
-        let posted = post_entry(
+        guard(&mut tx, scope, rule, has_keys, points, now).await?;
+        check_per_lead(&mut tx, scope, rule, &lead.id).await?;
+        let posted = give_points(
             &mut tx,
             scope,
-            Entry {
-                wallet: &wallet,
+            Points {
+                campaign: rule,
+                lead: &lead,
+                currency_id: &currency_id,
                 kind: match direction {
                     Direction::Earn => TransactionKind::Reward,
                     Direction::Redeem => TransactionKind::Redeem,
                 },
                 amount: signed,
-                // Server-made hashes start with `#`, so they never collide with a client's.
-                hash: format!("#{}:{hash}", rule.id),
-                fingerprint: fp.clone(),
-                description: Some(format!("rule: {}", rule.name)),
-                reference: Some(rule.id.to_string()),
-                api_key_id: Some(principal.key_id.to_string()),
+                hash: &hash,
+                fingerprint: &fp,
+                description: format!("rule: {}", rule.name),
             },
             now,
         )
         .await?;
-        let quota = match direction {
-            Direction::Earn => Quota::Rewards,
-            Direction::Redeem => Quota::Redeems,
-        };
-        burn_quota(&mut tx, &scope.merchant_id, scope.env, &[quota]).await?;
         let interaction = InteractionRow {
-            merchant_id: scope.merchant_id.clone(),
-            env: scope.env,
-            id: InteractionId::new(),
-            campaign_id: rule.id.clone(),
             source_id: Some(principal.key_id.to_string()),
             lead_id: Some(lead.id.clone()),
             amount: trigger.amount,
             points: signed,
-            outcome: Outcome::Awarded,
-            error_code: None,
             hash: Some(hash.clone()),
             fingerprint: Some(fp.clone()),
             wallet_transaction_id: Some(posted.id.to_string()),
-            created_at: now,
+            ..InteractionRow::new(
+                &scope.merchant_id,
+                scope.env,
+                &rule.id,
+                Outcome::Awarded,
+                now,
+            )
         };
-        campaigns::insert_interaction(&mut tx, &interaction).await?;
-        match commit(tx).await {
-            Ok(()) => Ok(Triggered {
+        match self.finish(tx, scope, interaction).await? {
+            Finished::Done(interaction) => Ok(Triggered {
                 interaction,
                 transaction: Some(posted),
                 replayed: false,
             }),
+            Finished::Earlier(done) => {
+                let mut conn = self.db.conn().await?;
+                self.replay(&mut conn, scope, done, &fp).await
+            }
+        }
+    }
+
+    /// Writes an award's interaction and commits its transaction. When a concurrent trigger
+    /// with the same hash committed first, answers that one's interaction instead.
+    pub(crate) async fn finish(
+        &self,
+        mut tx: punchcard_store::Tx,
+        scope: &Scope,
+        interaction: InteractionRow,
+    ) -> Result<Finished, AppError> {
+        let written = match campaigns::insert_interaction(&mut tx, &interaction).await {
+            Ok(()) => commit(tx).await,
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(()) => Ok(Finished::Done(interaction)),
             Err(e) => {
                 let e = AppError::from(e);
-                // A concurrent trigger with the same hash committed first: answer as it did.
-                if matches!(e, AppError::IdempotencyMismatch(_)) {
+                if let (AppError::IdempotencyMismatch(_), Some(hash)) = (&e, &interaction.hash) {
                     let mut conn = self.db.conn().await?;
                     if let Some(done) = campaigns::find_award_by_hash(
                         &mut conn,
                         &scope.merchant_id,
                         scope.env,
-                        &rule.id,
-                        &hash,
+                        &interaction.campaign_id,
+                        hash,
                     )
                     .await?
                     {
-                        return self.replay(&mut conn, scope, done, &fp).await;
+                        return Ok(Finished::Earlier(done));
                     }
                 }
                 Err(e)
@@ -793,11 +888,7 @@ impl App {
         done: InteractionRow,
         fp: &str,
     ) -> Result<Triggered, AppError> {
-        if done.fingerprint.as_deref() != Some(fp) {
-            return Err(AppError::duplicate(
-                punchcard_store::UniqueKey::CampaignInteractionHash,
-            ));
-        }
+        let done = same_request(done, fp)?;
         let transaction = match &done.wallet_transaction_id {
             Some(t) => wallets::find_transaction(conn, &scope.merchant_id, scope.env, t).await?,
             None => None,
@@ -810,6 +901,151 @@ impl App {
     }
 }
 
+/// What [`App::finish`] wrote: this award, or the one a concurrent trigger with the same hash
+/// committed first.
+pub(crate) enum Finished {
+    Done(InteractionRow),
+    Earlier(InteractionRow),
+}
+
+/// The earlier award of this hash, when its request was the same (same fingerprint); a hash
+/// reused for another request is `idempotency_mismatch`.
+pub(crate) fn same_request(done: InteractionRow, fp: &str) -> Result<InteractionRow, AppError> {
+    if done.fingerprint.as_deref() != Some(fp) {
+        return Err(AppError::duplicate(
+            punchcard_store::UniqueKey::CampaignInteractionHash,
+        ));
+    }
+    Ok(done)
+}
+
+/// Burns `cost` of a campaign's budget (points, or awards for a deal) in the award's
+/// transaction, if it is switched on and within its dates: one guarded UPDATE that also holds
+/// the campaign's row until commit, so counts read after it see every award committed
+/// before. Refuses with `campaign_not_live` or `limit_reached`.
+pub(crate) async fn guard(
+    conn: &mut Conn,
+    scope: &Scope,
+    campaign: &CampaignRow,
+    has_keys: bool,
+    cost: i64,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    if campaigns::burn_budget(conn, &scope.merchant_id, scope.env, &campaign.id, cost, now).await? {
+        return Ok(());
+    }
+    let latest = campaigns::find(conn, &scope.merchant_id, scope.env, &campaign.id)
+        .await?
+        .ok_or(AppError::NotFound(kind_noun(campaign.kind)))?;
+    let current = status_of(&latest, has_keys, now);
+    if current != CampaignStatus::Live {
+        return Err(not_live_kind(latest.kind, current));
+    }
+    Err(AppError::LimitReached(format!(
+        "the {}'s budget is spent: {} of {} awarded",
+        kind_noun(latest.kind),
+        latest.budget_used,
+        latest.budget.unwrap_or_default()
+    )))
+}
+
+/// Refuses with `limit_reached` when the campaign already gave the lead its `max_per_lead`
+/// rewards. Call it after [`guard`], which serializes the campaign's awards.
+pub(crate) async fn check_per_lead(
+    conn: &mut Conn,
+    scope: &Scope,
+    campaign: &CampaignRow,
+    lead_id: &LeadId,
+) -> Result<(), AppError> {
+    if let Some(max) = campaign.max_per_lead {
+        if campaigns::awards_to_lead(conn, &scope.merchant_id, &campaign.id, lead_id).await? >= max
+        {
+            return Err(AppError::LimitReached(format!(
+                "this lead already had the most rewards this {} gives a lead ({max})",
+                kind_noun(campaign.kind)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A points reward of a campaign, as a wallet transaction.
+pub(crate) struct Points<'a> {
+    pub campaign: &'a CampaignRow,
+    pub lead: &'a LeadRow,
+    pub currency_id: &'a CurrencyId,
+    pub kind: TransactionKind,
+    /// Signed.
+    pub amount: i64,
+    /// The client's hash of the trigger.
+    pub hash: &'a str,
+    pub fingerprint: &'a str,
+    pub description: String,
+}
+
+/// Posts a campaign's points to the lead's wallet (opened on its first award) with the
+/// campaign as the transaction's `reference`, and burns the quota (a credit 1 reward, a debit
+/// 1 redeem), in the award's transaction.
+pub(crate) async fn give_points(
+    conn: &mut Conn,
+    scope: &Scope,
+    p: Points<'_>,
+    now: Timestamp,
+) -> Result<TransactionRow, AppError> {
+    let wallet = open_wallet(conn, scope, p.lead, p.currency_id, now).await?;
+    let posted = post_entry(
+        conn,
+        scope,
+        Entry {
+            wallet: &wallet,
+            kind: p.kind,
+            amount: p.amount,
+            // Server-made hashes start with `#`, so they never collide with a client's.
+            hash: format!("#{}:{}", p.campaign.id, p.hash),
+            fingerprint: p.fingerprint.to_string(),
+            description: Some(p.description),
+            reference: Some(p.campaign.id.to_string()),
+            api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+        },
+        now,
+    )
+    .await?;
+    let quota = if p.amount < 0 {
+        Quota::Redeems
+    } else {
+        Quota::Rewards
+    };
+    burn_quota(conn, &scope.merchant_id, scope.env, &[quota]).await?;
+    Ok(posted)
+}
+
+/// Issues a coupon of the campaign's deal to the lead in reward mode (1 redeem + 1 reward),
+/// in the award's transaction.
+pub(crate) async fn give_coupon(
+    conn: &mut Conn,
+    scope: &Scope,
+    campaign: &CampaignRow,
+    lead: &LeadRow,
+    hash: &str,
+    fingerprint: &str,
+    now: Timestamp,
+) -> Result<punchcard_store::coupons::CouponRow, AppError> {
+    let deal_id = campaign.deal_id.clone().ok_or_else(|| {
+        AppError::Conflict(format!("the {} has no deal", kind_noun(campaign.kind)))
+    })?;
+    let deal = crate::coupons::deal_on_sale(conn, scope, &deal_id, now).await?;
+    let ready = crate::coupons::ReadyCoupon {
+        deal,
+        lead_id: lead.id.clone(),
+        mode: punchcard_domain::coupons::CouponMode::Reward,
+        wallet: None,
+        points: 0,
+        hash: format!("#{}:{hash}", campaign.id),
+        fingerprint: fingerprint.to_string(),
+    };
+    crate::coupons::issue_coupon(conn, scope, ready, punchcard_domain::CouponId::new(), now).await
+}
+
 fn kind_noun(kind: CampaignKind) -> &'static str {
     match kind {
         CampaignKind::Task => "task",
@@ -820,15 +1056,22 @@ fn kind_noun(kind: CampaignKind) -> &'static str {
 }
 
 fn not_live(status: CampaignStatus) -> AppError {
-    let why = match status {
-        CampaignStatus::Pending => {
-            "the rule is pending: not activated, without an authorized key, or before its start"
+    not_live_kind(CampaignKind::Rule, status)
+}
+
+/// Why a campaign of `kind` in `status` awards nothing.
+pub(crate) fn not_live_kind(kind: CampaignKind, status: CampaignStatus) -> AppError {
+    let what = kind_noun(kind);
+    let why = match (kind, status) {
+        (CampaignKind::Rule, CampaignStatus::Pending) => {
+            "pending: not activated, without an authorized key, or before its start"
         }
-        CampaignStatus::Completed => "the rule is completed: past its end date",
-        CampaignStatus::Archived => "the rule is archived",
-        CampaignStatus::Live => "the rule is live",
+        (_, CampaignStatus::Pending) => "pending: paused, or before its start",
+        (_, CampaignStatus::Completed) => "completed: past its end date",
+        (_, CampaignStatus::Archived) => "archived",
+        (_, CampaignStatus::Live) => "live",
     };
-    AppError::CampaignNotLive(why.to_string())
+    AppError::CampaignNotLive(format!("the {what} is {why}"))
 }
 
 async fn find_lead(conn: &mut Conn, scope: &Scope, trigger: &Trigger) -> Result<LeadRow, AppError> {
@@ -849,7 +1092,7 @@ async fn find_lead(conn: &mut Conn, scope: &Scope, trigger: &Trigger) -> Result<
         .ok_or_else(|| AppError::field("customer_id", "no lead has this customer id"))
 }
 
-/// The lead's wallet in the rule's currency, opened for its first award (dev caps wallets).
+/// The lead's wallet in the campaign's currency, opened for its first award (dev caps wallets).
 async fn open_wallet(
     conn: &mut Conn,
     scope: &Scope,
@@ -879,6 +1122,6 @@ async fn open_wallet(
         created_at: now,
         updated_at: now,
     };
-    wallets::insert(conn, &row).await?;
-    Ok(row)
+    // A concurrent award of another campaign may open it first: then it is that one.
+    Ok(wallets::insert_or_find(conn, &row).await?)
 }
