@@ -334,11 +334,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 
 /// Where the server serves its README, the integration guide a rule's developer is sent to.
 pub const GUIDE_PATH: &str = "/api/guide";
+/// The README's section that guides triggering rules (a test checks that it exists).
+pub const GUIDE_SECTION: &str = "Campaigns: rules, tasks and surprises";
 
 const README: &str = include_str!("../../../../README.md");
 
-/// The README as plain text: its "Campaigns: API-triggered rules" section is the guide to
-/// triggering rules.
+/// The README as plain text: its [`GUIDE_SECTION`] is the guide to triggering rules.
 async fn guide() -> impl axum::response::IntoResponse {
     (
         [(

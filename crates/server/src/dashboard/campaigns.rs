@@ -12,16 +12,18 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use punchcard_app::campaigns::CampaignView;
+use punchcard_app::deals::DealView;
 use punchcard_app::ledger::Scope;
 use punchcard_app::{App, AppError};
 use punchcard_domain::campaigns::{CampaignKind, CampaignStatus};
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::CampaignId;
+use punchcard_domain::{CampaignId, DealId};
 use punchcard_store::api_keys::ApiKeyRow;
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
 use super::kit::{
-    after_of, back_to, list_href, path_id, short_time, Currencies, FormFields, Pager,
+    after_of, back_to, deal_name, list_href, live_deals, path_id, short_time, Currencies,
+    FormFields, Pager,
 };
 use super::session::ActiveMerchant;
 use crate::state::AppState;
@@ -33,6 +35,8 @@ pub(super) const PAGE_SIZE: i64 = 50;
 pub struct Context {
     pub currencies: Currencies,
     pub keys: Vec<ApiKeyRow>,
+    /// The environment's deals, whose coupons tasks and surprises give.
+    pub deals: Vec<DealView>,
 }
 
 impl Context {
@@ -40,7 +44,13 @@ impl Context {
         Ok(Self {
             currencies: Currencies::load(state, &user.merchant.id).await?,
             keys: state.app.list_api_keys(&user.merchant.id, user.env).await?,
+            deals: live_deals(state, user).await?,
         })
+    }
+
+    /// A deal's name (its id when it is gone).
+    pub fn deal_name(&self, id: &DealId) -> String {
+        deal_name(&self.deals, id)
     }
 
     /// A key as the merchant named it: `Shop server (key_…)`, or its id when it is gone.

@@ -47,7 +47,9 @@ fn kind_pages<K: CampaignPage>(v: &CampaignView, ctx: &Context) -> KindPages {
 fn pages_of(v: &CampaignView, ctx: &Context) -> KindPages {
     match v.campaign.kind {
         CampaignKind::Rule => kind_pages::<super::campaigns_rules::Rules>(v, ctx),
-        CampaignKind::Task | CampaignKind::Surprise | CampaignKind::Voucher => KindPages {
+        CampaignKind::Task => kind_pages::<super::campaigns_tasks::Tasks>(v, ctx),
+        CampaignKind::Surprise => kind_pages::<super::campaigns_surprises::Surprises>(v, ctx),
+        CampaignKind::Voucher => KindPages {
             list: None,
             nav: Nav::None,
             settings: Vec::new(),
@@ -157,6 +159,9 @@ pub struct InteractionLine {
     pub amount: String,
     pub error_code: String,
     pub source: String,
+    /// Task activities: `3 of 5`; surprise claims and deal rewards: the coupon given.
+    pub progress: String,
+    pub coupon_id: String,
 }
 
 #[derive(Template)]
@@ -274,6 +279,11 @@ async fn campaign_page(
                 points: i.points,
                 amount: i.amount.map(|a| a.to_string()).unwrap_or_default(),
                 error_code: i.error_code.clone().unwrap_or_default(),
+                progress: match (i.progress, i.goal) {
+                    (Some(p), Some(g)) => format!("{p} of {g}"),
+                    _ => String::new(),
+                },
+                coupon_id: i.coupon_id.clone().unwrap_or_default(),
                 source: i
                     .source_id
                     .as_deref()

@@ -446,6 +446,8 @@ pub struct Shared {
     pub env: &'static str,
     pub endpoint: String,
     pub guide: String,
+    /// The guide's section on rules.
+    pub section: &'static str,
     pub reference: String,
 }
 
@@ -459,6 +461,7 @@ impl Shared {
             env: env_words(env),
             endpoint: format!("{base}/api/v1/rules/{}/trigger", v.campaign.id),
             guide: format!("{base}{}", crate::api::GUIDE_PATH),
+            section: crate::api::GUIDE_SECTION,
             reference: format!("{base}/api/docs"),
         }
     }

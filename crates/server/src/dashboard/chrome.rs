@@ -24,6 +24,8 @@ pub enum Nav {
     CouponCodes,
     Coupons,
     Rules,
+    Tasks,
+    Surprises,
     ApiKeys,
     AllowedIps,
     Notifications,
@@ -193,6 +195,8 @@ impl Chrome {
             ),
             (Nav::Coupons, "Coupons", "/dashboard/coupons", true),
             (Nav::Rules, "Rules", "/dashboard/rules", true),
+            (Nav::Tasks, "Tasks", "/dashboard/tasks", true),
+            (Nav::Surprises, "Surprises", "/dashboard/surprises", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (
                 Nav::AllowedIps,

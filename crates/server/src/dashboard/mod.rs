@@ -31,6 +31,8 @@ pub mod auth;
 pub mod campaigns;
 pub mod campaigns_report;
 pub mod campaigns_rules;
+pub mod campaigns_surprises;
+pub mod campaigns_tasks;
 pub mod catalog;
 pub mod chrome;
 pub mod cookies;
@@ -105,6 +107,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(leads::routes())
         .merge(wallets::routes())
         .merge(campaigns_rules::routes())
+        .merge(campaigns_tasks::routes())
+        .merge(campaigns_surprises::routes())
         .merge(campaigns_report::routes())
         .route_layer(from_fn_with_state(state.clone(), session::layer));
     Router::new()

@@ -23,6 +23,7 @@ on_both_backends!(
     sharing_a_rule_mails_its_details_and_no_secret,
     the_report_counts_triggers_by_outcome_day_and_hour,
     interactions_are_found_by_customer,
+    task_and_surprise_pages,
     a_merchant_activates_a_rule_in_the_browser,
 );
 
@@ -492,11 +493,13 @@ async fn sharing_a_rule_mails_its_details_and_no_secret(t: TestApp) {
     // The guide the mail links to is served.
     let guide = t.client.get(t.url("/api/guide")).send().await.unwrap();
     assert_eq!(guide.status(), 200);
+    let section = punchcard_server::api::GUIDE_SECTION;
     assert!(guide
         .text()
         .await
         .unwrap()
-        .contains("## Campaigns: API-triggered rules"));
+        .contains(&format!("\n## {section}\n")));
+    assert!(mail.contains(&format!("(section \"{section}\")")));
     t.stop().await;
 }
 
@@ -753,6 +756,211 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+async fn task_and_surprise_pages(t: TestApp) {
+    let (m, member, key, currency) = merchant(&t).await;
+    let api = t.api(&key);
+    let deal = id_of(
+        &api.create(
+            "/api/v1/deals",
+            json!({"name": "Free coffee", "kind": "voucher", "sell_price": 10, "available": true}),
+        )
+        .await,
+    );
+    let campaigns_of = |kind: &'static str| {
+        let t = &t;
+        let m = m.clone();
+        async move {
+            t.app
+                .list_campaigns(&Scope::new(&m, Env::Prod), Some(kind), None, None, 100)
+                .await
+                .unwrap()
+        }
+    };
+
+    // Tasks: in the navigation, created with errors by their fields, then paused.
+    let list = member.page(&t, "/dashboard/tasks").await;
+    assert!(list.contains("href=\"/dashboard/surprises\""));
+    assert!(list.contains("No tasks in PROD yet"));
+    let form = member.page(&t, "/dashboard/tasks/new").await;
+    assert!(form.contains(&format!("<option value=\"{deal}\"")));
+    let res = member
+        .post(
+            &t,
+            "/dashboard/tasks",
+            &[
+                ("name", ""),
+                ("reward", "points"),
+                ("count", ""),
+                ("min_reward", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    for shown in [
+        "Name is required",
+        "Activities is required",
+        "Minimum must be a whole number",
+    ] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    assert!(campaigns_of("task").await.is_empty(), "nothing written");
+    let res = member
+        .post(
+            &t,
+            "/dashboard/tasks",
+            &[
+                ("name", "Three visits"),
+                ("reward", "points"),
+                ("currency_id", &currency),
+                ("count", "3"),
+                ("min_reward", "5"),
+                ("max_reward", "10"),
+                ("period", "week"),
+            ],
+        )
+        .await;
+    let page = redirect_target(&res);
+    let task = page.rsplit('/').next().unwrap().to_string();
+    let html = member.page(&t, &page).await;
+    assert!(html.contains("Task created."));
+    assert!(html.contains(">Pending<"));
+    assert!(html.contains(&format!("href=\"/dashboard/tasks/{task}/activate\">Start<")));
+
+    // Started only through its confirmation.
+    let res = member
+        .post(&t, &format!("/dashboard/tasks/{task}/activate"), &[])
+        .await;
+    assert_eq!(
+        redirect_target(&res),
+        format!("/dashboard/tasks/{task}/activate")
+    );
+    assert!(!campaigns_of("task").await[0].campaign.active);
+    let confirm = crate::common::dashboard::unescape(
+        &member
+            .page(&t, &format!("/dashboard/tasks/{task}/activate"))
+            .await,
+    );
+    assert!(
+        confirm.contains(
+            "Gives a random 5 to 10 points (PTS) to a customer on their activity number 3 each week."
+        ),
+        "{confirm}"
+    );
+    let res = member
+        .post(
+            &t,
+            &format!("/dashboard/tasks/{task}/activate"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(redirect_target(&res), "/dashboard/tasks");
+    assert!(member
+        .page(&t, "/dashboard/tasks")
+        .await
+        .contains("Three visits is live."));
+
+    // Its activities show their progress on its page.
+    let lead = id_of(
+        &api.create(
+            "/api/v1/leads",
+            json!({"customer_id": "cust-ada", "email": "ada@example.com", "name": "Ada Lovelace"}),
+        )
+        .await,
+    );
+    for n in 0..2 {
+        api.create(
+            "/api/v1/task_activities",
+            json!({"task_id": task, "lead_id": lead, "hash": format!("visit-{n}")}),
+        )
+        .await;
+    }
+    let html = member
+        .page(&t, &format!("/dashboard/campaigns/{task}"))
+        .await;
+    assert!(html.contains("data-progress>1 of 3<"), "{html}");
+    assert!(html.contains("data-progress>2 of 3<"));
+    assert!(html.contains("Ada Lovelace · cust-ada"));
+    assert!(html.contains("data-total=\"awarded\">2<"));
+
+    // Paused from the list.
+    let res = member
+        .post(&t, &format!("/dashboard/tasks/{task}/deactivate"), &[])
+        .await;
+    assert_eq!(redirect_target(&res), "/dashboard/tasks");
+    assert!(!campaigns_of("task").await[0].campaign.active);
+
+    // Surprises: the same pages with their own form and words.
+    let res = member
+        .post(
+            &t,
+            "/dashboard/surprises",
+            &[
+                ("name", "Birthday coffee"),
+                ("type", "custom"),
+                ("count", "1"),
+                ("deal_id", &deal),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Date is required"));
+    assert!(campaigns_of("surprise").await.is_empty());
+    let res = member
+        .post(
+            &t,
+            "/dashboard/surprises",
+            &[
+                ("name", "Birthday coffee"),
+                ("type", "lead_birthday"),
+                ("count", "1"),
+                ("deal_id", &deal),
+            ],
+        )
+        .await;
+    let surprise = redirect_target(&res)
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let confirm = crate::common::dashboard::unescape(
+        &member
+            .page(&t, &format!("/dashboard/surprises/{surprise}/activate"))
+            .await,
+    );
+    assert!(
+        confirm.contains(
+            "Gives a coupon of Free coffee to a customer who claims it on the customer's birthday."
+        ),
+        "{confirm}"
+    );
+    assert!(confirm.contains("At most once per customer and occasion."));
+    let res = member
+        .post(
+            &t,
+            &format!("/dashboard/surprises/{surprise}/activate"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(redirect_target(&res), "/dashboard/surprises");
+    let list = member.page(&t, "/dashboard/surprises").await;
+    assert!(list.contains("Birthday coffee is live."), "{list}");
+    assert!(list.contains(">Live<"));
+    let edit = member
+        .page(&t, &format!("/dashboard/surprises/{surprise}"))
+        .await;
+    assert!(edit.contains("value=\"lead_birthday\" checked"));
+    // A rule's pages do not open a task.
+    assert_eq!(
+        member
+            .get(&t, &format!("/dashboard/rules/{task}"))
+            .await
+            .status(),
+        404
+    );
+    t.stop().await;
+}
+
 // ----- in the browser -----
 
 const PASSWORD: &str = "Harbour-Lights-77";
@@ -961,6 +1169,10 @@ async fn a_merchant_activates_a_rule_in_the_browser(t: TestApp) {
             format!("/dashboard/rules/{id}/activate"),
             format!("/dashboard/rules/{id}/share"),
             format!("/dashboard/campaigns/{id}"),
+            "/dashboard/tasks".to_string(),
+            "/dashboard/tasks/new".to_string(),
+            "/dashboard/surprises".to_string(),
+            "/dashboard/surprises/new".to_string(),
         ] {
             b.open(&page).await;
             b.wait_path(&page).await;
