@@ -220,7 +220,12 @@ impl CampaignPage for Tasks {
             .as_ref()
             .map(|c| ctx.currencies.code(c.as_str()))
             .unwrap_or_default();
-        let after = format!("after {}{}", c.count.unwrap_or(1), period_words(c.period));
+        let count = c.count.unwrap_or(1);
+        let after = format!(
+            "after {count} {}{}",
+            if count == 1 { "activity" } else { "activities" },
+            period_words(c.period)
+        );
         match c.reward {
             Some(TaskReward::Deal) => format!("a coupon of {} {after}", deal_of(v, ctx)),
             _ => match (c.min_reward, c.max_reward) {

@@ -1110,6 +1110,47 @@ async fn a_merchant_activates_a_rule_in_the_browser(t: TestApp) {
     if shots {
         b.screenshot_full("32-rule-campaign").await;
     }
+    // A task's page lists its activities with their progress.
+    let task = t
+        .app
+        .create_task(
+            &Scope::new(&m, Env::Prod),
+            &punchcard_app::campaigns::tasks::TaskDraft {
+                name: "Three visits a week".into(),
+                currency_id: Some(currency.clone()),
+                reward: "points".into(),
+                count: Some(3),
+                min_reward: Some(5),
+                max_reward: Some(10),
+                period: Some("week".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .campaign
+        .id
+        .to_string();
+    let ada = t
+        .app
+        .list_leads(&Scope::new(&m, Env::Prod), &Default::default(), None, 1)
+        .await;
+    let ada = ada.unwrap()[0].id.to_string();
+    for n in 0..4 {
+        api.create(
+            "/api/v1/task_activities",
+            json!({"task_id": task, "lead_id": ada, "hash": format!("task-{n}")}),
+        )
+        .await;
+    }
+    b.open(&format!("/dashboard/campaigns/{task}")).await;
+    b.wait_text("1 of 3").await;
+    b.wait_text("Three visits a week").await;
+    if shots {
+        b.screenshot_full("36-task-campaign").await;
+    }
+    b.open(&format!("/dashboard/campaigns/{id}")).await;
+
     // Older interactions are a page away.
     b.click("Older").await;
     b.wait_text("Newest").await;
