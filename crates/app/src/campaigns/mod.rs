@@ -564,12 +564,14 @@ impl App {
         Ok(view)
     }
 
-    /// A campaign's interactions, newest first, of one outcome when asked.
+    /// A campaign's interactions, newest first, of one outcome when asked, and of the leads
+    /// whose email, mobile, customer id or name contains `q` (any case).
     pub async fn list_interactions(
         &self,
         scope: &Scope,
         id: &str,
         outcome: Option<&str>,
+        q: Option<&str>,
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<InteractionRow>, AppError> {
@@ -583,6 +585,7 @@ impl App {
                 )
             })?),
         };
+        let q = crate::catalog::parse_search(q).map_err(AppError::from)?;
         let mut conn = self.db.conn().await?;
         campaigns::find(&mut conn, &scope.merchant_id, scope.env, &id)
             .await?
@@ -593,6 +596,7 @@ impl App {
             scope.env,
             &id,
             outcome,
+            q.as_deref(),
             before,
             limit,
         )

@@ -287,6 +287,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Scope::Env,
         new_surprise_activity,
     ),
+    ep("GET", "/api/v1/campaigns/{id}/report", Scope::Env, new_rule),
 ];
 
 // ---- Setup functions: create something for `m` in `env`, answer its id ---------------------
