@@ -598,7 +598,9 @@ impl App {
             .await
     }
 
-    pub(crate) async fn list_activities(
+    /// Accepted activities of campaigns of `kind`, in id order, of one campaign or lead when
+    /// asked.
+    pub async fn list_activities(
         &self,
         scope: &Scope,
         kind: CampaignKind,

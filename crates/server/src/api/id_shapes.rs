@@ -30,7 +30,7 @@ fn prefix_of_field(name: &str) -> Option<&'static str> {
         "coupon" => CouponId::PREFIX,
         "code" => CouponCodeId::PREFIX,
         "image" => UploadId::PREFIX,
-        "campaign" => CampaignId::PREFIX,
+        "campaign" | "task" | "surprise" => CampaignId::PREFIX,
         "interaction" => InteractionId::PREFIX,
         "authorized_key" => ApiKeyId::PREFIX,
         _ => return None,
@@ -49,7 +49,7 @@ pub fn prefix_of_collection(collection: &str) -> Option<&'static str> {
         "stores" => StoreId::PREFIX,
         "coupons" => CouponId::PREFIX,
         "coupon_codes" => CouponCodeId::PREFIX,
-        "rules" | "campaigns" => CampaignId::PREFIX,
+        "rules" | "campaigns" | "tasks" | "surprises" => CampaignId::PREFIX,
         _ => return None,
     })
 }

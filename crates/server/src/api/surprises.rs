@@ -361,12 +361,27 @@ pub async fn list_surprise_activities(
     ApiQuery(filters): ApiQuery<SurpriseActivityFilters>,
 ) -> Result<Json<Page<SurpriseActivity>>, ApiError> {
     let page = params.parse()?;
+    // Filters parse as what they filter by: an id of its kind, or a 422 naming the field.
+    let mut e = punchcard_domain::ValidationErrors::new();
+    let campaign_id = e
+        .check(punchcard_app::input::filter_id::<CampaignId>(
+            "surprise_id",
+            filters.surprise_id.as_deref(),
+        ))
+        .flatten();
+    let lead_id = e
+        .check(punchcard_app::input::filter_id::<punchcard_domain::LeadId>(
+            "lead_id",
+            filters.lead_id.as_deref(),
+        ))
+        .flatten();
+    e.into_result()?;
     let rows = state
         .app
         .list_surprise_activities(
             &Scope::from(&caller),
-            filters.surprise_id.as_deref(),
-            filters.lead_id.as_deref(),
+            campaign_id.as_ref().map(CampaignId::as_str),
+            lead_id.as_ref().map(punchcard_domain::LeadId::as_str),
             page.after.as_deref(),
             page.fetch_limit(),
         )

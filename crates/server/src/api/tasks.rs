@@ -449,12 +449,27 @@ pub async fn list_task_activities(
     ApiQuery(filters): ApiQuery<TaskActivityFilters>,
 ) -> Result<Json<Page<TaskActivity>>, ApiError> {
     let page = params.parse()?;
+    // Filters parse as what they filter by: an id of its kind, or a 422 naming the field.
+    let mut e = punchcard_domain::ValidationErrors::new();
+    let campaign_id = e
+        .check(punchcard_app::input::filter_id::<CampaignId>(
+            "task_id",
+            filters.task_id.as_deref(),
+        ))
+        .flatten();
+    let lead_id = e
+        .check(punchcard_app::input::filter_id::<punchcard_domain::LeadId>(
+            "lead_id",
+            filters.lead_id.as_deref(),
+        ))
+        .flatten();
+    e.into_result()?;
     let rows = state
         .app
         .list_task_activities(
             &Scope::from(&caller),
-            filters.task_id.as_deref(),
-            filters.lead_id.as_deref(),
+            campaign_id.as_ref().map(CampaignId::as_str),
+            lead_id.as_ref().map(punchcard_domain::LeadId::as_str),
             page.after.as_deref(),
             page.fetch_limit(),
         )

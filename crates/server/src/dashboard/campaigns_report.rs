@@ -244,16 +244,57 @@ async fn campaign_page(
         &pairs,
     )
     .landing_on("interactions");
-    // The page's customers, each read once (a page holds at most PAGE_SIZE of them).
+    let interactions = interaction_lines(&state, &scope, &ctx, &rows).await?;
+    let c = &report.campaign;
+    let (status, status_class) = status_badge(c.status);
+    let filtering = !filters.q.trim().is_empty() || !filters.outcome.trim().is_empty();
+    let page = CampaignPageView {
+        chrome: Chrome::new(&user, pages.nav),
+        id: c.campaign.id.to_string(),
+        name: c.campaign.name.clone(),
+        kind: c.campaign.kind.to_string(),
+        status,
+        status_class,
+        active: c.campaign.active,
+        list: pages.list,
+        switch: pages.switch,
+        settings: pages.settings,
+        actions: pages.actions,
+        totals: report.totals,
+        show_vouchers: c.campaign.kind == CampaignKind::Voucher
+            || report.totals.out_of_vouchers > 0,
+        chart: Chart::of(&report.by_day),
+        filtering,
+        filters,
+        filter_errors,
+        interactions,
+        pager,
+    };
+    let status = if page.filter_errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(render_with(status, &page))
+}
+
+/// The table lines of interactions, with their customers, each read once (a page holds at most
+/// PAGE_SIZE of them).
+pub(crate) async fn interaction_lines(
+    state: &AppState,
+    scope: &punchcard_app::ledger::Scope,
+    ctx: &Context,
+    rows: &[punchcard_store::campaigns::InteractionRow],
+) -> Result<Vec<InteractionLine>, PageError> {
     let mut leads: Vec<punchcard_store::leads::LeadRow> = Vec::new();
     for id in rows.iter().filter_map(|i| i.lead_id.as_ref()) {
         if !leads.iter().any(|l| &l.id == id) {
-            if let Some(l) = super::kit::found(state.app.lead(&scope, id.as_str()).await)? {
+            if let Some(l) = super::kit::found(state.app.lead(scope, id.as_str()).await)? {
                 leads.push(l);
             }
         }
     }
-    let interactions = rows
+    Ok(rows
         .iter()
         .map(|i| {
             let (outcome, outcome_class) = outcome_badge(i.outcome.as_str());
@@ -291,38 +332,7 @@ async fn campaign_page(
                     .unwrap_or_default(),
             }
         })
-        .collect();
-    let c = &report.campaign;
-    let (status, status_class) = status_badge(c.status);
-    let filtering = !filters.q.trim().is_empty() || !filters.outcome.trim().is_empty();
-    let page = CampaignPageView {
-        chrome: Chrome::new(&user, pages.nav),
-        id: c.campaign.id.to_string(),
-        name: c.campaign.name.clone(),
-        kind: c.campaign.kind.to_string(),
-        status,
-        status_class,
-        active: c.campaign.active,
-        list: pages.list,
-        switch: pages.switch,
-        settings: pages.settings,
-        actions: pages.actions,
-        totals: report.totals,
-        show_vouchers: c.campaign.kind == CampaignKind::Voucher
-            || report.totals.out_of_vouchers > 0,
-        chart: Chart::of(&report.by_day),
-        filtering,
-        filters,
-        filter_errors,
-        interactions,
-        pager,
-    };
-    let status = if page.filter_errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok(render_with(status, &page))
+        .collect())
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod api_keys;
 pub mod assets;
 pub mod auth;
 pub mod campaigns;
+pub mod campaigns_activities;
 pub mod campaigns_report;
 pub mod campaigns_rules;
 pub mod campaigns_surprises;
@@ -110,6 +111,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(campaigns_tasks::routes())
         .merge(campaigns_surprises::routes())
         .merge(campaigns_report::routes())
+        .merge(campaigns_activities::routes())
         .route_layer(from_fn_with_state(state.clone(), session::layer));
     Router::new()
         .merge(pages)

@@ -882,6 +882,31 @@ async fn task_and_surprise_pages(t: TestApp) {
     assert!(html.contains("data-progress>2 of 3<"));
     assert!(html.contains("Ada Lovelace · cust-ada"));
     assert!(html.contains("data-total=\"awarded\">2<"));
+    // And on the task activities page, of every task, filtered by task and customer.
+    let html = member.page(&t, "/dashboard/task-activities").await;
+    assert!(html.contains("data-progress>2 of 3<"), "{html}");
+    assert!(html.contains(&format!(
+        "href=\"/dashboard/campaigns/{task}\">Three visits<"
+    )));
+    assert!(html.contains("Ada Lovelace · cust-ada"));
+    let html = member
+        .page(
+            &t,
+            &format!("/dashboard/task-activities?campaign={task}&lead={lead}"),
+        )
+        .await;
+    assert!(html.contains("data-progress>1 of 3<"));
+    let html = member
+        .page(
+            &t,
+            "/dashboard/task-activities?lead=lead_00000000000000000000000000",
+        )
+        .await;
+    assert!(html.contains("No activity matches."));
+    assert!(member
+        .page(&t, "/dashboard/surprise-activities")
+        .await
+        .contains("No surprise activities yet"));
 
     // Paused from the list.
     let res = member
@@ -1214,6 +1239,8 @@ async fn a_merchant_activates_a_rule_in_the_browser(t: TestApp) {
             "/dashboard/tasks/new".to_string(),
             "/dashboard/surprises".to_string(),
             "/dashboard/surprises/new".to_string(),
+            "/dashboard/task-activities".to_string(),
+            "/dashboard/surprise-activities".to_string(),
         ] {
             b.open(&page).await;
             b.wait_path(&page).await;

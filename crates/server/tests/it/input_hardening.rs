@@ -30,6 +30,9 @@ struct Fixture {
     currency: String,
     /// A live rule with a rate, which `key` may trigger.
     rule: String,
+    /// A live task rewarding points, and a surprise whose occasion is today.
+    task: String,
+    surprise: String,
     deal_image: String,
     offer_image: String,
     store_image: String,
@@ -207,9 +210,49 @@ async fn fixture(t: &TestApp) -> Fixture {
         .set_rule_active(&scope, &rule, true)
         .await
         .expect("rule activated");
+    let task = t
+        .app
+        .create_task(
+            &scope,
+            &punchcard_app::campaigns::tasks::TaskDraft {
+                name: "Visits".into(),
+                currency_id: Some(currency.clone()),
+                reward: "points".into(),
+                count: Some(3),
+                min_reward: Some(1),
+                max_reward: Some(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("task")
+        .campaign
+        .id
+        .to_string();
+    let today = punchcard_domain::time::Timestamp::now().datetime().date();
+    let surprise = t
+        .app
+        .create_surprise(
+            &scope,
+            &punchcard_app::campaigns::surprises::SurpriseDraft {
+                name: "Today".into(),
+                occasion: "custom".into(),
+                date: Some(today.to_string()),
+                count: Some(100),
+                deal_id: deal.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("surprise")
+        .campaign
+        .id
+        .to_string();
     Fixture {
         key,
         rule,
+        task,
+        surprise,
         lead,
         lead2,
         wallet,
@@ -255,6 +298,8 @@ impl Fixture {
             ("wallet_transactions", "id") => self.transaction.clone(),
             ("coupons", "id") => self.coupon.clone(),
             ("rules" | "campaigns", "id") => self.rule.clone(),
+            ("tasks", "id") => self.task.clone(),
+            ("surprises", "id") => self.surprise.clone(),
             (_, "id") => pick(&self.deal, &self.offer, &self.store),
             _ => panic!("no fixture for {param} in {path}: add it to Fixture::id_for"),
         }
@@ -587,6 +632,36 @@ const VALID_BODIES: &[(&str, &str, &str)] = &[
         "/api/v1/rules/{id}/trigger",
         r#"{"lead_id": "{lead}", "amount": 10, "hash": "t-new"}"#,
     ),
+    (
+        "POST",
+        "/api/v1/tasks",
+        r#"{"name": "Weekly visits", "currency_id": "{currency}", "reward": "points", "count": 3, "min_reward": 1, "max_reward": 5, "period": "week", "max_per_lead": 2, "budget": 100, "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2036-01-01T00:00:00Z", "paused": false}"#,
+    ),
+    (
+        "PATCH",
+        "/api/v1/tasks/{id}",
+        r#"{"name": "More visits", "count": 4, "period": "month", "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2036-01-01T00:00:00Z"}"#,
+    ),
+    (
+        "POST",
+        "/api/v1/task_activities",
+        r#"{"task_id": "{task}", "lead_id": "{lead}", "hash": "a-new"}"#,
+    ),
+    (
+        "POST",
+        "/api/v1/surprises",
+        r#"{"name": "Anniversary", "type": "custom", "date": "2030-01-01", "count": 1, "deal_id": "{deal}", "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2036-01-01T00:00:00Z", "paused": false}"#,
+    ),
+    (
+        "PATCH",
+        "/api/v1/surprises/{id}",
+        r#"{"name": "Anniversary gift", "type": "custom", "date": "2031-01-01", "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2036-01-01T00:00:00Z"}"#,
+    ),
+    (
+        "POST",
+        "/api/v1/surprise_activities",
+        r#"{"surprise_id": "{surprise}", "lead_id": "{lead}", "hash": "s-new"}"#,
+    ),
 ];
 
 impl Fixture {
@@ -598,7 +673,9 @@ impl Fixture {
             .replace("{deal}", &self.deal)
             .replace("{store}", &self.store)
             .replace("{currency}", &self.currency)
-            .replace("{key}", &self.key.0);
+            .replace("{key}", &self.key.0)
+            .replace("{task}", &self.task)
+            .replace("{surprise}", &self.surprise);
         serde_json::from_str(&text).expect("valid template")
     }
 
