@@ -35,3 +35,4 @@ mod store_conflicts;
 mod surprises;
 mod tasks;
 mod upgrade;
+mod vouchers;

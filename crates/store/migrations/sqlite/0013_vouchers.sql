@@ -1,6 +1,3 @@
--- no-transaction
-PRAGMA foreign_keys = OFF;
-BEGIN IMMEDIATE;
 -- Voucher campaigns: standalone vaults (a vendor's vouchers of one amount, test or live),
 -- coupon codes that belong to a deal or to a vault (one mechanism for both), the vaults a
 -- voucher campaign draws from, the integrations that call it, and what an award request
@@ -24,8 +21,11 @@ CREATE TABLE vaults (
 CREATE INDEX vaults_env ON vaults (merchant_id, env, id);
 
 -- A code belongs to exactly one of a deal or a vault. SQLite cannot relax a NOT NULL or add a
--- CHECK in place: the table is rebuilt with every row, outside the migration's usual
--- transaction because foreign keys must be off while `coupons` points at the old table.
+-- CHECK in place: the table is rebuilt with every row. Its only child, `coupons`, is set aside
+-- (its rows kept in a plain copy) while the parent is replaced, since foreign keys stay on in a
+-- migration's transaction, then rebuilt as it was.
+CREATE TABLE coupons_aside AS SELECT * FROM coupons;
+DROP TABLE coupons;
 CREATE TABLE coupon_codes_next (
     merchant_id TEXT NOT NULL REFERENCES merchants(id),
     env TEXT NOT NULL,
@@ -50,6 +50,42 @@ ALTER TABLE coupon_codes_next RENAME TO coupon_codes;
 CREATE UNIQUE INDEX coupon_codes_value ON coupon_codes (merchant_id, env, value);
 CREATE INDEX coupon_codes_stock ON coupon_codes (merchant_id, deal_id, issued, id);
 CREATE INDEX coupon_codes_vault_stock ON coupon_codes (merchant_id, vault_id, issued, id);
+CREATE TABLE coupons (
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    env TEXT NOT NULL,
+    id TEXT NOT NULL,
+    deal_id TEXT NOT NULL,
+    lead_id TEXT NOT NULL,
+    code_id TEXT NOT NULL,
+    code_kind TEXT NOT NULL,
+    code TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    currency_id TEXT,
+    wallet_id TEXT,
+    -- Points debited for a redeem (refunded on cancel); 0 for a reward.
+    points BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    api_key_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    used_at TEXT,
+    cancelled_at TEXT,
+    PRIMARY KEY (merchant_id, id),
+    FOREIGN KEY (merchant_id, deal_id) REFERENCES deals(merchant_id, id),
+    FOREIGN KEY (merchant_id, lead_id) REFERENCES leads(merchant_id, id),
+    FOREIGN KEY (merchant_id, code_id) REFERENCES coupon_codes(merchant_id, id)
+);
+INSERT INTO coupons (merchant_id, env, id, deal_id, lead_id, code_id, code_kind, code, mode, currency_id,
+    wallet_id, points, status, hash, fingerprint, api_key_id, created_at, updated_at, used_at, cancelled_at)
+    SELECT merchant_id, env, id, deal_id, lead_id, code_id, code_kind, code, mode, currency_id,
+    wallet_id, points, status, hash, fingerprint, api_key_id, created_at, updated_at, used_at, cancelled_at
+    FROM coupons_aside;
+DROP TABLE coupons_aside;
+CREATE UNIQUE INDEX coupons_hash ON coupons (merchant_id, env, hash);
+CREATE INDEX coupons_lead ON coupons (merchant_id, lead_id, id);
+CREATE INDEX coupons_deal ON coupons (merchant_id, deal_id, id);
 
 CREATE TABLE campaign_vaults (
     merchant_id TEXT NOT NULL REFERENCES merchants(id),
@@ -93,6 +129,3 @@ CREATE INDEX campaign_interactions_vault ON campaign_interactions (merchant_id, 
 CREATE INDEX campaign_interactions_email ON campaign_interactions (merchant_id, campaign_id, redeemer_email);
 CREATE INDEX campaign_interactions_mobile ON campaign_interactions (merchant_id, campaign_id, redeemer_mobile);
 CREATE INDEX campaign_interactions_customer ON campaign_interactions (merchant_id, campaign_id, redeemer_customer_id);
-PRAGMA foreign_key_check;
-COMMIT;
-PRAGMA foreign_keys = ON;
