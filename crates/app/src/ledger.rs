@@ -26,7 +26,7 @@ use crate::limits::{burn_quota, check_cap};
 use crate::{App, AppError};
 
 pub mod writer;
-pub use writer::{LedgerWriter, Pending, BATCH_LIMIT};
+pub use writer::{LedgerWriter, Pending, WriterStats, BATCH_LIMIT};
 
 /// Who acts: the merchant, the environment and, for API calls, the key used.
 #[derive(Debug, Clone)]
@@ -524,6 +524,11 @@ impl App {
             Some(w) => w.submit(&self.db, scope.clone(), ready, fence).await,
             None => writer::apply_alone(&self.db, scope, ready, fence.as_ref()).await,
         }
+    }
+
+    /// What this server's ledger writer has done since it started, if it runs.
+    pub fn ledger_writer_stats(&self) -> Option<WriterStats> {
+        self.ledger_writer.as_ref().map(LedgerWriter::stats)
     }
 
     /// An API request for a transaction: checked, confirmed with the key's callback URL (if it

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod allowed_ips;
 pub mod api_keys;
 pub mod callbacks;
+pub mod campaign_reports;
 pub mod campaigns;
 pub mod catalog;
 pub mod catalog_kind;

@@ -25,6 +25,21 @@
         }
       }
     }
+    // Links marked data-copy-text copy that text (a rule's id), then go where they point,
+    // telling the page the copy worked; without this script they are plain links.
+    var copyLink = event.target.closest("a[data-copy-text]");
+    var plainClick = event.button === 0 && !event.metaKey && !event.ctrlKey && !event.shiftKey && !event.altKey;
+    if (copyLink && plainClick && navigator.clipboard && navigator.clipboard.writeText) {
+      event.preventDefault();
+      var go = function (copied) {
+        var url = new URL(copyLink.href, window.location.href);
+        if (copied) url.searchParams.set("copied", "1");
+        window.location.assign(url.toString());
+      };
+      navigator.clipboard.writeText(copyLink.getAttribute("data-copy-text")).then(
+        function () { go(true); }, function () { go(false); });
+      return;
+    }
     // Close open action menus when clicking elsewhere.
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
       if (!menu.contains(event.target)) menu.removeAttribute("open");

@@ -691,13 +691,16 @@ pub async fn progress_of(
     .unwrap_or(0))
 }
 
-/// A campaign's interactions, newest first, before `before`.
+/// A campaign's interactions, newest first, before `before`; with `lead_query`, only those of
+/// leads whose email, mobile, customer id or name contains it (any case).
+#[allow(clippy::too_many_arguments)]
 pub async fn list_interactions(
     conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
     campaign_id: &CampaignId,
     outcome: Option<Outcome>,
+    lead_query: Option<&str>,
     before: Option<&str>,
     limit: i64,
 ) -> Result<Vec<InteractionRow>, StoreError> {
@@ -708,6 +711,19 @@ pub async fn list_interactions(
         .to_owned();
     if let Some(o) = outcome {
         select.and_where(is("outcome", o.as_str()));
+    }
+    if let Some(q) = lead_query {
+        let leads = sea_query::Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new("leads"))
+            .and_where(is("merchant_id", merchant_id.as_str()))
+            .and_where(is("env", env.as_str()))
+            .cond_where(crate::catalog::contains(
+                &["email", "mobile", "customer_id", "name"],
+                q,
+            ))
+            .to_owned();
+        select.and_where(Expr::col(Alias::new("lead_id")).in_subquery(leads));
     }
     if let Some(b) = before {
         select.and_where(Expr::col(Alias::new("id")).lt(b));

@@ -35,6 +35,7 @@ pub mod offers;
 pub mod stores;
 
 // The campaign engine: campaigns of every kind, their interactions and authorized keys.
+pub mod campaign_reports;
 pub mod campaigns;
 
 // Coupons: the codes of a deal's vault and the coupons issued from them.

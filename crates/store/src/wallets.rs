@@ -224,7 +224,7 @@ pub struct Locked {
 
 /// Locks the wallets `ids` (of one merchant and env) in ascending id order, until the
 /// transaction ends, and answers their balances with which of `hashes` stored transactions
-/// hold: one statement on PostgreSQL. A writer that changes several wallets in one
+/// hold. A writer that changes several wallets in one
 /// transaction reads them this way, in the global order (merchant, env, wallet id), so
 /// writers of several servers never wait on each other in a cycle; SQLite's write
 /// transaction already excludes every other writer. A wallet that does not exist is missing
@@ -239,43 +239,54 @@ pub async fn lock_for_group(
     let mut ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    let (balances, hashes_taken): (Vec<(String, i64)>, Vec<String>) =
-        if let Some(pg) = conn.postgres() {
-            // Rows are locked as the sorted scan hands them out, so in id order.
-            let rows: Vec<(String, i64, Option<Vec<String>>)> = sqlx::query_as(
-            "WITH locked AS (SELECT id, balance FROM wallets WHERE merchant_id = $1 AND env = $2 \
-                 AND id = ANY($3) ORDER BY id FOR UPDATE) \
-             SELECT id, balance, (SELECT array_agg(hash) FROM wallet_transactions \
-                 WHERE merchant_id = $1 AND env = $2 AND hash = ANY($4)) FROM locked",
+    // The hashes are read by a statement of their own, after the locks are held: a statement
+    // that waited for a lock still reads with the snapshot it started with, which would miss
+    // a hash that the group holding the lock just stored.
+    let balances: Vec<(String, i64)> = if let Some(pg) = conn.postgres() {
+        // Rows are locked as the sorted scan hands them out, so in id order.
+        sqlx::query_as(
+            "SELECT id, balance FROM wallets WHERE merchant_id = $1 AND env = $2 \
+             AND id = ANY($3) ORDER BY id FOR UPDATE",
         )
         .bind(merchant_id.as_str())
         .bind(env.as_str())
         .bind(&ids)
+        .fetch_all(pg)
+        .await?
+    } else {
+        let mut balances = Vec::with_capacity(ids.len());
+        for id in ids {
+            let balance: Option<i64> = crate::query(
+                "SELECT balance FROM wallets WHERE merchant_id = $1 AND env = $2 AND id = $3",
+            )
+            .bind(merchant_id.as_str())
+            .bind(env.as_str())
+            .bind(id)
+            .scalar_optional(conn)
+            .await?;
+            balances.extend(balance.map(|b| (id.to_string(), b)));
+        }
+        balances
+    };
+    let hashes_taken = if hashes.is_empty() {
+        Vec::new()
+    } else if let Some(pg) = conn.postgres() {
+        sqlx::query_scalar(
+            "SELECT hash FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 \
+             AND hash = ANY($3)",
+        )
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
         .bind(hashes)
         .fetch_all(pg)
-        .await?;
-            let taken = rows.first().and_then(|r| r.2.clone()).unwrap_or_default();
-            (rows.into_iter().map(|(id, b, _)| (id, b)).collect(), taken)
-        } else {
-            let mut balances = Vec::with_capacity(ids.len());
-            for id in ids {
-                let balance: Option<i64> = crate::query(
-                    "SELECT balance FROM wallets WHERE merchant_id = $1 AND env = $2 AND id = $3",
-                )
-                .bind(merchant_id.as_str())
-                .bind(env.as_str())
-                .bind(id)
-                .scalar_optional(conn)
-                .await?;
-                balances.extend(balance.map(|b| (id.to_string(), b)));
-            }
-            let taken = find_by_hashes(conn, merchant_id, env, hashes)
-                .await?
-                .into_iter()
-                .map(|t| t.hash)
-                .collect();
-            (balances, taken)
-        };
+        .await?
+    } else {
+        find_by_hashes(conn, merchant_id, env, hashes)
+            .await?
+            .into_iter()
+            .map(|t| t.hash)
+            .collect()
+    };
     let balances = balances
         .into_iter()
         .map(|(id, balance)| {
@@ -330,12 +341,12 @@ pub async fn write_group(
         "WITH recorded AS (INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, \
              lead_id, kind, amount, balance_after, hash, fingerprint, description, reference, \
              api_key_id, created_at) \
-             SELECT m, e, i, w, l, k, a, b, h, f, d, r, key, $15 FROM UNNEST($1::text[], \
+             SELECT m, e, i, w, l, k, a, b, h, f, d, r, key, $14 FROM UNNEST($1::text[], \
              $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], \
              $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) \
              AS v(m, e, i, w, l, k, a, b, h, f, d, r, key)) \
-         UPDATE wallets AS w SET balance = v.balance, updated_at = $15 \
-         FROM UNNEST($16::text[], $17::text[], $18::text[], $19::bigint[]) AS v(m, e, id, balance) \
+         UPDATE wallets AS w SET balance = v.balance, updated_at = $14 \
+         FROM UNNEST($15::text[], $16::text[], $17::text[], $18::bigint[]) AS v(m, e, id, balance) \
          WHERE w.merchant_id = v.m AND w.env = v.e AND w.id = v.id",
     )
     .bind(texts(|r| r.merchant_id.as_str()))

@@ -39,8 +39,6 @@ pub struct CampaignView {
     pub campaign: CampaignRow,
     /// The API keys allowed to trigger it (rules).
     pub authorized_key_ids: Vec<ApiKeyId>,
-    /// The vaults it draws from (voucher campaigns).
-    pub vault_ids: Vec<VaultId>,
     pub status: CampaignStatus,
 }
 
@@ -77,7 +75,6 @@ impl CampaignView {
         Self {
             campaign,
             authorized_key_ids: links.keys,
-            vault_ids: links.vault_ids,
             status,
         }
     }
@@ -606,12 +603,14 @@ impl App {
         Ok(view)
     }
 
-    /// A campaign's interactions, newest first, of one outcome when asked.
+    /// A campaign's interactions, newest first, of one outcome when asked, and of the leads
+    /// whose email, mobile, customer id or name contains `q` (any case).
     pub async fn list_interactions(
         &self,
         scope: &Scope,
         id: &str,
         outcome: Option<&str>,
+        q: Option<&str>,
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<InteractionRow>, AppError> {
@@ -625,6 +624,7 @@ impl App {
                 )
             })?),
         };
+        let q = crate::catalog::parse_search(q).map_err(AppError::from)?;
         let mut conn = self.db.conn().await?;
         campaigns::find(&mut conn, &scope.merchant_id, scope.env, &id)
             .await?
@@ -635,6 +635,7 @@ impl App {
             scope.env,
             &id,
             outcome,
+            q.as_deref(),
             before,
             limit,
         )

@@ -54,6 +54,13 @@ pub struct VaultView {
 
 // ----- voucher campaigns -----
 
+/// A voucher campaign with its status and the vaults it draws from.
+#[derive(Debug, Clone)]
+pub struct VoucherCampaignView {
+    pub view: CampaignView,
+    pub vault_ids: Vec<VaultId>,
+}
+
 /// A voucher campaign as the merchant writes it.
 #[derive(Debug, Clone, Default)]
 pub struct VoucherCampaignDraft {
@@ -308,7 +315,7 @@ impl App {
         &self,
         scope: &Scope,
         draft: &VoucherCampaignDraft,
-    ) -> Result<CampaignView, AppError> {
+    ) -> Result<VoucherCampaignView, AppError> {
         let c = self.check_voucher_campaign(scope, draft).await?;
         let now = Timestamp::now();
         let row = CampaignRow {
@@ -352,9 +359,50 @@ impl App {
         &self,
         scope: &Scope,
         id: &str,
-    ) -> Result<CampaignView, AppError> {
-        self.campaign_of_kind(scope, id, CampaignKind::Voucher)
-            .await
+    ) -> Result<VoucherCampaignView, AppError> {
+        let view = self
+            .campaign_of_kind(scope, id, CampaignKind::Voucher)
+            .await?;
+        let mut conn = self.db.conn().await?;
+        let vault_ids = vouchers::vaults_of(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            std::slice::from_ref(&view.campaign.id),
+        )
+        .await?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+        Ok(VoucherCampaignView { view, vault_ids })
+    }
+
+    /// One page of voucher campaigns in creation order with their vaults; archived ones only
+    /// when `status` asks for them.
+    pub async fn list_voucher_campaigns(
+        &self,
+        scope: &Scope,
+        status: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<VoucherCampaignView>, AppError> {
+        let views = self
+            .list_campaigns(scope, Some("voucher"), status, after, limit)
+            .await?;
+        let ids: Vec<CampaignId> = views.iter().map(|v| v.campaign.id.clone()).collect();
+        let mut conn = self.db.conn().await?;
+        let vaults = vouchers::vaults_of(&mut conn, &scope.merchant_id, scope.env, &ids).await?;
+        Ok(views
+            .into_iter()
+            .map(|view| {
+                let vault_ids = vaults
+                    .iter()
+                    .filter(|(c, _)| *c == view.campaign.id)
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                VoucherCampaignView { view, vault_ids }
+            })
+            .collect())
     }
 
     /// Changes a voucher campaign's fields; they are checked as a new one's are.
@@ -363,9 +411,9 @@ impl App {
         scope: &Scope,
         id: &str,
         patch: VoucherCampaignPatch,
-    ) -> Result<CampaignView, AppError> {
+    ) -> Result<VoucherCampaignView, AppError> {
         let current = self.voucher_campaign(scope, id).await?;
-        let c = &current.campaign;
+        let c = &current.view.campaign;
         let draft = VoucherCampaignDraft {
             name: patch.name.unwrap_or_else(|| c.name.clone()),
             vault_ids: patch
@@ -431,7 +479,11 @@ impl App {
         name: &str,
         status: Option<&str>,
     ) -> Result<CreatedIntegration, AppError> {
-        let campaign = self.voucher_campaign(scope, campaign_id).await?.campaign;
+        let campaign = self
+            .voucher_campaign(scope, campaign_id)
+            .await?
+            .view
+            .campaign;
         let mut errors = ValidationErrors::new();
         let name = errors.check(parse_name(name, 100));
         let status = errors.check(
@@ -470,7 +522,11 @@ impl App {
         scope: &Scope,
         campaign_id: &str,
     ) -> Result<Vec<IntegrationRow>, AppError> {
-        let campaign = self.voucher_campaign(scope, campaign_id).await?.campaign;
+        let campaign = self
+            .voucher_campaign(scope, campaign_id)
+            .await?
+            .view
+            .campaign;
         let mut conn = self.db.conn().await?;
         Ok(
             vouchers::integrations_of(&mut conn, &scope.merchant_id, scope.env, &campaign.id)
@@ -487,7 +543,11 @@ impl App {
         name: Option<&str>,
         status: Option<&str>,
     ) -> Result<IntegrationRow, AppError> {
-        let campaign = self.voucher_campaign(scope, campaign_id).await?.campaign;
+        let campaign = self
+            .voucher_campaign(scope, campaign_id)
+            .await?
+            .view
+            .campaign;
         let integration_id: IntegrationId = named(integration_id, "integration")?;
         let mut errors = ValidationErrors::new();
         let name = name.and_then(|n| errors.check(parse_name(n, 100)));

@@ -21,6 +21,7 @@ use punchcard_domain::{Env, MerchantId, WalletId, WalletTransactionId};
 use punchcard_store::idempotency::{self, Fence};
 use punchcard_store::wallets::{self, TransactionRow};
 use punchcard_store::{commit_fenced, quotas, Backend, Db, StoreError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -61,6 +62,26 @@ struct Item {
 #[derive(Clone)]
 pub struct LedgerWriter {
     queue: mpsc::Sender<Item>,
+    counts: Arc<Counts>,
+}
+
+/// What this server's writer has done since it started.
+#[derive(Debug, Default)]
+struct Counts {
+    groups: AtomicU64,
+    items: AtomicU64,
+    fallbacks: AtomicU64,
+}
+
+/// A reading of [`LedgerWriter::stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Groups applied (a group of one included).
+    pub groups: u64,
+    /// Transactions in them.
+    pub items: u64,
+    /// Groups that failed as a whole and were applied again one by one.
+    pub fallbacks: u64,
 }
 
 impl std::fmt::Debug for LedgerWriter {
@@ -83,10 +104,20 @@ impl LedgerWriter {
             Backend::Postgres => POSTGRES_WRITERS,
         };
         let received = Arc::new(Mutex::new(received));
+        let counts = Arc::new(Counts::default());
         for _ in 0..writers {
-            tokio::spawn(run(db.clone(), received.clone()));
+            tokio::spawn(run(db.clone(), received.clone(), counts.clone()));
         }
-        Self { queue }
+        Self { queue, counts }
+    }
+
+    /// What the writer has done since it started.
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            groups: self.counts.groups.load(Ordering::Relaxed),
+            items: self.counts.items.load(Ordering::Relaxed),
+            fallbacks: self.counts.fallbacks.load(Ordering::Relaxed),
+        }
     }
 
     /// Queues a transaction and waits for its answer, which comes once it is committed (or
@@ -120,7 +151,7 @@ impl LedgerWriter {
     }
 }
 
-async fn run(db: Db, received: Arc<Mutex<mpsc::Receiver<Item>>>) {
+async fn run(db: Db, received: Arc<Mutex<mpsc::Receiver<Item>>>, counts: Arc<Counts>) {
     let mut batch = Vec::with_capacity(BATCH_LIMIT);
     loop {
         // One writer at a time takes what is queued; the others are busy applying theirs.
@@ -138,7 +169,7 @@ async fn run(db: Db, received: Arc<Mutex<mpsc::Receiver<Item>>>) {
             .map(|item: Item| (item.pending, item.answer))
             .unzip();
         let (items, started) = (group.len(), std::time::Instant::now());
-        let results = apply_group(&db, group).await;
+        let results = apply_counted(&db, group, &counts).await;
         tracing::debug!(
             items,
             elapsed_us = started.elapsed().as_micros() as u64,
@@ -166,7 +197,32 @@ struct Tenant<'a> {
 /// order, as if each had run alone in that order: together in one database transaction (a
 /// group of one alone), or one by one if the group as a whole fails. Answers exist only once
 /// what they report is committed.
-pub async fn apply_group(db: &Db, mut group: Vec<Pending>) -> Vec<Result<Posted, AppError>> {
+pub async fn apply_group(db: &Db, group: Vec<Pending>) -> Applied {
+    let counts = Counts::default();
+    let results = apply_counted(db, group, &counts).await;
+    Applied {
+        results,
+        fell_back: counts.fallbacks.load(Ordering::Relaxed) > 0,
+    }
+}
+
+/// The answers to a group, in order.
+#[derive(Debug)]
+pub struct Applied {
+    pub results: Vec<Result<Posted, AppError>>,
+    /// The group failed as a whole and its items were applied one by one.
+    pub fell_back: bool,
+}
+
+async fn apply_counted(
+    db: &Db,
+    mut group: Vec<Pending>,
+    counts: &Counts,
+) -> Vec<Result<Posted, AppError>> {
+    counts.groups.fetch_add(1, Ordering::Relaxed);
+    counts
+        .items
+        .fetch_add(group.len() as u64, Ordering::Relaxed);
     if group.len() == 1 {
         let p = group.pop().expect("one item");
         return vec![apply_alone(db, &p.scope, p.ready, p.fence.as_ref()).await];
@@ -174,6 +230,7 @@ pub async fn apply_group(db: &Db, mut group: Vec<Pending>) -> Vec<Result<Posted,
     let outcomes = match apply_together(db, &group).await {
         Ok(outcomes) => outcomes,
         Err(e) => {
+            counts.fallbacks.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %e, items = group.len(),
                 "a group of wallet transactions failed; applying them one by one");
             group.iter().map(|_| None).collect()
@@ -220,6 +277,7 @@ fn burns_reward_quota(item: &Pending) -> bool {
 /// the balances set in one more.
 async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
     let now = Timestamp::now();
+    let started = std::time::Instant::now();
     let mut tx = db.begin_write().await?;
 
     // Wallets are locked first, in one global order (merchant, env, wallet id), so groups of
@@ -260,6 +318,7 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
         }
     }
 
+    let locked_us = started.elapsed().as_micros() as u64;
     // Reward quota, taken once per merchant for every prod reward that may apply; what is
     // not used goes back before the commit.
     let mut wanted: BTreeMap<String, (&Scope, i64)> = BTreeMap::new();
@@ -349,7 +408,9 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
             changed.push((&row.merchant_id, row.env, &row.wallet_id, balance));
         }
     }
+    let checked_us = started.elapsed().as_micros() as u64;
     wallets::write_group(&mut tx, &rows, &changed, now).await?;
+    let written_us = started.elapsed().as_micros() as u64;
 
     for (merchant, reserve) in &reserves {
         let (scope, _) = wanted[merchant];
@@ -364,6 +425,14 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
         }
     }
     commit_fenced(tx, None).await?;
+    tracing::debug!(
+        items = items.len(),
+        locked_us,
+        checked_us,
+        written_us,
+        committed_us = started.elapsed().as_micros() as u64,
+        "ledger group applied"
+    );
     Ok(outcomes)
 }
 

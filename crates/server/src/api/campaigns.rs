@@ -606,6 +606,10 @@ pub struct InteractionFilters {
     /// `awarded`, `out_of_vouchers`, `error` or `exception`.
     #[param(pattern = "^(awarded|out_of_vouchers|error|exception)$")]
     pub outcome: Option<String>,
+    /// Part of the lead's email, mobile, customer id or name (any case), at most 100
+    /// characters.
+    #[param(max_length = 100)]
+    pub q: Option<String>,
 }
 
 /// A campaign's interactions, newest first: every trigger, whatever its outcome.
@@ -631,6 +635,7 @@ pub async fn list_interactions(
             &Scope::from(&caller),
             id.as_str(),
             filters.outcome.as_deref(),
+            filters.q.as_deref(),
             page.after.as_deref(),
             page.fetch_limit(),
         )

@@ -3,6 +3,7 @@
 pub mod allowed_ips;
 pub mod auth;
 pub mod award;
+pub mod campaign_reports;
 pub mod campaigns;
 pub mod catalog;
 pub mod coupons;
@@ -138,6 +139,7 @@ unreachable, calls are served without a limit and without these headers.",
         vouchers::list_integrations,
         vouchers::update_integration,
         award::award,
+        campaign_reports::get_report,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
     modifiers(&BasicAuth, &SharedAnswers, &IdShapes),
@@ -367,6 +369,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/voucher_campaigns/{id}/integrations/{integration_id}",
             axum::routing::patch(vouchers::update_integration),
         )
+        .route(
+            "/api/v1/campaigns/{id}/report",
+            get(campaign_reports::get_report),
+        )
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(axum::middleware::from_fn(extract::body_ceiling))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
@@ -396,7 +402,27 @@ fn award_routes(state: &AppState) -> Router<AppState> {
         ))
 }
 
-/// `/api/v1/openapi.json` and the docs at `/api/docs`, served from the binary.
+/// Where the server serves its README, the integration guide a rule's developer is sent to.
+pub const GUIDE_PATH: &str = "/api/guide";
+/// The README's section that guides triggering rules (a test checks that it exists).
+pub const GUIDE_SECTION: &str = "Campaigns: rules, tasks and surprises";
+
+const README: &str = include_str!("../../../../README.md");
+
+/// The README as plain text: its [`GUIDE_SECTION`] is the guide to triggering rules.
+async fn guide() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        README,
+    )
+}
+
+/// `/api/v1/openapi.json` and the docs at `/api/docs`, served from the binary, and the guide.
 pub fn docs() -> Router<AppState> {
-    Router::new().merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+    Router::new()
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+        .route(GUIDE_PATH, get(guide))
 }

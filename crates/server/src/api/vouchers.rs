@@ -5,9 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use punchcard_app::campaigns::vouchers::{
-    CreatedIntegration, VoucherCampaignDraft, VoucherCampaignPatch,
+    CreatedIntegration, VoucherCampaignDraft, VoucherCampaignPatch, VoucherCampaignView,
 };
-use punchcard_app::campaigns::CampaignView;
 use punchcard_app::ledger::Scope;
 use punchcard_domain::{CampaignId, IntegrationId};
 use punchcard_store::vouchers::IntegrationRow;
@@ -46,16 +45,17 @@ pub struct VoucherCampaign {
     pub updated_at: String,
 }
 
-impl From<CampaignView> for VoucherCampaign {
-    fn from(v: CampaignView) -> Self {
-        let c = v.campaign;
+impl From<VoucherCampaignView> for VoucherCampaign {
+    fn from(v: VoucherCampaignView) -> Self {
+        let (view, vault_ids) = (v.view, v.vault_ids);
+        let c = view.campaign;
         Self {
             id: c.id.to_string(),
             kind: c.kind.to_string(),
             name: c.name,
-            status: v.status.to_string(),
+            status: view.status.to_string(),
             paused: !c.active,
-            vault_ids: v.vault_ids.iter().map(|v| v.to_string()).collect(),
+            vault_ids: vault_ids.iter().map(|v| v.to_string()).collect(),
             max_per_redeemer: c.max_per_lead,
             starts_at: moment(c.starts_at),
             ends_at: moment(c.ends_at),
@@ -215,15 +215,14 @@ pub async fn list_voucher_campaigns(
     let page = params.parse()?;
     let rows = state
         .app
-        .list_campaigns(
+        .list_voucher_campaigns(
             &Scope::from(&caller),
-            Some("voucher"),
             filters.status.as_deref(),
             page.after.as_deref(),
             page.fetch_limit(),
         )
         .await?;
-    let page = page.page(rows, |v| v.campaign.id.to_string());
+    let page = page.page(rows, |v| v.view.campaign.id.to_string());
     Ok(Json(Page {
         data: page.data.into_iter().map(VoucherCampaign::from).collect(),
         next_cursor: page.next_cursor,

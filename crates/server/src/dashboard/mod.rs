@@ -28,6 +28,11 @@ pub mod allowed_ips;
 pub mod api_keys;
 pub mod assets;
 pub mod auth;
+pub mod campaigns;
+pub mod campaigns_report;
+pub mod campaigns_rules;
+pub mod campaigns_surprises;
+pub mod campaigns_tasks;
 pub mod catalog;
 pub mod chrome;
 pub mod cookies;
@@ -101,6 +106,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(stores::routes())
         .merge(leads::routes())
         .merge(wallets::routes())
+        .merge(campaigns_rules::routes())
+        .merge(campaigns_tasks::routes())
+        .merge(campaigns_surprises::routes())
+        .merge(campaigns_report::routes())
         .route_layer(from_fn_with_state(state.clone(), session::layer));
     Router::new()
         .merge(pages)

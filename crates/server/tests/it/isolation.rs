@@ -369,6 +369,7 @@ const ENDPOINTS: &[Endpoint] = &[
         new_award_setup,
         r#"{"redeemer": {"name": "Iso"}, "hash": "iso-{value}"}"#,
     ),
+    ep("GET", "/api/v1/campaigns/{id}/report", Scope::Env, new_rule),
 ];
 
 // ---- Setup functions: create something for `m` in `env`, answer its id ---------------------
@@ -702,6 +703,7 @@ async fn voucher_campaign_of(t: &TestApp, m: &MerchantId, env: Env, vaults: Vec<
         )
         .await
         .expect("voucher campaign created")
+        .view
         .campaign
         .id
         .to_string()

@@ -134,7 +134,12 @@ async fn a_group_answers_each_item_as_if_alone(t: TestApp) {
     ];
     group[14].fence = Some(holding.clone());
     group[15].fence = Some(superseded.clone());
-    let results = apply_group(&t.app.db, group).await;
+    let applied = apply_group(&t.app.db, group).await;
+    assert!(
+        !applied.fell_back,
+        "the group applies together, in one transaction"
+    );
+    let results = applied.results;
     let first = results[0].as_ref().unwrap().transaction.id.clone();
     let got: Vec<String> = results.iter().map(outcome).collect();
     assert_eq!(
@@ -310,6 +315,13 @@ async fn a_burst_of_mixed_transactions_answers_each_as_if_alone(t: TestApp) {
     let bodies = mixed_bodies(&wallets, "burst", 300);
     let answers = burst(std::slice::from_ref(&api), bodies.clone()).await;
     check_burst(&t, &m, &api, &wallets, &bodies, &answers, 10).await;
+    // Concurrent requests were grouped, and every group applied together.
+    let stats = t
+        .app
+        .ledger_writer_stats()
+        .expect("the server runs a ledger writer");
+    assert!(stats.items > stats.groups, "{stats:?}");
+    assert_eq!(stats.fallbacks, 0, "{stats:?}");
     t.stop().await;
 }
 

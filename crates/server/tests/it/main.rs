@@ -13,6 +13,7 @@ mod api_keys_dashboard;
 mod browser;
 mod callbacks;
 mod campaigns;
+mod campaigns_dashboard;
 mod catalog;
 mod catalog_browser;
 mod catalog_dashboard;

@@ -60,6 +60,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("delete", "/api/v1/surprises/{id}"),
     ("post", "/api/v1/surprise_activities"),
     ("get", "/api/v1/surprise_activities"),
+    ("get", "/api/v1/campaigns/{id}/report"),
 ];
 
 /// Operations whose request carries a body.
