@@ -385,11 +385,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 }
 
 /// `POST /api/v1/award`, authenticated by a voucher campaign's integration instead of an API
-/// key, under the same rate limit, allowed IPs and body ceiling. Its retry key is the
-/// body's `hash`.
+/// key, under the same idempotency keys, rate limit, allowed IPs and body ceiling (its own
+/// retry key is the body's `hash`).
 fn award_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/award", post(award::award))
+        .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(axum::middleware::from_fn(extract::body_ceiling))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
         .route_layer(from_fn_with_state(
@@ -405,7 +406,7 @@ fn award_routes(state: &AppState) -> Router<AppState> {
 /// Where the server serves its README, the integration guide a rule's developer is sent to.
 pub const GUIDE_PATH: &str = "/api/guide";
 /// The README's section that guides triggering rules (a test checks that it exists).
-pub const GUIDE_SECTION: &str = "Campaigns: rules, tasks and surprises";
+pub const GUIDE_SECTION: &str = "Campaigns: rules, tasks, surprises and voucher campaigns";
 
 const README: &str = include_str!("../../../../README.md");
 

@@ -549,6 +549,20 @@ async fn awards_are_idempotent_and_limited_per_redeemer(t: TestApp) {
     app.post("/api/v1/award", award_body("bob@example.com", "order-1"))
         .await
         .assert_problem(422, "idempotency_mismatch");
+    // An Idempotency-Key works as on every POST.
+    let keyed = |hash: &str| {
+        app.request(reqwest::Method::POST, "/api/v1/award")
+            .header("idempotency-key", "award-key-1")
+            .json(&award_body("cy@example.com", hash))
+    };
+    let once = crate::common::ApiResponse::read(keyed("order-5")).await;
+    assert_eq!(once.status(), 201, "{}", once.json());
+    let twice = crate::common::ApiResponse::read(keyed("order-5")).await;
+    assert_eq!(twice.header("idempotent-replayed"), Some("true"));
+    assert_eq!(twice.json(), once.json());
+    crate::common::ApiResponse::read(keyed("order-6"))
+        .await
+        .assert_problem(422, "idempotency_mismatch");
     // One voucher per redeemer: the same email, or the same person by another detail.
     app.post("/api/v1/award", award_body("ann@example.com", "order-2"))
         .await
@@ -565,8 +579,8 @@ async fn awards_are_idempotent_and_limited_per_redeemer(t: TestApp) {
         .expect(201);
     assert_ne!(bob["voucher"]["code"], first["voucher"]["code"]);
     let got = api.get_ok(&format!("/api/v1/vaults/{v}")).await;
-    assert_eq!(got["available"], 1);
-    assert_eq!(got["issued"], 2);
+    assert_eq!(got["available"], 0);
+    assert_eq!(got["issued"], 3);
     let seen = interactions(&api, &c).await;
     let awarded = seen.iter().filter(|i| i["outcome"] == "awarded").count();
     let errors: Vec<&str> = seen
@@ -574,7 +588,7 @@ async fn awards_are_idempotent_and_limited_per_redeemer(t: TestApp) {
         .filter(|i| i["outcome"] == "error")
         .map(|i| i["error_code"].as_str().unwrap())
         .collect();
-    assert_eq!(awarded, 2, "a replay writes nothing");
+    assert_eq!(awarded, 3, "a replay writes nothing");
     assert_eq!(
         errors,
         ["limit_reached", "limit_reached", "idempotency_mismatch"]
