@@ -60,7 +60,7 @@ impl Links {
     }
 
     /// Whether a campaign of `kind` with these links is configured enough to be live.
-    pub fn configure(&self, kind: CampaignKind) -> bool {
+    pub fn configured_for(&self, kind: CampaignKind) -> bool {
         match kind {
             CampaignKind::Rule => !self.keys.is_empty(),
             CampaignKind::Voucher => !self.vault_ids.is_empty() && self.live_integration,
@@ -71,7 +71,7 @@ impl Links {
 
 impl CampaignView {
     fn of(campaign: CampaignRow, links: Links, now: Timestamp) -> Self {
-        let status = status_of(&campaign, links.configure(campaign.kind), now);
+        let status = status_of(&campaign, links.configured_for(campaign.kind), now);
         Self {
             campaign,
             authorized_key_ids: links.keys,
@@ -81,7 +81,7 @@ impl CampaignView {
 }
 
 /// The status of a campaign: one function for every kind. `configured` says whether the
-/// kind's own configuration is complete ([`Links::configure`]: a rule's authorized key, a
+/// kind's own configuration is complete ([`Links::configured_for`]: a rule's authorized key, a
 /// voucher campaign's vault and live integration); kinds that need nothing ignore it.
 pub fn status_of(c: &CampaignRow, configured: bool, now: Timestamp) -> CampaignStatus {
     let configured = match c.kind {

@@ -870,7 +870,7 @@ impl App {
         let links = links_of(conn, scope, std::slice::from_ref(id)).await?;
         Ok(links
             .first()
-            .is_some_and(|(_, l)| l.configure(CampaignKind::Voucher)))
+            .is_some_and(|(_, l)| l.configured_for(CampaignKind::Voucher)))
     }
 
     async fn replay_award(
