@@ -26,6 +26,7 @@ pub enum Nav {
     Rules,
     Tasks,
     Surprises,
+    Vaults,
     ApiKeys,
     AllowedIps,
     Notifications,
@@ -197,6 +198,7 @@ impl Chrome {
             (Nav::Rules, "Rules", "/dashboard/rules", true),
             (Nav::Tasks, "Tasks", "/dashboard/tasks", true),
             (Nav::Surprises, "Surprises", "/dashboard/surprises", true),
+            (Nav::Vaults, "Vaults", "/dashboard/vaults", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (
                 Nav::AllowedIps,

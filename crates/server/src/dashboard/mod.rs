@@ -51,6 +51,7 @@ pub mod offers;
 pub mod overview;
 pub mod session;
 pub mod stores;
+pub mod vaults;
 pub mod wallets;
 
 use axum::http::StatusCode;
@@ -98,6 +99,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(kyc::routes())
         .merge(api_keys::routes())
         .merge(allowed_ips::routes())
+        .merge(vaults::routes())
         .merge(coupon_codes::routes())
         .merge(coupons::routes())
         .merge(members::routes())

@@ -732,6 +732,74 @@ async fn merchants_and_environments_stay_apart(t: TestApp) {
     t.stop().await;
 }
 
+async fn the_vaults_page_lists_and_adds_vaults(t: TestApp) {
+    use crate::common::dashboard::merchant_with_member;
+    let (m, member) = merchant_with_member(&t, "Acme", true).await;
+    let html = member.page(&t, "/dashboard/vaults").await;
+    assert!(html.contains("No vault yet"), "{html}");
+
+    // Every bad field is named next to its input, and what was typed stays.
+    let res = member
+        .post(
+            &t,
+            "/dashboard/vaults",
+            &[("name", "Books"), ("vendor", ""), ("amount", "ten")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Vendor is required"), "{html}");
+    assert!(
+        html.contains("Amount must be a whole number of cents"),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="Books""#), "{html}");
+
+    let res = member
+        .post(
+            &t,
+            "/dashboard/vaults",
+            &[
+                ("name", "Books 10"),
+                ("vendor", "Bookshop"),
+                ("amount", "1000"),
+                ("test", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    // Its codes go in like a deal's; the page shows the stock.
+    let mut made = None;
+    for env in [Env::Dev, Env::Prod] {
+        let scope = Scope::new(&m, env);
+        if let Some(v) = t.app.list_vaults(&scope, None, 10).await.unwrap().pop() {
+            made = Some((scope, v));
+        }
+    }
+    let (scope, v) = made.expect("the vault, in the dashboard's environment");
+    assert!(v.vault.test);
+    assert_eq!(
+        (v.vault.vendor.as_str(), v.vault.amount),
+        ("Bookshop", 1000)
+    );
+    t.app
+        .generate_codes(&scope, v.vault.id.as_str(), 3)
+        .await
+        .unwrap();
+    let html = member.page(&t, "/dashboard/vaults").await;
+    assert!(html.contains("Vault Books 10 added."), "{html}");
+    assert!(html.contains(v.vault.id.as_str()), "{html}");
+    assert!(
+        html.contains(r#"<td data-label="Available">3</td>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<td data-label="Kind">Test</td>"#),
+        "{html}"
+    );
+    t.stop().await;
+}
+
 on_both_backends!(
     vaults_hold_codes_added_generated_and_uploaded,
     statuses_follow_dates_and_configuration,
@@ -739,4 +807,5 @@ on_both_backends!(
     awards_are_idempotent_and_limited_per_redeemer,
     concurrent_awards_hand_out_each_voucher_once,
     merchants_and_environments_stay_apart,
+    the_vaults_page_lists_and_adds_vaults,
 );
