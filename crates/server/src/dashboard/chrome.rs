@@ -27,6 +27,7 @@ pub enum Nav {
     Tasks,
     Surprises,
     Vaults,
+    VoucherCampaigns,
     ApiKeys,
     AllowedIps,
     Notifications,
@@ -198,6 +199,12 @@ impl Chrome {
             (Nav::Rules, "Rules", "/dashboard/rules", true),
             (Nav::Tasks, "Tasks", "/dashboard/tasks", true),
             (Nav::Surprises, "Surprises", "/dashboard/surprises", true),
+            (
+                Nav::VoucherCampaigns,
+                "Voucher campaigns",
+                "/dashboard/voucher-campaigns",
+                true,
+            ),
             (Nav::Vaults, "Vaults", "/dashboard/vaults", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (

@@ -52,6 +52,7 @@ pub mod overview;
 pub mod session;
 pub mod stores;
 pub mod vaults;
+pub mod vouchers;
 pub mod wallets;
 
 use axum::http::StatusCode;
@@ -100,6 +101,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(api_keys::routes())
         .merge(allowed_ips::routes())
         .merge(vaults::routes())
+        .merge(vouchers::routes())
         .merge(coupon_codes::routes())
         .merge(coupons::routes())
         .merge(members::routes())

@@ -800,6 +800,143 @@ async fn the_vaults_page_lists_and_adds_vaults(t: TestApp) {
     t.stop().await;
 }
 
+async fn voucher_campaign_pages_create_edit_and_add_integrations(t: TestApp) {
+    use crate::common::dashboard::merchant_with_member;
+    let (m, member) = merchant_with_member(&t, "Acme", true).await;
+    let res = member
+        .post(
+            &t,
+            "/dashboard/vaults",
+            &[
+                ("name", "Books test"),
+                ("vendor", "Bookshop"),
+                ("amount", "1000"),
+                ("test", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let mut found = None;
+    for env in [Env::Dev, Env::Prod] {
+        let scope = Scope::new(&m, env);
+        if let Some(v) = t.app.list_vaults(&scope, None, 10).await.unwrap().pop() {
+            found = Some((scope, v.vault.id.to_string()));
+        }
+    }
+    let (scope, vault) = found.expect("the vault");
+    t.app
+        .create_code(&scope, &vault, None, "PAGE-1")
+        .await
+        .unwrap();
+
+    let html = member.page(&t, "/dashboard/voucher-campaigns/new").await;
+    assert!(
+        html.contains(&format!(r#"name="vault_ids" value="{vault}""#)),
+        "{html}"
+    );
+    let res = member
+        .post(
+            &t,
+            "/dashboard/voucher-campaigns",
+            &[
+                ("name", ""),
+                ("vault_ids", &vault),
+                ("max_per_redeemer", "lots"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Name is required"), "{html}");
+    assert!(
+        html.contains("Vouchers per customer must be a whole number"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(r#"value="{vault}" checked"#)),
+        "ticks kept: {html}"
+    );
+    let res = member
+        .post(
+            &t,
+            "/dashboard/voucher-campaigns",
+            &[
+                ("name", "Thanks"),
+                ("vault_ids", &vault),
+                ("max_per_redeemer", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let campaign = t
+        .app
+        .list_voucher_campaigns(&scope, None, None, 10)
+        .await
+        .unwrap()
+        .pop()
+        .expect("the campaign");
+    let id = campaign.view.campaign.id.to_string();
+    assert_eq!(campaign.vault_ids.len(), 1);
+    assert_eq!(campaign.view.campaign.max_per_lead, Some(1));
+    assert!(!campaign.view.campaign.active, "created paused");
+    let html = member.page(&t, "/dashboard/voucher-campaigns").await;
+    assert!(html.contains("Thanks"), "{html}");
+    let html = member
+        .page(&t, &format!("/dashboard/voucher-campaigns/{id}"))
+        .await;
+    assert!(
+        html.contains(&format!(r#"value="{vault}" checked"#)),
+        "saved ticks: {html}"
+    );
+
+    // An integration's secret is shown once, and works.
+    let path = format!("/dashboard/voucher-campaigns/{id}/integrations");
+    let html = member.page(&t, &path).await;
+    assert!(html.contains("No integration yet"), "{html}");
+    let res = member
+        .post(&t, &path, &[("name", ""), ("status", "test")])
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = member
+        .post(&t, &path, &[("name", "Checkout"), ("status", "test")])
+        .await;
+    assert_eq!(res.status(), 201);
+    let html = res.text().await.unwrap();
+    let secret = html
+        .split(r#"<code class="secret">"#)
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .expect("the secret")
+        .to_string();
+    let integration = t
+        .app
+        .list_integrations(&scope, &id)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let again = member.page(&t, &path).await;
+    assert!(!again.contains(&secret), "shown once");
+    assert!(again.contains(integration.id.as_str()));
+    let award = t
+        .api(&(integration.id.to_string(), secret))
+        .post("/api/v1/award", award_body("ann@example.com", "page-1"))
+        .await
+        .expect(201);
+    assert_eq!(award["voucher"]["code"], "PAGE-1");
+    let res = member
+        .post(
+            &t,
+            &format!("{path}/{}", integration.id),
+            &[("status", "revoked")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let html = member.page(&t, &path).await;
+    assert!(html.contains("Checkout is now revoked."), "{html}");
+    t.stop().await;
+}
+
 on_both_backends!(
     vaults_hold_codes_added_generated_and_uploaded,
     statuses_follow_dates_and_configuration,
@@ -808,4 +945,5 @@ on_both_backends!(
     concurrent_awards_hand_out_each_voucher_once,
     merchants_and_environments_stay_apart,
     the_vaults_page_lists_and_adds_vaults,
+    voucher_campaign_pages_create_edit_and_add_integrations,
 );
