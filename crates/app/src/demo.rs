@@ -69,7 +69,12 @@ impl App {
                     .await?;
                 new_keys.push((env, key));
             }
-            self.seed_demo_data(&merchant_id).await?;
+            let dev_key = new_keys
+                .iter()
+                .find(|(env, _)| *env == Env::Dev)
+                .map(|(_, k)| k.clone())
+                .ok_or(AppError::NotFound("api key"))?;
+            self.seed_demo_data(&merchant_id, &dev_key).await?;
             self.notify(
                 &merchant_id,
                 "demo",
@@ -96,9 +101,14 @@ fn demo_password() -> String {
 }
 
 impl App {
-    /// A few DEV customers with points, a deal with codes and a coupon, so every page has
-    /// something to show. Written through the same use cases as the API.
-    async fn seed_demo_data(&self, merchant_id: &MerchantId) -> Result<(), AppError> {
+    /// A few DEV customers with points, a deal with codes and a coupon, and a task, a birthday
+    /// surprise and an earn rule with some activity, so every page has something to show.
+    /// Written through the same use cases as the API.
+    async fn seed_demo_data(
+        &self,
+        merchant_id: &MerchantId,
+        dev_key: &crate::api_keys::CreatedApiKey,
+    ) -> Result<(), AppError> {
         use crate::coupons::NewCoupon;
         use crate::ledger::{NewLead, NewTransaction, Scope};
         let scope = Scope::new(merchant_id, Env::Dev);
@@ -125,12 +135,22 @@ impl App {
             .await?;
         let deal_id = deal.deal.id.to_string();
         self.generate_codes(&scope, &deal_id, 25).await?;
+        // Alan's birthday is today, so the birthday surprise has someone to surprise.
+        let today = Timestamp::now().datetime().date();
+        let birthday = format!("1992-{:02}-{:02}", u8::from(today.month()), today.day());
         let people = [
-            ("demo-0001", "Ada Example", "ada@example.com", 340),
-            ("demo-0002", "Grace Example", "grace@example.com", 90),
-            ("demo-0003", "Alan Example", "alan@example.com", 0),
+            ("demo-0001", "Ada Example", "ada@example.com", 340, None),
+            ("demo-0002", "Grace Example", "grace@example.com", 90, None),
+            (
+                "demo-0003",
+                "Alan Example",
+                "alan@example.com",
+                0,
+                Some(birthday),
+            ),
         ];
-        for (i, (customer_id, name, email, points)) in people.into_iter().enumerate() {
+        let mut leads = Vec::new();
+        for (i, (customer_id, name, email, points, dob)) in people.into_iter().enumerate() {
             let lead = self
                 .create_lead(
                     &scope,
@@ -138,10 +158,12 @@ impl App {
                         customer_id: customer_id.to_string(),
                         name: Some(name.to_string()),
                         email: Some(email.to_string()),
+                        dob,
                         ..Default::default()
                     },
                 )
                 .await?;
+            leads.push(lead.id.to_string());
             let wallet = self
                 .create_wallet(&scope, lead.id.as_str(), beans.id.as_str())
                 .await?;
@@ -171,6 +193,105 @@ impl App {
                 )
                 .await?;
             }
+        }
+        self.seed_demo_campaigns(&scope, dev_key, beans.id.as_str(), &deal_id, &leads)
+            .await
+    }
+
+    /// A task (three visits earn 10-25 beans) with one lead part-way and one done, a birthday
+    /// surprise claimed once, and an earn rule (a bean per 10 spent, at most 50) triggered twice.
+    async fn seed_demo_campaigns(
+        &self,
+        scope: &crate::ledger::Scope,
+        dev_key: &crate::api_keys::CreatedApiKey,
+        currency_id: &str,
+        deal_id: &str,
+        leads: &[String],
+    ) -> Result<(), AppError> {
+        use crate::campaigns::surprises::{NewClaim, SurpriseDraft};
+        use crate::campaigns::tasks::{NewActivity, TaskDraft};
+        use crate::campaigns::{RuleDraft, Trigger};
+        let key = self
+            .authenticate_api_key(dev_key.id.as_str(), &dev_key.secret)
+            .await?;
+        let task = self
+            .create_task(
+                scope,
+                &TaskDraft {
+                    name: "Three visits".to_string(),
+                    currency_id: Some(currency_id.to_string()),
+                    reward: "points".to_string(),
+                    count: Some(3),
+                    min_reward: Some(10),
+                    max_reward: Some(25),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        for (lead, visits) in leads.iter().zip([2, 3]) {
+            for visit in 0..visits {
+                self.record_task_activity(
+                    &key,
+                    &NewActivity {
+                        task_id: task.campaign.id.to_string(),
+                        lead_id: lead.clone(),
+                        hash: format!("demo-visit-{lead}-{visit}"),
+                    },
+                )
+                .await?;
+            }
+        }
+        let surprise = self
+            .create_surprise(
+                scope,
+                &SurpriseDraft {
+                    name: "Birthday coffee".to_string(),
+                    occasion: "lead_birthday".to_string(),
+                    count: Some(1),
+                    deal_id: deal_id.to_string(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        if let Some(alan) = leads.get(2) {
+            self.claim_surprise(
+                &key,
+                &NewClaim {
+                    surprise_id: surprise.campaign.id.to_string(),
+                    lead_id: alan.clone(),
+                    hash: "demo-birthday".to_string(),
+                },
+            )
+            .await?;
+        }
+        let rule = self
+            .create_rule(
+                scope,
+                &RuleDraft {
+                    name: "Beans per purchase".to_string(),
+                    direction: "earn".to_string(),
+                    currency_id: currency_id.to_string(),
+                    rate: Some("0.1".to_string()),
+                    cap_max: Some(50),
+                    authorized_key_ids: vec![dev_key.id.to_string()],
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let rule_id = rule.campaign.id.to_string();
+        self.set_rule_active(scope, &rule_id, true).await?;
+        for (i, amount) in [120, 80].into_iter().enumerate() {
+            self.trigger_rule(
+                &key,
+                &rule_id,
+                &Trigger {
+                    lead_id: leads.first().cloned(),
+                    amount: Some(amount),
+                    hash: format!("demo-purchase-{i}"),
+                    ..Default::default()
+                },
+            )
+            .await?;
         }
         Ok(())
     }

@@ -183,6 +183,8 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    /// PostgreSQL: the connections of the ledger writer's groups (see [`Db::begin_group`]).
+    ledger: Option<PgPool>,
     backend: Backend,
     /// SQLite has one writer at a time: writers of this process queue here in arrival order
     /// instead of sleeping and retrying in SQLite's busy handler.
@@ -235,6 +237,7 @@ impl Db {
         let invalid =
             |e: sqlx::Error| StoreError::UnsupportedUrl(format!("invalid database URL: {e}"));
         let unavailable = |e: sqlx::Error| StoreError::Unavailable(describe_connect_error(&e));
+        let mut ledger = None;
         let pool = match backend {
             Backend::Sqlite => {
                 // WAL lets readers run beside the single writer; FULL makes every
@@ -266,6 +269,9 @@ impl Db {
                         tracing::log::LevelFilter::Warn,
                         Duration::from_millis(500),
                     );
+                // The ledger writer's groups get connections of their own, so they never wait
+                // behind requests for one; they are opened when first used.
+                ledger = Some(pool_options(LEDGER_CONNECTIONS).connect_lazy_with(options.clone()));
                 Pool::Postgres(
                     pool_options(20)
                         .connect_with(options)
@@ -276,6 +282,7 @@ impl Db {
         };
         Ok(Self {
             pool,
+            ledger,
             backend,
             writer: Default::default(),
             hub: changes::Hub::new(),
@@ -312,6 +319,24 @@ impl Db {
 
     /// Opens a write transaction. On SQLite it takes the write lock up front (`BEGIN
     /// IMMEDIATE`), so a read-then-write transaction cannot fail to upgrade its lock.
+    /// A write transaction for a group of the ledger writer: on PostgreSQL on a connection
+    /// kept for the writer, so a group never queues behind requests for a connection; on
+    /// SQLite as any write.
+    pub async fn begin_group(&self) -> Result<Tx, StoreError> {
+        let Some(ledger) = &self.ledger else {
+            return self.begin_write().await;
+        };
+        Ok(Tx {
+            inner: Conn::pg_tx(ledger.begin().await?),
+            _turn: None,
+            backend: self.backend,
+            published: Vec::new(),
+            bumped_to: None,
+            hub: self.hub.clone(),
+            savepoints: 0,
+        })
+    }
+
     pub async fn begin_write(&self) -> Result<Tx, StoreError> {
         Ok(match self.backend {
             Backend::Sqlite => {
@@ -413,12 +438,18 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(ledger) = &self.ledger {
+            ledger.close().await;
+        }
         match &self.pool {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
         }
     }
 }
+
+/// Connections kept for the ledger writer's groups on PostgreSQL: one per group in flight.
+pub const LEDGER_CONNECTIONS: u32 = 4;
 
 fn pool_options<DB: sqlx::Database>(max: u32) -> PoolOptions<DB> {
     PoolOptions::new()

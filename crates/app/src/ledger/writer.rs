@@ -24,7 +24,7 @@ use punchcard_store::{commit_fenced, quotas, Backend, Db, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{
     balance_after, post_entry, replay_or_mismatch, Entry, Posted, ReadyTransaction, Scope,
@@ -35,8 +35,8 @@ use crate::AppError;
 /// The most transactions applied in one database transaction.
 pub const BATCH_LIMIT: usize = 256;
 
-/// Groups applied at once on PostgreSQL.
-const POSTGRES_WRITERS: usize = 4;
+/// Groups applied at once on PostgreSQL, each on a connection kept for it.
+const POSTGRES_WRITERS: usize = punchcard_store::LEDGER_CONNECTIONS as usize;
 
 /// Requests that may wait for the writer; past this, new ones wait to be queued.
 const QUEUE_CAPACITY: usize = 4 * BATCH_LIMIT;
@@ -61,7 +61,8 @@ struct Item {
 /// last clone is dropped.
 #[derive(Clone)]
 pub struct LedgerWriter {
-    queue: mpsc::Sender<Item>,
+    /// One queue per group writer; a wallet's transactions always go to the same one.
+    queues: Arc<[mpsc::Sender<Item>]>,
     counts: Arc<Counts>,
 }
 
@@ -87,7 +88,14 @@ pub struct WriterStats {
 impl std::fmt::Debug for LedgerWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LedgerWriter")
-            .field("queued", &(QUEUE_CAPACITY - self.queue.capacity()))
+            .field(
+                "queued",
+                &self
+                    .queues
+                    .iter()
+                    .map(|q| QUEUE_CAPACITY - q.capacity())
+                    .sum::<usize>(),
+            )
             .finish()
     }
 }
@@ -95,20 +103,60 @@ impl std::fmt::Debug for LedgerWriter {
 impl LedgerWriter {
     /// Starts the writer task on the current tokio runtime.
     pub fn start(db: Db) -> Self {
-        let (queue, received) = mpsc::channel(QUEUE_CAPACITY);
-        // SQLite has one writer at a time anyway. PostgreSQL takes several groups at once:
-        // while one group waits on its round trips and its commit, the next one is applied,
-        // and their wallets are locked in one global order, so they never deadlock.
+        // SQLite has one writer at a time anyway. PostgreSQL applies several groups at once:
+        // while one group waits on its round trips and its commit, the others go on. Each
+        // wallet belongs to one of them, so the groups of one server never wait on each
+        // other's row locks; those of several servers lock in one global order and never
+        // deadlock.
         let writers = match db.backend() {
             Backend::Sqlite => 1,
             Backend::Postgres => POSTGRES_WRITERS,
         };
-        let received = Arc::new(Mutex::new(received));
         let counts = Arc::new(Counts::default());
+        let mut queues = Vec::with_capacity(writers);
+        let mut receivers = Vec::with_capacity(writers);
         for _ in 0..writers {
-            tokio::spawn(run(db.clone(), received.clone(), counts.clone()));
+            let (queue, received) = mpsc::channel(QUEUE_CAPACITY);
+            queues.push(queue);
+            receivers.push(received);
         }
-        Self { queue, counts }
+        // The groups run on a thread and runtime of their own: a group makes a few round trips
+        // to the database, and each answer would otherwise wait for a turn behind every request
+        // the server's runtime is busy with, holding the whole group up.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("ledger-writer")
+            .build();
+        match runtime {
+            Ok(runtime) => {
+                let writers: Vec<_> = receivers
+                    .into_iter()
+                    .map(|received| runtime.spawn(run(db.clone(), received, counts.clone())))
+                    .collect();
+                let spawned = std::thread::Builder::new()
+                    .name("ledger-writer".to_string())
+                    .spawn(move || {
+                        runtime.block_on(async move {
+                            for w in writers {
+                                let _ = w.await;
+                            }
+                        })
+                    });
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "the ledger writer's thread did not start");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no runtime of its own for the ledger writer; it shares the server's");
+                for received in receivers {
+                    tokio::spawn(run(db.clone(), received, counts.clone()));
+                }
+            }
+        }
+        Self {
+            queues: queues.into(),
+            counts,
+        }
     }
 
     /// What the writer has done since it started.
@@ -138,7 +186,8 @@ impl LedgerWriter {
             },
             answer,
         };
-        if let Err(mpsc::error::SendError(item)) = self.queue.send(item).await {
+        let queue = &self.queues[writer_of(&item.pending.ready.wallet.id, self.queues.len())];
+        if let Err(mpsc::error::SendError(item)) = queue.send(item).await {
             // The writer is gone (the runtime is shutting down): apply it here.
             let p = item.pending;
             return apply_alone(db, &p.scope, p.ready, p.fence.as_ref()).await;
@@ -151,30 +200,21 @@ impl LedgerWriter {
     }
 }
 
-async fn run(db: Db, received: Arc<Mutex<mpsc::Receiver<Item>>>, counts: Arc<Counts>) {
+/// The group writer that owns a wallet.
+fn writer_of(wallet: &WalletId, writers: usize) -> usize {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(wallet.as_str());
+    (hash % writers as u64) as usize
+}
+
+async fn run(db: Db, mut received: mpsc::Receiver<Item>, counts: Arc<Counts>) {
     let mut batch = Vec::with_capacity(BATCH_LIMIT);
-    loop {
-        // One writer at a time takes what is queued; the others are busy applying theirs.
-        if received
-            .lock()
-            .await
-            .recv_many(&mut batch, BATCH_LIMIT)
-            .await
-            == 0
-        {
-            break;
-        }
+    while received.recv_many(&mut batch, BATCH_LIMIT).await > 0 {
         let (group, answers): (Vec<Pending>, Vec<_>) = batch
             .drain(..)
             .map(|item: Item| (item.pending, item.answer))
             .unzip();
-        let (items, started) = (group.len(), std::time::Instant::now());
         let results = apply_counted(&db, group, &counts).await;
-        tracing::debug!(
-            items,
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "ledger group applied"
-        );
         for (answer, result) in answers.into_iter().zip(results) {
             // A request that went away still had its transaction applied (or refused).
             let _ = answer.send(result);
@@ -278,7 +318,7 @@ fn burns_reward_quota(item: &Pending) -> bool {
 async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
     let now = Timestamp::now();
     let started = std::time::Instant::now();
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.begin_group().await?;
 
     // Wallets are locked first, in one global order (merchant, env, wallet id), so groups of
     // several servers never wait on each other in a cycle.

@@ -503,6 +503,51 @@ async fn demo_is_created_once(db: Db) {
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["data"].as_array().unwrap().len(), 2);
+    // The first key shown is the DEV one, where the demo's campaigns run.
+    let campaigns: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/campaigns", first.base))
+        .basic_auth(id, Some(secret))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut kinds: Vec<(String, String)> = campaigns["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].to_string(), c["status"].to_string()))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("\"rule\"".to_string(), "\"live\"".to_string()),
+            ("\"surprise\"".to_string(), "\"live\"".to_string()),
+            ("\"task\"".to_string(), "\"live\"".to_string()),
+        ],
+        "{campaigns}"
+    );
+    for c in campaigns["data"].as_array().unwrap() {
+        let report: Value = reqwest::Client::new()
+            .get(format!(
+                "{}/api/v1/campaigns/{}/report",
+                first.base,
+                c["id"].as_str().unwrap()
+            ))
+            .basic_auth(id, Some(secret))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            report["totals"]["awarded"].as_i64().unwrap() > 0,
+            "every demo campaign has awarded something: {report}"
+        );
+    }
     assert!(first.terminate().success());
 
     let second = Serve::start_with(&db.url, &["--demo"]);
