@@ -2,13 +2,13 @@
 //! in bulk, issuing a coupon (paid with points or as a reward), using and cancelling it.
 
 use punchcard_domain::coupons::{
-    generate_code, parse_code_csv, CodeKind, CouponMode, CouponStatus, MAX_BULK_GENERATE,
+    generate_code, parse_code_csv, CodeKind, CodeOwner, CouponMode, CouponStatus, MAX_BULK_GENERATE,
 };
 use punchcard_domain::ledger::{parse_hash, TransactionKind};
 use punchcard_domain::limits::Quota;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{
-    CouponCodeId, CouponId, CurrencyId, DealId, FieldError, LeadId, ValidationErrors,
+    CouponCodeId, CouponId, CurrencyId, DealId, FieldError, LeadId, ValidationErrors, VaultId,
 };
 use punchcard_store::coupons::{
     self, CodeFilter, CodeRow, CouponFilter, CouponRow, DealTerms, Stock,
@@ -152,6 +152,33 @@ pub(crate) async fn issue_coupon(
     Ok(coupon)
 }
 
+/// Which vault a code request names: a deal's (`deal_…`) or a standalone vault (`vlt_…`),
+/// checked as an id of its kind, its error named after the field the client sent.
+fn code_owner_id(owner: &str) -> Result<CodeOwner, FieldError> {
+    if owner.trim().starts_with(VaultId::PREFIX) {
+        field_id::<VaultId>("vault_id", owner).map(CodeOwner::Vault)
+    } else {
+        field_id::<DealId>("deal_id", owner).map(CodeOwner::Deal)
+    }
+}
+
+/// The live deal or vault a code request names, or a field error.
+pub(crate) async fn live_owner(
+    conn: &mut Conn,
+    scope: &Scope,
+    owner: CodeOwner,
+) -> Result<CodeOwner, AppError> {
+    match owner {
+        CodeOwner::Deal(deal_id) => Ok(CodeOwner::Deal(live_deal(conn, scope, &deal_id).await?.id)),
+        CodeOwner::Vault(vault_id) => {
+            punchcard_store::vaults::find(conn, &scope.merchant_id, scope.env, &vault_id)
+                .await?
+                .ok_or_else(|| AppError::field("vault_id", "no such vault"))?;
+            Ok(CodeOwner::Vault(vault_id))
+        }
+    }
+}
+
 fn hash_reused() -> AppError {
     AppError::duplicate(UniqueKey::CouponHash)
 }
@@ -170,34 +197,35 @@ fn replay_or_mismatch(done: CouponRow, fp: &str) -> Result<Issued, AppError> {
 impl App {
     // ----- the vault -----
 
-    /// Adds one code (or link) to a deal's vault.
+    /// Adds one code (or link) to a deal's vault or a standalone vault (`owner` is the deal's
+    /// or the vault's id).
     pub async fn create_code(
         &self,
         scope: &Scope,
-        deal_id: &str,
+        owner: &str,
         kind: Option<&str>,
         value: &str,
     ) -> Result<CodeRow, AppError> {
         let mut errors = ValidationErrors::new();
-        let deal_id = errors.check(field_id::<DealId>("deal_id", deal_id));
+        let owner = errors.check(code_owner_id(owner));
         let kind = errors.check(CodeKind::parse(
             kind.filter(|k| !k.trim().is_empty()).unwrap_or("code"),
         ));
         let value = kind.and_then(|k| errors.check(k.parse_value(value)));
         errors.into_result()?;
-        let (deal_id, kind, value) = (
-            deal_id.expect("checked"),
+        let (owner, kind, value) = (
+            owner.expect("checked"),
             kind.expect("checked"),
             value.expect("checked"),
         );
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
-        let deal = live_deal(&mut tx, scope, &deal_id).await?;
+        let owner = live_owner(&mut tx, scope, owner).await?;
         let row = CodeRow {
             merchant_id: scope.merchant_id.clone(),
             env: scope.env,
             id: CouponCodeId::new(),
-            deal_id: deal.id,
+            owner,
             kind,
             value,
             issued: false,
@@ -209,24 +237,25 @@ impl App {
         Ok(row)
     }
 
-    /// Generates `count` (1-1000) new unique codes for a deal from an unambiguous alphabet,
-    /// never colliding with existing codes. Answers how many were created.
+    /// Generates `count` (1-1000) new unique codes for a deal or a vault (`owner`) from an
+    /// unambiguous alphabet, never colliding with existing codes. Answers how many were
+    /// created.
     pub async fn generate_codes(
         &self,
         scope: &Scope,
-        deal_id: &str,
+        owner: &str,
         count: i64,
     ) -> Result<u64, AppError> {
         let mut errors = ValidationErrors::new();
-        let deal_id = errors.check(field_id::<DealId>("deal_id", deal_id));
+        let owner = errors.check(code_owner_id(owner));
         if !(1..=MAX_BULK_GENERATE).contains(&count) {
             errors.push(FieldError::new("count", "must be between 1 and 1000"));
         }
         errors.into_result()?;
-        let deal_id = deal_id.expect("checked");
+        let owner = owner.expect("checked");
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
-        let deal = live_deal(&mut tx, scope, &deal_id).await?;
+        let owner = live_owner(&mut tx, scope, owner).await?;
         let mut created = 0u64;
         // A clash with an existing code is skipped by the insert and made up in the next round.
         for _ in 0..10 {
@@ -241,7 +270,7 @@ impl App {
                 &mut tx,
                 &scope.merchant_id,
                 scope.env,
-                &deal.id,
+                &owner,
                 CodeKind::Code,
                 &batch,
                 now,
@@ -254,7 +283,7 @@ impl App {
             ));
         }
         commit(tx).await?;
-        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, deal_id = %deal.id, created, "codes generated");
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, owner = owner.column_and_id().1, created, "codes generated");
         Ok(created)
     }
 
@@ -264,11 +293,11 @@ impl App {
     pub async fn upload_codes(
         &self,
         scope: &Scope,
-        deal_id: &str,
+        owner: &str,
         kind: Option<&str>,
         data: &[u8],
     ) -> Result<u64, AppError> {
-        let deal_id: DealId = field_id("deal_id", deal_id)?;
+        let owner = code_owner_id(owner)?;
         let kind = CodeKind::parse(kind.filter(|k| !k.trim().is_empty()).unwrap_or("code"))?;
         let rows = parse_code_csv(kind, data).map_err(|rows| {
             AppError::Validation(ValidationErrors(
@@ -280,7 +309,7 @@ impl App {
         let values: Vec<String> = rows.iter().map(|(_, v)| v.clone()).collect();
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
-        let deal = live_deal(&mut tx, scope, &deal_id).await?;
+        let owner = live_owner(&mut tx, scope, owner).await?;
         let existing =
             coupons::existing_values(&mut tx, &scope.merchant_id, scope.env, &values).await?;
         if !existing.is_empty() {
@@ -297,7 +326,7 @@ impl App {
             &mut tx,
             &scope.merchant_id,
             scope.env,
-            &deal.id,
+            &owner,
             kind,
             &values,
             now,
@@ -310,7 +339,7 @@ impl App {
             ));
         }
         commit(tx).await?;
-        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, deal_id = %deal.id, inserted, "codes uploaded");
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, owner = owner.column_and_id().1, inserted, "codes uploaded");
         Ok(inserted)
     }
 
@@ -321,7 +350,9 @@ impl App {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CodeRow>, AppError> {
-        if !can_match::<DealId>(filter.deal_id.as_deref()) {
+        if !can_match::<DealId>(filter.deal_id.as_deref())
+            || !can_match::<VaultId>(filter.vault_id.as_deref())
+        {
             return Ok(Vec::new());
         }
         let mut conn = self.db.conn().await?;
@@ -341,7 +372,8 @@ impl App {
         let deal_id: DealId = field_id("deal_id", deal_id)?;
         let mut conn = self.db.conn().await?;
         live_deal(&mut conn, scope, &deal_id).await?;
-        Ok(coupons::stock(&mut conn, &scope.merchant_id, scope.env, deal_id.as_str()).await?)
+        let owner = CodeOwner::Deal(deal_id);
+        Ok(coupons::stock(&mut conn, &scope.merchant_id, scope.env, &owner).await?)
     }
 
     /// The stock of every deal that has codes, by deal id (deals without codes are absent).

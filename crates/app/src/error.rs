@@ -34,6 +34,12 @@ pub enum AppError {
     InsufficientBalance { balance: i64, requested: i64 },
     #[error("{0}")]
     OutOfStock(String),
+    /// No voucher in a campaign's linked vaults matches the award request.
+    #[error("{0}")]
+    OutOfVouchers(String),
+    /// The integration that called was revoked.
+    #[error("this integration is revoked")]
+    IntegrationRevoked,
     #[error("{0}")]
     CallbackRejected(String),
     #[error("{0}")]
@@ -66,6 +72,8 @@ impl AppError {
             AppError::QuotaExhausted(_) => "quota_exhausted",
             AppError::InsufficientBalance { .. } => "insufficient_balance",
             AppError::OutOfStock(_) => "out_of_stock",
+            AppError::OutOfVouchers(_) => "out_of_vouchers",
+            AppError::IntegrationRevoked => "integration_revoked",
             AppError::CallbackRejected(_) => "callback_rejected",
             AppError::IdempotencyMismatch(_) => "idempotency_mismatch",
             AppError::TooManyRequests(..) => "rate_limited",

@@ -322,3 +322,35 @@ mod tests {
         );
     }
 }
+
+/// What a coupon code belongs to: a deal's vault, or a standalone vault that voucher
+/// campaigns draw from. Exactly one, as the database's check says too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CodeOwner {
+    Deal(crate::DealId),
+    Vault(crate::VaultId),
+}
+
+impl CodeOwner {
+    pub fn deal_id(&self) -> Option<&crate::DealId> {
+        match self {
+            Self::Deal(d) => Some(d),
+            Self::Vault(_) => None,
+        }
+    }
+
+    pub fn vault_id(&self) -> Option<&crate::VaultId> {
+        match self {
+            Self::Vault(v) => Some(v),
+            Self::Deal(_) => None,
+        }
+    }
+
+    /// The column that names this owner, and the owner's id.
+    pub fn column_and_id(&self) -> (&'static str, &str) {
+        match self {
+            Self::Deal(d) => ("deal_id", d.as_str()),
+            Self::Vault(v) => ("vault_id", v.as_str()),
+        }
+    }
+}

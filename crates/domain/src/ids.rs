@@ -119,6 +119,10 @@ prefixed_id!(/// A campaign of any kind (task, surprise, rule, voucher campaign)
     CampaignId, "cmp");
 prefixed_id!(/// One trigger of a campaign, whatever its outcome.
     InteractionId, "cmi");
+prefixed_id!(/// A standalone vault: one vendor's vouchers of one amount, test or live.
+    VaultId, "vlt");
+prefixed_id!(/// An integration: the credentials another application awards vouchers with.
+    IntegrationId, "int");
 
 #[cfg(test)]
 mod tests {

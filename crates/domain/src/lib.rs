@@ -12,6 +12,7 @@ pub mod limits;
 pub mod net;
 pub mod text;
 pub mod time;
+pub mod vouchers;
 
 pub use error::{FieldError, ValidationErrors};
 pub use ids::*;

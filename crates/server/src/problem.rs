@@ -147,6 +147,12 @@ impl From<&AppError> for Problem {
                 format!("the wallet holds {balance} points; {requested} were requested"),
             ),
             AppError::OutOfStock(m) => Problem::new(StatusCode::CONFLICT, code, m.clone()),
+            AppError::OutOfVouchers(m) => Problem::new(StatusCode::CONFLICT, code, m.clone()),
+            AppError::IntegrationRevoked => Problem::new(
+                StatusCode::FORBIDDEN,
+                code,
+                "this integration is revoked: it awards nothing",
+            ),
             AppError::CallbackRejected(m) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
             }

@@ -82,17 +82,37 @@ impl Kind for CampaignRow {
         let archived = Cond::all()
             .add(c("ends_at").is_not_null())
             .add(c("ends_at").lte(archive_line.value()));
-        // The same rules as `punchcard_domain::campaigns::status`, as a condition.
+        // The same rules as `punchcard_domain::campaigns::status`, as a condition: a rule
+        // needs an authorized key, a voucher campaign a linked vault and a live integration.
+        let linked = |table: &str| {
+            sea_query::Query::select()
+                .column(Alias::new("campaign_id"))
+                .from(Alias::new(table))
+                .and_where(is("merchant_id", merchant_id.as_str()))
+                .to_owned()
+        };
         let configured = Cond::any()
-            .add(c("kind").ne(CampaignKind::Rule.as_str()))
             .add(
-                c("id").in_subquery(
-                    sea_query::Query::select()
-                        .column(Alias::new("campaign_id"))
-                        .from(Alias::new("campaign_keys"))
-                        .and_where(is("merchant_id", merchant_id.as_str()))
-                        .to_owned(),
-                ),
+                Cond::all()
+                    .add(c("kind").ne(CampaignKind::Rule.as_str()))
+                    .add(c("kind").ne(CampaignKind::Voucher.as_str())),
+            )
+            .add(
+                Cond::all()
+                    .add(is("kind", CampaignKind::Rule.as_str()))
+                    .add(c("id").in_subquery(linked("campaign_keys"))),
+            )
+            .add(
+                Cond::all()
+                    .add(is("kind", CampaignKind::Voucher.as_str()))
+                    .add(c("id").in_subquery(linked("campaign_vaults")))
+                    .add(
+                        c("id").in_subquery(
+                            linked("campaign_integrations")
+                                .and_where(is("status", "live"))
+                                .to_owned(),
+                        ),
+                    ),
             );
         let switched_on = Cond::all()
             .add(is("active", true))
@@ -312,6 +332,16 @@ pub struct InteractionRow {
     pub coupon_id: Option<String>,
     /// The task's period window, or the surprise's occasion (the day it falls on).
     pub window_key: Option<String>,
+    /// Voucher awards: the redeemer the request named, …
+    pub redeemer_email: Option<String>,
+    pub redeemer_mobile: Option<String>,
+    pub redeemer_customer_id: Option<String>,
+    pub redeemer_name: Option<String>,
+    /// … the vendor it asked for (`amount` holds the amount it asked for), …
+    pub vendor: Option<String>,
+    /// … and the voucher it got: the coupon code and its vault.
+    pub code_id: Option<String>,
+    pub vault_id: Option<String>,
     pub created_at: Timestamp,
 }
 
@@ -343,12 +373,19 @@ impl InteractionRow {
             goal: None,
             coupon_id: None,
             window_key: None,
+            redeemer_email: None,
+            redeemer_mobile: None,
+            redeemer_customer_id: None,
+            redeemer_name: None,
+            vendor: None,
+            code_id: None,
+            vault_id: None,
             created_at: now,
         }
     }
 }
 
-const INTERACTION_COLUMNS: [&str; 18] = [
+const INTERACTION_COLUMNS: [&str; 25] = [
     "merchant_id",
     "env",
     "id",
@@ -366,6 +403,13 @@ const INTERACTION_COLUMNS: [&str; 18] = [
     "goal",
     "coupon_id",
     "window_key",
+    "redeemer_email",
+    "redeemer_mobile",
+    "redeemer_customer_id",
+    "redeemer_name",
+    "vendor",
+    "code_id",
+    "vault_id",
     "created_at",
 ];
 
@@ -388,6 +432,13 @@ fn interaction(row: &DbRow) -> Result<InteractionRow, StoreError> {
         goal: row.try_get("goal")?,
         coupon_id: row.try_get("coupon_id")?,
         window_key: row.try_get("window_key")?,
+        redeemer_email: row.try_get("redeemer_email")?,
+        redeemer_mobile: row.try_get("redeemer_mobile")?,
+        redeemer_customer_id: row.try_get("redeemer_customer_id")?,
+        redeemer_name: row.try_get("redeemer_name")?,
+        vendor: row.try_get("vendor")?,
+        code_id: row.try_get("code_id")?,
+        vault_id: row.try_get("vault_id")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -420,6 +471,13 @@ pub async fn insert_interaction(conn: &mut Conn, i: &InteractionRow) -> Result<(
             i.goal.into(),
             i.coupon_id.clone().into(),
             i.window_key.clone().into(),
+            i.redeemer_email.clone().into(),
+            i.redeemer_mobile.clone().into(),
+            i.redeemer_customer_id.clone().into(),
+            i.redeemer_name.clone().into(),
+            i.vendor.clone().into(),
+            i.code_id.clone().into(),
+            i.vault_id.clone().into(),
             SimpleExpr::Value(i.created_at.value()),
         ])
         .to_owned();

@@ -1,13 +1,14 @@
-//! Vaults of coupon codes and the coupons issued from them.
+//! Vaults of coupon codes and the coupons issued from them. A code belongs to a deal or to a
+//! standalone vault ([`CodeOwner`]); both are handed out the same way.
 //!
 //! Handing out a unique code is one conditional UPDATE of one code row: on PostgreSQL the row is
 //! picked with `FOR UPDATE SKIP LOCKED`, so concurrent buyers of one deal take different codes
 //! instead of queueing on the same one; SQLite has a single writer and needs no lock hint.
 
 use crate::Conn;
-use punchcard_domain::coupons::{CodeKind, CouponMode, CouponStatus};
+use punchcard_domain::coupons::{CodeKind, CodeOwner, CouponMode, CouponStatus};
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{CouponCodeId, CouponId, DealId, Env, LeadId, MerchantId};
+use punchcard_domain::{CouponCodeId, CouponId, DealId, Env, LeadId, MerchantId, VaultId};
 
 use crate::StoreError;
 
@@ -16,7 +17,7 @@ pub struct CodeRow {
     pub merchant_id: MerchantId,
     pub env: Env,
     pub id: CouponCodeId,
-    pub deal_id: DealId,
+    pub owner: CodeOwner,
     pub kind: CodeKind,
     pub value: String,
     pub issued: bool,
@@ -25,7 +26,7 @@ pub struct CodeRow {
 }
 
 const CODE_COLUMNS: &str =
-    "merchant_id, env, id, deal_id, kind, value, issued, issued_at, created_at";
+    "merchant_id, env, id, deal_id, vault_id, kind, value, issued, issued_at, created_at";
 
 fn decode_err(what: &str) -> StoreError {
     StoreError::from(sqlx::Error::Decode(what.to_string().into()))
@@ -37,13 +38,24 @@ fn code_from_row(row: &crate::DbRow) -> Result<CodeRow, StoreError> {
         merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
         env: crate::env_of(row)?,
         id: crate::db::parsed::<CouponCodeId>(row, "id")?,
-        deal_id: crate::db::parsed::<DealId>(row, "deal_id")?,
+        owner: owner_of(row)?,
         kind: CodeKind::parse(&kind).map_err(|_| decode_err("bad code kind"))?,
         value: row.try_get("value")?,
         issued: row.try_get::<bool>("issued")?,
         issued_at: row.try_get::<Option<Timestamp>>("issued_at")?,
         created_at: row.try_get::<Timestamp>("created_at")?,
     })
+}
+
+/// The deal or the vault a code row names; a row naming both or neither does not decode.
+fn owner_of(row: &crate::DbRow) -> Result<CodeOwner, StoreError> {
+    let deal = crate::db::parsed_opt::<DealId>(row, "deal_id")?;
+    let vault = crate::db::parsed_opt::<VaultId>(row, "vault_id")?;
+    match (deal, vault) {
+        (Some(d), None) => Ok(CodeOwner::Deal(d)),
+        (None, Some(v)) => Ok(CodeOwner::Vault(v)),
+        _ => Err(decode_err("a code belongs to exactly one deal or vault")),
+    }
 }
 
 /// What a coupon needs to know about a live deal.
@@ -88,13 +100,14 @@ pub async fn deal_terms(
 
 pub async fn insert_code(conn: &mut Conn, c: &CodeRow) -> Result<(), StoreError> {
     crate::query(
-        "INSERT INTO coupon_codes (merchant_id, env, id, deal_id, kind, value, issued, issued_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO coupon_codes (merchant_id, env, id, deal_id, vault_id, kind, value, issued, issued_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(c.merchant_id.as_str())
     .bind(c.env.as_str())
     .bind(c.id.as_str())
-    .bind(c.deal_id.as_str())
+    .bind(c.owner.deal_id().map(DealId::as_str))
+    .bind(c.owner.vault_id().map(VaultId::as_str))
     .bind(c.kind.as_str())
     .bind(&c.value)
     .bind(c.issued)
@@ -105,13 +118,13 @@ pub async fn insert_code(conn: &mut Conn, c: &CodeRow) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Inserts new codes of one deal, skipping values that already exist; answers how many were
+/// Inserts new codes of one deal or vault, skipping values that already exist; answers how many were
 /// inserted. Rows go in batches to stay under the backends' parameter limits.
 pub async fn insert_codes_skipping_existing(
     conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
-    deal_id: &DealId,
+    owner: &CodeOwner,
     kind: CodeKind,
     values: &[String],
     now: Timestamp,
@@ -129,6 +142,7 @@ pub async fn insert_codes_skipping_existing(
                     "env",
                     "id",
                     "deal_id",
+                    "vault_id",
                     "kind",
                     "value",
                     "issued",
@@ -146,7 +160,8 @@ pub async fn insert_codes_skipping_existing(
                 merchant_id.as_str().into(),
                 env.as_str().into(),
                 CouponCodeId::new().to_string().into(),
-                deal_id.as_str().into(),
+                owner.deal_id().map(DealId::as_str).into(),
+                owner.vault_id().map(VaultId::as_str).into(),
                 kind.as_str().into(),
                 v.as_str().into(),
                 false.into(),
@@ -190,6 +205,7 @@ pub async fn existing_values(
 #[derive(Debug, Clone, Default)]
 pub struct CodeFilter {
     pub deal_id: Option<String>,
+    pub vault_id: Option<String>,
     pub kind: Option<CodeKind>,
     pub issued: Option<bool>,
 }
@@ -205,7 +221,7 @@ pub async fn list_codes(
     let rows = crate::query(format!(
         "SELECT {CODE_COLUMNS} FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND id > $3 \
          AND ($4 IS NULL OR deal_id = $4) AND ($5 IS NULL OR kind = $5) AND ($6 IS NULL OR issued = $6) \
-         ORDER BY id LIMIT $7"
+         AND ($8 IS NULL OR vault_id = $8) ORDER BY id LIMIT $7"
     ))
     .bind(merchant_id.as_str())
     .bind(env.as_str())
@@ -214,12 +230,13 @@ pub async fn list_codes(
     .bind(filter.kind.map(CodeKind::as_str))
     .bind(filter.issued)
     .bind(limit)
+    .bind(&filter.vault_id)
     .fetch_all(conn)
     .await?;
     rows.iter().map(code_from_row).collect()
 }
 
-/// A deal's stock: unique codes left, unique codes handed out, generic codes.
+/// A deal's or a vault's stock: unique codes left, unique codes handed out, generic codes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stock {
     pub unique_available: i64,
@@ -231,18 +248,19 @@ pub async fn stock(
     conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
-    deal_id: &str,
+    owner: &CodeOwner,
 ) -> Result<Stock, StoreError> {
-    let row = crate::query(
+    let (column, owner_id) = owner.column_and_id();
+    let row = crate::query(format!(
         "SELECT \
            CAST(COALESCE(SUM(CASE WHEN kind IN ('code', 'link') AND issued = FALSE THEN 1 ELSE 0 END), 0) AS BIGINT) AS available, \
            CAST(COALESCE(SUM(CASE WHEN kind IN ('code', 'link') AND issued = TRUE THEN 1 ELSE 0 END), 0) AS BIGINT) AS issued, \
            CAST(COALESCE(SUM(CASE WHEN kind IN ('generic_code', 'generic_link') THEN 1 ELSE 0 END), 0) AS BIGINT) AS generic \
-         FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND deal_id = $3",
-    )
+         FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND {column} = $3",
+    ))
     .bind(merchant_id.as_str())
     .bind(env.as_str())
-    .bind(deal_id)
+    .bind(owner_id)
     .fetch_one(conn)
     .await?;
     Ok(Stock {
@@ -263,7 +281,8 @@ pub async fn stock_by_deal(
            CAST(SUM(CASE WHEN kind IN ('code', 'link') AND issued = FALSE THEN 1 ELSE 0 END) AS BIGINT) AS available, \
            CAST(SUM(CASE WHEN kind IN ('code', 'link') AND issued = TRUE THEN 1 ELSE 0 END) AS BIGINT) AS issued, \
            CAST(SUM(CASE WHEN kind IN ('generic_code', 'generic_link') THEN 1 ELSE 0 END) AS BIGINT) AS generic \
-         FROM coupon_codes WHERE merchant_id = $1 AND env = $2 GROUP BY deal_id ORDER BY deal_id",
+         FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND deal_id IS NOT NULL \
+         GROUP BY deal_id ORDER BY deal_id",
     )
     .bind(merchant_id.as_str())
     .bind(env.as_str())
@@ -292,6 +311,42 @@ pub async fn claim_unique(
     deal_id: &DealId,
     now: Timestamp,
 ) -> Result<Option<CodeRow>, StoreError> {
+    claim_unique_of(conn, merchant_id, env, "deal_id", &[deal_id.as_str()], now).await
+}
+
+/// Hands out one unique code of any of `vaults` (marking it issued), or `None` when none is
+/// left: the same claim as a deal's.
+pub async fn claim_unique_in_vaults(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    vaults: &[VaultId],
+    now: Timestamp,
+) -> Result<Option<CodeRow>, StoreError> {
+    let ids: Vec<&str> = vaults.iter().map(VaultId::as_str).collect();
+    claim_unique_of(conn, merchant_id, env, "vault_id", &ids, now).await
+}
+
+/// `$first`, `$first+1`, …: the placeholders of an owner list after the leading values.
+fn owner_list(ids: &[&str], first: usize) -> String {
+    (0..ids.len())
+        .map(|i| format!("${}", i + first))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn claim_unique_of(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    column: &str,
+    owners: &[&str],
+    now: Timestamp,
+) -> Result<Option<CodeRow>, StoreError> {
+    if owners.is_empty() {
+        return Ok(None);
+    }
+    let list = owner_list(owners, 4);
     let postgres = conn.backend() == crate::Backend::Postgres;
     // PostgreSQL: skip rows other buyers hold, then, if all were held, wait for one (its holder
     // may roll back). SQLite: one writer at a time, the first free row is free.
@@ -301,20 +356,21 @@ pub async fn claim_unique(
         &[""]
     };
     for lock in locks {
-        let row = crate::query(format!(
+        let mut q = crate::query(format!(
             "UPDATE coupon_codes SET issued = TRUE, issued_at = $1 \
              WHERE merchant_id = $2 AND id = (SELECT id FROM coupon_codes \
-               WHERE merchant_id = $2 AND env = $3 AND deal_id = $4 AND issued = FALSE AND kind IN ('code', 'link') \
+               WHERE merchant_id = $2 AND env = $3 AND {column} IN ({list}) AND issued = FALSE AND kind IN ('code', 'link') \
                ORDER BY id LIMIT 1 {lock}) \
              AND issued = FALSE \
              RETURNING {CODE_COLUMNS}"
         ))
         .bind(now)
         .bind(merchant_id.as_str())
-        .bind(env.as_str())
-        .bind(deal_id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
+        .bind(env.as_str());
+        for o in owners {
+            q = q.bind(*o);
+        }
+        let row = q.fetch_optional(&mut *conn).await?;
         if let Some(row) = row {
             return code_from_row(&row).map(Some);
         }
@@ -329,15 +385,41 @@ pub async fn generic_code(
     env: Env,
     deal_id: &DealId,
 ) -> Result<Option<CodeRow>, StoreError> {
-    let row = crate::query(format!(
-        "SELECT {CODE_COLUMNS} FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND deal_id = $3 \
+    generic_code_of(conn, merchant_id, env, "deal_id", &[deal_id.as_str()]).await
+}
+
+/// A generic code of any of `vaults`, if one has any.
+pub async fn generic_code_in_vaults(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    vaults: &[VaultId],
+) -> Result<Option<CodeRow>, StoreError> {
+    let ids: Vec<&str> = vaults.iter().map(VaultId::as_str).collect();
+    generic_code_of(conn, merchant_id, env, "vault_id", &ids).await
+}
+
+async fn generic_code_of(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    column: &str,
+    owners: &[&str],
+) -> Result<Option<CodeRow>, StoreError> {
+    if owners.is_empty() {
+        return Ok(None);
+    }
+    let list = owner_list(owners, 3);
+    let mut q = crate::query(format!(
+        "SELECT {CODE_COLUMNS} FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND {column} IN ({list}) \
          AND kind IN ('generic_code', 'generic_link') ORDER BY id LIMIT 1"
     ))
     .bind(merchant_id.as_str())
-    .bind(env.as_str())
-    .bind(deal_id.as_str())
-    .fetch_optional(conn)
-    .await?;
+    .bind(env.as_str());
+    for o in owners {
+        q = q.bind(*o);
+    }
+    let row = q.fetch_optional(conn).await?;
     row.as_ref().map(code_from_row).transpose()
 }
 
@@ -574,4 +656,22 @@ pub async fn finish_coupon(
     .fetch_optional(conn)
     .await?;
     row.as_ref().map(coupon_from_row).transpose()
+}
+
+/// One code of the merchant in `env`, by id.
+pub async fn find_code(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &str,
+) -> Result<Option<CodeRow>, StoreError> {
+    let row = crate::query(format!(
+        "SELECT {CODE_COLUMNS} FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND id = $3"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(code_from_row).transpose()
 }

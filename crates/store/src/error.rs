@@ -255,6 +255,17 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
         "task_progress",
         &["merchant_id", "campaign_id", "lead_id", "window_key"],
     ),
+    pk("vaults_pkey", "vaults", &["merchant_id", "id"]),
+    pk(
+        "campaign_vaults_pkey",
+        "campaign_vaults",
+        &["merchant_id", "campaign_id", "vault_id"],
+    ),
+    pk(
+        "campaign_integrations_pkey",
+        "campaign_integrations",
+        &["merchant_id", "id"],
+    ),
 ];
 
 impl UniqueKey {

@@ -40,6 +40,8 @@ pub mod campaigns;
 
 // Coupons: the codes of a deal's vault and the coupons issued from them.
 pub mod coupons;
+pub mod vaults;
+pub mod vouchers;
 
 // The machinery: connections and queries, errors, change notifications and the caches they
 // keep true, housekeeping.

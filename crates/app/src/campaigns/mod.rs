@@ -1,10 +1,12 @@
 //! The campaign engine: campaigns of every kind with their computed status, API-triggered
 //! rules, and the steps every kind takes to turn a trigger into a reward under the campaign's
 //! limits (the guarded burn, the reward, the interaction, the replay of a hash). Tasks and
-//! surprises, the kinds with their own activities, are in [`tasks`] and [`surprises`].
+//! surprises, the kinds with their own activities, are in [`tasks`] and [`surprises`]; voucher
+//! campaigns, their vaults, integrations and awards in [`vouchers`].
 
 pub mod surprises;
 pub mod tasks;
+pub mod vouchers;
 
 use punchcard_domain::campaigns::{
     status, CampaignKind, CampaignStatus, Direction, Rate, RuleReward, StatusInputs,
@@ -14,7 +16,7 @@ use punchcard_domain::ledger::{parse_hash, CustomerId, TransactionKind};
 use punchcard_domain::limits::{Quota, Resource};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{
-    ApiKeyId, CampaignId, CurrencyId, FieldError, LeadId, ValidationErrors, WalletId,
+    ApiKeyId, CampaignId, CurrencyId, FieldError, LeadId, ValidationErrors, VaultId, WalletId,
 };
 use punchcard_store::campaigns::{self, CampaignFilter, CampaignRow, InteractionRow, Outcome};
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
@@ -40,22 +42,51 @@ pub struct CampaignView {
     pub status: CampaignStatus,
 }
 
+/// What a campaign has linked to it, which its kind's configuration needs: authorized keys
+/// (rules), vaults and a live integration (voucher campaigns).
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    pub keys: Vec<ApiKeyId>,
+    pub vault_ids: Vec<VaultId>,
+    pub live_integration: bool,
+}
+
+impl Links {
+    fn keys(keys: Vec<ApiKeyId>) -> Self {
+        Self {
+            keys,
+            ..Self::default()
+        }
+    }
+
+    /// Whether a campaign of `kind` with these links is configured enough to be live.
+    pub fn configured_for(&self, kind: CampaignKind) -> bool {
+        match kind {
+            CampaignKind::Rule => !self.keys.is_empty(),
+            CampaignKind::Voucher => !self.vault_ids.is_empty() && self.live_integration,
+            CampaignKind::Task | CampaignKind::Surprise => true,
+        }
+    }
+}
+
 impl CampaignView {
-    fn of(campaign: CampaignRow, authorized_key_ids: Vec<ApiKeyId>, now: Timestamp) -> Self {
-        let status = status_of(&campaign, !authorized_key_ids.is_empty(), now);
+    fn of(campaign: CampaignRow, links: Links, now: Timestamp) -> Self {
+        let status = status_of(&campaign, links.configured_for(campaign.kind), now);
         Self {
             campaign,
-            authorized_key_ids,
+            authorized_key_ids: links.keys,
             status,
         }
     }
 }
 
-/// The status of a campaign: one function for every kind.
-pub fn status_of(c: &CampaignRow, has_keys: bool, now: Timestamp) -> CampaignStatus {
+/// The status of a campaign: one function for every kind. `configured` says whether the
+/// kind's own configuration is complete ([`Links::configured_for`]: a rule's authorized key, a
+/// voucher campaign's vault and live integration); kinds that need nothing ignore it.
+pub fn status_of(c: &CampaignRow, configured: bool, now: Timestamp) -> CampaignStatus {
     let configured = match c.kind {
-        CampaignKind::Rule => has_keys,
-        CampaignKind::Task | CampaignKind::Surprise | CampaignKind::Voucher => true,
+        CampaignKind::Rule | CampaignKind::Voucher => configured,
+        CampaignKind::Task | CampaignKind::Surprise => true,
     };
     status(
         StatusInputs {
@@ -268,7 +299,7 @@ impl App {
         campaigns::set_keys(&mut tx, &scope.merchant_id, scope.env, &row.id, &r.keys).await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %row.id, "rule created");
-        Ok(CampaignView::of(row, r.keys, now))
+        Ok(CampaignView::of(row, Links::keys(r.keys), now))
     }
 
     async fn view(
@@ -277,17 +308,9 @@ impl App {
         scope: &Scope,
         row: CampaignRow,
     ) -> Result<CampaignView, AppError> {
-        let keys = campaigns::keys_of(
-            conn,
-            &scope.merchant_id,
-            scope.env,
-            std::slice::from_ref(&row.id),
-        )
-        .await?
-        .into_iter()
-        .map(|(_, k)| k)
-        .collect();
-        Ok(CampaignView::of(row, keys, Timestamp::now()))
+        let mut links = links_of(conn, scope, std::slice::from_ref(&row.id)).await?;
+        let links = links.pop().map(|(_, l)| l).unwrap_or_default();
+        Ok(CampaignView::of(row, links, Timestamp::now()))
     }
 
     /// A campaign of `kind`: another kind's id names none.
@@ -344,17 +367,11 @@ impl App {
         )
         .await?;
         let ids: Vec<CampaignId> = rows.iter().map(|r| r.id.clone()).collect();
-        let keys = campaigns::keys_of(&mut conn, &scope.merchant_id, scope.env, &ids).await?;
+        let links = links_of(&mut conn, scope, &ids).await?;
         Ok(rows
             .into_iter()
-            .map(|row| {
-                let mine = keys
-                    .iter()
-                    .filter(|(c, _)| *c == row.id)
-                    .map(|(_, k)| k.clone())
-                    .collect();
-                CampaignView::of(row, mine, now)
-            })
+            .zip(links)
+            .map(|(row, (_, links))| CampaignView::of(row, links, now))
             .collect())
     }
 
@@ -425,7 +442,7 @@ impl App {
             campaigns::set_keys(&mut tx, &scope.merchant_id, scope.env, &row.id, &r.keys).await?;
         }
         commit(tx).await?;
-        Ok(CampaignView::of(row, r.keys, now))
+        Ok(CampaignView::of(row, Links::keys(r.keys), now))
     }
 
     /// Writes a new campaign (`before` is `None`) or the changes to one, checking the
@@ -436,6 +453,18 @@ impl App {
         scope: &Scope,
         row: CampaignRow,
         before: Option<&CampaignRow>,
+    ) -> Result<CampaignView, AppError> {
+        self.save_campaign_linking(scope, row, before, None).await
+    }
+
+    /// [`App::save_campaign`], also making `vaults` (when given) the vaults it draws from, in
+    /// the same transaction.
+    pub(crate) async fn save_campaign_linking(
+        &self,
+        scope: &Scope,
+        row: CampaignRow,
+        before: Option<&CampaignRow>,
+        vaults: Option<&[VaultId]>,
     ) -> Result<CampaignView, AppError> {
         let now = Timestamp::now();
         let counts = |c: &CampaignRow| c.active && c.ends_at.is_none_or(|e| e > now);
@@ -480,8 +509,18 @@ impl App {
                 row
             }
         };
+        if let Some(vaults) = vaults {
+            punchcard_store::vouchers::set_vaults(
+                &mut tx,
+                &scope.merchant_id,
+                scope.env,
+                &row.id,
+                vaults,
+            )
+            .await?;
+        }
         commit(tx).await?;
-        Ok(CampaignView::of(row, Vec::new(), now))
+        Ok(CampaignView::of(row, Links::default(), now))
     }
 
     /// Soft-deletes a campaign of `kind`: it stops awarding and leaves every list.
@@ -646,6 +685,7 @@ impl App {
     pub(crate) async fn record_refusal(&self, row: InteractionRow, e: &AppError) {
         let outcome = match e {
             AppError::Internal(_) | AppError::Unavailable(_) => Outcome::Exception,
+            AppError::OutOfVouchers(_) => Outcome::OutOfVouchers,
             _ => Outcome::Error,
         };
         let row = InteractionRow {
@@ -1046,6 +1086,44 @@ pub(crate) async fn give_coupon(
     crate::coupons::issue_coupon(conn, scope, ready, punchcard_domain::CouponId::new(), now).await
 }
 
+/// The links of each of `ids`, in the order of `ids`.
+pub(crate) async fn links_of(
+    conn: &mut Conn,
+    scope: &Scope,
+    ids: &[CampaignId],
+) -> Result<Vec<(CampaignId, Links)>, AppError> {
+    let keys = campaigns::keys_of(&mut *conn, &scope.merchant_id, scope.env, ids).await?;
+    let vaults =
+        punchcard_store::vouchers::vaults_of(&mut *conn, &scope.merchant_id, scope.env, ids)
+            .await?;
+    let live = punchcard_store::vouchers::with_live_integration(
+        &mut *conn,
+        &scope.merchant_id,
+        scope.env,
+        ids,
+    )
+    .await?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            let links = Links {
+                keys: keys
+                    .iter()
+                    .filter(|(c, _)| c == id)
+                    .map(|(_, k)| k.clone())
+                    .collect(),
+                vault_ids: vaults
+                    .iter()
+                    .filter(|(c, _)| c == id)
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+                live_integration: live.contains(id),
+            };
+            (id.clone(), links)
+        })
+        .collect())
+}
+
 fn kind_noun(kind: CampaignKind) -> &'static str {
     match kind {
         CampaignKind::Task => "task",
@@ -1065,6 +1143,9 @@ pub(crate) fn not_live_kind(kind: CampaignKind, status: CampaignStatus) -> AppEr
     let why = match (kind, status) {
         (CampaignKind::Rule, CampaignStatus::Pending) => {
             "pending: not activated, without an authorized key, or before its start"
+        }
+        (CampaignKind::Voucher, CampaignStatus::Pending) => {
+            "pending: paused, before its start, or without a linked vault and a live integration"
         }
         (_, CampaignStatus::Pending) => "pending: paused, or before its start",
         (_, CampaignStatus::Completed) => "completed: past its end date",

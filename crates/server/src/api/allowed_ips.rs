@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use punchcard_app::allowed_ips::{ranges_allow, IpSource};
 use punchcard_app::api_keys::ApiPrincipal;
+use punchcard_app::campaigns::vouchers::IntegrationPrincipal;
 use punchcard_app::{App, AppError};
 use punchcard_domain::net::IpRange;
 use punchcard_domain::MerchantId;
@@ -71,25 +72,32 @@ pub fn ip_not_allowed(ip: IpAddr) -> Problem {
     )
 }
 
-/// Runs after API-key authentication: refuses callers outside the merchant's `api` list.
+/// Runs after API-key (or integration) authentication: refuses callers outside the
+/// merchant's `api` list.
 pub async fn enforce_api_allowed_ips(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
-    let Some(principal) = req.extensions().get::<ApiPrincipal>().cloned() else {
-        return ApiError(AppError::Unauthorized).into_response();
+    // An API key's call, or an integration's award: both are the merchant's API traffic.
+    let merchant_id = match (
+        req.extensions().get::<ApiPrincipal>(),
+        req.extensions().get::<IntegrationPrincipal>(),
+    ) {
+        (Some(p), _) => p.merchant_id.clone(),
+        (None, Some(p)) => p.merchant_id.clone(),
+        (None, None) => return ApiError(AppError::Unauthorized).into_response(),
     };
     let (parts, body) = req.into_parts();
     let ip = client_ip_of(&parts, &state.config.trusted_proxies);
     match state
         .allowed_ips
-        .allows(&state.app, &principal.merchant_id, IpSource::Api, ip)
+        .allows(&state.app, &merchant_id, IpSource::Api, ip)
         .await
     {
         Ok(true) => next.run(Request::from_parts(parts, body)).await,
         Ok(false) => {
-            tracing::info!(merchant_id = %principal.merchant_id, %ip, "API call from a non-allowed IP refused");
+            tracing::info!(merchant_id = %merchant_id, %ip, "API call from a non-allowed IP refused");
             ip_not_allowed(ip).into_response()
         }
         Err(e) => ApiError(e).into_response(),

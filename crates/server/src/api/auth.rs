@@ -31,7 +31,7 @@ pub async fn require_api_key(
     }
 }
 
-fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

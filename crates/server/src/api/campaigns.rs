@@ -530,7 +530,7 @@ pub struct Interaction {
     #[schema(example = "cmi_01jd3x1m2n3p4q5r6s7t8v9w0x")]
     pub id: String,
     pub campaign_id: String,
-    /// The API key that triggered it.
+    /// The API key (or, for a voucher award, the integration) that triggered it.
     pub source_id: Option<String>,
     pub lead_id: Option<String>,
     /// The amount the trigger reported.
@@ -546,7 +546,22 @@ pub struct Interaction {
     pub wallet_transaction_id: Option<String>,
     /// The coupon a deal reward issued (tasks, surprises).
     pub coupon_id: Option<String>,
+    /// Voucher awards: the redeemer the request named.
+    pub redeemer: Option<InteractionRedeemer>,
+    /// Voucher awards: the vendor asked for (`amount` holds the amount asked for).
+    pub vendor: Option<String>,
+    /// Voucher awards: the vault the voucher came from.
+    pub vault_id: Option<String>,
     pub created_at: String,
+}
+
+/// The redeemer of a voucher award, as the request named them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InteractionRedeemer {
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    pub customer_id: Option<String>,
+    pub name: Option<String>,
 }
 
 impl From<punchcard_store::campaigns::InteractionRow> for Interaction {
@@ -563,6 +578,22 @@ impl From<punchcard_store::campaigns::InteractionRow> for Interaction {
             hash: i.hash,
             wallet_transaction_id: i.wallet_transaction_id,
             coupon_id: i.coupon_id,
+            redeemer: [
+                &i.redeemer_email,
+                &i.redeemer_mobile,
+                &i.redeemer_customer_id,
+                &i.redeemer_name,
+            ]
+            .iter()
+            .any(|v| v.is_some())
+            .then(|| InteractionRedeemer {
+                email: i.redeemer_email.clone(),
+                mobile: i.redeemer_mobile.clone(),
+                customer_id: i.redeemer_customer_id.clone(),
+                name: i.redeemer_name.clone(),
+            }),
+            vendor: i.vendor,
+            vault_id: i.vault_id,
             created_at: i.created_at.to_rfc3339(),
         }
     }

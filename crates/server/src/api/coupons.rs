@@ -24,12 +24,17 @@ use crate::state::AppState;
 /// The largest CSV upload: 10000 links of up to 2048 characters.
 pub const MAX_UPLOAD_BYTES: usize = 24 * 1024 * 1024;
 
-/// A code (or link) in a deal's vault.
+/// A code (or link) in a deal's vault or in a standalone vault.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CouponCode {
     #[schema(example = "code_01jd3x1m2n3p4q5r6s7t8v9w0x")]
     pub id: String,
-    pub deal_id: String,
+    /// The deal it belongs to (absent for a vault's code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deal_id: Option<String>,
+    /// The standalone vault it belongs to (absent for a deal's code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vault_id: Option<String>,
     /// `code`, `generic_code`, `link` or `generic_link`.
     #[schema(example = "code")]
     pub kind: String,
@@ -46,7 +51,8 @@ impl From<CodeRow> for CouponCode {
     fn from(r: CodeRow) -> Self {
         Self {
             id: r.id.to_string(),
-            deal_id: r.deal_id.to_string(),
+            deal_id: r.owner.deal_id().map(|d| d.to_string()),
+            vault_id: r.owner.vault_id().map(|v| v.to_string()),
             kind: r.kind.as_str().to_string(),
             value: r.value,
             status: if r.issued { "issued" } else { "available" }.to_string(),
@@ -59,9 +65,10 @@ impl From<CodeRow> for CouponCode {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCouponCode {
-    #[serde(default)]
-    #[schema(required = true)]
-    pub deal_id: String,
+    /// The deal whose vault takes the code; give this or `vault_id`.
+    pub deal_id: Option<String>,
+    /// The standalone vault that takes the code; give this or `deal_id`.
+    pub vault_id: Option<String>,
     /// `code` (default), `generic_code`, `link` or `generic_link`.
     #[schema(pattern = "^(code|generic_code|link|generic_link)$")]
     pub kind: Option<String>,
@@ -74,9 +81,10 @@ pub struct CreateCouponCode {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateCouponCodes {
-    #[serde(default)]
-    #[schema(required = true)]
-    pub deal_id: String,
+    /// The deal whose vault takes the codes; give this or `vault_id`.
+    pub deal_id: Option<String>,
+    /// The standalone vault that takes the codes; give this or `deal_id`.
+    pub vault_id: Option<String>,
     /// How many unique codes to generate: 1-1000.
     #[schema(example = 100, minimum = 1, maximum = 1000)]
     pub count: i64,
@@ -100,7 +108,10 @@ pub struct Imported {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct UploadCouponCodes {
-    deal_id: String,
+    /// The deal whose vault takes the codes; give this or `vault_id`.
+    deal_id: Option<String>,
+    /// The standalone vault that takes the codes; give this or `deal_id`.
+    vault_id: Option<String>,
     /// `code` (default), `generic_code`, `link` or `generic_link`.
     kind: Option<String>,
     /// One code or link per row (first column), optional header row `code`, at most 10000 rows.
@@ -112,6 +123,7 @@ pub struct UploadCouponCodes {
 #[into_params(parameter_in = Query)]
 pub struct CodeListParams {
     pub deal_id: Option<String>,
+    pub vault_id: Option<String>,
     #[param(pattern = "^(code|generic_code|link|generic_link)$")]
     pub kind: Option<String>,
     /// `available` or `issued`.
@@ -119,13 +131,52 @@ pub struct CodeListParams {
     pub status: Option<String>,
 }
 
-/// Adds one code or link to a deal's vault.
+/// The vault a code request names: exactly one of `deal_id` (a deal's own vault) and
+/// `vault_id` (a standalone vault).
+fn code_owner<'a>(
+    deal_id: Option<&'a str>,
+    vault_id: Option<&'a str>,
+) -> Result<&'a str, AppError> {
+    let given = |v: Option<&'a str>| v.map(str::trim).filter(|s| !s.is_empty());
+    match (given(deal_id), given(vault_id)) {
+        (Some(d), None) => Ok(d),
+        (None, Some(v)) => Ok(v),
+        (Some(_), Some(_)) => Err(AppError::field(
+            "vault_id",
+            "give deal_id or vault_id, not both",
+        )),
+        (None, None) => Err(AppError::field(
+            "deal_id",
+            "is required (or give vault_id for a standalone vault)",
+        )),
+    }
+}
+
+/// A `vlt_…` id given as `deal_id` (or a deal's as `vault_id`) names no such thing.
+fn owner_in_its_field(owner: &str, vault_field: bool) -> Result<(), AppError> {
+    let is_vault = owner.starts_with(punchcard_domain::VaultId::PREFIX);
+    match (is_vault, vault_field) {
+        (true, false) => Err(AppError::field("deal_id", "no such deal")),
+        (false, true) => Err(AppError::field("vault_id", "no such vault")),
+        _ => Ok(()),
+    }
+}
+
+/// Checks the owner fields of a code request and answers the id the app takes.
+fn owner_of<'a>(deal_id: Option<&'a str>, vault_id: Option<&'a str>) -> Result<&'a str, AppError> {
+    let owner = code_owner(deal_id, vault_id)?;
+    let vault_field = vault_id.map(str::trim).is_some_and(|v| !v.is_empty());
+    owner_in_its_field(owner, vault_field)?;
+    Ok(owner)
+}
+
+/// Adds one code or link to a deal's vault or to a standalone vault.
 #[utoipa::path(post, path = "/api/v1/coupon_codes", tag = "coupon codes",
     request_body = CreateCouponCode,
     security(("basic" = [])),
     responses(
         (status = 201, description = "the code", body = CouponCode),
-        (status = 422, description = "`validation_failed`: unknown deal, bad or existing value", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: neither or both of `deal_id` and `vault_id`, unknown deal or vault, bad or existing value", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_code(
     State(state): State<AppState>,
@@ -136,7 +187,7 @@ pub async fn create_code(
         .app
         .create_code(
             &Scope::from(&caller),
-            &body.deal_id,
+            owner_of(body.deal_id.as_deref(), body.vault_id.as_deref())?,
             body.kind.as_deref(),
             &body.value,
         )
@@ -160,7 +211,11 @@ pub async fn bulk_generate(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let created = state
         .app
-        .generate_codes(&Scope::from(&caller), &body.deal_id, body.count)
+        .generate_codes(
+            &Scope::from(&caller),
+            owner_of(body.deal_id.as_deref(), body.vault_id.as_deref())?,
+            body.count,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(Created { created })))
 }
@@ -184,11 +239,12 @@ pub async fn bulk_upload(
         Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "send the codes as multipart/form-data with `deal_id` and a `file` part",
+            "send the codes as multipart/form-data with `deal_id` (or `vault_id`) and a `file` part",
         )
         .into_response()
     })?;
-    let mut deal_id = String::new();
+    let mut deal_id = None;
+    let mut vault_id = None;
     let mut kind = None;
     let mut file: Option<Vec<u8>> = None;
     let bad_form = |detail: String| {
@@ -219,7 +275,8 @@ pub async fn bulk_upload(
             .await
             .map_err(|e| bad_form(format!("the multipart form cannot be read: {e}")))?;
         match name.as_str() {
-            "deal_id" => deal_id = String::from_utf8_lossy(&bytes).trim().to_string(),
+            "deal_id" => deal_id = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
+            "vault_id" => vault_id = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
             "kind" => kind = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
             "file" => file = Some(bytes.to_vec()),
             _ => {}
@@ -230,9 +287,11 @@ pub async fn bulk_upload(
             ApiError(AppError::field("file", "is required: a CSV of codes")).into_response(),
         );
     };
+    let owner = owner_of(deal_id.as_deref(), vault_id.as_deref())
+        .map_err(|e| ApiError(e).into_response())?;
     let imported = state
         .app
-        .upload_codes(&Scope::from(&caller), &deal_id, kind.as_deref(), &file)
+        .upload_codes(&Scope::from(&caller), owner, kind.as_deref(), &file)
         .await
         .map_err(|e| ApiError(e).into_response())?;
     Ok((StatusCode::CREATED, Json(Imported { imported })))
@@ -263,9 +322,16 @@ pub async fn list_codes(
     let deal_id = e
         .check(filter_id::<DealId>("deal_id", params.deal_id.as_deref()))
         .flatten();
+    let vault_id = e
+        .check(filter_id::<punchcard_domain::VaultId>(
+            "vault_id",
+            params.vault_id.as_deref(),
+        ))
+        .flatten();
     e.into_result()?;
     let filter = CodeFilter {
         deal_id: deal_id.map(|d| d.to_string()),
+        vault_id: vault_id.map(|v| v.to_string()),
         kind,
         issued,
     };

@@ -3,8 +3,8 @@
 //! base-32 characters (`lead_01jd3x1m2n3p4q5r6s7t8v9w0x`), from the domain's prefixes.
 
 use punchcard_domain::{
-    ApiKeyId, CampaignId, CouponCodeId, CouponId, CurrencyId, DealId, InteractionId, LeadId,
-    OfferId, StoreId, UploadId, WalletId, WalletTransactionId,
+    ApiKeyId, CampaignId, CouponCodeId, CouponId, CurrencyId, DealId, IntegrationId, InteractionId,
+    LeadId, OfferId, StoreId, UploadId, VaultId, WalletId, WalletTransactionId,
 };
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::schema::{ArrayItems, Schema};
@@ -33,6 +33,8 @@ fn prefix_of_field(name: &str) -> Option<&'static str> {
         "campaign" | "task" | "surprise" => CampaignId::PREFIX,
         "interaction" => InteractionId::PREFIX,
         "authorized_key" => ApiKeyId::PREFIX,
+        "vault" => VaultId::PREFIX,
+        "integration" => IntegrationId::PREFIX,
         _ => return None,
     })
 }
@@ -49,7 +51,8 @@ pub fn prefix_of_collection(collection: &str) -> Option<&'static str> {
         "stores" => StoreId::PREFIX,
         "coupons" => CouponId::PREFIX,
         "coupon_codes" => CouponCodeId::PREFIX,
-        "rules" | "campaigns" | "tasks" | "surprises" => CampaignId::PREFIX,
+        "rules" | "campaigns" | "tasks" | "surprises" | "voucher_campaigns" => CampaignId::PREFIX,
+        "vaults" => VaultId::PREFIX,
         _ => return None,
     })
 }

@@ -6,6 +6,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use punchcard_app::api_keys::ApiPrincipal;
+use punchcard_app::campaigns::vouchers::IntegrationPrincipal;
 use punchcard_app::idempotency::{parse_key, Fence, IdempotencyClaim, FENCE, RENEW_EVERY};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
@@ -40,8 +41,15 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             .into_response()
         }
     };
-    let Some(principal) = req.extensions().get::<ApiPrincipal>().cloned() else {
-        return next.run(req).await;
+    // An API key's request, or a voucher campaign integration's award: keys are kept per
+    // merchant and environment either way.
+    let scope = match (
+        req.extensions().get::<ApiPrincipal>(),
+        req.extensions().get::<IntegrationPrincipal>(),
+    ) {
+        (Some(p), _) => (p.merchant_id.clone(), p.env),
+        (None, Some(p)) => (p.merchant_id.clone(), p.env),
+        (None, None) => return next.run(req).await,
     };
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, MAX_BODY).await {
@@ -66,8 +74,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let request_hash = hex::encode(hasher.finalize());
 
     let fence = Fence {
-        merchant_id: principal.merchant_id.clone(),
-        env: principal.env,
+        merchant_id: scope.0,
+        env: scope.1,
         key,
         holder: punchcard_app::secrets::random_token("att_"),
     };

@@ -2,6 +2,7 @@
 
 pub mod allowed_ips;
 pub mod auth;
+pub mod award;
 pub mod campaign_reports;
 pub mod campaigns;
 pub mod catalog;
@@ -20,6 +21,8 @@ pub mod shared_answers;
 pub mod stores;
 pub mod surprises;
 pub mod tasks;
+pub mod vaults;
+pub mod vouchers;
 pub mod wallets;
 
 use axum::extract::DefaultBodyLimit;
@@ -124,6 +127,18 @@ unreachable, calls are served without a limit and without these headers.",
         surprises::delete_surprise,
         surprises::create_surprise_activity,
         surprises::list_surprise_activities,
+        vaults::create_vault,
+        vaults::list_vaults,
+        vaults::get_vault,
+        vouchers::create_voucher_campaign,
+        vouchers::list_voucher_campaigns,
+        vouchers::get_voucher_campaign,
+        vouchers::update_voucher_campaign,
+        vouchers::delete_voucher_campaign,
+        vouchers::create_integration,
+        vouchers::list_integrations,
+        vouchers::update_integration,
+        award::award,
         campaign_reports::get_report,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
@@ -144,6 +159,8 @@ unreachable, calls are served without a limit and without these headers.",
         (name = "rules", description = "API-triggered earn and redeem rules: an authorized key triggers one, and points move through the ledger under the rule's limits"),
         (name = "tasks", description = "Tasks: a lead's activities counted per period; the `count`-th completes the task and rewards it with points or a deal's coupon"),
         (name = "surprises", description = "Surprises: a deal's coupon a lead claims on an occasion, a custom date or the lead's birthday, in the merchant's time zone"),
+        (name = "vaults", description = "Standalone vaults: one vendor's vouchers of one amount, test or live, that voucher campaigns draw from; codes go in through the coupon-code endpoints with `vault_id`"),
+        (name = "voucher campaigns", description = "Voucher campaigns: linked vaults, integrations with credentials of their own, and `POST /api/v1/award`, which they call to award a voucher to a redeemer"),
     )
 )]
 pub struct ApiDoc;
@@ -159,6 +176,17 @@ impl Modify for BasicAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Basic)
                     .description(Some("API key id as username, API secret as password"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "integration",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "a voucher campaign's integration id as username, its secret as password",
+                    ))
                     .build(),
             ),
         );
@@ -319,6 +347,29 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(surprises::list_surprise_activities).post(surprises::create_surprise_activity),
         )
         .route(
+            "/api/v1/vaults",
+            get(vaults::list_vaults).post(vaults::create_vault),
+        )
+        .route("/api/v1/vaults/{id}", get(vaults::get_vault))
+        .route(
+            "/api/v1/voucher_campaigns",
+            get(vouchers::list_voucher_campaigns).post(vouchers::create_voucher_campaign),
+        )
+        .route(
+            "/api/v1/voucher_campaigns/{id}",
+            get(vouchers::get_voucher_campaign)
+                .patch(vouchers::update_voucher_campaign)
+                .delete(vouchers::delete_voucher_campaign),
+        )
+        .route(
+            "/api/v1/voucher_campaigns/{id}/integrations",
+            get(vouchers::list_integrations).post(vouchers::create_integration),
+        )
+        .route(
+            "/api/v1/voucher_campaigns/{id}/integrations/{integration_id}",
+            axum::routing::patch(vouchers::update_integration),
+        )
+        .route(
             "/api/v1/campaigns/{id}/report",
             get(campaign_reports::get_report),
         )
@@ -330,12 +381,32 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             allowed_ips::enforce_api_allowed_ips,
         ))
         .route_layer(from_fn_with_state(state.clone(), auth::require_api_key))
+        .merge(award_routes(state))
+}
+
+/// `POST /api/v1/award`, authenticated by a voucher campaign's integration instead of an API
+/// key, under the same idempotency keys, rate limit, allowed IPs and body ceiling (its own
+/// retry key is the body's `hash`).
+fn award_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/award", post(award::award))
+        .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
+        .route_layer(axum::middleware::from_fn(extract::body_ceiling))
+        .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            allowed_ips::enforce_api_allowed_ips,
+        ))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            award::require_integration,
+        ))
 }
 
 /// Where the server serves its README, the integration guide a rule's developer is sent to.
 pub const GUIDE_PATH: &str = "/api/guide";
 /// The README's section that guides triggering rules (a test checks that it exists).
-pub const GUIDE_SECTION: &str = "Campaigns: rules, tasks and surprises";
+pub const GUIDE_SECTION: &str = "Campaigns: rules, tasks, surprises and voucher campaigns";
 
 const README: &str = include_str!("../../../../README.md");
 

@@ -16,20 +16,35 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use punchcard_app::api_keys::ApiPrincipal;
+use punchcard_app::campaigns::vouchers::IntegrationPrincipal;
 
 use crate::problem::Problem;
 use crate::state::AppState;
 
 const WINDOW: Duration = Duration::from_secs(60);
 
+/// The merchant, env and calls a minute of the caller: an API key, or an integration of a
+/// voucher campaign (which shares its merchant's budget).
+fn bucket(req: &Request) -> Option<(String, i64)> {
+    if let Some(p) = req.extensions().get::<ApiPrincipal>() {
+        return Some((
+            format!("api:{}:{}", p.merchant_id, p.env),
+            p.rate_limit_per_minute,
+        ));
+    }
+    req.extensions().get::<IntegrationPrincipal>().map(|p| {
+        (
+            format!("api:{}:{}", p.merchant_id, p.env),
+            p.rate_limit_per_minute,
+        )
+    })
+}
+
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(principal) = req.extensions().get::<ApiPrincipal>() else {
+    let Some((key, per_minute)) = bucket(&req) else {
         return next.run(req).await;
     };
-    let limit = u64::try_from(principal.rate_limit_per_minute)
-        .unwrap_or(0)
-        .max(1);
-    let key = format!("api:{}:{}", principal.merchant_id, principal.env);
+    let limit = u64::try_from(per_minute).unwrap_or(0).max(1);
     match state.throttle.count(&key, WINDOW).await {
         Ok((count, reset)) => {
             let reset_secs = reset.as_secs().max(1);

@@ -28,6 +28,8 @@ pub enum Nav {
     TaskActivities,
     Surprises,
     SurpriseActivities,
+    Vaults,
+    VoucherCampaigns,
     ApiKeys,
     AllowedIps,
     Notifications,
@@ -211,6 +213,13 @@ impl Chrome {
                 "/dashboard/surprise-activities",
                 true,
             ),
+            (
+                Nav::VoucherCampaigns,
+                "Voucher campaigns",
+                "/dashboard/voucher-campaigns",
+                true,
+            ),
+            (Nav::Vaults, "Vaults", "/dashboard/vaults", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (
                 Nav::AllowedIps,

@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use punchcard_app::deals::DealView;
 use punchcard_app::AppError;
+use punchcard_domain::coupons::CodeOwner;
 use punchcard_domain::coupons::{CodeKind, MAX_BULK_GENERATE, MAX_BULK_UPLOAD};
 use punchcard_domain::{DealId, FieldError, ValidationErrors};
 use punchcard_store::coupons::{CodeFilter, CodeRow, Stock};
@@ -99,7 +100,10 @@ impl CodeLine {
             value: c.value.clone(),
             is_link: c.kind.is_link(),
             kind: kind_label(c.kind),
-            deal: deal_name(deals, &c.deal_id),
+            deal: match &c.owner {
+                CodeOwner::Deal(d) => deal_name(deals, d),
+                CodeOwner::Vault(v) => v.to_string(),
+            },
             unique: c.kind.is_unique(),
             issued: c.issued,
             issued_at: c.issued_at.map(short_time).unwrap_or_default(),
@@ -140,6 +144,7 @@ impl CodeQuery {
         Ok((
             CodeFilter {
                 deal_id: non_empty(&self.deal_id),
+                vault_id: None,
                 kind,
                 issued,
             },
@@ -379,10 +384,10 @@ pub async fn add(
         .await;
     match result {
         Ok(code) => {
-            let deal = deal_label(&state, &user, code.deal_id.as_str()).await;
+            let deal = deal_label(&state, &user, code.owner.column_and_id().1).await;
             Ok(added(
                 &state,
-                code.deal_id.as_str(),
+                code.owner.column_and_id().1,
                 Flash::success(format!(
                     "{} {} added to {deal}.",
                     kind_label(code.kind),

@@ -52,6 +52,8 @@ pub mod offers;
 pub mod overview;
 pub mod session;
 pub mod stores;
+pub mod vaults;
+pub mod vouchers;
 pub mod wallets;
 
 use axum::http::StatusCode;
@@ -99,6 +101,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(kyc::routes())
         .merge(api_keys::routes())
         .merge(allowed_ips::routes())
+        .merge(vaults::routes())
+        .merge(vouchers::routes())
         .merge(coupon_codes::routes())
         .merge(coupons::routes())
         .merge(members::routes())

@@ -1,5 +1,6 @@
 //! The API's answers asserted whole, as committed insta snapshots: a lead, a wallet
-//! transaction, a deal, a coupon and a validation problem. Ids and timestamps differ on every
+//! transaction, a deal, a coupon, a validation problem, and a vault, a voucher campaign, an
+//! integration, an award and its interaction. Ids and timestamps differ on every
 //! run, so they are redacted, each after checking it is an id or an RFC 3339 time; everything
 //! else must match byte for byte, and the same snapshot holds on SQLite and PostgreSQL.
 //!
@@ -132,6 +133,79 @@ async fn answers_keep_their_shape(t: TestApp) {
         .await
         .assert_problem(422, "validation_failed");
     insta::assert_json_snapshot!("validation_problem", problem);
+
+    let vault = api
+        .create(
+            "/api/v1/vaults",
+            json!({"name": "Books 10", "vendor": "Bookshop", "amount": 1000}),
+        )
+        .await;
+    api.create(
+        "/api/v1/coupon_codes",
+        json!({"vault_id": vault["id"], "value": "BOOK-1"}),
+    )
+    .await;
+    let vault = api
+        .get_ok(&format!("/api/v1/vaults/{}", vault["id"].as_str().unwrap()))
+        .await;
+    insta::assert_json_snapshot!("vault", vault, {
+        ".id" => id(),
+        ".created_at" => timestamp(),
+    });
+    let campaign = api
+        .create(
+            "/api/v1/voucher_campaigns",
+            json!({"name": "Thank you", "vault_ids": [vault["id"]], "max_per_redeemer": 1,
+                   "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2036-01-01T00:00:00Z"}),
+        )
+        .await;
+    let campaign_id = campaign["id"].as_str().unwrap().to_string();
+    let integration = api
+        .create(
+            &format!("/api/v1/voucher_campaigns/{campaign_id}/integrations"),
+            json!({"name": "Checkout", "status": "live"}),
+        )
+        .await;
+    insta::assert_json_snapshot!("integration", integration, {
+        ".id" => id(),
+        ".campaign_id" => id(),
+        ".secret" => "[secret]",
+        ".created_at" => timestamp(),
+        ".updated_at" => timestamp(),
+    });
+    let campaign = api
+        .get_ok(&format!("/api/v1/voucher_campaigns/{campaign_id}"))
+        .await;
+    insta::assert_json_snapshot!("voucher_campaign", campaign, {
+        ".id" => id(),
+        ".vault_ids[]" => id(),
+        ".created_at" => timestamp(),
+        ".updated_at" => timestamp(),
+    });
+    let app = t.api(&(
+        integration["id"].as_str().unwrap().to_string(),
+        integration["secret"].as_str().unwrap().to_string(),
+    ));
+    let award = app
+        .create(
+            "/api/v1/award",
+            json!({"redeemer": {"email": "Ann@Example.com", "name": "Ann"}, "vendor": "Bookshop",
+                   "amount": 1000, "hash": "order-1"}),
+        )
+        .await;
+    insta::assert_json_snapshot!("award", award, {
+        ".interaction_id" => id(),
+    });
+    let interactions = api
+        .get_ok(&format!("/api/v1/campaigns/{campaign_id}/interactions"))
+        .await;
+    insta::assert_json_snapshot!("award_interaction", interactions["data"][0], {
+        ".id" => id(),
+        ".campaign_id" => id(),
+        ".source_id" => id(),
+        ".vault_id" => id(),
+        ".created_at" => timestamp(),
+    });
     t.stop().await;
 }
 

@@ -20,6 +20,10 @@
 //!   a value only that merchant's answer can contain). Write it next to the others below.
 //!
 //! Every endpoint is checked for a resource made in dev and one made in prod.
+//!
+//! `POST /api/v1/award` authenticates with a voucher campaign's integration, not an API key
+//! (`Endpoint::integration`): every API key, the owner's included, gets 401; the integration's
+//! own credentials award the voucher only its merchant's vault holds.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -53,6 +57,9 @@ struct Endpoint {
     /// Whether foreign keys must be refused (the body names the setup's resource) or the POST
     /// only creates in the caller's own space.
     refused: bool,
+    /// Called with an integration's credentials (the setup answers `id|secret|value`), which
+    /// no API key opens.
+    integration: bool,
 }
 
 const fn ep(method: &'static str, path: &'static str, scope: Scope, setup: SetupFn) -> Endpoint {
@@ -63,6 +70,20 @@ const fn ep(method: &'static str, path: &'static str, scope: Scope, setup: Setup
         setup,
         body: None,
         refused: false,
+        integration: false,
+    }
+}
+
+/// A POST made with a voucher campaign's integration (`body` with `{value}` as elsewhere).
+const fn by_integration(path: &'static str, setup: SetupFn, body: &'static str) -> Endpoint {
+    Endpoint {
+        method: "POST",
+        path,
+        scope: Scope::Env,
+        setup,
+        body: Some(body),
+        refused: true,
+        integration: true,
     }
 }
 
@@ -75,6 +96,7 @@ const fn refers(path: &'static str, setup: SetupFn, body: &'static str) -> Endpo
         setup,
         body: Some(body),
         refused: true,
+        integration: false,
     }
 }
 
@@ -88,6 +110,7 @@ const fn creates(path: &'static str, setup: SetupFn, body: &'static str) -> Endp
         setup,
         body: Some(body),
         refused: false,
+        integration: false,
     }
 }
 
@@ -286,6 +309,65 @@ const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/surprise_activities",
         Scope::Env,
         new_surprise_activity,
+    ),
+    creates(
+        "/api/v1/vaults",
+        new_name,
+        r#"{"name": "{value}", "vendor": "Bookshop", "amount": 1000}"#,
+    ),
+    ep("GET", "/api/v1/vaults", Scope::Env, new_vault),
+    ep("GET", "/api/v1/vaults/{id}", Scope::Env, new_vault),
+    creates(
+        "/api/v1/voucher_campaigns",
+        new_name,
+        r#"{"name": "{value}", "paused": true}"#,
+    ),
+    ep(
+        "GET",
+        "/api/v1/voucher_campaigns",
+        Scope::Env,
+        new_voucher_campaign,
+    ),
+    ep(
+        "GET",
+        "/api/v1/voucher_campaigns/{id}",
+        Scope::Env,
+        new_voucher_campaign,
+    ),
+    ep(
+        "PATCH",
+        "/api/v1/voucher_campaigns/{id}",
+        Scope::Env,
+        new_voucher_campaign,
+    ),
+    ep(
+        "DELETE",
+        "/api/v1/voucher_campaigns/{id}",
+        Scope::Env,
+        new_voucher_campaign,
+    ),
+    ep(
+        "POST",
+        "/api/v1/voucher_campaigns/{id}/integrations",
+        Scope::Env,
+        new_voucher_campaign,
+    ),
+    ep(
+        "GET",
+        "/api/v1/voucher_campaigns/{id}/integrations",
+        Scope::Env,
+        new_voucher_campaign,
+    ),
+    ep(
+        "PATCH",
+        "/api/v1/voucher_campaigns/{id}/integrations/{id}",
+        Scope::Env,
+        new_integration,
+    ),
+    by_integration(
+        "/api/v1/award",
+        new_award_setup,
+        r#"{"redeemer": {"name": "Iso"}, "hash": "iso-{value}"}"#,
     ),
     ep("GET", "/api/v1/campaigns/{id}/report", Scope::Env, new_rule),
 ];
@@ -589,6 +671,81 @@ fn new_surprise_activity<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Set
     })
 }
 
+fn new_vault<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        t.app
+            .create_vault(
+                &scope(m, env),
+                &punchcard_app::campaigns::vouchers::VaultDraft {
+                    name: unique("Vault "),
+                    vendor: "Bookshop".into(),
+                    amount: Some(1000),
+                    test: false,
+                },
+            )
+            .await
+            .expect("vault created")
+            .vault
+            .id
+            .to_string()
+    })
+}
+
+async fn voucher_campaign_of(t: &TestApp, m: &MerchantId, env: Env, vaults: Vec<String>) -> String {
+    t.app
+        .create_voucher_campaign(
+            &scope(m, env),
+            &punchcard_app::campaigns::vouchers::VoucherCampaignDraft {
+                name: unique("Vouchers "),
+                vault_ids: vaults,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("voucher campaign created")
+        .view
+        .campaign
+        .id
+        .to_string()
+}
+
+fn new_voucher_campaign<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(voucher_campaign_of(t, m, env, Vec::new()))
+}
+
+/// `campaign|integration`.
+fn new_integration<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let campaign = voucher_campaign_of(t, m, env, Vec::new()).await;
+        let created = t
+            .app
+            .create_integration(&scope(m, env), &campaign, "Iso", Some("test"))
+            .await
+            .expect("integration created");
+        format!("{campaign}|{}", created.integration.id)
+    })
+}
+
+/// `integration|secret|code`: a live voucher campaign whose vault holds one code, and its
+/// live integration's credentials.
+fn new_award_setup<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let vault = new_vault(t, m, env).await;
+        let code = unique("VCH-");
+        t.app
+            .create_code(&scope(m, env), &vault, None, &code)
+            .await
+            .expect("code created");
+        let campaign = voucher_campaign_of(t, m, env, vec![vault]).await;
+        let created = t
+            .app
+            .create_integration(&scope(m, env), &campaign, "Iso", Some("live"))
+            .await
+            .expect("integration created");
+        format!("{}|{}|{code}", created.integration.id, created.secret)
+    })
+}
+
 fn new_offer<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
     Box::pin(async move {
         t.app
@@ -810,6 +967,29 @@ async fn call_with(
 
 async fn check(t: &TestApp, e: &Endpoint, value: &str, owner: &Key, others: &[Caller]) {
     let label = format!("{} {}", e.method, e.path);
+    if e.integration {
+        let mut parts = value.splitn(3, '|');
+        let (id, secret, code) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let body = e.body.unwrap_or("{}").replace("{value}", code);
+        for (who, key) in others
+            .iter()
+            .map(|c| (c.who, &c.key))
+            .chain([("the owner's API key", owner)])
+        {
+            let res = call_with(t, e.method, e.path, key, &body).await;
+            assert_eq!(res.status(), 401, "{label}: {who} is no integration");
+        }
+        let integration: Key = (id.to_string(), secret.to_string());
+        let res = call_with(t, e.method, e.path, &integration, &body).await;
+        assert_eq!(res.status(), 201, "{label}: the integration awards");
+        let text = res.text().await.unwrap();
+        assert!(text.contains(code), "{label}: its own voucher: {text}");
+        return;
+    }
     if let Some(template) = e.body {
         let (first, second) = value.split_once('|').unwrap_or((value, value));
         let body = if template.starts_with("multipart:") {

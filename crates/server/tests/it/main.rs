@@ -36,3 +36,4 @@ mod store_conflicts;
 mod surprises;
 mod tasks;
 mod upgrade;
+mod vouchers;
