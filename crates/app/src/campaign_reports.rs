@@ -2,6 +2,7 @@
 //! of the last 30 UTC days and each of the last 48 hours (every bucket present, zeros
 //! included), and the vouchers it can still award.
 
+use punchcard_domain::campaigns::CampaignKind;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::CampaignId;
 use punchcard_store::campaign_reports::{self, OutcomeCounts, Span};
@@ -105,23 +106,12 @@ impl App {
         let row = campaigns::find(&mut conn, &scope.merchant_id, scope.env, &id)
             .await?
             .ok_or(AppError::NotFound("campaign"))?;
-        let keys = campaigns::keys_of(
-            &mut conn,
-            &scope.merchant_id,
-            scope.env,
-            std::slice::from_ref(&row.id),
-        )
-        .await?
-        .into_iter()
-        .map(|(_, k)| k)
-        .collect::<Vec<_>>();
-        let now = Timestamp::now();
-        let status = crate::campaigns::status_of(&row, !keys.is_empty(), now);
-        Ok(CampaignView {
-            campaign: row,
-            authorized_key_ids: keys,
-            status,
-        })
+        let links = crate::campaigns::links_of(&mut conn, scope, std::slice::from_ref(&row.id))
+            .await?
+            .pop()
+            .map(|(_, l)| l)
+            .unwrap_or_default();
+        Ok(CampaignView::of(row, links, Timestamp::now()))
     }
 
     /// The report of a campaign of any kind, counted at the time of the call.
@@ -158,7 +148,6 @@ impl App {
         )
         .await?;
         Ok(CampaignReport {
-            campaign,
             totals,
             by_day: filled(
                 first_day,
@@ -182,7 +171,24 @@ impl App {
                     counts,
                 },
             ),
-            available: Vec::new(),
+            available: if campaign.campaign.kind == CampaignKind::Voucher {
+                self.available_vouchers(scope, &campaign.campaign.id)
+                    .await?
+                    .into_iter()
+                    .map(|a| VoucherStock {
+                        vendor: a.vendor,
+                        amount: a.amount,
+                        test: a.test,
+                        available: a.available,
+                        awarded: a.awarded,
+                        awarded_last_7_days: a.awarded_last_7_days,
+                        awarded_last_day: a.awarded_last_day,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            campaign,
         })
     }
 }

@@ -723,7 +723,20 @@ pub async fn list_interactions(
                 q,
             ))
             .to_owned();
-        select.and_where(Expr::col(Alias::new("lead_id")).in_subquery(leads));
+        // A lead's details, or the redeemer's as an award request gave them.
+        select.cond_where(
+            sea_query::Cond::any()
+                .add(Expr::col(Alias::new("lead_id")).in_subquery(leads))
+                .add(crate::catalog::contains(
+                    &[
+                        "redeemer_email",
+                        "redeemer_mobile",
+                        "redeemer_customer_id",
+                        "redeemer_name",
+                    ],
+                    q,
+                )),
+        );
     }
     if let Some(b) = before {
         select.and_where(Expr::col(Alias::new("id")).lt(b));

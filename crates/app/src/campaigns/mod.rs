@@ -70,7 +70,7 @@ impl Links {
 }
 
 impl CampaignView {
-    fn of(campaign: CampaignRow, links: Links, now: Timestamp) -> Self {
+    pub(crate) fn of(campaign: CampaignRow, links: Links, now: Timestamp) -> Self {
         let status = status_of(&campaign, links.configured_for(campaign.kind), now);
         Self {
             campaign,

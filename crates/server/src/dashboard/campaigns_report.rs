@@ -43,19 +43,13 @@ fn kind_pages<K: CampaignPage>(v: &CampaignView, ctx: &Context) -> KindPages {
     }
 }
 
-/// The pages each kind has; kinds without their own pages yet show their shared fields.
+/// The pages each kind has.
 fn pages_of(v: &CampaignView, ctx: &Context) -> KindPages {
     match v.campaign.kind {
         CampaignKind::Rule => kind_pages::<super::campaigns_rules::Rules>(v, ctx),
         CampaignKind::Task => kind_pages::<super::campaigns_tasks::Tasks>(v, ctx),
         CampaignKind::Surprise => kind_pages::<super::campaigns_surprises::Surprises>(v, ctx),
-        CampaignKind::Voucher => KindPages {
-            list: None,
-            nav: Nav::None,
-            settings: Vec::new(),
-            actions: Vec::new(),
-            switch: None,
-        },
+        CampaignKind::Voucher => kind_pages::<super::vouchers::VoucherCampaigns>(v, ctx),
     }
 }
 

@@ -473,7 +473,16 @@ async fn integrations_award_their_own_kind_of_voucher(t: TestApp) {
         .await
         .assert_problem(422, "campaign_not_live");
 
-    // Every request is an interaction, with its outcome and the redeemer as sent.
+    // Every request is an interaction, with its outcome and the redeemer as sent, found by
+    // the redeemer's details.
+    let found = api
+        .get_ok(&format!("/api/v1/campaigns/{c}/interactions?q=EVE@example"))
+        .await;
+    let found = found["data"].as_array().unwrap();
+    assert!(!found.is_empty());
+    assert!(found
+        .iter()
+        .all(|i| i["redeemer"]["email"] == "eve@example.com"));
     let seen = interactions(&api, &c).await;
     let outcomes: Vec<&str> = seen
         .iter()
