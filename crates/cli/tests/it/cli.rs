@@ -739,12 +739,18 @@ fn ledger_bench(extra: &[&str]) -> Value {
 
 #[test]
 fn sqlite_ledger_bench_keeps_the_books() {
-    let report = ledger_bench(&[]);
+    let report = ledger_bench(&["--baseline"]);
     assert_eq!(report["backend"], "sqlite");
     assert_eq!(
         report["invariants"]["details"]["audit_ledger"]["mismatches"],
         0
     );
+    // The plain-SQL baseline ran in the same invocation, and its books add up too.
+    let baseline = &report["baseline"];
+    assert_eq!(baseline["engine"], "sqlite", "{report:#}");
+    assert_eq!(baseline["balances_add_up"], true);
+    assert!(baseline["transactions_per_second"].as_f64().unwrap() > 0.0);
+    assert!(report["ratio_to_baseline"].as_f64().unwrap() > 0.0);
 }
 
 #[tokio::test]
