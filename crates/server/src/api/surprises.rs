@@ -19,7 +19,7 @@ use super::campaigns::RuleFilters as StatusFilter;
 use super::catalog::{moment, nullable};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{Page, PageParams};
-use super::tasks::created;
+use super::tasks::{activity_filters, created};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -361,21 +361,11 @@ pub async fn list_surprise_activities(
     ApiQuery(filters): ApiQuery<SurpriseActivityFilters>,
 ) -> Result<Json<Page<SurpriseActivity>>, ApiError> {
     let page = params.parse()?;
-    // Filters parse as what they filter by: an id of its kind, or a 422 naming the field.
-    let mut e = punchcard_domain::ValidationErrors::new();
-    let campaign_id = e
-        .check(punchcard_app::input::filter_id::<CampaignId>(
-            "surprise_id",
-            filters.surprise_id.as_deref(),
-        ))
-        .flatten();
-    let lead_id = e
-        .check(punchcard_app::input::filter_id::<punchcard_domain::LeadId>(
-            "lead_id",
-            filters.lead_id.as_deref(),
-        ))
-        .flatten();
-    e.into_result()?;
+    let (campaign_id, lead_id) = activity_filters(
+        "surprise_id",
+        filters.surprise_id.as_deref(),
+        filters.lead_id.as_deref(),
+    )?;
     let rows = state
         .app
         .list_surprise_activities(

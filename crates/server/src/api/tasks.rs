@@ -433,6 +433,27 @@ pub async fn create_task_activity(
     Ok(created(TaskActivity::from(interaction), replayed))
 }
 
+/// The filters of an activity list, parsed as what they filter by: an id of its kind, or a
+/// 422 naming the field (`campaign_field` is `task_id` or `surprise_id`).
+pub(crate) fn activity_filters(
+    campaign_field: &str,
+    campaign_id: Option<&str>,
+    lead_id: Option<&str>,
+) -> Result<(Option<CampaignId>, Option<punchcard_domain::LeadId>), ApiError> {
+    let mut e = punchcard_domain::ValidationErrors::new();
+    let campaign_id = e
+        .check(punchcard_app::input::filter_id::<CampaignId>(
+            campaign_field,
+            campaign_id,
+        ))
+        .flatten();
+    let lead_id = e
+        .check(punchcard_app::input::filter_id("lead_id", lead_id))
+        .flatten();
+    e.into_result()?;
+    Ok((campaign_id, lead_id))
+}
+
 /// Lists accepted task activities in creation order, of one task or lead when asked.
 #[utoipa::path(get, path = "/api/v1/task_activities", tag = "tasks",
     params(PageParams, TaskActivityFilters),
@@ -449,21 +470,11 @@ pub async fn list_task_activities(
     ApiQuery(filters): ApiQuery<TaskActivityFilters>,
 ) -> Result<Json<Page<TaskActivity>>, ApiError> {
     let page = params.parse()?;
-    // Filters parse as what they filter by: an id of its kind, or a 422 naming the field.
-    let mut e = punchcard_domain::ValidationErrors::new();
-    let campaign_id = e
-        .check(punchcard_app::input::filter_id::<CampaignId>(
-            "task_id",
-            filters.task_id.as_deref(),
-        ))
-        .flatten();
-    let lead_id = e
-        .check(punchcard_app::input::filter_id::<punchcard_domain::LeadId>(
-            "lead_id",
-            filters.lead_id.as_deref(),
-        ))
-        .flatten();
-    e.into_result()?;
+    let (campaign_id, lead_id) = activity_filters(
+        "task_id",
+        filters.task_id.as_deref(),
+        filters.lead_id.as_deref(),
+    )?;
     let rows = state
         .app
         .list_task_activities(
