@@ -141,7 +141,8 @@ impl Server {
     }
 }
 
-/// Purges expired rows every 15 minutes (the first run a minute after start).
+/// Purges expired rows and counts campaigns' settled report hours every 15 minutes (the first
+/// run a minute after start).
 async fn housekeeping(app: App) {
     let mut every = tokio::time::interval_at(
         tokio::time::Instant::now() + Duration::from_secs(60),
@@ -154,6 +155,12 @@ async fn housekeeping(app: App) {
             .await
         {
             tracing::warn!(error = %e, "housekeeping failed; retrying at the next interval");
+        }
+        if let Err(e) = app
+            .count_report_hours_at(punchcard_domain::time::Timestamp::now())
+            .await
+        {
+            tracing::warn!(error = %e, "counting report hours failed; retrying at the next interval");
         }
     }
 }

@@ -266,6 +266,23 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
         "campaign_integrations",
         &["merchant_id", "id"],
     ),
+    pk(
+        "campaign_report_hours_pkey",
+        "campaign_report_hours",
+        &[
+            "merchant_id",
+            "campaign_id",
+            "hour",
+            "outcome",
+            "error_code",
+            "vault_id",
+        ],
+    ),
+    pk(
+        "campaign_report_marks_pkey",
+        "campaign_report_marks",
+        &["merchant_id", "campaign_id"],
+    ),
 ];
 
 impl UniqueKey {

@@ -75,3 +75,30 @@ pub async fn stock_of(
         })
         .collect()
 }
+
+/// The vaults of `ids`, deleted ones too (a report names the vouchers a campaign gave from a
+/// vault deleted since), in id order.
+pub async fn vaults_by_ids(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    ids: &[VaultId],
+) -> Result<Vec<VaultRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let mut q = crate::query(format!(
+        "SELECT merchant_id, env, id, name, vendor, amount, test, created_at, updated_at, deleted_at \
+         FROM vaults WHERE merchant_id = $1 AND id IN ({}) ORDER BY id",
+        list.join(", ")
+    ))
+    .bind(merchant_id.as_str());
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(<VaultRow as crate::catalog::Columns>::decode)
+        .collect()
+}

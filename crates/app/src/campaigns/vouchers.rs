@@ -17,7 +17,7 @@ use punchcard_domain::{
 use punchcard_store::campaigns::{self, CampaignRow, InteractionRow, Outcome};
 use punchcard_store::coupons::{self, CodeRow, Stock};
 use punchcard_store::vaults::{self, VaultFilter, VaultRow};
-use punchcard_store::vouchers::{self, AvailableVouchers, IntegrationRow};
+use punchcard_store::vouchers::{self, IntegrationRow};
 use punchcard_store::{commit, Conn};
 
 use super::{
@@ -447,25 +447,6 @@ impl App {
 
     pub async fn delete_voucher_campaign(&self, scope: &Scope, id: &str) -> Result<(), AppError> {
         self.delete_campaign(scope, id, CampaignKind::Voucher).await
-    }
-
-    /// Per linked vault of a campaign (of any kind; only voucher campaigns link vaults): its
-    /// vendor, amount and test flag, the vouchers available, and those the campaign awarded
-    /// in total, in the last 7 days and in the last day.
-    pub async fn available_vouchers(
-        &self,
-        scope: &Scope,
-        campaign_id: &CampaignId,
-    ) -> Result<Vec<AvailableVouchers>, AppError> {
-        let mut conn = self.db.conn().await?;
-        Ok(vouchers::available_vouchers(
-            &mut conn,
-            &scope.merchant_id,
-            scope.env,
-            campaign_id,
-            Timestamp::now(),
-        )
-        .await?)
     }
 
     // ----- integrations -----

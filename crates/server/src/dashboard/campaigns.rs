@@ -37,6 +37,8 @@ pub struct Context {
     pub keys: Vec<ApiKeyRow>,
     /// The environment's deals, whose coupons tasks and surprises give.
     pub deals: Vec<DealView>,
+    /// A voucher campaign's integrations, by id and name (empty for other kinds).
+    pub integrations: Vec<(String, String)>,
 }
 
 impl Context {
@@ -45,6 +47,7 @@ impl Context {
             currencies: Currencies::load(state, &user.merchant.id).await?,
             keys: state.app.list_api_keys(&user.merchant.id, user.env).await?,
             deals: live_deals(state, user).await?,
+            integrations: Vec::new(),
         })
     }
 
@@ -63,11 +66,19 @@ impl Context {
     }
 
     /// A key's name alone (its id when it is gone), where the id would crowd a table.
+    /// The name of the API key or integration that triggered an interaction.
     pub fn key_name(&self, id: &str) -> String {
         self.keys
             .iter()
             .find(|k| k.id.as_str() == id)
-            .map_or_else(|| id.to_string(), |k| k.name.clone())
+            .map(|k| k.name.clone())
+            .or_else(|| {
+                self.integrations
+                    .iter()
+                    .find(|(i, _)| i == id)
+                    .map(|(_, name)| name.clone())
+            })
+            .unwrap_or_else(|| id.to_string())
     }
 
     /// The keys that can still be authorized (not revoked).

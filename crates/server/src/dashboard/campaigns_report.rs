@@ -7,13 +7,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use punchcard_app::campaign_reports::DayCounts;
+use punchcard_app::campaign_reports::{CampaignReport, VoucherStock};
 use punchcard_app::campaigns::CampaignView;
 use punchcard_app::AppError;
 use punchcard_domain::campaigns::CampaignKind;
 use punchcard_domain::{CampaignId, ValidationErrors};
+use punchcard_store::campaign_reports::OutcomeCounts;
 
 use super::campaigns::{status_badge, Action, CampaignPage, Context, PAGE_SIZE};
+use super::charts::{BarChart, Series};
 use super::chrome::{render_with, Chrome, FormErrors, Nav, PageError};
 use super::kit::{path_id, short_time, Pager};
 use super::session::ActiveMerchant;
@@ -53,82 +55,136 @@ fn pages_of(v: &CampaignView, ctx: &Context) -> KindPages {
     }
 }
 
-/// One bar of the chart of a day: awards at the bottom, refusals on top.
-pub struct Bar {
-    pub date: String,
-    pub x: i64,
-    pub awarded: i64,
-    pub refused: i64,
-    /// Heights and tops in the chart's units (100 high).
-    pub awarded_y: i64,
-    pub awarded_h: i64,
-    pub refused_y: i64,
-    pub refused_h: i64,
+/// The report's day labels, hour labels (`03-01 14:00`), and the charts drawn over them.
+struct Charts {
+    awarded_by_day: BarChart,
+    awarded_by_hour: BarChart,
+    errors_by_day: BarChart,
+    errors_by_hour: BarChart,
+    by_type: Option<BarChart>,
 }
 
-/// The awards of each of the report's days as bars of a 300 x 100 drawing.
-pub struct Chart {
-    pub bars: Vec<Bar>,
-    pub max: i64,
-    pub first: String,
-    pub last: String,
-    pub awarded: i64,
-    pub refused: i64,
-    pub busiest: Option<String>,
-}
-
-impl Chart {
-    pub const HEIGHT: i64 = 100;
-
-    fn of(days: &[DayCounts]) -> Self {
-        let max = days
+impl Charts {
+    fn of(report: &CampaignReport, vouchers: bool) -> Self {
+        let days: Vec<String> = report.by_day.iter().map(|d| d.date.clone()).collect();
+        let hours: Vec<String> = report
+            .by_hour
             .iter()
-            .map(|d| d.counts.interactions)
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let scaled = |n: i64| {
-            if n == 0 {
-                0
-            } else {
-                (n * Self::HEIGHT / max).max(2)
-            }
-        };
-        let bars: Vec<Bar> = days
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let awarded = d.counts.awarded;
-                let refused = d.counts.interactions - awarded;
-                let awarded_h = scaled(awarded);
-                let refused_h = scaled(refused).min(Self::HEIGHT - awarded_h);
-                Bar {
-                    date: d.date.clone(),
-                    x: i64::try_from(i).unwrap_or(0) * 10 + 1,
-                    awarded,
-                    refused,
-                    awarded_y: Self::HEIGHT - awarded_h,
-                    awarded_h,
-                    refused_y: Self::HEIGHT - awarded_h - refused_h,
-                    refused_h,
-                }
+            .map(|h| {
+                let t = h.hour.datetime();
+                format!(
+                    "{:02}-{:02} {:02}:00",
+                    u8::from(t.month()),
+                    t.day(),
+                    t.hour()
+                )
             })
             .collect();
-        let busiest = bars
-            .iter()
-            .filter(|b| b.awarded > 0)
-            .max_by_key(|b| (b.awarded, b.date.clone()))
-            .map(|b| format!("{} ({} awarded)", b.date, b.awarded));
+        let day_counts: Vec<OutcomeCounts> = report.by_day.iter().map(|d| d.counts).collect();
+        let hour_counts: Vec<OutcomeCounts> = report.by_hour.iter().map(|h| h.counts).collect();
+        let awarded = |c: &[OutcomeCounts]| {
+            vec![
+                Series::new("Awarded", c.iter().map(|c| c.awarded).collect()),
+                Series::new(
+                    "Other requests",
+                    c.iter().map(|c| c.interactions - c.awarded).collect(),
+                ),
+            ]
+        };
+        let errors = |c: &[OutcomeCounts]| {
+            vec![
+                Series::new("Errors", c.iter().map(|c| c.errors).collect()),
+                Series::new("Exceptions", c.iter().map(|c| c.exceptions).collect()),
+                Series::new(
+                    "Other requests",
+                    c.iter()
+                        .map(|c| c.interactions - c.errors - c.exceptions)
+                        .collect(),
+                ),
+            ]
+        };
+        let by_type = vouchers.then(|| {
+            let series = report
+                .awarded_by_type
+                .iter()
+                .map(|t| {
+                    let test = if t.test { " (test)" } else { "" };
+                    Series::new(format!("{} {}{test}", t.vendor, t.amount), t.by_day.clone())
+                })
+                .collect();
+            BarChart::stacked(
+                "chart-by-type",
+                "Vouchers awarded by type, by day",
+                "Day",
+                days.clone(),
+                series,
+            )
+        });
         Self {
-            max,
-            first: bars.first().map(|b| b.date.clone()).unwrap_or_default(),
-            last: bars.last().map(|b| b.date.clone()).unwrap_or_default(),
-            awarded: bars.iter().map(|b| b.awarded).sum(),
-            refused: bars.iter().map(|b| b.refused).sum(),
-            busiest,
-            bars,
+            awarded_by_day: BarChart::stacked(
+                "chart-awarded-day",
+                "Awarded against requests, by day",
+                "Day",
+                days.clone(),
+                awarded(&day_counts),
+            ),
+            awarded_by_hour: BarChart::stacked(
+                "chart-awarded-hour",
+                "Awarded against requests, by hour",
+                "Hour",
+                hours.clone(),
+                awarded(&hour_counts),
+            ),
+            errors_by_day: BarChart::stacked(
+                "chart-errors-day",
+                "Errors and exceptions against requests, by day",
+                "Day",
+                days,
+                errors(&day_counts),
+            ),
+            errors_by_hour: BarChart::stacked(
+                "chart-errors-hour",
+                "Errors and exceptions against requests, by hour",
+                "Hour",
+                hours,
+                errors(&hour_counts),
+            ),
+            by_type,
         }
     }
+}
+
+/// One line of the API statistics: a kind of answer, how many got it, its share in percent.
+pub struct ResponseLine {
+    /// `error:validation_failed`: the outcome and code as the API names them.
+    pub key: String,
+    pub outcome: &'static str,
+    pub outcome_class: &'static str,
+    pub code: String,
+    pub interactions: i64,
+    pub percent: i64,
+}
+
+fn response_lines(report: &CampaignReport) -> Vec<ResponseLine> {
+    let all = report.totals.interactions.max(1);
+    report
+        .responses
+        .iter()
+        .map(|r| {
+            let (outcome, outcome_class) = outcome_badge(&r.outcome);
+            ResponseLine {
+                key: match &r.code {
+                    Some(code) => format!("{}:{code}", r.outcome),
+                    None => r.outcome.clone(),
+                },
+                outcome,
+                outcome_class,
+                code: r.code.clone().unwrap_or_default(),
+                interactions: r.interactions,
+                percent: (r.interactions * 100 + all / 2) / all,
+            }
+        })
+        .collect()
 }
 
 /// The interaction filters as typed.
@@ -172,9 +228,13 @@ pub struct CampaignPageView {
     switch: Option<(&'static str, &'static str)>,
     settings: Vec<(&'static str, String)>,
     actions: Vec<Action>,
-    totals: punchcard_store::campaign_reports::OutcomeCounts,
+    totals: OutcomeCounts,
     show_vouchers: bool,
-    chart: Chart,
+    /// Whether the kind moves points (voucher campaigns do not).
+    moves_points: bool,
+    charts: Charts,
+    responses: Vec<ResponseLine>,
+    available: Vec<VoucherStock>,
     filters: InteractionFilters,
     filtering: bool,
     filter_errors: FormErrors,
@@ -200,7 +260,16 @@ async fn campaign_page(
     let id: CampaignId = path_id(&id, "campaign")?;
     let scope = user.scope();
     let report = state.app.campaign_report(&scope, id.as_str()).await?;
-    let ctx = Context::load(&state, &user).await?;
+    let mut ctx = Context::load(&state, &user).await?;
+    if report.campaign.campaign.kind == CampaignKind::Voucher {
+        ctx.integrations = state
+            .app
+            .list_integrations(&scope, id.as_str())
+            .await?
+            .into_iter()
+            .map(|i| (i.id.to_string(), i.name))
+            .collect();
+    }
     let pages = pages_of(&report.campaign, &ctx);
     let mut errors = ValidationErrors::new();
     let after = super::kit::checked_after_of(&filters.cursor, &mut errors);
@@ -241,6 +310,8 @@ async fn campaign_page(
     let interactions = interaction_lines(&state, &scope, &ctx, &rows).await?;
     let c = &report.campaign;
     let (status, status_class) = status_badge(c.status);
+    let show_vouchers =
+        c.campaign.kind == CampaignKind::Voucher || report.totals.out_of_vouchers > 0;
     let filtering = !filters.q.trim().is_empty() || !filters.outcome.trim().is_empty();
     let page = CampaignPageView {
         chrome: Chrome::new(&user, pages.nav),
@@ -255,9 +326,11 @@ async fn campaign_page(
         settings: pages.settings,
         actions: pages.actions,
         totals: report.totals,
-        show_vouchers: c.campaign.kind == CampaignKind::Voucher
-            || report.totals.out_of_vouchers > 0,
-        chart: Chart::of(&report.by_day),
+        show_vouchers,
+        moves_points: c.campaign.kind != CampaignKind::Voucher,
+        charts: Charts::of(&report, show_vouchers),
+        responses: response_lines(&report),
+        available: report.available.clone(),
         filtering,
         filters,
         filter_errors,
@@ -300,19 +373,37 @@ pub(crate) async fn interaction_lines(
                     .as_ref()
                     .map(|l| l.to_string())
                     .unwrap_or_default(),
-                customer: lead
-                    .map(|l| match &l.name {
+                customer: match lead {
+                    Some(l) => match &l.name {
                         Some(n) => format!("{n} · {}", l.customer_id),
                         None => l.customer_id.clone(),
-                    })
-                    .unwrap_or_default(),
+                    },
+                    // A voucher award names its redeemer rather than a lead.
+                    None => [&i.redeemer_name, &i.redeemer_customer_id]
+                        .into_iter()
+                        .flatten()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                },
                 contact: lead
                     .and_then(|l| l.email.clone().or_else(|| l.mobile.clone()))
+                    .or_else(|| {
+                        [&i.redeemer_email, &i.redeemer_mobile]
+                            .into_iter()
+                            .flatten()
+                            .cloned()
+                            .reduce(|a, b| format!("{a} · {b}"))
+                    })
                     .unwrap_or_default(),
                 outcome,
                 outcome_class,
                 points: i.points,
-                amount: i.amount.map(|a| a.to_string()).unwrap_or_default(),
+                amount: match (&i.vendor, i.amount) {
+                    (Some(v), Some(a)) => format!("{v} {a}"),
+                    (Some(v), None) => v.clone(),
+                    (None, a) => a.map(|a| a.to_string()).unwrap_or_default(),
+                },
                 error_code: i.error_code.clone().unwrap_or_default(),
                 progress: match (i.progress, i.goal) {
                     (Some(p), Some(g)) => format!("{p} of {g}"),
@@ -327,48 +418,4 @@ pub(crate) async fn interaction_lines(
             }
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use punchcard_store::campaign_reports::OutcomeCounts;
-
-    fn day(date: &str, awarded: i64, refused: i64) -> DayCounts {
-        DayCounts {
-            date: date.to_string(),
-            counts: OutcomeCounts {
-                interactions: awarded + refused,
-                awarded,
-                errors: refused,
-                ..Default::default()
-            },
-        }
-    }
-
-    #[test]
-    fn bars_scale_to_the_busiest_day_and_stack_refusals_on_awards() {
-        let chart = Chart::of(&[
-            day("2026-03-01", 0, 0),
-            day("2026-03-02", 40, 10),
-            day("2026-03-03", 1, 0),
-        ]);
-        assert_eq!(chart.max, 50);
-        let [empty, busy, small] = &chart.bars[..] else {
-            panic!("three bars")
-        };
-        assert_eq!((empty.awarded_h, empty.refused_h), (0, 0));
-        assert_eq!((busy.awarded_h, busy.refused_h), (80, 20));
-        assert_eq!((busy.awarded_y, busy.refused_y), (20, 0));
-        assert_eq!(small.awarded_h, 2, "a day with awards stays visible");
-        assert_eq!((empty.x, busy.x, small.x), (1, 11, 21));
-        assert_eq!((chart.awarded, chart.refused), (41, 10));
-        assert_eq!(chart.busiest.as_deref(), Some("2026-03-02 (40 awarded)"));
-        assert_eq!(
-            (chart.first.as_str(), chart.last.as_str()),
-            ("2026-03-01", "2026-03-03")
-        );
-        let quiet = Chart::of(&[day("2026-03-01", 0, 0)]);
-        assert_eq!((quiet.max, quiet.busiest), (1, None));
-    }
 }

@@ -35,6 +35,7 @@ pub mod campaigns_rules;
 pub mod campaigns_surprises;
 pub mod campaigns_tasks;
 pub mod catalog;
+pub mod charts;
 pub mod chrome;
 pub mod cookies;
 pub mod coupon_codes;

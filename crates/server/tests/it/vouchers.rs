@@ -669,12 +669,12 @@ async fn concurrent_awards_hand_out_each_voucher_once(t: TestApp) {
     );
 
     // The report's available vouchers: per linked vault, what is left and what was awarded.
-    let campaign_id: CampaignId = c.parse().unwrap();
     let available = t
         .app
-        .available_vouchers(&Scope::new(&m, Env::Prod), &campaign_id)
+        .campaign_report(&Scope::new(&m, Env::Prod), &c)
         .await
-        .unwrap();
+        .unwrap()
+        .available;
     assert_eq!(available.len(), 1);
     let a = &available[0];
     assert_eq!(a.vault_id.as_str(), v);
@@ -946,6 +946,321 @@ async fn voucher_campaign_pages_create_edit_and_add_integrations(t: TestApp) {
     t.stop().await;
 }
 
+/// The report of a voucher campaign: totals, answers by code, vouchers by type and day, stock
+/// per vault; the same after its settled hours are counted and kept, and on its page.
+async fn the_report_counts_awards_by_type_answer_and_vault(t: TestApp) {
+    let (m, member) = crate::common::dashboard::merchant_with_member(&t, "Acme", true).await;
+    t.set_rate_limit(&m, 300_000).await;
+    let key = t.api_key(&m, Env::Prod).await;
+    let api = t.api(&key);
+    let books = vault(&api, "Bookshop", 1000, false, &["B-1", "B-2", "B-3"]).await;
+    let films = vault(&api, "Cinema", 500, false, &["F-1"]).await;
+    let c = campaign(&api, json!({"name": "Thanks", "vault_ids": [books, films]})).await;
+    let app = t.api(&integration(&api, &c, "live").await);
+    let award = |email: &str, hash: &str, vendor: &str| json!({"redeemer": {"email": email, "name": "Ann"}, "vendor": vendor, "hash": hash});
+    for n in 0..2 {
+        app.post(
+            "/api/v1/award",
+            award(&format!("b{n}@example.com"), &format!("b-{n}"), "Bookshop"),
+        )
+        .await
+        .expect(201);
+    }
+    app.post("/api/v1/award", award("f@example.com", "f-0", "Cinema"))
+        .await
+        .expect(201);
+    app.post("/api/v1/award", award("f@example.com", "f-1", "Cinema"))
+        .await
+        .assert_problem(409, "out_of_vouchers");
+    for n in 0..3 {
+        app.post(
+            "/api/v1/award",
+            award("x@example.com", &format!("x-{n}"), "Nowhere"),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+    }
+
+    let check = |r: &Value| {
+        let totals = &r["totals"];
+        assert_eq!(
+            (
+                &totals["interactions"],
+                &totals["awarded"],
+                &totals["out_of_vouchers"],
+                &totals["errors"],
+                &totals["exceptions"]
+            ),
+            (&json!(7), &json!(3), &json!(1), &json!(3), &json!(0)),
+            "{r}"
+        );
+        assert_eq!(
+            r["responses"],
+            json!([
+                {"outcome": "awarded", "code": null, "interactions": 3},
+                {"outcome": "error", "code": "validation_failed", "interactions": 3},
+                {"outcome": "out_of_vouchers", "code": "out_of_vouchers", "interactions": 1},
+            ]),
+            "{r}"
+        );
+        let types = r["awarded_by_type"].as_array().unwrap();
+        let named: Vec<(&str, i64, i64)> = types
+            .iter()
+            .map(|t| {
+                let days = t["by_day"].as_array().unwrap();
+                assert_eq!(days.len(), 30);
+                let summed: i64 = days.iter().map(|d| d["awarded"].as_i64().unwrap()).sum();
+                (
+                    t["vendor"].as_str().unwrap(),
+                    t["amount"].as_i64().unwrap(),
+                    summed,
+                )
+            })
+            .collect();
+        assert_eq!(named, vec![("Bookshop", 1000, 2), ("Cinema", 500, 1)]);
+        let stock: Vec<(&str, i64, i64, i64, i64)> = r["available"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["vendor"].as_str().unwrap(),
+                    a["available"].as_i64().unwrap(),
+                    a["awarded"].as_i64().unwrap(),
+                    a["awarded_last_7_days"].as_i64().unwrap(),
+                    a["awarded_last_day"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let mut stock = stock;
+        stock.sort();
+        assert_eq!(
+            stock,
+            vec![("Bookshop", 1, 2, 2, 2), ("Cinema", 0, 1, 1, 1)]
+        );
+        let sum = |k: &str, f: &str| {
+            r[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b[f].as_i64().unwrap())
+                .sum::<i64>()
+        };
+        assert_eq!(
+            (
+                sum("by_day", "interactions"),
+                sum("by_hour", "interactions")
+            ),
+            (7, 7)
+        );
+        assert_eq!((sum("by_day", "awarded"), sum("by_hour", "errors")), (3, 3));
+    };
+    let path = format!("/api/v1/campaigns/{c}/report");
+    let report = api.get_ok(&path).await;
+    check(&report);
+
+    // Counted as if two hours had passed: the hours are kept, and the report says the same.
+    let scope = Scope::new(&m, Env::Prod);
+    let later = punchcard_domain::time::Timestamp::now().plus(time::Duration::hours(2));
+    let counted = t.app.count_report_hours_at(later).await.unwrap();
+    assert!(counted >= 1, "the campaign had hours to count");
+    assert_eq!(
+        t.app.count_report_hours_at(later).await.unwrap(),
+        0,
+        "counted once"
+    );
+    let campaign_id: CampaignId = c.parse().unwrap();
+    let mut conn = t.app.db.conn().await.unwrap();
+    let kept = punchcard_store::campaign_reports::counted_until(&mut conn, &m, &campaign_id)
+        .await
+        .unwrap()
+        .expect("a mark");
+    assert!(kept > punchcard_domain::time::Timestamp::now());
+    drop(conn);
+    let at_later = t.app.campaign_report_at(&scope, &c, later).await.unwrap();
+    assert_eq!(
+        at_later.totals,
+        t.app.campaign_report(&scope, &c).await.unwrap().totals
+    );
+    assert_eq!(
+        (at_later.totals.interactions, at_later.totals.awarded),
+        (7, 3)
+    );
+    check(&api.get_ok(&path).await);
+
+    // The campaign page draws it and lists the redeemers.
+    let html = member.page(&t, &format!("/dashboard/campaigns/{c}")).await;
+    for shown in [
+        "id=\"chart-awarded-day\"",
+        "id=\"chart-errors-hour\"",
+        "id=\"chart-by-type\"",
+        "Bookshop 1000",
+        "data-response=\"error:validation_failed\"",
+        "API statistics",
+        "Available vouchers",
+        "What the outcomes mean",
+        "f@example.com",
+    ] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    t.stop().await;
+}
+
+/// Reports read at once by many while the hours are counted: each hour is counted once.
+async fn concurrent_reports_count_each_hour_once(t: TestApp) {
+    let (m, key, _) = merchant(&t, Env::Prod).await;
+    let api = t.api(&key);
+    let v = vault(&api, "Bookshop", 1000, false, &["C-1", "C-2", "C-3", "C-4"]).await;
+    let c = campaign(&api, json!({"name": "Busy", "vault_ids": [v]})).await;
+    let app = t.api(&integration(&api, &c, "live").await);
+    for n in 0..4 {
+        app.post(
+            "/api/v1/award",
+            award_body(&format!("r{n}@example.com"), &format!("r-{n}")),
+        )
+        .await
+        .expect(201);
+    }
+    let scope = Scope::new(&m, Env::Prod);
+    let later = punchcard_domain::time::Timestamp::now().plus(time::Duration::hours(3));
+    let reports: Vec<_> = (0..8)
+        .map(|_| {
+            let app = t.app.clone();
+            let scope = scope.clone();
+            let c = c.clone();
+            tokio::spawn(async move { app.campaign_report_at(&scope, &c, later).await })
+        })
+        .collect();
+    for r in reports {
+        let r = r.await.unwrap().unwrap();
+        assert_eq!((r.totals.interactions, r.totals.awarded), (4, 4));
+    }
+    let again = t.app.campaign_report_at(&scope, &c, later).await.unwrap();
+    assert_eq!(again.totals.awarded, 4);
+    t.stop().await;
+}
+
+/// The reporting page of a voucher campaign with a month of awards, in Chromium at desktop and
+/// phone widths: every chart draws bars, the tables hold the numbers, nothing overflows.
+async fn the_reporting_page_draws_its_charts_in_the_browser(t: TestApp) {
+    use crate::browser_support::Browser;
+    use punchcard_domain::time::Timestamp;
+    use punchcard_store::campaigns::{InteractionRow, Outcome};
+    let Some(b) = Browser::launch(&t.base).await else {
+        return;
+    };
+    let shots = t.backend == crate::common::Backend::Sqlite;
+    let email = format!(
+        "owner-{}@vouchers.example",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    );
+    let (m, _) = t
+        .app
+        .create_merchant(
+            punchcard_app::merchants::NewMerchant::parse(
+                "Harbour Books",
+                &email,
+                crate::campaigns_dashboard::PASSWORD,
+                true,
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    t.set_rate_limit(&m, 300_000).await;
+    let key = t.api_key(&m, Env::Prod).await;
+    let api = t.api(&key);
+    let codes: Vec<String> = (0..40).map(|n| format!("BK-{n}")).collect();
+    let code_refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+    let books = vault(&api, "Bookshop", 1000, false, &code_refs).await;
+    let films = vault(&api, "Cinema", 500, false, &["CN-1", "CN-2"]).await;
+    let c = campaign(
+        &api,
+        json!({"name": "Spring thanks", "vault_ids": [books, films]}),
+    )
+    .await;
+    // Three weeks of history, oldest first, as awards would have left it, then today's.
+    let campaign_id: CampaignId = c.parse().unwrap();
+    let now = Timestamp::now();
+    let mut tx = t.app.db.begin_write().await.unwrap();
+    for day in (1..22i64).rev() {
+        let at = now.minus(time::Duration::days(day));
+        for k in 0..((day * 7) % 9 + 1) {
+            let (vault_id, vendor, amount) = if k % 4 == 0 {
+                (&films, "Cinema", 500)
+            } else {
+                (&books, "Bookshop", 1000)
+            };
+            let row = InteractionRow {
+                vault_id: Some(vault_id.clone()),
+                vendor: Some(vendor.into()),
+                amount: Some(amount),
+                redeemer_email: Some(format!("d{day}k{k}@example.com")),
+                ..InteractionRow::new(&m, Env::Prod, &campaign_id, Outcome::Awarded, at)
+            };
+            punchcard_store::campaigns::insert_interaction(&mut tx, &row)
+                .await
+                .unwrap();
+        }
+        if day % 4 == 0 {
+            let row = InteractionRow {
+                error_code: Some("validation_failed".into()),
+                ..InteractionRow::new(&m, Env::Prod, &campaign_id, Outcome::Error, at)
+            };
+            punchcard_store::campaigns::insert_interaction(&mut tx, &row)
+                .await
+                .unwrap();
+        }
+    }
+    punchcard_store::commit(tx).await.unwrap();
+    let app = t.api(&integration(&api, &c, "live").await);
+    for n in 0..6 {
+        app.post(
+            "/api/v1/award",
+            json!({"redeemer": {"email": format!("r{n}@example.com"), "name": format!("Reader {n}")},
+                   "vendor": if n % 3 == 0 { "Cinema" } else { "Bookshop" }, "hash": format!("a-{n}")}),
+        )
+        .await;
+    }
+    app.post(
+        "/api/v1/award",
+        json!({"redeemer": {"email": "x@example.com"}, "vendor": "Nowhere", "hash": "bad"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+
+    crate::campaigns_dashboard::sign_in(&t, &b, &email).await;
+    b.open(&format!("/dashboard/campaigns/{c}")).await;
+    b.wait_text("API statistics").await;
+    for drawn in [
+        "#chart-awarded-day rect.series-1",
+        "#chart-awarded-hour rect.series-1",
+        "#chart-errors-day rect.series-1",
+        "#chart-by-type rect.series-2",
+        "#api-statistics tr[data-response='error:validation_failed']",
+        "#available-vouchers tr",
+    ] {
+        b.find(drawn).await;
+    }
+    b.wait_text("Bookshop 1000").await;
+    b.wait_text("Reader 5").await;
+    if shots {
+        b.screenshot_full("40-voucher-report").await;
+    }
+    for width in [360, 390] {
+        b.phone(width, 800).await;
+        b.open(&format!("/dashboard/campaigns/{c}")).await;
+        b.wait_text("API statistics").await;
+        b.assert_fits_screen(width).await;
+        if shots && width == 390 {
+            b.screenshot_phone("41-voucher-report-phone", 390, 800)
+                .await;
+        }
+    }
+    b.desktop().await;
+    b.quit().await;
+    t.stop().await;
+}
+
 on_both_backends!(
     vaults_hold_codes_added_generated_and_uploaded,
     statuses_follow_dates_and_configuration,
@@ -955,4 +1270,7 @@ on_both_backends!(
     merchants_and_environments_stay_apart,
     the_vaults_page_lists_and_adds_vaults,
     voucher_campaign_pages_create_edit_and_add_integrations,
+    the_report_counts_awards_by_type_answer_and_vault,
+    concurrent_reports_count_each_hour_once,
+    the_reporting_page_draws_its_charts_in_the_browser,
 );
