@@ -62,6 +62,8 @@ pub struct App {
     /// This server's ledger writer (see [`ledger::writer`]); `None` outside a tokio runtime,
     /// where each transaction commits alone.
     ledger_writer: Option<ledger::LedgerWriter>,
+    /// Interactions that could not be written when they happened, written again later.
+    unrecorded: std::sync::Arc<campaigns::Unrecorded>,
 }
 
 impl App {
@@ -80,6 +82,7 @@ impl App {
             callback_client,
             keys,
             ledger_writer,
+            unrecorded: Default::default(),
         }
     }
 }

@@ -123,7 +123,9 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let db = self.state.app.db.clone();
+        let app = self.state.app.clone();
         let housekeeping = tokio::spawn(housekeeping(self.state.app.clone()));
+        let unrecorded = tokio::spawn(record_unrecorded(self.state.app.clone()));
         // Hears other servers' (and `punchcard admin`'s) changes, so caches forget at once.
         let changes = tokio::spawn(punchcard_store::changes::watch(db.clone()));
         axum::serve(
@@ -136,8 +138,30 @@ impl Server {
         .context("server error")?;
         housekeeping.abort();
         changes.abort();
+        unrecorded.abort();
+        // A last try for the interactions still waiting, before the pool closes.
+        app.record_unrecorded().await;
+        let waiting = app.unrecorded_count();
+        if waiting > 0 {
+            tracing::error!(
+                waiting,
+                "interactions could not be written before the server stopped"
+            );
+        }
         db.close().await;
         Ok(())
+    }
+}
+
+/// Writes, every few seconds, the interactions that could not be written when they happened.
+async fn record_unrecorded(app: App) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        let written = app.record_unrecorded().await;
+        if written > 0 {
+            tracing::info!(written, "kept interactions written");
+        }
     }
 }
 

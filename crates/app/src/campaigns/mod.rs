@@ -659,9 +659,7 @@ impl App {
                 .await?
         };
         let mut lead_seen = None;
-        let done = self
-            .award(principal, &scope, &rule, trigger, &mut lead_seen)
-            .await;
+        let done = unpanicked(self.award(principal, &scope, &rule, trigger, &mut lead_seen)).await;
         if let Err(e) = &done {
             let refused = InteractionRow {
                 source_id: Some(principal.key_id.to_string()),
@@ -681,7 +679,9 @@ impl App {
     }
 
     /// Records a refused trigger (`error`, or `exception` when the server failed) with the
-    /// error's code. A failure to record is logged: the caller's answer is the refusal.
+    /// error's code. An interaction that cannot be written now (the failure may be the
+    /// database's own) is kept and written again by [`App::record_unrecorded`]; the caller's
+    /// answer is the refusal either way.
     pub(crate) async fn record_refusal(&self, row: InteractionRow, e: &AppError) {
         let outcome = match e {
             AppError::Internal(_) | AppError::Unavailable(_) => Outcome::Exception,
@@ -696,8 +696,31 @@ impl App {
             ..row
         };
         if let Err(record) = self.record(&row).await {
-            tracing::error!(campaign_id = %row.campaign_id, error = %record, "a refused trigger could not be recorded");
+            tracing::warn!(campaign_id = %row.campaign_id, error = %record, "a refused trigger could not be recorded yet; it is kept to be written again");
+            self.unrecorded.keep(row);
         }
+    }
+
+    /// Writes the interactions kept because they could not be written when they happened,
+    /// oldest first, until one fails again; answers how many were written.
+    pub async fn record_unrecorded(&self) -> usize {
+        let mut written = 0;
+        while let Some(row) = self.unrecorded.next() {
+            match self.record(&row).await {
+                Ok(()) => written += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, waiting = self.unrecorded.len() + 1, "kept interactions still cannot be written");
+                    self.unrecorded.put_back(row);
+                    break;
+                }
+            }
+        }
+        written
+    }
+
+    /// How many interactions are waiting to be written again.
+    pub fn unrecorded_count(&self) -> usize {
+        self.unrecorded.len()
     }
 
     async fn record(&self, row: &InteractionRow) -> Result<(), AppError> {
@@ -1205,4 +1228,57 @@ async fn open_wallet(
     };
     // A concurrent award of another campaign may open it first: then it is that one.
     Ok(wallets::insert_or_find(conn, &row).await?)
+}
+
+/// At most this many interactions are kept in memory waiting to be written again; past it the
+/// oldest is dropped (and logged), so a long outage cannot exhaust the server's memory.
+pub const UNRECORDED_MAX: usize = 10_000;
+
+/// Interactions that could not be written when they happened (the database failed or was out
+/// of reach), oldest first, waiting to be written again.
+#[derive(Debug, Default)]
+pub struct Unrecorded(std::sync::Mutex<std::collections::VecDeque<InteractionRow>>);
+
+impl Unrecorded {
+    fn queue(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<InteractionRow>> {
+        // A panic while holding the lock leaves a queue that is still whole.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn keep(&self, row: InteractionRow) {
+        let mut q = self.queue();
+        if q.len() >= UNRECORDED_MAX {
+            if let Some(dropped) = q.pop_front() {
+                tracing::error!(campaign_id = %dropped.campaign_id, interaction_id = %dropped.id, "too many interactions waiting to be written; the oldest is dropped");
+            }
+        }
+        q.push_back(row);
+    }
+
+    fn next(&self) -> Option<InteractionRow> {
+        self.queue().pop_front()
+    }
+
+    fn put_back(&self, row: InteractionRow) {
+        self.queue().push_front(row);
+    }
+
+    fn len(&self) -> usize {
+        self.queue().len()
+    }
+}
+
+/// Runs a trigger's work, turning a panic inside it into an internal error: the request is
+/// then recorded as an `exception` and answered 500 like any other failure, rather than lost
+/// with its task.
+pub(crate) async fn unpanicked<T>(
+    work: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(AppError::Internal("the request failed unexpectedly".into())))
 }

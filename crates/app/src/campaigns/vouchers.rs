@@ -617,7 +617,7 @@ impl App {
             )
             .await?
         };
-        let done = self.try_award(principal, &scope, &campaign, request).await;
+        let done = super::unpanicked(self.try_award(principal, &scope, &campaign, request)).await;
         if let Err(e) = &done {
             let r = &request.redeemer;
             let refused = InteractionRow {

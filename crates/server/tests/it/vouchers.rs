@@ -1261,6 +1261,94 @@ async fn the_reporting_page_draws_its_charts_in_the_browser(t: TestApp) {
     t.stop().await;
 }
 
+/// A request that fails inside the server is answered 500 and still recorded, as an
+/// `exception` with its code, in the interactions and the report.
+async fn a_failure_inside_the_server_is_recorded_as_an_exception(t: TestApp) {
+    let (_m, key, _) = merchant(&t, Env::Prod).await;
+    let api = t.api(&key);
+    let v = vault(&api, "Bookshop", 1000, false, &["E-1"]).await;
+    let c = campaign(&api, json!({"name": "Fragile", "vault_ids": [v]})).await;
+    let app = t.api(&integration(&api, &c, "live").await);
+    // A vault row the server cannot read: every award of the campaign fails inside it.
+    let spoil = |env: &str| {
+        punchcard_store::query("UPDATE vaults SET env = $1 WHERE id = $2")
+            .bind(env.to_string())
+            .bind(v.clone())
+    };
+    let mut conn = t.app.db.conn().await.unwrap();
+    spoil("nowhere").execute(&mut conn).await.unwrap();
+    drop(conn);
+    app.post("/api/v1/award", award_body("ann@example.com", "e-1"))
+        .await
+        .assert_problem(500, "internal_error");
+    let seen = interactions(&api, &c).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0]["outcome"], "exception");
+    assert_eq!(seen[0]["error_code"], "internal_error");
+    assert_eq!(
+        seen[0]["redeemer"]["email"], "ann@example.com",
+        "{}",
+        seen[0]
+    );
+    assert_eq!(t.app.unrecorded_count(), 0);
+
+    // The database refuses interactions for a while: the exception is kept, then written.
+    let (refuse, allow): (&[&str], &[&str]) = match t.backend {
+        crate::common::Backend::Sqlite => (
+            &[
+                "CREATE TRIGGER refuse BEFORE INSERT ON campaign_interactions \
+               BEGIN SELECT RAISE(ABORT, 'out of reach'); END",
+            ],
+            &["DROP TRIGGER refuse"],
+        ),
+        crate::common::Backend::Postgres => (
+            &[
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'out of reach'; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse BEFORE INSERT ON campaign_interactions \
+                 FOR EACH ROW EXECUTE FUNCTION refuse()",
+            ],
+            &["DROP TRIGGER refuse ON campaign_interactions"],
+        ),
+    };
+    let run = |sql: &[&str]| {
+        let sql: Vec<String> = sql.iter().map(|s| s.to_string()).collect();
+        let db = t.app.db.clone();
+        async move {
+            let mut conn = db.conn().await.unwrap();
+            for s in sql {
+                punchcard_store::query(s).execute(&mut conn).await.unwrap();
+            }
+        }
+    };
+    run(refuse).await;
+    app.post("/api/v1/award", award_body("bob@example.com", "e-2"))
+        .await
+        .assert_problem(500, "internal_error");
+    assert_eq!(t.app.unrecorded_count(), 1);
+    assert_eq!(t.app.record_unrecorded().await, 0, "still refused");
+    assert_eq!(t.app.unrecorded_count(), 1, "kept");
+    run(allow).await;
+    assert_eq!(t.app.record_unrecorded().await, 1);
+    assert_eq!(t.app.unrecorded_count(), 0);
+    let seen = interactions(&api, &c).await;
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0]["redeemer"]["email"], "bob@example.com");
+    assert_eq!(seen[0]["outcome"], "exception");
+
+    // Mended, the same hash is a new attempt and awards.
+    let mut conn = t.app.db.conn().await.unwrap();
+    spoil("prod").execute(&mut conn).await.unwrap();
+    drop(conn);
+    app.post("/api/v1/award", award_body("ann@example.com", "e-1"))
+        .await
+        .expect(201);
+    let report = api.get_ok(&format!("/api/v1/campaigns/{c}/report")).await;
+    assert_eq!(report["totals"]["exceptions"], 2, "{report}");
+    assert_eq!(report["totals"]["awarded"], 1);
+    t.stop().await;
+}
+
 on_both_backends!(
     vaults_hold_codes_added_generated_and_uploaded,
     statuses_follow_dates_and_configuration,
@@ -1273,4 +1361,5 @@ on_both_backends!(
     the_report_counts_awards_by_type_answer_and_vault,
     concurrent_reports_count_each_hour_once,
     the_reporting_page_draws_its_charts_in_the_browser,
+    a_failure_inside_the_server_is_recorded_as_an_exception,
 );
