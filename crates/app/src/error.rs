@@ -40,6 +40,10 @@ pub enum AppError {
     /// The integration that called was revoked.
     #[error("this integration is revoked")]
     IntegrationRevoked,
+    /// A QR token that is forged, truncated, expired, already used, or another merchant's
+    /// or environment's.
+    #[error("{0}")]
+    InvalidToken(String),
     #[error("{0}")]
     CallbackRejected(String),
     #[error("{0}")]
@@ -74,6 +78,7 @@ impl AppError {
             AppError::OutOfStock(_) => "out_of_stock",
             AppError::OutOfVouchers(_) => "out_of_vouchers",
             AppError::IntegrationRevoked => "integration_revoked",
+            AppError::InvalidToken(_) => "invalid_token",
             AppError::CallbackRejected(_) => "callback_rejected",
             AppError::IdempotencyMismatch(_) => "idempotency_mismatch",
             AppError::TooManyRequests(..) => "rate_limited",
@@ -138,6 +143,7 @@ pub fn duplicate_field(key: UniqueKey) -> Option<FieldError> {
         | UniqueKey::CampaignInteractionHash
         | UniqueKey::SessionToken
         | UniqueKey::InvitationToken
+        | UniqueKey::MemberPageToken
         | UniqueKey::PrimaryKey(_)
         | UniqueKey::Unknown => return None,
     };

@@ -26,6 +26,7 @@ pub mod offers;
 pub mod plans;
 pub mod secrets;
 pub mod stores;
+pub mod tokens;
 pub mod uploads;
 
 pub use error::AppError;
@@ -64,6 +65,8 @@ pub struct App {
     ledger_writer: Option<ledger::LedgerWriter>,
     /// Interactions that could not be written when they happened, written again later.
     unrecorded: std::sync::Arc<campaigns::Unrecorded>,
+    /// The keys that sign QR tokens, as last read.
+    key_ring: std::sync::Arc<tokens::KeyRing>,
 }
 
 impl App {
@@ -83,6 +86,7 @@ impl App {
             keys,
             ledger_writer,
             unrecorded: Default::default(),
+            key_ring: Default::default(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod dashboard;
 pub mod health;
 pub mod mail;
+pub mod member;
 pub mod metrics;
 pub mod problem;
 pub mod security_headers;
@@ -202,6 +203,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes(&state))
         .merge(api::docs())
         .merge(dashboard::routes(&state))
+        .merge(member::routes())
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(

@@ -156,6 +156,9 @@ impl From<&AppError> for Problem {
             AppError::CallbackRejected(m) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
             }
+            AppError::InvalidToken(m) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
+            }
             AppError::IdempotencyMismatch(m) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, m.clone())
             }

@@ -64,6 +64,8 @@ pub enum UniqueKey {
     /// `campaign_interactions (merchant_id, env, campaign_id, hash)` (awards only): the retry
     /// key of a campaign trigger.
     CampaignInteractionHash,
+    /// `leads (member_token_hash)`: a member page's token reaches one lead.
+    MemberPageToken,
     /// The primary key of the named table. Ids are generated, so a clash there is a race on
     /// a natural key (a merchant's plan, a named secret) rather than a user's input.
     PrimaryKey(&'static str),
@@ -277,6 +279,13 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
             "error_code",
             "vault_id",
         ],
+    ),
+    pk("signing_keys_pkey", "signing_keys", &["id"]),
+    index(
+        UniqueKey::MemberPageToken,
+        "leads_member_token",
+        "leads",
+        &["member_token_hash"],
     ),
     pk(
         "campaign_report_marks_pkey",

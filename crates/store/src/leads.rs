@@ -21,10 +21,10 @@ pub struct LeadRow {
     pub updated_at: Timestamp,
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "merchant_id, env, id, customer_id, name, email, mobile, country, dob, created_at, updated_at";
 
-fn from_row(row: &crate::DbRow) -> Result<LeadRow, StoreError> {
+pub(crate) fn from_row(row: &crate::DbRow) -> Result<LeadRow, StoreError> {
     Ok(LeadRow {
         merchant_id: crate::db::parsed::<MerchantId>(row, "merchant_id")?,
         env: crate::env_of(row)?,

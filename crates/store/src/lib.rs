@@ -26,6 +26,7 @@ pub mod quotas;
 // The ledger: currencies, leads, wallets and their transactions.
 pub mod currencies;
 pub mod leads;
+pub mod signing_keys;
 pub mod wallets;
 
 // The catalog: one skeleton (`catalog`) and its kinds.

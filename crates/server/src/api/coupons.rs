@@ -380,6 +380,21 @@ pub struct Coupon {
     pub created_at: String,
     pub used_at: Option<String>,
     pub cancelled_at: Option<String>,
+    /// The signed token the coupon's QR carries: draw it as a QR code for the customer; a
+    /// counter scans it and resolves it with `POST /api/v1/qr/resolve`.
+    #[schema(
+        example = "pc1.c.mer_01jd3x1m2n3p4q5r6s7t8v9w0x.p.cpn_01jd3x1m2n3p4q5r6s7t8v9w0x.0.k1a2b3c4d5.q1Xb0aZ9kq3vV5nT2mYw8A"
+    )]
+    pub qr_token: Option<String>,
+}
+
+/// A coupon as answered, with the token its QR carries.
+pub(crate) async fn answered(state: &AppState, row: CouponRow) -> Result<Coupon, ApiError> {
+    let qr_token = state.app.coupon_token(&row).await?;
+    Ok(Coupon {
+        qr_token: Some(qr_token),
+        ..Coupon::from(row)
+    })
 }
 
 impl From<CouponRow> for Coupon {
@@ -400,6 +415,7 @@ impl From<CouponRow> for Coupon {
             created_at: r.created_at.to_rfc3339(),
             used_at: r.used_at.map(|t| t.to_rfc3339()),
             cancelled_at: r.cancelled_at.map(|t| t.to_rfc3339()),
+            qr_token: None,
         }
     }
 }
@@ -472,7 +488,11 @@ pub async fn create_coupon(
             },
         )
         .await?;
-    let mut res = (StatusCode::CREATED, Json(Coupon::from(issued.coupon))).into_response();
+    let mut res = (
+        StatusCode::CREATED,
+        Json(answered(&state, issued.coupon).await?),
+    )
+        .into_response();
     if issued.replayed {
         res.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -522,8 +542,12 @@ pub async fn list_coupons(
         )
         .await?;
     let page = page.page(rows, |r| r.id.to_string());
+    let mut data = Vec::with_capacity(page.data.len());
+    for row in page.data {
+        data.push(answered(&state, row).await?);
+    }
     Ok(Json(Page {
-        data: page.data.into_iter().map(Coupon::from).collect(),
+        data,
         next_cursor: page.next_cursor,
     }))
 }
@@ -540,13 +564,8 @@ pub async fn get_coupon(
     Caller(caller): Caller,
     ApiPath(id): ApiPath<CouponId>,
 ) -> Result<Json<Coupon>, ApiError> {
-    Ok(Json(
-        state
-            .app
-            .coupon(&Scope::from(&caller), id.as_str())
-            .await?
-            .into(),
-    ))
+    let row = state.app.coupon(&Scope::from(&caller), id.as_str()).await?;
+    Ok(Json(answered(&state, row).await?))
 }
 
 /// Marks an issued coupon used (at a store), exactly once.
@@ -563,13 +582,11 @@ pub async fn use_coupon(
     Caller(caller): Caller,
     ApiPath(id): ApiPath<CouponId>,
 ) -> Result<Json<Coupon>, ApiError> {
-    Ok(Json(
-        state
-            .app
-            .use_coupon(&Scope::from(&caller), id.as_str())
-            .await?
-            .into(),
-    ))
+    let row = state
+        .app
+        .use_coupon(&Scope::from(&caller), id.as_str())
+        .await?;
+    Ok(Json(answered(&state, row).await?))
 }
 
 /// Cancels an unused coupon; points paid for it come back with a `reversal` transaction.
@@ -586,11 +603,44 @@ pub async fn cancel_coupon(
     Caller(caller): Caller,
     ApiPath(id): ApiPath<CouponId>,
 ) -> Result<Json<Coupon>, ApiError> {
-    Ok(Json(
-        state
-            .app
-            .cancel_coupon(&Scope::from(&caller), id.as_str())
-            .await?
-            .into(),
-    ))
+    let row = state
+        .app
+        .cancel_coupon(&Scope::from(&caller), id.as_str())
+        .await?;
+    Ok(Json(answered(&state, row).await?))
+}
+
+/// Marks used the coupon with this code that the lead with this customer id holds: the
+/// counter's *Enter code* when a QR cannot be scanned.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UseByCode {
+    /// The coupon's code as the customer reads it out.
+    #[serde(default)]
+    #[schema(required = true, example = "KX7RM4QPTA")]
+    pub code: String,
+    /// The customer id of the lead holding it.
+    #[serde(default)]
+    #[schema(required = true, example = "cust-42")]
+    pub customer_id: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/coupons/use_by_code", tag = "coupons",
+    request_body = UseByCode,
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the used coupon", body = Coupon),
+        (status = 409, description = "`conflict`: already used or cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: no such customer, or no unused coupon with this code", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn use_coupon_by_code(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<UseByCode>,
+) -> Result<Json<Coupon>, ApiError> {
+    let row = state
+        .app
+        .use_coupon_by_code(&Scope::from(&caller), &body.code, &body.customer_id)
+        .await?;
+    Ok(Json(answered(&state, row).await?))
 }

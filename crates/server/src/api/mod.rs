@@ -21,6 +21,7 @@ pub mod shared_answers;
 pub mod stores;
 pub mod surprises;
 pub mod tasks;
+pub mod tokens;
 pub mod vaults;
 pub mod vouchers;
 pub mod wallets;
@@ -79,6 +80,10 @@ unreachable, calls are served without a limit and without these headers.",
         coupons::list_coupons,
         coupons::get_coupon,
         coupons::use_coupon,
+        coupons::use_coupon_by_code,
+        tokens::id_token,
+        tokens::resolve,
+        tokens::member_link,
         coupons::cancel_coupon,
         deals::create_deal,
         deals::list_deals,
@@ -239,6 +244,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/api/v1/coupons/{id}", get(coupons::get_coupon))
         .route("/api/v1/coupons/{id}/use", post(coupons::use_coupon))
+        .route(
+            "/api/v1/coupons/use_by_code",
+            post(coupons::use_coupon_by_code),
+        )
+        .route("/api/v1/qr/resolve", post(tokens::resolve))
+        .route("/api/v1/leads/{id}/id_token", get(tokens::id_token))
+        .route("/api/v1/leads/{id}/member_link", post(tokens::member_link))
         .route("/api/v1/coupons/{id}/cancel", post(coupons::cancel_coupon))
         .route(
             "/api/v1/deals",

@@ -27,6 +27,9 @@ struct Fixture {
     offer: String,
     store: String,
     coupon: String,
+    /// The coupon's code, and the token its QR carries.
+    coupon_code: String,
+    coupon_token: String,
     currency: String,
     /// A live rule with a rate, which `key` may trigger.
     rule: String,
@@ -167,9 +170,10 @@ async fn fixture(t: &TestApp) -> Fixture {
         )
         .await
         .expect("coupon")
-        .coupon
-        .id
-        .to_string();
+        .coupon;
+    let coupon_token = t.app.coupon_token(&coupon).await.expect("its token");
+    let coupon_code = coupon.code.clone();
+    let coupon = coupon.id.to_string();
     let offer = t
         .app
         .create_offer(
@@ -308,6 +312,8 @@ async fn fixture(t: &TestApp) -> Fixture {
         offer,
         store,
         coupon,
+        coupon_code,
+        coupon_token,
         currency,
         deal_image,
         offer_image,
@@ -717,6 +723,16 @@ const VALID_BODIES: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/v1/coupons/use_by_code",
+        r#"{"code": "{coupon_code}", "customer_id": "cust-0001"}"#,
+    ),
+    (
+        "POST",
+        "/api/v1/qr/resolve",
+        r#"{"token": "{coupon_token}"}"#,
+    ),
+    (
+        "POST",
         "/api/v1/vaults",
         r#"{"name": "Store credit", "vendor": "acme", "amount": 500, "test": true}"#,
     ),
@@ -759,7 +775,9 @@ impl Fixture {
             .replace("{key}", &self.key.0)
             .replace("{task}", &self.task)
             .replace("{surprise}", &self.surprise)
-            .replace("{vault}", &self.vault);
+            .replace("{vault}", &self.vault)
+            .replace("{coupon_code}", &self.coupon_code)
+            .replace("{coupon_token}", &self.coupon_token);
         serde_json::from_str(&text).expect("valid template")
     }
 

@@ -247,6 +247,23 @@ const ENDPOINTS: &[Endpoint] = &[
         Scope::Env,
         new_coupon,
     ),
+    refers(
+        "/api/v1/coupons/use_by_code",
+        new_coupon_code_and_customer,
+        r#"{"code": "{value}", "customer_id": "{value2}"}"#,
+    ),
+    refers(
+        "/api/v1/qr/resolve",
+        new_coupon_token,
+        r#"{"token": "{value}"}"#,
+    ),
+    ep("GET", "/api/v1/leads/{id}/id_token", Scope::Env, new_lead),
+    ep(
+        "POST",
+        "/api/v1/leads/{id}/member_link",
+        Scope::Env,
+        new_lead,
+    ),
     creates(
         "/api/v1/rules",
         new_currency,
@@ -890,6 +907,29 @@ fn new_coupon<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
             .coupon
             .id
             .to_string()
+    })
+}
+
+/// `code|customer_id`: an issued coupon's code and its lead's customer id.
+fn new_coupon_code_and_customer<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let id = new_coupon(t, m, env).await;
+        let c = t.app.coupon(&scope(m, env), &id).await.expect("the coupon");
+        let lead = t
+            .app
+            .lead(&scope(m, env), c.lead_id.as_str())
+            .await
+            .expect("its lead");
+        format!("{}|{}", c.code, lead.customer_id)
+    })
+}
+
+/// The token an issued coupon's QR carries.
+fn new_coupon_token<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let id = new_coupon(t, m, env).await;
+        let c = t.app.coupon(&scope(m, env), &id).await.expect("the coupon");
+        t.app.coupon_token(&c).await.expect("its token")
     })
 }
 

@@ -28,6 +28,7 @@ mod kyc;
 mod ledger;
 mod ledger_dashboard;
 mod ledger_writer;
+mod member_page;
 mod members;
 mod openapi;
 mod schema;

@@ -1,0 +1,140 @@
+//! The signed tokens QR codes carry and the member-page links: a lead's ID token, resolving a
+//! scanned token, and a new member-page link.
+
+use axum::extract::State;
+use axum::Json;
+use punchcard_app::ledger::Scope;
+use punchcard_app::tokens::Resolved;
+use punchcard_domain::LeadId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Caller;
+use super::coupons::{answered, Coupon};
+use super::extract::{ApiJson, ApiPath};
+use super::leads::Lead;
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// A signed token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenAnswer {
+    /// Draw it as a QR code; it names its merchant and environment and only they can read it.
+    #[schema(
+        example = "pc1.l.mer_01jd3x1m2n3p4q5r6s7t8v9w0x.p.lead_01jd3x1m2n3p4q5r6s7t8v9w0x.0.k1a2b3c4d5.q1Xb0aZ9kq3vV5nT2mYw8A"
+    )]
+    pub token: String,
+}
+
+/// The token a lead's ID QR carries (the member page shows it; staff scan it).
+#[utoipa::path(get, path = "/api/v1/leads/{id}/id_token", tag = "leads",
+    params(("id" = String, Path, description = "lead id")),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the lead's ID token", body = TokenAnswer),
+        (status = 404, description = "no such lead", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn id_token(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<LeadId>,
+) -> Result<Json<TokenAnswer>, ApiError> {
+    let token = state
+        .app
+        .lead_id_token(&Scope::from(&caller), id.as_str())
+        .await?;
+    Ok(Json(TokenAnswer { token }))
+}
+
+/// A scanned token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveToken {
+    #[serde(default)]
+    #[schema(required = true)]
+    pub token: String,
+}
+
+/// What a scanned token stands for: `{kind: lead, lead}` or `{kind: coupon, coupon}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolvedAnswer {
+    /// `lead` or `coupon`.
+    #[schema(example = "coupon")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead: Option<Lead>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<Coupon>,
+}
+
+/// Reads a scanned QR token. A forged, truncated or expired token, or another merchant's or
+/// environment's, is 422 `invalid_token`.
+#[utoipa::path(post, path = "/api/v1/qr/resolve", tag = "coupons",
+    request_body = ResolveToken,
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "what the token stands for", body = ResolvedAnswer),
+        (status = 422, description = "`invalid_token` or `validation_failed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn resolve(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<ResolveToken>,
+) -> Result<Json<ResolvedAnswer>, ApiError> {
+    if body.token.trim().is_empty() {
+        return Err(punchcard_app::AppError::field("token", "is required").into());
+    }
+    if body.token.len() > 400 {
+        return Err(punchcard_app::AppError::InvalidToken("this code is not ours".into()).into());
+    }
+    let answer = match state
+        .app
+        .resolve_token(&Scope::from(&caller), &body.token)
+        .await?
+    {
+        Resolved::Lead(l) => ResolvedAnswer {
+            kind: "lead".into(),
+            lead: Some(l.into()),
+            coupon: None,
+        },
+        Resolved::Coupon(c) => ResolvedAnswer {
+            kind: "coupon".into(),
+            lead: None,
+            coupon: Some(answered(&state, c).await?),
+        },
+    };
+    Ok(Json(answer))
+}
+
+/// A member-page link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberLink {
+    /// The lead's own page: give it to the lead alone, it needs no password.
+    #[schema(example = "https://loyalty.example/m/3f9a…")]
+    pub url: String,
+    /// The secret part of the link.
+    pub token: String,
+}
+
+/// A new member-page link for a lead; the one before stops working.
+#[utoipa::path(post, path = "/api/v1/leads/{id}/member_link", tag = "leads",
+    params(("id" = String, Path, description = "lead id")),
+    security(("basic" = [])),
+    responses(
+        (status = 200, description = "the new link", body = MemberLink),
+        (status = 404, description = "no such lead", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn member_link(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<LeadId>,
+) -> Result<Json<MemberLink>, ApiError> {
+    let token = state
+        .app
+        .new_member_link(&Scope::from(&caller), id.as_str())
+        .await?;
+    Ok(Json(MemberLink {
+        url: format!("{}/m/{token}", state.base_url),
+        token,
+    }))
+}

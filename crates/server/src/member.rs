@@ -1,0 +1,170 @@
+//! The member page at `/m/{token}`: a lead's own page on a phone, reached without a password
+//! by the long random token of its link. It shows the merchant's name, the lead's balances,
+//! its ID QR and its coupons with their QRs; nothing of any other lead. Any other token is a
+//! plain 404.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use punchcard_app::ledger::Scope;
+use punchcard_app::AppError;
+use punchcard_domain::coupons::CouponStatus;
+use punchcard_store::coupons::CouponFilter;
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/m/{token}", get(member_page))
+}
+
+/// A QR code of `text` as an inline SVG drawing (no XML prolog), `px` wide at least.
+pub fn qr_svg(text: &str, px: u32) -> Option<String> {
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).ok()?;
+    let drawn = code
+        .render::<svg::Color>()
+        .min_dimensions(px, px)
+        .quiet_zone(true)
+        .dark_color(svg::Color("#111827"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    let start = drawn.find("<svg")?;
+    Some(drawn[start..].to_string())
+}
+
+/// One balance: the currency and the points.
+pub struct Balance {
+    pub currency: String,
+    pub points: i64,
+}
+
+/// One coupon on the member page.
+pub struct CouponCard {
+    pub deal: String,
+    pub code: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    /// Issued coupons only: the QR a counter scans.
+    pub qr: Option<String>,
+    pub issued: String,
+}
+
+#[derive(Template)]
+#[template(path = "member/page.html")]
+pub struct MemberPage {
+    merchant: String,
+    name: String,
+    customer_id: String,
+    balances: Vec<Balance>,
+    id_qr: String,
+    coupons: Vec<CouponCard>,
+}
+
+async fn member_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match render(&state, &token).await {
+        Ok(html) => (
+            [(axum::http::header::CACHE_CONTROL, "no-store")],
+            Html(html),
+        )
+            .into_response(),
+        Err(AppError::NotFound(_)) => (StatusCode::NOT_FOUND, Html(NOT_FOUND)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "the member page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html(FAILED)).into_response()
+        }
+    }
+}
+
+const NOT_FOUND: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Not found</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body class=\"member\"><main class=\"member-main\"><h1>This link does not open a page</h1><p class=\"muted\">Ask the shop for a new link to your card.</p></main></body></html>";
+const FAILED: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Try again</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body class=\"member\"><main class=\"member-main\"><h1>Something went wrong</h1><p class=\"muted\">Please try again in a moment.</p></main></body></html>";
+
+async fn render(state: &AppState, token: &str) -> Result<String, AppError> {
+    let app = &state.app;
+    let lead = app.member_of_token(token).await?;
+    let scope = Scope::new(&lead.merchant_id, lead.env);
+    let merchant = app.merchant(&lead.merchant_id).await?;
+    let currencies = app.list_currencies(&lead.merchant_id, None, 100).await?;
+    let wallets = app
+        .list_wallets(&scope, Some(lead.id.as_str()), None, None, 100)
+        .await?;
+    let balances = wallets
+        .iter()
+        .map(|w| Balance {
+            currency: currencies
+                .iter()
+                .find(|c| c.id == w.currency_id)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| w.currency_id.to_string()),
+            points: w.balance,
+        })
+        .collect();
+    let id_token = app.lead_id_token(&scope, lead.id.as_str()).await?;
+    let filter = CouponFilter {
+        lead_id: Some(lead.id.to_string()),
+        ..Default::default()
+    };
+    let rows = app.list_coupons_newest(&scope, &filter, None, 50).await?;
+    let mut coupons = Vec::with_capacity(rows.len());
+    let mut deals: Vec<(punchcard_domain::DealId, String)> = Vec::new();
+    for c in rows {
+        let deal = match deals.iter().find(|(id, _)| *id == c.deal_id) {
+            Some((_, name)) => name.clone(),
+            None => {
+                let name = match app.deal(&lead.merchant_id, lead.env, &c.deal_id).await {
+                    Ok(d) => d.deal.name,
+                    Err(AppError::NotFound(_)) => "A deal".to_string(),
+                    Err(e) => return Err(e),
+                };
+                deals.push((c.deal_id.clone(), name.clone()));
+                name
+            }
+        };
+        let (status, status_class) = match c.status {
+            CouponStatus::Issued => ("Ready to use", "badge-ok"),
+            CouponStatus::Used => ("Used", "badge-muted"),
+            CouponStatus::Cancelled => ("Cancelled", "badge-muted"),
+        };
+        let qr = if c.status == CouponStatus::Issued {
+            qr_svg(&app.coupon_token(&c).await?, 180)
+        } else {
+            None
+        };
+        coupons.push(CouponCard {
+            deal,
+            code: c.code.clone(),
+            status,
+            status_class,
+            qr,
+            issued: c.created_at.to_rfc3339()[..10].to_string(),
+        });
+    }
+    let page = MemberPage {
+        merchant: merchant.name,
+        name: lead.name.clone().unwrap_or_default(),
+        customer_id: lead.customer_id.clone(),
+        balances,
+        id_qr: qr_svg(&id_token, 220).unwrap_or_default(),
+        coupons,
+    };
+    page.render().map_err(|e| AppError::Internal(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_codes_are_inline_svg_drawings() {
+        let svg = qr_svg("pc1.l.mer_x.p.lead_y.0.k1.mac", 100).unwrap();
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert!(
+            !svg.contains("style="),
+            "the page's policy refuses inline styles"
+        );
+    }
+}
