@@ -45,6 +45,16 @@ enum AdminCommand {
     /// A merchant's allowed IPs (to unlock a merchant its dashboard list shut out).
     #[command(subcommand, name = "allowed-ip")]
     AllowedIp(AllowedIpCommand),
+    /// The server keys that sign QR codes (lead IDs, coupons).
+    #[command(subcommand, name = "signing-key")]
+    SigningKey(SigningKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum SigningKeyCommand {
+    /// Make a new key sign from now on; codes signed by the keys before it keep working for a
+    /// day, then are refused.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -284,6 +294,10 @@ async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
                     .map_err(explain)?,
             ),
         },
+        AdminCommand::SigningKey(SigningKeyCommand::Rotate) => {
+            let id = app.rotate_signing_key().await.map_err(explain)?;
+            json!({"id": id, "previous_keys_retire_in_hours": punchcard_app::tokens::RETIRED_KEY_GRACE.whole_hours()})
+        }
         AdminCommand::Currency(cmd) => match cmd {
             CurrencyCommand::Create {
                 merchant,

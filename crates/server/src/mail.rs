@@ -226,6 +226,14 @@ struct SignUpExisting<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "mail/member_link.txt")]
+struct MemberLink<'a> {
+    merchant_name: &'a str,
+    name: &'a str,
+    url: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "mail/login_alert.txt")]
 struct LoginAlert<'a> {
     merchant_name: &'a str,
@@ -262,6 +270,24 @@ impl Mail {
             to: to.to_string(),
             subject: "Someone tried to sign up with your email".to_string(),
             body: render(&SignUpExisting { base_url })?,
+        })
+    }
+
+    /// A lead's member-page link, from the merchant.
+    pub fn member_link(
+        to: &str,
+        merchant_name: &str,
+        name: &str,
+        url: &str,
+    ) -> Result<Self, MailError> {
+        Ok(Self {
+            to: to.to_string(),
+            subject: format!("Your {merchant_name} card"),
+            body: render(&MemberLink {
+                merchant_name,
+                name,
+                url,
+            })?,
         })
     }
 

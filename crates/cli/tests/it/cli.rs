@@ -344,6 +344,14 @@ async fn operator_flow(db: Db) {
     ]);
     assert!(!ok);
     assert!(stderr.contains("at most 5"), "{stderr}");
+
+    // The keys that sign QR codes: each rotation makes a new one, the ones before retire in a
+    // day.
+    let first = db.admin_ok(&["signing-key", "rotate"]);
+    let second = db.admin_ok(&["signing-key", "rotate"]);
+    assert!(first["id"].as_str().unwrap().starts_with('k'), "{first}");
+    assert_ne!(first["id"], second["id"]);
+    assert_eq!(second["previous_keys_retire_in_hours"], 24);
     db.cleanup().await;
 }
 

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/leads", get(list).post(create))
         .route("/dashboard/leads/{id}", get(show).post(update))
         .route("/dashboard/leads/{id}/delete", post(delete))
+        .route("/dashboard/leads/{id}/member-link", post(member_link))
         .route("/dashboard/leads/{id}/wallets", post(create_wallet))
         .route(
             "/dashboard/leads/{id}/transactions",
@@ -592,6 +593,73 @@ pub async fn delete(
         Flash::success(format!(
             "Lead {} deleted: its personal data is erased; its wallets and transactions stay in the ledger.",
             lead.customer_id
+        )),
+    ))
+}
+
+/// How a new member-page link reaches the lead.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MemberLinkForm {
+    /// `email` (to the lead's address) or `show` (on this page, to pass on by hand).
+    #[serde(default)]
+    pub send: String,
+}
+
+/// Makes a lead a new member-page link (the one before stops working), and emails it to the
+/// lead or shows it once.
+pub async fn member_link(
+    State(state): State<AppState>,
+    user: ActiveMerchant,
+    Path(id): Path<String>,
+    Form(form): Form<MemberLinkForm>,
+) -> Result<Response, PageError> {
+    let lead = find_lead(&state, &user, &id).await?;
+    let email = match (form.send.as_str(), &lead.email) {
+        ("email", Some(email)) => Some(email.clone()),
+        ("email", None) => {
+            return Ok(back_to_lead(
+                &state,
+                lead.id.as_str(),
+                Flash::error("This lead has no email address: show the link instead."),
+            ))
+        }
+        ("show", _) => None,
+        _ => return Err(AppError::field("send", "must be email or show").into()),
+    };
+    let token = state
+        .app
+        .new_member_link(&user.scope(), lead.id.as_str())
+        .await?;
+    let url = format!("{}/m/{token}", state.base_url);
+    let Some(to) = email else {
+        return Ok(back_to_lead(
+            &state,
+            lead.id.as_str(),
+            Flash::success(format!(
+                "New member-page link (shown only now; the one before no longer works): {url}"
+            )),
+        ));
+    };
+    let mail = crate::mail::Mail::member_link(
+        &to,
+        &user.merchant.name,
+        lead.name.as_deref().unwrap_or_default(),
+        &url,
+    )
+    .map_err(|e| AppError::Internal(Box::new(e)))?;
+    if let Err(e) = state.mailer.send(&mail).await {
+        tracing::error!(error = %e, "could not send a member-page link");
+        return Ok(back_to_lead(
+            &state,
+            lead.id.as_str(),
+            Flash::error("The email could not be sent; try again in a moment."),
+        ));
+    }
+    Ok(back_to_lead(
+        &state,
+        lead.id.as_str(),
+        Flash::success(format!(
+            "Emailed a new member-page link to {to}; the one before no longer works."
         )),
     ))
 }

@@ -268,8 +268,72 @@ async fn the_member_page_shows_the_card_to_the_holder_of_its_link(t: TestApp) {
     t.stop().await;
 }
 
+async fn the_dashboard_emails_or_shows_a_member_link(t: TestApp) {
+    use crate::common::dashboard::{mails_to, merchant_with_member};
+    let (m, member) = merchant_with_member(&t, "Harbour Books", true).await;
+    let scope = punchcard_app::ledger::Scope::new(&m, Env::Prod);
+    let with_email = t
+        .app
+        .create_lead(
+            &scope,
+            punchcard_app::ledger::NewLead {
+                customer_id: "cust-ada".into(),
+                name: Some("Ada".into()),
+                email: Some("ada@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let page = member
+        .page(&t, &format!("/dashboard/leads/{}", with_email.id))
+        .await;
+    assert!(
+        page.contains("Email a new link to ada@example.com"),
+        "{page}"
+    );
+    let res = member
+        .post(
+            &t,
+            &format!("/dashboard/leads/{}/member-link", with_email.id),
+            &[("send", "email")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let mails = mails_to(&t.mail_dir, "ada@example.com");
+    assert_eq!(mails.len(), 1);
+    let url = mails[0]
+        .split_whitespace()
+        .find(|w| w.contains("/m/"))
+        .expect("the link in the mail")
+        .to_string();
+    let path = &url[url.find("/m/").unwrap()..];
+    let html = get(&t, path).await.text().await.unwrap();
+    assert!(
+        html.contains("Harbour Books") && html.contains("cust-ada"),
+        "{html}"
+    );
+
+    // Shown instead: the emailed link stops working.
+    let res = member
+        .post(
+            &t,
+            &format!("/dashboard/leads/{}/member-link", with_email.id),
+            &[("send", "show")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = member
+        .page(&t, &format!("/dashboard/leads/{}", with_email.id))
+        .await;
+    assert!(page.contains("New member-page link"), "{page}");
+    assert_eq!(get(&t, path).await.status(), 404);
+    t.stop().await;
+}
+
 on_both_backends!(
     tokens_resolve_for_their_own_merchant_and_env_only,
     entering_a_code_uses_the_customers_coupon_once,
     the_member_page_shows_the_card_to_the_holder_of_its_link,
+    the_dashboard_emails_or_shows_a_member_link,
 );
