@@ -4,11 +4,11 @@
 //! plain 404.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use punchcard_app::ledger::Scope;
 use punchcard_app::AppError;
 use punchcard_domain::coupons::CouponStatus;
@@ -19,7 +19,9 @@ use qrcode::{EcLevel, QrCode};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/m/{token}", get(member_page))
+    Router::new()
+        .route("/m/{token}", get(member_page))
+        .route("/m/{token}/surprises/{id}", post(surprise_me))
 }
 
 /// A QR code of `text` as an inline SVG drawing (no XML prolog), `px` wide at least.
@@ -53,19 +55,117 @@ pub struct CouponCard {
     pub issued: String,
 }
 
+/// A task and the lead's progress in its current period.
+pub struct TaskLine {
+    pub name: String,
+    pub progress: i64,
+    pub count: i64,
+    /// Out of 100, for the bar.
+    pub percent: i64,
+    pub period: &'static str,
+}
+
+/// A surprise the lead can claim today.
+pub struct SurpriseLine {
+    pub id: String,
+    pub name: String,
+    pub left: i64,
+    /// The retry key of this page's *Surprise me* button: a second tap replays the first.
+    pub hash: String,
+}
+
 #[derive(Template)]
 #[template(path = "member/page.html")]
 pub struct MemberPage {
+    token: String,
     merchant: String,
     name: String,
     customer_id: String,
     balances: Vec<Balance>,
     id_qr: String,
     coupons: Vec<CouponCard>,
+    tasks: Vec<TaskLine>,
+    surprises: Vec<SurpriseLine>,
+    /// What the last *Surprise me* did, in words.
+    notice: Option<(&'static str, String)>,
 }
 
-async fn member_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match render(&state, &token).await {
+/// What the page says after a *Surprise me*.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Notice {
+    pub done: String,
+}
+
+fn notice_of(n: &Notice) -> Option<(&'static str, String)> {
+    match n.done.as_str() {
+        "claimed" => Some((
+            "success",
+            "Surprise! Your new coupon is below: show its code at the counter.".to_string(),
+        )),
+        "limit" => Some((
+            "info",
+            "You have already claimed this surprise today.".to_string(),
+        )),
+        "over" => Some((
+            "info",
+            "This surprise is no longer available today.".to_string(),
+        )),
+        _ => None,
+    }
+}
+
+/// The form of *Surprise me*.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SurpriseForm {
+    #[serde(default)]
+    pub hash: String,
+}
+
+async fn surprise_me(
+    State(state): State<AppState>,
+    Path((token, id)): Path<(String, String)>,
+    Form(form): Form<SurpriseForm>,
+) -> Response {
+    let lead = match state.app.member_of_token(&token).await {
+        Ok(l) => l,
+        Err(AppError::NotFound(_)) => {
+            return (StatusCode::NOT_FOUND, Html(NOT_FOUND)).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the member page failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, Html(FAILED)).into_response();
+        }
+    };
+    let done = match state
+        .app
+        .claim_surprise_as_member(&lead, &id, &form.hash)
+        .await
+    {
+        Ok(_) => "claimed",
+        Err(AppError::LimitReached(_)) => "limit",
+        Err(
+            AppError::NotOnOccasion(_)
+            | AppError::CampaignNotLive(_)
+            | AppError::Validation(_)
+            | AppError::OutOfStock(_)
+            | AppError::QuotaExhausted(_)
+            | AppError::Conflict(_),
+        ) => "over",
+        Err(e) => {
+            tracing::error!(error = %e, "a surprise claim failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, Html(FAILED)).into_response();
+        }
+    };
+    Redirect::to(&format!("/m/{token}?done={done}#surprises")).into_response()
+}
+
+async fn member_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(notice): Query<Notice>,
+) -> Response {
+    match render(&state, &token, notice_of(&notice)).await {
         Ok(html) => (
             [(axum::http::header::CACHE_CONTROL, "no-store")],
             Html(html),
@@ -82,7 +182,11 @@ async fn member_page(State(state): State<AppState>, Path(token): Path<String>) -
 const NOT_FOUND: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Not found</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body class=\"member\"><main class=\"member-main\"><h1>This link does not open a page</h1><p class=\"muted\">Ask the shop for a new link to your card.</p></main></body></html>";
 const FAILED: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Try again</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body class=\"member\"><main class=\"member-main\"><h1>Something went wrong</h1><p class=\"muted\">Please try again in a moment.</p></main></body></html>";
 
-async fn render(state: &AppState, token: &str) -> Result<String, AppError> {
+async fn render(
+    state: &AppState,
+    token: &str,
+    notice: Option<(&'static str, String)>,
+) -> Result<String, AppError> {
     let app = &state.app;
     let lead = app.member_of_token(token).await?;
     let scope = Scope::new(&lead.merchant_id, lead.env);
@@ -142,7 +246,39 @@ async fn render(state: &AppState, token: &str) -> Result<String, AppError> {
             issued: c.created_at.to_rfc3339()[..10].to_string(),
         });
     }
+    let tasks = app
+        .task_progress(&lead)
+        .await?
+        .into_iter()
+        .map(|(t, progress, count)| TaskLine {
+            name: t.campaign.name.clone(),
+            progress: progress.min(count),
+            count,
+            percent: (progress.min(count) * 100) / count.max(1),
+            period: match t.campaign.period {
+                Some(punchcard_domain::campaigns::Period::Day) => "today",
+                Some(punchcard_domain::campaigns::Period::Week) => "this week",
+                Some(punchcard_domain::campaigns::Period::Month) => "this month",
+                _ => "",
+            },
+        })
+        .collect();
+    let surprises = app
+        .surprises_today(&lead)
+        .await?
+        .into_iter()
+        .map(|(s, left)| SurpriseLine {
+            id: s.campaign.id.to_string(),
+            name: s.campaign.name.clone(),
+            left,
+            hash: format!("member-{}", &punchcard_app::secrets::random_token("")[..32]),
+        })
+        .collect();
     let page = MemberPage {
+        token: token.to_string(),
+        tasks,
+        surprises,
+        notice,
         merchant: merchant.name,
         name: lead.name.clone().unwrap_or_default(),
         customer_id: lead.customer_id.clone(),

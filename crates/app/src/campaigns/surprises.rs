@@ -252,7 +252,34 @@ impl App {
         principal: &ApiPrincipal,
         new: &NewClaim,
     ) -> Result<Activity, AppError> {
-        let scope = Scope::from(principal);
+        self.claim_surprise_by(Claimant::Key(principal), new).await
+    }
+
+    /// The lead claims a surprise from its member page (no API key: no callback consulted).
+    pub async fn claim_surprise_as_member(
+        &self,
+        lead: &punchcard_store::leads::LeadRow,
+        surprise_id: &str,
+        hash: &str,
+    ) -> Result<Activity, AppError> {
+        let scope = Scope::new(&lead.merchant_id, lead.env);
+        self.claim_surprise_by(
+            Claimant::Member(&scope),
+            &NewClaim {
+                surprise_id: surprise_id.to_string(),
+                lead_id: lead.id.to_string(),
+                hash: hash.to_string(),
+            },
+        )
+        .await
+    }
+
+    async fn claim_surprise_by(
+        &self,
+        claimant: Claimant<'_>,
+        new: &NewClaim,
+    ) -> Result<Activity, AppError> {
+        let scope = claimant.scope();
         let surprise_id = field_id::<CampaignId>("surprise_id", &new.surprise_id)?;
         let surprise = {
             let mut conn = self.db.conn().await?;
@@ -262,12 +289,11 @@ impl App {
                 .ok_or_else(|| AppError::field("surprise_id", "no such surprise"))?
         };
         let mut lead_seen = None;
-        let done = self
-            .claim(principal, &scope, &surprise, new, &mut lead_seen)
-            .await;
+        let done =
+            super::unpanicked(self.claim(claimant, &scope, &surprise, new, &mut lead_seen)).await;
         if let Err(e) = &done {
             let refused = InteractionRow {
-                source_id: Some(principal.key_id.to_string()),
+                source_id: Some(claimant.source()),
                 lead_id: lead_seen,
                 ..InteractionRow::new(
                     &scope.merchant_id,
@@ -282,9 +308,46 @@ impl App {
         done
     }
 
+    /// The surprises a lead can claim today in the merchant's time zone (live, on their
+    /// occasion for this lead), each with the claims left on this occasion.
+    pub async fn surprises_today(
+        &self,
+        lead: &punchcard_store::leads::LeadRow,
+    ) -> Result<Vec<(CampaignView, i64)>, AppError> {
+        let scope = Scope::new(&lead.merchant_id, lead.env);
+        let live = self
+            .list_campaigns(&scope, Some("surprise"), Some("live"), None, 100)
+            .await?;
+        let mut conn = self.db.conn().await?;
+        let today = self
+            .merchant_time_zone(&mut conn, &scope.merchant_id)
+            .await?
+            .date_at(Timestamp::now());
+        let dob = lead
+            .dob
+            .as_deref()
+            .and_then(|d| CalendarDate::parse("dob", d).ok())
+            .map(|d| d.0);
+        let key = CalendarDate(today).to_string();
+        let mut out = Vec::new();
+        for s in live {
+            let c = &s.campaign;
+            let occasion = c.occasion.unwrap_or(Occasion::Custom);
+            if !on_occasion(occasion, c.occasion_date, dob, today) {
+                continue;
+            }
+            let claimed =
+                campaigns::awards_in_window(&mut conn, &scope.merchant_id, &c.id, &lead.id, &key)
+                    .await?;
+            let left = c.count.unwrap_or(1) - claimed;
+            out.push((s, left.max(0)));
+        }
+        Ok(out)
+    }
+
     async fn claim(
         &self,
-        principal: &ApiPrincipal,
+        claimant: Claimant<'_>,
         scope: &Scope,
         surprise: &CampaignRow,
         new: &NewClaim,
@@ -352,14 +415,17 @@ impl App {
         let occasion_key = CalendarDate(today).to_string();
         let count = surprise.count.unwrap_or(1);
         drop(conn);
-        let action = PendingAction {
-            lead_id: Some(lead.id.clone()),
-            deal_id: surprise.deal_id.clone(),
-            hash: Some(hash.clone()),
-            mode: Some("reward".to_string()),
-            ..PendingAction::new(ActionKind::Coupon, principal)
-        };
-        self.confirm_action(principal, &action).await?;
+        // An API key's callback approves the coupon first; the member page has no key.
+        if let Claimant::Key(principal) = claimant {
+            let action = PendingAction {
+                lead_id: Some(lead.id.clone()),
+                deal_id: surprise.deal_id.clone(),
+                hash: Some(hash.clone()),
+                mode: Some("reward".to_string()),
+                ..PendingAction::new(ActionKind::Coupon, principal)
+            };
+            self.confirm_action(principal, &action).await?;
+        }
 
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
@@ -392,7 +458,7 @@ impl App {
         }
         let coupon = give_coupon(&mut tx, scope, surprise, &lead, &hash, &fp, now).await?;
         let interaction = InteractionRow {
-            source_id: Some(principal.key_id.to_string()),
+            source_id: Some(claimant.source()),
             lead_id: Some(lead.id.clone()),
             hash: Some(hash.clone()),
             fingerprint: Some(fp.clone()),
@@ -436,5 +502,31 @@ impl App {
             limit,
         )
         .await
+    }
+}
+
+/// Who claims a surprise: a merchant's system with an API key, or the lead on its member page.
+#[derive(Clone, Copy)]
+enum Claimant<'a> {
+    Key(&'a ApiPrincipal),
+    Member(&'a Scope),
+}
+
+/// The source an interaction names when the lead claimed on its member page.
+pub const MEMBER_PAGE_SOURCE: &str = "member_page";
+
+impl Claimant<'_> {
+    fn scope(&self) -> Scope {
+        match self {
+            Claimant::Key(p) => Scope::from(*p),
+            Claimant::Member(s) => (*s).clone(),
+        }
+    }
+
+    fn source(&self) -> String {
+        match self {
+            Claimant::Key(p) => p.key_id.to_string(),
+            Claimant::Member(_) => MEMBER_PAGE_SOURCE.to_string(),
+        }
     }
 }

@@ -586,6 +586,40 @@ impl App {
     }
 
     /// Accepted activities of tasks in id order, of one task or lead when asked.
+    /// The live tasks with a lead's progress in their current period (the merchant's calendar):
+    /// `(task, progress, count)`.
+    pub async fn task_progress(
+        &self,
+        lead: &punchcard_store::leads::LeadRow,
+    ) -> Result<Vec<(CampaignView, i64, i64)>, AppError> {
+        let scope = Scope::new(&lead.merchant_id, lead.env);
+        let live = self
+            .list_campaigns(&scope, Some("task"), Some("live"), None, 100)
+            .await?;
+        let mut conn = self.db.conn().await?;
+        let today = self
+            .merchant_time_zone(&mut conn, &scope.merchant_id)
+            .await?
+            .date_at(Timestamp::now());
+        let mut out = Vec::new();
+        for t in live {
+            let Some(count) = t.campaign.count else {
+                continue;
+            };
+            let window = t.campaign.period.unwrap_or(Period::None).window(today);
+            let progress = campaigns::progress_of(
+                &mut conn,
+                &scope.merchant_id,
+                &t.campaign.id,
+                &lead.id,
+                &window,
+            )
+            .await?;
+            out.push((t, progress, count));
+        }
+        Ok(out)
+    }
+
     pub async fn list_task_activities(
         &self,
         scope: &Scope,

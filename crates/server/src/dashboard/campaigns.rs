@@ -78,7 +78,13 @@ impl Context {
                     .find(|(i, _)| i == id)
                     .map(|(_, name)| name.clone())
             })
-            .unwrap_or_else(|| id.to_string())
+            .unwrap_or_else(|| {
+                if id == punchcard_app::campaigns::surprises::MEMBER_PAGE_SOURCE {
+                    "Member page".to_string()
+                } else {
+                    id.to_string()
+                }
+            })
     }
 
     /// The keys that can still be authorized (not revoked).

@@ -331,9 +331,120 @@ async fn the_dashboard_emails_or_shows_a_member_link(t: TestApp) {
     t.stop().await;
 }
 
+async fn the_member_page_shows_progress_and_gives_a_surprise(t: TestApp) {
+    let s = shop(&t, "Harbour Books").await;
+    let (lead, coupon) = lead_with_coupon(&t, &s, "cust-ada", "CAFE-1").await;
+    let api = t.api(&s.key);
+    let task = api
+        .create(
+            "/api/v1/tasks",
+            json!({"name": "Three visits", "reward": "points", "currency_id": s.currency,
+                   "count": 3, "min_reward": 5, "period": "week"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.create(
+        "/api/v1/task_activities",
+        json!({"task_id": task, "lead_id": lead, "hash": "visit-1"}),
+    )
+    .await;
+    let today = punchcard_domain::time::Timestamp::now().to_rfc3339()[..10].to_string();
+    api.create(
+        "/api/v1/surprises",
+        json!({"name": "Spring gift", "type": "custom", "date": today, "count": 1,
+               "deal_id": coupon["deal_id"]}),
+    )
+    .await;
+    api.create(
+        "/api/v1/coupon_codes",
+        json!({"deal_id": coupon["deal_id"], "value": "GIFT-1"}),
+    )
+    .await;
+    let token = api
+        .post(&format!("/api/v1/leads/{lead}/member_link"), json!({}))
+        .await
+        .expect(200)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/m/{token}");
+    let html = get(&t, &path).await.text().await.unwrap();
+    for shown in [
+        "Your progress",
+        "Three visits",
+        "1 of 3",
+        "Today's surprises",
+        "Spring gift",
+        "Surprise me",
+    ] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    let action = html
+        .split("action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's action")
+        .to_string();
+    let hash = html
+        .split("name=\"hash\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's hash")
+        .to_string();
+    let client = t.browser_client();
+    let tap = |hash: String| {
+        let client = client.clone();
+        let url = t.url(&action);
+        async move {
+            client
+                .post(url)
+                .form(&[("hash", hash.as_str())])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = tap(hash.clone()).await;
+    assert_eq!(res.status(), 303);
+    let back = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.contains("done=claimed"), "{back}");
+    let html = get(&t, &back).await.text().await.unwrap();
+    assert!(
+        html.contains("Surprise!") && html.contains("GIFT-1"),
+        "{html}"
+    );
+    assert!(html.contains("Claimed today"), "{html}");
+    // The same tap again replays; a new one is over the count.
+    assert!(tap(hash).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("done=claimed"));
+    assert!(tap("member-another".into()).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("done=limit"));
+    let coupons = api.get_ok(&format!("/api/v1/coupons?lead_id={lead}")).await["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(coupons, 2, "one coupon from the surprise");
+    // Another token cannot claim for this lead.
+    let res = client
+        .post(t.url(&format!("/m/{}/surprises/x", "0".repeat(64))))
+        .form(&[("hash", "h")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    t.stop().await;
+}
+
 on_both_backends!(
     tokens_resolve_for_their_own_merchant_and_env_only,
     entering_a_code_uses_the_customers_coupon_once,
     the_member_page_shows_the_card_to_the_holder_of_its_link,
     the_dashboard_emails_or_shows_a_member_link,
+    the_member_page_shows_progress_and_gives_a_surprise,
 );
