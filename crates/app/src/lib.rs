@@ -26,6 +26,7 @@ pub mod offers;
 pub mod plans;
 pub mod secrets;
 pub mod stores;
+pub mod swaps;
 pub mod uploads;
 
 pub use error::AppError;

@@ -43,6 +43,9 @@ pub mod coupons;
 pub mod vaults;
 pub mod vouchers;
 
+// Swaps between leads and merchants.
+pub mod swaps;
+
 // The machinery: connections and queries, errors, change notifications and the caches they
 // keep true, housekeeping.
 pub mod cache;
