@@ -18,8 +18,7 @@ use punchcard_domain::swaps::{
 };
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{
-    CurrencyId, FieldError, LeadId, MerchantId, SwapContractId, SwapId, ValidationErrors,
-    WalletId,
+    CurrencyId, FieldError, LeadId, MerchantId, SwapContractId, SwapId, ValidationErrors, WalletId,
 };
 use punchcard_store::accounts;
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
@@ -232,11 +231,7 @@ impl App {
 
     /// Either merchant suspends a contract: no swap goes through it, in either direction,
     /// until the operator approves it again.
-    pub async fn suspend_contract(
-        &self,
-        scope: &Scope,
-        id: &str,
-    ) -> Result<ContractRow, AppError> {
+    pub async fn suspend_contract(&self, scope: &Scope, id: &str) -> Result<ContractRow, AppError> {
         let contract = self.contract(scope, id).await?;
         let by = if contract.merchant_id == scope.merchant_id {
             SuspendedBy::Proposer
@@ -321,8 +316,7 @@ impl App {
         by: Option<SuspendedBy>,
     ) -> Result<ContractRow, AppError> {
         let mut tx = self.db.begin_write().await?;
-        let moved =
-            swaps::set_contract_status(&mut tx, id, from, to, by, Timestamp::now()).await?;
+        let moved = swaps::set_contract_status(&mut tx, id, from, to, by, Timestamp::now()).await?;
         let row = swaps::find_contract_by_id(&mut tx, id.as_str())
             .await?
             .ok_or(AppError::NotFound("swap contract"))?;
@@ -397,7 +391,11 @@ impl App {
 
     /// Asks every callback URL of the receiving merchant's live keys in this env (each once)
     /// to approve the incoming points.
-    async fn confirm_with_receiver(&self, scope: &Scope, ready: &ReadySwap) -> Result<(), AppError> {
+    async fn confirm_with_receiver(
+        &self,
+        scope: &Scope,
+        ready: &ReadySwap,
+    ) -> Result<(), AppError> {
         let keys = {
             let mut conn = self.db.conn().await?;
             api_keys::list(&mut conn, &ready.to_merchant_id, scope.env).await?
@@ -528,9 +526,10 @@ impl App {
                         "swaps between your own leads are switched off; switch them on in the dashboard's Swaps page".to_string(),
                     ));
                 }
-                let to_lead = leads::find(&mut conn, &scope.merchant_id, scope.env, lead_id.as_str())
-                    .await?
-                    .ok_or_else(|| AppError::field("to_lead_id", "no such lead"))?;
+                let to_lead =
+                    leads::find(&mut conn, &scope.merchant_id, scope.env, lead_id.as_str())
+                        .await?
+                        .ok_or_else(|| AppError::field("to_lead_id", "no such lead"))?;
                 if to_lead.id == from.lead_id {
                     return Err(AppError::field(
                         "to_lead_id",
@@ -550,10 +549,14 @@ impl App {
                 }
             }
             Target::Partner(contract_id, customer_id) => {
-                let contract =
-                    swaps::find_contract(&mut conn, &scope.merchant_id, scope.env, contract_id.as_str())
-                        .await?
-                        .ok_or_else(|| AppError::field("contract_id", "no such swap contract"))?;
+                let contract = swaps::find_contract(
+                    &mut conn,
+                    &scope.merchant_id,
+                    scope.env,
+                    contract_id.as_str(),
+                )
+                .await?
+                .ok_or_else(|| AppError::field("contract_id", "no such swap contract"))?;
                 let ready = self
                     .partner_swap(&mut conn, scope, contract, from, amount, customer_id)
                     .await?;
@@ -645,7 +648,10 @@ impl App {
         )
         .await?;
         let to_lead = found.into_iter().next().ok_or_else(|| {
-            AppError::field("to_customer_id", "no lead of the partner merchant has this customer id")
+            AppError::field(
+                "to_customer_id",
+                "no lead of the partner merchant has this customer id",
+            )
         })?;
         Ok(ReadySwap {
             from,
@@ -867,8 +873,13 @@ impl App {
         swap: SwapRow,
     ) -> Result<SwapView, AppError> {
         let out_transaction = if &swap.merchant_id == viewer {
-            wallets::find_transaction(conn, &swap.merchant_id, swap.env, swap.out_transaction_id.as_str())
-                .await?
+            wallets::find_transaction(
+                conn,
+                &swap.merchant_id,
+                swap.env,
+                swap.out_transaction_id.as_str(),
+            )
+            .await?
         } else {
             None
         };
@@ -945,4 +956,3 @@ impl App {
         .await?)
     }
 }
-

@@ -329,9 +329,7 @@ async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
             } => {
                 let id = merchant_id(&merchant)?;
                 if let Some(on) = lead_swaps {
-                    app.set_lead_swaps(&id, on == "on")
-                        .await
-                        .map_err(explain)?;
+                    app.set_lead_swaps(&id, on == "on").await.map_err(explain)?;
                 }
                 let on = app.lead_swaps(&id).await.map_err(explain)?;
                 json!({"id": id, "lead_swaps": if on { "on" } else { "off" }})

@@ -73,7 +73,10 @@ pub struct ContractLimits {
 }
 
 impl ContractLimits {
-    pub fn parse(per_swap_max: Option<i64>, daily_max: Option<i64>) -> Result<Self, Vec<FieldError>> {
+    pub fn parse(
+        per_swap_max: Option<i64>,
+        daily_max: Option<i64>,
+    ) -> Result<Self, Vec<FieldError>> {
         let check = |field: &str, v: Option<i64>| match v {
             None => Err(FieldError::new(field, "is required")),
             Some(n) if !(1..=MAX_AMOUNT).contains(&n) => Err(FieldError::new(
@@ -82,7 +85,10 @@ impl ContractLimits {
             )),
             Some(n) => Ok(n),
         };
-        match (check("per_swap_max", per_swap_max), check("daily_max", daily_max)) {
+        match (
+            check("per_swap_max", per_swap_max),
+            check("daily_max", daily_max),
+        ) {
             (Ok(per_swap_max), Ok(daily_max)) => Ok(Self {
                 per_swap_max,
                 daily_max,
@@ -136,7 +142,10 @@ mod tests {
         let r = Rate::parse("0.1").unwrap();
         assert_eq!(amount_in(r, Direction::FromProposer, 19), 1);
         assert_eq!(amount_in(r, Direction::FromPartner, 3), 30);
-        assert_eq!(amount_in(Rate::parse("2").unwrap(), Direction::FromPartner, 3), 1);
+        assert_eq!(
+            amount_in(Rate::parse("2").unwrap(), Direction::FromPartner, 3),
+            1
+        );
     }
 
     #[test]

@@ -266,7 +266,11 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
         "campaign_integrations",
         &["merchant_id", "id"],
     ),
-    pk("swap_contracts_pkey", "swap_contracts", &["merchant_id", "id"]),
+    pk(
+        "swap_contracts_pkey",
+        "swap_contracts",
+        &["merchant_id", "id"],
+    ),
     pk("swaps_pkey", "swaps", &["merchant_id", "id"]),
     pk(
         "swap_usage_pkey",

@@ -387,11 +387,13 @@ pub async fn set_lead_swaps(
     merchant_id: &MerchantId,
     on: bool,
 ) -> Result<bool, StoreError> {
-    Ok(crate::query("UPDATE merchants SET lead_swaps = $1 WHERE id = $2")
-        .bind(on)
-        .bind(merchant_id.as_str())
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(
+        crate::query("UPDATE merchants SET lead_swaps = $1 WHERE id = $2")
+            .bind(on)
+            .bind(merchant_id.as_str())
+            .execute(conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }

@@ -20,8 +20,8 @@ pub mod rate_limit;
 pub mod shared_answers;
 pub mod stores;
 pub mod surprises;
-pub mod tasks;
 pub mod swaps;
+pub mod tasks;
 pub mod vaults;
 pub mod vouchers;
 pub mod wallets;
@@ -387,10 +387,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/swap_contracts",
             get(swaps::list_swap_contracts).post(swaps::create_swap_contract),
         )
-        .route(
-            "/api/v1/swap_contracts/{id}",
-            get(swaps::get_swap_contract),
-        )
+        .route("/api/v1/swap_contracts/{id}", get(swaps::get_swap_contract))
         .route(
             "/api/v1/swap_contracts/{id}/accept",
             post(swaps::accept_swap_contract),
@@ -399,7 +396,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/swap_contracts/{id}/suspend",
             post(swaps::suspend_swap_contract),
         )
-        .route("/api/v1/swaps", get(swaps::list_swaps).post(swaps::create_swap))
+        .route(
+            "/api/v1/swaps",
+            get(swaps::list_swaps).post(swaps::create_swap),
+        )
         .route("/api/v1/swaps/{id}", get(swaps::get_swap))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(axum::middleware::from_fn(extract::body_ceiling))

@@ -41,7 +41,10 @@ pub struct SwapContract {
     pub daily_max: i64,
     /// `proposed`, `accepted` (by the partner), `active` (approved by the operator) or
     /// `suspended`.
-    #[schema(example = "proposed", pattern = "^(proposed|accepted|active|suspended)$")]
+    #[schema(
+        example = "proposed",
+        pattern = "^(proposed|accepted|active|suspended)$"
+    )]
     pub status: String,
     /// Who suspended it: `proposer`, `partner` or `operator`.
     pub suspended_by: Option<String>,
@@ -106,7 +109,6 @@ pub struct NewSwapContract {
     #[schema(required = true, value_type = i64, example = 2000, minimum = 1, maximum = 1_000_000_000_000i64)]
     pub daily_max: Option<i64>,
 }
-
 
 /// Proposes a contract to another merchant (same env); it is `proposed` until the partner
 /// accepts it and `active` once the operator approves it.
@@ -294,7 +296,11 @@ pub struct NewSwapRequest {
     /// Your retry key, shared with wallet transactions: 1-128 letters, digits, `.`, `_`, `:`
     /// or `-`.
     #[serde(default)]
-    #[schema(required = true, example = "swap-8812", pattern = "^[A-Za-z0-9._:-]{1,128}$")]
+    #[schema(
+        required = true,
+        example = "swap-8812",
+        pattern = "^[A-Za-z0-9._:-]{1,128}$"
+    )]
     pub hash: String,
     /// A lead of your own.
     pub to_lead_id: Option<String>,

@@ -34,6 +34,7 @@ mod schema;
 mod storage_s3;
 mod store_conflicts;
 mod surprises;
+mod swaps;
 mod tasks;
 mod upgrade;
 mod vouchers;
