@@ -988,9 +988,9 @@ async fn task_and_surprise_pages(t: TestApp) {
 
 // ----- in the browser -----
 
-const PASSWORD: &str = "Harbour-Lights-77";
+pub(crate) const PASSWORD: &str = "Harbour-Lights-77";
 
-async fn sign_in(t: &TestApp, b: &Browser, email: &str) {
+pub(crate) async fn sign_in(t: &TestApp, b: &Browser, email: &str) {
     b.open("/dashboard/login").await;
     b.fill("#email", email).await;
     b.fill("#password", PASSWORD).await;

@@ -710,6 +710,8 @@ on_both_backends!(
     lead_to_lead_swaps_need_the_switch,
     swaps_stay_within_their_merchants_and_envs,
     concurrent_swaps_never_overdraw_nor_pass_the_daily_limit,
+    the_swaps_page_manages_contracts_and_lists_swaps,
+    a_partner_accepts_a_contract_in_the_browser,
 );
 
 /// A listener that approves on `/ok` and declines anything else; answers its address and the
@@ -828,4 +830,226 @@ mod callbacks {
     async fn postgres() {
         super::both_merchants_callbacks_are_consulted(crate::common::Backend::Postgres).await;
     }
+}
+
+/// The Swaps page: the ids partners need, the lead-to-lead switch, proposing (with errors
+/// shown beside their fields), accepting and suspending contracts, and the swaps made.
+async fn the_swaps_page_manages_contracts_and_lists_swaps(t: TestApp) {
+    use crate::common::dashboard::merchant_with_member;
+    use punchcard_app::ledger::Scope;
+    let (m, member) = merchant_with_member(&t, "Acme", true).await;
+    let cur = t
+        .app
+        .create_currency(&m, "PTS", "Points", "1")
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let (partner, _, partner_cur) = merchant(&t, "Beta", Env::Prod).await;
+    member.switch_env(&t, "prod").await;
+    let html = member.page(&t, "/dashboard/swaps").await;
+    assert!(
+        html.contains(m.as_str()),
+        "the merchant id is shown: {html}"
+    );
+    assert!(html.contains(&cur), "{html}");
+    assert!(html.contains("No contract yet"), "{html}");
+    assert!(
+        html.contains("cannot swap points with each other"),
+        "{html}"
+    );
+    let profile = member.page(&t, "/dashboard/profile").await;
+    assert!(
+        profile.contains(m.as_str()),
+        "the profile shows the merchant id"
+    );
+
+    // Every bad field is named beside its input, and what was typed stays.
+    let res = member
+        .post(
+            &t,
+            "/dashboard/swaps",
+            &[
+                ("partner_merchant_id", "mer_nothing"),
+                ("currency_id", &cur),
+                ("partner_currency_id", ""),
+                ("rate", "abc"),
+                ("per_swap_max", "ten"),
+                ("daily_max", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    for shown in [
+        "Partner's merchant id no such partner merchant",
+        "Partner's currency id is required",
+        "Rate must be a positive decimal",
+        "Most points in one swap must be a whole number of points",
+        "Most points per lead and day is required",
+        r#"value="abc""#,
+    ] {
+        assert!(html.contains(shown), "{shown}: {html}");
+    }
+    let res = member
+        .post(
+            &t,
+            "/dashboard/swaps",
+            &[
+                ("partner_merchant_id", partner.as_str()),
+                ("currency_id", &cur),
+                ("partner_currency_id", &partner_cur),
+                ("rate", "1.5"),
+                ("per_swap_max", "100"),
+                ("daily_max", "500"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let html = member.page(&t, "/dashboard/swaps").await;
+    assert!(html.contains("Proposed by you"), "{html}");
+    assert!(html.contains("1 PTS buys 1.5 of"), "{html}");
+
+    // A contract proposed to this merchant can be accepted here, then suspended.
+    let theirs = t
+        .app
+        .propose_contract(
+            &Scope::new(&partner, Env::Prod),
+            &punchcard_app::swaps::NewContract {
+                partner_merchant_id: m.to_string(),
+                currency_id: partner_cur.clone(),
+                partner_currency_id: cur.clone(),
+                rate: Some("2".into()),
+                per_swap_max: Some(10),
+                daily_max: Some(20),
+            },
+        )
+        .await
+        .unwrap();
+    let html = member.page(&t, "/dashboard/swaps").await;
+    assert!(html.contains("Proposed to you"), "{html}");
+    assert!(
+        html.contains(&format!("/dashboard/swaps/{}/accept", theirs.id)),
+        "{html}"
+    );
+    let res = member
+        .post(&t, &format!("/dashboard/swaps/{}/accept", theirs.id), &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    let scope = Scope::new(&m, Env::Prod);
+    assert_eq!(
+        t.app
+            .contract(&scope, theirs.id.as_str())
+            .await
+            .unwrap()
+            .status
+            .as_str(),
+        "accepted"
+    );
+    let res = member
+        .post(&t, &format!("/dashboard/swaps/{}/accept", theirs.id), &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    let html = member.page(&t, "/dashboard/swaps").await;
+    assert!(
+        html.contains("cannot become accepted"),
+        "the refusal is shown: {html}"
+    );
+    member
+        .post(&t, &format!("/dashboard/swaps/{}/suspend", theirs.id), &[])
+        .await;
+    let c = t.app.contract(&scope, theirs.id.as_str()).await.unwrap();
+    assert_eq!(c.status.as_str(), "suspended");
+    assert_eq!(c.suspended_by.map(|s| s.as_str()), Some("partner"));
+
+    // The switch, and a swap between two leads in the list.
+    let res = member
+        .post(&t, "/dashboard/swaps/lead-swaps", &[("lead_swaps", "on")])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(t.app.lead_swaps(&m).await.unwrap());
+    let key = t.api_key(&m, Env::Prod).await;
+    let api = t.api(&key);
+    let (from_lead, w) = funded(&api, "lead-0001", &cur, 50).await;
+    let to = lead(&api, "lead-0002").await;
+    api.create(
+        "/api/v1/swaps",
+        json!({"from_wallet_id": w, "amount": 7, "hash": "d-1", "to_lead_id": to}),
+    )
+    .await;
+    let html = member.page(&t, "/dashboard/swaps").await;
+    assert!(html.contains("Between your leads"), "{html}");
+    assert!(html.contains(&from_lead), "{html}");
+    assert!(
+        html.contains(r#"<td data-label="Points out">7</td>"#),
+        "{html}"
+    );
+    assert!(html.contains("can swap points with each other"), "{html}");
+    t.stop().await;
+}
+
+/// In the browser: the partner accepts a contract on the Swaps page, and the page fits a phone.
+async fn a_partner_accepts_a_contract_in_the_browser(t: TestApp) {
+    use crate::browser_support::Browser;
+    use crate::campaigns_dashboard::{sign_in, PASSWORD};
+    use punchcard_app::ledger::Scope;
+    let Some(b) = Browser::launch(&t.base).await else {
+        return;
+    };
+    let email = format!(
+        "owner-{}@harbour.example",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    );
+    let (m, _) = t
+        .app
+        .create_merchant(
+            punchcard_app::merchants::NewMerchant::parse("Harbour Books", &email, PASSWORD, true)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let cur = t
+        .app
+        .create_currency(&m, "PTS", "Points", "1")
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let (proposer, _, proposer_cur) = merchant(&t, "Beta", Env::Prod).await;
+    let c = t
+        .app
+        .propose_contract(
+            &Scope::new(&proposer, Env::Prod),
+            &punchcard_app::swaps::NewContract {
+                partner_merchant_id: m.to_string(),
+                currency_id: proposer_cur,
+                partner_currency_id: cur,
+                rate: Some("0.5".into()),
+                per_swap_max: Some(10),
+                daily_max: Some(20),
+            },
+        )
+        .await
+        .unwrap();
+    sign_in(&t, &b, &email).await;
+    b.click_link("Swaps").await;
+    b.wait_path("/dashboard/swaps").await;
+    b.wait_text("Proposed to you").await;
+    for width in [360, 390] {
+        b.phone(width, 844).await;
+        b.assert_fits_screen(width).await;
+    }
+    b.click("Accept").await;
+    b.wait_text("accepted. It becomes active once the operator approves it.")
+        .await;
+    b.assert_fits_screen(390).await;
+    b.desktop().await;
+    let now = t
+        .app
+        .contract(&Scope::new(&m, Env::Prod), c.id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(now.status.as_str(), "accepted");
+    b.quit().await;
+    t.stop().await;
 }
