@@ -84,7 +84,7 @@ struct ReadySwap {
 }
 
 enum Prepared {
-    Done(SwapView),
+    Done(Box<SwapView>),
     Ready(Box<ReadySwap>),
 }
 
@@ -363,7 +363,7 @@ impl App {
     ) -> Result<SwapView, AppError> {
         let scope = Scope::from(principal);
         let ready = match self.prepare_swap(&scope, new).await? {
-            Prepared::Done(view) => return Ok(view),
+            Prepared::Done(view) => return Ok(*view),
             Prepared::Ready(ready) => ready,
         };
         let out = PendingAction {
@@ -384,7 +384,7 @@ impl App {
     /// Checks and writes a swap in one go (no callback in between).
     pub async fn create_swap(&self, scope: &Scope, new: &NewSwap) -> Result<SwapView, AppError> {
         match self.prepare_swap(scope, new).await? {
-            Prepared::Done(view) => Ok(view),
+            Prepared::Done(view) => Ok(*view),
             Prepared::Ready(ready) => self.commit_swap(scope, *ready).await,
         }
     }
@@ -502,7 +502,7 @@ impl App {
         ]);
         let mut conn = self.db.conn().await?;
         if let Some(view) = self.swap_replayed(&mut conn, scope, &hash, &fp).await? {
-            return Ok(Prepared::Done(view));
+            return Ok(Prepared::Done(Box::new(view)));
         }
         let found = wallets::find_for_transaction(
             &mut conn,
