@@ -25,6 +25,7 @@ pub mod merchants;
 pub mod offers;
 pub mod plans;
 pub mod secrets;
+pub mod stats;
 pub mod stores;
 pub mod swaps;
 pub mod uploads;

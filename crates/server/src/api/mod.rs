@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
 pub mod shared_answers;
+pub mod stats;
 pub mod stores;
 pub mod surprises;
 pub mod swaps;
@@ -149,6 +150,7 @@ unreachable, calls are served without a limit and without these headers.",
         swaps::create_swap,
         swaps::list_swaps,
         swaps::get_swap,
+        stats::get_stats,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
     modifiers(&BasicAuth, &SharedAnswers, &IdShapes),
@@ -170,6 +172,7 @@ unreachable, calls are served without a limit and without these headers.",
         (name = "surprises", description = "Surprises: a deal's coupon a lead claims on an occasion, a custom date or the lead's birthday, in the merchant's time zone"),
         (name = "vaults", description = "Standalone vaults: one vendor's vouchers of one amount, test or live, that voucher campaigns draw from; codes go in through the coupon-code endpoints with `vault_id`"),
         (name = "voucher campaigns", description = "Voucher campaigns: linked vaults, integrations with credentials of their own, and `POST /api/v1/award`, which they call to award a voucher to a redeemer"),
+        (name = "stats", description = "The overview's figures per UTC day"),
         (name = "swaps", description = "Swaps of a lead's points: to another lead of the merchant (when switched on), or to a partner's lead under a contract the partner accepted and the operator approved"),
     )
 )]
@@ -208,6 +211,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/currencies", get(currencies::list_currencies))
         .route("/api/v1/quota", get(quota::get_quota))
+        .route("/api/v1/stats", get(stats::get_stats))
         .route(
             "/api/v1/leads",
             get(leads::list_leads).post(leads::create_lead),

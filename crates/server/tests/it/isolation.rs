@@ -118,6 +118,7 @@ const fn creates(path: &'static str, setup: SetupFn, body: &'static str) -> Endp
 const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/api/v1/currencies", Scope::Merchant, new_currency),
     ep("GET", "/api/v1/quota", Scope::Merchant, distinctive_plan),
+    ep("GET", "/api/v1/stats", Scope::Env, distinctive_reward),
     creates(
         "/api/v1/leads",
         new_customer_id,
@@ -926,6 +927,28 @@ fn new_coupon<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
             .coupon
             .id
             .to_string()
+    })
+}
+
+/// A reward of an amount no other setup gives: the stats of its env show those points today.
+fn distinctive_reward<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let wallet = wallet_of(t, m, env).await;
+        let amount = 100_000_000 + (ulid::Ulid::new().random() % 800_000_000) as i64;
+        t.app
+            .create_transaction(
+                &scope(m, env),
+                &punchcard_app::ledger::NewTransaction {
+                    wallet_id: wallet,
+                    kind: "reward".into(),
+                    amount,
+                    hash: unique("stats-"),
+                    description: None,
+                },
+            )
+            .await
+            .expect("rewarded");
+        format!("\"points_rewarded\":{amount}")
     })
 }
 

@@ -31,6 +31,7 @@ mod ledger_writer;
 mod members;
 mod openapi;
 mod schema;
+mod stats;
 mod storage_s3;
 mod store_conflicts;
 mod surprises;
