@@ -1038,6 +1038,12 @@ async fn a_partner_accepts_a_contract_in_the_browser(t: TestApp) {
     for width in [360, 390] {
         b.phone(width, 844).await;
         b.assert_fits_screen(width).await;
+        // The overview's activity figures fit as well.
+        b.open("/dashboard?days=90").await;
+        b.wait_text("The last 90 days").await;
+        b.assert_fits_screen(width).await;
+        b.open("/dashboard/swaps").await;
+        b.wait_text("Proposed to you").await;
     }
     b.click("Accept").await;
     b.wait_text("accepted. It becomes active once the operator approves it.")
