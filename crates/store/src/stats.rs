@@ -19,6 +19,72 @@ pub struct DayCounts {
     pub swaps: i64,
 }
 
+/// One figure: counted (and added up) from a table's rows by the UTC day of a moment column.
+struct Counted {
+    table: &'static str,
+    /// The merchant's rows (`$1`).
+    owner: &'static str,
+    column: &'static str,
+    extra: &'static str,
+    sum: &'static str,
+    apply: fn(&mut DayCounts, i64, i64),
+}
+
+const COUNTED: [Counted; 6] = [
+    Counted {
+        table: "leads",
+        owner: "merchant_id = $1",
+        column: "created_at",
+        extra: "",
+        sum: "0",
+        apply: |d, n, _| d.leads_added = n,
+    },
+    Counted {
+        table: "wallet_transactions",
+        owner: "merchant_id = $1",
+        column: "created_at",
+        extra: "AND kind = 'reward'",
+        sum: "amount",
+        apply: |d, n, points| {
+            d.rewards = n;
+            d.points_rewarded = points;
+        },
+    },
+    Counted {
+        table: "coupons",
+        owner: "merchant_id = $1",
+        column: "created_at",
+        extra: "AND mode = 'redeem'",
+        sum: "0",
+        apply: |d, n, _| d.deals_redeemed = n,
+    },
+    Counted {
+        table: "coupons",
+        owner: "merchant_id = $1",
+        column: "used_at",
+        extra: "AND used_at IS NOT NULL",
+        sum: "0",
+        apply: |d, n, _| d.coupons_used = n,
+    },
+    // Swaps the merchant's leads sent, and those they received from a partner's.
+    Counted {
+        table: "swaps",
+        owner: "merchant_id = $1",
+        column: "created_at",
+        extra: "",
+        sum: "0",
+        apply: |d, n, _| d.swaps += n,
+    },
+    Counted {
+        table: "swaps",
+        owner: "to_merchant_id = $1 AND merchant_id <> $1",
+        column: "created_at",
+        extra: "",
+        sum: "0",
+        apply: |d, n, _| d.swaps += n,
+    },
+];
+
 /// The counts of every day in `[from, to)` that has any, keyed by `YYYY-MM-DD` (UTC).
 pub async fn daily(
     conn: &mut Conn,
@@ -33,49 +99,18 @@ pub async fn daily(
         Backend::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
         Backend::Sqlite => format!("substr({column}, 1, 10)"),
     };
-    // (table, moment column, extra condition, what to add up besides the count)
-    let queries: [(&str, &str, &str, &str, fn(&mut DayCounts, i64, i64)); 6] = [
-        ("leads", "created_at", "", "0", |d, n, _| d.leads_added = n),
-        (
-            "wallet_transactions",
-            "created_at",
-            "AND kind = 'reward'",
-            "amount",
-            |d, n, s| {
-                d.rewards = n;
-                d.points_rewarded = s;
-            },
-        ),
-        (
-            "coupons",
-            "created_at",
-            "AND mode = 'redeem'",
-            "0",
-            |d, n, _| d.deals_redeemed = n,
-        ),
-        (
-            "coupons",
-            "used_at",
-            "AND used_at IS NOT NULL",
-            "0",
-            |d, n, _| d.coupons_used = n,
-        ),
-        ("swaps", "created_at", "", "0", |d, n, _| d.swaps = n),
-        // Swaps the merchant's leads received from a partner's.
-        ("swaps", "created_at", "", "0", |d, n, _| d.swaps += n),
-    ];
     let mut out: BTreeMap<String, DayCounts> = BTreeMap::new();
-    for (i, (table, column, extra, sum, apply)) in queries.into_iter().enumerate() {
-        let owner = if i == 5 {
-            "to_merchant_id = $1 AND merchant_id <> $1"
-        } else {
-            "merchant_id = $1"
-        };
+    for c in COUNTED {
         let rows = crate::query(format!(
-            "SELECT {} AS day, COUNT(*) AS n, CAST(COALESCE(SUM({sum}), 0) AS BIGINT) AS total \
-             FROM {table} WHERE {owner} AND env = $2 AND {column} >= $3 AND {column} < $4 {extra} \
-             GROUP BY 1",
-            day(column)
+            "SELECT {} AS day, COUNT(*) AS n, CAST(COALESCE(SUM({}), 0) AS BIGINT) AS total \
+             FROM {} WHERE {} AND env = $2 AND {} >= $3 AND {} < $4 {} GROUP BY 1",
+            day(c.column),
+            c.sum,
+            c.table,
+            c.owner,
+            c.column,
+            c.column,
+            c.extra
         ))
         .bind(merchant_id.as_str())
         .bind(env.as_str())
@@ -86,7 +121,7 @@ pub async fn daily(
         for row in rows {
             let day: String = row.try_get("day")?;
             let (n, total): (i64, i64) = (row.try_get("n")?, row.try_get("total")?);
-            apply(out.entry(day).or_default(), n, total);
+            (c.apply)(out.entry(day).or_default(), n, total);
         }
     }
     Ok(out)
