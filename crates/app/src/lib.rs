@@ -25,7 +25,9 @@ pub mod merchants;
 pub mod offers;
 pub mod plans;
 pub mod secrets;
+pub mod stats;
 pub mod stores;
+pub mod swaps;
 pub mod tokens;
 pub mod uploads;
 

@@ -48,6 +48,9 @@ enum AdminCommand {
     /// The server keys that sign QR codes (lead IDs, coupons).
     #[command(subcommand, name = "signing-key")]
     SigningKey(SigningKeyCommand),
+    /// Swap contracts between merchants: list, approve (activate), suspend.
+    #[command(subcommand, name = "swap-contract")]
+    SwapContract(SwapContractCommand),
 }
 
 #[derive(Subcommand)]
@@ -55,6 +58,16 @@ enum SigningKeyCommand {
     /// Make a new key sign from now on; codes signed by the keys before it keep working for a
     /// day, then are refused.
     Rotate,
+}
+
+#[derive(Subcommand)]
+enum SwapContractCommand {
+    /// Every contract of every merchant and env.
+    List,
+    /// Activate a contract the partner accepted (or one that was suspended).
+    Approve { contract_id: String },
+    /// Suspend a contract: no swap goes through it until it is approved again.
+    Suspend { contract_id: String },
 }
 
 #[derive(Subcommand)]
@@ -112,6 +125,14 @@ enum MerchantCommand {
     Freeze { merchant_id: String },
     /// Unfreeze: back to the status before the freeze.
     Unfreeze { merchant_id: String },
+    /// Change a merchant's settings.
+    Set {
+        #[arg(long)]
+        merchant: String,
+        /// Swaps between two leads of the merchant: `on` or `off`.
+        #[arg(long, value_parser = ["on", "off"])]
+        lead_swaps: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -218,6 +239,25 @@ fn merchant_json(m: &punchcard_store::accounts::MerchantRow) -> Value {
     })
 }
 
+/// A swap contract as the operator sees it.
+fn contract_json(c: &punchcard_store::swaps::ContractRow) -> Value {
+    json!({
+        "id": c.id,
+        "env": c.env.as_str(),
+        "merchant_id": c.merchant_id,
+        "partner_merchant_id": c.partner_merchant_id,
+        "currency_id": c.currency_id,
+        "partner_currency_id": c.partner_currency_id,
+        "rate": c.rate.to_string(),
+        "per_swap_max": c.per_swap_max,
+        "daily_max": c.daily_max,
+        "status": c.status.as_str(),
+        "suspended_by": c.suspended_by.map(|s| s.as_str()),
+        "created_at": c.created_at.to_rfc3339(),
+        "updated_at": c.updated_at.to_rfc3339(),
+    })
+}
+
 fn allowed_ip_json(r: &punchcard_store::allowed_ips::AllowedIpRow) -> Value {
     json!({
         "id": r.id,
@@ -290,6 +330,31 @@ async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
             ),
             MerchantCommand::Unfreeze { merchant_id: id } => merchant_json(
                 &app.unfreeze_merchant(&merchant_id(&id)?)
+                    .await
+                    .map_err(explain)?,
+            ),
+            MerchantCommand::Set {
+                merchant,
+                lead_swaps,
+            } => {
+                let id = merchant_id(&merchant)?;
+                if let Some(on) = lead_swaps {
+                    app.set_lead_swaps(&id, on == "on").await.map_err(explain)?;
+                }
+                let on = app.lead_swaps(&id).await.map_err(explain)?;
+                json!({"id": id, "lead_swaps": if on { "on" } else { "off" }})
+            }
+        },
+        AdminCommand::SwapContract(cmd) => match cmd {
+            SwapContractCommand::List => {
+                let all = app.all_contracts().await.map_err(explain)?;
+                json!({"data": all.iter().map(contract_json).collect::<Vec<_>>()})
+            }
+            SwapContractCommand::Approve { contract_id } => {
+                contract_json(&app.approve_contract(&contract_id).await.map_err(explain)?)
+            }
+            SwapContractCommand::Suspend { contract_id } => contract_json(
+                &app.operator_suspend_contract(&contract_id)
                     .await
                     .map_err(explain)?,
             ),

@@ -169,6 +169,12 @@ impl Rate {
         let q = u128::from(amount) * u128::from(self.mantissa) / 10u128.pow(self.scale);
         u64::try_from(q).unwrap_or(u64::MAX)
     }
+
+    /// `floor(amount ÷ rate)`, in integers: what `amount` is worth on the other side of a rate.
+    pub fn points_for_inverse(self, amount: u64) -> u64 {
+        let q = u128::from(amount) * 10u128.pow(self.scale) / u128::from(self.mantissa);
+        u64::try_from(q).unwrap_or(u64::MAX)
+    }
 }
 
 impl std::fmt::Display for Rate {

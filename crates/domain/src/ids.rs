@@ -123,6 +123,10 @@ prefixed_id!(/// A standalone vault: one vendor's vouchers of one amount, test o
     VaultId, "vlt");
 prefixed_id!(/// An integration: the credentials another application awards vouchers with.
     IntegrationId, "int");
+prefixed_id!(/// A swap contract between two merchants' currencies.
+    SwapContractId, "swc");
+prefixed_id!(/// A swap: points moved from one lead's wallet to another lead's.
+    SwapId, "swp");
 
 #[cfg(test)]
 mod tests {

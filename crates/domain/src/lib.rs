@@ -10,6 +10,7 @@ pub mod ids;
 pub mod ledger;
 pub mod limits;
 pub mod net;
+pub mod swaps;
 pub mod text;
 pub mod time;
 pub mod vouchers;

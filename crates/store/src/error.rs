@@ -292,6 +292,17 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
         "campaign_report_marks",
         &["merchant_id", "campaign_id"],
     ),
+    pk(
+        "swap_contracts_pkey",
+        "swap_contracts",
+        &["merchant_id", "id"],
+    ),
+    pk("swaps_pkey", "swaps", &["merchant_id", "id"]),
+    pk(
+        "swap_usage_pkey",
+        "swap_usage",
+        &["merchant_id", "contract_id", "lead_id", "day"],
+    ),
 ];
 
 impl UniqueKey {

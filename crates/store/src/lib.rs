@@ -44,6 +44,12 @@ pub mod coupons;
 pub mod vaults;
 pub mod vouchers;
 
+// Swaps between leads and merchants.
+pub mod swaps;
+
+// The overview's figures.
+pub mod stats;
+
 // The machinery: connections and queries, errors, change notifications and the caches they
 // keep true, housekeeping.
 pub mod cache;

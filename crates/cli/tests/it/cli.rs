@@ -590,6 +590,111 @@ async fn postgres_demo_is_created_once() {
     }
 }
 
+/// Swap contracts and the lead-to-lead switch from the operator's side: a contract the
+/// partner accepted is listed, approved (active), suspended and approved again; one still
+/// proposed cannot be approved.
+async fn swap_contracts_from_the_cli(db: Db) {
+    use punchcard_domain::Env;
+    let merchant = |name: &str, email: &str| {
+        let m = db.admin_ok(&[
+            "merchant",
+            "create",
+            "--name",
+            name,
+            "--email",
+            email,
+            "--password",
+            "Correct-Horse-9",
+            "--active",
+        ]);
+        let id = m["id"].as_str().unwrap().to_string();
+        let c = db.admin_ok(&[
+            "currency",
+            "create",
+            "--merchant",
+            &id,
+            "--code",
+            "PTS",
+            "--name",
+            "Points",
+            "--coins-per-unit",
+            "1",
+        ]);
+        (id, c["id"].as_str().unwrap().to_string())
+    };
+    let (a, a_cur) = merchant("Alpha", "alpha@example.com");
+    let (b, b_cur) = merchant("Beta", "beta@example.com");
+    assert_eq!(
+        db.admin_ok(&["swap-contract", "list"])["data"],
+        serde_json::json!([])
+    );
+
+    let on = db.admin_ok(&["merchant", "set", "--merchant", &a, "--lead-swaps", "on"]);
+    assert_eq!(on["lead_swaps"], "on");
+    let (ok, _, stderr) = db.admin(&["merchant", "set", "--merchant", &a, "--lead-swaps", "maybe"]);
+    assert!(!ok && stderr.contains("maybe"), "{stderr}");
+
+    let store = punchcard_store::Db::connect(&db.url).await.unwrap();
+    let app = punchcard_app::App::new(store.clone(), Default::default());
+    assert!(app.lead_swaps(&a.parse().unwrap()).await.unwrap());
+    let propose = |from: &str, to: &str, cur: &str, to_cur: &str| {
+        let scope = punchcard_app::ledger::Scope::new(&from.parse().unwrap(), Env::Prod);
+        let new = punchcard_app::swaps::NewContract {
+            partner_merchant_id: to.to_string(),
+            currency_id: cur.to_string(),
+            partner_currency_id: to_cur.to_string(),
+            rate: Some("1.5".into()),
+            per_swap_max: Some(10),
+            daily_max: Some(100),
+        };
+        let app = &app;
+        async move { app.propose_contract(&scope, &new).await.unwrap() }
+    };
+    let accepted = propose(&a, &b, &a_cur, &b_cur).await;
+    let b_scope = punchcard_app::ledger::Scope::new(&b.parse().unwrap(), Env::Prod);
+    app.accept_contract(&b_scope, accepted.id.as_str())
+        .await
+        .unwrap();
+    let proposed = propose(&b, &a, &b_cur, &a_cur).await;
+    store.close().await;
+
+    let list = db.admin_ok(&["swap-contract", "list"]);
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    assert_eq!(list["data"][0]["status"], "accepted");
+    assert_eq!(list["data"][0]["rate"], "1.5");
+    let (ok, _, stderr) = db.admin(&["swap-contract", "approve", proposed.id.as_str()]);
+    assert!(!ok && stderr.contains("not accepted"), "{stderr}");
+    let id = accepted.id.as_str();
+    assert_eq!(
+        db.admin_ok(&["swap-contract", "approve", id])["status"],
+        "active"
+    );
+    let s = db.admin_ok(&["swap-contract", "suspend", id]);
+    assert_eq!(
+        (s["status"].as_str(), s["suspended_by"].as_str()),
+        (Some("suspended"), Some("operator"))
+    );
+    assert_eq!(
+        db.admin_ok(&["swap-contract", "approve", id])["status"],
+        "active"
+    );
+    let (ok, _, stderr) = db.admin(&["swap-contract", "approve", "swc_nothing"]);
+    assert!(!ok && stderr.contains("not found"), "{stderr}");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn sqlite_swap_contracts_from_the_cli() {
+    swap_contracts_from_the_cli(Db::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_swap_contracts_from_the_cli() {
+    if let Some(db) = Db::postgres().await {
+        swap_contracts_from_the_cli(db).await;
+    }
+}
+
 #[tokio::test]
 async fn sqlite_operator_flow() {
     operator_flow(Db::sqlite().await).await;

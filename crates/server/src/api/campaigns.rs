@@ -145,7 +145,7 @@ impl From<CampaignView> for Campaign {
 }
 
 /// A rate as a JSON string (`"0.1"`) or number (`0.1`).
-fn rate_text(v: Option<serde_json::Value>) -> Result<Option<String>, ApiError> {
+pub(crate) fn rate_text(v: Option<serde_json::Value>) -> Result<Option<String>, ApiError> {
     match v {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s)),

@@ -4,7 +4,8 @@
 
 use punchcard_domain::{
     ApiKeyId, CampaignId, CouponCodeId, CouponId, CurrencyId, DealId, IntegrationId, InteractionId,
-    LeadId, OfferId, StoreId, UploadId, VaultId, WalletId, WalletTransactionId,
+    LeadId, MerchantId, OfferId, StoreId, SwapContractId, SwapId, UploadId, VaultId, WalletId,
+    WalletTransactionId,
 };
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::schema::{ArrayItems, Schema};
@@ -20,10 +21,10 @@ fn prefix_of_field(name: &str) -> Option<&'static str> {
         .strip_suffix("_ids")
         .or_else(|| name.strip_suffix("_id"))?;
     Some(match kind {
-        "lead" => LeadId::PREFIX,
-        "wallet" => WalletId::PREFIX,
+        "lead" | "to_lead" => LeadId::PREFIX,
+        "wallet" | "from_wallet" | "to_wallet" => WalletId::PREFIX,
         "wallet_transaction" => WalletTransactionId::PREFIX,
-        "currency" => CurrencyId::PREFIX,
+        "currency" | "partner_currency" => CurrencyId::PREFIX,
         "deal" => DealId::PREFIX,
         "offer" => OfferId::PREFIX,
         "store" => StoreId::PREFIX,
@@ -35,6 +36,8 @@ fn prefix_of_field(name: &str) -> Option<&'static str> {
         "authorized_key" => ApiKeyId::PREFIX,
         "vault" => VaultId::PREFIX,
         "integration" => IntegrationId::PREFIX,
+        "partner_merchant" | "merchant" | "to_merchant" => MerchantId::PREFIX,
+        "contract" => SwapContractId::PREFIX,
         _ => return None,
     })
 }
@@ -53,6 +56,8 @@ pub fn prefix_of_collection(collection: &str) -> Option<&'static str> {
         "coupon_codes" => CouponCodeId::PREFIX,
         "rules" | "campaigns" | "tasks" | "surprises" | "voucher_campaigns" => CampaignId::PREFIX,
         "vaults" => VaultId::PREFIX,
+        "swap_contracts" => SwapContractId::PREFIX,
+        "swaps" => SwapId::PREFIX,
         _ => return None,
     })
 }

@@ -18,8 +18,10 @@ pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
 pub mod shared_answers;
+pub mod stats;
 pub mod stores;
 pub mod surprises;
+pub mod swaps;
 pub mod tasks;
 pub mod tokens;
 pub mod vaults;
@@ -145,6 +147,15 @@ unreachable, calls are served without a limit and without these headers.",
         vouchers::update_integration,
         award::award,
         campaign_reports::get_report,
+        swaps::create_swap_contract,
+        swaps::list_swap_contracts,
+        swaps::get_swap_contract,
+        swaps::accept_swap_contract,
+        swaps::suspend_swap_contract,
+        swaps::create_swap,
+        swaps::list_swaps,
+        swaps::get_swap,
+        stats::get_stats,
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
     modifiers(&BasicAuth, &SharedAnswers, &IdShapes),
@@ -166,6 +177,8 @@ unreachable, calls are served without a limit and without these headers.",
         (name = "surprises", description = "Surprises: a deal's coupon a lead claims on an occasion, a custom date or the lead's birthday, in the merchant's time zone"),
         (name = "vaults", description = "Standalone vaults: one vendor's vouchers of one amount, test or live, that voucher campaigns draw from; codes go in through the coupon-code endpoints with `vault_id`"),
         (name = "voucher campaigns", description = "Voucher campaigns: linked vaults, integrations with credentials of their own, and `POST /api/v1/award`, which they call to award a voucher to a redeemer"),
+        (name = "stats", description = "The overview's figures per UTC day"),
+        (name = "swaps", description = "Swaps of a lead's points: to another lead of the merchant (when switched on), or to a partner's lead under a contract the partner accepted and the operator approved"),
     )
 )]
 pub struct ApiDoc;
@@ -203,6 +216,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/currencies", get(currencies::list_currencies))
         .route("/api/v1/quota", get(quota::get_quota))
+        .route("/api/v1/stats", get(stats::get_stats))
         .route(
             "/api/v1/leads",
             get(leads::list_leads).post(leads::create_lead),
@@ -385,6 +399,24 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/campaigns/{id}/report",
             get(campaign_reports::get_report),
         )
+        .route(
+            "/api/v1/swap_contracts",
+            get(swaps::list_swap_contracts).post(swaps::create_swap_contract),
+        )
+        .route("/api/v1/swap_contracts/{id}", get(swaps::get_swap_contract))
+        .route(
+            "/api/v1/swap_contracts/{id}/accept",
+            post(swaps::accept_swap_contract),
+        )
+        .route(
+            "/api/v1/swap_contracts/{id}/suspend",
+            post(swaps::suspend_swap_contract),
+        )
+        .route(
+            "/api/v1/swaps",
+            get(swaps::list_swaps).post(swaps::create_swap),
+        )
+        .route("/api/v1/swaps/{id}", get(swaps::get_swap))
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(axum::middleware::from_fn(extract::body_ceiling))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))

@@ -30,6 +30,7 @@ pub enum Nav {
     SurpriseActivities,
     Vaults,
     VoucherCampaigns,
+    Swaps,
     ApiKeys,
     AllowedIps,
     Notifications,
@@ -220,6 +221,7 @@ impl Chrome {
                 true,
             ),
             (Nav::Vaults, "Vaults", "/dashboard/vaults", true),
+            (Nav::Swaps, "Swaps", "/dashboard/swaps", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (
                 Nav::AllowedIps,

@@ -55,6 +55,8 @@ pub struct DetailLine {
 #[template(path = "dashboard/kyc_profile.html")]
 struct ProfilePage {
     chrome: Chrome,
+    /// What a partner names to propose a swap contract.
+    merchant_id: String,
     status: &'static str,
     rejection_reason: String,
     editable: bool,
@@ -191,6 +193,7 @@ fn profile_page(
     let cap = punchcard_domain::limits::KYC_DOCUMENT_CAP;
     ProfilePage {
         chrome: Chrome::new(user, Nav::Profile),
+        merchant_id: o.merchant.id.to_string(),
         status: o.merchant.status.as_str(),
         rejection_reason: o.merchant.rejection_reason.clone().unwrap_or_default(),
         editable: o.editable(),

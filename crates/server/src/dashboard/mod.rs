@@ -53,6 +53,7 @@ pub mod offers;
 pub mod overview;
 pub mod session;
 pub mod stores;
+pub mod swaps;
 pub mod vaults;
 pub mod vouchers;
 pub mod wallets;
@@ -103,6 +104,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(api_keys::routes())
         .merge(allowed_ips::routes())
         .merge(vaults::routes())
+        .merge(swaps::routes())
         .merge(vouchers::routes())
         .merge(coupon_codes::routes())
         .merge(coupons::routes())

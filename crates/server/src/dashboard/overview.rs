@@ -1,7 +1,7 @@
 //! The overview page and the DEV/PROD toggle.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::Form;
 use punchcard_domain::limits::{api_key_cap, default_rate_limit, Quota};
@@ -20,10 +20,36 @@ pub struct QuotaLine {
     pub remaining: i64,
 }
 
+/// One figure of the activity cards.
+pub struct Figure {
+    pub label: &'static str,
+    pub value: i64,
+}
+
+/// A period the activity figures cover.
+pub struct Period {
+    pub days: i64,
+    pub current: bool,
+}
+
+/// The periods offered, in days ending today (UTC).
+const PERIODS: [i64; 3] = [7, 30, 90];
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OverviewQuery {
+    #[serde(default)]
+    days: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "overview.html")]
 struct OverviewPage {
     chrome: Chrome,
+    periods: Vec<Period>,
+    days: i64,
+    from: String,
+    to: String,
+    figures: Vec<Figure>,
     currencies: i64,
     api_keys: i64,
     api_key_cap: i64,
@@ -34,7 +60,45 @@ struct OverviewPage {
 pub async fn overview(
     State(state): State<AppState>,
     user: ActiveMerchant,
+    Query(query): Query<OverviewQuery>,
 ) -> Result<Response, PageError> {
+    // An unknown period shows the default one rather than an error.
+    let days = query
+        .days
+        .and_then(|d| d.trim().parse::<i64>().ok())
+        .filter(|d| PERIODS.contains(d))
+        .unwrap_or(30);
+    let today = punchcard_domain::time::Timestamp::now().datetime().date();
+    let first = today.saturating_sub(time::Duration::days(days - 1));
+    let first = punchcard_domain::campaigns::CalendarDate(first).to_string();
+    let stats = state.app.stats(&user.scope(), Some(&first), None).await?;
+    let t = &stats.totals;
+    let figures = vec![
+        Figure {
+            label: "Leads added",
+            value: t.leads_added,
+        },
+        Figure {
+            label: "Rewards",
+            value: t.rewards,
+        },
+        Figure {
+            label: "Points rewarded",
+            value: t.points_rewarded,
+        },
+        Figure {
+            label: "Deals redeemed",
+            value: t.deals_redeemed,
+        },
+        Figure {
+            label: "Coupons used",
+            value: t.coupons_used,
+        },
+        Figure {
+            label: "Swaps",
+            value: t.swaps,
+        },
+    ];
     let o = state.app.overview(&user.merchant.id, user.env).await?;
     let quotas = o
         .quotas
@@ -57,6 +121,17 @@ pub async fn overview(
     };
     Ok(render(&OverviewPage {
         chrome: Chrome::new(&user, Nav::Overview),
+        periods: PERIODS
+            .iter()
+            .map(|&d| Period {
+                days: d,
+                current: d == days,
+            })
+            .collect(),
+        days,
+        from: stats.from.to_string(),
+        to: stats.to.to_string(),
+        figures,
         currencies: o.currencies,
         api_keys: o.api_keys,
         api_key_cap: api_key_cap(user.env),

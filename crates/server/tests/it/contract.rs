@@ -1,8 +1,9 @@
 //! The API's answers asserted whole, as committed insta snapshots: a lead, a wallet
-//! transaction, a deal, a coupon, a validation problem, and a vault, a voucher campaign, an
-//! integration, an award and its interaction. Ids and timestamps differ on every
-//! run, so they are redacted, each after checking it is an id or an RFC 3339 time; everything
-//! else must match byte for byte, and the same snapshot holds on SQLite and PostgreSQL.
+//! transaction, a deal, a coupon, a validation problem, a vault, a voucher campaign, an
+//! integration, an award and its interaction, a swap contract and a swap. Ids and timestamps
+//! differ on every run, so they are redacted, each after checking it is an id or an RFC 3339
+//! time; everything else must match byte for byte, and the same snapshot holds on SQLite and
+//! PostgreSQL.
 //!
 //! A change to an answer fails here; `cargo insta review` (or `INSTA_UPDATE=always`) shows the
 //! change, and the reviewed `.snap` file is committed with it. In CI (`CI=true`) a missing
@@ -217,6 +218,70 @@ async fn answers_keep_their_shape(t: TestApp) {
         ".campaign_id" => id(),
         ".source_id" => id(),
         ".vault_id" => id(),
+        ".created_at" => timestamp(),
+    });
+
+    // A swap contract with a partner, and a swap to the partner's lead.
+    let partner = t.active_merchant("Partner").await;
+    let partner_currency = t.app.list_currencies(&partner, None, 1).await.unwrap()[0]
+        .id
+        .to_string();
+    let contract = api
+        .create(
+            "/api/v1/swap_contracts",
+            json!({"partner_merchant_id": partner, "currency_id": currency,
+                   "partner_currency_id": partner_currency, "rate": "1.5",
+                   "per_swap_max": 100, "daily_max": 500}),
+        )
+        .await;
+    insta::assert_json_snapshot!("swap_contract", contract, {
+        ".id" => id(),
+        ".merchant_id" => id(),
+        ".partner_merchant_id" => id(),
+        ".currency_id" => id(),
+        ".partner_currency_id" => id(),
+        ".created_at" => timestamp(),
+        ".updated_at" => timestamp(),
+    });
+    let contract_id = contract["id"].as_str().unwrap();
+    let partner_scope = punchcard_app::ledger::Scope::new(&partner, Env::Prod);
+    t.app
+        .accept_contract(&partner_scope, contract_id)
+        .await
+        .unwrap();
+    t.app.approve_contract(contract_id).await.unwrap();
+    t.app
+        .create_lead(
+            &partner_scope,
+            punchcard_app::ledger::NewLead {
+                customer_id: "partner-0001".into(),
+                email: Some("p@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let swap = api
+        .create(
+            "/api/v1/swaps",
+            json!({"from_wallet_id": wallet["id"], "amount": 3, "hash": "swap-1",
+                   "contract_id": contract_id, "to_customer_id": "partner-0001"}),
+        )
+        .await;
+    insta::assert_json_snapshot!("swap", swap, {
+        ".id" => id(),
+        ".merchant_id" => id(),
+        ".contract_id" => id(),
+        ".from_wallet_id" => id(),
+        ".from_lead_id" => id(),
+        ".to_merchant_id" => id(),
+        ".to_wallet_id" => id(),
+        ".to_lead_id" => id(),
+        ".out_transaction.id" => id(),
+        ".out_transaction.wallet_id" => id(),
+        ".out_transaction.lead_id" => id(),
+        ".out_transaction.reference" => id(),
+        ".out_transaction.created_at" => timestamp(),
         ".created_at" => timestamp(),
     });
     t.stop().await;

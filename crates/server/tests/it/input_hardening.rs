@@ -43,6 +43,13 @@ struct Fixture {
     deal_image: String,
     offer_image: String,
     store_image: String,
+    /// A partner merchant and its currency, a contract proposed to it, and a swap between two
+    /// of this merchant's leads (lead-to-lead swaps are on).
+    partner: String,
+    partner_currency: String,
+    lead3: String,
+    contract: String,
+    swap: String,
 }
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
@@ -296,7 +303,65 @@ async fn fixture(t: &TestApp) -> Fixture {
         .integration
         .id
         .to_string();
+    let partner = t.active_merchant("Partner").await;
+    let partner_currency = t.app.list_currencies(&partner, None, 1).await.unwrap()[0]
+        .id
+        .to_string();
+    let contract = t
+        .app
+        .propose_contract(
+            &scope,
+            &punchcard_app::swaps::NewContract {
+                partner_merchant_id: partner.to_string(),
+                currency_id: currency.clone(),
+                partner_currency_id: partner_currency.clone(),
+                rate: Some("1.5".into()),
+                per_swap_max: Some(10),
+                daily_max: Some(100),
+            },
+        )
+        .await
+        .expect("contract")
+        .id
+        .to_string();
+    t.app.set_lead_swaps(&m, true).await.expect("lead swaps on");
+    let lead3 = t
+        .app
+        .create_lead(
+            &scope,
+            punchcard_app::ledger::NewLead {
+                customer_id: "cust-0003".into(),
+                email: Some("swap@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("lead")
+        .id
+        .to_string();
+    let swap = t
+        .app
+        .create_swap(
+            &scope,
+            &punchcard_app::swaps::NewSwap {
+                from_wallet_id: wallet.clone(),
+                amount: Some(1),
+                hash: "sw-1".into(),
+                to_lead_id: Some(lead3.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("swap")
+        .swap
+        .id
+        .to_string();
     Fixture {
+        partner: partner.to_string(),
+        lead3,
+        partner_currency,
+        contract,
+        swap,
         key,
         rule,
         task,
@@ -353,6 +418,8 @@ impl Fixture {
             ("rules" | "campaigns", "id") => self.rule.clone(),
             ("tasks", "id") => self.task.clone(),
             ("vaults", "id") => self.vault.clone(),
+            ("swap_contracts", "id") => self.contract.clone(),
+            ("swaps", "id") => self.swap.clone(),
             ("voucher_campaigns", "id") => self.voucher.clone(),
             ("voucher_campaigns", "integration_id") => self.integration.clone(),
             ("surprises", "id") => self.surprise.clone(),
@@ -761,12 +828,23 @@ const VALID_BODIES: &[(&str, &str, &str)] = &[
         "/api/v1/surprise_activities",
         r#"{"surprise_id": "{surprise}", "lead_id": "{lead}", "hash": "s-new"}"#,
     ),
+    (
+        "POST",
+        "/api/v1/swap_contracts",
+        r#"{"partner_merchant_id": "{partner}", "currency_id": "{currency}", "partner_currency_id": "{partner_currency}", "rate": "1.5", "per_swap_max": 10, "daily_max": 100}"#,
+    ),
+    (
+        "POST",
+        "/api/v1/swaps",
+        r#"{"from_wallet_id": "{wallet}", "amount": 1, "hash": "sw-new", "to_lead_id": "{lead3}"}"#,
+    ),
 ];
 
 impl Fixture {
     fn fill_body(&self, template: &str) -> Value {
         let text = template
             .replace("{lead2}", &self.lead2)
+            .replace("{lead3}", &self.lead3)
             .replace("{lead}", &self.lead)
             .replace("{wallet}", &self.wallet)
             .replace("{deal}", &self.deal)
@@ -777,7 +855,9 @@ impl Fixture {
             .replace("{surprise}", &self.surprise)
             .replace("{vault}", &self.vault)
             .replace("{coupon_code}", &self.coupon_code)
-            .replace("{coupon_token}", &self.coupon_token);
+            .replace("{coupon_token}", &self.coupon_token)
+            .replace("{partner_currency}", &self.partner_currency)
+            .replace("{partner}", &self.partner);
         serde_json::from_str(&text).expect("valid template")
     }
 

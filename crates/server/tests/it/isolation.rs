@@ -118,6 +118,7 @@ const fn creates(path: &'static str, setup: SetupFn, body: &'static str) -> Endp
 const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/api/v1/currencies", Scope::Merchant, new_currency),
     ep("GET", "/api/v1/quota", Scope::Merchant, distinctive_plan),
+    ep("GET", "/api/v1/stats", Scope::Env, distinctive_reward),
     creates(
         "/api/v1/leads",
         new_customer_id,
@@ -387,6 +388,42 @@ const ENDPOINTS: &[Endpoint] = &[
         r#"{"redeemer": {"name": "Iso"}, "hash": "iso-{value}"}"#,
     ),
     ep("GET", "/api/v1/campaigns/{id}/report", Scope::Env, new_rule),
+    creates(
+        "/api/v1/swap_contracts",
+        new_contract_terms,
+        r#"{"partner_merchant_id": "{value}", "partner_currency_id": "{value2}", "currency_id": "{value3}", "rate": "1", "per_swap_max": 10, "daily_max": 10}"#,
+    ),
+    ep(
+        "GET",
+        "/api/v1/swap_contracts",
+        Scope::Env,
+        new_swap_contract,
+    ),
+    ep(
+        "GET",
+        "/api/v1/swap_contracts/{id}",
+        Scope::Env,
+        new_swap_contract,
+    ),
+    ep(
+        "POST",
+        "/api/v1/swap_contracts/{id}/accept",
+        Scope::Env,
+        new_swap_contract,
+    ),
+    ep(
+        "POST",
+        "/api/v1/swap_contracts/{id}/suspend",
+        Scope::Env,
+        new_swap_contract,
+    ),
+    refers(
+        "/api/v1/swaps",
+        new_swap_wallet_and_lead,
+        r#"{"from_wallet_id": "{value}", "amount": 1, "hash": "iso-{value}", "to_lead_id": "{value2}"}"#,
+    ),
+    ep("GET", "/api/v1/swaps", Scope::Env, new_swap),
+    ep("GET", "/api/v1/swaps/{id}", Scope::Env, new_swap),
 ];
 
 // ---- Setup functions: create something for `m` in `env`, answer its id ---------------------
@@ -933,6 +970,113 @@ fn new_coupon_token<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a
     })
 }
 
+/// A reward of an amount no other setup gives: the stats of its env show those points today.
+fn distinctive_reward<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let wallet = wallet_of(t, m, env).await;
+        let amount = 100_000_000 + (ulid::Ulid::new().random() % 800_000_000) as i64;
+        t.app
+            .create_transaction(
+                &scope(m, env),
+                &punchcard_app::ledger::NewTransaction {
+                    wallet_id: wallet,
+                    kind: "reward".into(),
+                    amount,
+                    hash: unique("stats-"),
+                    description: None,
+                },
+            )
+            .await
+            .expect("rewarded");
+        format!("\"points_rewarded\":{amount}")
+    })
+}
+
+/// `partner|partner currency|currency`: a merchant of its own to propose a contract to, its
+/// currency, and the proposer's.
+fn new_contract_terms<'a>(t: &'a TestApp, m: &'a MerchantId, _env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let partner = t.active_merchant("Partner").await;
+        let partner_currency = t.app.list_currencies(&partner, None, 1).await.unwrap()[0]
+            .id
+            .clone();
+        let currency = t.app.list_currencies(m, None, 1).await.unwrap()[0]
+            .id
+            .clone();
+        format!("{partner}|{partner_currency}|{currency}")
+    })
+}
+
+/// A contract proposed to a merchant of its own (a partner sees its contracts too).
+fn new_swap_contract<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let terms = new_contract_terms(t, m, env).await;
+        let parts: Vec<&str> = terms.split('|').collect();
+        t.app
+            .propose_contract(
+                &scope(m, env),
+                &punchcard_app::swaps::NewContract {
+                    partner_merchant_id: parts[0].into(),
+                    partner_currency_id: parts[1].into(),
+                    currency_id: parts[2].into(),
+                    rate: Some("1".into()),
+                    per_swap_max: Some(10),
+                    daily_max: Some(10),
+                },
+            )
+            .await
+            .expect("contract proposed")
+            .id
+            .to_string()
+    })
+}
+
+/// `wallet|lead`: a wallet holding points and another lead, with lead-to-lead swaps on.
+fn new_swap_wallet_and_lead<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        t.app.set_lead_swaps(m, true).await.expect("switched on");
+        let wallet = wallet_of(t, m, env).await;
+        t.app
+            .create_transaction(
+                &scope(m, env),
+                &punchcard_app::ledger::NewTransaction {
+                    wallet_id: wallet.clone(),
+                    kind: "reward".into(),
+                    amount: 100,
+                    hash: unique("fund-"),
+                    description: None,
+                },
+            )
+            .await
+            .expect("funded");
+        let lead = lead_of(t, m, env).await;
+        format!("{wallet}|{}", lead.id)
+    })
+}
+
+fn new_swap<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        let pair = new_swap_wallet_and_lead(t, m, env).await;
+        let (wallet, lead) = pair.split_once('|').unwrap();
+        t.app
+            .create_swap(
+                &scope(m, env),
+                &punchcard_app::swaps::NewSwap {
+                    from_wallet_id: wallet.into(),
+                    amount: Some(1),
+                    hash: unique("s-"),
+                    to_lead_id: Some(lead.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("swap made")
+            .swap
+            .id
+            .to_string()
+    })
+}
+
 /// Puts the setup's value into a path: `a|b` fills the first `{id}` with a and the second
 /// with b; a single value fills every `{id}`.
 fn fill(template: &str, value: &str) -> String {
@@ -1031,11 +1175,15 @@ async fn check(t: &TestApp, e: &Endpoint, value: &str, owner: &Key, others: &[Ca
         return;
     }
     if let Some(template) = e.body {
-        let (first, second) = value.split_once('|').unwrap_or((value, value));
+        let mut parts = value.split('|');
+        let first = parts.next().unwrap_or(value);
+        let second = parts.next().unwrap_or(first);
+        let third = parts.next().unwrap_or(second);
         let body = if template.starts_with("multipart:") {
             format!("{template}={first}")
         } else {
             template
+                .replace("{value3}", third)
                 .replace("{value2}", second)
                 .replace("{value}", first)
         };
