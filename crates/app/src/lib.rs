@@ -23,6 +23,7 @@ pub mod limits;
 pub mod members;
 pub mod merchants;
 pub mod offers;
+pub mod passwords;
 pub mod plans;
 pub mod secrets;
 pub mod stores;

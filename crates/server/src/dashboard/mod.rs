@@ -50,6 +50,7 @@ pub mod members;
 pub mod notifications;
 pub mod offers;
 pub mod overview;
+pub mod passwords;
 pub mod session;
 pub mod stores;
 pub mod vaults;
@@ -106,6 +107,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(coupon_codes::routes())
         .merge(coupons::routes())
         .merge(members::routes())
+        .merge(passwords::routes())
         .merge(deals::routes())
         .merge(offers::routes())
         .merge(stores::routes())

@@ -30,6 +30,7 @@ mod ledger_dashboard;
 mod ledger_writer;
 mod members;
 mod openapi;
+mod passwords;
 mod schema;
 mod storage_s3;
 mod store_conflicts;
