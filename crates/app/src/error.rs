@@ -138,6 +138,7 @@ pub fn duplicate_field(key: UniqueKey) -> Option<FieldError> {
         | UniqueKey::CampaignInteractionHash
         | UniqueKey::SessionToken
         | UniqueKey::InvitationToken
+        | UniqueKey::PasswordResetToken
         | UniqueKey::PrimaryKey(_)
         | UniqueKey::Unknown => return None,
     };

@@ -14,6 +14,7 @@ pub mod currencies;
 pub mod deals;
 pub mod demo;
 pub mod error;
+pub mod exports;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod input;

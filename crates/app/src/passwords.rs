@@ -37,10 +37,7 @@ impl App {
     /// Opens a reset for the member with this email, if there is one with a password; answers
     /// `None` otherwise (the caller answers alike either way). A malformed address is the only
     /// error, and it says nothing about accounts.
-    pub async fn start_password_reset(
-        &self,
-        email: &str,
-    ) -> Result<Option<ResetToSend>, AppError> {
+    pub async fn start_password_reset(&self, email: &str) -> Result<Option<ResetToSend>, AppError> {
         let email = Email::parse(email)?;
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;
@@ -48,8 +45,7 @@ impl App {
             Some(m) if m.password_hash.is_some() && m.status == "active" => m,
             _ => return Ok(None),
         };
-        password_resets::end_all_for_member(&mut tx, &member.merchant_id, &member.id, now)
-            .await?;
+        password_resets::end_all_for_member(&mut tx, &member.merchant_id, &member.id, now).await?;
         let token = secrets::random_token("");
         let reset = PasswordResetRow {
             merchant_id: member.merchant_id.clone(),
@@ -132,9 +128,10 @@ impl App {
         };
         let stored = member.password_hash.clone().unwrap_or_default();
         let given = current.to_string();
-        let matches = tokio::task::spawn_blocking(move || secrets::verify_password(&given, &stored))
-            .await
-            .map_err(AppError::internal)?;
+        let matches =
+            tokio::task::spawn_blocking(move || secrets::verify_password(&given, &stored))
+                .await
+                .map_err(AppError::internal)?;
         let mut errors = punchcard_domain::ValidationErrors::new();
         if current.is_empty() {
             errors.push(FieldError::new("current_password", "is required"));
@@ -143,7 +140,10 @@ impl App {
         }
         let password = errors.check(Password::parse(new, &[member.email.as_str()]));
         if matches && current == new {
-            errors.push(FieldError::new("password", "must differ from the current password"));
+            errors.push(FieldError::new(
+                "password",
+                "must differ from the current password",
+            ));
         }
         errors.into_result()?;
         let password = password.expect("checked");

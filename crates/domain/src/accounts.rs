@@ -87,8 +87,8 @@ impl Email {
             allow_domain_literal: false,
             allow_display_text: false,
         };
-        let parsed = email_address::EmailAddress::parse_with_options(&s, options)
-            .map_err(|_| shape())?;
+        let parsed =
+            email_address::EmailAddress::parse_with_options(&s, options).map_err(|_| shape())?;
         let (local, domain) = (parsed.local_part(), parsed.domain());
         // Mail is sent to ASCII host names; a local part that needs quoting is refused too,
         // so an address reads the same wherever it is shown.
@@ -167,7 +167,11 @@ impl Password {
             return Err(err("must be at most 128 characters"));
         }
         let mut inputs: Vec<&str> = Vec::new();
-        for input in user_inputs.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        for input in user_inputs
+            .iter()
+            .map(|i| i.trim())
+            .filter(|i| !i.is_empty())
+        {
             inputs.push(input);
             if let Some((local, domain)) = input.split_once('@') {
                 inputs.push(local);
@@ -184,7 +188,12 @@ impl Password {
             if let Some(warning) = feedback.warning() {
                 advice.push(sentence(&warning.to_string()));
             }
-            advice.extend(feedback.suggestions().iter().map(|s| sentence(&s.to_string())));
+            advice.extend(
+                feedback
+                    .suggestions()
+                    .iter()
+                    .map(|s| sentence(&s.to_string())),
+            );
         }
         if advice.is_empty() {
             advice.push("Add another word or two; uncommon words are better.".to_string());
@@ -247,7 +256,11 @@ mod tests {
 
     #[test]
     fn emails() {
-        for good in ["a+tag@example.com", "first.last@sub.example.co.uk", "o'neil@x.io"] {
+        for good in [
+            "a+tag@example.com",
+            "first.last@sub.example.co.uk",
+            "o'neil@x.io",
+        ] {
             assert!(Email::parse(good).is_ok(), "{good}");
         }
         assert_eq!(
@@ -298,7 +311,11 @@ mod tests {
         ] {
             let e = Password::parse(weak, &[]).unwrap_err();
             assert_eq!(e.field, "password");
-            assert!(e.message.starts_with("is too easy to guess. "), "{weak}: {}", e.message);
+            assert!(
+                e.message.starts_with("is too easy to guess. "),
+                "{weak}: {}",
+                e.message
+            );
         }
         assert!(Password::parse("short1A!", &[]).is_err());
         assert!(Password::parse(&"x".repeat(129), &[]).is_err());
@@ -306,7 +323,11 @@ mod tests {
         let own = "zephyrinebakes";
         assert!(Password::parse(own, &[]).is_ok());
         let e = Password::parse(own, &["zephyrine@bakes.example", "Zephyrine Bakes"]).unwrap_err();
-        assert!(e.message.starts_with("is too easy to guess. "), "{}", e.message);
+        assert!(
+            e.message.starts_with("is too easy to guess. "),
+            "{}",
+            e.message
+        );
         assert_eq!(
             format!("{:?}", Password::parse("Correct-Horse-9", &[]).unwrap()),
             "Password(***)"

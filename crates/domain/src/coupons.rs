@@ -270,9 +270,9 @@ pub fn parse_code_csv(kind: CodeKind, data: &[u8]) -> Result<Vec<(usize, String)
         records.push((line, cell));
         last_line = lines.line_at(bytes, end);
     }
-    let has_header = records
-        .first()
-        .is_some_and(|(line, f)| *line == 1 && f.as_ref().is_ok_and(|f| f.eq_ignore_ascii_case("code")));
+    let has_header = records.first().is_some_and(|(line, f)| {
+        *line == 1 && f.as_ref().is_ok_and(|f| f.eq_ignore_ascii_case("code"))
+    });
     let rows = records.len() - usize::from(has_header);
     if rows > MAX_BULK_UPLOAD {
         let (row, _) = records[MAX_BULK_UPLOAD + usize::from(has_header)];

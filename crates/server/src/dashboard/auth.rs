@@ -172,7 +172,11 @@ pub(super) async fn failures_exceeded(
     Ok(None)
 }
 
-pub(super) async fn record_failure(state: &AppState, ip: &ClientIp, account: &str) -> Result<(), PageError> {
+pub(super) async fn record_failure(
+    state: &AppState,
+    ip: &ClientIp,
+    account: &str,
+) -> Result<(), PageError> {
     for key in failure_keys(ip, account) {
         let _ = state
             .throttle

@@ -41,6 +41,7 @@ pub mod coupon_codes;
 pub mod coupons;
 pub mod csrf;
 pub mod deals;
+pub mod exports;
 pub mod kind;
 pub mod kit;
 pub mod kyc;
@@ -112,6 +113,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(offers::routes())
         .merge(stores::routes())
         .merge(leads::routes())
+        .merge(exports::routes())
         .merge(wallets::routes())
         .merge(campaigns_rules::routes())
         .merge(campaigns_tasks::routes())

@@ -21,6 +21,7 @@ mod contract;
 mod coupons;
 mod coupons_dashboard;
 mod dashboard_auth;
+mod exports;
 mod hardening;
 mod input_hardening;
 mod isolation;

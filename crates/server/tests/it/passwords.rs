@@ -36,12 +36,10 @@ async fn mails_about(app: &TestApp, to: &str, subject: &str, want: usize) -> Vec
 
 /// The reset link path of a mail.
 fn reset_path(mail: &str) -> String {
-    let start = mail.find("/dashboard/password/reset/").expect("a reset link");
-    mail[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
+    let start = mail
+        .find("/dashboard/password/reset/")
+        .expect("a reset link");
+    mail[start..].split_whitespace().next().unwrap().to_string()
 }
 
 /// Asks for a reset link; answers the page.
@@ -149,7 +147,11 @@ async fn a_reset_link_works_once(app: TestApp) {
     )
     .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("It does not match the password"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("It does not match the password"));
     let res = post(
         &app,
         &browser,
@@ -162,8 +164,15 @@ async fn a_reset_link_works_once(app: TestApp) {
     )
     .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("Password is too easy to guess."));
-    assert!(password_accepted(&app, &email, PASSWORD).await, "unchanged so far");
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Password is too easy to guess."));
+    assert!(
+        password_accepted(&app, &email, PASSWORD).await,
+        "unchanged so far"
+    );
 
     let res = post(
         &app,
@@ -189,7 +198,10 @@ async fn a_reset_link_works_once(app: TestApp) {
     );
 
     // Spent: neither the page nor the form works again.
-    assert_eq!(get(&app, &browser, &link).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, &browser, &link).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let res = post(
         &app,
         &browser,
@@ -233,7 +245,11 @@ async fn expired_and_replaced_links_are_refused(app: TestApp) {
     drop(conn);
     let res = get(&app, &browser, &second).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert!(res.text().await.unwrap().contains("expired or was already used"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("expired or was already used"));
     let csrf = page_csrf(&app, &browser, "/dashboard/password/forgot").await;
     let res = post(
         &app,
@@ -282,7 +298,11 @@ async fn unknown_addresses_get_the_same_answer(app: TestApp) {
     )
     .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("Email must be an email address"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Email must be an email address"));
 
     // Requests are throttled per address, with the same words for both kinds.
     for _ in 0..4 {
@@ -324,11 +344,18 @@ async fn password_forms_need_the_form_token(app: TestApp) {
         &app,
         &browser,
         &link,
-        &[("password", NEW_PASSWORD), ("password_confirm", NEW_PASSWORD)],
+        &[
+            ("password", NEW_PASSWORD),
+            ("password_confirm", NEW_PASSWORD),
+        ],
     )
     .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(get(&app, &browser, &link).await.status(), StatusCode::OK, "still open");
+    assert_eq!(
+        get(&app, &browser, &link).await.status(),
+        StatusCode::OK,
+        "still open"
+    );
 
     sign_in(&app, &browser, &email, PASSWORD).await;
     let res = post(
@@ -382,7 +409,11 @@ async fn a_signed_in_member_changes_the_password(app: TestApp) {
         .contains("The current password is not correct"));
     let res = change(PASSWORD, "Password1!").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("Password is too easy to guess."));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Password is too easy to guess."));
     let res = change(PASSWORD, PASSWORD).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res
@@ -390,12 +421,18 @@ async fn a_signed_in_member_changes_the_password(app: TestApp) {
         .await
         .unwrap()
         .contains("must differ from the current password"));
-    assert!(password_accepted(&app, &email, PASSWORD).await, "nothing changed yet");
+    assert!(
+        password_accepted(&app, &email, PASSWORD).await,
+        "nothing changed yet"
+    );
 
     let res = change(PASSWORD, NEW_PASSWORD).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/dashboard/password");
-    assert!(signed_in(&app, &browser).await, "this browser stays signed in");
+    assert!(
+        signed_in(&app, &browser).await,
+        "this browser stays signed in"
+    );
     assert!(!signed_in(&app, &elsewhere).await, "other sessions end");
     assert!(!password_accepted(&app, &email, PASSWORD).await);
     assert!(password_accepted(&app, &email, NEW_PASSWORD).await);
