@@ -339,6 +339,7 @@ mod tests {
             Mobile::parse("+44 20 7946 0958").unwrap().as_str(),
             "+442079460958"
         );
+        assert!(Mobile::parse("+447400123456").is_ok());
         // Too short for its country's numbering plan.
         assert!(Mobile::parse("+49 151").is_err());
     }

@@ -261,7 +261,7 @@ async fn notify_changed(state: &AppState, email: &Email) {
 
 pub async fn change_form(user: SignedIn) -> Response {
     render(&ChangePage {
-        chrome: Chrome::new(&user, Nav::None),
+        chrome: Chrome::new(&user, Nav::Password),
         errors: FormErrors::none(),
     })
 }
@@ -276,7 +276,7 @@ pub async fn change_submit(
         render_with(
             status,
             &ChangePage {
-                chrome: Chrome::new(&user, Nav::None),
+                chrome: Chrome::new(&user, Nav::Password),
                 errors,
             },
         )
