@@ -200,8 +200,9 @@ impl App {
         business_name: &str,
     ) -> Result<CodeToSend, AppError> {
         let mut errors = ValidationErrors::new();
+        let typed_email = email;
         let email = errors.check(Email::parse(email));
-        let password = errors.check(Password::parse(password));
+        let password = errors.check(Password::parse(password, &[typed_email, business_name]));
         let name = match business_name.trim() {
             "" => None,
             given => errors.check(MerchantName::parse(given).map_err(|e| e.at("business_name"))),

@@ -130,7 +130,7 @@ impl App {
         password: &str,
     ) -> Result<MemberRow, AppError> {
         let invitation = self.invitation_for_token(token).await?;
-        let password = Password::parse(password)?;
+        let password = Password::parse(password, &[invitation.email.as_str()])?;
         let hash = secrets::hash_password_off_thread(password.expose()).await?;
         let now = Timestamp::now();
         let mut tx = self.db.begin_write().await?;

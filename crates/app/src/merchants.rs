@@ -20,9 +20,10 @@ pub struct NewMerchant {
 impl NewMerchant {
     pub fn parse(name: &str, email: &str, password: &str, active: bool) -> Result<Self, AppError> {
         let mut errors = ValidationErrors::new();
+        let password = Password::parse(password, &[email, name]);
         let name = errors.check(MerchantName::parse(name));
         let email = errors.check(Email::parse(email));
-        let password = errors.check(Password::parse(password));
+        let password = errors.check(password);
         errors.into_result()?;
         Ok(Self {
             name: name.expect("checked"),

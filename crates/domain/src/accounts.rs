@@ -79,24 +79,31 @@ impl Email {
         if s.len() > 254 {
             return Err(err("must be at most 254 characters"));
         }
-        let (local, domain) = s
-            .rsplit_once('@')
-            .ok_or_else(|| err("must be an email address like name@example.com"))?;
-        let domain_ok = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
+        let shape = || err("must be an email address like name@example.com");
+        // RFC 5322 syntax from the `email_address` crate, without display names, domain
+        // literals or single-label domains (`name@localhost` reaches no one outside).
+        let options = email_address::Options {
+            minimum_sub_domains: 2,
+            allow_domain_literal: false,
+            allow_display_text: false,
+        };
+        let parsed =
+            email_address::EmailAddress::parse_with_options(&s, options).map_err(|_| shape())?;
+        let (local, domain) = (parsed.local_part(), parsed.domain());
+        // Mail is sent to ASCII host names; a local part that needs quoting is refused too,
+        // so an address reads the same wherever it is shown.
+        let domain_ok = domain
+            .split('.')
+            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
             && domain
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-        let local_ok = !local.is_empty()
-            && local.len() <= 64
-            && !local.contains('@')
+        let local_ok = !local.starts_with('"')
             && local
                 .chars()
                 .all(|c| !c.is_whitespace() && !c.is_control() && c != '<' && c != '>' && c != ',');
         if !domain_ok || !local_ok {
-            return Err(err("must be an email address like name@example.com"));
+            return Err(shape());
         }
         crate::text::check_identifier("email", local)?;
         Ok(Self(s))
@@ -117,6 +124,16 @@ impl std::fmt::Display for Email {
     }
 }
 
+/// Ends a piece of feedback with a full stop.
+fn sentence(s: &str) -> String {
+    let s = s.trim();
+    if s.ends_with(['.', '!', '?']) {
+        s.to_string()
+    } else {
+        format!("{s}.")
+    }
+}
+
 /// A password that passed the strength rules. Never printed: `Debug` hides it.
 #[derive(Clone)]
 pub struct Password(String);
@@ -127,33 +144,17 @@ impl std::fmt::Debug for Password {
     }
 }
 
-const COMMON_PASSWORDS: &[&str] = &[
-    "password",
-    "password1",
-    "password123",
-    "123456789",
-    "1234567890",
-    "qwertyuiop",
-    "iloveyou",
-    "letmein123",
-    "welcome123",
-    "admin12345",
-    "qwerty123",
-    "abc123456",
-    "passw0rd",
-    "11111111",
-    "00000000",
-    "12345678",
-    "1q2w3e4r5t",
-    "punchcard",
-];
-
 impl Password {
     pub const MIN_LEN: usize = 10;
     pub const MAX_LEN: usize = 128;
+    /// zxcvbn's score from 0 to 4; 3 means "safely unguessable" (about 10^8 guesses and up).
+    pub const MIN_SCORE: u8 = 3;
 
-    /// Checks strength: length, at least three kinds of characters, not a well-known password.
-    pub fn parse(s: &str) -> Result<Self, FieldError> {
+    /// Checks strength with zxcvbn: the password must be hard to guess, counting dictionary
+    /// words, keyboard patterns, dates, l33t substitutions and the user's own details
+    /// (`user_inputs`: the email, its local part, the business or person's name). The field
+    /// error carries zxcvbn's own feedback, so a person sees what to change.
+    pub fn parse(s: &str, user_inputs: &[&str]) -> Result<Self, FieldError> {
         let err = |m: &str| FieldError::new("password", m);
         let len = s.chars().count();
         if len == 0 {
@@ -165,29 +166,39 @@ impl Password {
         if len > Self::MAX_LEN {
             return Err(err("must be at most 128 characters"));
         }
-        let kinds = [
-            s.chars().any(|c| c.is_lowercase()),
-            s.chars().any(|c| c.is_uppercase()),
-            s.chars().any(|c| c.is_ascii_digit()),
-            s.chars().any(|c| !c.is_alphanumeric()),
-        ]
-        .iter()
-        .filter(|k| **k)
-        .count();
-        if kinds < 3 {
-            return Err(err(
-                "must mix at least three of: lower-case, upper-case, digits, symbols",
-            ));
+        let mut inputs: Vec<&str> = Vec::new();
+        for input in user_inputs
+            .iter()
+            .map(|i| i.trim())
+            .filter(|i| !i.is_empty())
+        {
+            inputs.push(input);
+            if let Some((local, domain)) = input.split_once('@') {
+                inputs.push(local);
+                inputs.extend(domain.split('.').filter(|p| p.len() > 2));
+            }
+            inputs.extend(input.split_whitespace().filter(|w| w.chars().count() > 2));
         }
-        let lower = s.to_lowercase();
-        if COMMON_PASSWORDS.iter().any(|p| lower == *p) {
-            return Err(err("is too common; choose another"));
+        let entropy = zxcvbn::zxcvbn(s, &inputs);
+        if u8::from(entropy.score()) >= Self::MIN_SCORE {
+            return Ok(Self(s.to_string()));
         }
-        let first = s.chars().next().unwrap_or(' ');
-        if s.chars().all(|c| c == first) {
-            return Err(err("must not repeat one character"));
+        let mut advice = Vec::new();
+        if let Some(feedback) = entropy.feedback() {
+            if let Some(warning) = feedback.warning() {
+                advice.push(sentence(&warning.to_string()));
+            }
+            advice.extend(
+                feedback
+                    .suggestions()
+                    .iter()
+                    .map(|s| sentence(&s.to_string())),
+            );
         }
-        Ok(Self(s.to_string()))
+        if advice.is_empty() {
+            advice.push("Add another word or two; uncommon words are better.".to_string());
+        }
+        Err(err(&format!("is too easy to guess. {}", advice.join(" "))))
     }
 
     pub fn expose(&self) -> &str {
@@ -245,6 +256,13 @@ mod tests {
 
     #[test]
     fn emails() {
+        for good in [
+            "a+tag@example.com",
+            "first.last@sub.example.co.uk",
+            "o'neil@x.io",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good}");
+        }
         assert_eq!(
             Email::parse(" A@Example.COM ").unwrap().as_str(),
             "a@example.com"
@@ -258,6 +276,13 @@ mod tests {
             "a b@c.com",
             "a@b..com",
             "a@b.com.",
+            "a..b@c.com",
+            ".a@c.com",
+            "\"a b\"@c.com",
+            "Ada <a@b.com>",
+            "a@[127.0.0.1]",
+            "a@-b.com",
+            "a@b_c.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
@@ -265,13 +290,46 @@ mod tests {
 
     #[test]
     fn passwords() {
-        assert!(Password::parse("Correct-Horse-9").is_ok());
-        assert!(Password::parse("short1A!").is_err());
-        assert!(Password::parse("alllowercaseletters").is_err());
-        assert!(Password::parse("Password123").is_err() || Password::parse("Password123").is_ok());
-        assert!(Password::parse("password123").is_err());
+        for good in [
+            "Correct-Horse-9",
+            "Espresso-Tonic-42",
+            "Harbour-Lights-77",
+            "Wrong-Horse-99",
+            "Another-Pass-7",
+            "Counter-Staff-1",
+            "quiet lantern orbit mosaic",
+        ] {
+            assert!(Password::parse(good, &[]).is_ok(), "{good}");
+        }
+        for weak in [
+            "Password1!",
+            "P@ssw0rd2024",
+            "qwertyuiop123",
+            "1234567890",
+            "aaaaaaaaaaaa",
+            "Summer2024!",
+        ] {
+            let e = Password::parse(weak, &[]).unwrap_err();
+            assert_eq!(e.field, "password");
+            assert!(
+                e.message.starts_with("is too easy to guess. "),
+                "{weak}: {}",
+                e.message
+            );
+        }
+        assert!(Password::parse("short1A!", &[]).is_err());
+        assert!(Password::parse(&"x".repeat(129), &[]).is_err());
+        // The user's own details count as guessable.
+        let own = "zephyrinebakes";
+        assert!(Password::parse(own, &[]).is_ok());
+        let e = Password::parse(own, &["zephyrine@bakes.example", "Zephyrine Bakes"]).unwrap_err();
+        assert!(
+            e.message.starts_with("is too easy to guess. "),
+            "{}",
+            e.message
+        );
         assert_eq!(
-            format!("{:?}", Password::parse("Correct-Horse-9").unwrap()),
+            format!("{:?}", Password::parse("Correct-Horse-9", &[]).unwrap()),
             "Password(***)"
         );
     }

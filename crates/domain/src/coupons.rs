@@ -176,39 +176,44 @@ pub struct RowError {
     pub message: String,
 }
 
-/// The first field of a CSV line: unquoted up to the first comma, or a quoted field with `""`
-/// standing for a quote.
-fn first_field(line: &str) -> Result<String, &'static str> {
-    let line = line.trim();
-    let Some(rest) = line.strip_prefix('"') else {
-        return Ok(line.split(',').next().unwrap_or("").trim().to_string());
-    };
-    let mut out = String::new();
-    let mut chars = rest.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '"' {
-            if chars.peek() == Some(&'"') {
-                chars.next();
-                out.push('"');
-            } else {
-                let tail: String = chars.collect();
-                let tail = tail.trim_start();
-                return if tail.is_empty() || tail.starts_with(',') {
-                    Ok(out.trim().to_string())
-                } else {
-                    Err("has text after a closing quote")
-                };
-            }
-        } else {
-            out.push(c);
+/// Which of `,` and `;` separates the fields: the first of them outside quotes on the first
+/// line (spreadsheets set to a decimal comma export with `;`); `,` when there is neither.
+fn sniff_delimiter(text: &str) -> u8 {
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '\n' if !quoted => break,
+            ',' | ';' if !quoted => return c as u8,
+            _ => {}
         }
     }
-    Err("has an unclosed quote")
+    b','
+}
+
+/// The 1-based line of a byte offset, counted forward from the last offset asked about.
+#[derive(Default)]
+struct LineCounter {
+    byte: usize,
+    line: usize,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, bytes: &[u8], at: usize) -> usize {
+        let at = at.min(bytes.len());
+        if at >= self.byte {
+            self.line += bytes[self.byte..at].iter().filter(|&&b| b == b'\n').count();
+            self.byte = at;
+        }
+        self.line + 1
+    }
 }
 
 /// Reads an uploaded CSV of codes: one code or link per row, first column, an optional header
-/// row `code`. Answers the values, or every bad row (empty, too long, invalid, duplicated in
-/// the file), numbered from 1 as lines of the file, each value with its row.
+/// row `code`. Fields may be quoted (a quoted field may hold the delimiter or a line break),
+/// `,` or `;` separates them, a UTF-8 byte order mark and a final blank line are ignored.
+/// Answers the values, or every bad row (empty, too long, invalid, duplicated in the file),
+/// numbered as lines of the file from 1, each value with its line.
 pub fn parse_code_csv(kind: CodeKind, data: &[u8]) -> Result<Vec<(usize, String)>, Vec<RowError>> {
     let text = match std::str::from_utf8(data) {
         Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
@@ -219,26 +224,68 @@ pub fn parse_code_csv(kind: CodeKind, data: &[u8]) -> Result<Vec<(usize, String)
             }])
         }
     };
-    let mut lines: Vec<&str> = text.split('\n').collect();
-    if lines.last().is_some_and(|l| l.trim().is_empty()) {
-        lines.pop();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(sniff_delimiter(text))
+        .from_reader(text.as_bytes());
+    // The reader skips blank lines, and its positions count from where the previous row ended;
+    // the lines are counted here from the bytes instead, and a blank line between two rows is
+    // still a row without a code.
+    let bytes = text.as_bytes();
+    let mut lines = LineCounter::default();
+    let mut records: Vec<(usize, Result<String, &str>)> = Vec::new();
+    let mut last_line = 0usize;
+    let mut record = csv::StringRecord::new();
+    loop {
+        let from = usize::try_from(reader.position().byte()).unwrap_or(bytes.len());
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(_) => {
+                return Err(vec![RowError {
+                    row: lines.line_at(bytes, from),
+                    message: "is not a readable CSV row".to_string(),
+                }]);
+            }
+        }
+        let to = usize::try_from(reader.position().byte()).unwrap_or(bytes.len());
+        let start = (from..to)
+            .find(|&i| !matches!(bytes[i], b'\r' | b'\n'))
+            .unwrap_or(from);
+        let end = (start..to)
+            .rev()
+            .find(|&i| !matches!(bytes[i], b'\r' | b'\n'))
+            .unwrap_or(start);
+        let line = lines.line_at(bytes, start);
+        for blank in last_line + 1..line {
+            records.push((blank, Ok(String::new())));
+        }
+        // The reader takes an unclosed quote to the end of the file; it is a mistake.
+        let cell = if bytes[start..=end].iter().filter(|&&b| b == b'"').count() % 2 == 1 {
+            Err("has an unclosed quote")
+        } else {
+            Ok(record.get(0).unwrap_or("").trim().to_string())
+        };
+        records.push((line, cell));
+        last_line = lines.line_at(bytes, end);
     }
-    let has_header = lines
-        .first()
-        .is_some_and(|l| first_field(l).is_ok_and(|f| f.eq_ignore_ascii_case("code")));
-    let rows = lines.len() - usize::from(has_header);
+    let has_header = records.first().is_some_and(|(line, f)| {
+        *line == 1 && f.as_ref().is_ok_and(|f| f.eq_ignore_ascii_case("code"))
+    });
+    let rows = records.len() - usize::from(has_header);
     if rows > MAX_BULK_UPLOAD {
+        let (row, _) = records[MAX_BULK_UPLOAD + usize::from(has_header)];
         return Err(vec![RowError {
-            row: MAX_BULK_UPLOAD + 1 + usize::from(has_header),
+            row,
             message: format!("the file has {rows} rows; at most {MAX_BULK_UPLOAD} are allowed"),
         }]);
     }
     let mut values = Vec::new();
     let mut errors = Vec::new();
     let mut seen = std::collections::HashMap::<String, usize>::new();
-    for (i, line) in lines.iter().enumerate().skip(usize::from(has_header)) {
-        let row = i + 1;
-        let parsed = first_field(line)
+    for (row, cell) in records.into_iter().skip(usize::from(has_header)) {
+        let parsed = cell
             .map_err(str::to_string)
             .and_then(|cell| kind.parse_value(&cell).map_err(|e| e.message));
         match parsed {
@@ -320,6 +367,60 @@ mod tests {
                 .len(),
             10_000
         );
+    }
+
+    fn codes(data: &[u8]) -> Vec<(usize, String)> {
+        parse_code_csv(CodeKind::Code, data).unwrap()
+    }
+
+    #[test]
+    fn csv_quoted_fields_may_hold_delimiters_and_line_breaks() {
+        assert_eq!(
+            codes(b"code,note\n\"A1\",\"first line\nsecond, line\"\nB2,\"x\"\n"),
+            [(2, "A1".to_string()), (4, "B2".to_string())]
+        );
+        // A bad row after a multi-line one is still named by its own line.
+        let errors = parse_code_csv(CodeKind::Code, b"A1,\"a\nb\nc\"\nA1\n").unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].row, 4);
+        assert_eq!(errors[0].message, "duplicates row 1");
+    }
+
+    #[test]
+    fn csv_semicolons_are_detected() {
+        assert_eq!(
+            codes(b"code;note\r\nA1;x,y\r\n\"B;2\";z\r\nC3\r\n"),
+            [
+                (2, "A1".to_string()),
+                (3, "B;2".to_string()),
+                (4, "C3".to_string())
+            ]
+        );
+        assert_eq!(
+            codes(b"A1;one, two\nB2;three\n"),
+            [(1, "A1".to_string()), (2, "B2".to_string())]
+        );
+    }
+
+    #[test]
+    fn csv_byte_order_mark_and_final_blank_lines_are_ignored() {
+        assert_eq!(
+            codes("\u{feff}code\r\nA1\r\nB2\r\n\r\n".as_bytes()),
+            [(2, "A1".to_string()), (3, "B2".to_string())]
+        );
+        assert_eq!(codes(b"A1\n\n\n"), [(1, "A1".to_string())]);
+        assert!(parse_code_csv(CodeKind::Code, b"\xff\xfeA1\n").is_err());
+    }
+
+    #[test]
+    fn csv_every_bad_row_with_its_line() {
+        let errors = parse_code_csv(
+            CodeKind::Code,
+            b"code\nGOOD-1\n\nhas space\nGOOD-1\n\"unclosed\n",
+        )
+        .unwrap_err();
+        let rows: Vec<usize> = errors.iter().map(|e| e.row).collect();
+        assert_eq!(rows, [3, 4, 5, 6]);
     }
 }
 

@@ -99,6 +99,8 @@ prefixed_id!(/// An uploaded file.
     UploadId, "upl");
 prefixed_id!(/// An invitation to join a merchant.
     InvitationId, "inv");
+prefixed_id!(/// A request to reset a member's password by an emailed link.
+    PasswordResetId, "pwr");
 prefixed_id!(/// A lead: one of the merchant's customers.
     LeadId, "lead");
 prefixed_id!(/// A lead's wallet in one currency.

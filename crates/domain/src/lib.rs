@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod coupons;
 pub mod currency;
 pub mod error;
+pub mod exports;
 pub mod ids;
 pub mod ledger;
 pub mod limits;

@@ -4,6 +4,7 @@ pub mod api;
 pub mod client_ip;
 pub mod config;
 pub mod dashboard;
+pub mod exports;
 pub mod health;
 pub mod mail;
 pub mod member;

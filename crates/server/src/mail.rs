@@ -234,6 +234,20 @@ struct MemberLink<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "mail/password_reset.txt")]
+struct PasswordReset<'a> {
+    link: &'a str,
+    expires: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/password_changed.txt")]
+struct PasswordChanged<'a> {
+    when: &'a str,
+    base_url: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "mail/login_alert.txt")]
 struct LoginAlert<'a> {
     merchant_name: &'a str,
@@ -287,6 +301,32 @@ impl Mail {
                 merchant_name,
                 name,
                 url,
+            })?,
+        })
+    }
+
+    /// A link to choose a new password (sent only to addresses that have an account).
+    pub fn password_reset(to: &str, link: &str, expires: Timestamp) -> Result<Self, MailError> {
+        let expires = expires.to_rfc3339();
+        Ok(Self {
+            to: to.to_string(),
+            subject: "Reset your Punchcard password".to_string(),
+            body: render(&PasswordReset {
+                link,
+                expires: &expires,
+            })?,
+        })
+    }
+
+    /// Tells the member that their password changed, in case it was not them.
+    pub fn password_changed(to: &str, when: Timestamp, base_url: &str) -> Result<Self, MailError> {
+        let when = when.to_rfc3339();
+        Ok(Self {
+            to: to.to_string(),
+            subject: "Your Punchcard password was changed".to_string(),
+            body: render(&PasswordChanged {
+                when: &when,
+                base_url,
             })?,
         })
     }

@@ -675,3 +675,28 @@ pub async fn find_code(
     .await?;
     row.as_ref().map(code_from_row).transpose()
 }
+
+/// One page of an export: coupons issued in `[start, end)`, in id order after `after`.
+pub async fn export_coupons_page(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    start: Timestamp,
+    end: Timestamp,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<CouponRow>, StoreError> {
+    let rows = crate::query(format!(
+        "SELECT {COUPON_COLUMNS} FROM coupons WHERE merchant_id = $1 AND env = $2 \
+         AND id > $3 AND created_at >= $4 AND created_at < $5 ORDER BY id LIMIT $6"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(after)
+    .bind(start)
+    .bind(end)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(coupon_from_row).collect()
+}

@@ -47,6 +47,8 @@ pub enum UniqueKey {
     SessionToken,
     /// `invitations (token_hash)`.
     InvitationToken,
+    /// `password_resets (token_hash)`.
+    PasswordResetToken,
     /// `allowed_ips (merchant_id, source, cidr)`.
     AllowedIpCidr,
     /// `leads (merchant_id, env, customer_id)`.
@@ -140,6 +142,12 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
         &["token_hash"],
     ),
     index(
+        UniqueKey::PasswordResetToken,
+        "password_resets_token_hash",
+        "password_resets",
+        &["token_hash"],
+    ),
+    index(
         UniqueKey::AllowedIpCidr,
         "allowed_ips_unique_cidr",
         "allowed_ips",
@@ -208,6 +216,11 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
     pk("uploads_pkey", "uploads", &["merchant_id", "id"]),
     pk("allowed_ips_pkey", "allowed_ips", &["merchant_id", "id"]),
     pk("invitations_pkey", "invitations", &["merchant_id", "id"]),
+    pk(
+        "password_resets_pkey",
+        "password_resets",
+        &["merchant_id", "id"],
+    ),
     pk(
         "quota_shards_pkey",
         "quota_shards",

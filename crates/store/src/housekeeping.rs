@@ -1,5 +1,6 @@
 //! Deletes rows whose life is over: used or expired sign-in codes, ended sessions, lapsed
-//! invitations and idempotency records past their replay window.
+//! invitations, used or expired password reset links and idempotency records past their replay
+//! window.
 
 use crate::Conn;
 use punchcard_domain::time::Timestamp;
@@ -12,6 +13,7 @@ pub struct Purged {
     pub otp_challenges: u64,
     pub sessions: u64,
     pub invitations: u64,
+    pub password_resets: u64,
     pub idempotency_keys: u64,
 }
 
@@ -39,6 +41,12 @@ pub async fn purge(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    let password_resets =
+        crate::query("DELETE FROM password_resets WHERE expires_at < $1 OR used_at < $1")
+            .bind(ended_before)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     let idempotency = crate::query("DELETE FROM idempotency_keys WHERE created_at < $1")
         .bind(replay_window_start)
         .execute(&mut *conn)
@@ -48,6 +56,7 @@ pub async fn purge(
         otp_challenges: otp,
         sessions,
         invitations,
+        password_resets,
         idempotency_keys: idempotency,
     })
 }

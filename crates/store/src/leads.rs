@@ -177,3 +177,28 @@ pub async fn erase(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// One page of an export: live leads created in `[start, end)`, in id order after `after`.
+pub async fn export_page(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    start: Timestamp,
+    end: Timestamp,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<LeadRow>, StoreError> {
+    let rows = crate::query(format!(
+        "SELECT {COLUMNS} FROM leads WHERE merchant_id = $1 AND env = $2 AND id > $3 \
+         AND deleted_at IS NULL AND created_at >= $4 AND created_at < $5 ORDER BY id LIMIT $6"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(after)
+    .bind(start)
+    .bind(end)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

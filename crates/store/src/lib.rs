@@ -12,6 +12,7 @@ pub mod kyc;
 pub mod login_activities;
 pub mod notifications;
 pub mod otp;
+pub mod password_resets;
 pub mod sessions;
 pub mod uploads;
 

@@ -177,3 +177,25 @@ pub async fn instance_secret(
         .await?;
     row.try_get("value")
 }
+
+/// Ends every live session of one member but `keep` (the browser that changed the password);
+/// answers how many ended.
+pub async fn revoke_all_for_member(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    member_id: &MemberId,
+    keep: Option<&SessionId>,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let done = crate::query(
+        "UPDATE sessions SET revoked_at = $3 WHERE merchant_id = $1 AND member_id = $2 \
+         AND revoked_at IS NULL AND id <> $4",
+    )
+    .bind(merchant_id.as_str())
+    .bind(member_id.as_str())
+    .bind(now)
+    .bind(keep.map_or("", |k| k.as_str()))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

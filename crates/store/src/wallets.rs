@@ -583,3 +583,28 @@ pub async fn audit(
     }
     Ok(out)
 }
+
+/// One page of an export: transactions written in `[start, end)`, in id order after `after`.
+pub async fn export_transactions_page(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    start: Timestamp,
+    end: Timestamp,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<TransactionRow>, StoreError> {
+    let rows = crate::query(format!(
+        "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 \
+         AND id > $3 AND created_at >= $4 AND created_at < $5 ORDER BY id LIMIT $6"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(after)
+    .bind(start)
+    .bind(end)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(tx_from_row).collect()
+}

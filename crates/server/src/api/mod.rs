@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod coupons;
 pub mod currencies;
 pub mod deals;
+pub mod exports;
 pub mod extract;
 pub mod id_shapes;
 pub mod idempotency;
@@ -74,6 +75,9 @@ unreachable, calls are served without a limit and without these headers.",
         wallets::create_transaction,
         wallets::list_transactions,
         wallets::get_transaction,
+        exports::export_leads,
+        exports::export_wallet_transactions,
+        exports::export_coupons,
         coupons::create_code,
         coupons::bulk_generate,
         coupons::bulk_upload,
@@ -166,6 +170,7 @@ unreachable, calls are served without a limit and without these headers.",
         (name = "leads", description = "The merchant's customers"),
         (name = "wallets", description = "A lead's balance in one currency"),
         (name = "wallet transactions", description = "Rewards, adjustments and the rest of the ledger"),
+        (name = "exports", description = "CSV exports of leads, wallet transactions and coupons, streamed with a header row; `from` and `to` pick the days rows were created on (UTC)"),
         (name = "coupon codes", description = "Every deal's vault of codes and links"),
         (name = "coupons", description = "Codes issued to leads: redeemed with points or rewarded"),
         (name = "deals", description = "Deals leads spend points on: voucher, cash, merchandise or meetup; at most 10 available in dev, 100 in prod"),
@@ -257,6 +262,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(coupons::list_coupons).post(coupons::create_coupon),
         )
         .route("/api/v1/coupons/{id}", get(coupons::get_coupon))
+        .route("/api/v1/exports/leads.csv", get(exports::export_leads))
+        .route(
+            "/api/v1/exports/wallet_transactions.csv",
+            get(exports::export_wallet_transactions),
+        )
+        .route("/api/v1/exports/coupons.csv", get(exports::export_coupons))
         .route("/api/v1/coupons/{id}/use", post(coupons::use_coupon))
         .route(
             "/api/v1/coupons/use_by_code",

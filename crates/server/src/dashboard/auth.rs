@@ -131,11 +131,11 @@ const SIGN_IN: Flow = Flow {
     submit_label: "Sign in",
 };
 
-fn throttle_failed(e: crate::throttle::ThrottleError) -> PageError {
+pub(super) fn throttle_failed(e: crate::throttle::ThrottleError) -> PageError {
     PageError(AppError::internal(e))
 }
 
-fn wait_message(retry: Duration) -> String {
+pub(super) fn wait_message(retry: Duration) -> String {
     let secs = retry.as_secs().max(1);
     if secs == 1 {
         "1 second".to_string()
@@ -154,7 +154,7 @@ fn failure_keys(ip: &ClientIp, account: &str) -> [String; 2] {
 }
 
 /// Refuses when the IP or the account has too many recent failures.
-async fn failures_exceeded(
+pub(super) async fn failures_exceeded(
     state: &AppState,
     ip: &ClientIp,
     account: &str,
@@ -172,7 +172,11 @@ async fn failures_exceeded(
     Ok(None)
 }
 
-async fn record_failure(state: &AppState, ip: &ClientIp, account: &str) -> Result<(), PageError> {
+pub(super) async fn record_failure(
+    state: &AppState,
+    ip: &ClientIp,
+    account: &str,
+) -> Result<(), PageError> {
     for key in failure_keys(ip, account) {
         let _ = state
             .throttle
@@ -366,7 +370,8 @@ pub async fn signup_submit(
             )),
         ));
     }
-    if let (Ok(email), Ok(_)) = (Email::parse(&form.email), Password::parse(&form.password)) {
+    let strong = Password::parse(&form.password, &[&form.email, &form.business_name]);
+    if let (Ok(email), Ok(_)) = (Email::parse(&form.email), strong) {
         if let Err(retry) = count_start(&state, &email).await? {
             return Ok(page(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -35,6 +35,7 @@ pub enum Nav {
     AllowedIps,
     Notifications,
     LoginActivities,
+    Password,
     Members,
     Profile,
     None,
@@ -241,6 +242,7 @@ impl Chrome {
                 "/dashboard/login-activities",
                 false,
             ),
+            (Nav::Password, "Password", "/dashboard/password", false),
             (Nav::Members, "Members", "/dashboard/members", true),
             (Nav::Profile, "Profile & KYC", "/dashboard/profile", false),
         ];

@@ -42,6 +42,7 @@ pub mod coupon_codes;
 pub mod coupons;
 pub mod csrf;
 pub mod deals;
+pub mod exports;
 pub mod kind;
 pub mod kit;
 pub mod kyc;
@@ -51,6 +52,7 @@ pub mod members;
 pub mod notifications;
 pub mod offers;
 pub mod overview;
+pub mod passwords;
 pub mod session;
 pub mod stores;
 pub mod swaps;
@@ -109,10 +111,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(coupon_codes::routes())
         .merge(coupons::routes())
         .merge(members::routes())
+        .merge(passwords::routes())
         .merge(deals::routes())
         .merge(offers::routes())
         .merge(stores::routes())
         .merge(leads::routes())
+        .merge(exports::routes())
         .merge(wallets::routes())
         .merge(campaigns_rules::routes())
         .merge(campaigns_tasks::routes())

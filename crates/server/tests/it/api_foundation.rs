@@ -486,6 +486,12 @@ async fn housekeeping_purges_only_what_has_ended(t: TestApp) {
         .start_sign_in(owner.email.as_str(), "Correct-Horse-9")
         .await
         .unwrap();
+    let reset = t
+        .app
+        .start_password_reset(owner.email.as_str())
+        .await
+        .unwrap();
+    assert!(reset.is_some());
     let now = punchcard_domain::time::Timestamp::now();
     let nothing = t.app.purge_expired_at(now).await.unwrap();
     assert_eq!(nothing, Default::default(), "fresh rows stay");
@@ -499,6 +505,7 @@ async fn housekeeping_purges_only_what_has_ended(t: TestApp) {
     let purged = t.app.purge_expired_at(later).await.unwrap();
     assert_eq!(purged.idempotency_keys, 1);
     assert_eq!(purged.otp_challenges, 1);
+    assert_eq!(purged.password_resets, 1);
     // Past the replay window the key can be used afresh.
     let claim = t.app.claim_idempotency_key(&fence, "other").await.unwrap();
     assert!(matches!(

@@ -500,7 +500,32 @@ async fn coupons_are_isolated(t: TestApp) {
     t.stop().await;
 }
 
+/// Files as spreadsheets write them: a byte order mark, `;` between fields, quoted fields
+/// holding line breaks, a final blank line; a bad row still named by its line, nothing imported.
+async fn csv_uploads_as_spreadsheets_write_them(t: TestApp) {
+    let s = shop(&t).await;
+    let d = deal(&t, &s, 30).await;
+    let bad = "\u{feff}code;note\r\nSHEET-1;\"two\r\nlines\"\r\nSHEET-2;x\r\nSHEET-1;again\r\n\r\n";
+    let res = upload(&t, &s, &d, None, bad.to_string()).await;
+    assert_eq!(res.status(), 422);
+    let problem = res.into_json();
+    assert_eq!(problem["code"], "validation_failed");
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(problem["errors"][0]["field"], "row 5");
+    assert_eq!(code_count(&t, &s, &d).await, 0, "nothing half-imported");
+
+    let good = "\u{feff}code;note\r\nSHEET-1;\"two\r\nlines; one cell\"\r\nSHEET-2;x\r\n\r\n";
+    let res = upload(&t, &s, &d, None, good.to_string()).await;
+    assert_eq!(res.expect(201)["imported"], 2);
+    assert_eq!(code_count(&t, &s, &d).await, 2);
+    let res = upload(&t, &s, &d, None, "\"OPEN-1\nOPEN-2\n".to_string()).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.into_json()["errors"][0]["field"], "row 1");
+    t.stop().await;
+}
+
 on_both_backends!(
+    csv_uploads_as_spreadsheets_write_them,
     vault_codes_one_generated_uploaded,
     redeem_reward_use_and_cancel,
     concurrent_buyers_get_distinct_codes,

@@ -241,6 +241,14 @@ const ENDPOINTS: &[Endpoint] = &[
     ),
     ep("GET", "/api/v1/coupons", Scope::Env, new_coupon),
     ep("GET", "/api/v1/coupons/{id}", Scope::Env, new_coupon),
+    ep("GET", "/api/v1/exports/leads.csv", Scope::Env, new_lead),
+    ep(
+        "GET",
+        "/api/v1/exports/wallet_transactions.csv",
+        Scope::Env,
+        new_transaction,
+    ),
+    ep("GET", "/api/v1/exports/coupons.csv", Scope::Env, new_coupon),
     ep("POST", "/api/v1/coupons/{id}/use", Scope::Env, new_coupon),
     ep(
         "POST",

@@ -61,6 +61,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/surprise_activities"),
     ("get", "/api/v1/surprise_activities"),
     ("get", "/api/v1/campaigns/{id}/report"),
+    ("get", "/api/v1/exports/leads.csv"),
+    ("get", "/api/v1/exports/wallet_transactions.csv"),
+    ("get", "/api/v1/exports/coupons.csv"),
 ];
 
 /// Operations whose request carries a body.
