@@ -50,11 +50,55 @@ struct OverviewPage {
     from: String,
     to: String,
     figures: Vec<Figure>,
+    /// The period's activity, leads and points by day.
+    charts: Vec<super::charts::BarChart>,
     currencies: i64,
     api_keys: i64,
     api_key_cap: i64,
     quotas: Vec<QuotaLine>,
     rate_limit: i64,
+}
+
+/// The charts of a period's days: what happened, new leads, points rewarded.
+fn activity_charts(
+    days: &[(
+        punchcard_domain::campaigns::CalendarDate,
+        punchcard_store::stats::DayCounts,
+    )],
+) -> Vec<super::charts::BarChart> {
+    use super::charts::{BarChart, Series};
+    let labels: Vec<String> = days.iter().map(|(d, _)| d.to_string()).collect();
+    let of = |f: fn(&punchcard_store::stats::DayCounts) -> i64| -> Vec<i64> {
+        days.iter().map(|(_, c)| f(c)).collect()
+    };
+    vec![
+        BarChart::stacked(
+            "chart-activity",
+            "Rewards, redemptions, coupons used and swaps, by day",
+            "Day",
+            labels.clone(),
+            vec![
+                Series::new("Rewards", of(|c| c.rewards)),
+                Series::new("Deals redeemed", of(|c| c.deals_redeemed)),
+                Series::new("Coupons used", of(|c| c.coupons_used)),
+                Series::new("Swaps", of(|c| c.swaps)),
+            ],
+        ),
+        BarChart::stacked(
+            "chart-leads",
+            "Leads added, by day",
+            "Day",
+            labels.clone(),
+            vec![Series::new("Leads added", of(|c| c.leads_added))],
+        ),
+        BarChart::stacked(
+            "chart-points",
+            "Points rewarded, by day",
+            "Day",
+            labels,
+            vec![Series::new("Points rewarded", of(|c| c.points_rewarded))],
+        ),
+    ]
 }
 
 pub async fn overview(
@@ -99,6 +143,7 @@ pub async fn overview(
             value: t.swaps,
         },
     ];
+    let charts = activity_charts(&stats.by_day);
     let o = state.app.overview(&user.merchant.id, user.env).await?;
     let quotas = o
         .quotas
@@ -132,6 +177,7 @@ pub async fn overview(
         from: stats.from.to_string(),
         to: stats.to.to_string(),
         figures,
+        charts,
         currencies: o.currencies,
         api_keys: o.api_keys,
         api_key_cap: api_key_cap(user.env),

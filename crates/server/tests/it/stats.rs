@@ -123,6 +123,21 @@ async fn stats_count_what_the_environment_did(t: TestApp) {
     };
     assert_eq!(figure(&html, "Points rewarded"), "15");
     assert_eq!(figure(&html, "Swaps"), "1");
+    // Charted by day, with the numbers beside: today's column holds the period's points.
+    for drawn in [
+        r#"id="chart-activity""#,
+        r#"id="chart-leads""#,
+        r#"id="chart-points""#,
+        "Points rewarded (15)",
+        "Swaps (1)",
+    ] {
+        assert!(html.contains(drawn), "{drawn} in {html}");
+    }
+    let points = &html[html.find(r#"id="chart-points""#).unwrap()..];
+    assert!(
+        points.contains(r#"class="series-1""#),
+        "today's bar is drawn"
+    );
     let week = member.page(&t, "/dashboard?days=7").await;
     assert!(week.contains("The last 7 days"), "{week}");
     assert_eq!(figure(&week, "Leads added"), "2");

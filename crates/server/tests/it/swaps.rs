@@ -1041,7 +1041,11 @@ async fn a_partner_accepts_a_contract_in_the_browser(t: TestApp) {
         // The overview's activity figures fit as well.
         b.open("/dashboard?days=90").await;
         b.wait_text("The last 90 days").await;
+        b.find("#chart-activity svg").await;
         b.assert_fits_screen(width).await;
+        if width == 390 && t.backend == crate::common::Backend::Sqlite {
+            b.screenshot_phone("50-overview-phone", 390, 844).await;
+        }
         b.open("/dashboard/swaps").await;
         b.wait_text("Proposed to you").await;
     }
