@@ -6,7 +6,7 @@
 //! refused (`invalid_token`) when its MAC does not verify under a key still in use, when it has
 //! expired, or when it is another merchant's or environment's.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration as StdDuration, Instant};
 
 use base64::Engine as _;
@@ -19,7 +19,6 @@ use punchcard_store::leads::{self, LeadFilter, LeadRow};
 use punchcard_store::signing_keys::{self, SigningKeyRow};
 use sha2::Sha256;
 use time::Duration;
-use tokio::sync::Mutex;
 
 use crate::input::named;
 use crate::ledger::Scope;
@@ -28,6 +27,9 @@ use crate::{secrets, App, AppError};
 /// How long keys read from the database are trusted before reading them again: a rotation
 /// reaches every server within this time.
 const KEYS_FRESH_FOR: StdDuration = StdDuration::from_secs(60);
+
+/// Longer than any token we sign (about 110 characters); longer text is not read at all.
+const MAX_TOKEN_LEN: usize = 400;
 
 /// How long a rotated-out key keeps verifying, so QR codes already on screens still work.
 pub const RETIRED_KEY_GRACE: Duration = Duration::days(1);
@@ -125,9 +127,30 @@ fn parse(token: &str) -> Option<(Token, &str, &str, &str)> {
     ))
 }
 
-/// The signing keys as last read, with when.
+/// The signing keys as last read, with when. Every coupon answer signs with them, so reading
+/// them takes a shared lock only; a stale ring is read again from the database without any
+/// lock held (two requests may both read it then: the same keys).
 #[derive(Debug, Default)]
-pub(crate) struct KeyRing(Mutex<Option<(Instant, Arc<Vec<SigningKeyRow>>)>>);
+pub(crate) struct KeyRing(RwLock<Option<(Instant, Arc<Vec<SigningKeyRow>>)>>);
+
+impl KeyRing {
+    fn fresh(&self) -> Option<Arc<Vec<SigningKeyRow>>> {
+        let ring = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ring.as_ref()
+            .filter(|(at, keys)| at.elapsed() < KEYS_FRESH_FOR && !keys.is_empty())
+            .map(|(_, keys)| keys.clone())
+    }
+
+    fn store(&self, keys: Option<Arc<Vec<SigningKeyRow>>>) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = keys.map(|k| (Instant::now(), k));
+    }
+}
 
 /// What a QR token stands for, found.
 #[derive(Debug, Clone)]
@@ -139,11 +162,8 @@ pub enum Resolved {
 impl App {
     /// The keys in use, newest first; the first key is made on first use.
     async fn signing_keys(&self) -> Result<Arc<Vec<SigningKeyRow>>, AppError> {
-        let mut ring = self.key_ring.0.lock().await;
-        if let Some((at, keys)) = ring.as_ref() {
-            if at.elapsed() < KEYS_FRESH_FOR && !keys.is_empty() {
-                return Ok(keys.clone());
-            }
+        if let Some(keys) = self.key_ring.fresh() {
+            return Ok(keys);
         }
         let mut conn = self.db.conn().await?;
         let mut keys = signing_keys::valid_at(&mut conn, Timestamp::now()).await?;
@@ -152,7 +172,7 @@ impl App {
             keys = signing_keys::valid_at(&mut conn, Timestamp::now()).await?;
         }
         let keys = Arc::new(keys);
-        *ring = Some((Instant::now(), keys.clone()));
+        self.key_ring.store(Some(keys.clone()));
         Ok(keys)
     }
 
@@ -163,7 +183,7 @@ impl App {
         let mut tx = self.db.begin_write().await?;
         signing_keys::rotate(&mut tx, &key, Timestamp::now().plus(RETIRED_KEY_GRACE)).await?;
         punchcard_store::commit(tx).await?;
-        *self.key_ring.0.lock().await = None;
+        self.key_ring.store(None);
         tracing::info!(key_id = %key.id, "signing key rotated");
         Ok(key.id)
     }
@@ -184,6 +204,12 @@ impl App {
     /// against `scope`.
     pub async fn verify_token(&self, scope: &Scope, token: &str) -> Result<Token, AppError> {
         let invalid = |why: &str| AppError::InvalidToken(format!("this code is {why}"));
+        if token.trim().is_empty() {
+            return Err(AppError::field("token", "is required"));
+        }
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(invalid("not ours"));
+        }
         let (parsed, key_id, signed, mac) = parse(token).ok_or_else(|| invalid("not ours"))?;
         let keys = self.signing_keys().await?;
         let key = keys

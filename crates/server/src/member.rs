@@ -129,12 +129,10 @@ async fn surprise_me(
 ) -> Response {
     let lead = match state.app.member_of_token(&token).await {
         Ok(l) => l,
-        Err(AppError::NotFound(_)) => {
-            return (StatusCode::NOT_FOUND, Html(NOT_FOUND)).into_response()
-        }
+        Err(AppError::NotFound(_)) => return not_found(),
         Err(e) => {
             tracing::error!(error = %e, "the member page failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, Html(FAILED)).into_response();
+            return failed();
         }
     };
     let done = match state
@@ -154,7 +152,7 @@ async fn surprise_me(
         ) => "over",
         Err(e) => {
             tracing::error!(error = %e, "a surprise claim failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, Html(FAILED)).into_response();
+            return failed();
         }
     };
     Redirect::to(&format!("/m/{token}?done={done}#surprises")).into_response()
@@ -171,16 +169,44 @@ async fn member_page(
             Html(html),
         )
             .into_response(),
-        Err(AppError::NotFound(_)) => (StatusCode::NOT_FOUND, Html(NOT_FOUND)).into_response(),
+        Err(AppError::NotFound(_)) => not_found(),
         Err(e) => {
             tracing::error!(error = %e, "the member page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Html(FAILED)).into_response()
+            failed()
         }
     }
 }
 
-const NOT_FOUND: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Not found</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body class=\"member\"><main class=\"member-main\"><h1>This link does not open a page</h1><p class=\"muted\">Ask the shop for a new link to your card.</p></main></body></html>";
-const FAILED: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Try again</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body class=\"member\"><main class=\"member-main\"><h1>Something went wrong</h1><p class=\"muted\">Please try again in a moment.</p></main></body></html>";
+/// The page of a link that opens nothing, or of a failure: a title and a sentence.
+#[derive(Template)]
+#[template(path = "member/message.html")]
+struct Message {
+    title: &'static str,
+    text: &'static str,
+}
+
+fn message(status: StatusCode, title: &'static str, text: &'static str) -> Response {
+    match (Message { title, text }).render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => status.into_response(),
+    }
+}
+
+fn not_found() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "This link does not open a page",
+        "Ask the shop for a new link to your card.",
+    )
+}
+
+fn failed() -> Response {
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Please try again in a moment.",
+    )
+}
 
 async fn render(
     state: &AppState,
