@@ -641,6 +641,17 @@ impl App {
 
     /// Marks an issued coupon used, exactly once.
     pub async fn use_coupon(&self, scope: &Scope, id: &str) -> Result<CouponRow, AppError> {
+        self.use_coupon_at(scope, id, None).await
+    }
+
+    /// Marks an issued coupon used, exactly once; at a counter, the use is logged there in the
+    /// same transaction.
+    pub(crate) async fn use_coupon_at(
+        &self,
+        scope: &Scope,
+        id: &str,
+        counter: Option<&crate::counter::Counter>,
+    ) -> Result<CouponRow, AppError> {
         let id: CouponId = named(id, "coupon")?;
         let id = id.as_str();
         let mut tx = self.db.begin_write().await?;
@@ -656,6 +667,18 @@ impl App {
         let Some(coupon) = used else {
             return Err(not_issued(&mut tx, scope, id).await);
         };
+        if let Some(counter) = counter {
+            counter
+                .log(
+                    &mut tx,
+                    crate::counter::ActionKind::CouponUsed,
+                    Some(&coupon.lead_id),
+                    0,
+                    Some(coupon.id.to_string()),
+                    None,
+                )
+                .await?;
+        }
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon used");
         Ok(coupon)

@@ -144,6 +144,7 @@ pub fn duplicate_field(key: UniqueKey) -> Option<FieldError> {
         | UniqueKey::SessionToken
         | UniqueKey::InvitationToken
         | UniqueKey::MemberPageToken
+        | UniqueKey::CounterActionHash
         | UniqueKey::PasswordResetToken
         | UniqueKey::PrimaryKey(_)
         | UniqueKey::Unknown => return None,

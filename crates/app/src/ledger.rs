@@ -154,6 +154,19 @@ pub async fn post_entry(
     Ok(row)
 }
 
+/// Adds a new lead in the caller's write transaction: within the environment's cap, burning
+/// one lead quota.
+pub(crate) async fn insert_lead(
+    conn: &mut Conn,
+    scope: &Scope,
+    row: &LeadRow,
+) -> Result<(), AppError> {
+    check_cap(conn, &scope.merchant_id, scope.env, Resource::Leads).await?;
+    leads::insert(conn, row).await?;
+    burn_quota(conn, &scope.merchant_id, scope.env, &[Quota::Leads]).await?;
+    Ok(())
+}
+
 /// The balance after `amount`, if it stays within 0..=MAX_BALANCE.
 pub(crate) fn balance_after(balance: i64, amount: i64) -> Result<i64, AppError> {
     match balance.checked_add(amount) {
@@ -229,9 +242,7 @@ impl App {
             updated_at: now,
         };
         let mut tx = self.db.begin_write().await?;
-        check_cap(&mut tx, &scope.merchant_id, scope.env, Resource::Leads).await?;
-        leads::insert(&mut tx, &row).await?;
-        burn_quota(&mut tx, &scope.merchant_id, scope.env, &[Quota::Leads]).await?;
+        insert_lead(&mut tx, scope, &row).await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %row.id, "lead created");
         Ok(row)

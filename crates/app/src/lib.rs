@@ -9,6 +9,7 @@ pub mod campaign_reports;
 pub mod campaigns;
 pub mod catalog;
 pub mod catalog_kind;
+pub mod counter;
 pub mod coupons;
 pub mod currencies;
 pub mod deals;

@@ -32,15 +32,17 @@ fn midnight(d: time::Date) -> Timestamp {
     Timestamp::from_datetime(d.midnight().assume_utc())
 }
 
-impl App {
-    /// The figures of `from` to `to` (`YYYY-MM-DD`, UTC, both included); the last
-    /// [`DEFAULT_DAYS`] days by default, at most [`MAX_DAYS`] at once.
-    pub async fn stats(
-        &self,
-        scope: &Scope,
-        from: Option<&str>,
-        to: Option<&str>,
-    ) -> Result<Stats, AppError> {
+/// A range of UTC days, both ends included, as a report asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayRange {
+    pub from: CalendarDate,
+    pub to: CalendarDate,
+}
+
+impl DayRange {
+    /// `from` to `to` (`YYYY-MM-DD`); the last [`DEFAULT_DAYS`] days by default, at most
+    /// [`MAX_DAYS`] at once.
+    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Self, AppError> {
         let mut errors = ValidationErrors::new();
         let to = match given(to) {
             Some(t) => errors.check(CalendarDate::parse("to", t)),
@@ -57,29 +59,71 @@ impl App {
         if from.0 > to.0 {
             return Err(FieldError::new("from", "must not be after `to`").into());
         }
-        let days = (to.0 - from.0).whole_days() + 1;
-        if days > MAX_DAYS {
+        let range = Self { from, to };
+        if range.days() > MAX_DAYS {
             return Err(FieldError::new(
                 "from",
                 format!("the range covers at most {MAX_DAYS} days"),
             )
             .into());
         }
-        let end = to.0.next_day().unwrap_or(to.0);
+        Ok(range)
+    }
+
+    /// The last `days` days, today included.
+    pub fn last(days: i64) -> Self {
+        let to = CalendarDate(Timestamp::now().datetime().date());
+        let from = CalendarDate(to.0.saturating_sub(time::Duration::days(days.max(1) - 1)));
+        Self { from, to }
+    }
+
+    pub fn days(&self) -> i64 {
+        (self.to.0 - self.from.0).whole_days() + 1
+    }
+
+    /// The first moment of the range.
+    pub fn start(&self) -> Timestamp {
+        midnight(self.from.0)
+    }
+
+    /// The first moment after the range.
+    pub fn end(&self) -> Timestamp {
+        midnight(self.to.0.next_day().unwrap_or(self.to.0))
+    }
+
+    /// Every day of the range, in order.
+    pub fn each_day(&self) -> impl Iterator<Item = CalendarDate> + '_ {
+        let mut next = Some(self.from.0);
+        std::iter::from_fn(move || {
+            let day = next.filter(|d| *d <= self.to.0)?;
+            next = day.next_day();
+            Some(CalendarDate(day))
+        })
+    }
+}
+
+impl App {
+    /// The figures of `from` to `to` (`YYYY-MM-DD`, UTC, both included); the last
+    /// [`DEFAULT_DAYS`] days by default, at most [`MAX_DAYS`] at once.
+    pub async fn stats(
+        &self,
+        scope: &Scope,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Stats, AppError> {
+        let range = DayRange::parse(from, to)?;
         let mut conn = self.db.conn().await?;
         let counted = stats::daily(
             &mut conn,
             &scope.merchant_id,
             scope.env,
-            midnight(from.0),
-            midnight(end),
+            range.start(),
+            range.end(),
         )
         .await?;
         let mut totals = DayCounts::default();
-        let mut by_day = Vec::with_capacity(days as usize);
-        let mut day = from.0;
-        loop {
-            let date = CalendarDate(day);
+        let mut by_day = Vec::with_capacity(range.days() as usize);
+        for date in range.each_day() {
             let counts = counted.get(&date.to_string()).copied().unwrap_or_default();
             totals.leads_added += counts.leads_added;
             totals.rewards += counts.rewards;
@@ -88,11 +132,8 @@ impl App {
             totals.coupons_used += counts.coupons_used;
             totals.swaps += counts.swaps;
             by_day.push((date, counts));
-            match day.next_day() {
-                Some(next) if next <= to.0 => day = next,
-                _ => break,
-            }
         }
+        let (from, to) = (range.from, range.to);
         Ok(Stats {
             from,
             to,

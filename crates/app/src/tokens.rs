@@ -41,6 +41,10 @@ pub enum TokenKind {
     Lead,
     /// A coupon's QR.
     Coupon,
+    /// A code displayed at the counter, claimed once from a member page.
+    Claim,
+    /// A store's *join* code (the subject is the store's id, or `-` for the merchant).
+    Join,
 }
 
 impl TokenKind {
@@ -48,6 +52,8 @@ impl TokenKind {
         match self {
             TokenKind::Lead => "l",
             TokenKind::Coupon => "c",
+            TokenKind::Claim => "k",
+            TokenKind::Join => "j",
         }
     }
 
@@ -55,6 +61,8 @@ impl TokenKind {
         match s {
             "l" => Some(TokenKind::Lead),
             "c" => Some(TokenKind::Coupon),
+            "k" => Some(TokenKind::Claim),
+            "j" => Some(TokenKind::Join),
             _ => None,
         }
     }
@@ -157,6 +165,10 @@ impl KeyRing {
 pub enum Resolved {
     Lead(LeadRow),
     Coupon(CouponRow),
+    /// A displayed code, with what it gives.
+    Claim(crate::counter::ClaimView),
+    /// A store's join code: the store, if it names one.
+    Join(Option<punchcard_domain::StoreId>),
 }
 
 impl App {
@@ -203,6 +215,17 @@ impl App {
     /// What a token says, once its MAC, its expiry and its merchant and env are checked
     /// against `scope`.
     pub async fn verify_token(&self, scope: &Scope, token: &str) -> Result<Token, AppError> {
+        let parsed = self.verify_signature(token).await?;
+        if parsed.merchant_id != scope.merchant_id || parsed.env != scope.env {
+            return Err(AppError::InvalidToken(
+                "this code is another merchant's or environment's".into(),
+            ));
+        }
+        Ok(parsed)
+    }
+
+    /// What a token says, once its MAC and expiry are checked (whoever's it is).
+    pub(crate) async fn verify_signature(&self, token: &str) -> Result<Token, AppError> {
         let invalid = |why: &str| AppError::InvalidToken(format!("this code is {why}"));
         if token.trim().is_empty() {
             return Err(AppError::field("token", "is required"));
@@ -218,9 +241,6 @@ impl App {
             .ok_or_else(|| invalid("not ours, or its key has retired"))?;
         if !secrets::hashes_equal(&mac_of(&key.secret, signed), mac) {
             return Err(invalid("not ours"));
-        }
-        if parsed.merchant_id != scope.merchant_id || parsed.env != scope.env {
-            return Err(invalid("another merchant's or environment's"));
         }
         if parsed
             .expires_at
@@ -271,6 +291,12 @@ impl App {
                 Err(AppError::NotFound(_) | AppError::Validation(_)) => Err(gone()),
                 Err(e) => Err(e),
             },
+            TokenKind::Claim => match self.claim_view(scope, &t.subject).await {
+                Ok(c) => Ok(Resolved::Claim(c)),
+                Err(AppError::NotFound(_) | AppError::Validation(_)) => Err(gone()),
+                Err(e) => Err(e),
+            },
+            TokenKind::Join => Ok(Resolved::Join(t.subject.parse().ok())),
         }
     }
 
@@ -281,6 +307,18 @@ impl App {
         scope: &Scope,
         code: &str,
         customer_id: &str,
+    ) -> Result<CouponRow, AppError> {
+        self.use_coupon_by_code_at(scope, code, customer_id, None)
+            .await
+    }
+
+    /// [`App::use_coupon_by_code`], at a counter.
+    pub async fn use_coupon_by_code_at(
+        &self,
+        scope: &Scope,
+        code: &str,
+        customer_id: &str,
+        counter: Option<&crate::counter::Counter>,
     ) -> Result<CouponRow, AppError> {
         let (code, customer_id) = (code.trim(), customer_id.trim());
         let mut errors = punchcard_domain::ValidationErrors::new();
@@ -320,7 +358,7 @@ impl App {
                 .pop();
         drop(conn);
         match coupon {
-            Some(c) => self.use_coupon(scope, c.id.as_str()).await,
+            Some(c) => self.use_coupon_at(scope, c.id.as_str(), counter).await,
             None => Err(AppError::field(
                 "code",
                 "this customer holds no unused coupon with this code",

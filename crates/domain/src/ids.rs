@@ -129,6 +129,12 @@ prefixed_id!(/// A swap contract between two merchants' currencies.
     SwapContractId, "swc");
 prefixed_id!(/// A swap: points moved from one lead's wallet to another lead's.
     SwapId, "swp");
+prefixed_id!(/// A fixed number of points staff may give at the counter.
+    PointGrantId, "pgr");
+prefixed_id!(/// A code displayed at the counter for a lead to claim once.
+    CounterClaimId, "clm");
+prefixed_id!(/// One thing done at the counter (a coupon used, points given, a claim, a join).
+    CounterActionId, "cta");
 
 #[cfg(test)]
 mod tests {

@@ -133,3 +133,38 @@
     if (sendWithProgress(form)) event.preventDefault();
   });
 })();
+
+// Pickers marked data-autosubmit send their form on change; their button (data-hide-with-js)
+// is only for browsers without this script.
+(function () {
+  document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+    form.querySelectorAll("[data-hide-with-js]").forEach(function (b) { b.hidden = true; });
+    form.querySelectorAll("select").forEach(function (s) {
+      s.addEventListener("change", function () { form.submit(); });
+    });
+  });
+
+  // A displayed code: count down and learn when it is claimed.
+  document.querySelectorAll("[data-claim]").forEach(function (box) {
+    var url = box.getAttribute("data-status-url");
+    var state = box.querySelector("[data-claim-state]");
+    var qr = box.querySelector("[data-claim-qr]");
+    var tick = function () {
+      fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (a) {
+        box.setAttribute("data-status", a.status);
+        if (a.status === "claimed") {
+          state.textContent = "Claimed by " + a.claimed_by + ".";
+          qr.hidden = true;
+        } else if (a.status === "expired") {
+          state.textContent = "This code has expired.";
+          qr.hidden = true;
+        } else {
+          var s = state.querySelector("[data-seconds]");
+          if (s) { s.textContent = a.seconds_left; }
+          window.setTimeout(tick, 2000);
+        }
+      }, function () { window.setTimeout(tick, 5000); });
+    };
+    if (box.getAttribute("data-status") === "open") { window.setTimeout(tick, 2000); }
+  });
+})();

@@ -9,6 +9,7 @@ pub mod health;
 pub mod mail;
 pub mod member;
 pub mod metrics;
+pub mod partner;
 pub mod problem;
 pub mod security_headers;
 pub mod state;
@@ -205,6 +206,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::docs())
         .merge(dashboard::routes(&state))
         .merge(member::routes())
+        .merge(partner::routes(&state))
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(

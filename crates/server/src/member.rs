@@ -22,6 +22,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/m/{token}", get(member_page))
         .route("/m/{token}/surprises/{id}", post(surprise_me))
+        .route("/m/{token}/claim", post(claim))
+        .route(
+            "/m/{token}/frame",
+            post(frame).layer(axum::extract::DefaultBodyLimit::max(
+                crate::partner::frames::MAX_FRAME_BYTES,
+            )),
+        )
 }
 
 /// A QR code of `text` as an inline SVG drawing (no XML prolog), `px` wide at least.
@@ -111,6 +118,25 @@ fn notice_of(n: &Notice) -> Option<(&'static str, String)> {
             "info",
             "This surprise is no longer available today.".to_string(),
         )),
+        "joined" => Some((
+            "success",
+            "Welcome! This is your card: add this page to your home screen to find it again."
+                .to_string(),
+        )),
+        "claimed-code" => Some(("success", "Claimed! It is on your card now.".to_string())),
+        "taken" => Some((
+            "error",
+            "This code was already claimed or has expired: ask at the counter for a new one."
+                .to_string(),
+        )),
+        "bad-code" => Some((
+            "error",
+            "This code can't be claimed here: scan the code the counter shows you.".to_string(),
+        )),
+        "refused" => Some((
+            "error",
+            "Nothing was claimed: the shop can't give this just now.".to_string(),
+        )),
         _ => None,
     }
 }
@@ -156,6 +182,60 @@ async fn surprise_me(
         }
     };
     Redirect::to(&format!("/m/{token}?done={done}#surprises")).into_response()
+}
+
+/// The form of the scanner: the code read (or typed).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ClaimForm {
+    #[serde(default)]
+    pub code: String,
+}
+
+/// Claims a code displayed at the counter.
+async fn claim(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Form(form): Form<ClaimForm>,
+) -> Response {
+    let lead = match state.app.member_of_token(&token).await {
+        Ok(l) => l,
+        Err(AppError::NotFound(_)) => return not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "the member page failed");
+            return failed();
+        }
+    };
+    let done = match state.app.claim_displayed(&lead, &form.code).await {
+        Ok(_) => "claimed-code",
+        Err(AppError::Conflict(_)) => "taken",
+        Err(AppError::InvalidToken(_) | AppError::Validation(_) | AppError::NotFound(_)) => {
+            "bad-code"
+        }
+        Err(AppError::OutOfStock(_) | AppError::QuotaExhausted(_) | AppError::LimitReached(_)) => {
+            "refused"
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a code claim failed");
+            return failed();
+        }
+    };
+    Redirect::to(&format!("/m/{token}?done={done}#scan")).into_response()
+}
+
+/// Reads a camera frame for the member page's scanner.
+async fn frame(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    match state.app.member_of_token(&token).await {
+        Ok(_) => crate::partner::frame_answer(body).await,
+        Err(AppError::NotFound(_)) => not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "the member page failed");
+            failed()
+        }
+    }
 }
 
 async fn member_page(

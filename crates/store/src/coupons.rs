@@ -85,17 +85,43 @@ pub async fn deal_terms(
     .bind(deal_id)
     .fetch_optional(conn)
     .await?;
-    row.map(|r| {
-        Ok(DealTerms {
-            id: crate::db::parsed::<DealId>(&r, "id")?,
-            name: r.try_get("name")?,
-            sell_price: r.try_get("sell_price")?,
-            available: r.try_get::<bool>("available")?,
-            starts_at: r.try_get::<Option<Timestamp>>("starts_at")?,
-            ends_at: r.try_get::<Option<Timestamp>>("ends_at")?,
-        })
+    row.as_ref().map(terms_of).transpose()
+}
+
+fn terms_of(r: &crate::DbRow) -> Result<DealTerms, StoreError> {
+    Ok(DealTerms {
+        id: crate::db::parsed::<DealId>(r, "id")?,
+        name: r.try_get("name")?,
+        sell_price: r.try_get("sell_price")?,
+        available: r.try_get::<bool>("available")?,
+        starts_at: r.try_get::<Option<Timestamp>>("starts_at")?,
+        ends_at: r.try_get::<Option<Timestamp>>("ends_at")?,
     })
-    .transpose()
+}
+
+/// The live deals on offer at `now` (switched on, within their dates), by name.
+pub async fn deals_on_offer(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<DealTerms>, StoreError> {
+    crate::query(
+        "SELECT id, name, sell_price, available, starts_at, ends_at FROM deals \
+         WHERE merchant_id = $1 AND env = $2 AND deleted_at IS NULL AND available \
+         AND (starts_at IS NULL OR starts_at <= $3) AND (ends_at IS NULL OR ends_at > $3) \
+         ORDER BY name, id LIMIT $4",
+    )
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(terms_of)
+    .collect()
 }
 
 pub async fn insert_code(conn: &mut Conn, c: &CodeRow) -> Result<(), StoreError> {

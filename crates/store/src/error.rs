@@ -68,6 +68,8 @@ pub enum UniqueKey {
     CampaignInteractionHash,
     /// `leads (member_token_hash)`: a member page's token reaches one lead.
     MemberPageToken,
+    /// `counter_actions (merchant_id, env, hash)`: the retry key of a give at the counter.
+    CounterActionHash,
     /// The primary key of the named table. Ids are generated, so a clash there is a race on
     /// a natural key (a merchant's plan, a named secret) rather than a user's input.
     PrimaryKey(&'static str),
@@ -311,6 +313,28 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
         &["merchant_id", "id"],
     ),
     pk("swaps_pkey", "swaps", &["merchant_id", "id"]),
+    pk(
+        "member_stores_pkey",
+        "member_stores",
+        &["merchant_id", "member_id", "store_id"],
+    ),
+    pk("point_grants_pkey", "point_grants", &["merchant_id", "id"]),
+    pk(
+        "counter_claims_pkey",
+        "counter_claims",
+        &["merchant_id", "id"],
+    ),
+    pk(
+        "counter_actions_pkey",
+        "counter_actions",
+        &["merchant_id", "id"],
+    ),
+    index(
+        UniqueKey::CounterActionHash,
+        "counter_actions_hash",
+        "counter_actions",
+        &["merchant_id", "env", "hash"],
+    ),
     pk(
         "swap_usage_pkey",
         "swap_usage",

@@ -48,6 +48,9 @@ pub mod vouchers;
 // Swaps between leads and merchants.
 pub mod swaps;
 
+// The partner app at the counter.
+pub mod counter;
+
 // The overview's figures.
 pub mod stats;
 

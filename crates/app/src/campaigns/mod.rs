@@ -1197,7 +1197,7 @@ async fn find_lead(conn: &mut Conn, scope: &Scope, trigger: &Trigger) -> Result<
 }
 
 /// The lead's wallet in the campaign's currency, opened for its first award (dev caps wallets).
-async fn open_wallet(
+pub(crate) async fn open_wallet(
     conn: &mut Conn,
     scope: &Scope,
     lead: &LeadRow,

@@ -55,16 +55,55 @@ pub struct ResolveToken {
     pub token: String,
 }
 
-/// What a scanned token stands for: `{kind: lead, lead}` or `{kind: coupon, coupon}`.
+/// What a scanned token stands for: `{kind: lead, lead}`, `{kind: coupon, coupon}`,
+/// `{kind: claim, claim}` (a code displayed at a counter for a lead to claim) or
+/// `{kind: join, store_id}` (a store's join code).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResolvedAnswer {
-    /// `lead` or `coupon`.
+    /// `lead`, `coupon`, `claim` or `join`.
     #[schema(example = "coupon")]
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lead: Option<Lead>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon: Option<Coupon>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<ClaimAnswer>,
+    /// For a join code: the store it names, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<String>,
+}
+
+impl ResolvedAnswer {
+    fn of(kind: &str) -> Self {
+        Self {
+            kind: kind.to_string(),
+            lead: None,
+            coupon: None,
+            claim: None,
+            store_id: None,
+        }
+    }
+}
+
+/// A code displayed at a counter: what it gives and whether it was claimed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClaimAnswer {
+    #[schema(example = "clm_01jd3x1m2n3p4q5r6s7t8v9w0x")]
+    pub id: String,
+    /// What it gives, in words.
+    #[schema(example = "50 points (Coffee stamp)")]
+    pub gives: String,
+    /// `open`, `claimed` or `expired`.
+    #[schema(example = "open")]
+    pub status: String,
+    pub store_id: Option<String>,
+    pub grant_id: Option<String>,
+    pub deal_id: Option<String>,
+    /// The lead that claimed it.
+    pub lead_id: Option<String>,
+    pub expires_at: String,
+    pub claimed_at: Option<String>,
 }
 
 /// Reads a scanned QR token. A forged, truncated or expired token, or another merchant's or
@@ -87,14 +126,36 @@ pub async fn resolve(
         .await?
     {
         Resolved::Lead(l) => ResolvedAnswer {
-            kind: "lead".into(),
             lead: Some(l.into()),
-            coupon: None,
+            ..ResolvedAnswer::of("lead")
         },
         Resolved::Coupon(c) => ResolvedAnswer {
-            kind: "coupon".into(),
-            lead: None,
             coupon: Some(answered(&state, c).await?),
+            ..ResolvedAnswer::of("coupon")
+        },
+        Resolved::Claim(v) => {
+            let status = v
+                .status(punchcard_domain::time::Timestamp::now())
+                .to_string();
+            let c = v.claim;
+            ResolvedAnswer {
+                claim: Some(ClaimAnswer {
+                    id: c.id.to_string(),
+                    gives: v.label,
+                    status,
+                    store_id: c.store_id.map(|s| s.to_string()),
+                    grant_id: c.grant_id.map(|s| s.to_string()),
+                    deal_id: c.deal_id.map(|s| s.to_string()),
+                    lead_id: c.lead_id.map(|s| s.to_string()),
+                    expires_at: c.expires_at.to_rfc3339(),
+                    claimed_at: c.claimed_at.map(|t| t.to_rfc3339()),
+                }),
+                ..ResolvedAnswer::of("claim")
+            }
+        }
+        Resolved::Join(store) => ResolvedAnswer {
+            store_id: store.map(|s| s.to_string()),
+            ..ResolvedAnswer::of("join")
         },
     };
     Ok(Json(answer))

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 const CSS: &str = include_str!("../../assets/app.css");
 const JS: &str = include_str!("../../assets/app.js");
+const SCAN_JS: &str = include_str!("../../assets/scan.js");
 
 fn etag(body: &str) -> String {
     format!(
@@ -22,6 +23,7 @@ pub async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
     let (body, content_type) = match name.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
+        "scan.js" => (SCAN_JS, "text/javascript; charset=utf-8"),
         _ => return super::not_found_page().await,
     };
     let tag = etag(body);

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use super::chrome::{redirect_with_flash, render, render_with, Flash, FormErrors, PageError};
 use super::cookies;
 use super::kit::back_to;
-use super::session::{secure_cookies, session_cookie, SignedIn, Visitor};
+use super::session::{secure_cookies, session_cookie, AnyMember, Visitor};
 use crate::client_ip::ClientIp;
 use crate::mail::Mail;
 use crate::state::AppState;
@@ -677,10 +677,13 @@ pub async fn login_resend(
     resend(state, headers, visitor, SIGN_IN).await
 }
 
-pub async fn logout(State(state): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    user: AnyMember,
+) -> Result<Response, PageError> {
     state
         .app
-        .sign_out(&user.merchant.id, &user.session_id)
+        .sign_out(&user.merchant_id, &user.session_id)
         .await?;
     let secure = secure_cookies(&state);
     let mut res = redirect_with_flash(

@@ -21,6 +21,7 @@ pub enum Nav {
     Deals,
     Offers,
     Stores,
+    Partner,
     CouponCodes,
     Coupons,
     Rules,
@@ -193,6 +194,7 @@ impl Chrome {
             (Nav::Deals, "Deals", "/dashboard/deals", true),
             (Nav::Offers, "Offers", "/dashboard/offers", true),
             (Nav::Stores, "Stores", "/dashboard/stores", true),
+            (Nav::Partner, "Partner app", "/dashboard/partner", true),
             (
                 Nav::CouponCodes,
                 "Coupon codes",

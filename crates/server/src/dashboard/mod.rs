@@ -38,6 +38,7 @@ pub mod catalog;
 pub mod charts;
 pub mod chrome;
 pub mod cookies;
+pub mod counter;
 pub mod coupon_codes;
 pub mod coupons;
 pub mod csrf;
@@ -115,6 +116,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(deals::routes())
         .merge(offers::routes())
         .merge(stores::routes())
+        .merge(counter::routes())
         .merge(leads::routes())
         .merge(exports::routes())
         .merge(wallets::routes())

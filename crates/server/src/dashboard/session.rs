@@ -235,11 +235,7 @@ impl FromRequestParts<AppState> for SignedIn {
         super::allowed_ips::check_dashboard_ip(parts, state, &s.merchant.id).await?;
         // Store staff work in the partner app; the dashboard is for owners and admins.
         if s.member.role == Role::Staff {
-            return Err(error_page(
-                StatusCode::FORBIDDEN,
-                "Staff accounts use the partner app",
-                "Your account is a store staff account: it works in the partner app at the counter, not in the dashboard. Ask the account owner if you need more access.",
-            ));
+            return Err(Redirect::to("/partner").into_response());
         }
         let unread = state
             .app
@@ -256,6 +252,35 @@ impl FromRequestParts<AppState> for SignedIn {
             unread,
             path: ctx.path,
         })
+    }
+}
+
+/// A signed-in member of any role (store staff included), for what every member may do from
+/// either app: signing out. Without a session: redirected to `/dashboard/login`.
+#[derive(Debug, Clone)]
+pub struct AnyMember {
+    pub merchant_id: punchcard_domain::MerchantId,
+    pub session_id: SessionId,
+}
+
+impl FromRequestParts<AppState> for AnyMember {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match parts
+            .extensions
+            .get::<RequestContext>()
+            .and_then(|ctx| ctx.session.as_ref())
+        {
+            Some(s) => Ok(AnyMember {
+                merchant_id: s.merchant.id.clone(),
+                session_id: s.session.id.clone(),
+            }),
+            None => Err(Redirect::to("/dashboard/login").into_response()),
+        }
     }
 }
 

@@ -383,8 +383,9 @@ async fn the_member_page_shows_progress_and_gives_a_surprise(t: TestApp) {
     }
     let action = html
         .split("action=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|a| a.contains("/surprises/"))
         .expect("the form's action")
         .to_string();
     let hash = html

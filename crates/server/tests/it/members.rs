@@ -1,7 +1,7 @@
 //! Members over HTTP: the owner invites an admin by email, the invitee chooses a password
 //! and signs in; invitations are single-use; only the owner manages the team.
 
-use crate::common::dashboard::{csrf_of, get, mails_to, post, sign_in};
+use crate::common::dashboard::{csrf_of, get, location, mails_to, post, sign_in};
 use crate::common::{unique_email, TestApp};
 use punchcard_app::merchants::NewMerchant;
 use reqwest::{Client, StatusCode};
@@ -302,10 +302,14 @@ async fn staff_are_kept_out_of_the_dashboard(t: TestApp) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     sign_in(&t, &staff, &staff_email, "Counter-Staff-1").await;
     for path in ["/dashboard", "/dashboard/members", "/dashboard/api-keys"] {
-        let (status, html) = page(&t, &staff, path).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
-        assert!(html.contains("partner app"));
+        let res = get(&t, &staff, path).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&res), "/partner", "{path}");
     }
+    let (status, html) = page(&t, &staff, "/partner").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Scan code") && html.contains("Sign out"));
+    assert!(!html.contains("Open the dashboard"), "staff have no way in");
     t.stop().await;
 }
 

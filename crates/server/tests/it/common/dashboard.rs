@@ -54,14 +54,18 @@ impl Member {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let html = client
+        let res = client
             .get(t.url("/dashboard/notifications"))
             .send()
             .await
-            .unwrap()
-            .text()
-            .await
             .unwrap();
+        // Store staff are sent to the partner app, whose pages carry the same token.
+        let res = if res.status() == StatusCode::SEE_OTHER {
+            client.get(t.url(&location(&res))).send().await.unwrap()
+        } else {
+            res
+        };
+        let html = res.text().await.unwrap();
         Member {
             client,
             csrf: csrf_of(&html),
