@@ -677,10 +677,7 @@ pub async fn login_resend(
     resend(state, headers, visitor, SIGN_IN).await
 }
 
-pub async fn logout(
-    State(state): State<AppState>,
-    user: AnyMember,
-) -> Result<Response, PageError> {
+pub async fn logout(State(state): State<AppState>, user: AnyMember) -> Result<Response, PageError> {
     state
         .app
         .sign_out(&user.merchant_id, &user.session_id)

@@ -33,6 +33,7 @@ mod member_page;
 mod members;
 mod openapi;
 mod partner;
+mod partner_browser;
 mod passwords;
 mod schema;
 mod stats;

@@ -71,6 +71,24 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium, or answers `None` (with a message) when
     /// the binaries are missing outside CI.
     pub async fn launch(base: &str) -> Option<Browser> {
+        Self::launch_with(base, &[]).await
+    }
+
+    /// [`Browser::launch`] with a camera that films `video` (a Y4M file, looped): Chromium's
+    /// fake capture device, with the permission prompt answered yes.
+    pub async fn launch_with_camera(base: &str, video: &Path) -> Option<Browser> {
+        Self::launch_with(
+            base,
+            &[
+                "--use-fake-device-for-media-stream".to_string(),
+                "--use-fake-ui-for-media-stream".to_string(),
+                format!("--use-file-for-fake-video-capture={}", video.display()),
+            ],
+        )
+        .await
+    }
+
+    async fn launch_with(base: &str, extra_args: &[String]) -> Option<Browser> {
         let chromium = binary("PUNCHCARD_TEST_CHROMIUM", "/usr/bin/chromium");
         let driver = binary("PUNCHCARD_TEST_CHROMEDRIVER", "/usr/bin/chromedriver");
         let (chromium, driver) = match (chromium, driver) {
@@ -93,7 +111,7 @@ impl Browser {
             let port = free_port();
             let mut child = spawn_driver(&driver, port, &log);
             let url = format!("http://127.0.0.1:{port}");
-            match connect(&url, &chromium, profile.path()).await {
+            match connect(&url, &chromium, profile.path(), extra_args).await {
                 Ok(client) => {
                     return Some(Browser {
                         client,
@@ -482,7 +500,12 @@ fn kill_group(child: &mut Child) {
     let _ = child.wait();
 }
 
-async fn connect(url: &str, chromium: &Path, profile: &Path) -> Result<Client, String> {
+async fn connect(
+    url: &str,
+    chromium: &Path,
+    profile: &Path,
+    extra_args: &[String],
+) -> Result<Client, String> {
     // Wait for chromedriver to listen.
     let deadline = Instant::now() + Duration::from_secs(15);
     let http = reqwest::Client::new();
@@ -496,6 +519,7 @@ async fn connect(url: &str, chromium: &Path, profile: &Path) -> Result<Client, S
         }
     }
     let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| s.to_string()).collect();
+    args.extend(extra_args.iter().cloned());
     args.push(format!(
         "--user-data-dir={}",
         profile.join("chrome").display()
@@ -630,4 +654,35 @@ mod tests {
         assert_eq!(xpath_literal("Don't"), "\"Don't\"");
         assert_eq!(xpath_literal("a'b\"c"), "concat('a', \"'\", 'b\"c')");
     }
+}
+
+/// A short Y4M video (640x480, 4:2:0) of a QR code of `text` held still in front of the
+/// camera: what Chromium's fake capture device films.
+pub fn qr_video(text: &str) -> Vec<u8> {
+    let (w, h) = (640usize, 480usize);
+    let code = qrcode::QrCode::new(text.as_bytes()).expect("a QR code");
+    let modules = code.width();
+    let colors = code.to_colors();
+    let scale = (h - 40) / (modules + 8);
+    let side = (modules + 8) * scale;
+    let (left, top) = ((w - side) / 2, (h - side) / 2);
+    let mut luma = vec![200u8; w * h];
+    for y in 0..side {
+        for x in 0..side {
+            let (mx, my) = (x / scale, y / scale);
+            let dark = (4..modules + 4).contains(&mx)
+                && (4..modules + 4).contains(&my)
+                && colors[(my - 4) * modules + (mx - 4)] == qrcode::Color::Dark;
+            luma[(top + y) * w + left + x] = if dark { 16 } else { 235 };
+        }
+    }
+    let chroma = vec![128u8; (w / 2) * (h / 2)];
+    let mut out = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for _ in 0..10 {
+        out.extend_from_slice(b"FRAME\n");
+        out.extend_from_slice(&luma);
+        out.extend_from_slice(&chroma);
+        out.extend_from_slice(&chroma);
+    }
+    out
 }
