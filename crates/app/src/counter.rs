@@ -774,6 +774,19 @@ impl App {
             range.end(),
         )
         .await?;
+        let reach = punchcard_store::messages::reach_by_day(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            store.as_ref(),
+            range.start(),
+            range.end(),
+        )
+        .await?;
+        let mut counted = counted;
+        for (day, n) in reach {
+            counted.entry(day).or_default().message_reach += n;
+        }
         let mut totals = CounterDay::default();
         let mut by_day = Vec::with_capacity(range.days() as usize);
         for date in range.each_day() {
@@ -783,6 +796,7 @@ impl App {
             totals.deals_given += d.deals_given;
             totals.claims += d.claims;
             totals.new_leads += d.new_leads;
+            totals.message_reach += d.message_reach;
             by_day.push((date, d));
         }
         Ok(CounterStats {

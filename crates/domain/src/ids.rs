@@ -133,6 +133,8 @@ prefixed_id!(/// A fixed number of points staff may give at the counter.
     PointGrantId, "pgr");
 prefixed_id!(/// A code displayed at the counter for a lead to claim once.
     CounterClaimId, "clm");
+prefixed_id!(/// A message or promo sent to a merchant's leads.
+    MessageId, "msg");
 prefixed_id!(/// One thing done at the counter (a coupon used, points given, a claim, a join).
     CounterActionId, "cta");
 

@@ -434,6 +434,8 @@ pub struct CounterDay {
     pub deals_given: i64,
     pub claims: i64,
     pub new_leads: i64,
+    /// Leads reached by messages and promos.
+    pub message_reach: i64,
 }
 
 /// The counter's figures of every day in `[from, to)` that has any, keyed by `YYYY-MM-DD`

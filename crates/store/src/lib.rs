@@ -48,8 +48,9 @@ pub mod vouchers;
 // Swaps between leads and merchants.
 pub mod swaps;
 
-// The partner app at the counter.
+// The partner app at the counter, and the messages merchants send.
 pub mod counter;
+pub mod messages;
 
 // The overview's figures.
 pub mod stats;

@@ -53,6 +53,10 @@ pub fn figures(stats: &CounterStats) -> Vec<Figure> {
             label: "New customers",
             value: t.new_leads,
         },
+        Figure {
+            label: "Message reach",
+            value: t.message_reach,
+        },
     ]
 }
 
@@ -80,6 +84,13 @@ pub fn charts(stats: &CounterStats) -> Vec<BarChart> {
             "Day",
             labels,
             vec![Series::new("Points given", of(|d| d.points_given))],
+        ),
+        BarChart::stacked(
+            "chart-counter-reach",
+            "Customers reached by messages and promos, by day",
+            "Day",
+            stats.by_day.iter().map(|(d, _)| d.to_string()).collect(),
+            vec![Series::new("Reached", of(|d| d.message_reach))],
         ),
     ]
 }
