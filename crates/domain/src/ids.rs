@@ -129,6 +129,12 @@ prefixed_id!(/// A swap contract between two merchants' currencies.
     SwapContractId, "swc");
 prefixed_id!(/// A swap: points moved from one lead's wallet to another lead's.
     SwapId, "swp");
+prefixed_id!(/// A merchant's webhook endpoint: a URL and the events it wants.
+    WebhookEndpointId, "whe");
+prefixed_id!(/// One event's delivery to one endpoint; also the `webhook-id` the receiver sees.
+    WebhookDeliveryId, "msg");
+prefixed_id!(/// A job of the background queue.
+    JobId, "job");
 
 #[cfg(test)]
 mod tests {

@@ -42,3 +42,4 @@ mod swaps;
 mod tasks;
 mod upgrade;
 mod vouchers;
+mod webhooks;
