@@ -851,3 +851,126 @@ quick_tests!(idle_runner; a_job_held_by_a_dead_server_runs_after_its_lease);
 quick_tests!(defaults; endpoints_are_validated_and_limited);
 
 fn defaults(_: &mut Config) {}
+
+/// The Webhooks page: add an endpoint with its events (the secret shown once), see its
+/// deliveries, redeliver one, edit, disable and delete it.
+async fn the_webhooks_page_manages_endpoints_and_shows_deliveries(t: TestApp) {
+    use crate::common::dashboard::{input_value, merchant_with_member};
+    let rx = Receiver::start().await;
+    let (merchant, m) = merchant_with_member(&t, "Hooked", true).await;
+    t.app
+        .create_currency(&merchant, "PTS", "Points", "1")
+        .await
+        .unwrap();
+    m.switch_env(&t, "dev").await;
+    let html = m.page(&t, "/dashboard/webhooks").await;
+    assert!(html.contains("0 of 10"), "{html}");
+    assert!(html.contains(r#"value="wallet_transaction.created""#));
+    assert!(
+        html.contains(r#"href="/dashboard/webhooks""#),
+        "in the menu"
+    );
+
+    // Refused: the fields say why, nothing is made.
+    let res = m
+        .post(&t, "/dashboard/webhooks", &[("url", "ftp://x")])
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("field-error"), "{html}");
+    assert!(t
+        .app
+        .webhook_endpoints(&punchcard_app::ledger::Scope::new(&merchant, Env::Dev))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let url = rx.url("/ok");
+    let res = m
+        .post(
+            &t,
+            "/dashboard/webhooks",
+            &[
+                ("url", url.as_str()),
+                ("events", "lead.created"),
+                ("events", "coupon.used"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("shown only this"));
+    let secret = input_value(&html, "webhook-secret");
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let at = html
+        .find("/dashboard/webhooks/whe_")
+        .expect("a link to the endpoint");
+    let id = html[at + "/dashboard/webhooks/".len()..][..30].to_string();
+    let list = m.page(&t, "/dashboard/webhooks").await;
+    assert!(list.contains(&url) && list.contains("1 of 10"));
+    assert!(!list.contains(&secret), "the secret is not listed");
+
+    // A lead: its event arrives and shows in the endpoint's log.
+    let scope = punchcard_app::ledger::Scope::new(&merchant, Env::Dev);
+    t.app
+        .create_lead(
+            &scope,
+            punchcard_app::ledger::NewLead {
+                customer_id: "cust-page".into(),
+                email: Some("page@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let hits = rx.wait_for("/ok", 1).await;
+    verify(&secret, &hits[0]);
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = m.page(&t, &format!("/dashboard/webhooks/{id}")).await;
+        if page.contains("Delivered") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        page.contains("Delivered") && page.contains("lead.created"),
+        "{page}"
+    );
+    assert!(!page.contains(&secret));
+    let res = m
+        .post(
+            &t,
+            &format!(
+                "/dashboard/webhooks/{id}/deliveries/{}/redeliver",
+                hits[0].id
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let again = rx.wait_for("/ok", 2).await;
+    assert_eq!(again[1].id, hits[0].id);
+
+    // Edit: other events, disabled (the box left unticked).
+    let res = m
+        .post(
+            &t,
+            &format!("/dashboard/webhooks/{id}"),
+            &[("url", url.as_str()), ("events", "swap.completed")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let e = t.app.webhook_endpoint(&scope, &id).await.unwrap();
+    assert_eq!(e.events, ["swap.completed"]);
+    assert!(!e.enabled);
+    let res = m
+        .post(&t, &format!("/dashboard/webhooks/{id}/delete"), &[])
+        .await;
+    assert_eq!(res.status(), 303);
+    let list = m.page(&t, "/dashboard/webhooks").await;
+    assert!(list.contains("No webhook endpoints"), "{list}");
+    t.stop().await;
+}
+
+quick_tests!(quick; the_webhooks_page_manages_endpoints_and_shows_deliveries);
