@@ -399,7 +399,7 @@ impl App {
         if url.len() > MAX_URL_LEN {
             return Err(FieldError::new(
                 "url",
-                &format!("must be at most {MAX_URL_LEN} characters"),
+                format!("must be at most {MAX_URL_LEN} characters"),
             ));
         }
         let allow = self.settings.allow_private_callbacks;
