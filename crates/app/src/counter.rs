@@ -26,6 +26,7 @@ use crate::ledger::{post_entry, Entry, Scope};
 use crate::limits::burn_quota;
 use crate::stats::DayRange;
 use crate::tokens::{Token, TokenKind};
+use crate::webhooks::{Event, EventObject, EventType};
 use crate::{secrets, App, AppError};
 
 /// How long a displayed code can be claimed.
@@ -231,6 +232,24 @@ async fn give_in(
             Ok((None, Some(coupon)))
         }
     }
+}
+
+/// The events of a give: the transaction written, or the coupon issued.
+fn given_events<'a>(
+    transaction: &'a Option<TransactionRow>,
+    coupon: &'a Option<CouponRow>,
+) -> Vec<Event<'a>> {
+    let mut events = Vec::new();
+    if let Some(t) = transaction {
+        events.push(Event::new(
+            EventType::WalletTransactionCreated,
+            EventObject::WalletTransaction(t),
+        ));
+    }
+    if let Some(c) = coupon {
+        events.push(Event::new(EventType::CouponIssued, EventObject::Coupon(c)));
+    }
+    events
 }
 
 fn present(s: &str) -> Option<&str> {
@@ -448,6 +467,8 @@ impl App {
             Some(key),
         )
         .await?;
+        self.emit(&mut tx, scope, &given_events(&transaction, &coupon))
+            .await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %lead.id, member_id = %at.member_id, "given at the counter");
         Ok(Given {
@@ -610,6 +631,8 @@ impl App {
             None,
         )
         .await?;
+        self.emit(&mut tx, &scope, &given_events(&transaction, &coupon))
+            .await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %lead.id, claim_id = %claim.id, "displayed code claimed");
         Ok(Given {
@@ -724,6 +747,12 @@ impl App {
                 };
                 let mut tx = self.db.begin_write().await?;
                 crate::ledger::insert_lead(&mut tx, &scope, &row).await?;
+                self.emit(
+                    &mut tx,
+                    &scope,
+                    &[Event::new(EventType::LeadCreated, EventObject::Lead(&row))],
+                )
+                .await?;
                 counter::insert_action(
                     &mut tx,
                     &ActionRow {

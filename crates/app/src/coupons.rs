@@ -19,6 +19,7 @@ use punchcard_store::{commit, currencies, leads, Conn, UniqueKey};
 use crate::input::{can_match, can_match_text, field_id, named};
 use crate::ledger::{fingerprint, post_entry, Entry, Scope};
 use crate::limits::burn_quota;
+use crate::webhooks::{Event, EventObject, EventType};
 use crate::{App, AppError};
 
 /// A coupon request as the client sends it.
@@ -497,25 +498,39 @@ impl App {
         }
         let result = async {
             let id = CouponId::new();
+            let mut paid = None;
             if let (Some(wallet), true) = (&ready.wallet, ready.points > 0) {
-                post_entry(
-                    &mut tx,
-                    scope,
-                    Entry {
-                        wallet,
-                        kind: TransactionKind::Redeem,
-                        amount: -ready.points,
-                        hash: format!("#coupon:{id}"),
-                        fingerprint: String::new(),
-                        description: Some(format!("Redeemed: {}", ready.deal.name)),
-                        reference: Some(id.to_string()),
-                        api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
-                    },
-                    now,
-                )
-                .await?;
+                paid = Some(
+                    post_entry(
+                        &mut tx,
+                        scope,
+                        Entry {
+                            wallet,
+                            kind: TransactionKind::Redeem,
+                            amount: -ready.points,
+                            hash: format!("#coupon:{id}"),
+                            fingerprint: String::new(),
+                            description: Some(format!("Redeemed: {}", ready.deal.name)),
+                            reference: Some(id.to_string()),
+                            api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+                        },
+                        now,
+                    )
+                    .await?,
+                );
             }
             let coupon = issue_coupon(&mut tx, scope, ready, id, now).await?;
+            let mut events = vec![Event::new(
+                EventType::CouponIssued,
+                EventObject::Coupon(&coupon),
+            )];
+            if let Some(paid) = &paid {
+                events.push(Event::new(
+                    EventType::WalletTransactionCreated,
+                    EventObject::WalletTransaction(paid),
+                ));
+            }
+            self.emit(&mut tx, scope, &events).await?;
             commit(tx).await?;
             Ok::<_, AppError>(coupon)
         }
@@ -679,6 +694,15 @@ impl App {
                 )
                 .await?;
         }
+        self.emit(
+            &mut tx,
+            scope,
+            &[Event::new(
+                EventType::CouponUsed,
+                EventObject::Coupon(&coupon),
+            )],
+        )
+        .await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon used");
         Ok(coupon)
@@ -702,27 +726,41 @@ impl App {
         let Some(coupon) = cancelled else {
             return Err(not_issued(&mut tx, scope, id).await);
         };
+        let mut refund = None;
         if let (Some(wallet_id), true) = (&coupon.wallet_id, coupon.points > 0) {
             let wallet = wallets::find(&mut tx, &scope.merchant_id, scope.env, wallet_id)
                 .await?
                 .ok_or(AppError::NotFound("wallet"))?;
-            post_entry(
-                &mut tx,
-                scope,
-                Entry {
-                    wallet: &wallet,
-                    kind: TransactionKind::Reversal,
-                    amount: coupon.points,
-                    hash: format!("#reversal:{}", coupon.id),
-                    fingerprint: String::new(),
-                    description: Some("Coupon cancelled: points refunded".to_string()),
-                    reference: Some(coupon.id.to_string()),
-                    api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
-                },
-                now,
-            )
-            .await?;
+            refund = Some(
+                post_entry(
+                    &mut tx,
+                    scope,
+                    Entry {
+                        wallet: &wallet,
+                        kind: TransactionKind::Reversal,
+                        amount: coupon.points,
+                        hash: format!("#reversal:{}", coupon.id),
+                        fingerprint: String::new(),
+                        description: Some("Coupon cancelled: points refunded".to_string()),
+                        reference: Some(coupon.id.to_string()),
+                        api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+                    },
+                    now,
+                )
+                .await?,
+            );
         }
+        let mut events = vec![Event::new(
+            EventType::CouponCancelled,
+            EventObject::Coupon(&coupon),
+        )];
+        if let Some(refund) = &refund {
+            events.push(Event::new(
+                EventType::WalletTransactionCreated,
+                EventObject::WalletTransaction(refund),
+            ));
+        }
+        self.emit(&mut tx, scope, &events).await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon cancelled");
         Ok(coupon)

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::input::{can_match, can_match_text, field_id, named};
 use crate::limits::{burn_quota, check_cap};
+use crate::webhooks::{Event, EventObject, EventType};
 use crate::{App, AppError};
 
 pub mod writer;
@@ -243,6 +244,12 @@ impl App {
         };
         let mut tx = self.db.begin_write().await?;
         insert_lead(&mut tx, scope, &row).await?;
+        self.emit(
+            &mut tx,
+            scope,
+            &[Event::new(EventType::LeadCreated, EventObject::Lead(&row))],
+        )
+        .await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %row.id, "lead created");
         Ok(row)
@@ -533,7 +540,7 @@ impl App {
             .ok();
         match &self.ledger_writer {
             Some(w) => w.submit(&self.db, scope.clone(), ready, fence).await,
-            None => writer::apply_alone(&self.db, scope, ready, fence.as_ref()).await,
+            None => writer::apply_alone(&self.db, &self.outbox, scope, ready, fence.as_ref()).await,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod exports;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod input;
+pub mod jobs;
 pub mod kyc;
 pub mod ledger;
 pub mod limits;
@@ -33,6 +34,7 @@ pub mod stores;
 pub mod swaps;
 pub mod tokens;
 pub mod uploads;
+pub mod webhooks;
 
 pub use error::AppError;
 use punchcard_store::Db;
@@ -44,6 +46,16 @@ pub struct AppSettings {
     pub allow_private_callbacks: bool,
     /// How long a callback may take to answer before the action is rejected.
     pub callback_timeout: std::time::Duration,
+    /// How often a server looks for due background jobs.
+    pub job_poll_interval: std::time::Duration,
+    /// How long a claimed job is held before another server may take it over.
+    pub job_lease: std::time::Duration,
+    /// The wait after a webhook delivery's first failure; it doubles with each failure.
+    pub webhook_retry_base: std::time::Duration,
+    /// How long a webhook delivery is retried before it is left `failed`.
+    pub webhook_retry_window: std::time::Duration,
+    /// How long a webhook endpoint may take to answer.
+    pub webhook_timeout: std::time::Duration,
 }
 
 impl Default for AppSettings {
@@ -51,6 +63,11 @@ impl Default for AppSettings {
         Self {
             allow_private_callbacks: false,
             callback_timeout: callbacks::DEFAULT_TIMEOUT,
+            job_poll_interval: std::time::Duration::from_secs(1),
+            job_lease: std::time::Duration::from_secs(60),
+            webhook_retry_base: std::time::Duration::from_secs(30),
+            webhook_retry_window: std::time::Duration::from_secs(24 * 60 * 60),
+            webhook_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -72,6 +89,10 @@ pub struct App {
     unrecorded: std::sync::Arc<campaigns::Unrecorded>,
     /// The keys that sign QR tokens, as last read.
     key_ring: std::sync::Arc<tokens::KeyRing>,
+    /// Where events are written, with the change they report.
+    outbox: std::sync::Arc<webhooks::Outbox>,
+    /// Webhook deliveries attempted by this server, by outcome.
+    pub delivery_outcomes: std::sync::Arc<webhooks::DeliveryOutcomes>,
 }
 
 impl App {
@@ -79,11 +100,12 @@ impl App {
     pub fn new(db: Db, settings: AppSettings) -> Self {
         let callback_client = callbacks::build_client(&settings);
         let keys = std::sync::Arc::new(api_keys::key_cache(&db));
+        let outbox = std::sync::Arc::new(webhooks::Outbox::new(&db, settings.webhook_retry_window));
         // One commit (one fsync) and a handful of statements for a whole group of wallet
         // transactions, instead of a transaction and its round trips for each.
         let ledger_writer = tokio::runtime::Handle::try_current()
             .is_ok()
-            .then(|| ledger::LedgerWriter::start(db.clone()));
+            .then(|| ledger::LedgerWriter::start(db.clone(), outbox.clone()));
         Self {
             db,
             settings,
@@ -92,6 +114,8 @@ impl App {
             ledger_writer,
             unrecorded: Default::default(),
             key_ring: Default::default(),
+            outbox,
+            delivery_outcomes: Default::default(),
         }
     }
 }

@@ -10,6 +10,7 @@
 //! the sender's merchant, and the swap itself. The `swap_out` entry carries the request's
 //! hash, so a retried swap is answered, not applied again, exactly as a wallet transaction is.
 
+use crate::webhooks::{Event, EventObject, EventType};
 use punchcard_domain::campaigns::Rate;
 use punchcard_domain::ledger::{parse_hash, TransactionKind};
 use punchcard_domain::limits::{Quota, Resource};
@@ -837,14 +838,41 @@ impl App {
                 created_at: now,
             };
             swaps::insert_swap(&mut tx, &swap).await?;
-            commit(tx).await?;
             let same_merchant = swap.to_merchant_id == scope.merchant_id;
-            Ok::<_, AppError>(SwapView {
+            let view = SwapView {
                 swap,
                 out_transaction: Some(out),
-                in_transaction: same_merchant.then_some(incoming),
+                in_transaction: same_merchant.then_some(incoming.clone()),
                 replayed: false,
-            })
+            };
+            let mut events = vec![Event::new(EventType::SwapCompleted, EventObject::Swap(&view))];
+            if let Some(out) = &view.out_transaction {
+                events.push(Event::new(
+                    EventType::WalletTransactionCreated,
+                    EventObject::WalletTransaction(out),
+                ));
+            }
+            if same_merchant {
+                events.push(Event::new(
+                    EventType::WalletTransactionCreated,
+                    EventObject::WalletTransaction(&incoming),
+                ));
+            }
+            self.emit(&mut tx, scope, &events).await?;
+            if !same_merchant {
+                // The partner hears of the points its lead received.
+                self.emit(
+                    &mut tx,
+                    &to_scope,
+                    &[Event::new(
+                        EventType::WalletTransactionCreated,
+                        EventObject::WalletTransaction(&incoming),
+                    )],
+                )
+                .await?;
+            }
+            commit(tx).await?;
+            Ok::<_, AppError>(view)
         }
         .await;
         match result {

@@ -134,9 +134,15 @@ prefixed_id!(/// A fixed number of points staff may give at the counter.
 prefixed_id!(/// A code displayed at the counter for a lead to claim once.
     CounterClaimId, "clm");
 prefixed_id!(/// A message or promo sent to a merchant's leads.
-    MessageId, "msg");
+    MessageId, "mes");
 prefixed_id!(/// One thing done at the counter (a coupon used, points given, a claim, a join).
     CounterActionId, "cta");
+prefixed_id!(/// A merchant's webhook endpoint: a URL and the events it wants.
+    WebhookEndpointId, "whe");
+prefixed_id!(/// One event's delivery to one endpoint; also the `webhook-id` the receiver sees.
+    WebhookDeliveryId, "msg");
+prefixed_id!(/// A job of the background queue.
+    JobId, "job");
 
 #[cfg(test)]
 mod tests {

@@ -68,6 +68,15 @@ pub struct Config {
     #[arg(long, env = "PUNCHCARD_CALLBACK_TIMEOUT", default_value = "5", value_parser = parse_timeout)]
     pub callback_timeout: Duration,
 
+    /// Seconds between looks for due background jobs (webhook deliveries …), decimals allowed.
+    #[arg(long, env = "PUNCHCARD_JOB_POLL_INTERVAL", default_value = "1", value_parser = parse_timeout)]
+    pub job_poll_interval: Duration,
+
+    /// Seconds a webhook delivery waits after its first failure (decimals allowed); the wait
+    /// doubles with each failure, and deliveries are retried for 24 hours.
+    #[arg(long, env = "PUNCHCARD_WEBHOOK_RETRY_BASE", default_value = "30", value_parser = parse_timeout)]
+    pub webhook_retry_base: Duration,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "PUNCHCARD_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -109,6 +118,8 @@ impl Config {
             trusted_proxies: Vec::new(),
             allow_private_callbacks: false,
             callback_timeout: punchcard_app::callbacks::DEFAULT_TIMEOUT,
+            job_poll_interval: Duration::from_secs(1),
+            webhook_retry_base: Duration::from_secs(30),
             log_format: "text".to_string(),
         }
     }

@@ -83,8 +83,12 @@ impl Server {
             AppSettings {
                 allow_private_callbacks: config.allow_private_callbacks,
                 callback_timeout: config.callback_timeout,
+                job_poll_interval: config.job_poll_interval,
+                webhook_retry_base: config.webhook_retry_base,
+                ..AppSettings::default()
             },
         );
+        app.set_event_renderer(Arc::new(api::webhooks::ApiEvents));
         let cookie_key = dashboard::cookies::CookieKey::new(
             app.instance_secret("dashboard_cookie_key")
                 .await?
@@ -129,6 +133,14 @@ impl Server {
         let app = self.state.app.clone();
         let housekeeping = tokio::spawn(housekeeping(self.state.app.clone()));
         let unrecorded = tokio::spawn(record_unrecorded(self.state.app.clone()));
+        // Background jobs (webhook deliveries …), shared with every other server.
+        let jobs = tokio::spawn(
+            punchcard_app::jobs::JobRunner::new(
+                self.state.app.clone(),
+                punchcard_app::jobs::JobKinds::standard(),
+            )
+            .run(),
+        );
         // Hears other servers' (and `punchcard admin`'s) changes, so caches forget at once.
         let changes = tokio::spawn(punchcard_store::changes::watch(db.clone()));
         axum::serve(
@@ -140,6 +152,7 @@ impl Server {
         .await
         .context("server error")?;
         housekeeping.abort();
+        jobs.abort();
         changes.abort();
         unrecorded.abort();
         // A last try for the interactions still waiting, before the pool closes.

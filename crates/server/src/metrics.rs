@@ -1,5 +1,5 @@
-//! Prometheus metrics: request counts and latency by route (never by tenant), and failures
-//! of the rate limiter's counter store.
+//! Prometheus metrics: request counts and latency by route (never by tenant), failures
+//! of the rate limiter's counter store and webhook deliveries by outcome.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,6 +25,11 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LatencyLabels {
     method: String,
     route: String,
@@ -36,6 +41,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<LatencyLabels, Histogram>,
     rate_limit_backend_errors: Counter,
+    webhook_deliveries: Family<OutcomeLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -69,17 +75,42 @@ impl Metrics {
             "API calls served without a rate limit because its counter store failed",
             rate_limit_backend_errors.clone(),
         );
+        let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome: delivered, retrying (failed, tried again later) or failed (given up)",
+            webhook_deliveries.clone(),
+        );
         Arc::new(Self {
             registry,
             requests,
             latency,
             rate_limit_backend_errors,
+            webhook_deliveries,
         })
     }
 
     /// Counts one API call served unlimited because the rate limiter's store failed.
     pub fn rate_limit_backend_error(&self) {
         self.rate_limit_backend_errors.inc();
+    }
+
+    /// Brings the webhook delivery counters up to what the job runner counted.
+    fn sync_deliveries(&self, counted: &punchcard_app::webhooks::DeliveryOutcomes) {
+        use std::sync::atomic::Ordering::Relaxed;
+        for (outcome, value) in [
+            ("delivered", counted.delivered.load(Relaxed)),
+            ("retrying", counted.retrying.load(Relaxed)),
+            ("failed", counted.failed.load(Relaxed)),
+        ] {
+            let counter = self.webhook_deliveries.get_or_create(&OutcomeLabels {
+                outcome: outcome.to_string(),
+            });
+            let seen = counter.get();
+            if value > seen {
+                counter.inc_by(value - seen);
+            }
+        }
     }
 
     pub fn render(&self) -> String {
@@ -120,6 +151,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 pub async fn serve_metrics(State(state): State<AppState>) -> Response {
+    state.metrics.sync_deliveries(&state.app.delivery_outcomes);
     (
         [(
             header::CONTENT_TYPE,

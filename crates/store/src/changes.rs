@@ -43,6 +43,8 @@ pub enum Topic {
     MerchantStatus(MerchantId),
     /// A merchant's plan (quotas and rate limit).
     Plan(MerchantId),
+    /// A merchant's webhook endpoints (one created, changed or deleted).
+    WebhookEndpoints(MerchantId),
 }
 
 impl Topic {
@@ -53,6 +55,7 @@ impl Topic {
             Topic::ApiKeys(m) => format!("api_keys:{m}"),
             Topic::MerchantStatus(m) => format!("merchant_status:{m}"),
             Topic::Plan(m) => format!("plan:{m}"),
+            Topic::WebhookEndpoints(m) => format!("webhook_endpoints:{m}"),
         }
     }
 
@@ -62,7 +65,8 @@ impl Topic {
             Topic::AllowedIps(m)
             | Topic::ApiKeys(m)
             | Topic::MerchantStatus(m)
-            | Topic::Plan(m) => m,
+            | Topic::Plan(m)
+            | Topic::WebhookEndpoints(m) => m,
         }
     }
 
@@ -74,6 +78,7 @@ impl Topic {
             "api_keys" => id.parse().ok().map(Topic::ApiKeys),
             "merchant_status" => id.parse().ok().map(Topic::MerchantStatus),
             "plan" => id.parse().ok().map(Topic::Plan),
+            "webhook_endpoints" => id.parse().ok().map(Topic::WebhookEndpoints),
             _ => None,
         }
     }

@@ -55,6 +55,10 @@ pub mod messages;
 // The overview's figures.
 pub mod stats;
 
+// Webhook endpoints, their deliveries, and the job queue that drives background work.
+pub mod jobs;
+pub mod webhooks;
+
 // The machinery: connections and queries, errors, change notifications and the caches they
 // keep true, housekeeping.
 pub mod cache;

@@ -8,6 +8,7 @@ pub mod surprises;
 pub mod tasks;
 pub mod vouchers;
 
+use crate::webhooks::{Event, EventObject, EventType};
 use punchcard_domain::campaigns::{
     status, CampaignKind, CampaignStatus, Direction, Rate, RuleReward, StatusInputs,
 };
@@ -896,6 +897,24 @@ impl App {
                 now,
             )
         };
+        self.emit(
+            &mut tx,
+            scope,
+            &[
+                Event::new(
+                    EventType::RuleTriggered,
+                    EventObject::RuleTriggered {
+                        interaction: &interaction,
+                        transaction: Some(&posted),
+                    },
+                ),
+                Event::new(
+                    EventType::WalletTransactionCreated,
+                    EventObject::WalletTransaction(&posted),
+                ),
+            ],
+        )
+        .await?;
         match self.finish(tx, scope, interaction).await? {
             Finished::Done(interaction) => Ok(Triggered {
                 interaction,

@@ -1,6 +1,7 @@
 //! Surprises: a deal's coupon a lead claims on an occasion (a custom date, or the lead's
 //! birthday), at most `count` times per occasion, "today" being the merchant's calendar day.
 
+use crate::webhooks::{Event, EventObject, EventType};
 use punchcard_domain::campaigns::{
     on_occasion, CalendarDate, CampaignKind, CampaignStatus, Occasion, TaskReward, MAX_COUNT,
 };
@@ -472,6 +473,18 @@ impl App {
                 now,
             )
         };
+        self.emit(
+            &mut tx,
+            scope,
+            &[
+                Event::new(
+                    EventType::SurpriseClaimed,
+                    EventObject::SurpriseActivity(&interaction),
+                ),
+                Event::new(EventType::CouponIssued, EventObject::Coupon(&coupon)),
+            ],
+        )
+        .await?;
         match self.finish(tx, scope, interaction).await? {
             Finished::Done(interaction) => {
                 tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %surprise.id, lead_id = %lead.id, "surprise claimed");

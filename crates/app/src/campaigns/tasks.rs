@@ -2,6 +2,7 @@
 //! completes the task and rewards it (random points in a range, or a deal's coupon) in the
 //! same transaction, then a new cycle starts, up to `max_per_lead` completions.
 
+use crate::webhooks::{Event, EventObject, EventType};
 use punchcard_domain::campaigns::{
     random_points, CampaignKind, CampaignStatus, Period, TaskReward, MAX_COUNT,
 };
@@ -526,6 +527,7 @@ impl App {
                 now,
             )
         };
+        let (mut given_points, mut given_coupon) = (None, None);
         if progress >= count {
             if principal.callback_url.is_some() && !confirmed {
                 // Concurrent activities moved the progress since it was read: the callback
@@ -564,12 +566,33 @@ impl App {
                     .await?;
                     interaction.points = points;
                     interaction.wallet_transaction_id = Some(posted.id.to_string());
+                    given_points = Some(posted);
                 }
                 TaskReward::Deal => {
                     let coupon = give_coupon(&mut tx, scope, task, &lead, &hash, &fp, now).await?;
                     interaction.coupon_id = Some(coupon.id.to_string());
+                    given_coupon = Some(coupon);
                 }
             }
+        }
+        if given_points.is_some() || given_coupon.is_some() {
+            let mut events = vec![Event::new(
+                EventType::TaskCompleted,
+                EventObject::TaskActivity(&interaction),
+            )];
+            if let Some(posted) = &given_points {
+                events.push(Event::new(
+                    EventType::WalletTransactionCreated,
+                    EventObject::WalletTransaction(posted),
+                ));
+            }
+            if let Some(coupon) = &given_coupon {
+                events.push(Event::new(
+                    EventType::CouponIssued,
+                    EventObject::Coupon(coupon),
+                ));
+            }
+            self.emit(&mut tx, scope, &events).await?;
         }
         match self.finish(tx, scope, interaction).await? {
             Finished::Done(interaction) => {

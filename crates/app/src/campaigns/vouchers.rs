@@ -2,6 +2,7 @@
 //! that draw from linked vaults, the integrations that call them, and the award: one voucher
 //! matching the request's vendor and amount, handed to a redeemer once per `hash`.
 
+use crate::webhooks::{Event, EventObject, EventType};
 use punchcard_domain::accounts::MerchantStatus;
 use punchcard_domain::campaigns::{CampaignKind, CampaignStatus};
 use punchcard_domain::catalog::{parse_moment, parse_name, Schedule};
@@ -824,6 +825,18 @@ impl App {
                 now,
             )
         };
+        self.emit(
+            &mut tx,
+            scope,
+            &[Event::new(
+                EventType::VoucherAwarded,
+                EventObject::VoucherAwarded {
+                    interaction: &interaction,
+                    voucher: &voucher,
+                },
+            )],
+        )
+        .await?;
         match self.finish(tx, scope, interaction).await? {
             Finished::Done(interaction) => {
                 tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %campaign.id, interaction_id = %interaction.id, "voucher awarded");

@@ -20,7 +20,7 @@ use punchcard_domain::time::Timestamp;
 use punchcard_domain::{Env, MerchantId, WalletId, WalletTransactionId};
 use punchcard_store::idempotency::{self, Fence};
 use punchcard_store::wallets::{self, TransactionRow};
-use punchcard_store::{commit_fenced, quotas, Backend, Db, StoreError};
+use punchcard_store::{commit_fenced, quotas, Backend, Db};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -30,6 +30,7 @@ use super::{
     balance_after, post_entry, replay_or_mismatch, Entry, Posted, ReadyTransaction, Scope,
 };
 use crate::limits::burn_quota;
+use crate::webhooks::{Event, EventObject, EventType, Outbox};
 use crate::AppError;
 
 /// The most transactions applied in one database transaction.
@@ -64,6 +65,8 @@ pub struct LedgerWriter {
     /// One queue per group writer; a wallet's transactions always go to the same one.
     queues: Arc<[mpsc::Sender<Item>]>,
     counts: Arc<Counts>,
+    /// Where the transactions' events go, in the group's database transaction.
+    outbox: Arc<Outbox>,
 }
 
 /// What this server's writer has done since it started.
@@ -102,7 +105,7 @@ impl std::fmt::Debug for LedgerWriter {
 
 impl LedgerWriter {
     /// Starts the writer task on the current tokio runtime.
-    pub fn start(db: Db) -> Self {
+    pub fn start(db: Db, outbox: Arc<Outbox>) -> Self {
         // SQLite has one writer at a time anyway. PostgreSQL applies several groups at once:
         // while one group waits on its round trips and its commit, the others go on. Each
         // wallet belongs to one of them, so the groups of one server never wait on each
@@ -131,7 +134,9 @@ impl LedgerWriter {
             Ok(runtime) => {
                 let writers: Vec<_> = receivers
                     .into_iter()
-                    .map(|received| runtime.spawn(run(db.clone(), received, counts.clone())))
+                    .map(|received| {
+                        runtime.spawn(run(db.clone(), outbox.clone(), received, counts.clone()))
+                    })
                     .collect();
                 let spawned = std::thread::Builder::new()
                     .name("ledger-writer".to_string())
@@ -149,13 +154,14 @@ impl LedgerWriter {
             Err(e) => {
                 tracing::warn!(error = %e, "no runtime of its own for the ledger writer; it shares the server's");
                 for received in receivers {
-                    tokio::spawn(run(db.clone(), received, counts.clone()));
+                    tokio::spawn(run(db.clone(), outbox.clone(), received, counts.clone()));
                 }
             }
         }
         Self {
             queues: queues.into(),
             counts,
+            outbox,
         }
     }
 
@@ -190,7 +196,7 @@ impl LedgerWriter {
         if let Err(mpsc::error::SendError(item)) = queue.send(item).await {
             // The writer is gone (the runtime is shutting down): apply it here.
             let p = item.pending;
-            return apply_alone(db, &p.scope, p.ready, p.fence.as_ref()).await;
+            return apply_alone(db, &self.outbox, &p.scope, p.ready, p.fence.as_ref()).await;
         }
         answered.await.map_err(|_| {
             AppError::internal(std::io::Error::other(
@@ -207,14 +213,14 @@ fn writer_of(wallet: &WalletId, writers: usize) -> usize {
     (hash % writers as u64) as usize
 }
 
-async fn run(db: Db, mut received: mpsc::Receiver<Item>, counts: Arc<Counts>) {
+async fn run(db: Db, outbox: Arc<Outbox>, mut received: mpsc::Receiver<Item>, counts: Arc<Counts>) {
     let mut batch = Vec::with_capacity(BATCH_LIMIT);
     while received.recv_many(&mut batch, BATCH_LIMIT).await > 0 {
         let (group, answers): (Vec<Pending>, Vec<_>) = batch
             .drain(..)
             .map(|item: Item| (item.pending, item.answer))
             .unzip();
-        let results = apply_counted(&db, group, &counts).await;
+        let results = apply_counted(&db, &outbox, group, &counts).await;
         for (answer, result) in answers.into_iter().zip(results) {
             // A request that went away still had its transaction applied (or refused).
             let _ = answer.send(result);
@@ -237,9 +243,9 @@ struct Tenant<'a> {
 /// order, as if each had run alone in that order: together in one database transaction (a
 /// group of one alone), or one by one if the group as a whole fails. Answers exist only once
 /// what they report is committed.
-pub async fn apply_group(db: &Db, group: Vec<Pending>) -> Applied {
+pub async fn apply_group(app: &crate::App, group: Vec<Pending>) -> Applied {
     let counts = Counts::default();
-    let results = apply_counted(db, group, &counts).await;
+    let results = apply_counted(&app.db, &app.outbox, group, &counts).await;
     Applied {
         results,
         fell_back: counts.fallbacks.load(Ordering::Relaxed) > 0,
@@ -256,6 +262,7 @@ pub struct Applied {
 
 async fn apply_counted(
     db: &Db,
+    outbox: &Outbox,
     mut group: Vec<Pending>,
     counts: &Counts,
 ) -> Vec<Result<Posted, AppError>> {
@@ -265,9 +272,9 @@ async fn apply_counted(
         .fetch_add(group.len() as u64, Ordering::Relaxed);
     if group.len() == 1 {
         let p = group.pop().expect("one item");
-        return vec![apply_alone(db, &p.scope, p.ready, p.fence.as_ref()).await];
+        return vec![apply_alone(db, outbox, &p.scope, p.ready, p.fence.as_ref()).await];
     }
-    let outcomes = match apply_together(db, &group).await {
+    let outcomes = match apply_together(db, outbox, &group).await {
         Ok(outcomes) => outcomes,
         Err(e) => {
             counts.fallbacks.fetch_add(1, Ordering::Relaxed);
@@ -280,7 +287,7 @@ async fn apply_counted(
     for (p, outcome) in group.into_iter().zip(outcomes) {
         results.push(match outcome {
             Some(result) => result,
-            None => apply_alone(db, &p.scope, p.ready, p.fence.as_ref()).await,
+            None => apply_alone(db, outbox, &p.scope, p.ready, p.fence.as_ref()).await,
         });
     }
     results
@@ -315,7 +322,11 @@ fn burns_reward_quota(item: &Pending) -> bool {
 /// once per merchant; each item is then checked in order against the running balances, the
 /// hashes seen so far and the quota left; the accepted rows are inserted in one statement and
 /// the balances set in one more.
-async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
+async fn apply_together(
+    db: &Db,
+    outbox: &Outbox,
+    items: &[Pending],
+) -> Result<Vec<Outcome>, AppError> {
     let now = Timestamp::now();
     let started = std::time::Instant::now();
     let mut tx = db.begin_group().await?;
@@ -450,6 +461,27 @@ async fn apply_together(db: &Db, items: &[Pending]) -> Result<Vec<Outcome>, Stor
     }
     let checked_us = started.elapsed().as_micros() as u64;
     wallets::write_group(&mut tx, &rows, &changed, now).await?;
+    // Each tenant's events, in the same commit (nothing at all for tenants without webhooks).
+    for tenant in tenants.values() {
+        let events: Vec<Event> = rows
+            .iter()
+            .filter(|r| r.merchant_id == tenant.scope.merchant_id && r.env == tenant.scope.env)
+            .map(|r| {
+                Event::new(
+                    EventType::WalletTransactionCreated,
+                    EventObject::WalletTransaction(r),
+                )
+            })
+            .collect();
+        outbox
+            .emit(
+                &mut tx,
+                &tenant.scope.merchant_id,
+                tenant.scope.env,
+                &events,
+            )
+            .await?;
+    }
     let written_us = started.elapsed().as_micros() as u64;
 
     for (merchant, reserve) in &reserves {
@@ -518,6 +550,7 @@ fn entry<'a>(scope: &Scope, ready: &'a ReadyTransaction) -> Entry<'a> {
 /// and (for a prod reward) one reward quota unit, with the request's fence.
 pub(crate) async fn apply_alone(
     db: &Db,
+    outbox: &Outbox,
     scope: &Scope,
     ready: ReadyTransaction,
     fence: Option<&Fence>,
@@ -533,6 +566,17 @@ pub(crate) async fn apply_alone(
     }
     let result = async {
         let row = post_entry(&mut tx, scope, entry(scope, &ready), now).await?;
+        outbox
+            .emit(
+                &mut tx,
+                &scope.merchant_id,
+                scope.env,
+                &[Event::new(
+                    EventType::WalletTransactionCreated,
+                    EventObject::WalletTransaction(&row),
+                )],
+            )
+            .await?;
         if ready.kind == TransactionKind::Reward {
             burn_quota(&mut tx, &scope.merchant_id, scope.env, &[Quota::Rewards]).await?;
         }

@@ -76,7 +76,13 @@ fn merchant_with_currency(url: &str) -> (String, String) {
 
 /// Starts `punchcard serve` on port 0 and answers the child and its base URL.
 fn serve(url: &str, mail_dir: &std::path::Path) -> (Child, String) {
+    serve_with(url, mail_dir, &[])
+}
+
+/// [`serve`] with more environment variables.
+fn serve_with(url: &str, mail_dir: &std::path::Path, vars: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(BIN)
+        .envs(vars.iter().copied())
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .env("PUNCHCARD_DATABASE_URL", url)
         .env("PUNCHCARD_MAIL_DIR", mail_dir)
@@ -461,3 +467,131 @@ async fn idempotency_key_heals_after_sigkill(url: String) {
 }
 
 on_sqlite_and_postgres!(idempotency_key_heals_after_sigkill);
+
+/// A webhook receiver that answers 200 to everything and sends on each request it read.
+async fn webhook_receiver(got: tokio::sync::mpsc::UnboundedSender<String>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let got = got.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = vec![0u8; 64 * 1024];
+                // The headers and the whole body (its length is in the headers).
+                loop {
+                    let Ok(n) = socket.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break;
+                        }
+                    }
+                }
+                let _ = got.send(String::from_utf8_lossy(&request).to_string());
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}/events")
+}
+
+/// An event written with its change, whose delivery the server had not sent yet when it got
+/// SIGKILL, is delivered after a restart: the outbox and the job queue live in the database.
+async fn a_queued_webhook_is_delivered_after_sigkill(url: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _cur) = merchant_with_currency(&url);
+    let key = admin_ok(
+        &url,
+        &[
+            "api-key",
+            "create",
+            "--merchant",
+            &m,
+            "--env",
+            "dev",
+            "--name",
+            "k",
+        ],
+    );
+    let key = (
+        key["id"].as_str().unwrap().to_string(),
+        key["secret"].as_str().unwrap().to_string(),
+    );
+    let (got, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let receiver = webhook_receiver(got).await;
+
+    // A server that looks for due jobs once, at start, then not for a minute.
+    let (mut child, base) = serve_with(&url, dir.path(), &[("PUNCHCARD_JOB_POLL_INTERVAL", "60")]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let client = reqwest::Client::new();
+    let endpoint: Value = client
+        .post(format!("{base}/api/v1/webhook_endpoints"))
+        .basic_auth(&key.0, Some(&key.1))
+        .json(&json!({"url": receiver, "events": ["lead.created"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(endpoint["secret"].is_string(), "{endpoint}");
+    let lead = client
+        .post(format!("{base}/api/v1/leads"))
+        .basic_auth(&key.0, Some(&key.1))
+        .json(&json!({"customer_id": "cust-crash", "email": "c@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lead.status(), 201);
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    assert!(
+        received.try_recv().is_err(),
+        "nothing was sent before the kill"
+    );
+
+    let (mut child, _base) =
+        serve_with(&url, dir.path(), &[("PUNCHCARD_JOB_POLL_INTERVAL", "0.1")]);
+    let request = tokio::time::timeout(Duration::from_secs(15), received.recv())
+        .await
+        .expect("the delivery arrives after the restart")
+        .unwrap();
+    assert!(request.starts_with("POST /events "), "{request}");
+    let lower = request.to_ascii_lowercase();
+    assert!(lower.contains("webhook-id: msg_"), "{request}");
+    assert!(lower.contains("webhook-signature: v1,"), "{request}");
+    assert!(request.contains(r#""type":"lead.created""#), "{request}");
+    assert!(request.contains("cust-crash"), "{request}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(received.try_recv().is_err(), "delivered once");
+    let _ = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+on_sqlite_and_postgres!(a_queued_webhook_is_delivered_after_sigkill);

@@ -5,7 +5,7 @@
 use punchcard_domain::{
     ApiKeyId, CampaignId, CouponCodeId, CouponId, CurrencyId, DealId, IntegrationId, InteractionId,
     LeadId, MerchantId, OfferId, StoreId, SwapContractId, SwapId, UploadId, VaultId, WalletId,
-    WalletTransactionId,
+    WalletTransactionId, WebhookDeliveryId, WebhookEndpointId,
 };
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::schema::{ArrayItems, Schema};
@@ -38,6 +38,7 @@ fn prefix_of_field(name: &str) -> Option<&'static str> {
         "integration" => IntegrationId::PREFIX,
         "partner_merchant" | "merchant" | "to_merchant" => MerchantId::PREFIX,
         "contract" => SwapContractId::PREFIX,
+        "endpoint" => WebhookEndpointId::PREFIX,
         _ => return None,
     })
 }
@@ -58,6 +59,8 @@ pub fn prefix_of_collection(collection: &str) -> Option<&'static str> {
         "vaults" => VaultId::PREFIX,
         "swap_contracts" => SwapContractId::PREFIX,
         "swaps" => SwapId::PREFIX,
+        "webhook_endpoints" => WebhookEndpointId::PREFIX,
+        "webhook_deliveries" => WebhookDeliveryId::PREFIX,
         _ => return None,
     })
 }

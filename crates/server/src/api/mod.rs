@@ -28,6 +28,7 @@ pub mod tokens;
 pub mod vaults;
 pub mod vouchers;
 pub mod wallets;
+pub mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
@@ -39,6 +40,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use id_shapes::IdShapes;
 use shared_answers::SharedAnswers;
+use webhooks::WebhookEvents;
 
 use crate::state::AppState;
 
@@ -160,9 +162,28 @@ unreachable, calls are served without a limit and without these headers.",
         swaps::list_swaps,
         swaps::get_swap,
         stats::get_stats,
+        webhooks::create_endpoint,
+        webhooks::list_endpoints,
+        webhooks::get_endpoint,
+        webhooks::update_endpoint,
+        webhooks::delete_endpoint,
+        webhooks::list_deliveries,
+        webhooks::redeliver,
     ),
-    components(schemas(crate::problem::Problem, crate::problem::FieldErrorSchema)),
-    modifiers(&BasicAuth, &SharedAnswers, &IdShapes),
+    components(schemas(
+        crate::problem::Problem,
+        crate::problem::FieldErrorSchema,
+        // The objects webhook events carry.
+        leads::Lead,
+        wallets::WalletTransaction,
+        coupons::Coupon,
+        tasks::TaskActivity,
+        surprises::SurpriseActivity,
+        campaigns::TriggerResult,
+        award::Award,
+        swaps::Swap,
+    )),
+    modifiers(&BasicAuth, &SharedAnswers, &IdShapes, &WebhookEvents),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "currencies", description = "The merchant's currencies"),
@@ -183,6 +204,7 @@ unreachable, calls are served without a limit and without these headers.",
         (name = "vaults", description = "Standalone vaults: one vendor's vouchers of one amount, test or live, that voucher campaigns draw from; codes go in through the coupon-code endpoints with `vault_id`"),
         (name = "voucher campaigns", description = "Voucher campaigns: linked vaults, integrations with credentials of their own, and `POST /api/v1/award`, which they call to award a voucher to a redeemer"),
         (name = "stats", description = "The overview's figures per UTC day"),
+        (name = "webhooks", description = "Endpoints that receive this environment's events, signed the Standard Webhooks way, with their delivery log; the events and their bodies are under `webhooks`"),
         (name = "swaps", description = "Swaps of a lead's points: to another lead of the merchant (when switched on), or to a partner's lead under a contract the partner accepted and the operator approved"),
     )
 )]
@@ -428,6 +450,24 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(swaps::list_swaps).post(swaps::create_swap),
         )
         .route("/api/v1/swaps/{id}", get(swaps::get_swap))
+        .route(
+            "/api/v1/webhook_endpoints",
+            get(webhooks::list_endpoints).post(webhooks::create_endpoint),
+        )
+        .route(
+            "/api/v1/webhook_endpoints/{id}",
+            get(webhooks::get_endpoint)
+                .patch(webhooks::update_endpoint)
+                .delete(webhooks::delete_endpoint),
+        )
+        .route(
+            "/api/v1/webhook_endpoints/{id}/deliveries",
+            get(webhooks::list_deliveries),
+        )
+        .route(
+            "/api/v1/webhook_deliveries/{id}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route_layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .route_layer(axum::middleware::from_fn(extract::body_ceiling))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::rate_limit))

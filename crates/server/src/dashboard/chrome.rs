@@ -33,6 +33,7 @@ pub enum Nav {
     VoucherCampaigns,
     Swaps,
     ApiKeys,
+    Webhooks,
     AllowedIps,
     Notifications,
     LoginActivities,
@@ -226,6 +227,7 @@ impl Chrome {
             (Nav::Vaults, "Vaults", "/dashboard/vaults", true),
             (Nav::Swaps, "Swaps", "/dashboard/swaps", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
+            (Nav::Webhooks, "Webhooks", "/dashboard/webhooks", true),
             (
                 Nav::AllowedIps,
                 "Allowed IPs",

@@ -60,6 +60,7 @@ pub mod swaps;
 pub mod vaults;
 pub mod vouchers;
 pub mod wallets;
+pub mod webhooks;
 
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
@@ -105,6 +106,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/dashboard/notifications", get(notifications::list))
         .merge(kyc::routes())
         .merge(api_keys::routes())
+        .merge(webhooks::routes())
         .merge(allowed_ips::routes())
         .merge(vaults::routes())
         .merge(swaps::routes())

@@ -50,6 +50,9 @@ struct Fixture {
     lead3: String,
     contract: String,
     swap: String,
+    /// A webhook endpoint and a delivery of a lead's creation to it.
+    webhook_endpoint: String,
+    webhook_delivery: String,
 }
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
@@ -356,7 +359,42 @@ async fn fixture(t: &TestApp) -> Fixture {
         .swap
         .id
         .to_string();
+    let webhook_endpoint = t
+        .app
+        .create_webhook_endpoint(
+            &scope,
+            punchcard_app::webhooks::EndpointInput {
+                url: Some("https://hooks.example.com/in".into()),
+                events: Some(vec!["lead.created".into()]),
+                enabled: None,
+            },
+        )
+        .await
+        .expect("webhook endpoint")
+        .endpoint
+        .id
+        .to_string();
+    t.app
+        .create_lead(
+            &scope,
+            punchcard_app::ledger::NewLead {
+                customer_id: "cust-hooked".into(),
+                email: Some("hooked@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("lead");
+    let webhook_delivery = t
+        .app
+        .webhook_deliveries(&scope, &webhook_endpoint, None, 1)
+        .await
+        .expect("deliveries")[0]
+        .id
+        .to_string();
     Fixture {
+        webhook_endpoint,
+        webhook_delivery,
         partner: partner.to_string(),
         lead3,
         partner_currency,
@@ -420,6 +458,8 @@ impl Fixture {
             ("vaults", "id") => self.vault.clone(),
             ("swap_contracts", "id") => self.contract.clone(),
             ("swaps", "id") => self.swap.clone(),
+            ("webhook_endpoints", "id") => self.webhook_endpoint.clone(),
+            ("webhook_deliveries", "id") => self.webhook_delivery.clone(),
             ("voucher_campaigns", "id") => self.voucher.clone(),
             ("voucher_campaigns", "integration_id") => self.integration.clone(),
             ("surprises", "id") => self.surprise.clone(),
@@ -837,6 +877,16 @@ const VALID_BODIES: &[(&str, &str, &str)] = &[
         "POST",
         "/api/v1/swaps",
         r#"{"from_wallet_id": "{wallet}", "amount": 1, "hash": "sw-new", "to_lead_id": "{lead3}"}"#,
+    ),
+    (
+        "POST",
+        "/api/v1/webhook_endpoints",
+        r#"{"url": "https://hooks.example.com/new", "events": ["lead.created", "coupon.used"]}"#,
+    ),
+    (
+        "PATCH",
+        "/api/v1/webhook_endpoints/{id}",
+        r#"{"url": "https://hooks.example.com/moved", "events": ["wallet_transaction.created"], "enabled": true}"#,
     ),
 ];
 

@@ -432,7 +432,90 @@ const ENDPOINTS: &[Endpoint] = &[
     ),
     ep("GET", "/api/v1/swaps", Scope::Env, new_swap),
     ep("GET", "/api/v1/swaps/{id}", Scope::Env, new_swap),
+    creates(
+        "/api/v1/webhook_endpoints",
+        new_name,
+        r#"{"url": "https://hooks.example.com/{value}", "events": ["lead.created"]}"#,
+    ),
+    ep(
+        "GET",
+        "/api/v1/webhook_endpoints",
+        Scope::Env,
+        new_webhook_endpoint,
+    ),
+    ep(
+        "GET",
+        "/api/v1/webhook_endpoints/{id}",
+        Scope::Env,
+        new_webhook_endpoint,
+    ),
+    ep(
+        "PATCH",
+        "/api/v1/webhook_endpoints/{id}",
+        Scope::Env,
+        new_webhook_endpoint,
+    ),
+    ep(
+        "DELETE",
+        "/api/v1/webhook_endpoints/{id}",
+        Scope::Env,
+        new_webhook_endpoint,
+    ),
+    ep(
+        "GET",
+        "/api/v1/webhook_endpoints/{id}/deliveries",
+        Scope::Env,
+        new_webhook_delivery_of_endpoint,
+    ),
+    ep(
+        "POST",
+        "/api/v1/webhook_deliveries/{id}/redeliver",
+        Scope::Env,
+        new_webhook_delivery,
+    ),
 ];
+
+async fn webhook_endpoint_of(t: &TestApp, m: &MerchantId, env: Env) -> String {
+    t.app
+        .create_webhook_endpoint(
+            &scope(m, env),
+            punchcard_app::webhooks::EndpointInput {
+                url: Some(format!("https://hooks.example.com/{}", unique("iso"))),
+                events: Some(vec!["lead.created".into()]),
+                enabled: None,
+            },
+        )
+        .await
+        .expect("endpoint created")
+        .endpoint
+        .id
+        .to_string()
+}
+
+fn new_webhook_endpoint<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(webhook_endpoint_of(t, m, env))
+}
+
+/// An endpoint and a lead it hears of: answers `endpoint|delivery`.
+async fn webhook_delivery_of(t: &TestApp, m: &MerchantId, env: Env) -> (String, String) {
+    let endpoint = webhook_endpoint_of(t, m, env).await;
+    lead_of(t, m, env).await;
+    let deliveries = t
+        .app
+        .webhook_deliveries(&scope(m, env), &endpoint, None, 10)
+        .await
+        .expect("deliveries listed");
+    (endpoint, deliveries[0].id.to_string())
+}
+
+/// The endpoint's id, whose delivery list shows the delivery's id.
+fn new_webhook_delivery_of_endpoint<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move { webhook_delivery_of(t, m, env).await.0 })
+}
+
+fn new_webhook_delivery<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move { webhook_delivery_of(t, m, env).await.1 })
+}
 
 // ---- Setup functions: create something for `m` in `env`, answer its id ---------------------
 

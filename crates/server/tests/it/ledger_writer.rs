@@ -134,7 +134,7 @@ async fn a_group_answers_each_item_as_if_alone(t: TestApp) {
     ];
     group[14].fence = Some(holding.clone());
     group[15].fence = Some(superseded.clone());
-    let applied = apply_group(&t.app.db, group).await;
+    let applied = apply_group(&t.app, group).await;
     assert!(
         !applied.fell_back,
         "the group applies together, in one transaction"

@@ -44,3 +44,4 @@ mod swaps;
 mod tasks;
 mod upgrade;
 mod vouchers;
+mod webhooks;
