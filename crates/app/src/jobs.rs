@@ -69,10 +69,12 @@ impl JobKinds {
 
     /// Every kind the application defines.
     pub fn standard() -> Self {
-        Self::empty().register(
-            crate::webhooks::DELIVERY_JOB,
-            crate::webhooks::delivery_handler,
-        )
+        Self::empty()
+            .register(
+                crate::webhooks::DELIVERY_JOB,
+                crate::webhooks::delivery_handler,
+            )
+            .register(crate::messages::SEND_JOB, crate::messages::send_handler)
     }
 
     /// Adds (or replaces) the handler of `kind`.

@@ -25,6 +25,7 @@ pub mod ledger;
 pub mod limits;
 pub mod members;
 pub mod merchants;
+pub mod messages;
 pub mod offers;
 pub mod passwords;
 pub mod plans;

@@ -72,6 +72,17 @@ pub struct TaskLine {
     pub period: &'static str,
 }
 
+/// A message or promo the lead received.
+pub struct MessageCard {
+    pub promo: bool,
+    pub title: String,
+    pub text: String,
+    pub url: Option<String>,
+    pub image_url: Option<String>,
+    pub video_url: Option<String>,
+    pub when: String,
+}
+
 /// A surprise the lead can claim today.
 pub struct SurpriseLine {
     pub id: String,
@@ -93,6 +104,7 @@ pub struct MemberPage {
     coupons: Vec<CouponCard>,
     tasks: Vec<TaskLine>,
     surprises: Vec<SurpriseLine>,
+    messages: Vec<MessageCard>,
     /// What the last *Surprise me* did, in words.
     notice: Option<(&'static str, String)>,
 }
@@ -245,7 +257,14 @@ async fn member_page(
 ) -> Response {
     match render(&state, &token, notice_of(&notice)).await {
         Ok(html) => (
-            [(axum::http::header::CACHE_CONTROL, "no-store")],
+            [
+                (axum::http::header::CACHE_CONTROL, "no-store"),
+                // Messages may show the merchant's pictures from its own https site.
+                (
+                    axum::http::header::CONTENT_SECURITY_POLICY,
+                    "default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+                ),
+            ],
             Html(html),
         )
             .into_response(),
@@ -380,8 +399,23 @@ async fn render(
             hash: format!("member-{}", &punchcard_app::secrets::random_token("")[..32]),
         })
         .collect();
+    let messages = app
+        .messages_of_lead(&lead)
+        .await?
+        .into_iter()
+        .map(|m| MessageCard {
+            promo: m.kind == "promo",
+            title: m.title.clone().unwrap_or_default(),
+            text: m.text.or(m.body).unwrap_or_default(),
+            url: m.url,
+            image_url: m.image_url,
+            video_url: m.video_url,
+            when: m.created_at.to_rfc3339()[..10].to_string(),
+        })
+        .collect();
     let page = MemberPage {
         token: token.to_string(),
+        messages,
         tasks,
         surprises,
         notice,

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod id_shapes;
 pub mod idempotency;
 pub mod leads;
+pub mod messages;
 pub mod offers;
 pub mod pagination;
 pub mod quota;
@@ -153,6 +154,9 @@ unreachable, calls are served without a limit and without these headers.",
         vouchers::update_integration,
         award::award,
         campaign_reports::get_report,
+        messages::create_message,
+        messages::list_messages,
+        messages::get_message,
         swaps::create_swap_contract,
         swaps::list_swap_contracts,
         swaps::get_swap_contract,
@@ -205,6 +209,7 @@ unreachable, calls are served without a limit and without these headers.",
         (name = "voucher campaigns", description = "Voucher campaigns: linked vaults, integrations with credentials of their own, and `POST /api/v1/award`, which they call to award a voucher to a redeemer"),
         (name = "stats", description = "The overview's figures per UTC day"),
         (name = "webhooks", description = "Endpoints that receive this environment's events, signed the Standard Webhooks way, with their delivery log; the events and their bodies are under `webhooks`"),
+        (name = "messages", description = "Messages and promos to all leads or a segment, sent in the background and shown on each lead's member page"),
         (name = "swaps", description = "Swaps of a lead's points: to another lead of the merchant (when switched on), or to a partner's lead under a contract the partner accepted and the operator approved"),
     )
 )]
@@ -450,6 +455,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(swaps::list_swaps).post(swaps::create_swap),
         )
         .route("/api/v1/swaps/{id}", get(swaps::get_swap))
+        .route(
+            "/api/v1/messages",
+            get(messages::list_messages).post(messages::create_message),
+        )
+        .route("/api/v1/messages/{id}", get(messages::get_message))
         .route(
             "/api/v1/webhook_endpoints",
             get(webhooks::list_endpoints).post(webhooks::create_endpoint),

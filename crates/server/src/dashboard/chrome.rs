@@ -22,6 +22,7 @@ pub enum Nav {
     Offers,
     Stores,
     Partner,
+    Messages,
     CouponCodes,
     Coupons,
     Rules,
@@ -196,6 +197,7 @@ impl Chrome {
             (Nav::Offers, "Offers", "/dashboard/offers", true),
             (Nav::Stores, "Stores", "/dashboard/stores", true),
             (Nav::Partner, "Partner app", "/dashboard/partner", true),
+            (Nav::Messages, "Messages", "/dashboard/messages", true),
             (
                 Nav::CouponCodes,
                 "Coupon codes",

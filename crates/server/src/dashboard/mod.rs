@@ -50,6 +50,7 @@ pub mod kyc;
 pub mod leads;
 pub mod login_activities;
 pub mod members;
+pub mod messages;
 pub mod notifications;
 pub mod offers;
 pub mod overview;
@@ -119,6 +120,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(offers::routes())
         .merge(stores::routes())
         .merge(counter::routes())
+        .merge(messages::routes())
         .merge(leads::routes())
         .merge(exports::routes())
         .merge(wallets::routes())

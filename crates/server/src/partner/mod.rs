@@ -45,6 +45,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(scan::routes())
         .merge(display::routes())
         .merge(analytics::routes())
+        .route("/partner/messages", get(messages_page).post(send_message))
         .route_layer(from_fn_with_state(
             state.clone(),
             crate::dashboard::session::layer,
@@ -116,6 +117,7 @@ pub enum Tab {
     Scan,
     Display,
     Enter,
+    Messages,
     Analytics,
 }
 
@@ -142,6 +144,7 @@ impl PartnerChrome {
             "scan" => Tab::Scan,
             "display" => Tab::Display,
             "enter" => Tab::Enter,
+            "messages" => Tab::Messages,
             _ => Tab::Analytics,
         };
         self.tab == t
@@ -310,4 +313,124 @@ pub struct Done {
 
 pub fn done(status: StatusCode, page: Done) -> Response {
     crate::dashboard::chrome::render_with(status, &page)
+}
+
+#[derive(Template)]
+#[template(path = "partner/messages.html")]
+struct MessagesPage {
+    chrome: PartnerChrome,
+    form: crate::dashboard::messages::MessageForm,
+    errors: crate::dashboard::chrome::FormErrors,
+    choices: crate::dashboard::messages::SegmentChoices,
+    messages: Vec<crate::dashboard::messages::MessageLine>,
+    action: &'static str,
+}
+
+async fn messages_view(
+    state: &AppState,
+    staff: &Staff,
+    form: crate::dashboard::messages::MessageForm,
+    errors: crate::dashboard::chrome::FormErrors,
+) -> Result<MessagesPage, PageError> {
+    use crate::dashboard::messages::{lines, MessageForm, SegmentChoices};
+    let scope = staff.scope();
+    let mut choices = SegmentChoices::load(state, &scope).await?;
+    // A member tied to stores writes to their stores' customers, or to everyone.
+    if staff.tied {
+        choices
+            .stores
+            .retain(|c| staff.stores.iter().any(|s| s.id == c.id));
+    }
+    let store = staff.counter().store_id;
+    let messages = state
+        .app
+        .list_messages(
+            &scope,
+            if staff.tied { store.as_ref() } else { None },
+            None,
+            30,
+        )
+        .await?;
+    Ok(MessagesPage {
+        chrome: staff.chrome(Tab::Messages),
+        choices,
+        messages: lines(messages),
+        form: MessageForm {
+            kind: if form.kind.is_empty() {
+                "message".into()
+            } else {
+                form.kind
+            },
+            segment: if form.segment.is_empty() {
+                if staff.store.is_some() {
+                    "store".into()
+                } else {
+                    "all".into()
+                }
+            } else {
+                form.segment
+            },
+            store_id: if form.store_id.is_empty() {
+                staff
+                    .store
+                    .as_ref()
+                    .map(|s| s.id.clone())
+                    .unwrap_or_default()
+            } else {
+                form.store_id
+            },
+            ..form
+        },
+        errors,
+        action: "/partner/messages",
+    })
+}
+
+async fn messages_page(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
+    let view = messages_view(
+        &state,
+        &staff,
+        Default::default(),
+        crate::dashboard::chrome::FormErrors::none(),
+    )
+    .await?;
+    Ok(crate::dashboard::chrome::render(&view))
+}
+
+async fn send_message(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<crate::dashboard::messages::MessageForm>,
+) -> Result<Response, PageError> {
+    use crate::dashboard::chrome::FormErrors;
+    let counter = staff.counter();
+    let sender = punchcard_app::messages::Sender {
+        member_id: Some(staff.member.id.clone()),
+        store_id: counter.store_id.clone(),
+        api_key_id: None,
+    };
+    let sent = match form.to_new() {
+        Ok(new) => state.app.send_message(&counter.scope, &sender, &new).await,
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(_) => Ok(redirect_with_flash(
+            &state.cookie_key,
+            secure_cookies(&state),
+            "/partner/messages",
+            Flash::success("Sent: it reaches your customers in the background."),
+        )),
+        Err(e) => {
+            let errors = match e {
+                punchcard_app::AppError::Validation(v) => FormErrors::from(v),
+                punchcard_app::AppError::LimitReached(m) => FormErrors::form(m),
+                other => return Err(PageError(other)),
+            };
+            let view = messages_view(&state, &staff, form, errors).await?;
+            Ok(crate::dashboard::chrome::render_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &view,
+            ))
+        }
+    }
 }
