@@ -43,6 +43,10 @@ pub struct Config {
     #[arg(long, env = "PUNCHCARD_MAIL_DIR", default_value = "./mail")]
     pub mail_dir: PathBuf,
 
+    /// The operator's address: told when a merchant submits KYC. Unset: no such mail.
+    #[arg(long, env = "PUNCHCARD_OPERATOR_EMAIL")]
+    pub operator_email: Option<String>,
+
     /// Redis URL for rate limits and throttles shared by several servers. Unset: in process.
     #[arg(long, env = "PUNCHCARD_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -104,6 +108,7 @@ impl Config {
             smtp_url: None,
             mail_from: "Punchcard <no-reply@punchcard.localhost>".to_string(),
             mail_dir: PathBuf::from("./mail"),
+            operator_email: None,
             redis_url: None,
             storage_url: "file://./uploads".to_string(),
             trusted_proxies: Vec::new(),

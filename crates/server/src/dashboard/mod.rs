@@ -41,6 +41,7 @@ pub mod cookies;
 pub mod coupon_codes;
 pub mod coupons;
 pub mod csrf;
+pub mod currencies;
 pub mod deals;
 pub mod exports;
 pub mod kind;
@@ -56,6 +57,7 @@ pub mod passwords;
 pub mod session;
 pub mod stores;
 pub mod swaps;
+pub mod uploads;
 pub mod vaults;
 pub mod vouchers;
 pub mod wallets;
@@ -107,6 +109,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(allowed_ips::routes())
         .merge(vaults::routes())
         .merge(swaps::routes())
+        .merge(currencies::routes())
+        .merge(uploads::routes())
         .merge(vouchers::routes())
         .merge(coupon_codes::routes())
         .merge(coupons::routes())
