@@ -223,6 +223,37 @@ async fn two_merchants_agree_a_swap_contract(t: TestApp) {
     if take_shots {
         shots(&b, "43-swaps-active-proposer").await;
     }
+    // A deal with two pictures, for the Uploads page.
+    let deal = t
+        .app
+        .create_deal(
+            &bakery,
+            Env::Prod,
+            &punchcard_app::deals::DealDraft {
+                name: "Cinnamon bun with a very long name that has to wrap on a phone".to_string(),
+                kind: "voucher".to_string(),
+                sell_price: "100".to_string(),
+                visibility: "private".to_string(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for name in ["bun-front.png", "bun-side-view-in-the-morning-light.png"] {
+        t.app
+            .add_catalog_image(
+                &t.state.storage,
+                &bakery,
+                Env::Prod,
+                &punchcard_app::catalog::CatalogItem::Deal(deal.deal.id.clone()),
+                name,
+                b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec(),
+            )
+            .await
+            .unwrap();
+    }
+    b.open("/dashboard/uploads").await;
+    b.wait_text("2 of 3").await;
     // The pages this adds fit a phone.
     for page in [
         "/dashboard/currencies",
