@@ -44,7 +44,7 @@ pub struct Config {
     pub mail_dir: PathBuf,
 
     /// The operator's address: told when a merchant submits KYC. Unset: no such mail.
-    #[arg(long, env = "PUNCHCARD_OPERATOR_EMAIL")]
+    #[arg(long, env = "PUNCHCARD_OPERATOR_EMAIL", value_parser = parse_email)]
     pub operator_email: Option<String>,
 
     /// Redis URL for rate limits and throttles shared by several servers. Unset: in process.
@@ -84,6 +84,16 @@ fn parse_net(s: &str) -> Result<IpNet, String> {
     }
     s.parse::<IpNet>()
         .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))
+}
+
+/// An email address (empty: none, as if unset).
+fn parse_email(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Ok(String::new());
+    }
+    punchcard_domain::accounts::Email::parse(s)
+        .map(|e| e.as_str().to_string())
+        .map_err(|e| format!("`{s}` is not an email address: {e}"))
 }
 
 /// Seconds, decimals allowed: more than 0 and at most 60 (a callback holds the API request open).
@@ -130,6 +140,13 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_emails_are_addresses() {
+        assert_eq!(parse_email(" Ops@Example.com ").unwrap(), "ops@example.com");
+        assert_eq!(parse_email("").unwrap(), "");
+        assert!(parse_email("not an address").is_err());
+    }
 
     #[test]
     fn callback_timeouts_are_seconds() {
