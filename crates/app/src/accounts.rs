@@ -277,7 +277,7 @@ impl App {
             .await?
             .ok_or(AppError::Unauthorized)?;
         if merchant.status == MerchantStatus::Frozen {
-            return Err(AppError::AccountFrozen);
+            return Err(AppError::AccountFrozen(merchant.id));
         }
         let row = new_challenge(
             &id,
@@ -425,7 +425,7 @@ impl App {
             .await?
             .ok_or(AppError::Unauthorized)?;
         if merchant.status == MerchantStatus::Frozen {
-            return Err(AppError::AccountFrozen);
+            return Err(AppError::AccountFrozen(merchant.id));
         }
         let member = accounts::find_member(&mut tx, &merchant_id, &member_id)
             .await?

@@ -188,7 +188,9 @@ impl App {
         }
         match MerchantStatus::parse(&found.merchant_status) {
             Some(MerchantStatus::Active) => {}
-            Some(MerchantStatus::Frozen) => return Err(AppError::AccountFrozen),
+            Some(MerchantStatus::Frozen) => {
+                return Err(AppError::AccountFrozen(found.key.merchant_id.clone()))
+            }
             _ => {
                 return Err(AppError::Forbidden(
                     "the account is not active yet: complete KYC first".to_string(),

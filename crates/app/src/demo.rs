@@ -69,12 +69,11 @@ impl App {
                     .await?;
                 new_keys.push((env, key));
             }
-            let dev_key = new_keys
-                .iter()
-                .find(|(env, _)| *env == Env::Dev)
-                .map(|(_, k)| k.clone())
-                .ok_or(AppError::NotFound("api key"))?;
-            self.seed_demo_data(&merchant_id, &dev_key).await?;
+            // Both environments get the same customers and activity: the dashboard opens on
+            // PROD, and a newcomer should see it alive before switching to DEV.
+            for (env, key) in &new_keys {
+                self.seed_demo_data(&merchant_id, *env, key).await?;
+            }
             self.notify(
                 &merchant_id,
                 "demo",
@@ -101,17 +100,18 @@ fn demo_password() -> String {
 }
 
 impl App {
-    /// A few DEV customers with points, a deal with codes and a coupon, and a task, a birthday
+    /// A few customers with points, a deal with codes and a coupon, and a task, a birthday
     /// surprise and an earn rule with some activity, so every page has something to show.
-    /// Written through the same use cases as the API.
+    /// Written through the same use cases as the API, with the environment's key.
     async fn seed_demo_data(
         &self,
         merchant_id: &MerchantId,
-        dev_key: &crate::api_keys::CreatedApiKey,
+        env: Env,
+        key: &crate::api_keys::CreatedApiKey,
     ) -> Result<(), AppError> {
         use crate::coupons::NewCoupon;
         use crate::ledger::{NewLead, NewTransaction, Scope};
-        let scope = Scope::new(merchant_id, Env::Dev);
+        let scope = Scope::new(merchant_id, env);
         let beans = self
             .list_currencies(merchant_id, None, 10)
             .await?
@@ -121,7 +121,7 @@ impl App {
         let deal = self
             .create_deal(
                 merchant_id,
-                Env::Dev,
+                env,
                 &crate::deals::DealDraft {
                     name: "Free flat white".to_string(),
                     description: "One flat white, any size, at any of our counters.".to_string(),
@@ -194,7 +194,7 @@ impl App {
                 .await?;
             }
         }
-        self.seed_demo_campaigns(&scope, dev_key, beans.id.as_str(), &deal_id, &leads)
+        self.seed_demo_campaigns(&scope, key, beans.id.as_str(), &deal_id, &leads)
             .await
     }
 
@@ -203,7 +203,7 @@ impl App {
     async fn seed_demo_campaigns(
         &self,
         scope: &crate::ledger::Scope,
-        dev_key: &crate::api_keys::CreatedApiKey,
+        created_key: &crate::api_keys::CreatedApiKey,
         currency_id: &str,
         deal_id: &str,
         leads: &[String],
@@ -212,7 +212,7 @@ impl App {
         use crate::campaigns::tasks::{NewActivity, TaskDraft};
         use crate::campaigns::{RuleDraft, Trigger};
         let key = self
-            .authenticate_api_key(dev_key.id.as_str(), &dev_key.secret)
+            .authenticate_api_key(created_key.id.as_str(), &created_key.secret)
             .await?;
         let task = self
             .create_task(
@@ -273,7 +273,7 @@ impl App {
                     currency_id: currency_id.to_string(),
                     rate: Some("0.1".to_string()),
                     cap_max: Some(50),
-                    authorized_key_ids: vec![dev_key.id.to_string()],
+                    authorized_key_ids: vec![created_key.id.to_string()],
                     ..Default::default()
                 },
             )

@@ -11,8 +11,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("authentication required")]
     Unauthorized,
+    /// The merchant is frozen until the operator unfreezes it; names it for the operator.
     #[error("the account is frozen")]
-    AccountFrozen,
+    AccountFrozen(punchcard_domain::MerchantId),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -66,7 +67,7 @@ impl AppError {
             AppError::Validation(_) => "validation_failed",
             AppError::NotFound(_) => "not_found",
             AppError::Unauthorized => "unauthorized",
-            AppError::AccountFrozen => "account_frozen",
+            AppError::AccountFrozen(_) => "account_frozen",
             AppError::Forbidden(_) => "forbidden",
             AppError::LimitReached(_) => "limit_reached",
             AppError::NotAuthorized(_) => "not_authorized",

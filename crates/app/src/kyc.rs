@@ -406,6 +406,15 @@ impl App {
             now,
         )
         .await?;
+        crate::accounts::notify_in(
+            &mut tx,
+            merchant_id,
+            "kyc_submitted",
+            "KYC submitted",
+            "Your business details and documents were sent for review. You will be notified \
+             here when the operator approves or rejects them.",
+        )
+        .await?;
         let merchant = accounts::find_merchant(&mut tx, merchant_id)
             .await?
             .ok_or(AppError::NotFound("merchant"))?;

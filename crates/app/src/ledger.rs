@@ -454,6 +454,31 @@ impl App {
         .await?)
     }
 
+    /// [`App::list_wallets`], each wallet with its lead's customer id and name.
+    pub async fn list_wallets_with_leads(
+        &self,
+        scope: &Scope,
+        lead_id: Option<&str>,
+        currency_id: Option<&str>,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<wallets::WalletWithLead>, AppError> {
+        if !can_match::<LeadId>(lead_id) || !can_match::<CurrencyId>(currency_id) {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.db.conn().await?;
+        Ok(wallets::list_with_leads(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            lead_id,
+            currency_id,
+            after,
+            limit,
+        )
+        .await?)
+    }
+
     // ----- transactions -----
 
     /// Checks a merchant's transaction request and finds its wallet; answers the earlier
@@ -604,6 +629,33 @@ impl App {
         wallets::find_transaction(&mut conn, &scope.merchant_id, scope.env, id.as_str())
             .await?
             .ok_or(AppError::NotFound("wallet transaction"))
+    }
+
+    /// [`App::list_transactions`], each with its wallet's currency and its lead.
+    pub async fn list_transactions_with_leads(
+        &self,
+        scope: &Scope,
+        filter: &TransactionFilter,
+        after: Option<&str>,
+        limit: i64,
+        newest_first: bool,
+    ) -> Result<Vec<wallets::TransactionWithLead>, AppError> {
+        if !can_match::<WalletId>(filter.wallet_id.as_deref())
+            || !can_match::<LeadId>(filter.lead_id.as_deref())
+        {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.db.conn().await?;
+        Ok(wallets::list_transactions_with_leads(
+            &mut conn,
+            &scope.merchant_id,
+            scope.env,
+            filter,
+            after,
+            limit,
+            newest_first,
+        )
+        .await?)
     }
 
     pub async fn list_transactions(

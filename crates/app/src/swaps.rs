@@ -984,3 +984,42 @@ impl App {
         .await?)
     }
 }
+
+impl App {
+    /// The codes of the currencies some contracts of this merchant name (its own and its
+    /// partners'), by currency id, so each side reads the other's currency by its code.
+    pub async fn contract_currency_codes(
+        &self,
+        scope: &Scope,
+        contracts: &[ContractRow],
+    ) -> Result<std::collections::HashMap<String, String>, AppError> {
+        let ids: Vec<&str> = contracts
+            .iter()
+            .filter(|c| {
+                c.merchant_id == scope.merchant_id || c.partner_merchant_id == scope.merchant_id
+            })
+            .flat_map(|c| [c.currency_id.as_str(), c.partner_currency_id.as_str()])
+            .collect();
+        let mut conn = self.db.conn().await?;
+        Ok(currencies::codes_of(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .map(|(id, code)| (id.to_string(), code))
+            .collect())
+    }
+
+    /// The customer ids and names of some of this merchant's leads, by lead id; ids of other
+    /// merchants' leads find nothing.
+    pub async fn lead_labels(
+        &self,
+        scope: &Scope,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, leads::LeadLabel>, AppError> {
+        let mut conn = self.db.conn().await?;
+        Ok(leads::labels(&mut conn, &scope.merchant_id, scope.env, ids)
+            .await?
+            .into_iter()
+            .map(|(id, label)| (id.to_string(), label))
+            .collect())
+    }
+}

@@ -170,6 +170,61 @@ impl App {
     }
 }
 
+/// The files of one parent (a deal, offer, store, or the KYC), with its cap.
+#[derive(Debug, Clone)]
+pub struct UploadGroup {
+    /// `deal`, `offer`, `store` or `kyc`.
+    pub parent_type: String,
+    pub parent_id: String,
+    /// The item's name; `None` for the KYC documents.
+    pub parent_name: Option<String>,
+    /// How many files the parent may hold.
+    pub cap: i64,
+    pub uploads: Vec<UploadRow>,
+}
+
+/// The most files a parent of this type holds.
+pub fn cap_of(parent_type: &str) -> i64 {
+    match parent_type {
+        crate::kyc::KYC_PARENT => punchcard_domain::limits::KYC_DOCUMENT_CAP,
+        _ => punchcard_domain::catalog::IMAGE_CAP,
+    }
+}
+
+impl App {
+    /// Every file the dashboard of `env` shows, by parent: the KYC documents first, then the
+    /// environment's deals, offers and stores that have images.
+    pub async fn uploads_by_parent(
+        &self,
+        merchant_id: &MerchantId,
+        env: punchcard_domain::Env,
+    ) -> Result<Vec<UploadGroup>, AppError> {
+        let rows = {
+            let mut conn = self.db.conn().await?;
+            uploads::list_with_parents(&mut conn, merchant_id, env).await?
+        };
+        let mut groups: Vec<UploadGroup> = Vec::new();
+        for row in rows {
+            let u = row.upload;
+            match groups.last_mut() {
+                Some(g) if g.parent_type == u.parent_type && g.parent_id == u.parent_id => {
+                    g.uploads.push(u)
+                }
+                _ => groups.push(UploadGroup {
+                    cap: cap_of(&u.parent_type),
+                    parent_type: u.parent_type.clone(),
+                    parent_id: u.parent_id.clone(),
+                    parent_name: row.parent_name,
+                    uploads: vec![u],
+                }),
+            }
+        }
+        // The KYC documents lead: they decide whether the account is active.
+        groups.sort_by_key(|g| g.parent_type != crate::kyc::KYC_PARENT);
+        Ok(groups)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,15 @@ pub struct AdminArgs {
     #[arg(long, global = true, env = "PUNCHCARD_ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     allow_private_callbacks: bool,
 
+    /// Where uploads are stored: file://DIR or s3://BUCKET[/PREFIX] (as the server's).
+    #[arg(
+        long,
+        global = true,
+        env = "PUNCHCARD_STORAGE_URL",
+        default_value = "file://./uploads"
+    )]
+    storage_url: String,
+
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -113,6 +122,13 @@ enum MerchantCommand {
     List,
     /// Show one merchant with its plan.
     Show { merchant_id: String },
+    /// The KYC a merchant submitted: its business details and documents.
+    Kyc {
+        merchant_id: String,
+        /// Write the documents into this directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        download: Option<std::path::PathBuf>,
+    },
     /// Approve KYC: the merchant becomes active.
     Activate { merchant_id: String },
     /// Reject KYC with a reason the merchant sees.
@@ -267,6 +283,78 @@ fn allowed_ip_json(r: &punchcard_store::allowed_ips::AllowedIpRow) -> Value {
     })
 }
 
+/// A merchant's KYC as the operator reviews it; with `download`, its documents written there
+/// (read through the server's storage, local or S3).
+async fn kyc(
+    app: &App,
+    storage_url: &str,
+    id: &MerchantId,
+    download: Option<&std::path::Path>,
+) -> anyhow::Result<Value> {
+    let o = app.kyc_overview(id).await.map_err(explain)?;
+    let profile = o.profile.as_ref().map(|p| {
+        json!({
+            "legal_name": p.legal_name,
+            "business_type": p.business_type,
+            "registration_number": p.registration_number,
+            "tax_id": p.tax_id,
+            "website": p.website,
+            "phone": p.phone,
+            "address_line": p.address_line,
+            "city": p.city,
+            "postal_code": p.postal_code,
+            "country": p.country,
+            "contact_person": p.contact_person,
+            "submitted_at": p.submitted_at.map(|t| t.to_rfc3339()),
+            "updated_at": p.updated_at.to_rfc3339(),
+        })
+    });
+    let storage = match download {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("cannot create the directory {}: {e}", dir.display())
+            })?;
+            Some(punchcard_server::storage::Storage::open(storage_url)?)
+        }
+        None => None,
+    };
+    let mut written: Vec<String> = Vec::new();
+    let mut documents = Vec::new();
+    for d in &o.documents {
+        let mut doc = json!({
+            "id": d.id,
+            "name": d.name,
+            "content_type": d.content_type,
+            "size_bytes": d.size_bytes,
+            "uploaded_at": d.created_at.to_rfc3339(),
+        });
+        if let (Some(dir), Some(storage)) = (download, &storage) {
+            let content = app.read_upload(storage, id, &d.id).await.map_err(explain)?;
+            // The shown name is already a bare file name; two alike get the id in front.
+            let name = if written.contains(&d.name) {
+                format!("{}-{}", d.id, d.name)
+            } else {
+                d.name.clone()
+            };
+            let path = dir.join(&name);
+            std::fs::write(&path, &content.bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            doc["file"] = json!(path.display().to_string());
+            written.push(name);
+        }
+        documents.push(doc);
+    }
+    let mut v = json!({
+        "merchant": merchant_json(&o.merchant),
+        "profile": profile,
+        "documents": documents,
+    });
+    if let Some(dir) = download {
+        v["downloaded_to"] = json!(dir.display().to_string());
+    }
+    Ok(v)
+}
+
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let db = Db::connect(&args.database_url).await?;
     db.migrate().await?;
@@ -277,14 +365,14 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             ..AppSettings::default()
         },
     );
-    let out = execute(&app, args.command).await;
+    let out = execute(&app, &args.storage_url, args.command).await;
     db.close().await;
     let out = out?;
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }
 
-async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
+async fn execute(app: &App, storage_url: &str, command: AdminCommand) -> anyhow::Result<Value> {
     Ok(match command {
         AdminCommand::Merchant(cmd) => match cmd {
             MerchantCommand::Create {
@@ -310,6 +398,10 @@ async fn execute(app: &App, command: AdminCommand) -> anyhow::Result<Value> {
                 v["plan"] = json!(plan);
                 v
             }
+            MerchantCommand::Kyc {
+                merchant_id: id,
+                download,
+            } => kyc(app, storage_url, &merchant_id(&id)?, download.as_deref()).await?,
             MerchantCommand::Activate { merchant_id: id } => merchant_json(
                 &app.activate_merchant(&merchant_id(&id)?)
                     .await

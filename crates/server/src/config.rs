@@ -43,6 +43,10 @@ pub struct Config {
     #[arg(long, env = "PUNCHCARD_MAIL_DIR", default_value = "./mail")]
     pub mail_dir: PathBuf,
 
+    /// The operator's address: told when a merchant submits KYC. Unset: no such mail.
+    #[arg(long, env = "PUNCHCARD_OPERATOR_EMAIL", value_parser = parse_email)]
+    pub operator_email: Option<String>,
+
     /// Redis URL for rate limits and throttles shared by several servers. Unset: in process.
     #[arg(long, env = "PUNCHCARD_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -91,6 +95,16 @@ fn parse_net(s: &str) -> Result<IpNet, String> {
         .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))
 }
 
+/// An email address (empty: none, as if unset).
+fn parse_email(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Ok(String::new());
+    }
+    punchcard_domain::accounts::Email::parse(s)
+        .map(|e| e.as_str().to_string())
+        .map_err(|e| format!("`{s}` is not an email address: {e}"))
+}
+
 /// Seconds, decimals allowed: more than 0 and at most 60 (a callback holds the API request open).
 fn parse_timeout(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
@@ -113,6 +127,7 @@ impl Config {
             smtp_url: None,
             mail_from: "Punchcard <no-reply@punchcard.localhost>".to_string(),
             mail_dir: PathBuf::from("./mail"),
+            operator_email: None,
             redis_url: None,
             storage_url: "file://./uploads".to_string(),
             trusted_proxies: Vec::new(),
@@ -136,6 +151,13 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_emails_are_addresses() {
+        assert_eq!(parse_email(" Ops@Example.com ").unwrap(), "ops@example.com");
+        assert_eq!(parse_email("").unwrap(), "");
+        assert!(parse_email("not an address").is_err());
+    }
 
     #[test]
     fn callback_timeouts_are_seconds() {

@@ -257,6 +257,15 @@ struct LoginAlert<'a> {
     base_url: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "mail/kyc_submitted.txt")]
+struct KycSubmitted<'a> {
+    merchant_name: &'a str,
+    merchant_id: &'a str,
+    documents: usize,
+    base_url: &'a str,
+}
+
 fn render(t: &impl Template) -> Result<String, MailError> {
     t.render().map_err(|e| MailError::Build(e.to_string()))
 }
@@ -326,6 +335,26 @@ impl Mail {
             subject: "Your Punchcard password was changed".to_string(),
             body: render(&PasswordChanged {
                 when: &when,
+                base_url,
+            })?,
+        })
+    }
+
+    /// Tells the operator that a merchant's KYC awaits review.
+    pub fn kyc_submitted(
+        to: &str,
+        merchant_name: &str,
+        merchant_id: &str,
+        documents: usize,
+        base_url: &str,
+    ) -> Result<Self, MailError> {
+        Ok(Self {
+            to: to.to_string(),
+            subject: format!("KYC to review: {merchant_name}"),
+            body: render(&KycSubmitted {
+                merchant_name,
+                merchant_id,
+                documents,
                 base_url,
             })?,
         })

@@ -116,7 +116,7 @@ impl From<&AppError> for Problem {
                 code,
                 "valid API key credentials are required (HTTP Basic: key id and secret)",
             ),
-            AppError::AccountFrozen => Problem::new(
+            AppError::AccountFrozen(_) => Problem::new(
                 StatusCode::FORBIDDEN,
                 code,
                 "the account is frozen; contact the operator to unfreeze it",

@@ -90,3 +90,29 @@ pub async fn find(
     .await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// The codes of currencies named by id, whichever merchant's they are: a swap contract names
+/// a currency of each side, and each side shows the other's by its code.
+pub async fn codes_of(
+    conn: &mut Conn,
+    ids: &[&str],
+) -> Result<Vec<(CurrencyId, String)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    use sea_query::{Alias, Expr};
+    let select = sea_query::Query::select()
+        .columns(["id", "code"].map(Alias::new))
+        .from(Alias::new("currencies"))
+        .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()))
+        .to_owned();
+    let rows = crate::statement(&select).fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                crate::db::parsed::<CurrencyId>(r, "id")?,
+                r.try_get("code")?,
+            ))
+        })
+        .collect()
+}

@@ -21,6 +21,45 @@ pub struct LeadRow {
     pub updated_at: Timestamp,
 }
 
+/// A lead as the dashboard names it on a line of another list (a wallet, a swap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadLabel {
+    pub customer_id: String,
+    pub name: Option<String>,
+}
+
+/// The customer ids and names of some of a merchant's leads in one env, in one query.
+pub async fn labels(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    ids: &[&str],
+) -> Result<Vec<(LeadId, LeadLabel)>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    use sea_query::{Alias, Expr};
+    let select = sea_query::Query::select()
+        .columns(["id", "customer_id", "name"].map(Alias::new))
+        .from(Alias::new("leads"))
+        .and_where(Expr::col(Alias::new("merchant_id")).eq(merchant_id.as_str()))
+        .and_where(Expr::col(Alias::new("env")).eq(env.as_str()))
+        .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()))
+        .to_owned();
+    let rows = crate::statement(&select).fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                crate::db::parsed::<LeadId>(r, "id")?,
+                LeadLabel {
+                    customer_id: r.try_get("customer_id")?,
+                    name: r.try_get("name")?,
+                },
+            ))
+        })
+        .collect()
+}
+
 pub(crate) const COLUMNS: &str =
     "merchant_id, env, id, customer_id, name, email, mobile, country, dob, created_at, updated_at";
 

@@ -144,3 +144,48 @@ pub async fn delete(
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// An upload with the name of what it is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadWithParent {
+    pub upload: UploadRow,
+    /// The deal's, offer's or store's name; `None` for KYC documents.
+    pub parent_name: Option<String>,
+}
+
+/// Every upload of a merchant that the dashboard of `env` shows: the KYC documents (shared by
+/// both environments) and the images of the environment's live deals, offers and stores,
+/// grouped by parent (type, name, id), each parent's files in upload order.
+pub async fn list_with_parents(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: punchcard_domain::Env,
+) -> Result<Vec<UploadWithParent>, StoreError> {
+    let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
+    let sql = format!(
+        "SELECT {}, COALESCE(d.name, o.name, s.name) AS parent_name FROM uploads u \
+         LEFT JOIN deals d ON u.parent_type = 'deal' AND d.merchant_id = u.merchant_id \
+           AND d.id = u.parent_id AND d.env = $2 AND d.deleted_at IS NULL \
+         LEFT JOIN offers o ON u.parent_type = 'offer' AND o.merchant_id = u.merchant_id \
+           AND o.id = u.parent_id AND o.env = $2 AND o.deleted_at IS NULL \
+         LEFT JOIN stores s ON u.parent_type = 'store' AND s.merchant_id = u.merchant_id \
+           AND s.id = u.parent_id AND s.env = $2 AND s.deleted_at IS NULL \
+         WHERE u.merchant_id = $1 AND (u.parent_type = 'kyc' \
+           OR d.id IS NOT NULL OR o.id IS NOT NULL OR s.id IS NOT NULL) \
+         ORDER BY u.parent_type, parent_name, u.parent_id, u.created_at, u.id",
+        columns.join(", ")
+    );
+    let rows = crate::query(&sql)
+        .bind(merchant_id.as_str())
+        .bind(env.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(UploadWithParent {
+                upload: from_row(r)?,
+                parent_name: r.try_get("parent_name")?,
+            })
+        })
+        .collect()
+}

@@ -144,6 +144,65 @@ pub async fn list(
     rows.iter().map(wallet_from_row).collect()
 }
 
+pub use crate::leads::LeadLabel;
+
+fn lead_label(row: &crate::DbRow) -> Result<LeadLabel, StoreError> {
+    Ok(LeadLabel {
+        customer_id: row.try_get("lead_customer_id")?,
+        name: row.try_get("lead_name")?,
+    })
+}
+
+/// `cols` with every column qualified by `table`.
+fn qualified(table: &str, cols: &str) -> String {
+    cols.split(',')
+        .map(|c| format!("{table}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A wallet with its lead's customer id and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletWithLead {
+    pub wallet: WalletRow,
+    pub lead: LeadLabel,
+}
+
+/// [`list`], each wallet with its lead (one query, joined).
+pub async fn list_with_leads(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    lead_id: Option<&str>,
+    currency_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<WalletWithLead>, StoreError> {
+    let rows = crate::query(format!(
+        "SELECT {}, l.customer_id AS lead_customer_id, l.name AS lead_name FROM wallets w \
+         JOIN leads l ON l.merchant_id = w.merchant_id AND l.id = w.lead_id \
+         WHERE w.merchant_id = $1 AND w.env = $2 AND w.id > $3 \
+         AND ($4 IS NULL OR w.lead_id = $4) AND ($5 IS NULL OR w.currency_id = $5) ORDER BY w.id LIMIT $6",
+        qualified("w", WALLET_COLUMNS)
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(after.unwrap_or(""))
+    .bind(lead_id)
+    .bind(currency_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(WalletWithLead {
+                wallet: wallet_from_row(r)?,
+                lead: lead_label(r)?,
+            })
+        })
+        .collect()
+}
+
 /// Applies `amount` to a wallet's balance if the result stays within 0..=MAX_BALANCE, and
 /// answers the new balance; `None` when the wallet does not exist or the balance would leave
 /// that range. The row stays locked until the transaction ends.
@@ -557,6 +616,59 @@ pub async fn list_transactions(
     .fetch_all(conn)
     .await?;
     rows.iter().map(tx_from_row).collect()
+}
+
+/// A transaction with its wallet's currency and its lead's customer id and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionWithLead {
+    pub transaction: TransactionRow,
+    pub currency_id: CurrencyId,
+    pub lead: LeadLabel,
+}
+
+/// [`list_transactions`], each with its wallet's currency and its lead (one query, joined).
+pub async fn list_transactions_with_leads(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    filter: &TransactionFilter,
+    after: Option<&str>,
+    limit: i64,
+    newest_first: bool,
+) -> Result<Vec<TransactionWithLead>, StoreError> {
+    let (cmp, order, start) = if newest_first {
+        ("<", "DESC", after.unwrap_or("~"))
+    } else {
+        (">", "ASC", after.unwrap_or(""))
+    };
+    let rows = crate::query(format!(
+        "SELECT {}, w.currency_id AS wallet_currency_id, l.customer_id AS lead_customer_id, \
+         l.name AS lead_name FROM wallet_transactions t \
+         JOIN wallets w ON w.merchant_id = t.merchant_id AND w.id = t.wallet_id \
+         JOIN leads l ON l.merchant_id = t.merchant_id AND l.id = t.lead_id \
+         WHERE t.merchant_id = $1 AND t.env = $2 AND t.id {cmp} $3 \
+         AND ($4 IS NULL OR t.wallet_id = $4) AND ($5 IS NULL OR t.lead_id = $5) AND ($6 IS NULL OR t.kind = $6) \
+         ORDER BY t.id {order} LIMIT $7",
+        qualified("t", TX_COLUMNS)
+    ))
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(start)
+    .bind(&filter.wallet_id)
+    .bind(&filter.lead_id)
+    .bind(filter.kind.map(TransactionKind::as_str))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TransactionWithLead {
+                transaction: tx_from_row(r)?,
+                currency_id: crate::db::parsed::<CurrencyId>(r, "wallet_currency_id")?,
+                lead: lead_label(r)?,
+            })
+        })
+        .collect()
 }
 
 /// Wallets whose balance differs from the sum of their transactions: (wallet id, balance,

@@ -574,7 +574,11 @@ impl App {
         }
         match MerchantStatus::parse(&found.merchant_status) {
             Some(MerchantStatus::Active) => {}
-            Some(MerchantStatus::Frozen) => return Err(AppError::AccountFrozen),
+            Some(MerchantStatus::Frozen) => {
+                return Err(AppError::AccountFrozen(
+                    found.integration.merchant_id.clone(),
+                ))
+            }
             _ => {
                 return Err(AppError::Forbidden(
                     "the account is not active yet: complete KYC first".to_string(),

@@ -953,3 +953,141 @@ async fn ledger_bench_drives_a_running_server() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--key-id"));
     db.cleanup().await;
 }
+
+/// `merchant kyc`: the submitted details and documents, and `--download` writing the
+/// documents (read back through the same storage as the server's) into a directory.
+async fn the_operator_reviews_a_kyc(db: Db) {
+    use punchcard_app::kyc::KycInput;
+    let m = db.admin_ok(&[
+        "merchant",
+        "create",
+        "--name",
+        "Corner Bakery",
+        "--email",
+        &format!("kyc-{}@example.com", ulid::Ulid::new()),
+        "--password",
+        "Correct-Horse-9",
+    ]);
+    let id = m["id"].as_str().unwrap().to_string();
+
+    // Nothing submitted yet: no profile, no documents.
+    let empty = db.admin_ok(&["merchant", "kyc", &id]);
+    assert_eq!(empty["merchant"]["status"], "pending_kyc");
+    assert!(empty["profile"].is_null());
+    assert_eq!(empty["documents"], serde_json::json!([]));
+
+    // The merchant fills in its KYC through the use cases, into a local upload directory.
+    let uploads = tempfile::tempdir().unwrap();
+    let storage_url = format!("file://{}", uploads.path().display());
+    let store = punchcard_store::Db::connect(&db.url).await.unwrap();
+    let app = punchcard_app::App::new(store.clone(), Default::default());
+    let storage = punchcard_server::storage::Storage::open(&storage_url).unwrap();
+    let merchant: punchcard_domain::MerchantId = id.parse().unwrap();
+    app.save_kyc_profile(
+        &merchant,
+        &KycInput {
+            legal_name: "Corner Bakery Ltd".into(),
+            business_type: "company".into(),
+            tax_id: "GB123".into(),
+            phone: "+44 20 7946 0958".into(),
+            address_line: "12 Mill Lane".into(),
+            city: "Leeds".into(),
+            postal_code: "ls1 4ab".into(),
+            country: "gb".into(),
+            contact_person: "Robin Flour".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+    app.add_kyc_document(&storage, &merchant, "registration.pdf", pdf.clone())
+        .await
+        .unwrap();
+    app.add_kyc_document(&storage, &merchant, "C:\\scans\\id.png", png.clone())
+        .await
+        .unwrap();
+    // A second file of the same name.
+    app.add_kyc_document(&storage, &merchant, "registration.pdf", pdf.clone())
+        .await
+        .unwrap();
+    app.submit_kyc(&merchant).await.unwrap();
+    store.close().await;
+
+    let kyc = db.admin_ok(&["merchant", "kyc", &id]);
+    assert_eq!(kyc["merchant"]["status"], "kyc_submitted");
+    assert_eq!(kyc["profile"]["legal_name"], "Corner Bakery Ltd");
+    assert_eq!(kyc["profile"]["postal_code"], "LS1 4AB");
+    assert_eq!(kyc["profile"]["country"], "GB");
+    assert_eq!(kyc["profile"]["tax_id"], "GB123");
+    assert!(kyc["profile"]["registration_number"].is_null());
+    assert!(kyc["profile"]["submitted_at"].is_string());
+    let names: Vec<&str> = kyc["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["registration.pdf", "id.png", "registration.pdf"]);
+    assert_eq!(kyc["documents"][1]["content_type"], "image/png");
+    assert!(kyc["documents"][0].get("file").is_none(), "nothing written");
+
+    // Downloaded: every document, byte for byte, the second of a name kept apart.
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("kyc");
+    let got = db.admin_ok(&[
+        "merchant",
+        "kyc",
+        &id,
+        "--storage-url",
+        &storage_url,
+        "--download",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(got["downloaded_to"], dir.display().to_string());
+    let files: Vec<std::path::PathBuf> = got["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| std::path::PathBuf::from(d["file"].as_str().unwrap()))
+        .collect();
+    assert_eq!(files[0], dir.join("registration.pdf"));
+    assert_eq!(files[1], dir.join("id.png"));
+    let second_id = got["documents"][2]["id"].as_str().unwrap();
+    assert_eq!(files[2], dir.join(format!("{second_id}-registration.pdf")));
+    assert_eq!(std::fs::read(&files[0]).unwrap(), pdf);
+    assert_eq!(std::fs::read(&files[1]).unwrap(), png);
+    assert_eq!(std::fs::read(&files[2]).unwrap(), pdf);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+
+    // Storage that does not hold the files is an error, not an empty download.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = db.admin(&[
+        "merchant",
+        "kyc",
+        &id,
+        "--storage-url",
+        &format!("file://{}", elsewhere.path().display()),
+        "--download",
+        out.path().join("none").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("not found"), "{stderr}");
+    // An unknown merchant is refused.
+    let (ok, _, stderr) = db.admin(&["merchant", "kyc", "mer_01J00000000000000000000000"]);
+    assert!(!ok, "{stderr}");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn sqlite_the_operator_reviews_a_kyc() {
+    the_operator_reviews_a_kyc(Db::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_the_operator_reviews_a_kyc() {
+    if let Some(db) = Db::postgres().await {
+        the_operator_reviews_a_kyc(db).await;
+    }
+}

@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -79,7 +79,10 @@ struct VerifyPage {
 
 #[derive(Template)]
 #[template(path = "frozen.html")]
-struct FrozenPage {}
+struct FrozenPage {
+    /// The frozen merchant's id, for the operator; only a merchant that is frozen is named.
+    merchant_id: Option<String>,
+}
 
 #[derive(Debug, Deserialize)]
 pub struct SignUpForm {
@@ -449,8 +452,8 @@ pub async fn login_submit(
                 FormErrors::form(WRONG_CREDENTIALS),
             ));
         }
-        Err(AppError::AccountFrozen) => {
-            return Ok(Redirect::to("/dashboard/frozen").into_response())
+        Err(AppError::AccountFrozen(id)) => {
+            return Ok(Redirect::to(&frozen_path(&id)).into_response())
         }
         Err(e) => return Err(e.into()),
     };
@@ -538,8 +541,8 @@ async fn verify_submit(
             return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, e.into()));
         }
         Err(AppError::Conflict(m)) => return Ok(page(StatusCode::CONFLICT, FormErrors::form(m))),
-        Err(AppError::AccountFrozen) => {
-            return Ok(Redirect::to("/dashboard/frozen").into_response())
+        Err(AppError::AccountFrozen(id)) => {
+            return Ok(Redirect::to(&frozen_path(&id)).into_response())
         }
         Err(e) => return Err(e.into()),
     };
@@ -696,8 +699,37 @@ pub async fn logout(State(state): State<AppState>, user: AnyMember) -> Result<Re
     Ok(res)
 }
 
-pub async fn frozen() -> Response {
-    render_with(StatusCode::OK, &FrozenPage {})
+/// Where a frozen merchant's members land: the page names the merchant for the operator.
+pub fn frozen_path(merchant_id: &punchcard_domain::MerchantId) -> String {
+    format!("/dashboard/frozen?merchant={merchant_id}")
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct FrozenQuery {
+    #[serde(default)]
+    merchant: Option<String>,
+}
+
+pub async fn frozen(
+    State(state): State<AppState>,
+    Query(query): Query<FrozenQuery>,
+) -> Result<Response, PageError> {
+    // A link can carry any id: name it only if it is a merchant that is frozen now.
+    let merchant_id = match query
+        .merchant
+        .as_deref()
+        .and_then(|m| m.trim().parse::<punchcard_domain::MerchantId>().ok())
+    {
+        Some(id) => match state.app.merchant(&id).await {
+            Ok(m) if m.status == punchcard_domain::accounts::MerchantStatus::Frozen => {
+                Some(m.id.to_string())
+            }
+            Ok(_) | Err(AppError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    Ok(render_with(StatusCode::OK, &FrozenPage { merchant_id }))
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ pub enum Nav {
     Vaults,
     VoucherCampaigns,
     Swaps,
+    Currencies,
+    Uploads,
     ApiKeys,
     Webhooks,
     AllowedIps,
@@ -228,6 +230,8 @@ impl Chrome {
             ),
             (Nav::Vaults, "Vaults", "/dashboard/vaults", true),
             (Nav::Swaps, "Swaps", "/dashboard/swaps", true),
+            (Nav::Currencies, "Currencies", "/dashboard/currencies", true),
+            (Nav::Uploads, "Uploads", "/dashboard/uploads", true),
             (Nav::ApiKeys, "API keys", "/dashboard/api-keys", true),
             (Nav::Webhooks, "Webhooks", "/dashboard/webhooks", true),
             (
@@ -502,7 +506,9 @@ impl IntoResponse for PageError {
                 )
             }
             AppError::Unauthorized => Redirect::to("/dashboard/login").into_response(),
-            AppError::AccountFrozen => Redirect::to("/dashboard/frozen").into_response(),
+            AppError::AccountFrozen(id) => {
+                Redirect::to(&super::auth::frozen_path(id)).into_response()
+            }
             AppError::NotFound(what) => error_page(
                 StatusCode::NOT_FOUND,
                 "Not found",

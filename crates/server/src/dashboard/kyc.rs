@@ -16,6 +16,7 @@ use punchcard_domain::UploadId;
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
 use super::kit::{back_to, path_id, short_time, MultipartFields, Unreadable};
 use super::session::SignedIn;
+use crate::mail::Mail;
 use crate::state::AppState;
 
 /// The multipart body limit of the upload form: the file cap plus room for the other parts,
@@ -439,10 +440,13 @@ pub async fn delete(
 
 pub async fn submit(State(state): State<AppState>, user: SignedIn) -> Result<Response, PageError> {
     match state.app.submit_kyc(&user.merchant.id).await {
-        Ok(_) => Ok(back_to_profile(
-            &state,
-            Flash::success("KYC submitted. We will review it and notify you here."),
-        )),
+        Ok(merchant) => {
+            tell_operator(&state, &merchant).await;
+            Ok(back_to_profile(
+                &state,
+                Flash::success("KYC submitted. We will review it and notify you here."),
+            ))
+        }
         Err(e) => match FormErrors::invalid_fields(e) {
             Ok((status, errors)) => {
                 let o = state.app.kyc_overview(&user.merchant.id).await?;
@@ -454,6 +458,41 @@ pub async fn submit(State(state): State<AppState>, user: SignedIn) -> Result<Res
             }
             Err(PageError(e)) => Ok(back_to_profile(&state, Flash::refusal(e)?)),
         },
+    }
+}
+
+/// Mails the operator (when `PUNCHCARD_OPERATOR_EMAIL` is set) that a KYC awaits review.
+/// The submission stands whatever happens to the mail; a failure is logged.
+async fn tell_operator(state: &AppState, merchant: &punchcard_store::accounts::MerchantRow) {
+    let Some(to) = state
+        .config
+        .operator_email
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
+        return;
+    };
+    let documents = match state.app.kyc_overview(&merchant.id).await {
+        Ok(o) => o.documents.len(),
+        Err(e) => {
+            tracing::error!(error = %e, merchant_id = %merchant.id, "cannot read the submitted KYC");
+            return;
+        }
+    };
+    match Mail::kyc_submitted(
+        to,
+        &merchant.name,
+        merchant.id.as_str(),
+        documents,
+        &state.base_url,
+    ) {
+        Ok(mail) => {
+            if let Err(e) = state.mailer.send(&mail).await {
+                tracing::error!(error = %e, merchant_id = %merchant.id, "cannot mail the operator about a KYC");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot build the KYC mail"),
     }
 }
 

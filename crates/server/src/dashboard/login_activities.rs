@@ -65,7 +65,7 @@ pub async fn report(
         .app
         .report_login_activity(&user.merchant.id, &id)
         .await?;
-    let mut res = Redirect::to("/dashboard/frozen").into_response();
+    let mut res = Redirect::to(&super::auth::frozen_path(&user.merchant.id)).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
         cookies::clear(cookies::SESSION, "/", secure_cookies(&state)),

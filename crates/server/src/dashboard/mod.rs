@@ -42,6 +42,7 @@ pub mod counter;
 pub mod coupon_codes;
 pub mod coupons;
 pub mod csrf;
+pub mod currencies;
 pub mod deals;
 pub mod exports;
 pub mod kind;
@@ -58,6 +59,7 @@ pub mod passwords;
 pub mod session;
 pub mod stores;
 pub mod swaps;
+pub mod uploads;
 pub mod vaults;
 pub mod vouchers;
 pub mod wallets;
@@ -111,6 +113,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(allowed_ips::routes())
         .merge(vaults::routes())
         .merge(swaps::routes())
+        .merge(currencies::routes())
+        .merge(uploads::routes())
         .merge(vouchers::routes())
         .merge(coupon_codes::routes())
         .merge(coupons::routes())

@@ -10,7 +10,9 @@ use axum::{Form, Router};
 use punchcard_app::swaps::{NewContract, SwapView};
 use punchcard_app::AppError;
 use punchcard_domain::swaps::ContractStatus;
+use punchcard_store::leads::LeadLabel;
 use punchcard_store::swaps::ContractRow;
+use std::collections::HashMap;
 
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
 use super::kit::{back_to, short_time, Currencies, CurrencyOption};
@@ -46,17 +48,23 @@ pub struct ContractLine {
 }
 
 impl ContractLine {
-    fn of(c: &ContractRow, user: &ActiveMerchant, currencies: &Currencies) -> Self {
+    fn of(
+        c: &ContractRow,
+        user: &ActiveMerchant,
+        currencies: &Currencies,
+        codes: &HashMap<String, String>,
+    ) -> Self {
         let mine = c.merchant_id == user.merchant.id;
+        let code = |id: &str| codes.get(id).cloned().unwrap_or_else(|| id.to_string());
         let (own, theirs) = if mine {
             (
                 currencies.code(c.currency_id.as_str()),
-                c.partner_currency_id.to_string(),
+                code(c.partner_currency_id.as_str()),
             )
         } else {
             (
                 currencies.code(c.partner_currency_id.as_str()),
-                c.currency_id.to_string(),
+                code(c.currency_id.as_str()),
             )
         };
         let terms = if mine {
@@ -92,21 +100,58 @@ impl ContractLine {
     }
 }
 
+/// A lead of a swap: one's own is named; the partner's lead is none of one's business.
+pub struct LeadCell {
+    /// Empty for the partner's lead.
+    pub lead_id: String,
+    pub customer_id: String,
+    pub lead_name: String,
+}
+
+impl LeadCell {
+    fn of(
+        merchant: &punchcard_domain::MerchantId,
+        lead: &punchcard_domain::LeadId,
+        user: &ActiveMerchant,
+        labels: &HashMap<String, LeadLabel>,
+    ) -> Self {
+        if *merchant != user.merchant.id {
+            return Self {
+                lead_id: String::new(),
+                customer_id: String::new(),
+                lead_name: String::new(),
+            };
+        }
+        let label = labels.get(lead.as_str());
+        Self {
+            lead_id: lead.to_string(),
+            customer_id: label
+                .map(|l| l.customer_id.clone())
+                .unwrap_or_else(|| lead.to_string()),
+            lead_name: label.and_then(|l| l.name.clone()).unwrap_or_default(),
+        }
+    }
+
+    pub fn is_partner(&self) -> bool {
+        self.lead_id.is_empty()
+    }
+}
+
 /// One swap as the list shows it.
 pub struct SwapLine {
     pub id: String,
     pub when: String,
     /// `Sent`, `Received` or `Between your leads`.
     pub direction: &'static str,
-    pub from_lead: String,
-    pub to_lead: String,
+    pub from_lead: LeadCell,
+    pub to_lead: LeadCell,
     pub amount_out: i64,
     pub amount_in: i64,
     pub contract: String,
 }
 
 impl SwapLine {
-    fn of(v: &SwapView, user: &ActiveMerchant) -> Self {
+    fn of(v: &SwapView, user: &ActiveMerchant, labels: &HashMap<String, LeadLabel>) -> Self {
         let s = &v.swap;
         let direction = match (
             s.merchant_id == user.merchant.id,
@@ -120,8 +165,8 @@ impl SwapLine {
             id: s.id.to_string(),
             when: short_time(s.created_at),
             direction,
-            from_lead: s.from_lead_id.to_string(),
-            to_lead: s.to_lead_id.to_string(),
+            from_lead: LeadCell::of(&s.merchant_id, &s.from_lead_id, user, labels),
+            to_lead: LeadCell::of(&s.to_merchant_id, &s.to_lead_id, user, labels),
             amount_out: s.amount_out,
             amount_in: s.amount_in,
             contract: s
@@ -166,19 +211,31 @@ async fn list_page(
 ) -> Result<ListPage, PageError> {
     let scope = user.scope();
     let currencies = Currencies::load(state, &user.merchant.id).await?;
-    let contracts = state
+    let contracts = state.app.list_contracts(&scope, None, 500).await?;
+    let codes = state
         .app
-        .list_contracts(&scope, None, 500)
-        .await?
+        .contract_currency_codes(&scope, &contracts)
+        .await?;
+    let contracts = contracts
         .iter()
-        .map(|c| ContractLine::of(c, user, &currencies))
+        .map(|c| ContractLine::of(c, user, &currencies, &codes))
         .collect();
-    let swaps = state
-        .app
-        .list_swaps(&scope, None, 100, true)
-        .await?
+    let swaps = state.app.list_swaps(&scope, None, 100, true).await?;
+    let own_leads: Vec<&str> = swaps
         .iter()
-        .map(|s| SwapLine::of(s, user))
+        .flat_map(|v| {
+            let s = &v.swap;
+            [
+                (s.merchant_id == user.merchant.id).then_some(s.from_lead_id.as_str()),
+                (s.to_merchant_id == user.merchant.id).then_some(s.to_lead_id.as_str()),
+            ]
+        })
+        .flatten()
+        .collect();
+    let labels = state.app.lead_labels(&scope, &own_leads).await?;
+    let swaps = swaps
+        .iter()
+        .map(|s| SwapLine::of(s, user, &labels))
         .collect();
     Ok(ListPage {
         chrome: Chrome::new(user, Nav::Swaps),

@@ -9,7 +9,9 @@ use axum::Router;
 use punchcard_app::ledger::Scope;
 use punchcard_domain::ledger::TransactionKind;
 use punchcard_store::leads::LeadFilter;
-use punchcard_store::wallets::{TransactionFilter, TransactionRow, WalletRow};
+use punchcard_store::wallets::{
+    LeadLabel, TransactionFilter, TransactionRow, TransactionWithLead, WalletRow,
+};
 
 use super::chrome::{render, Chrome, Nav, PageError};
 use super::kit::{after_of, non_empty, short_time, Currencies, CurrencyOption, Pager};
@@ -29,6 +31,9 @@ pub const PAGE_SIZE: i64 = 50;
 pub struct WalletLine {
     pub id: String,
     pub lead_id: String,
+    /// The lead's customer id and name, where the table names the lead.
+    pub customer_id: String,
+    pub lead_name: String,
     pub currency: String,
     pub balance: i64,
     pub created: String,
@@ -40,11 +45,20 @@ impl WalletLine {
         Self {
             id: w.id.to_string(),
             lead_id: w.lead_id.to_string(),
+            customer_id: String::new(),
+            lead_name: String::new(),
             currency: currencies.code(w.currency_id.as_str()),
             balance: w.balance,
             created: short_time(w.created_at),
             updated: short_time(w.updated_at),
         }
+    }
+
+    /// The line naming its lead.
+    pub fn with_lead(mut self, lead: &LeadLabel) -> Self {
+        self.customer_id = lead.customer_id.clone();
+        self.lead_name = lead.name.clone().unwrap_or_default();
+        self
     }
 }
 
@@ -62,6 +76,9 @@ pub struct TransactionLine {
     pub currency: String,
     pub wallet_id: String,
     pub lead_id: String,
+    /// The lead's customer id and name, where the table names the lead.
+    pub customer_id: String,
+    pub lead_name: String,
     pub hash: String,
     pub description: String,
 }
@@ -85,6 +102,8 @@ impl TransactionLine {
             currency: wallet_currency,
             wallet_id: t.wallet_id.to_string(),
             lead_id: t.lead_id.to_string(),
+            customer_id: String::new(),
+            lead_name: String::new(),
             hash: t.hash.clone(),
             description: t.description.clone().unwrap_or_default(),
         }
@@ -102,29 +121,14 @@ pub fn kind_label(kind: TransactionKind) -> &'static str {
     }
 }
 
-/// Transactions with their wallet's currency code (wallets looked up once each).
-pub async fn transaction_lines(
-    state: &AppState,
-    scope: &Scope,
-    currencies: &Currencies,
-    rows: &[TransactionRow],
-) -> Result<Vec<TransactionLine>, PageError> {
-    let mut codes: Vec<(String, String)> = Vec::new();
-    let mut lines = Vec::with_capacity(rows.len());
-    for t in rows {
-        let wallet_id = t.wallet_id.as_str();
-        let code = match codes.iter().find(|(w, _)| w == wallet_id) {
-            Some((_, c)) => c.clone(),
-            None => {
-                let wallet = state.app.wallet(scope, wallet_id).await?;
-                let c = currencies.code(wallet.currency_id.as_str());
-                codes.push((wallet_id.to_string(), c.clone()));
-                c
-            }
-        };
-        lines.push(TransactionLine::of(t, code));
+impl TransactionLine {
+    /// A line of the ledger table, with its wallet's currency and its lead, from one joined row.
+    pub fn of_joined(t: &TransactionWithLead, currencies: &Currencies) -> Self {
+        let mut line = Self::of(&t.transaction, currencies.code(t.currency_id.as_str()));
+        line.customer_id = t.lead.customer_id.clone();
+        line.lead_name = t.lead.name.clone().unwrap_or_default();
+        line
     }
-    Ok(lines)
 }
 
 /// The lead a filter names, by customer id or by lead id (`None`: no lead filter). A name
@@ -188,7 +192,7 @@ pub async fn list_wallets(
     let after = after_of(&search.cursor);
     let mut rows = state
         .app
-        .list_wallets(
+        .list_wallets_with_leads(
             &scope,
             lead.as_deref(),
             currency,
@@ -200,7 +204,7 @@ pub async fn list_wallets(
         &mut rows,
         PAGE_SIZE,
         after.is_some(),
-        |w| w.id.to_string(),
+        |w| w.wallet.id.to_string(),
         "/dashboard/wallets",
         &[("lead", &search.lead), ("currency_id", &search.currency_id)],
     );
@@ -208,7 +212,7 @@ pub async fn list_wallets(
         chrome: Chrome::new(&user, Nav::Wallets),
         wallets: rows
             .iter()
-            .map(|w| WalletLine::of(w, &currencies))
+            .map(|w| WalletLine::of(&w.wallet, &currencies).with_lead(&w.lead))
             .collect(),
         filtered: lead.is_some() || currency.is_some(),
         currencies: currencies.0.iter().map(CurrencyOption::of).collect(),
@@ -260,13 +264,13 @@ pub async fn list_transactions(
     let after = after_of(&search.cursor);
     let mut rows = state
         .app
-        .list_transactions(&scope, &filter, after.as_deref(), PAGE_SIZE + 1, true)
+        .list_transactions_with_leads(&scope, &filter, after.as_deref(), PAGE_SIZE + 1, true)
         .await?;
     let pager = Pager::cut(
         &mut rows,
         PAGE_SIZE,
         after.is_some(),
-        |t| t.id.to_string(),
+        |t| t.transaction.id.to_string(),
         "/dashboard/wallet-transactions",
         &[
             ("kind", &search.kind),
@@ -276,7 +280,10 @@ pub async fn list_transactions(
     );
     Ok(render(&TransactionsPage {
         chrome: Chrome::new(&user, Nav::WalletTransactions),
-        transactions: transaction_lines(&state, &scope, &currencies, &rows).await?,
+        transactions: rows
+            .iter()
+            .map(|t| TransactionLine::of_joined(t, &currencies))
+            .collect(),
         show_lead: true,
         filtered: filter.wallet_id.is_some() || filter.lead_id.is_some() || filter.kind.is_some(),
         kinds: TransactionKind::ALL

@@ -420,6 +420,8 @@ async fn a_merchant_walks_the_dashboard(t: TestApp) {
     b.click("Continue").await;
     b.wait_path("/dashboard/frozen").await;
     b.wait_text("frozen").await;
+    // The page names the merchant id the operator will ask for.
+    b.wait_text("punchcard admin merchant unfreeze mer_").await;
 
     // And the merchant's API key is refused.
     t.api(&key)

@@ -369,13 +369,23 @@ async fn reporting_a_login_freezes_the_merchant(app: TestApp) {
     let action = html[start..].split('"').next().unwrap().to_string();
     let res = post(&app, &first, &action, &[("_csrf", &csrf)]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&res), "/dashboard/frozen");
-    let page = get(&app, &first, "/dashboard/frozen")
+    let frozen = format!("/dashboard/frozen?merchant={merchant}");
+    assert_eq!(location(&res), frozen);
+    let page = get(&app, &first, &frozen).await.text().await.unwrap();
+    // The page names the merchant id the operator asks for.
+    assert!(page.contains(&format!("punchcard admin merchant unfreeze {merchant}")));
+    assert!(page.contains(&format!(
+        "<code id=\"frozen-merchant-id\">{merchant}</code>"
+    )));
+    // A link naming another merchant that is not frozen shows no id.
+    let other = operator_merchant(&app, &unique_email("other")).await;
+    let page = get(&app, &first, &format!("/dashboard/frozen?merchant={other}"))
         .await
         .text()
         .await
         .unwrap();
-    assert!(page.contains("punchcard admin merchant unfreeze"));
+    assert!(!page.contains(other.as_str()));
+    assert!(page.contains("punchcard admin merchant unfreeze MERCHANT_ID"));
 
     // Every session ended, the API refuses the keys, and signing in leads to the frozen page.
     for client in [&first, &second] {
@@ -394,7 +404,7 @@ async fn reporting_a_login_freezes_the_merchant(app: TestApp) {
         &[("_csrf", &csrf), ("email", &email), ("password", PASSWORD)],
     )
     .await;
-    assert_eq!(location(&res), "/dashboard/frozen");
+    assert_eq!(location(&res), frozen);
 
     // Unfreezing does not revive the old sessions.
     app.app.unfreeze_merchant(&merchant).await.unwrap();

@@ -34,7 +34,12 @@ impl Member {
     /// Signs in through the use cases (the code comes from the challenge, not the mail) and
     /// reads the session's anti-forgery token off a page.
     pub async fn sign_in(t: &TestApp, email: &str) -> Member {
-        let challenge = t.app.start_sign_in(email, PASSWORD).await.unwrap();
+        Self::sign_in_with(t, email, PASSWORD).await
+    }
+
+    /// [`Member::sign_in`] with a password of one's own.
+    pub async fn sign_in_with(t: &TestApp, email: &str, password: &str) -> Member {
+        let challenge = t.app.start_sign_in(email, password).await.unwrap();
         let signed = t
             .app
             .complete_sign_in(
