@@ -2,6 +2,7 @@
 //! through the store.
 
 pub mod accounts;
+pub mod activity;
 pub mod allowed_ips;
 pub mod api_keys;
 pub mod callbacks;
@@ -71,6 +72,8 @@ pub struct App {
     unrecorded: std::sync::Arc<campaigns::Unrecorded>,
     /// The keys that sign QR tokens, as last read.
     key_ring: std::sync::Arc<tokens::KeyRing>,
+    /// What was rewarded, redeemed and awarded since start (for metrics).
+    activity: std::sync::Arc<activity::Activity>,
 }
 
 impl App {
@@ -91,6 +94,12 @@ impl App {
             ledger_writer,
             unrecorded: Default::default(),
             key_ring: Default::default(),
+            activity: Default::default(),
         }
+    }
+
+    /// What was rewarded, redeemed and awarded since this process started.
+    pub fn activity(&self) -> &activity::Activity {
+        &self.activity
     }
 }

@@ -333,11 +333,13 @@ fn split_summary(summary: &str) -> (String, Option<String>) {
             '`' => code = !code,
             '(' | '[' if !code => depth += 1,
             ')' | ']' if !code => depth -= 1,
-            '.' | ':' | ';' if !code && depth == 0 => {
-                if chars.get(n + 1).is_some_and(|&(_, next)| next == ' ') {
-                    cut = Some(i);
-                    break;
-                }
+            '.' | ':' | ';'
+                if !code
+                    && depth == 0
+                    && chars.get(n + 1).is_some_and(|&(_, next)| next == ' ') =>
+            {
+                cut = Some(i);
+                break;
             }
             _ => {}
         }

@@ -32,6 +32,7 @@ mod ledger_writer;
 mod member_page;
 mod members;
 mod openapi;
+mod operations;
 mod passwords;
 mod schema;
 mod stats;
