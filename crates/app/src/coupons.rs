@@ -496,6 +496,11 @@ impl App {
         {
             return replay_or_mismatch(done, &fp);
         }
+        let spent = if ready.wallet.is_some() {
+            ready.points
+        } else {
+            0
+        };
         let result = async {
             let id = CouponId::new();
             let mut paid = None;
@@ -537,6 +542,7 @@ impl App {
         .await;
         match result {
             Ok(coupon) => {
+                self.activity.points_moved(-spent, true);
                 tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon issued");
                 Ok(Issued {
                     coupon,

@@ -563,10 +563,14 @@ impl App {
         let fence = punchcard_store::idempotency::FENCE
             .try_with(Clone::clone)
             .ok();
-        match &self.ledger_writer {
+        let posted = match &self.ledger_writer {
             Some(w) => w.submit(&self.db, scope.clone(), ready, fence).await,
             None => writer::apply_alone(&self.db, &self.outbox, scope, ready, fence.as_ref()).await,
+        }?;
+        if !posted.replayed && posted.transaction.kind == TransactionKind::Reward {
+            self.activity.points_moved(posted.transaction.amount, false);
         }
+        Ok(posted)
     }
 
     /// What this server's ledger writer has done since it started, if it runs.

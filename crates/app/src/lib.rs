@@ -2,6 +2,7 @@
 //! through the store.
 
 pub mod accounts;
+pub mod activity;
 pub mod allowed_ips;
 pub mod api_keys;
 pub mod callbacks;
@@ -94,6 +95,8 @@ pub struct App {
     outbox: std::sync::Arc<webhooks::Outbox>,
     /// Webhook deliveries attempted by this server, by outcome.
     pub delivery_outcomes: std::sync::Arc<webhooks::DeliveryOutcomes>,
+    /// What was rewarded, redeemed and awarded since start (for metrics).
+    activity: std::sync::Arc<activity::Activity>,
 }
 
 impl App {
@@ -117,6 +120,12 @@ impl App {
             key_ring: Default::default(),
             outbox,
             delivery_outcomes: Default::default(),
+            activity: Default::default(),
         }
+    }
+
+    /// What was rewarded, redeemed and awarded since this process started.
+    pub fn activity(&self) -> &activity::Activity {
+        &self.activity
     }
 }

@@ -7,12 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use punchcard_server::{Config, Server};
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(
     name = "punchcard",
-    version,
+    version = punchcard_server::build_info::LONG_VERSION,
     about = "Punchcard: a self-hosted loyalty and rewards platform"
 )]
 struct Cli {
@@ -56,28 +55,13 @@ pub struct DbArgs {
 }
 
 fn init_logs(json: bool) {
-    let filter = EnvFilter::try_from_env("PUNCHCARD_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    punchcard_server::logs::init(json, "info,sqlx=warn,tower_http=info");
 }
 
 /// Warnings only unless `PUNCHCARD_LOG` asks for more: per-request logs would measure the
 /// terminal, not the server.
 fn init_quiet_logs() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("PUNCHCARD_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    punchcard_server::logs::init(punchcard_server::logs::json_from_env(), "warn");
 }
 
 fn main() -> ExitCode {
@@ -96,14 +80,14 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Migrate(args) => {
-                init_logs(false);
+                init_logs(punchcard_server::logs::json_from_env());
                 let db = punchcard_store::Db::connect(&args.database_url).await?;
                 db.migrate().await?;
                 println!("{}", serde_json::json!({"migrated": true}));
                 Ok(())
             }
             Command::Admin(args) => {
-                init_logs(false);
+                init_logs(punchcard_server::logs::json_from_env());
                 admin::run(args).await
             }
             Command::Bench(args) => {

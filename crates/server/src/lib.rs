@@ -1,11 +1,13 @@
 //! The HTTP server: the JSON API, health and metrics endpoints (and the dashboard).
 
 pub mod api;
+pub mod build_info;
 pub mod client_ip;
 pub mod config;
 pub mod dashboard;
 pub mod exports;
 pub mod health;
+pub mod logs;
 pub mod mail;
 pub mod member;
 pub mod metrics;
@@ -33,7 +35,7 @@ use punchcard_store::Db;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 pub use config::Config;
 use state::AppState;
@@ -95,11 +97,12 @@ impl Server {
                 .as_bytes(),
         );
         let allowed_ips = api::allowed_ips::AllowedIpCache::new(&app.db);
+        let metrics = metrics::Metrics::new(&app);
         let state = AppState {
             app,
             base_url: config.base_url(bound).into(),
             config: Arc::new(config),
-            metrics: metrics::Metrics::new(),
+            metrics,
             storage,
             allowed_ips,
             mailer,
@@ -241,7 +244,14 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                // The status and a numeric latency, so JSON logs can be queried by either.
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = latency.as_secs_f64() * 1000.0,
+                        "finished processing request"
+                    )
+                })
                 .make_span_with(|req: &Request| {
                     let request_id = req
                         .headers()

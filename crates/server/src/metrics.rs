@@ -1,5 +1,7 @@
-//! Prometheus metrics: request counts and latency by route (never by tenant), failures
-//! of the rate limiter's counter store and webhook deliveries by outcome.
+//! Prometheus metrics: request counts and latency by route (never by tenant), failures of the
+//! rate limiter's counter store, what the business did (rewards, redemptions, voucher awards,
+//! webhook deliveries by outcome), the database pools, the build and the process (memory, CPU
+//! time, open files).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,12 +10,16 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Registry, Unit};
+use punchcard_app::App;
 
 use crate::state::AppState;
 
@@ -51,8 +57,21 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Arc<Self> {
-        let mut registry = Registry::with_prefix("punchcard");
+    /// The registry of a server running `app`.
+    pub fn new(app: &App) -> Arc<Self> {
+        let mut root = Registry::default();
+        // `process_…`, the names every Prometheus client library gives these.
+        root.register_collector(Box::new(ProcessCollector));
+        let registry = root.sub_registry_with_prefix("punchcard");
+        registry.register(
+            "build",
+            "The version and git commit of the running binary",
+            Info::new(vec![
+                ("version", crate::build_info::VERSION),
+                ("commit", crate::build_info::COMMIT),
+            ]),
+        );
+        registry.register_collector(Box::new(AppCollector(app.clone())));
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<LatencyLabels, Histogram>::new_with_constructor(|| {
             Histogram::new([
@@ -82,7 +101,7 @@ impl Metrics {
             webhook_deliveries.clone(),
         );
         Arc::new(Self {
-            registry,
+            registry: root,
             requests,
             latency,
             rate_limit_backend_errors,
@@ -160,4 +179,151 @@ pub async fn serve_metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    pool: String,
+}
+
+/// What the application did since start and its database pools, read on each scrape.
+struct AppCollector(App);
+
+impl std::fmt::Debug for AppCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppCollector")
+    }
+}
+
+fn encode_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    value: i64,
+) -> Result<(), std::fmt::Error> {
+    let gauge = ConstGauge::new(value);
+    let metric = encoder.encode_descriptor(name, help, unit, gauge.metric_type())?;
+    gauge.encode(metric)
+}
+
+impl Collector for AppCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let activity = self.0.activity();
+        for (name, help, value) in [
+            (
+                "rewards",
+                "Reward wallet transactions written (API, dashboard and campaigns) since start.",
+                activity.rewards(),
+            ),
+            (
+                "redemptions",
+                "Redemptions written (coupons paid with points, redeem rules) since start.",
+                activity.redemptions(),
+            ),
+            (
+                "voucher_awards",
+                "Vouchers awarded by voucher campaigns since start.",
+                activity.voucher_awards(),
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
+            counter.encode(metric)?;
+        }
+        let pools = self.0.db.pool_stats();
+        type Read = fn(&punchcard_store::PoolStats) -> i64;
+        let gauges: [(&str, &str, Read); 3] = [
+            (
+                "db_pool_connections",
+                "Open database connections, idle or in use, by pool.",
+                |p| i64::from(p.size),
+            ),
+            (
+                "db_pool_idle_connections",
+                "Idle database connections, by pool.",
+                |p| i64::try_from(p.idle).unwrap_or(i64::MAX),
+            ),
+            (
+                "db_pool_max_connections",
+                "The most connections a pool opens.",
+                |p| i64::from(p.max),
+            ),
+        ];
+        for (name, help, read) in gauges {
+            let mut family = encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                prometheus_client::metrics::MetricType::Gauge,
+            )?;
+            for pool in &pools {
+                let labels = PoolLabels {
+                    pool: pool.pool.to_string(),
+                };
+                ConstGauge::new(read(pool)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The process's resident memory, CPU time and open files, from /proc (Linux only; elsewhere
+/// nothing).
+#[derive(Debug)]
+struct ProcessCollector;
+
+impl Collector for ProcessCollector {
+    #[cfg(target_os = "linux")]
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use procfs::WithCurrentSystemInfo;
+        let Ok(me) = procfs::process::Process::myself() else {
+            return Ok(());
+        };
+        if let Ok(stat) = me.stat() {
+            let ticks = procfs::ticks_per_second().max(1) as f64;
+            let cpu = ConstCounter::new((stat.utime + stat.stime) as f64 / ticks);
+            let metric = encoder.encode_descriptor(
+                "process_cpu",
+                "User and system CPU time spent.",
+                Some(&Unit::Seconds),
+                cpu.metric_type(),
+            )?;
+            cpu.encode(metric)?;
+            let rss = i64::try_from(stat.rss_bytes().get()).unwrap_or(i64::MAX);
+            encode_gauge(
+                &mut encoder,
+                "process_resident_memory",
+                "Resident memory size.",
+                Some(&Unit::Bytes),
+                rss,
+            )?;
+        }
+        if let Ok(fds) = me.fd_count() {
+            encode_gauge(
+                &mut encoder,
+                "process_open_fds",
+                "Open file descriptors.",
+                None,
+                i64::try_from(fds).unwrap_or(i64::MAX),
+            )?;
+        }
+        if let Ok(limits) = me.limits() {
+            if let procfs::process::LimitValue::Value(max) = limits.max_open_files.soft_limit {
+                encode_gauge(
+                    &mut encoder,
+                    "process_max_fds",
+                    "The most file descriptors the process may open.",
+                    None,
+                    i64::try_from(max).unwrap_or(i64::MAX),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn encode(&self, _encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        Ok(())
+    }
 }

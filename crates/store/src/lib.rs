@@ -195,6 +195,16 @@ pub enum Backend {
     Postgres,
 }
 
+/// What a connection pool holds right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolStats {
+    pub pool: &'static str,
+    /// Open connections, idle or in use.
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
 /// The database: a pool plus which engine is behind it.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -308,6 +318,34 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The connection pools and how many connections each holds: `main`, and on PostgreSQL
+    /// `ledger` (the ledger writer's).
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        let mut stats = vec![match &self.pool {
+            Pool::Sqlite(p) => PoolStats {
+                pool: "main",
+                size: p.size(),
+                idle: p.num_idle(),
+                max: p.options().get_max_connections(),
+            },
+            Pool::Postgres(p) => PoolStats {
+                pool: "main",
+                size: p.size(),
+                idle: p.num_idle(),
+                max: p.options().get_max_connections(),
+            },
+        }];
+        if let Some(p) = &self.ledger {
+            stats.push(PoolStats {
+                pool: "ledger",
+                size: p.size(),
+                idle: p.num_idle(),
+                max: p.options().get_max_connections(),
+            });
+        }
+        stats
     }
 
     /// Applies pending migrations for this backend.

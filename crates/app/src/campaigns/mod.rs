@@ -941,7 +941,13 @@ impl App {
             Err(e) => Err(e),
         };
         match written {
-            Ok(()) => Ok(Finished::Done(interaction)),
+            Ok(()) => {
+                // A campaign's points: a reward when credited, a redemption when debited
+                // (a redeem rule).
+                self.activity
+                    .points_moved(interaction.points, interaction.points < 0);
+                Ok(Finished::Done(interaction))
+            }
             Err(e) => {
                 let e = AppError::from(e);
                 if let (AppError::IdempotencyMismatch(_), Some(hash)) = (&e, &interaction.hash) {

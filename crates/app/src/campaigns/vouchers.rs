@@ -843,6 +843,7 @@ impl App {
         .await?;
         match self.finish(tx, scope, interaction).await? {
             Finished::Done(interaction) => {
+                self.activity.voucher_awarded();
                 tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %campaign.id, interaction_id = %interaction.id, "voucher awarded");
                 Ok(Awarded {
                     interaction,

@@ -41,7 +41,7 @@ pub fn announced_addr(child: &mut Child) -> String {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if let Some(addr) = v["fields"]["addr"].as_str() {
+                if let Some(addr) = v["addr"].as_str() {
                     let _ = tx.send(addr.to_string());
                 }
             }

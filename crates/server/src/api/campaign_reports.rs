@@ -100,6 +100,7 @@ impl From<VoucherStock> for Available {
 
 /// The interactions that got one kind of answer.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ReportResponse)]
 pub struct Response {
     /// `awarded`, `out_of_vouchers`, `error` or `exception`.
     #[schema(example = "error")]

@@ -297,6 +297,7 @@ pub async fn bulk_upload(
     Ok((StatusCode::CREATED, Json(Imported { imported })))
 }
 
+/// Lists coupon codes, by deal or vault, kind and status.
 #[utoipa::path(get, path = "/api/v1/coupon_codes", tag = "coupon codes",
     params(PageParams, CodeListParams),
     security(("basic" = [])),
@@ -500,6 +501,7 @@ pub async fn create_coupon(
     Ok(res)
 }
 
+/// Lists the coupons issued to leads.
 #[utoipa::path(get, path = "/api/v1/coupons", tag = "coupons",
     params(PageParams, CouponListParams),
     security(("basic" = [])),
@@ -552,6 +554,7 @@ pub async fn list_coupons(
     }))
 }
 
+/// Reads a coupon.
 #[utoipa::path(get, path = "/api/v1/coupons/{id}", tag = "coupons",
     params(("id" = String, Path, description = "coupon id")),
     security(("basic" = [])),
@@ -625,6 +628,7 @@ pub struct UseByCode {
     pub customer_id: String,
 }
 
+/// Marks a lead's coupon used, found by its code and the customer id.
 #[utoipa::path(post, path = "/api/v1/coupons/use_by_code", tag = "coupons",
     request_body = UseByCode,
     security(("basic" = [])),

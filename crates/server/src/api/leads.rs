@@ -234,6 +234,7 @@ pub async fn list_leads(
     }))
 }
 
+/// Reads a lead.
 #[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads",
     params(("id" = String, Path, description = "lead id")),
     security(("basic" = [])),
@@ -255,6 +256,7 @@ pub async fn get_lead(
     ))
 }
 
+/// Changes a lead's details.
 #[utoipa::path(patch, path = "/api/v1/leads/{id}", tag = "leads",
     params(("id" = String, Path, description = "lead id")),
     request_body = UpdateLead,

@@ -19,6 +19,7 @@ pub mod offers;
 pub mod pagination;
 pub mod quota;
 pub mod rate_limit;
+pub mod schema_details;
 pub mod shared_answers;
 pub mod stats;
 pub mod stores;
@@ -40,6 +41,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use id_shapes::IdShapes;
+use schema_details::SchemaDetails;
 use shared_answers::SharedAnswers;
 use webhooks::WebhookEvents;
 
@@ -60,8 +62,9 @@ Every authenticated answer carries `RateLimit-Limit`, `RateLimit-Remaining` and 
 (per merchant and environment: 100 calls a minute in dev, the plan's rate in prod); past the \
 limit the API answers 429 `rate_limited` with `Retry-After`. While the rate limiter's store is \
 unreachable, calls are served without a limit and without these headers.",
-        license(name = "AGPL-3.0-or-later")
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
     ),
+    servers((url = "/", description = "the server that serves this document")),
     paths(
         crate::health::healthz,
         crate::health::readyz,
@@ -186,8 +189,9 @@ unreachable, calls are served without a limit and without these headers.",
         campaigns::TriggerResult,
         award::Award,
         swaps::Swap,
+        schema_details::CallbackAction
     )),
-    modifiers(&BasicAuth, &SharedAnswers, &IdShapes, &WebhookEvents),
+    modifiers(&BasicAuth, &SharedAnswers, &IdShapes, &WebhookEvents, &SchemaDetails),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "currencies", description = "The merchant's currencies"),

@@ -15,7 +15,8 @@ pub const MAX_LIMIT: i64 = 500;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// How many items to return (1-500, default 50).
-    #[param(pattern = "^[1-9][0-9]{0,2}$")]
+    // Read as text so that a bad value is a 422 naming `limit`, documented as the integer it is.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500, default = 50)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

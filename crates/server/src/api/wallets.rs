@@ -89,6 +89,7 @@ pub async fn create_wallet(
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
+/// Lists wallets.
 #[utoipa::path(get, path = "/api/v1/wallets", tag = "wallets",
     params(PageParams, WalletListParams),
     security(("basic" = [])),
@@ -128,6 +129,7 @@ pub async fn list_wallets(
     }))
 }
 
+/// Reads a wallet and its balance.
 #[utoipa::path(get, path = "/api/v1/wallets/{id}", tag = "wallets",
     params(("id" = String, Path, description = "wallet id")),
     security(("basic" = [])),
@@ -277,6 +279,7 @@ pub async fn create_transaction(
     Ok(res)
 }
 
+/// Lists wallet transactions, oldest first.
 #[utoipa::path(get, path = "/api/v1/wallet_transactions", tag = "wallet transactions",
     params(PageParams, TransactionListParams),
     security(("basic" = [])),
@@ -328,6 +331,7 @@ pub async fn list_transactions(
     }))
 }
 
+/// Reads a wallet transaction.
 #[utoipa::path(get, path = "/api/v1/wallet_transactions/{id}", tag = "wallet transactions",
     params(("id" = String, Path, description = "transaction id")),
     security(("basic" = [])),

@@ -32,6 +32,7 @@ mod ledger_writer;
 mod member_page;
 mod members;
 mod openapi;
+mod operations;
 mod operator;
 mod partner;
 mod partner_browser;

@@ -14,7 +14,13 @@ use punchcard_domain::{CampaignId, Env, MerchantId};
 use serde_json::{json, Value};
 
 /// A vault of `vendor` and `amount` holding `codes` unique codes with this prefix.
-async fn vault(api: &ApiClient, vendor: &str, amount: i64, test: bool, codes: &[&str]) -> String {
+pub(crate) async fn vault(
+    api: &ApiClient,
+    vendor: &str,
+    amount: i64,
+    test: bool,
+    codes: &[&str],
+) -> String {
     let v = id_of(
         &api.create(
             "/api/v1/vaults",
@@ -32,12 +38,12 @@ async fn vault(api: &ApiClient, vendor: &str, amount: i64, test: bool, codes: &[
     v
 }
 
-async fn campaign(api: &ApiClient, body: Value) -> String {
+pub(crate) async fn campaign(api: &ApiClient, body: Value) -> String {
     id_of(&api.create("/api/v1/voucher_campaigns", body).await)
 }
 
 /// A new integration's credentials.
-async fn integration(api: &ApiClient, campaign: &str, status: &str) -> Key {
+pub(crate) async fn integration(api: &ApiClient, campaign: &str, status: &str) -> Key {
     let i = api
         .create(
             &format!("/api/v1/voucher_campaigns/{campaign}/integrations"),
@@ -57,7 +63,7 @@ async fn status_of(api: &ApiClient, campaign: &str) -> String {
         .to_string()
 }
 
-fn award_body(email: &str, hash: &str) -> Value {
+pub(crate) fn award_body(email: &str, hash: &str) -> Value {
     json!({"redeemer": {"email": email}, "hash": hash})
 }
 
