@@ -4,8 +4,8 @@
 
 use punchcard_domain::{
     ApiKeyId, CampaignId, CouponCodeId, CouponId, CurrencyId, DealId, IntegrationId, InteractionId,
-    LeadId, MerchantId, OfferId, StoreId, SwapContractId, SwapId, UploadId, VaultId, WalletId,
-    WalletTransactionId, WebhookDeliveryId, WebhookEndpointId,
+    LeadId, MerchantId, MessageId, OfferId, StoreId, SwapContractId, SwapId, UploadId, VaultId,
+    WalletId, WalletTransactionId, WebhookDeliveryId, WebhookEndpointId,
 };
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::schema::{ArrayItems, Schema};
@@ -39,6 +39,7 @@ fn prefix_of_field(name: &str) -> Option<&'static str> {
         "partner_merchant" | "merchant" | "to_merchant" => MerchantId::PREFIX,
         "contract" => SwapContractId::PREFIX,
         "endpoint" => WebhookEndpointId::PREFIX,
+        "message" => MessageId::PREFIX,
         _ => return None,
     })
 }
@@ -61,6 +62,7 @@ pub fn prefix_of_collection(collection: &str) -> Option<&'static str> {
         "swaps" => SwapId::PREFIX,
         "webhook_endpoints" => WebhookEndpointId::PREFIX,
         "webhook_deliveries" => WebhookDeliveryId::PREFIX,
+        "messages" => MessageId::PREFIX,
         _ => return None,
     })
 }

@@ -52,6 +52,7 @@ struct Fixture {
     swap: String,
     /// A webhook endpoint and a delivery of a lead's creation to it.
     webhook_endpoint: String,
+    message: String,
     webhook_delivery: String,
 }
 
@@ -392,7 +393,34 @@ async fn fixture(t: &TestApp) -> Fixture {
         .expect("deliveries")[0]
         .id
         .to_string();
+    let message = t
+        .app
+        .send_message(
+            &scope,
+            &punchcard_app::messages::Sender::default(),
+            &punchcard_app::messages::NewMessage {
+                kind: "message".into(),
+                text: Some("Hello".into()),
+                segment: punchcard_app::messages::SegmentInput {
+                    kind: "all".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("message")
+        .id;
+    // Sent before the test starts, so that nothing changes under it.
+    while !t
+        .app
+        .send_message_batch(&scope, &message)
+        .await
+        .expect("sent")
+    {}
+    let message = message.to_string();
     Fixture {
+        message,
         webhook_endpoint,
         webhook_delivery,
         partner: partner.to_string(),
@@ -459,6 +487,7 @@ impl Fixture {
             ("swap_contracts", "id") => self.contract.clone(),
             ("swaps", "id") => self.swap.clone(),
             ("webhook_endpoints", "id") => self.webhook_endpoint.clone(),
+            ("messages", "id") => self.message.clone(),
             ("webhook_deliveries", "id") => self.webhook_delivery.clone(),
             ("voucher_campaigns", "id") => self.voucher.clone(),
             ("voucher_campaigns", "integration_id") => self.integration.clone(),
@@ -882,6 +911,11 @@ const VALID_BODIES: &[(&str, &str, &str)] = &[
         "POST",
         "/api/v1/webhook_endpoints",
         r#"{"url": "https://hooks.example.com/new", "events": ["lead.created", "coupon.used"]}"#,
+    ),
+    (
+        "POST",
+        "/api/v1/messages",
+        r#"{"kind": "promo", "title": "Spring", "body": "Two for one", "url": "https://shop.example.com/spring", "segment": {"type": "min_balance", "currency_id": "{currency}", "min_balance": 10}}"#,
     ),
     (
         "PATCH",

@@ -473,7 +473,37 @@ const ENDPOINTS: &[Endpoint] = &[
         Scope::Env,
         new_webhook_delivery,
     ),
+    creates(
+        "/api/v1/messages",
+        new_name,
+        r#"{"kind": "message", "text": "{value}", "segment": {"type": "all"}}"#,
+    ),
+    ep("GET", "/api/v1/messages", Scope::Env, new_message),
+    ep("GET", "/api/v1/messages/{id}", Scope::Env, new_message),
 ];
+
+fn new_message<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
+    Box::pin(async move {
+        t.app
+            .send_message(
+                &scope(m, env),
+                &punchcard_app::messages::Sender::default(),
+                &punchcard_app::messages::NewMessage {
+                    kind: "message".into(),
+                    text: Some(unique("iso")),
+                    segment: punchcard_app::messages::SegmentInput {
+                        kind: "all".into(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("message queued")
+            .id
+            .to_string()
+    })
+}
 
 async fn webhook_endpoint_of(t: &TestApp, m: &MerchantId, env: Env) -> String {
     t.app

@@ -31,6 +31,7 @@ mod ledger_dashboard;
 mod ledger_writer;
 mod member_page;
 mod members;
+mod messages;
 mod openapi;
 mod operations;
 mod operator;
