@@ -123,7 +123,7 @@ where
         Ok(v) => Some(v),
         Err(_) => {
             errors.push(FieldError::new(
-                &format!("segment.{field}"),
+                format!("segment.{field}"),
                 "is not a valid id",
             ));
             None
@@ -138,7 +138,7 @@ fn segment_of(s: &SegmentInput, errors: &mut ValidationErrors, today_month: u8) 
             Some(v) => Some(v.to_string()),
             None => {
                 errors.push(FieldError::new(
-                    &format!("segment.{field}"),
+                    format!("segment.{field}"),
                     "is required for this segment",
                 ));
                 None

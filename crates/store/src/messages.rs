@@ -222,7 +222,7 @@ pub async fn count_segment(
         q = q.bind(n);
     }
     let row = q.fetch_one(conn).await?;
-    Ok(row.try_get("n")?)
+    row.try_get("n")
 }
 
 /// The next `limit` leads of the segment after `cursor`, in id order.

@@ -637,25 +637,6 @@ pub fn tiny_pdf() -> Vec<u8> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_found_in_mail_bodies() {
-        let mail = "Subject: Your code\r\nTo: a@b.c\r\n\r\nHello,\r\n\r\n    123456\r\n\r\nhttp://127.0.0.1:1234/x\r\n";
-        assert_eq!(six_digit_code(mail).as_deref(), Some("123456"));
-        assert_eq!(six_digit_code("Subject: 123456\r\n\r\nno code"), None);
-    }
-
-    #[test]
-    fn xpath_literals_quote_anything() {
-        assert_eq!(xpath_literal("Send code"), "'Send code'");
-        assert_eq!(xpath_literal("Don't"), "\"Don't\"");
-        assert_eq!(xpath_literal("a'b\"c"), "concat('a', \"'\", 'b\"c')");
-    }
-}
-
 /// A short Y4M video (640x480, 4:2:0) of a QR code of `text` held still in front of the
 /// camera: what Chromium's fake capture device films.
 pub fn qr_video(text: &str) -> Vec<u8> {
@@ -685,4 +666,23 @@ pub fn qr_video(text: &str) -> Vec<u8> {
         out.extend_from_slice(&chroma);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_found_in_mail_bodies() {
+        let mail = "Subject: Your code\r\nTo: a@b.c\r\n\r\nHello,\r\n\r\n    123456\r\n\r\nhttp://127.0.0.1:1234/x\r\n";
+        assert_eq!(six_digit_code(mail).as_deref(), Some("123456"));
+        assert_eq!(six_digit_code("Subject: 123456\r\n\r\nno code"), None);
+    }
+
+    #[test]
+    fn xpath_literals_quote_anything() {
+        assert_eq!(xpath_literal("Send code"), "'Send code'");
+        assert_eq!(xpath_literal("Don't"), "\"Don't\"");
+        assert_eq!(xpath_literal("a'b\"c"), "concat('a', \"'\", 'b\"c')");
+    }
 }
