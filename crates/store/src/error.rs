@@ -335,6 +335,23 @@ pub const UNIQUE_INDEXES: &[UniqueIndex] = &[
         "counter_actions",
         &["merchant_id", "env", "hash"],
     ),
+    pk("messages_pkey", "messages", &["merchant_id", "id"]),
+    pk(
+        "message_deliveries_pkey",
+        "message_deliveries",
+        &["merchant_id", "message_id", "lead_id"],
+    ),
+    pk("jobs_pkey", "jobs", &["id"]),
+    pk(
+        "webhook_endpoints_pkey",
+        "webhook_endpoints",
+        &["merchant_id", "id"],
+    ),
+    pk(
+        "webhook_deliveries_pkey",
+        "webhook_deliveries",
+        &["merchant_id", "id"],
+    ),
     pk(
         "swap_usage_pkey",
         "swap_usage",

@@ -3,7 +3,7 @@
 //! sign in and use each option, a scanned coupon is marked used, a scanned card is given
 //! points (frames read on the server), and a customer's phone claims a displayed code from
 //! the member page, which shows the balance, coupons with their QR codes, task progress and a
-//! surprise claimed.
+//! surprise claimed, and a message staff sent.
 
 use std::path::PathBuf;
 
@@ -179,6 +179,16 @@ async fn staff_and_customers_use_their_phones(t: TestApp) {
     if shots {
         b.screenshot_phone("partner-05-analytics", 390, 844).await;
     }
+    // A message to the store's customers (the customer was served here).
+    b.open("/partner/messages").await;
+    b.fill("#msg-text", "Fresh croissants today").await;
+    b.click("Send").await;
+    b.wait_text("Sent: it reaches your customers").await;
+    b.wait_text("Fresh croissants today").await;
+    b.assert_fits_screen(390).await;
+    if shots {
+        b.screenshot_phone("partner-07-messages", 390, 844).await;
+    }
     b.quit().await;
 
     // Another counter films the customer's card; its frames are read by the server.
@@ -218,6 +228,7 @@ async fn staff_and_customers_use_their_phones(t: TestApp) {
     b.click("Scan a code").await;
     b.wait_text("Claimed! It is on your card now.").await;
     b.wait_text("60").await;
+    b.wait_text("Fresh croissants today").await;
     if shots {
         b.screenshot_phone("member-01-card", 390, 844).await;
     }

@@ -261,10 +261,18 @@ impl Browser {
         self.wait_for(Locator::XPath(&xpath)).await
     }
 
-    /// Clicks the button labelled `label`.
+    /// Clicks the button labelled `label`, scrolled to the middle of the screen first (as a
+    /// person scrolls it clear of a fixed tab bar).
     pub async fn click(&self, label: &str) {
-        self.button(label)
-            .await
+        let button = self.button(label).await;
+        let _ = self
+            .client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&button).unwrap_or_default()],
+            )
+            .await;
+        button
             .click()
             .await
             .unwrap_or_else(|e| panic!("click {label:?}: {e}"));
