@@ -393,24 +393,7 @@ async fn fixture(t: &TestApp) -> Fixture {
         .expect("deliveries")[0]
         .id
         .to_string();
-    let message = t
-        .app
-        .send_message(
-            &scope,
-            &punchcard_app::messages::Sender::default(),
-            &punchcard_app::messages::NewMessage {
-                kind: "message".into(),
-                text: Some("Hello".into()),
-                segment: punchcard_app::messages::SegmentInput {
-                    kind: "all".into(),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("message")
-        .id;
+    let message = crate::messages::message_to_all(t, &scope, "Hello").await;
     // Sent before the test starts, so that nothing changes under it.
     while !t
         .app

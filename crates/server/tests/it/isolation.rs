@@ -484,23 +484,8 @@ const ENDPOINTS: &[Endpoint] = &[
 
 fn new_message<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
     Box::pin(async move {
-        t.app
-            .send_message(
-                &scope(m, env),
-                &punchcard_app::messages::Sender::default(),
-                &punchcard_app::messages::NewMessage {
-                    kind: "message".into(),
-                    text: Some(unique("iso")),
-                    segment: punchcard_app::messages::SegmentInput {
-                        kind: "all".into(),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
-            )
+        crate::messages::message_to_all(t, &scope(m, env), &unique("iso"))
             .await
-            .expect("message queued")
-            .id
             .to_string()
     })
 }

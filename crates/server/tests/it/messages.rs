@@ -10,6 +10,31 @@ use punchcard_app::ledger::Scope;
 use punchcard_domain::Env;
 use serde_json::{json, Value};
 
+/// A message to every lead of `scope`, queued.
+pub(crate) async fn message_to_all(
+    t: &TestApp,
+    scope: &Scope,
+    text: &str,
+) -> punchcard_domain::MessageId {
+    t.app
+        .send_message(
+            scope,
+            &punchcard_app::messages::Sender::default(),
+            &punchcard_app::messages::NewMessage {
+                kind: "message".into(),
+                text: Some(text.into()),
+                segment: punchcard_app::messages::SegmentInput {
+                    kind: "all".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("message queued")
+        .id
+}
+
 async fn sent(t: &TestApp, key: &crate::common::Key, id: &str) -> Value {
     for _ in 0..200 {
         let m = t.api(key).get_ok(&format!("/api/v1/messages/{id}")).await;
@@ -227,41 +252,25 @@ async fn a_send_cut_short_finishes_once(t: TestApp) {
             .await
             .unwrap();
     }
-    let m = t
-        .app
-        .send_message(
-            &scope,
-            &punchcard_app::messages::Sender::default(),
-            &punchcard_app::messages::NewMessage {
-                kind: "message".into(),
-                text: Some("Hello all".into()),
-                segment: punchcard_app::messages::SegmentInput {
-                    kind: "all".into(),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let m_id = message_to_all(&t, &scope, "Hello all").await;
     // One server reaches a batch and dies; the queue's runner (and this one again, at the same
     // time) carry on from the cursor.
-    let first = t.app.send_message_batch(&scope, &m.id).await.unwrap();
+    let first = t.app.send_message_batch(&scope, &m_id).await.unwrap();
     assert!(!first, "more than one batch");
     let (a, b) = tokio::join!(
-        t.app.send_message_batch(&scope, &m.id),
-        t.app.send_message_batch(&scope, &m.id)
+        t.app.send_message_batch(&scope, &m_id),
+        t.app.send_message_batch(&scope, &m_id)
     );
     a.unwrap();
     b.unwrap();
-    let done = sent(&t, &s.key, m.id.as_str()).await;
+    let done = sent(&t, &s.key, m_id.as_str()).await;
     assert_eq!(done["delivered"], n);
     assert_eq!(done["recipients"], n);
     let mut conn = t.app.db.conn().await.unwrap();
     let row = punchcard_store::query(
         "SELECT COUNT(*) AS n, COUNT(DISTINCT lead_id) AS d FROM message_deliveries WHERE message_id = $1",
     )
-    .bind(m.id.as_str())
+    .bind(m_id.as_str())
     .fetch_one(&mut conn)
     .await
     .unwrap();
