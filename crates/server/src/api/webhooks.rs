@@ -392,7 +392,11 @@ impl utoipa::Modify for WebhookEvents {
                 kind.as_str().to_string(),
                 serde_json::json!({
                     "post": {
+                        "operationId": format!("on_{}", kind.as_str().replace('.', "_")),
                         "summary": kind.as_str(),
+                        // Signed with the endpoint's secret (see the description), not with
+                        // the API's credentials.
+                        "security": [{}],
                         "description": format!(
                             "{} Sent signed with the headers `webhook-id`, `webhook-timestamp` and \
                              `webhook-signature` (`v1,<base64 HMAC-SHA256 of \"<id>.<timestamp>.<body>\">`, \
