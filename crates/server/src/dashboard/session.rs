@@ -199,6 +199,25 @@ pub fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
     )
 }
 
+/// The request's live session and what the layer found, once the member's address passes the
+/// merchant's dashboard allow-list (a 403 page otherwise); without a session, a redirect to
+/// `/dashboard/login`. The dashboard's and the partner app's extractors start here.
+pub(crate) async fn signed_in_session(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<(RequestContext, SessionContext), Response> {
+    let mut ctx = parts
+        .extensions
+        .get::<RequestContext>()
+        .cloned()
+        .ok_or_else(|| Redirect::to("/dashboard/login").into_response())?;
+    let Some(s) = ctx.session.take() else {
+        return Err(Redirect::to("/dashboard/login").into_response());
+    };
+    super::allowed_ips::check_dashboard_ip(parts, state, &s.merchant.id).await?;
+    Ok((ctx, s))
+}
+
 /// A signed-in member with a live session. Pages that work before KYC approval (profile,
 /// notifications, login activities) take this; others take [`ActiveMerchant`]. Without a
 /// session the request is redirected to `/dashboard/login`.
@@ -223,16 +242,7 @@ impl FromRequestParts<AppState> for SignedIn {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let ctx = parts
-            .extensions
-            .get::<RequestContext>()
-            .cloned()
-            .ok_or_else(|| Redirect::to("/dashboard/login").into_response())?;
-        let Some(s) = ctx.session else {
-            return Err(Redirect::to("/dashboard/login").into_response());
-        };
-        // Allowed IPs: a member outside the merchant's dashboard list gets a 403 page.
-        super::allowed_ips::check_dashboard_ip(parts, state, &s.merchant.id).await?;
+        let (ctx, s) = signed_in_session(parts, state).await?;
         // Store staff work in the partner app; the dashboard is for owners and admins.
         if s.member.role == Role::Staff {
             return Err(Redirect::to("/partner").into_response());

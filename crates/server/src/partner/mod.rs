@@ -19,7 +19,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::from_fn_with_state;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use punchcard_app::counter::Counter;
@@ -31,7 +31,7 @@ use punchcard_store::stores::StoreFilter;
 
 use crate::dashboard::chrome::{error_page, redirect_with_flash, Flash, PageError};
 use crate::dashboard::cookies;
-use crate::dashboard::session::{secure_cookies, RequestContext};
+use crate::dashboard::session::secure_cookies;
 use crate::state::AppState;
 
 /// The cookie that remembers the store a member works at.
@@ -158,15 +158,7 @@ impl FromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let ctx = parts
-            .extensions
-            .get::<RequestContext>()
-            .cloned()
-            .ok_or_else(|| Redirect::to("/dashboard/login").into_response())?;
-        let Some(s) = ctx.session else {
-            return Err(Redirect::to("/dashboard/login").into_response());
-        };
-        crate::dashboard::allowed_ips::check_dashboard_ip(parts, state, &s.merchant.id).await?;
+        let (ctx, s) = crate::dashboard::session::signed_in_session(parts, state).await?;
         if s.merchant.status != MerchantStatus::Active {
             return Err(error_page(
                 StatusCode::FORBIDDEN,
