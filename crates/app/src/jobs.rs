@@ -169,7 +169,10 @@ impl JobRunner {
         let now = Timestamp::now();
         let lease = time::Duration::try_from(self.app.settings.job_lease)
             .unwrap_or(time::Duration::minutes(1));
-        let claimed = self.claim(now, now.plus(lease)).await?;
+        let claimed = {
+            let mut conn = self.app.db.conn().await?;
+            jobs::claim(&mut conn, &self.worker, now, now.plus(lease), self.batch).await?
+        };
         let n = claimed.len();
         let runs = claimed.into_iter().map(|job| self.run_one(job));
         futures_util::future::join_all(runs).await;
@@ -181,23 +184,12 @@ impl JobRunner {
         let now = Timestamp::now();
         let lease = time::Duration::try_from(self.app.settings.job_lease)
             .unwrap_or(time::Duration::minutes(1));
-        Ok(self.claim(now, now.plus(lease)).await?.len())
-    }
-
-    /// Claims due jobs under a lease. An idle queue is only read: the claim, a write, is made
-    /// in a write transaction once something is due, so polling never contends with the
-    /// writes of requests (SQLite has one writer at a time).
-    async fn claim(&self, now: Timestamp, until: Timestamp) -> Result<Vec<Job>, AppError> {
-        {
-            let mut conn = self.app.db.conn().await?;
-            if !jobs::any_due(&mut conn, now).await? {
-                return Ok(Vec::new());
-            }
-        }
-        let mut tx = self.app.db.begin_write().await?;
-        let claimed = jobs::claim(&mut tx, &self.worker, now, until, self.batch).await?;
-        punchcard_store::commit(tx).await?;
-        Ok(claimed)
+        let mut conn = self.app.db.conn().await?;
+        Ok(
+            jobs::claim(&mut conn, &self.worker, now, now.plus(lease), self.batch)
+                .await?
+                .len(),
+        )
     }
 
     async fn run_one(&self, job: Job) {
