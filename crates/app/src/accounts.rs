@@ -486,8 +486,9 @@ impl App {
             return Ok(None);
         };
         if session.last_seen_at < now.minus(SESSION_TOUCH_EVERY) {
+            drop(conn);
             sessions::touch(
-                &mut conn,
+                &mut *self.db.write_conn().await?,
                 &session.merchant_id,
                 &session.id,
                 now,
@@ -509,7 +510,7 @@ impl App {
         session_id: &SessionId,
         env: Env,
     ) -> Result<(), AppError> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         if !sessions::set_env(&mut conn, merchant_id, session_id, env).await? {
             return Err(AppError::NotFound("session"));
         }
@@ -522,14 +523,14 @@ impl App {
         merchant_id: &MerchantId,
         session_id: &SessionId,
     ) -> Result<(), AppError> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         sessions::revoke(&mut conn, merchant_id, session_id, Timestamp::now()).await?;
         Ok(())
     }
 
     /// Ends every session of a merchant.
     pub async fn end_all_sessions(&self, merchant_id: &MerchantId) -> Result<u64, AppError> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         Ok(sessions::revoke_all_for_merchant(&mut conn, merchant_id, Timestamp::now()).await?)
     }
 
@@ -550,7 +551,7 @@ impl App {
         id: &LoginActivityId,
     ) -> Result<MerchantRow, AppError> {
         {
-            let mut conn = self.db.conn().await?;
+            let mut conn = self.db.write_conn().await?;
             if !login_activities::mark_reported(&mut conn, merchant_id, id, Timestamp::now())
                 .await?
             {
@@ -594,13 +595,13 @@ impl App {
         merchant_id: &MerchantId,
         up_to: Timestamp,
     ) -> Result<u64, AppError> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         Ok(notifications::mark_read(&mut conn, merchant_id, up_to, Timestamp::now()).await?)
     }
 
     /// The instance-wide secret `name` (created on first use, shared by every server).
     pub async fn instance_secret(&self, name: &str) -> Result<String, AppError> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         Ok(sessions::instance_secret(
             &mut conn,
             name,

@@ -15,7 +15,7 @@ pub const KEEP_ENDED: Duration = Duration::days(1);
 impl App {
     /// Purges as of `now`; safe to run on several servers at once.
     pub async fn purge_expired_at(&self, now: Timestamp) -> Result<Purged, AppError> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         let purged = housekeeping::purge(
             &mut conn,
             now.minus(KEEP_ENDED),

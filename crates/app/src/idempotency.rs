@@ -36,7 +36,7 @@ impl App {
         fence: &Fence,
         request_hash: &str,
     ) -> Result<Claim, AppError> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         let now = Timestamp::now();
         Ok(idempotency::claim(
             &mut conn,
@@ -53,7 +53,7 @@ impl App {
 
     /// Extends the attempt's claim; false once another attempt took it over.
     pub async fn renew_idempotency_key(&self, fence: &Fence) -> Result<bool, AppError> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         Ok(idempotency::renew(&mut conn, fence, lease_from(Timestamp::now())).await?)
     }
 
@@ -64,13 +64,13 @@ impl App {
         status: u16,
         body: &str,
     ) -> Result<bool, AppError> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         Ok(idempotency::complete(&mut conn, fence, i64::from(status), body).await?)
     }
 
     /// Frees the attempt's claim after a server-side failure.
     pub async fn release_idempotency_key(&self, fence: &Fence) -> Result<(), AppError> {
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         Ok(idempotency::release(&mut conn, fence).await?)
     }
 }

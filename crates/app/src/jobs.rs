@@ -169,10 +169,7 @@ impl JobRunner {
         let now = Timestamp::now();
         let lease = time::Duration::try_from(self.app.settings.job_lease)
             .unwrap_or(time::Duration::minutes(1));
-        let claimed = {
-            let mut conn = self.app.db.conn().await?;
-            jobs::claim(&mut conn, &self.worker, now, now.plus(lease), self.batch).await?
-        };
+        let claimed = self.claim(now, now.plus(lease)).await?;
         let n = claimed.len();
         let runs = claimed.into_iter().map(|job| self.run_one(job));
         futures_util::future::join_all(runs).await;
@@ -184,12 +181,23 @@ impl JobRunner {
         let now = Timestamp::now();
         let lease = time::Duration::try_from(self.app.settings.job_lease)
             .unwrap_or(time::Duration::minutes(1));
-        let mut conn = self.app.db.conn().await?;
-        Ok(
-            jobs::claim(&mut conn, &self.worker, now, now.plus(lease), self.batch)
-                .await?
-                .len(),
-        )
+        Ok(self.claim(now, now.plus(lease)).await?.len())
+    }
+
+    /// Claims due jobs under a lease. An idle queue is only read: the claim, a write, is made
+    /// in a write transaction once something is due, so polling never contends with the
+    /// writes of requests (SQLite has one writer at a time).
+    async fn claim(&self, now: Timestamp, until: Timestamp) -> Result<Vec<Job>, AppError> {
+        {
+            let mut conn = self.app.db.conn().await?;
+            if !jobs::any_due(&mut conn, now).await? {
+                return Ok(Vec::new());
+            }
+        }
+        let mut tx = self.app.db.begin_write().await?;
+        let claimed = jobs::claim(&mut tx, &self.worker, now, until, self.batch).await?;
+        punchcard_store::commit(tx).await?;
+        Ok(claimed)
     }
 
     async fn run_one(&self, job: Job) {
@@ -231,7 +239,8 @@ impl JobRunner {
     }
 
     async fn settle(&self, job: &Job, outcome: &JobOutcome) -> Result<(), AppError> {
-        let mut conn = self.app.db.conn().await?;
+        // A write in turn with the others (SQLite has one writer at a time).
+        let mut conn = self.app.db.begin_write().await?;
         let now = Timestamp::now();
         let held = match outcome {
             JobOutcome::Done => jobs::finish(&mut conn, &job.id, &self.worker).await?,
@@ -242,6 +251,7 @@ impl JobRunner {
                 jobs::fail(&mut conn, &job.id, &self.worker, why, now).await?
             }
         };
+        punchcard_store::commit(conn).await?;
         if !held {
             tracing::warn!(job_id = %job.id, kind = job.kind, "the job's lease ran out before it ended");
         }

@@ -168,7 +168,7 @@ impl App {
                 "only the owner can revoke invitations".to_string(),
             ));
         }
-        let mut conn = self.db.conn().await?;
+        let mut conn = self.db.write_conn().await?;
         if !invitations::revoke(&mut conn, &actor.merchant_id, id, Timestamp::now()).await? {
             return Err(AppError::NotFound("invitation"));
         }

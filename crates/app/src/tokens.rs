@@ -180,8 +180,12 @@ impl App {
         let mut conn = self.db.conn().await?;
         let mut keys = signing_keys::valid_at(&mut conn, Timestamp::now()).await?;
         if keys.iter().all(|k| k.retires_at.is_some()) {
-            signing_keys::insert_first(&mut conn, &new_key()).await?;
-            keys = signing_keys::valid_at(&mut conn, Timestamp::now()).await?;
+            drop(conn);
+            // A write like any other: in turn with the others (SQLite has one writer).
+            let mut tx = self.db.begin_write().await?;
+            signing_keys::insert_first(&mut tx, &new_key()).await?;
+            keys = signing_keys::valid_at(&mut tx, Timestamp::now()).await?;
+            punchcard_store::commit(tx).await?;
         }
         let keys = Arc::new(keys);
         self.key_ring.store(Some(keys.clone()));

@@ -85,6 +85,20 @@ pub async fn enqueue(conn: &mut Conn, job: &NewJob, now: Timestamp) -> Result<Jo
     Ok(id)
 }
 
+/// Whether any job is due at `now` (queued and due, or leased by a server that let its lease
+/// run out).
+pub async fn any_due(conn: &mut Conn, now: Timestamp) -> Result<bool, StoreError> {
+    let row = crate::query(
+        "SELECT 1 AS due FROM jobs \
+         WHERE (status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until < $1) \
+         LIMIT 1",
+    )
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Claims up to `limit` jobs that are due (queued and past `run_at`, or running on a lease
 /// that ran out) for `worker` until `locked_until`, counting an attempt on each. Two servers
 /// never claim the same job: PostgreSQL skips rows another claim holds, SQLite has one writer.

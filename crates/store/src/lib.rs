@@ -180,6 +180,28 @@ impl std::ops::Deref for Tx {
     }
 }
 
+/// A pooled connection for writes outside a transaction (see [`Db::write_conn`]); it derefs
+/// to the connection.
+pub struct WriteConn {
+    conn: Conn,
+    /// SQLite: this process's turn to write, held until the connection goes back.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteConn {
+    type Target = Conn;
+
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.inner
@@ -363,7 +385,7 @@ impl Db {
         run.map_err(|e| StoreError::Migration(e.to_string()))
     }
 
-    /// A pooled connection for reads (or single-statement writes).
+    /// A pooled connection for reads. Writes outside a transaction take [`Db::write_conn`].
     pub async fn conn(&self) -> Result<Conn, StoreError> {
         Ok(match &self.pool {
             Pool::Sqlite(p) => Conn::sqlite_pooled(p.acquire().await?),
@@ -371,8 +393,21 @@ impl Db {
         })
     }
 
-    /// Opens a write transaction. On SQLite it takes the write lock up front (`BEGIN
-    /// IMMEDIATE`), so a read-then-write transaction cannot fail to upgrade its lock.
+    /// A pooled connection for single-statement writes outside a transaction. On SQLite it
+    /// holds this process's turn to write, as [`Db::begin_write`] does: a statement that
+    /// waited on SQLite's own lock instead would lose every race to the writers queued in
+    /// turn (its busy handler polls) and could wait out its busy timeout under steady writes.
+    pub async fn write_conn(&self) -> Result<WriteConn, StoreError> {
+        let turn = match self.backend {
+            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        Ok(WriteConn {
+            conn: self.conn().await?,
+            _turn: turn,
+        })
+    }
+
     /// A write transaction for a group of the ledger writer: on PostgreSQL on a connection
     /// kept for the writer, so a group never queues behind requests for a connection; on
     /// SQLite as any write.
@@ -391,6 +426,8 @@ impl Db {
         })
     }
 
+    /// Opens a write transaction. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`), so a read-then-write transaction cannot fail to upgrade its lock.
     pub async fn begin_write(&self) -> Result<Tx, StoreError> {
         Ok(match self.backend {
             Backend::Sqlite => {
