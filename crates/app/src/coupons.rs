@@ -1,6 +1,7 @@
 //! Vaults of coupon codes and coupons: adding codes one by one, generating or uploading them
 //! in bulk, issuing a coupon (paid with points or as a reward), using and cancelling it.
 
+use futures_util::future::BoxFuture;
 use punchcard_domain::coupons::{
     generate_code, parse_code_csv, CodeKind, CodeOwner, CouponMode, CouponStatus, MAX_BULK_GENERATE,
 };
@@ -14,9 +15,10 @@ use punchcard_store::coupons::{
     self, CodeFilter, CodeRow, CouponFilter, CouponRow, DealTerms, Stock,
 };
 use punchcard_store::wallets::{self, WalletRow};
-use punchcard_store::{commit, currencies, leads, Conn, UniqueKey};
+use punchcard_store::{commit, currencies, leads, Conn, Tx, UniqueKey};
 
 use crate::input::{can_match, can_match_text, field_id, named};
+use crate::ledger::writer::LedgerWork;
 use crate::ledger::{fingerprint, post_entry, Entry, Scope};
 use crate::limits::burn_quota;
 use crate::webhooks::{Event, EventObject, EventType};
@@ -38,6 +40,28 @@ pub struct NewCoupon {
 pub struct Issued {
     pub coupon: CouponRow,
     pub replayed: bool,
+}
+
+/// A prepared coupon for the ledger writer to write.
+struct CouponWork {
+    app: App,
+    scope: Scope,
+    ready: ReadyCoupon,
+}
+
+/// A coupon the writer wrote (or found written), with the points it cost.
+struct Written {
+    coupon: CouponRow,
+    replayed: bool,
+    spent: i64,
+}
+
+impl LedgerWork for CouponWork {
+    type Output = Written;
+
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Written, AppError>> {
+        Box::pin(self.app.write_coupon(tx, &self.scope, &self.ready))
+    }
 }
 
 /// A checked coupon request, ready to be written.
@@ -480,73 +504,35 @@ impl App {
         }))
     }
 
-    /// Writes a prepared coupon in one transaction: the points debit (redeem), one code out of
-    /// the vault, the coupon, and the quotas (redeem: 1 redeem; reward: 1 redeem + 1 reward).
+    /// Writes a prepared coupon in one transaction, through the ledger writer: the points
+    /// debit (redeem), one code out of the vault, the coupon, and the quotas (redeem: 1
+    /// redeem; reward: 1 redeem + 1 reward).
     pub async fn commit_coupon(
         &self,
         scope: &Scope,
         ready: ReadyCoupon,
     ) -> Result<Issued, AppError> {
-        let now = Timestamp::now();
         let hash = ready.hash.clone();
         let fp = ready.fingerprint.clone();
-        let mut tx = self.db.begin_write().await?;
-        if let Some(done) =
-            coupons::find_coupon_by_hash(&mut tx, &scope.merchant_id, scope.env, &hash).await?
-        {
-            return replay_or_mismatch(done, &fp);
-        }
-        let spent = if ready.wallet.is_some() {
-            ready.points
-        } else {
-            0
+        // A redemption belongs with its wallet's other changes; a reward draws from the deal.
+        let route = match &ready.wallet {
+            Some(wallet) => wallet.id.to_string(),
+            None => ready.deal.id.to_string(),
         };
-        let result = async {
-            let id = CouponId::new();
-            let mut paid = None;
-            if let (Some(wallet), true) = (&ready.wallet, ready.points > 0) {
-                paid = Some(
-                    post_entry(
-                        &mut tx,
-                        scope,
-                        Entry {
-                            wallet,
-                            kind: TransactionKind::Redeem,
-                            amount: -ready.points,
-                            hash: format!("#coupon:{id}"),
-                            fingerprint: String::new(),
-                            description: Some(format!("Redeemed: {}", ready.deal.name)),
-                            reference: Some(id.to_string()),
-                            api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
-                        },
-                        now,
-                    )
-                    .await?,
-                );
-            }
-            let coupon = issue_coupon(&mut tx, scope, ready, id, now).await?;
-            let mut events = vec![Event::new(
-                EventType::CouponIssued,
-                EventObject::Coupon(&coupon),
-            )];
-            if let Some(paid) = &paid {
-                events.push(Event::new(
-                    EventType::WalletTransactionCreated,
-                    EventObject::WalletTransaction(paid),
-                ));
-            }
-            self.emit(&mut tx, scope, &events).await?;
-            commit(tx).await?;
-            Ok::<_, AppError>(coupon)
-        }
-        .await;
-        match result {
-            Ok(coupon) => {
-                self.activity.points_moved(-spent, true);
-                tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon issued");
+        let work = CouponWork {
+            app: self.clone(),
+            scope: scope.clone(),
+            ready,
+        };
+        match self.write_through_ledger(&route, work).await {
+            Ok(issued) => {
+                if !issued.replayed {
+                    self.activity.points_moved(-issued.spent, true);
+                    tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %issued.coupon.id, "coupon issued");
+                }
                 Ok(Issued {
-                    coupon,
-                    replayed: false,
+                    coupon: issued.coupon,
+                    replayed: issued.replayed,
                 })
             }
             // The hash's unique key refused the coupon (the error layer answers that key with
@@ -563,6 +549,70 @@ impl App {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The writes of a prepared coupon, in `tx`; an earlier coupon with its hash is answered
+    /// as a replay.
+    async fn write_coupon(
+        &self,
+        tx: &mut Tx,
+        scope: &Scope,
+        ready: &ReadyCoupon,
+    ) -> Result<Written, AppError> {
+        let now = Timestamp::now();
+        if let Some(done) =
+            coupons::find_coupon_by_hash(tx, &scope.merchant_id, scope.env, &ready.hash).await?
+        {
+            let issued = replay_or_mismatch(done, &ready.fingerprint)?;
+            return Ok(Written {
+                coupon: issued.coupon,
+                replayed: true,
+                spent: 0,
+            });
+        }
+        let id = CouponId::new();
+        let mut paid = None;
+        if let (Some(wallet), true) = (&ready.wallet, ready.points > 0) {
+            paid = Some(
+                post_entry(
+                    tx,
+                    scope,
+                    Entry {
+                        wallet,
+                        kind: TransactionKind::Redeem,
+                        amount: -ready.points,
+                        hash: format!("#coupon:{id}"),
+                        fingerprint: String::new(),
+                        description: Some(format!("Redeemed: {}", ready.deal.name)),
+                        reference: Some(id.to_string()),
+                        api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
+                    },
+                    now,
+                )
+                .await?,
+            );
+        }
+        let coupon = issue_coupon(tx, scope, ready.clone(), id, now).await?;
+        let mut events = vec![Event::new(
+            EventType::CouponIssued,
+            EventObject::Coupon(&coupon),
+        )];
+        if let Some(paid) = &paid {
+            events.push(Event::new(
+                EventType::WalletTransactionCreated,
+                EventObject::WalletTransaction(paid),
+            ));
+        }
+        self.emit(tx, scope, &events).await?;
+        Ok(Written {
+            coupon,
+            replayed: false,
+            spent: if ready.wallet.is_some() {
+                ready.points
+            } else {
+                0
+            },
+        })
     }
 
     /// An API request for a coupon: checked, confirmed with the key's callback URL (if it has
@@ -715,13 +765,30 @@ impl App {
     }
 
     /// Cancels an issued coupon; a redeemed one gets its points back with a `reversal`.
+    /// It goes through the ledger writer.
     pub async fn cancel_coupon(&self, scope: &Scope, id: &str) -> Result<CouponRow, AppError> {
         let id: CouponId = named(id, "coupon")?;
+        let work = CancelWork {
+            app: self.clone(),
+            scope: scope.clone(),
+            id: id.clone(),
+        };
+        let coupon = self.write_through_ledger(id.as_str(), work).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon cancelled");
+        Ok(coupon)
+    }
+
+    /// The writes of a coupon's cancellation, in `tx`.
+    async fn write_cancellation(
+        &self,
+        tx: &mut Tx,
+        scope: &Scope,
+        id: &CouponId,
+    ) -> Result<CouponRow, AppError> {
         let id = id.as_str();
         let now = Timestamp::now();
-        let mut tx = self.db.begin_write().await?;
         let cancelled = coupons::finish_coupon(
-            &mut tx,
+            tx,
             &scope.merchant_id,
             scope.env,
             id,
@@ -730,16 +797,16 @@ impl App {
         )
         .await?;
         let Some(coupon) = cancelled else {
-            return Err(not_issued(&mut tx, scope, id).await);
+            return Err(not_issued(tx, scope, id).await);
         };
         let mut refund = None;
         if let (Some(wallet_id), true) = (&coupon.wallet_id, coupon.points > 0) {
-            let wallet = wallets::find(&mut tx, &scope.merchant_id, scope.env, wallet_id)
+            let wallet = wallets::find(tx, &scope.merchant_id, scope.env, wallet_id)
                 .await?
                 .ok_or(AppError::NotFound("wallet"))?;
             refund = Some(
                 post_entry(
-                    &mut tx,
+                    tx,
                     scope,
                     Entry {
                         wallet: &wallet,
@@ -766,10 +833,23 @@ impl App {
                 EventObject::WalletTransaction(refund),
             ));
         }
-        self.emit(&mut tx, scope, &events).await?;
-        commit(tx).await?;
-        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, coupon_id = %coupon.id, "coupon cancelled");
+        self.emit(tx, scope, &events).await?;
         Ok(coupon)
+    }
+}
+
+/// A coupon's cancellation for the ledger writer to write.
+struct CancelWork {
+    app: App,
+    scope: Scope,
+    id: CouponId,
+}
+
+impl LedgerWork for CancelWork {
+    type Output = CouponRow;
+
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<CouponRow, AppError>> {
+        Box::pin(self.app.write_cancellation(tx, &self.scope, &self.id))
     }
 }
 

@@ -573,6 +573,27 @@ impl App {
         Ok(posted)
     }
 
+    /// Applies `work` (a change of wallets that is more than one plain transaction) through
+    /// this server's ledger writer, so it shares a group's commit; `route` is the id of a
+    /// wallet it changes (or of what it draws from), which picks the group writer. The answer
+    /// comes once it is committed. Without a writer it commits alone.
+    pub(crate) async fn write_through_ledger<W: writer::LedgerWork>(
+        &self,
+        route: &str,
+        work: W,
+    ) -> Result<W::Output, AppError> {
+        match &self.ledger_writer {
+            Some(w) => {
+                // The writer runs in its own task, so the request's fence goes with the work.
+                let fence = punchcard_store::idempotency::FENCE
+                    .try_with(Clone::clone)
+                    .ok();
+                w.submit_work(&self.db, route, work, fence).await
+            }
+            None => writer::apply_work_here(&self.db, work).await,
+        }
+    }
+
     /// What this server's ledger writer has done since it started, if it runs.
     pub fn ledger_writer_stats(&self) -> Option<WriterStats> {
         self.ledger_writer.as_ref().map(LedgerWriter::stats)

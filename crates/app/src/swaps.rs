@@ -11,6 +11,7 @@
 //! hash, so a retried swap is answered, not applied again, exactly as a wallet transaction is.
 
 use crate::webhooks::{Event, EventObject, EventType};
+use futures_util::future::BoxFuture;
 use punchcard_domain::campaigns::Rate;
 use punchcard_domain::ledger::{parse_hash, TransactionKind};
 use punchcard_domain::limits::{Quota, Resource};
@@ -25,11 +26,12 @@ use punchcard_store::accounts;
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
 use punchcard_store::swaps::{self, ContractRow, SwapRow};
 use punchcard_store::wallets::{self, TransactionRow, WalletRow};
-use punchcard_store::{api_keys, commit, currencies, Conn};
+use punchcard_store::{api_keys, commit, currencies, Conn, Tx};
 
 use crate::api_keys::ApiPrincipal;
 use crate::callbacks::{ActionKind, PendingAction};
 use crate::input::{field_id, named};
+use crate::ledger::writer::LedgerWork;
 use crate::ledger::{fingerprint, post_entry, Entry, Scope};
 use crate::limits::{burn_quota, check_cap};
 use crate::{App, AppError};
@@ -82,6 +84,21 @@ struct ReadySwap {
     to_merchant_id: MerchantId,
     to_lead: LeadRow,
     to_currency_id: CurrencyId,
+}
+
+/// A checked swap for the ledger writer to write.
+struct SwapWork {
+    app: App,
+    scope: Scope,
+    ready: ReadySwap,
+}
+
+impl LedgerWork for SwapWork {
+    type Output = SwapView;
+
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<SwapView, AppError>> {
+        Box::pin(self.app.write_swap(tx, &self.scope, &self.ready))
+    }
 }
 
 enum Prepared {
@@ -691,206 +708,226 @@ impl App {
         Ok(Some(view))
     }
 
+    /// Writes a checked swap through the ledger writer: both entries, the contract's daily
+    /// usage, the swap quota and the swap itself, in one database transaction.
     async fn commit_swap(&self, scope: &Scope, ready: ReadySwap) -> Result<SwapView, AppError> {
-        let now = Timestamp::now();
-        let mut tx = self.db.begin_write().await?;
-        if let Some(view) = self
-            .swap_replayed(&mut tx, scope, &ready.hash, &ready.fingerprint)
-            .await?
-        {
-            return Ok(view);
-        }
-        let result = async {
-            // The contract as it is now: a suspension that committed since the check stops it.
-            if let Some(c) = &ready.contract {
-                let now_status = swaps::find_contract_by_id(&mut tx, c.id.as_str())
-                    .await?
-                    .map(|c| c.status);
-                if now_status != Some(ContractStatus::Active) {
-                    return Err(AppError::Conflict(
-                        "the swap contract is no longer active".to_string(),
-                    ));
-                }
-            }
-            let to_scope = Scope::new(&ready.to_merchant_id, scope.env);
-            let to_wallet = match wallets::find_for_lead(
-                &mut tx,
-                &ready.to_merchant_id,
-                scope.env,
-                ready.to_lead.id.as_str(),
-                ready.to_currency_id.as_str(),
-            )
-            .await?
-            {
-                Some(w) => w,
-                None => {
-                    check_cap(&mut tx, &ready.to_merchant_id, scope.env, Resource::Wallets).await?;
-                    wallets::insert_or_find(
-                        &mut tx,
-                        &WalletRow {
-                            merchant_id: ready.to_merchant_id.clone(),
-                            env: scope.env,
-                            id: WalletId::new(),
-                            lead_id: ready.to_lead.id.clone(),
-                            currency_id: ready.to_currency_id.clone(),
-                            balance: 0,
-                            created_at: now,
-                            updated_at: now,
-                        },
-                    )
-                    .await?
-                }
-            };
-            // Both wallets locked in the ledger's global order (merchant, env, wallet id), so
-            // swaps in opposite directions and the ledger writer never wait on each other in a
-            // cycle.
-            let mut order = [
-                (&ready.from.merchant_id, &ready.from.id),
-                (&to_wallet.merchant_id, &to_wallet.id),
-            ];
-            order.sort_by(|a, b| (a.0.as_str(), a.1.as_str()).cmp(&(b.0.as_str(), b.1.as_str())));
-            for (merchant, wallet) in order {
-                wallets::lock_for_group(&mut tx, merchant, scope.env, &[wallet], &[]).await?;
-            }
-            let id = SwapId::new();
-            let api_key_id = scope.api_key_id.as_ref().map(|k| k.to_string());
-            let out = post_entry(
-                &mut tx,
-                scope,
-                Entry {
-                    wallet: &ready.from,
-                    kind: TransactionKind::SwapOut,
-                    amount: -ready.amount_out,
-                    hash: ready.hash.clone(),
-                    fingerprint: ready.fingerprint.clone(),
-                    description: Some(format!("Swap to {}", ready.to_lead.customer_id)),
-                    reference: Some(id.to_string()),
-                    api_key_id: api_key_id.clone(),
-                },
-                now,
-            )
-            .await?;
-            let from_customer = leads::find(
-                &mut tx,
-                &scope.merchant_id,
-                scope.env,
-                ready.from.lead_id.as_str(),
-            )
-            .await?
-            .map(|l| l.customer_id)
-            .unwrap_or_default();
-            let incoming = post_entry(
-                &mut tx,
-                &to_scope,
-                Entry {
-                    wallet: &to_wallet,
-                    kind: TransactionKind::SwapIn,
-                    amount: ready.amount_in,
-                    hash: format!("#swap:{id}"),
-                    fingerprint: String::new(),
-                    description: Some(if ready.contract.is_some() {
-                        "Swap from a partner".to_string()
-                    } else {
-                        format!("Swap from {from_customer}")
-                    }),
-                    reference: Some(id.to_string()),
-                    api_key_id: None,
-                },
-                now,
-            )
-            .await?;
-            if let Some(c) = &ready.contract {
-                if !swaps::add_usage(
-                    &mut tx,
-                    &scope.merchant_id,
-                    scope.env,
-                    &c.id,
-                    &ready.from.lead_id,
-                    &utc_day(now),
-                    ready.amount_out,
-                    c.daily_max,
-                )
-                .await?
-                {
-                    return Err(AppError::LimitReached(format!(
-                        "at most {} points a day per lead under this contract; this lead's swaps today would pass it",
-                        c.daily_max
-                    )));
-                }
-            }
-            burn_quota(&mut tx, &scope.merchant_id, scope.env, &[Quota::Swaps]).await?;
-            let swap = SwapRow {
-                merchant_id: scope.merchant_id.clone(),
-                env: scope.env,
-                id,
-                hash: ready.hash.clone(),
-                contract_id: ready.contract.as_ref().map(|c| c.id.clone()),
-                from_wallet_id: ready.from.id.clone(),
-                from_lead_id: ready.from.lead_id.clone(),
-                to_merchant_id: ready.to_merchant_id.clone(),
-                to_wallet_id: to_wallet.id.clone(),
-                to_lead_id: ready.to_lead.id.clone(),
-                amount_out: ready.amount_out,
-                amount_in: ready.amount_in,
-                out_transaction_id: out.id.clone(),
-                in_transaction_id: incoming.id.clone(),
-                api_key_id,
-                created_at: now,
-            };
-            swaps::insert_swap(&mut tx, &swap).await?;
-            let same_merchant = swap.to_merchant_id == scope.merchant_id;
-            let view = SwapView {
-                swap,
-                out_transaction: Some(out),
-                in_transaction: same_merchant.then_some(incoming.clone()),
-                replayed: false,
-            };
-            let mut events = vec![Event::new(EventType::SwapCompleted, EventObject::Swap(&view))];
-            if let Some(out) = &view.out_transaction {
-                events.push(Event::new(
-                    EventType::WalletTransactionCreated,
-                    EventObject::WalletTransaction(out),
-                ));
-            }
-            if same_merchant {
-                events.push(Event::new(
-                    EventType::WalletTransactionCreated,
-                    EventObject::WalletTransaction(&incoming),
-                ));
-            }
-            self.emit(&mut tx, scope, &events).await?;
-            if !same_merchant {
-                // The partner hears of the points its lead received.
-                self.emit(
-                    &mut tx,
-                    &to_scope,
-                    &[Event::new(
-                        EventType::WalletTransactionCreated,
-                        EventObject::WalletTransaction(&incoming),
-                    )],
-                )
-                .await?;
-            }
-            commit(tx).await?;
-            Ok::<_, AppError>(view)
-        }
-        .await;
+        let from = ready.from.id.clone();
+        let (hash, fp) = (ready.hash.clone(), ready.fingerprint.clone());
+        let work = SwapWork {
+            app: self.clone(),
+            scope: scope.clone(),
+            ready,
+        };
+        let result = self.write_through_ledger(from.as_str(), work).await;
         match result {
             Ok(view) => {
-                tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env,
-                    swap_id = %view.swap.id, to_merchant_id = %view.swap.to_merchant_id, "swap made");
+                if !view.replayed {
+                    tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env,
+                        swap_id = %view.swap.id, to_merchant_id = %view.swap.to_merchant_id, "swap made");
+                }
                 Ok(view)
             }
             // The hash's unique key refused the `swap_out` entry: a concurrent request with
             // the same hash committed first. Answer as it did.
             Err(AppError::IdempotencyMismatch(_)) => {
                 let mut conn = self.db.conn().await?;
-                self.swap_replayed(&mut conn, scope, &ready.hash, &ready.fingerprint)
+                self.swap_replayed(&mut conn, scope, &hash, &fp)
                     .await?
                     .ok_or_else(|| AppError::Conflict("retry the request".to_string()))
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The writes of a checked swap, in `tx`; an earlier swap with its hash is answered as a
+    /// replay.
+    async fn write_swap(
+        &self,
+        tx: &mut Tx,
+        scope: &Scope,
+        ready: &ReadySwap,
+    ) -> Result<SwapView, AppError> {
+        let now = Timestamp::now();
+        if let Some(view) = self
+            .swap_replayed(tx, scope, &ready.hash, &ready.fingerprint)
+            .await?
+        {
+            return Ok(view);
+        }
+        // The contract as it is now: a suspension that committed since the check stops it.
+        if let Some(c) = &ready.contract {
+            let now_status = swaps::find_contract_by_id(tx, c.id.as_str())
+                .await?
+                .map(|c| c.status);
+            if now_status != Some(ContractStatus::Active) {
+                return Err(AppError::Conflict(
+                    "the swap contract is no longer active".to_string(),
+                ));
+            }
+        }
+        let to_scope = Scope::new(&ready.to_merchant_id, scope.env);
+        let to_wallet = match wallets::find_for_lead(
+            tx,
+            &ready.to_merchant_id,
+            scope.env,
+            ready.to_lead.id.as_str(),
+            ready.to_currency_id.as_str(),
+        )
+        .await?
+        {
+            Some(w) => w,
+            None => {
+                check_cap(tx, &ready.to_merchant_id, scope.env, Resource::Wallets).await?;
+                wallets::insert_or_find(
+                    tx,
+                    &WalletRow {
+                        merchant_id: ready.to_merchant_id.clone(),
+                        env: scope.env,
+                        id: WalletId::new(),
+                        lead_id: ready.to_lead.id.clone(),
+                        currency_id: ready.to_currency_id.clone(),
+                        balance: 0,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )
+                .await?
+            }
+        };
+        // Both wallets locked in the ledger's global order (merchant, env, wallet id), so
+        // swaps in opposite directions and the ledger writer never wait on each other in a
+        // cycle.
+        let mut order = [
+            (&ready.from.merchant_id, &ready.from.id),
+            (&to_wallet.merchant_id, &to_wallet.id),
+        ];
+        order.sort_by(|a, b| (a.0.as_str(), a.1.as_str()).cmp(&(b.0.as_str(), b.1.as_str())));
+        for (merchant, wallet) in order {
+            wallets::lock_for_group(tx, merchant, scope.env, &[wallet], &[]).await?;
+        }
+        let id = SwapId::new();
+        let api_key_id = scope.api_key_id.as_ref().map(|k| k.to_string());
+        let out = post_entry(
+            tx,
+            scope,
+            Entry {
+                wallet: &ready.from,
+                kind: TransactionKind::SwapOut,
+                amount: -ready.amount_out,
+                hash: ready.hash.clone(),
+                fingerprint: ready.fingerprint.clone(),
+                description: Some(format!("Swap to {}", ready.to_lead.customer_id)),
+                reference: Some(id.to_string()),
+                api_key_id: api_key_id.clone(),
+            },
+            now,
+        )
+        .await?;
+        let from_customer = leads::find(
+            tx,
+            &scope.merchant_id,
+            scope.env,
+            ready.from.lead_id.as_str(),
+        )
+        .await?
+        .map(|l| l.customer_id)
+        .unwrap_or_default();
+        let incoming = post_entry(
+            tx,
+            &to_scope,
+            Entry {
+                wallet: &to_wallet,
+                kind: TransactionKind::SwapIn,
+                amount: ready.amount_in,
+                hash: format!("#swap:{id}"),
+                fingerprint: String::new(),
+                description: Some(if ready.contract.is_some() {
+                    "Swap from a partner".to_string()
+                } else {
+                    format!("Swap from {from_customer}")
+                }),
+                reference: Some(id.to_string()),
+                api_key_id: None,
+            },
+            now,
+        )
+        .await?;
+        if let Some(c) = &ready.contract {
+            if !swaps::add_usage(
+                tx,
+                &scope.merchant_id,
+                scope.env,
+                &c.id,
+                &ready.from.lead_id,
+                &utc_day(now),
+                ready.amount_out,
+                c.daily_max,
+            )
+            .await?
+            {
+                return Err(AppError::LimitReached(format!(
+                    "at most {} points a day per lead under this contract; this lead's swaps today would pass it",
+                    c.daily_max
+                )));
+            }
+        }
+        burn_quota(tx, &scope.merchant_id, scope.env, &[Quota::Swaps]).await?;
+        let swap = SwapRow {
+            merchant_id: scope.merchant_id.clone(),
+            env: scope.env,
+            id,
+            hash: ready.hash.clone(),
+            contract_id: ready.contract.as_ref().map(|c| c.id.clone()),
+            from_wallet_id: ready.from.id.clone(),
+            from_lead_id: ready.from.lead_id.clone(),
+            to_merchant_id: ready.to_merchant_id.clone(),
+            to_wallet_id: to_wallet.id.clone(),
+            to_lead_id: ready.to_lead.id.clone(),
+            amount_out: ready.amount_out,
+            amount_in: ready.amount_in,
+            out_transaction_id: out.id.clone(),
+            in_transaction_id: incoming.id.clone(),
+            api_key_id,
+            created_at: now,
+        };
+        swaps::insert_swap(tx, &swap).await?;
+        let same_merchant = swap.to_merchant_id == scope.merchant_id;
+        let view = SwapView {
+            swap,
+            out_transaction: Some(out),
+            in_transaction: same_merchant.then_some(incoming.clone()),
+            replayed: false,
+        };
+        let mut events = vec![Event::new(
+            EventType::SwapCompleted,
+            EventObject::Swap(&view),
+        )];
+        if let Some(out) = &view.out_transaction {
+            events.push(Event::new(
+                EventType::WalletTransactionCreated,
+                EventObject::WalletTransaction(out),
+            ));
+        }
+        if same_merchant {
+            events.push(Event::new(
+                EventType::WalletTransactionCreated,
+                EventObject::WalletTransaction(&incoming),
+            ));
+        }
+        self.emit(tx, scope, &events).await?;
+        if !same_merchant {
+            // The partner hears of the points its lead received.
+            self.emit(
+                tx,
+                &to_scope,
+                &[Event::new(
+                    EventType::WalletTransactionCreated,
+                    EventObject::WalletTransaction(&incoming),
+                )],
+            )
+            .await?;
+        }
+        Ok(view)
     }
 
     /// A swap with the entries `viewer` may see.

@@ -11,7 +11,13 @@
 //! crash. If the group as a whole fails (a hash another server stored meanwhile, the commit,
 //! a lost connection), its items are applied again one by one, each in its own transaction,
 //! so no request fails because of another.
+//!
+//! Changes that are more than one plain transaction (a swap's two entries, a coupon's
+//! redemption with its entry, a campaign award) come as [`LedgerWork`]: each runs inside the
+//! same group transaction under a savepoint of its own, after the plain transactions, so it
+//! shares the group's commit; a refusal undoes only its own steps.
 
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 
 use punchcard_domain::ledger::TransactionKind;
@@ -20,10 +26,11 @@ use punchcard_domain::time::Timestamp;
 use punchcard_domain::{Env, MerchantId, WalletId, WalletTransactionId};
 use punchcard_store::idempotency::{self, Fence};
 use punchcard_store::wallets::{self, TransactionRow};
-use punchcard_store::{commit_fenced, quotas, Backend, Db};
+use punchcard_store::{commit_fenced, quotas, Backend, Db, Tx};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
@@ -58,12 +65,53 @@ struct Item {
     answer: oneshot::Sender<Result<Posted, AppError>>,
 }
 
+/// A change of wallets that is more than one plain transaction, applied by the writer in a
+/// group's transaction (or alone, in a write transaction of its own, when the group fails).
+/// `apply` writes everything the change needs through `tx` and must not commit; it may run
+/// more than once (the second time alone, after its first attempt was undone), so it reads
+/// the state it checks from `tx`.
+pub trait LedgerWork: Send + Sync + 'static {
+    type Output: Send + 'static;
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Self::Output, AppError>>;
+}
+
+/// What a piece of work answered, its type erased on the way through the queue.
+type Done = Box<dyn Any + Send>;
+
+/// [`LedgerWork`] with its output's type erased.
+trait ErasedWork: Send + Sync {
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Done, AppError>>;
+}
+
+impl<W: LedgerWork> ErasedWork for W {
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Done, AppError>> {
+        Box::pin(async move {
+            LedgerWork::apply(self, tx)
+                .await
+                .map(|output| Box::new(output) as Done)
+        })
+    }
+}
+
+/// Work waiting for the writer, with the request's fence and where its answer goes.
+struct WorkItem {
+    work: Arc<dyn ErasedWork>,
+    fence: Option<Fence>,
+    answer: oneshot::Sender<Result<Done, AppError>>,
+}
+
+/// What waits in a writer's queue.
+enum Queued {
+    Transaction(Item),
+    Work(WorkItem),
+}
+
 /// The queue of this server's ledger writer; cheap to clone. The writer task ends when the
 /// last clone is dropped.
 #[derive(Clone)]
 pub struct LedgerWriter {
     /// One queue per group writer; a wallet's transactions always go to the same one.
-    queues: Arc<[mpsc::Sender<Item>]>,
+    queues: Arc<[mpsc::Sender<Queued>]>,
     counts: Arc<Counts>,
     /// Where the transactions' events go, in the group's database transaction.
     outbox: Arc<Outbox>,
@@ -192,37 +240,117 @@ impl LedgerWriter {
             },
             answer,
         };
-        let queue = &self.queues[writer_of(&item.pending.ready.wallet.id, self.queues.len())];
-        if let Err(mpsc::error::SendError(item)) = queue.send(item).await {
+        let queue =
+            &self.queues[writer_of(item.pending.ready.wallet.id.as_str(), self.queues.len())];
+        if let Err(mpsc::error::SendError(queued)) = queue.send(Queued::Transaction(item)).await {
             // The writer is gone (the runtime is shutting down): apply it here.
-            let p = item.pending;
+            let Queued::Transaction(Item { pending: p, .. }) = queued else {
+                unreachable!("the queue gave back what was sent")
+            };
             return apply_alone(db, &self.outbox, &p.scope, p.ready, p.fence.as_ref()).await;
         }
-        answered.await.map_err(|_| {
-            AppError::internal(std::io::Error::other(
-                "the ledger writer stopped before answering",
-            ))
-        })?
+        answered.await.map_err(|_| stopped())?
+    }
+
+    /// Queues `work` with the writer that owns `route` (the id of a wallet it changes, or of
+    /// what it draws from) and waits for its answer, which comes once it is committed (or
+    /// refused). `fence` is the request's idempotency fence, if it has one.
+    pub async fn submit_work<W: LedgerWork>(
+        &self,
+        db: &Db,
+        route: &str,
+        work: W,
+        fence: Option<Fence>,
+    ) -> Result<W::Output, AppError> {
+        let (answer, answered) = oneshot::channel();
+        let item = WorkItem {
+            work: Arc::new(work),
+            fence,
+            answer,
+        };
+        let queue = &self.queues[writer_of(route, self.queues.len())];
+        let done = match queue.send(Queued::Work(item)).await {
+            Ok(()) => answered.await.map_err(|_| stopped())??,
+            Err(mpsc::error::SendError(queued)) => {
+                let Queued::Work(item) = queued else {
+                    unreachable!("the queue gave back what was sent")
+                };
+                apply_work_alone(db, item.work.as_ref(), item.fence.as_ref()).await?
+            }
+        };
+        done.downcast::<W::Output>()
+            .map(|output| *output)
+            .map_err(|_| AppError::internal(std::io::Error::other("work answered another type")))
     }
 }
 
-/// The group writer that owns a wallet.
-fn writer_of(wallet: &WalletId, writers: usize) -> usize {
+fn stopped() -> AppError {
+    AppError::internal(std::io::Error::other(
+        "the ledger writer stopped before answering",
+    ))
+}
+
+/// Applies `work` in a write transaction of its own and commits it with `fence`.
+async fn apply_work_alone(
+    db: &Db,
+    work: &dyn ErasedWork,
+    fence: Option<&Fence>,
+) -> Result<Done, AppError> {
+    let mut tx = db.begin_write().await?;
+    let done = work.apply(&mut tx).await?;
+    commit_fenced(tx, fence).await?;
+    Ok(done)
+}
+
+/// Applies `work` alone, as the writer does when it cannot take it into a group: for a
+/// server without a writer (outside a tokio runtime). The request's fence is the task's.
+pub(crate) async fn apply_work_here<W: LedgerWork>(
+    db: &Db,
+    work: W,
+) -> Result<W::Output, AppError> {
+    let mut tx = db.begin_write().await?;
+    let output = LedgerWork::apply(&work, &mut tx).await?;
+    punchcard_store::commit(tx).await?;
+    Ok(output)
+}
+
+/// The group writer that owns a wallet (or another id work is routed by).
+fn writer_of(id: &str, writers: usize) -> usize {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(wallet.as_str());
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(id);
     (hash % writers as u64) as usize
 }
 
-async fn run(db: Db, outbox: Arc<Outbox>, mut received: mpsc::Receiver<Item>, counts: Arc<Counts>) {
+async fn run(
+    db: Db,
+    outbox: Arc<Outbox>,
+    mut received: mpsc::Receiver<Queued>,
+    counts: Arc<Counts>,
+) {
     let mut batch = Vec::with_capacity(BATCH_LIMIT);
     while received.recv_many(&mut batch, BATCH_LIMIT).await > 0 {
-        let (group, answers): (Vec<Pending>, Vec<_>) = batch
-            .drain(..)
-            .map(|item: Item| (item.pending, item.answer))
-            .unzip();
-        let results = apply_counted(&db, &outbox, group, &counts).await;
+        let mut group = Vec::with_capacity(batch.len());
+        let mut answers = Vec::with_capacity(batch.len());
+        let mut works = Vec::new();
+        let mut work_answers = Vec::new();
+        for queued in batch.drain(..) {
+            match queued {
+                Queued::Transaction(item) => {
+                    group.push(item.pending);
+                    answers.push(item.answer);
+                }
+                Queued::Work(item) => {
+                    works.push((item.work, item.fence));
+                    work_answers.push(item.answer);
+                }
+            }
+        }
+        let (results, work_results) = apply_counted(&db, &outbox, group, works, &counts).await;
+        // A request that went away still had its change applied (or refused).
         for (answer, result) in answers.into_iter().zip(results) {
-            // A request that went away still had its transaction applied (or refused).
+            let _ = answer.send(result);
+        }
+        for (answer, result) in work_answers.into_iter().zip(work_results) {
             let _ = answer.send(result);
         }
     }
@@ -245,7 +373,7 @@ struct Tenant<'a> {
 /// what they report is committed.
 pub async fn apply_group(app: &crate::App, group: Vec<Pending>) -> Applied {
     let counts = Counts::default();
-    let results = apply_counted(&app.db, &app.outbox, group, &counts).await;
+    let (results, _) = apply_counted(&app.db, &app.outbox, group, Vec::new(), &counts).await;
     Applied {
         results,
         fell_back: counts.fallbacks.load(Ordering::Relaxed) > 0,
@@ -260,27 +388,46 @@ pub struct Applied {
     pub fell_back: bool,
 }
 
+/// A piece of work with the request's fence.
+type Work = (Arc<dyn ErasedWork>, Option<Fence>);
+
+/// What became of one piece of work in a group: its answer, or `None` when it is to be
+/// applied alone once the group is committed.
+type WorkOutcome = Option<Result<Done, AppError>>;
+
 async fn apply_counted(
     db: &Db,
     outbox: &Outbox,
     mut group: Vec<Pending>,
+    works: Vec<Work>,
     counts: &Counts,
-) -> Vec<Result<Posted, AppError>> {
+) -> (Vec<Result<Posted, AppError>>, Vec<Result<Done, AppError>>) {
     counts.groups.fetch_add(1, Ordering::Relaxed);
     counts
         .items
-        .fetch_add(group.len() as u64, Ordering::Relaxed);
-    if group.len() == 1 {
+        .fetch_add((group.len() + works.len()) as u64, Ordering::Relaxed);
+    if group.len() == 1 && works.is_empty() {
         let p = group.pop().expect("one item");
-        return vec![apply_alone(db, outbox, &p.scope, p.ready, p.fence.as_ref()).await];
+        let result = apply_alone(db, outbox, &p.scope, p.ready, p.fence.as_ref()).await;
+        return (vec![result], Vec::new());
     }
-    let outcomes = match apply_together(db, outbox, &group).await {
+    if group.is_empty() && works.len() == 1 {
+        let (work, fence) = &works[0];
+        return (
+            Vec::new(),
+            vec![apply_work_alone(db, work.as_ref(), fence.as_ref()).await],
+        );
+    }
+    let (outcomes, work_outcomes) = match apply_together(db, outbox, &group, &works).await {
         Ok(outcomes) => outcomes,
         Err(e) => {
             counts.fallbacks.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, items = group.len(),
-                "a group of wallet transactions failed; applying them one by one");
-            group.iter().map(|_| None).collect()
+            tracing::warn!(error = %e, items = group.len() + works.len(),
+                "a group of wallet changes failed; applying them one by one");
+            (
+                group.iter().map(|_| None).collect(),
+                works.iter().map(|_| None).collect(),
+            )
         }
     };
     let mut results = Vec::with_capacity(group.len());
@@ -290,7 +437,56 @@ async fn apply_counted(
             None => apply_alone(db, outbox, &p.scope, p.ready, p.fence.as_ref()).await,
         });
     }
-    results
+    let mut work_results = Vec::with_capacity(works.len());
+    for ((work, fence), outcome) in works.iter().zip(work_outcomes) {
+        work_results.push(match outcome {
+            Some(result) => result,
+            None => apply_work_alone(db, work.as_ref(), fence.as_ref()).await,
+        });
+    }
+    (results, work_results)
+}
+
+/// Whether a piece of work refused inside a group answers so, or is applied alone once the
+/// group is committed: a failure of the database, or a collision with a change committed
+/// meanwhile, is answered as the work answers when it runs alone.
+fn answered_in_group(e: &AppError) -> bool {
+    !matches!(
+        e,
+        AppError::Unavailable(_)
+            | AppError::Internal(_)
+            | AppError::IdempotencyMismatch(_)
+            | AppError::Conflict(_)
+    )
+}
+
+/// Runs each piece of work in `tx` under a savepoint of its own, with its request's fence.
+async fn apply_works(tx: &mut Tx, works: &[Work]) -> Result<Vec<WorkOutcome>, AppError> {
+    let mut outcomes = Vec::with_capacity(works.len());
+    for (work, fence) in works {
+        let sp = tx.savepoint().await?;
+        let result = async {
+            let done = work.apply(tx).await?;
+            if let Some(fence) = fence {
+                if !idempotency::mark_applied(tx, fence).await? {
+                    return Err(AppError::Superseded);
+                }
+            }
+            Ok(done)
+        }
+        .await;
+        match result {
+            Ok(done) => {
+                tx.release(sp).await?;
+                outcomes.push(Some(Ok(done)));
+            }
+            Err(e) => {
+                tx.rollback_to(sp).await?;
+                outcomes.push(answered_in_group(&e).then_some(Err(e)));
+            }
+        }
+    }
+    Ok(outcomes)
 }
 
 /// Reward quota units a group took for one merchant, and how many it used.
@@ -326,7 +522,8 @@ async fn apply_together(
     db: &Db,
     outbox: &Outbox,
     items: &[Pending],
-) -> Result<Vec<Outcome>, AppError> {
+    works: &[Work],
+) -> Result<(Vec<Outcome>, Vec<WorkOutcome>), AppError> {
     let now = Timestamp::now();
     let started = std::time::Instant::now();
     let mut tx = db.begin_group().await?;
@@ -496,6 +693,9 @@ async fn apply_together(
             unused -= back;
         }
     }
+    // The other changes, after the plain transactions, each checked against what the group
+    // wrote before it.
+    let work_outcomes = apply_works(&mut tx, works).await?;
     commit_fenced(tx, None).await?;
     tracing::debug!(
         items = items.len(),
@@ -505,7 +705,7 @@ async fn apply_together(
         committed_us = started.elapsed().as_micros() as u64,
         "ledger group applied"
     );
-    Ok(outcomes)
+    Ok((outcomes, work_outcomes))
 }
 
 /// The row that records `ready` on its wallet, leaving `balance_after`.
