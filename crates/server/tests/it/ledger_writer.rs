@@ -338,8 +338,110 @@ async fn two_servers_on_the_same_hot_wallets_add_up(t: TestApp) {
     t.stop().await;
 }
 
+/// Swaps between hot wallets and coupon redemptions from them, fired at once with plain
+/// transactions on the same wallets: the writer takes them into the same groups (each under a
+/// savepoint of its own), every answer is one a lone request could get, and the books add up.
+async fn swaps_and_coupons_share_groups_with_transactions(t: TestApp) {
+    let (m, key, cur) = prod_merchant(&t, "Acme").await;
+    t.app.set_lead_swaps(&m, true).await.unwrap();
+    let api = t.api(&key);
+    let wallets = seeded_wallets(&api, &cur, 4).await;
+    let mut leads = Vec::new();
+    for w in &wallets {
+        leads.push(
+            api.get_ok(&format!("/api/v1/wallets/{w}")).await["lead_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let deal = api
+        .create(
+            "/api/v1/deals",
+            json!({"name": "Coffee", "description": "One coffee", "kind": "voucher",
+                   "sell_price": 2, "available": true, "visibility": "private"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.create(
+        "/api/v1/coupon_codes/bulk_generate",
+        json!({"deal_id": deal, "count": 40}),
+    )
+    .await;
+    let writer_before = t.app.ledger_writer_stats().unwrap();
+
+    let mut handles = Vec::new();
+    for i in 0..120usize {
+        let api = api.clone();
+        let (w, to_lead, lead) = (
+            wallets[i % 4].clone(),
+            leads[(i + 1) % 4].clone(),
+            leads[i % 4].clone(),
+        );
+        let (deal, cur) = (deal.clone(), cur.clone());
+        handles.push(tokio::spawn(async move {
+            let (path, body) = match i % 3 {
+                0 => ("/api/v1/wallet_transactions",
+                      json!({"wallet_id": w, "kind": "adjust", "amount": if i % 2 == 0 { 2 } else { -3 },
+                             "hash": format!("mix-{i}")})),
+                1 => ("/api/v1/swaps",
+                      json!({"from_wallet_id": w, "amount": 2, "hash": format!("mix-{i}"),
+                             "to_lead_id": to_lead})),
+                _ => ("/api/v1/coupons",
+                      json!({"deal_id": deal, "lead_id": lead, "currency_id": cur,
+                             "hash": format!("mix-{i}")})),
+            };
+            let res = api.post(path, body).await;
+            (i, res.status().as_u16(), res.into_json())
+        }));
+    }
+    let mut made = [0usize; 3];
+    // Points added to or taken from the four wallets together, by the acknowledged answers.
+    let mut delta = 0;
+    for h in handles {
+        let (i, status, answer) = h.await.unwrap();
+        match status {
+            201 => {
+                made[i % 3] += 1;
+                delta += match i % 3 {
+                    0 => answer["amount"].as_i64().unwrap(),
+                    1 => 0,
+                    _ => -answer["points"].as_i64().unwrap(),
+                };
+            }
+            409 => assert!(
+                ["insufficient_balance", "out_of_stock"]
+                    .contains(&answer["code"].as_str().unwrap()),
+                "{i}: {answer}"
+            ),
+            s => panic!("unexpected {s} for {i}: {answer}"),
+        }
+    }
+    assert!(
+        made.iter().all(|n| *n > 0),
+        "each kind went through: {made:?}"
+    );
+    // The balances are what the ledger says, and every swap moved points between two of them.
+    assert!(t.app.audit_ledger(Some(&m)).await.unwrap().is_empty());
+    let mut total = 0;
+    for w in &wallets {
+        total += api.balance(w).await;
+    }
+    assert_eq!(total, 4 * 10 + delta, "swaps move points, they make none");
+    let writer = t.app.ledger_writer_stats().unwrap();
+    assert!(
+        writer.items - writer_before.items > writer.groups - writer_before.groups,
+        "grouped: {writer_before:?} -> {writer:?}"
+    );
+    assert_eq!(writer.fallbacks, writer_before.fallbacks, "{writer:?}");
+    t.stop().await;
+}
+
 on_both_backends!(
     a_group_answers_each_item_as_if_alone,
     a_burst_of_mixed_transactions_answers_each_as_if_alone,
     two_servers_on_the_same_hot_wallets_add_up,
+    swaps_and_coupons_share_groups_with_transactions,
 );
