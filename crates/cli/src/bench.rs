@@ -8,6 +8,7 @@
 //! running instead, with the API key given.
 
 mod baseline;
+mod coupons;
 mod currencies;
 mod ledger;
 
@@ -26,8 +27,9 @@ use serde_json::{json, Value};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Scenario: `ledger` (rewards and debits on many wallets, then an invariant check) or
-    /// `currencies` (authenticated list reads).
+    /// Scenario: `ledger` (rewards and debits on many wallets, then an invariant check),
+    /// `coupons` (coupons issued from one deal's codes to many leads, then a check that no
+    /// code went out twice) or `currencies` (authenticated list reads).
     #[arg(long, default_value = "ledger")]
     scenario: String,
     /// Concurrent clients.
@@ -75,9 +77,9 @@ pub struct BenchArgs {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if !matches!(args.scenario.as_str(), "ledger" | "currencies") {
+    if !matches!(args.scenario.as_str(), "ledger" | "coupons" | "currencies") {
         anyhow::bail!(
-            "unknown scenario `{}`: available: ledger, currencies",
+            "unknown scenario `{}`: available: ledger, coupons, currencies",
             args.scenario
         );
     }
@@ -106,6 +108,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     match args.scenario.as_str() {
         "ledger" => ledger::run(&args).await,
+        "coupons" => coupons::run(&args).await,
         _ => currencies::run(&args).await,
     }
 }
@@ -185,6 +188,7 @@ impl Harness {
             PlanChange {
                 leads: Some(BENCH_QUOTA),
                 rewards: Some(BENCH_QUOTA),
+                redeems: Some(BENCH_QUOTA),
                 rate_limit_per_minute: Some(MAX_RATE_LIMIT_PER_MINUTE),
                 ..Default::default()
             },
@@ -232,6 +236,7 @@ impl Harness {
             Some(_) => json!({
                 "leads": BENCH_QUOTA,
                 "rewards": BENCH_QUOTA,
+                "redeems": BENCH_QUOTA,
                 "rate_limit_per_minute": MAX_RATE_LIMIT_PER_MINUTE,
             }),
             None => Value::Null,

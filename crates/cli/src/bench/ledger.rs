@@ -150,7 +150,11 @@ async fn post_transaction(api: &Api, body: &Value) -> Answer {
 
 /// Runs `f(0..n)` on `concurrency` tasks and answers the results in index order; the first
 /// error stops the rest.
-async fn in_parallel<T, F, Fut>(n: usize, concurrency: usize, f: F) -> anyhow::Result<Vec<T>>
+pub(crate) async fn in_parallel<T, F, Fut>(
+    n: usize,
+    concurrency: usize,
+    f: F,
+) -> anyhow::Result<Vec<T>>
 where
     T: Send + 'static,
     F: Fn(usize) -> Fut + Send + Sync + 'static,
