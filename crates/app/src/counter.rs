@@ -4,6 +4,7 @@
 //! customer into a lead. Every such action is logged with its store and staff member, in the
 //! transaction that does it, for the counter's analytics.
 
+use futures_util::future::BoxFuture;
 use punchcard_domain::coupons::CouponMode;
 use punchcard_domain::ledger::{parse_hash, CustomerId, LeadInput, LeadProfile, TransactionKind};
 use punchcard_domain::limits::Quota;
@@ -16,12 +17,13 @@ use punchcard_store::counter::{self, ActionRow, ClaimRow, CounterDay, PointGrant
 use punchcard_store::coupons::{CouponRow, DealTerms};
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
 use punchcard_store::wallets::TransactionRow;
-use punchcard_store::{commit, currencies, Conn};
+use punchcard_store::{commit, currencies, Conn, Tx};
 use time::Duration;
 
 pub use punchcard_store::counter::ActionKind;
 
 use crate::input::{field_id, named};
+use crate::ledger::writer::LedgerWork;
 use crate::ledger::{post_entry, Entry, Scope};
 use crate::limits::burn_quota;
 use crate::stats::DayRange;
@@ -256,6 +258,72 @@ fn present(s: &str) -> Option<&str> {
     Some(s.trim()).filter(|s| !s.is_empty())
 }
 
+/// A give at the counter, checked, for the ledger writer to write.
+struct CounterGive {
+    app: App,
+    at: Counter,
+    lead: LeadRow,
+    gift: GiftId,
+    /// The server-made retry key of the give.
+    key: String,
+}
+
+impl LedgerWork for CounterGive {
+    type Output = Given;
+
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Given, AppError>> {
+        Box::pin(self.write(tx))
+    }
+}
+
+impl CounterGive {
+    /// The give's writes in `tx`: the gift as it stands now given (points or a coupon), the
+    /// counter's log and the events; an earlier give of the key is answered as a replay.
+    async fn write(&self, tx: &mut Tx) -> Result<Given, AppError> {
+        let (app, at, lead, gift, key) = (&self.app, &self.at, &self.lead, &self.gift, &self.key);
+        let scope = &at.scope;
+        let now = Timestamp::now();
+        if let Some(done) =
+            counter::find_action_by_hash(tx, &scope.merchant_id, scope.env, key).await?
+        {
+            return Ok(Given {
+                label: if done.points > 0 {
+                    format!("{} points", done.points)
+                } else {
+                    "the deal".to_string()
+                },
+                transaction: None,
+                coupon: None,
+                replayed: true,
+            });
+        }
+        let found = find_gift(tx, scope, gift, now).await?;
+        let (transaction, coupon) = give_in(tx, scope, lead, &found, key, now).await?;
+        let (kind, points, reference) = match (&transaction, &coupon) {
+            (Some(t), _) => (ActionKind::PointsGiven, t.amount, t.id.to_string()),
+            (_, Some(c)) => (ActionKind::DealGiven, 0, c.id.to_string()),
+            _ => unreachable!("a give gives something"),
+        };
+        at.log(
+            tx,
+            kind,
+            Some(&lead.id),
+            points,
+            Some(reference),
+            Some(key.clone()),
+        )
+        .await?;
+        app.emit(tx, scope, &given_events(&transaction, &coupon))
+            .await?;
+        Ok(Given {
+            label: found.label(),
+            transaction,
+            coupon,
+            replayed: false,
+        })
+    }
+}
+
 impl App {
     // ----- point grants -----
 
@@ -435,48 +503,20 @@ impl App {
         let (hash, gift) = (hash.expect("checked"), gift.expect("checked"));
         let lead = self.lead(scope, lead_id).await?;
         let key = format!("#counter:{hash}");
-        let now = Timestamp::now();
-        let mut tx = self.db.begin_write().await?;
-        if let Some(done) =
-            counter::find_action_by_hash(&mut tx, &scope.merchant_id, scope.env, &key).await?
-        {
-            return Ok(Given {
-                label: if done.points > 0 {
-                    format!("{} points", done.points)
-                } else {
-                    "the deal".to_string()
-                },
-                transaction: None,
-                coupon: None,
-                replayed: true,
-            });
-        }
-        let gift = find_gift(&mut tx, scope, &gift, now).await?;
-        let (transaction, coupon) = give_in(&mut tx, scope, &lead, &gift, &key, now).await?;
-        let (kind, points, reference) = match (&transaction, &coupon) {
-            (Some(t), _) => (ActionKind::PointsGiven, t.amount, t.id.to_string()),
-            (_, Some(c)) => (ActionKind::DealGiven, 0, c.id.to_string()),
-            _ => unreachable!("a give gives something"),
+        let route = lead.id.to_string();
+        let work = CounterGive {
+            app: self.clone(),
+            at: at.clone(),
+            lead,
+            gift,
+            key,
         };
-        at.log(
-            &mut tx,
-            kind,
-            Some(&lead.id),
-            points,
-            Some(reference),
-            Some(key),
-        )
-        .await?;
-        self.emit(&mut tx, scope, &given_events(&transaction, &coupon))
-            .await?;
-        commit(tx).await?;
-        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %lead.id, member_id = %at.member_id, "given at the counter");
-        Ok(Given {
-            label: gift.label(),
-            transaction,
-            coupon,
-            replayed: false,
-        })
+        // Through the ledger writer, with the lead's other changes.
+        let given = self.write_through_ledger(&route, work).await?;
+        if !given.replayed {
+            tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %lead_id, member_id = %at.member_id, "given at the counter");
+        }
+        Ok(given)
     }
 
     /// Marks a coupon used at the counter.

@@ -9,6 +9,7 @@ pub mod tasks;
 pub mod vouchers;
 
 use crate::webhooks::{Event, EventObject, EventType};
+use futures_util::future::BoxFuture;
 use punchcard_domain::campaigns::{
     status, CampaignKind, CampaignStatus, Direction, Rate, RuleReward, StatusInputs,
 };
@@ -22,11 +23,12 @@ use punchcard_domain::{
 use punchcard_store::campaigns::{self, CampaignFilter, CampaignRow, InteractionRow, Outcome};
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
 use punchcard_store::wallets::{self, TransactionRow, WalletRow};
-use punchcard_store::{api_keys, commit, currencies, Conn};
+use punchcard_store::{api_keys, commit, currencies, Conn, Tx};
 
 use crate::api_keys::ApiPrincipal;
 use crate::callbacks::{ActionKind, PendingAction};
 use crate::input::{field_id, named};
+use crate::ledger::writer::LedgerWork;
 use crate::ledger::{fingerprint, post_entry, Entry, Scope};
 use crate::limits::{burn_quota, check_cap};
 use crate::{App, AppError};
@@ -850,82 +852,37 @@ impl App {
         };
         self.confirm_action(principal, &action).await?;
 
-        let now = Timestamp::now();
-        let mut tx = self.db.begin_write().await?;
-        if let Some(done) =
-            campaigns::find_award_by_hash(&mut tx, &scope.merchant_id, scope.env, &rule.id, &hash)
-                .await?
-        {
-            return self.replay(&mut tx, scope, done, &fp).await;
-        }
-        // Dates, switch and budget in one guarded UPDATE; it also holds the campaign's row
-        // until commit, so the per-lead count below sees every award committed before.
-        guard(&mut tx, scope, rule, has_keys, points, now).await?;
-        check_per_lead(&mut tx, scope, rule, &lead.id).await?;
-        let posted = give_points(
-            &mut tx,
-            scope,
-            Points {
-                campaign: rule,
-                lead: &lead,
-                currency_id: &currency_id,
-                kind: match direction {
-                    Direction::Earn => TransactionKind::Reward,
-                    Direction::Redeem => TransactionKind::Redeem,
-                },
-                amount: signed,
-                hash: &hash,
-                fingerprint: &fp,
-                description: format!("rule: {}", rule.name),
-            },
-            now,
-        )
-        .await?;
-        let interaction = InteractionRow {
-            source_id: Some(principal.key_id.to_string()),
-            lead_id: Some(lead.id.clone()),
-            amount: trigger.amount,
-            points: signed,
-            hash: Some(hash.clone()),
-            fingerprint: Some(fp.clone()),
-            wallet_transaction_id: Some(posted.id.to_string()),
-            ..InteractionRow::new(
-                &scope.merchant_id,
-                scope.env,
-                &rule.id,
-                Outcome::Awarded,
-                now,
-            )
+        // The award goes through the ledger writer, with the wallet's other changes (or,
+        // before its first award opens the wallet, the lead's).
+        let route = match &wallet {
+            Some(w) => w.id.to_string(),
+            None => lead.id.to_string(),
         };
-        self.emit(
-            &mut tx,
-            scope,
-            &[
-                Event::new(
-                    EventType::RuleTriggered,
-                    EventObject::RuleTriggered {
-                        interaction: &interaction,
-                        transaction: Some(&posted),
-                    },
-                ),
-                Event::new(
-                    EventType::WalletTransactionCreated,
-                    EventObject::WalletTransaction(&posted),
-                ),
-            ],
-        )
-        .await?;
-        match self.finish(tx, scope, interaction).await? {
-            Finished::Done(interaction) => Ok(Triggered {
-                interaction,
-                transaction: Some(posted),
-                replayed: false,
-            }),
-            Finished::Earlier(done) => {
-                let mut conn = self.db.conn().await?;
-                self.replay(&mut conn, scope, done, &fp).await
-            }
+        let award = RuleAward {
+            app: self.clone(),
+            scope: scope.clone(),
+            rule: rule.clone(),
+            lead,
+            currency_id,
+            key_id: principal.key_id.to_string(),
+            has_keys,
+            points,
+            signed,
+            kind: match direction {
+                Direction::Earn => TransactionKind::Reward,
+                Direction::Redeem => TransactionKind::Redeem,
+            },
+            amount: trigger.amount,
+            hash,
+            fingerprint: fp,
+        };
+        let triggered = self.write_through_ledger(&route, award).await?;
+        if !triggered.replayed {
+            // A campaign's points: a reward when credited, a redemption when debited (a
+            // redeem rule).
+            self.activity.points_moved(signed, signed < 0);
         }
+        Ok(triggered)
     }
 
     /// Writes an award's interaction and commits its transaction. When a concurrent trigger
@@ -985,6 +942,110 @@ impl App {
             interaction: done,
             transaction,
             replayed: true,
+        })
+    }
+}
+
+/// A rule's award, checked and confirmed, for the ledger writer to write.
+struct RuleAward {
+    app: App,
+    scope: Scope,
+    rule: CampaignRow,
+    lead: LeadRow,
+    currency_id: CurrencyId,
+    key_id: String,
+    has_keys: bool,
+    points: i64,
+    /// The points, signed as the transaction moves them.
+    signed: i64,
+    kind: TransactionKind,
+    /// The trigger's amount, for a rule that awards per unit.
+    amount: Option<i64>,
+    hash: String,
+    fingerprint: String,
+}
+
+impl LedgerWork for RuleAward {
+    type Output = Triggered;
+
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Triggered, AppError>> {
+        Box::pin(self.write(tx))
+    }
+}
+
+impl RuleAward {
+    /// The award's writes in `tx`: the campaign's guard and per-lead limit, the points, the
+    /// interaction and the events; an earlier award of the hash is answered as a replay.
+    async fn write(&self, tx: &mut Tx) -> Result<Triggered, AppError> {
+        let (app, scope, rule, lead) = (&self.app, &self.scope, &self.rule, &self.lead);
+        let now = Timestamp::now();
+        if let Some(done) =
+            campaigns::find_award_by_hash(tx, &scope.merchant_id, scope.env, &rule.id, &self.hash)
+                .await?
+        {
+            return app.replay(tx, scope, done, &self.fingerprint).await;
+        }
+        // Dates, switch and budget in one guarded UPDATE; it also holds the campaign's row
+        // until commit, so the per-lead count below sees every award committed before.
+        guard(tx, scope, rule, self.has_keys, self.points, now).await?;
+        check_per_lead(tx, scope, rule, &lead.id).await?;
+        let posted = give_points(
+            tx,
+            scope,
+            Points {
+                campaign: rule,
+                lead,
+                currency_id: &self.currency_id,
+                kind: self.kind,
+                amount: self.signed,
+                hash: &self.hash,
+                fingerprint: &self.fingerprint,
+                description: format!("rule: {}", rule.name),
+            },
+            now,
+        )
+        .await?;
+        let interaction = InteractionRow {
+            source_id: Some(self.key_id.clone()),
+            lead_id: Some(lead.id.clone()),
+            amount: self.amount,
+            points: self.signed,
+            hash: Some(self.hash.clone()),
+            fingerprint: Some(self.fingerprint.clone()),
+            wallet_transaction_id: Some(posted.id.to_string()),
+            ..InteractionRow::new(
+                &scope.merchant_id,
+                scope.env,
+                &rule.id,
+                Outcome::Awarded,
+                now,
+            )
+        };
+        app.emit(
+            tx,
+            scope,
+            &[
+                Event::new(
+                    EventType::RuleTriggered,
+                    EventObject::RuleTriggered {
+                        interaction: &interaction,
+                        transaction: Some(&posted),
+                    },
+                ),
+                Event::new(
+                    EventType::WalletTransactionCreated,
+                    EventObject::WalletTransaction(&posted),
+                ),
+            ],
+        )
+        .await?;
+        // A concurrent trigger with the same hash that committed first refuses this row; the
+        // writer then runs the award again alone, which answers that trigger's award.
+        campaigns::insert_interaction(tx, &interaction).await?;
+        Ok(Triggered {
+            interaction,
+            transaction: Some(posted),
+            replayed: false,
         })
     }
 }

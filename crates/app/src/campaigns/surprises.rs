@@ -2,6 +2,7 @@
 //! birthday), at most `count` times per occasion, "today" being the merchant's calendar day.
 
 use crate::webhooks::{Event, EventObject, EventType};
+use futures_util::future::BoxFuture;
 use punchcard_domain::campaigns::{
     on_occasion, CalendarDate, CampaignKind, CampaignStatus, Occasion, TaskReward, MAX_COUNT,
 };
@@ -10,13 +11,15 @@ use punchcard_domain::ledger::parse_hash;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CampaignId, DealId, FieldError, LeadId, ValidationErrors};
 use punchcard_store::campaigns::{self, CampaignRow, InteractionRow, Outcome};
-use punchcard_store::leads;
+use punchcard_store::leads::{self, LeadRow};
+use punchcard_store::Tx;
 
 use super::tasks::Activity;
-use super::{give_coupon, guard, positive, same_request, status_of, CampaignView, Finished};
+use super::{give_coupon, guard, positive, same_request, status_of, CampaignView};
 use crate::api_keys::ApiPrincipal;
 use crate::callbacks::{ActionKind, PendingAction};
 use crate::input::field_id;
+use crate::ledger::writer::LedgerWork;
 use crate::ledger::{fingerprint, Scope};
 use crate::{App, AppError};
 
@@ -428,73 +431,24 @@ impl App {
             self.confirm_action(principal, &action).await?;
         }
 
-        let now = Timestamp::now();
-        let mut tx = self.db.begin_write().await?;
-        if let Some(done) = campaigns::find_award_by_hash(
-            &mut tx,
-            &scope.merchant_id,
-            scope.env,
-            &surprise.id,
-            &hash,
-        )
-        .await?
-        {
-            return replay(done);
-        }
-        // Dates, switch and budget (in awards), holding the campaign's row until commit so
-        // the count below sees every claim committed before.
-        guard(&mut tx, scope, surprise, false, 1, now).await?;
-        let claimed = campaigns::awards_in_window(
-            &mut tx,
-            &scope.merchant_id,
-            &surprise.id,
-            &lead.id,
-            &occasion_key,
-        )
-        .await?;
-        if claimed >= count {
-            return Err(AppError::LimitReached(format!(
-                "this lead already claimed the surprise {count} time(s) on this occasion"
-            )));
-        }
-        let coupon = give_coupon(&mut tx, scope, surprise, &lead, &hash, &fp, now).await?;
-        let interaction = InteractionRow {
-            source_id: Some(claimant.source()),
-            lead_id: Some(lead.id.clone()),
-            hash: Some(hash.clone()),
-            fingerprint: Some(fp.clone()),
-            coupon_id: Some(coupon.id.to_string()),
-            window_key: Some(occasion_key),
-            ..InteractionRow::new(
-                &scope.merchant_id,
-                scope.env,
-                &surprise.id,
-                Outcome::Awarded,
-                now,
-            )
+        let route = lead.id.to_string();
+        let work = ClaimWork {
+            app: self.clone(),
+            scope: scope.clone(),
+            surprise: surprise.clone(),
+            lead,
+            source: claimant.source(),
+            occasion_key,
+            count,
+            hash,
+            fingerprint: fp,
         };
-        self.emit(
-            &mut tx,
-            scope,
-            &[
-                Event::new(
-                    EventType::SurpriseClaimed,
-                    EventObject::SurpriseActivity(&interaction),
-                ),
-                Event::new(EventType::CouponIssued, EventObject::Coupon(&coupon)),
-            ],
-        )
-        .await?;
-        match self.finish(tx, scope, interaction).await? {
-            Finished::Done(interaction) => {
-                tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %surprise.id, lead_id = %lead.id, "surprise claimed");
-                Ok(Activity {
-                    interaction,
-                    replayed: false,
-                })
-            }
-            Finished::Earlier(done) => replay(done),
+        // Through the ledger writer, with the lead's other changes.
+        let activity = self.write_through_ledger(&route, work).await?;
+        if !activity.replayed {
+            tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %surprise.id, lead_id = ?activity.interaction.lead_id, "surprise claimed");
         }
+        Ok(activity)
     }
 
     /// Claims of surprises in id order, of one surprise or lead when asked.
@@ -541,5 +495,102 @@ impl Claimant<'_> {
             Claimant::Key(p) => p.key_id.to_string(),
             Claimant::Member(_) => MEMBER_PAGE_SOURCE.to_string(),
         }
+    }
+}
+
+/// A claim of a surprise, checked (and confirmed by the key's callback, if any), for the
+/// ledger writer to write.
+struct ClaimWork {
+    app: App,
+    scope: Scope,
+    surprise: CampaignRow,
+    lead: LeadRow,
+    source: String,
+    occasion_key: String,
+    count: i64,
+    hash: String,
+    fingerprint: String,
+}
+
+impl LedgerWork for ClaimWork {
+    type Output = Activity;
+
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Activity, AppError>> {
+        Box::pin(self.write(tx))
+    }
+}
+
+impl ClaimWork {
+    /// The claim's writes in `tx`: the guard, the per-occasion count, the coupon, the
+    /// interaction and the events; an earlier claim of the hash is answered as a replay.
+    async fn write(&self, tx: &mut Tx) -> Result<Activity, AppError> {
+        let (app, scope, surprise, lead) = (&self.app, &self.scope, &self.surprise, &self.lead);
+        let (hash, fp, occasion_key, count) = (
+            &self.hash,
+            &self.fingerprint,
+            &self.occasion_key,
+            self.count,
+        );
+        let now = Timestamp::now();
+        if let Some(done) =
+            campaigns::find_award_by_hash(tx, &scope.merchant_id, scope.env, &surprise.id, hash)
+                .await?
+        {
+            return same_request(done, fp).map(|interaction| Activity {
+                interaction,
+                replayed: true,
+            });
+        }
+        // Dates, switch and budget (in awards), holding the campaign's row until commit so
+        // the count below sees every claim committed before.
+        guard(tx, scope, surprise, false, 1, now).await?;
+        let claimed = campaigns::awards_in_window(
+            tx,
+            &scope.merchant_id,
+            &surprise.id,
+            &lead.id,
+            &occasion_key,
+        )
+        .await?;
+        if claimed >= count {
+            return Err(AppError::LimitReached(format!(
+                "this lead already claimed the surprise {count} time(s) on this occasion"
+            )));
+        }
+        let coupon = give_coupon(tx, scope, surprise, &lead, hash, fp, now).await?;
+        let interaction = InteractionRow {
+            source_id: Some(self.source.clone()),
+            lead_id: Some(lead.id.clone()),
+            hash: Some(hash.clone()),
+            fingerprint: Some(fp.clone()),
+            coupon_id: Some(coupon.id.to_string()),
+            window_key: Some(occasion_key.clone()),
+            ..InteractionRow::new(
+                &scope.merchant_id,
+                scope.env,
+                &surprise.id,
+                Outcome::Awarded,
+                now,
+            )
+        };
+        app.emit(
+            tx,
+            scope,
+            &[
+                Event::new(
+                    EventType::SurpriseClaimed,
+                    EventObject::SurpriseActivity(&interaction),
+                ),
+                Event::new(EventType::CouponIssued, EventObject::Coupon(&coupon)),
+            ],
+        )
+        .await?;
+        // A concurrent claim with the same hash that committed first refuses this row; the
+        // writer then runs the claim again alone, which answers that one.
+        campaigns::insert_interaction(tx, &interaction).await?;
+        Ok(Activity {
+            interaction,
+            replayed: false,
+        })
     }
 }

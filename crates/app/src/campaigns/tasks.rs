@@ -3,6 +3,7 @@
 //! same transaction, then a new cycle starts, up to `max_per_lead` completions.
 
 use crate::webhooks::{Event, EventObject, EventType};
+use futures_util::future::BoxFuture;
 use punchcard_domain::campaigns::{
     random_points, CampaignKind, CampaignStatus, Period, TaskReward, MAX_COUNT,
 };
@@ -11,15 +12,17 @@ use punchcard_domain::ledger::{parse_hash, TransactionKind};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CampaignId, CurrencyId, DealId, FieldError, LeadId, ValidationErrors};
 use punchcard_store::campaigns::{self, ActivityFilter, CampaignRow, InteractionRow, Outcome};
-use punchcard_store::{currencies, leads};
+use punchcard_store::leads::LeadRow;
+use punchcard_store::{currencies, leads, Tx};
 
 use super::{
     check_per_lead, give_coupon, give_points, guard, positive, same_request, status_of,
-    CampaignView, Finished, Points, MAX_POINTS,
+    CampaignView, Points, MAX_POINTS,
 };
 use crate::api_keys::ApiPrincipal;
 use crate::callbacks::{ActionKind, PendingAction};
 use crate::input::field_id;
+use crate::ledger::writer::LedgerWork;
 use crate::ledger::{fingerprint, Scope};
 use crate::{App, AppError};
 
@@ -480,132 +483,35 @@ impl App {
             };
             self.confirm_action(principal, &action).await?;
         }
-        let confirmed = completing;
-
-        let now = Timestamp::now();
-        let mut tx = self.db.begin_write().await?;
-        if let Some(done) =
-            campaigns::find_award_by_hash(&mut tx, &scope.merchant_id, scope.env, &task.id, &hash)
-                .await?
-        {
-            return replay(done);
-        }
-        // Dates and switch; the campaign's row is held until commit, so what follows sees
-        // every activity committed before.
-        guard(&mut tx, scope, task, false, 0, now).await?;
-        // The terms read before the write (and shown to the callback) must still hold.
-        let latest = campaigns::find(&mut tx, &scope.merchant_id, scope.env, &task.id).await?;
-        if latest.as_ref().map(terms) != Some(terms(task)) {
-            return Err(AppError::Conflict(
-                "the task changed meanwhile; send the activity again".to_string(),
-            ));
-        }
-        check_per_lead(&mut tx, scope, task, &lead.id).await?;
-        let progress = campaigns::count_activity(
-            &mut tx,
-            &scope.merchant_id,
-            scope.env,
-            &task.id,
-            &lead.id,
-            &window,
-            now,
-        )
-        .await?;
-        let mut interaction = InteractionRow {
-            source_id: Some(principal.key_id.to_string()),
-            lead_id: Some(lead.id.clone()),
-            hash: Some(hash.clone()),
-            fingerprint: Some(fp.clone()),
-            progress: Some(progress.min(count)),
-            goal: Some(count),
-            window_key: Some(window.clone()),
-            ..InteractionRow::new(
-                &scope.merchant_id,
-                scope.env,
-                &task.id,
-                Outcome::Awarded,
-                now,
-            )
+        let route = lead.id.to_string();
+        let work = TaskActivityWork {
+            app: self.clone(),
+            scope: scope.clone(),
+            task: task.clone(),
+            lead,
+            key_id: principal.key_id.to_string(),
+            has_callback: principal.callback_url.is_some(),
+            confirmed: completing,
+            count,
+            window,
+            points,
+            reward,
+            hash,
+            fingerprint: fp,
         };
-        let (mut given_points, mut given_coupon) = (None, None);
-        if progress >= count {
-            if principal.callback_url.is_some() && !confirmed {
-                // Concurrent activities moved the progress since it was read: the callback
-                // has not approved this reward.
-                return Err(AppError::Conflict(
-                    "the task's progress changed meanwhile; send the activity again".to_string(),
-                ));
+        // Through the ledger writer, with the lead's other changes.
+        let activity = self.write_through_ledger(&route, work).await?;
+        let interaction = &activity.interaction;
+        if !activity.replayed {
+            if interaction.points != 0 {
+                self.activity
+                    .points_moved(interaction.points, interaction.points < 0);
             }
-            let cost = match reward {
-                TaskReward::Points => points,
-                TaskReward::Deal => 1,
-            };
-            guard(&mut tx, scope, task, false, cost, now).await?;
-            campaigns::complete_cycle(&mut tx, &scope.merchant_id, &task.id, &lead.id, &window)
-                .await?;
-            match reward {
-                TaskReward::Points => {
-                    let currency_id = task.currency_id.clone().ok_or_else(|| {
-                        AppError::Conflict("the task has no currency".to_string())
-                    })?;
-                    let posted = give_points(
-                        &mut tx,
-                        scope,
-                        Points {
-                            campaign: task,
-                            lead: &lead,
-                            currency_id: &currency_id,
-                            kind: TransactionKind::Reward,
-                            amount: points,
-                            hash: &hash,
-                            fingerprint: &fp,
-                            description: format!("task: {}", task.name),
-                        },
-                        now,
-                    )
-                    .await?;
-                    interaction.points = points;
-                    interaction.wallet_transaction_id = Some(posted.id.to_string());
-                    given_points = Some(posted);
-                }
-                TaskReward::Deal => {
-                    let coupon = give_coupon(&mut tx, scope, task, &lead, &hash, &fp, now).await?;
-                    interaction.coupon_id = Some(coupon.id.to_string());
-                    given_coupon = Some(coupon);
-                }
+            if interaction.wallet_transaction_id.is_some() || interaction.coupon_id.is_some() {
+                tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %task.id, lead_id = ?interaction.lead_id, "task completed");
             }
         }
-        if given_points.is_some() || given_coupon.is_some() {
-            let mut events = vec![Event::new(
-                EventType::TaskCompleted,
-                EventObject::TaskActivity(&interaction),
-            )];
-            if let Some(posted) = &given_points {
-                events.push(Event::new(
-                    EventType::WalletTransactionCreated,
-                    EventObject::WalletTransaction(posted),
-                ));
-            }
-            if let Some(coupon) = &given_coupon {
-                events.push(Event::new(
-                    EventType::CouponIssued,
-                    EventObject::Coupon(coupon),
-                ));
-            }
-            self.emit(&mut tx, scope, &events).await?;
-        }
-        match self.finish(tx, scope, interaction).await? {
-            Finished::Done(interaction) => {
-                if interaction.wallet_transaction_id.is_some() || interaction.coupon_id.is_some() {
-                    tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %task.id, lead_id = %lead.id, "task completed");
-                }
-                Ok(Activity {
-                    interaction,
-                    replayed: false,
-                })
-            }
-            Finished::Earlier(done) => replay(done),
-        }
+        Ok(activity)
     }
 
     /// Accepted activities of tasks in id order, of one task or lead when asked.
@@ -690,5 +596,168 @@ impl App {
             limit,
         )
         .await?)
+    }
+}
+
+/// An activity of a task, checked (and confirmed when it completes the task), for the
+/// ledger writer to write.
+struct TaskActivityWork {
+    app: App,
+    scope: Scope,
+    task: CampaignRow,
+    lead: LeadRow,
+    key_id: String,
+    /// The key has a callback, which confirmed the reward if `confirmed`.
+    has_callback: bool,
+    confirmed: bool,
+    count: i64,
+    window: String,
+    points: i64,
+    reward: TaskReward,
+    hash: String,
+    fingerprint: String,
+}
+
+impl LedgerWork for TaskActivityWork {
+    type Output = Activity;
+
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Activity, AppError>> {
+        Box::pin(self.write(tx))
+    }
+}
+
+impl TaskActivityWork {
+    /// The activity's writes in `tx`: the progress counted, and on completion the reward,
+    /// with the interaction and events; an earlier activity of the hash is answered as a
+    /// replay.
+    async fn write(&self, tx: &mut Tx) -> Result<Activity, AppError> {
+        let (app, scope, task, lead) = (&self.app, &self.scope, &self.task, &self.lead);
+        let (hash, fp, count, window, points, reward) = (
+            &self.hash,
+            &self.fingerprint,
+            self.count,
+            &self.window,
+            self.points,
+            self.reward,
+        );
+        let now = Timestamp::now();
+        if let Some(done) =
+            campaigns::find_award_by_hash(tx, &scope.merchant_id, scope.env, &task.id, hash).await?
+        {
+            return same_request(done, fp).map(|interaction| Activity {
+                interaction,
+                replayed: true,
+            });
+        }
+        // Dates and switch; the campaign's row is held until commit, so what follows sees
+        // every activity committed before.
+        guard(tx, scope, task, false, 0, now).await?;
+        // The terms read before the write (and shown to the callback) must still hold.
+        let latest = campaigns::find(tx, &scope.merchant_id, scope.env, &task.id).await?;
+        if latest.as_ref().map(terms) != Some(terms(task)) {
+            return Err(AppError::Conflict(
+                "the task changed meanwhile; send the activity again".to_string(),
+            ));
+        }
+        check_per_lead(tx, scope, task, &lead.id).await?;
+        let progress = campaigns::count_activity(
+            tx,
+            &scope.merchant_id,
+            scope.env,
+            &task.id,
+            &lead.id,
+            &window,
+            now,
+        )
+        .await?;
+        let mut interaction = InteractionRow {
+            source_id: Some(self.key_id.clone()),
+            lead_id: Some(lead.id.clone()),
+            hash: Some(hash.clone()),
+            fingerprint: Some(fp.clone()),
+            progress: Some(progress.min(count)),
+            goal: Some(count),
+            window_key: Some(window.clone()),
+            ..InteractionRow::new(
+                &scope.merchant_id,
+                scope.env,
+                &task.id,
+                Outcome::Awarded,
+                now,
+            )
+        };
+        let (mut given_points, mut given_coupon) = (None, None);
+        if progress >= count {
+            if self.has_callback && !self.confirmed {
+                // Concurrent activities moved the progress since it was read: the callback
+                // has not approved this reward.
+                return Err(AppError::Conflict(
+                    "the task's progress changed meanwhile; send the activity again".to_string(),
+                ));
+            }
+            let cost = match reward {
+                TaskReward::Points => points,
+                TaskReward::Deal => 1,
+            };
+            guard(tx, scope, task, false, cost, now).await?;
+            campaigns::complete_cycle(tx, &scope.merchant_id, &task.id, &lead.id, &window).await?;
+            match reward {
+                TaskReward::Points => {
+                    let currency_id = task.currency_id.clone().ok_or_else(|| {
+                        AppError::Conflict("the task has no currency".to_string())
+                    })?;
+                    let posted = give_points(
+                        tx,
+                        scope,
+                        Points {
+                            campaign: task,
+                            lead: &lead,
+                            currency_id: &currency_id,
+                            kind: TransactionKind::Reward,
+                            amount: points,
+                            hash: &hash,
+                            fingerprint: &fp,
+                            description: format!("task: {}", task.name),
+                        },
+                        now,
+                    )
+                    .await?;
+                    interaction.points = points;
+                    interaction.wallet_transaction_id = Some(posted.id.to_string());
+                    given_points = Some(posted);
+                }
+                TaskReward::Deal => {
+                    let coupon = give_coupon(tx, scope, task, &lead, &hash, &fp, now).await?;
+                    interaction.coupon_id = Some(coupon.id.to_string());
+                    given_coupon = Some(coupon);
+                }
+            }
+        }
+        if given_points.is_some() || given_coupon.is_some() {
+            let mut events = vec![Event::new(
+                EventType::TaskCompleted,
+                EventObject::TaskActivity(&interaction),
+            )];
+            if let Some(posted) = &given_points {
+                events.push(Event::new(
+                    EventType::WalletTransactionCreated,
+                    EventObject::WalletTransaction(posted),
+                ));
+            }
+            if let Some(coupon) = &given_coupon {
+                events.push(Event::new(
+                    EventType::CouponIssued,
+                    EventObject::Coupon(coupon),
+                ));
+            }
+            app.emit(tx, scope, &events).await?;
+        }
+        // A concurrent activity with the same hash that committed first refuses this row;
+        // the writer then runs the activity again alone, which answers that one.
+        campaigns::insert_interaction(tx, &interaction).await?;
+        Ok(Activity {
+            interaction,
+            replayed: false,
+        })
     }
 }
