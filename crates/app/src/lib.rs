@@ -58,6 +58,9 @@ pub struct AppSettings {
     pub webhook_retry_window: std::time::Duration,
     /// How long a webhook endpoint may take to answer.
     pub webhook_timeout: std::time::Duration,
+    /// How long a delivered or given-up webhook delivery (and a failed job) is kept before
+    /// housekeeping deletes it.
+    pub webhook_retention: std::time::Duration,
 }
 
 impl Default for AppSettings {
@@ -70,6 +73,7 @@ impl Default for AppSettings {
             webhook_retry_base: std::time::Duration::from_secs(30),
             webhook_retry_window: std::time::Duration::from_secs(24 * 60 * 60),
             webhook_timeout: std::time::Duration::from_secs(10),
+            webhook_retention: webhooks::DEFAULT_RETENTION,
         }
     }
 }

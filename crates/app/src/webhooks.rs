@@ -40,6 +40,11 @@ pub const MAX_ENDPOINTS: i64 = 10;
 /// The longest endpoint URL.
 pub const MAX_URL_LEN: usize = 2000;
 
+/// How long the delivery log keeps a delivery that was delivered or given up, when the
+/// operator sets nothing else; pending deliveries stay until they end.
+pub const DEFAULT_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(30 * 24 * 60 * 60);
+
 /// How much of a receiver's answer the delivery log keeps.
 const ANSWER_SNIPPET: usize = 500;
 
@@ -366,6 +371,11 @@ impl App {
     /// server; without it an event's `data` is null).
     pub fn set_event_renderer(&self, renderer: Arc<dyn RenderEvent>) {
         let _ = self.outbox.renderer.set(renderer);
+    }
+
+    /// Whole days a delivered or given-up delivery stays in the delivery log.
+    pub fn webhook_retention_days(&self) -> u64 {
+        self.settings.webhook_retention.as_secs() / (24 * 60 * 60)
     }
 
     /// The outbox the use cases write events into.

@@ -81,6 +81,12 @@ pub struct Config {
     #[arg(long, env = "PUNCHCARD_WEBHOOK_RETRY_BASE", default_value = "30", value_parser = parse_timeout)]
     pub webhook_retry_base: Duration,
 
+    /// Days a webhook delivery that was delivered or given up stays in the delivery log (and a
+    /// failed background job in the queue) before housekeeping deletes it; pending deliveries
+    /// are kept until they end.
+    #[arg(long, env = "PUNCHCARD_WEBHOOK_RETENTION_DAYS", default_value = "30", value_parser = parse_days)]
+    pub webhook_retention: Duration,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "PUNCHCARD_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -117,6 +123,18 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Whole days, at least 1 and at most 3650.
+fn parse_days(s: &str) -> Result<Duration, String> {
+    let days: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number of days"))?;
+    if !(1..=3650).contains(&days) {
+        return Err(format!("`{s}` must be at least 1 and at most 3650 days"));
+    }
+    Ok(Duration::from_secs(days * 24 * 60 * 60))
+}
+
 impl Config {
     /// A configuration with every default, for tests and tools.
     pub fn with_database(database_url: &str) -> Self {
@@ -135,6 +153,7 @@ impl Config {
             callback_timeout: punchcard_app::callbacks::DEFAULT_TIMEOUT,
             job_poll_interval: Duration::from_secs(1),
             webhook_retry_base: Duration::from_secs(30),
+            webhook_retention: punchcard_app::webhooks::DEFAULT_RETENTION,
             log_format: "text".to_string(),
         }
     }
@@ -157,6 +176,15 @@ mod tests {
         assert_eq!(parse_email(" Ops@Example.com ").unwrap(), "ops@example.com");
         assert_eq!(parse_email("").unwrap(), "");
         assert!(parse_email("not an address").is_err());
+    }
+
+    #[test]
+    fn retention_is_whole_days() {
+        assert_eq!(parse_days("30"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_days(" 1 "), Ok(Duration::from_secs(86_400)));
+        for bad in ["0", "-1", "3651", "1.5", "a month", ""] {
+            assert!(parse_days(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

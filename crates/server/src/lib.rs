@@ -87,6 +87,7 @@ impl Server {
                 callback_timeout: config.callback_timeout,
                 job_poll_interval: config.job_poll_interval,
                 webhook_retry_base: config.webhook_retry_base,
+                webhook_retention: config.webhook_retention,
                 ..AppSettings::default()
             },
         );

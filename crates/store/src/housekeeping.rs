@@ -1,6 +1,7 @@
 //! Deletes rows whose life is over: used or expired sign-in codes, ended sessions, lapsed
 //! invitations, used or expired password reset links and idempotency records past their replay
-//! window.
+//! window. Ended webhook deliveries and failed jobs are deleted by their own modules, in batches
+//! ([`crate::webhooks::purge_ended`], [`crate::jobs::purge_failed`]).
 
 use crate::Conn;
 use punchcard_domain::time::Timestamp;
@@ -15,6 +16,10 @@ pub struct Purged {
     pub invitations: u64,
     pub password_resets: u64,
     pub idempotency_keys: u64,
+    /// Webhook deliveries delivered or given up before the retention period.
+    pub webhook_deliveries: u64,
+    /// Jobs left `failed` before the retention period.
+    pub failed_jobs: u64,
 }
 
 /// Removes what ended before `ended_before` and idempotency records created before
@@ -58,5 +63,6 @@ pub async fn purge(
         invitations,
         password_resets,
         idempotency_keys: idempotency,
+        ..Purged::default()
     })
 }

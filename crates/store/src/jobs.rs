@@ -195,13 +195,19 @@ pub async fn count_by_status(conn: &mut Conn, status: &str) -> Result<i64, Store
         .await
 }
 
-/// Removes failed jobs last touched before `before`.
-pub async fn purge_failed(conn: &mut Conn, before: Timestamp) -> Result<u64, StoreError> {
-    Ok(
-        crate::query("DELETE FROM jobs WHERE status = 'failed' AND updated_at < $1")
-            .bind(before)
-            .execute(conn)
-            .await?
-            .rows_affected(),
+/// Removes at most `limit` failed jobs last touched before `before`; answers how many.
+pub async fn purge_failed(
+    conn: &mut Conn,
+    before: Timestamp,
+    limit: i64,
+) -> Result<u64, StoreError> {
+    Ok(crate::query(
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status = 'failed' \
+         AND updated_at < $1 LIMIT $2)",
     )
+    .bind(before)
+    .bind(limit)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }

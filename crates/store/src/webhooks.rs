@@ -343,3 +343,22 @@ pub async fn reopen(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Deletes at most `limit` deliveries that ended (delivered, or given up) before `before`;
+/// answers how many. Pending deliveries are never touched, however old.
+pub async fn purge_ended(
+    conn: &mut Conn,
+    before: Timestamp,
+    limit: i64,
+) -> Result<u64, StoreError> {
+    Ok(crate::query(
+        "DELETE FROM webhook_deliveries WHERE (merchant_id, id) IN (SELECT merchant_id, id \
+         FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND last_attempt_at < $1 \
+         LIMIT $2)",
+    )
+    .bind(before)
+    .bind(limit)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}

@@ -761,9 +761,24 @@ fn serve_help_documents_every_setting() {
         "PUNCHCARD_TRUSTED_PROXIES",
         "PUNCHCARD_ALLOW_PRIVATE_CALLBACKS",
         "PUNCHCARD_CALLBACK_TIMEOUT",
+        "PUNCHCARD_JOB_POLL_INTERVAL",
+        "PUNCHCARD_WEBHOOK_RETRY_BASE",
+        "PUNCHCARD_WEBHOOK_RETENTION_DAYS",
     ] {
         assert!(help.contains(var), "serve --help misses {var}");
     }
+    // A retention that is not whole days is refused before anything starts.
+    let out = Command::new(BIN)
+        .args(["serve"])
+        .env("PUNCHCARD_WEBHOOK_RETENTION_DAYS", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("at least 1 and at most 3650 days"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -248,7 +248,9 @@ pub async fn delete_endpoint(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// An endpoint's deliveries, newest first.
+/// An endpoint's deliveries, newest first. Delivered and failed deliveries are kept for 30
+/// days after their last attempt (the operator may set another period); pending ones stay
+/// until they end.
 #[utoipa::path(get, path = "/api/v1/webhook_endpoints/{id}/deliveries", tag = "webhooks",
     params(("id" = String, Path, description = "the endpoint id"), PageParams),
     security(("basic" = [])),

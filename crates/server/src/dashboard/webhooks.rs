@@ -132,6 +132,8 @@ struct ListPage {
     form: EndpointForm,
     events: Vec<EventChoice>,
     errors: FormErrors,
+    /// Days ended deliveries are kept.
+    retention_days: u64,
 }
 
 #[derive(Template)]
@@ -151,6 +153,8 @@ struct ShowPage {
     events: Vec<EventChoice>,
     errors: FormErrors,
     deliveries: Vec<DeliveryLine>,
+    /// Days ended deliveries are kept.
+    retention_days: u64,
 }
 
 async fn list_page(
@@ -168,6 +172,7 @@ async fn list_page(
         form,
         events,
         errors,
+        retention_days: state.app.webhook_retention_days(),
     })
 }
 
@@ -228,6 +233,7 @@ async fn show_page(
         events,
         errors,
         deliveries: deliveries.iter().map(DeliveryLine::of).collect(),
+        retention_days: state.app.webhook_retention_days(),
     })
 }
 

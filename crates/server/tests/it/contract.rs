@@ -1,6 +1,7 @@
 //! The API's answers asserted whole, as committed insta snapshots: a lead, a wallet
 //! transaction, a deal, a coupon, a validation problem, a vault, a voucher campaign, an
-//! integration, an award and its interaction, a swap contract and a swap. Ids and timestamps
+//! integration, an award and its interaction, a swap contract, a swap, a message, a webhook
+//! endpoint, a webhook delivery and an event as its receiver gets it. Ids and timestamps
 //! differ on every run, so they are redacted, each after checking it is an id or an RFC 3339
 //! time; everything else must match byte for byte, and the same snapshot holds on SQLite and
 //! PostgreSQL.
@@ -14,6 +15,7 @@ use punchcard_domain::Env;
 use serde_json::json;
 
 use crate::common::{Key, TestApp};
+use crate::webhooks::{quick, verify, Receiver};
 
 /// Stands in for an id after checking that it is one (`prefix_` and a ULID).
 fn id() -> Redaction {
@@ -100,6 +102,20 @@ async fn answers_keep_their_shape(t: TestApp) {
         ".id" => id(),
         ".wallet_id" => id(),
         ".lead_id" => id(),
+        ".created_at" => timestamp(),
+    });
+
+    let message = api
+        .create(
+            "/api/v1/messages",
+            json!({"kind": "promo", "title": "Double gems", "body": "All week long.",
+                   "url": "https://shop.example.com/week",
+                   "segment": {"type": "min_balance", "currency_id": currency, "min_balance": 5}}),
+        )
+        .await;
+    insta::assert_json_snapshot!("message", message, {
+        ".id" => id(),
+        ".segment.currency_id" => id(),
         ".created_at" => timestamp(),
     });
 
@@ -287,4 +303,164 @@ async fn answers_keep_their_shape(t: TestApp) {
     t.stop().await;
 }
 
+/// Stands in for a webhook secret after checking its shape (`whsec_` and base64 of 32 bytes).
+fn webhook_secret() -> Redaction {
+    insta::dynamic_redaction(|value, path| {
+        use base64::Engine as _;
+        let text = value.as_str().unwrap_or_default();
+        let key = text
+            .strip_prefix("whsec_")
+            .and_then(|k| base64::engine::general_purpose::STANDARD.decode(k).ok());
+        assert_eq!(
+            key.map(|k| k.len()),
+            Some(32),
+            "{path} is a secret: {value:?}"
+        );
+        "[secret]"
+    })
+}
+
+/// Stands in for the test receiver's port after checking the URL is the receiver's.
+fn receiver_url() -> Redaction {
+    insta::dynamic_redaction(|value, path| {
+        let text = value.as_str().unwrap_or_default();
+        let port = text
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|rest| rest.strip_suffix("/ok"));
+        assert!(
+            port.is_some_and(|p| p.parse::<u16>().is_ok()),
+            "{path} is the receiver's URL: {value:?}"
+        );
+        "http://127.0.0.1:[port]/ok"
+    })
+}
+
+/// Stands in for the time an answer took, after checking the line's shape.
+fn answer_line() -> Redaction {
+    insta::dynamic_redaction(|value, path| {
+        let text = value.as_str().unwrap_or_default();
+        let ms = text
+            .strip_prefix("HTTP 200 in ")
+            .and_then(|rest| rest.strip_suffix(" ms"));
+        assert!(
+            ms.is_some_and(|n| n.parse::<u64>().is_ok()),
+            "{path} says how the receiver answered: {value:?}"
+        );
+        "HTTP 200 in [n] ms"
+    })
+}
+
+/// Webhooks: an endpoint as created (its secret redacted), a delivery in its log, and an
+/// event as the receiver gets it (headers and body; the signature checked, then redacted).
+async fn webhook_answers_keep_their_shape(t: TestApp) {
+    let rx = Receiver::start().await;
+    let m = t.active_merchant("Acme").await;
+    let currency = t
+        .app
+        .create_currency(&m, "GEM", "Gems", "3")
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let api = t.api(&t.api_key(&m, Env::Dev).await);
+    let endpoint = api
+        .create(
+            "/api/v1/webhook_endpoints",
+            json!({"url": rx.url("/ok"), "events": ["lead.created", "wallet_transaction.created"]}),
+        )
+        .await;
+    let secret = endpoint["secret"].as_str().unwrap().to_string();
+    insta::assert_json_snapshot!("webhook_endpoint", endpoint, {
+        ".id" => id(),
+        ".url" => receiver_url(),
+        ".secret" => webhook_secret(),
+        ".created_at" => timestamp(),
+        ".updated_at" => timestamp(),
+    });
+
+    let lead = api
+        .create(
+            "/api/v1/leads",
+            json!({"customer_id": "cust-0001", "name": "Ada Lovelace", "email": "ada@example.com"}),
+        )
+        .await;
+    let wallet = api
+        .create(
+            "/api/v1/wallets",
+            json!({"lead_id": lead["id"], "currency_id": currency}),
+        )
+        .await;
+    api.create(
+        "/api/v1/wallet_transactions",
+        json!({"wallet_id": wallet["id"], "kind": "reward", "amount": 10, "hash": "welcome",
+               "description": "Welcome bonus"}),
+    )
+    .await;
+    let hits = rx.wait_for("/ok", 2).await;
+    let hit = hits
+        .iter()
+        .find(|h| h.kind() == "wallet_transaction.created")
+        .expect("the transaction's event");
+    verify(&secret, hit);
+    let received = json!({
+        "headers": {
+            "webhook-id": hit.id,
+            "webhook-timestamp": hit.timestamp,
+            "webhook-signature": hit.signature,
+        },
+        "body": hit.json(),
+    });
+    insta::assert_json_snapshot!("webhook_event", received, {
+        ".headers[\"webhook-id\"]" => id(),
+        ".headers[\"webhook-timestamp\"]" => insta::dynamic_redaction(|value, path| {
+            assert!(
+                value.as_str().is_some_and(|s| s.parse::<i64>().is_ok()),
+                "{path} is a unix time: {value:?}"
+            );
+            "[unix time]"
+        }),
+        ".headers[\"webhook-signature\"]" => "[signature]",
+        ".body.timestamp" => timestamp(),
+        ".body.data.id" => id(),
+        ".body.data.wallet_id" => id(),
+        ".body.data.lead_id" => id(),
+        ".body.data.created_at" => timestamp(),
+    });
+
+    let endpoint_id = endpoint["id"].as_str().unwrap();
+    let mut delivery = json!(null);
+    for _ in 0..200 {
+        let log = api
+            .get_ok(&format!(
+                "/api/v1/webhook_endpoints/{endpoint_id}/deliveries"
+            ))
+            .await;
+        if let Some(d) = log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["event"] == "lead.created" && d["status"] == "delivered")
+        {
+            delivery = d.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!delivery.is_null(), "the lead's event was delivered");
+    insta::assert_json_snapshot!("webhook_delivery", delivery, {
+        ".id" => id(),
+        ".endpoint_id" => id(),
+        ".last_response" => answer_line(),
+        ".last_attempt_at" => timestamp(),
+        ".delivered_at" => timestamp(),
+        ".created_at" => timestamp(),
+        ".payload.timestamp" => timestamp(),
+        ".payload.data.id" => id(),
+        ".payload.data.created_at" => timestamp(),
+        ".payload.data.updated_at" => timestamp(),
+    });
+    t.stop().await;
+}
+
 on_both_backends!(answers_keep_their_shape);
+on_both_backends_with!(quick; webhook_answers_keep_their_shape);

@@ -2,7 +2,8 @@
 //! Standard Webhooks way (checked here independently); a failed delivery is retried and
 //! logged; a refused or rolled-back change sends nothing; redelivery; endpoint validation and
 //! limits; merchants and environments hear only their own events; a job held by a server that
-//! died runs once its lease runs out.
+//! died runs once its lease runs out; housekeeping deletes ended deliveries and failed jobs
+//! past the retention period, never pending ones.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,7 +23,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::common::api::{id_of, ApiClient};
-use crate::common::{Backend, Key, TestApp};
+use crate::common::{Key, TestApp};
 
 const ALL_EVENTS: [&str; 10] = [
     "lead.created",
@@ -39,20 +40,20 @@ const ALL_EVENTS: [&str; 10] = [
 
 /// A delivery the receiver got.
 #[derive(Debug, Clone)]
-struct Hit {
-    path: String,
-    id: String,
-    timestamp: String,
-    signature: String,
-    body: String,
+pub(crate) struct Hit {
+    pub path: String,
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: String,
 }
 
 impl Hit {
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).expect("a JSON body")
     }
 
-    fn kind(&self) -> String {
+    pub fn kind(&self) -> String {
         self.json()["type"].as_str().unwrap().to_string()
     }
 }
@@ -60,7 +61,7 @@ impl Hit {
 /// The merchant's receiver: `/ok` answers 200, `/flaky` 500 the first time it sees a message
 /// and 200 after, `/down` always 500.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     hits: Arc<Mutex<Vec<Hit>>>,
     base: String,
 }
@@ -96,7 +97,7 @@ async fn receive(
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -108,7 +109,7 @@ impl Receiver {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -123,7 +124,7 @@ impl Receiver {
     }
 
     /// Waits until `path` got at least `n` requests (10 s at most), then answers them all.
-    async fn wait_for(&self, path: &str, n: usize) -> Vec<Hit> {
+    pub async fn wait_for(&self, path: &str, n: usize) -> Vec<Hit> {
         for _ in 0..200 {
             if self.on(path).len() >= n {
                 break;
@@ -141,7 +142,7 @@ impl Receiver {
 }
 
 /// Checks a delivery's signature the way a receiver would, with the endpoint's secret.
-fn verify(secret: &str, hit: &Hit) {
+pub(crate) fn verify(secret: &str, hit: &Hit) {
     let key = base64::engine::general_purpose::STANDARD
         .decode(secret.strip_prefix("whsec_").expect("a whsec_ secret"))
         .expect("base64 key");
@@ -159,7 +160,7 @@ fn verify(secret: &str, hit: &Hit) {
 }
 
 /// Private receivers allowed, jobs looked for often, retries quick.
-fn quick(c: &mut Config) {
+pub(crate) fn quick(c: &mut Config) {
     c.allow_private_callbacks = true;
     c.job_poll_interval = Duration::from_millis(50);
     c.webhook_retry_base = Duration::from_millis(300);
@@ -815,42 +816,145 @@ async fn endpoints_are_validated_and_limited(t: TestApp) {
     t.stop().await;
 }
 
-macro_rules! quick_tests {
-    ($configure:ident; $($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let t = $crate::common::TestApp::start(super::Backend::Sqlite, super::$configure)
-                        .await
-                        .expect("SQLite always runs");
-                    super::$name(t).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if let Some(t) =
-                        $crate::common::TestApp::start(super::Backend::Postgres, super::$configure).await
-                    {
-                        super::$name(t).await;
-                    }
-                }
-            }
-        )*
-    };
-}
-
-quick_tests!(quick;
+on_both_backends_with!(quick;
     every_event_arrives_once_signed,
     a_failed_delivery_is_retried_then_logged,
     refused_and_rolled_back_changes_send_nothing,
     redeliver_sends_the_same_message_again,
     merchants_and_environments_hear_only_their_own,
 );
-quick_tests!(idle_runner; a_job_held_by_a_dead_server_runs_after_its_lease);
-quick_tests!(defaults; endpoints_are_validated_and_limited);
+on_both_backends_with!(idle_runner; a_job_held_by_a_dead_server_runs_after_its_lease);
+on_both_backends_with!(defaults; endpoints_are_validated_and_limited);
 
 fn defaults(_: &mut Config) {}
+
+/// The server's runner idle, and ended deliveries kept ten days.
+fn ten_days_retention(c: &mut Config) {
+    idle_runner(c);
+    c.webhook_retention = Duration::from_secs(10 * 24 * 60 * 60);
+}
+
+/// Housekeeping deletes delivered and given-up deliveries and failed jobs older than the
+/// retention period, more than a batch of them, and keeps recent ones and whatever is still
+/// pending or queued, however old.
+async fn ended_deliveries_go_after_the_retention_period(t: TestApp) {
+    use punchcard_app::housekeeping::PURGE_BATCH;
+    use punchcard_domain::time::Timestamp;
+    use punchcard_store::jobs;
+    use punchcard_store::webhooks::{self as store, DeliveryRow, DeliveryStatus};
+
+    assert_eq!(t.app.webhook_retention_days(), 10);
+    let rx = Receiver::start().await;
+    let (m, key, _cur) = merchant(&t, Env::Dev).await;
+    let api = t.api(&key);
+    let (e, _) = endpoint(&api, &rx.url("/ok"), &["lead.created"]).await;
+    let now = Timestamp::now();
+    let days = |n: i64| now.minus(time::Duration::days(n));
+    let old_ended = 2 * PURGE_BATCH as usize + 7;
+    // (status, created and last tried `days` ago, how many)
+    let plan = [
+        (DeliveryStatus::Delivered, 40, old_ended - 3),
+        (DeliveryStatus::Failed, 11, 3),
+        (DeliveryStatus::Delivered, 9, 2),
+        (DeliveryStatus::Failed, 1, 2),
+        (DeliveryStatus::Pending, 40, 2),
+    ];
+    let mut tx = t.app.db.begin_write().await.unwrap();
+    for (status, age, n) in plan {
+        for _ in 0..n {
+            let d = DeliveryRow {
+                merchant_id: m.clone(),
+                env: Env::Dev,
+                id: punchcard_domain::WebhookDeliveryId::new(),
+                endpoint_id: e.parse().unwrap(),
+                event_type: "lead.created".into(),
+                payload: "{}".into(),
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                last_status: None,
+                last_response: None,
+                last_attempt_at: None,
+                next_attempt_at: Some(days(age)),
+                delivered_at: None,
+                retry_until: days(age - 1),
+                created_at: days(age),
+            };
+            store::insert_delivery(&mut tx, &d).await.unwrap();
+            let next =
+                (status == DeliveryStatus::Pending).then(|| now.plus(time::Duration::hours(1)));
+            store::record_attempt(
+                &mut tx,
+                &m,
+                Env::Dev,
+                &d.id,
+                status,
+                Some(500),
+                "",
+                next,
+                days(age),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    // Two jobs that failed (long ago, and yesterday) and one still queued from long ago.
+    let job = |run_at| jobs::NewJob {
+        kind: "nothing_knows_this".into(),
+        payload: "{}".into(),
+        run_at,
+        max_attempts: 1,
+        merchant_id: Some(m.clone()),
+        env: Some(Env::Dev),
+    };
+    for age in [40, 1] {
+        jobs::enqueue(&mut tx, &job(days(age)), days(age))
+            .await
+            .unwrap();
+        let claimed = jobs::claim(&mut tx, "wrk_test", days(age), now, 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert!(
+            jobs::fail(&mut tx, &claimed[0].id, "wrk_test", "gave up", days(age))
+                .await
+                .unwrap()
+        );
+    }
+    jobs::enqueue(&mut tx, &job(now.plus(time::Duration::days(1))), days(40))
+        .await
+        .unwrap();
+    punchcard_store::commit(tx).await.unwrap();
+
+    let purged = t.app.purge_expired_at(now).await.unwrap();
+    assert_eq!(purged.webhook_deliveries, old_ended as u64);
+    assert_eq!(purged.failed_jobs, 1);
+    let log = deliveries(&api, &e).await;
+    let statuses: Vec<&str> = log.iter().map(|d| d["status"].as_str().unwrap()).collect();
+    assert_eq!(log.len(), 6, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == "pending").count(), 2);
+    assert_eq!(statuses.iter().filter(|s| **s == "delivered").count(), 2);
+    assert_eq!(statuses.iter().filter(|s| **s == "failed").count(), 2);
+    let mut conn = t.app.db.conn().await.unwrap();
+    assert_eq!(jobs::count_by_status(&mut conn, "failed").await.unwrap(), 1);
+    assert_eq!(jobs::count_by_status(&mut conn, "queued").await.unwrap(), 1);
+    drop(conn);
+    // Nothing more to do.
+    let again = t.app.purge_expired_at(now).await.unwrap();
+    assert_eq!((again.webhook_deliveries, again.failed_jobs), (0, 0));
+    // Ten days on, the recent ones have ended long enough too; pending ones stay.
+    let later = t
+        .app
+        .purge_expired_at(now.plus(time::Duration::days(10)))
+        .await
+        .unwrap();
+    assert_eq!((later.webhook_deliveries, later.failed_jobs), (4, 1));
+    let log = deliveries(&api, &e).await;
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|d| d["status"] == "pending"), "{log:?}");
+    t.stop().await;
+}
+
+on_both_backends_with!(ten_days_retention; ended_deliveries_go_after_the_retention_period);
 
 /// The Webhooks page: add an endpoint with its events (the secret shown once), see its
 /// deliveries, redeliver one, edit, disable and delete it.
@@ -865,6 +969,10 @@ async fn the_webhooks_page_manages_endpoints_and_shows_deliveries(t: TestApp) {
     m.switch_env(&t, "dev").await;
     let html = m.page(&t, "/dashboard/webhooks").await;
     assert!(html.contains("0 of 10"), "{html}");
+    assert!(
+        html.contains("for 30 days"),
+        "the retention is stated: {html}"
+    );
     assert!(html.contains(r#"value="wallet_transaction.created""#));
     assert!(
         html.contains(r#"href="/dashboard/webhooks""#),
@@ -973,4 +1081,4 @@ async fn the_webhooks_page_manages_endpoints_and_shows_deliveries(t: TestApp) {
     t.stop().await;
 }
 
-quick_tests!(quick; the_webhooks_page_manages_endpoints_and_shows_deliveries);
+on_both_backends_with!(quick; the_webhooks_page_manages_endpoints_and_shows_deliveries);

@@ -3,8 +3,9 @@
 //! would (open a page, type, click, wait for text, take a screenshot).
 //!
 //! The browser comes from `PUNCHCARD_TEST_CHROMIUM` and `PUNCHCARD_TEST_CHROMEDRIVER`
-//! (default `/usr/bin/chromium` and `/usr/bin/chromedriver`). Outside CI a missing browser
-//! skips the test with a message; with `CI=true` it fails the test.
+//! (default `/usr/bin/chromium` and `/usr/bin/chromedriver`); scripts a test puts into pages
+//! come from `crates/server/tests/browser-deps` (`npm ci` there). Outside CI a missing browser
+//! or script skips the test with a message; with `CI=true` it fails the test.
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -37,6 +38,30 @@ fn in_ci() -> bool {
     std::env::var("CI")
         .map(|v| v == "true" || v == "1")
         .unwrap_or(false)
+}
+
+/// Says why a browser test cannot run: outside CI it is skipped with `msg`, in CI it fails.
+fn unavailable(msg: &str) {
+    if in_ci() {
+        panic!("{msg}: browser tests may not be skipped in CI");
+    }
+    eprintln!("{msg}: skipping the browser test");
+}
+
+/// A script that gives every page a `BarcodeDetector` for QR codes backed by the jsQR decoder
+/// (see `barcode_detector.js`), for [`Browser::run_on_every_page`]; `None` when jsQR is not
+/// installed (outside CI: skip; in CI: fail).
+pub fn qr_barcode_detector() -> Option<String> {
+    let jsqr = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser-deps/node_modules/jsqr/dist/jsQR.js");
+    let Ok(decoder) = std::fs::read_to_string(&jsqr) else {
+        unavailable(&format!(
+            "{} not found (run `npm ci` in crates/server/tests/browser-deps)",
+            jsqr.display()
+        ));
+        return None;
+    };
+    Some(include_str!("barcode_detector.js").replace("/*JSQR*/", &decoder))
 }
 
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
@@ -94,12 +119,10 @@ impl Browser {
         let (chromium, driver) = match (chromium, driver) {
             (Some(c), Some(d)) => (c, d),
             _ => {
-                let msg = "Chromium or chromedriver not found (set PUNCHCARD_TEST_CHROMIUM and \
-                           PUNCHCARD_TEST_CHROMEDRIVER, or install chromium and chromium-driver)";
-                if in_ci() {
-                    panic!("{msg}: browser tests may not be skipped in CI");
-                }
-                eprintln!("{msg}: skipping the browser test");
+                unavailable(
+                    "Chromium or chromedriver not found (set PUNCHCARD_TEST_CHROMIUM and \
+                     PUNCHCARD_TEST_CHROMEDRIVER, or install chromium and chromium-driver)",
+                );
                 return None;
             }
         };
@@ -348,6 +371,16 @@ impl Browser {
         self.cdp(
             "Network.emulateNetworkConditions",
             json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": upload}),
+        )
+        .await;
+    }
+
+    /// Runs `source` in every document opened from now on, before the page's own scripts
+    /// (a DevTools script: the page's Content-Security-Policy does not apply to it).
+    pub async fn run_on_every_page(&self, source: &str) {
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": source}),
         )
         .await;
     }

@@ -365,3 +365,31 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Declares each listed `async fn(TestApp)` as a test on SQLite and on PostgreSQL, each with a
+/// server configured by `configure: fn(&mut Config)`; a module per test holds its two backends.
+#[macro_export]
+macro_rules! on_both_backends_with {
+    ($configure:ident; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let t = $crate::common::TestApp::start($crate::common::Backend::Sqlite, super::$configure)
+                        .await
+                        .expect("SQLite always runs");
+                    super::$name(t).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(t) =
+                        $crate::common::TestApp::start($crate::common::Backend::Postgres, super::$configure).await
+                    {
+                        super::$name(t).await;
+                    }
+                }
+            }
+        )*
+    };
+}
