@@ -324,6 +324,76 @@ impl CounterGive {
     }
 }
 
+/// A displayed code claimed by a lead, for the ledger writer to write.
+struct DisplayedClaim {
+    app: App,
+    lead: LeadRow,
+    claim: ClaimRow,
+}
+
+impl LedgerWork for DisplayedClaim {
+    type Output = Given;
+
+    fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Given, AppError>> {
+        Box::pin(self.write(tx))
+    }
+}
+
+impl DisplayedClaim {
+    /// The claim's writes in `tx`: the code taken (once), the gift given, the counter's log
+    /// and the events.
+    async fn write(&self, tx: &mut Tx) -> Result<Given, AppError> {
+        let (app, lead, claim) = (&self.app, &self.lead, &self.claim);
+        let scope = Scope::new(&lead.merchant_id, lead.env);
+        let now = Timestamp::now();
+        if !counter::take_claim(tx, &scope.merchant_id, scope.env, &claim.id, &lead.id, now).await?
+        {
+            return Err(AppError::Conflict(
+                "this code was already claimed or has expired; ask for a new one".to_string(),
+            ));
+        }
+        let gift = match (&claim.grant_id, &claim.deal_id) {
+            (Some(g), _) => find_gift(tx, &scope, &GiftId::Grant(g.clone()), now).await?,
+            (_, Some(d)) => find_gift(tx, &scope, &GiftId::Deal(d.clone()), now).await?,
+            _ => return Err(AppError::NotFound("code")),
+        };
+        let key = format!("#claim:{}", claim.id);
+        let (transaction, coupon) = give_in(tx, &scope, lead, &gift, &key, now).await?;
+        let wallet_tx = transaction.as_ref().map(|t| t.id.to_string());
+        let coupon_id = coupon.as_ref().map(|c| c.id.to_string());
+        counter::set_claim_result(
+            tx,
+            &scope.merchant_id,
+            &claim.id,
+            wallet_tx.as_deref(),
+            coupon_id.as_deref(),
+        )
+        .await?;
+        let at = Counter {
+            scope: scope.clone(),
+            member_id: claim.member_id.clone(),
+            store_id: claim.store_id.clone(),
+        };
+        at.log(
+            tx,
+            ActionKind::Claimed,
+            Some(&lead.id),
+            transaction.as_ref().map_or(0, |t| t.amount),
+            Some(claim.id.to_string()),
+            None,
+        )
+        .await?;
+        app.emit(tx, &scope, &given_events(&transaction, &coupon))
+            .await?;
+        Ok(Given {
+            label: gift.label(),
+            transaction,
+            coupon,
+            replayed: false,
+        })
+    }
+}
+
 impl App {
     // ----- point grants -----
 
@@ -623,64 +693,17 @@ impl App {
             ));
         }
         let view = self.claim_view(&scope, &t.subject).await?;
-        let claim = &view.claim;
-        let now = Timestamp::now();
-        let mut tx = self.db.begin_write().await?;
-        if !counter::take_claim(
-            &mut tx,
-            &scope.merchant_id,
-            scope.env,
-            &claim.id,
-            &lead.id,
-            now,
-        )
-        .await?
-        {
-            return Err(AppError::Conflict(
-                "this code was already claimed or has expired; ask for a new one".to_string(),
-            ));
-        }
-        let gift = match (&claim.grant_id, &claim.deal_id) {
-            (Some(g), _) => find_gift(&mut tx, &scope, &GiftId::Grant(g.clone()), now).await?,
-            (_, Some(d)) => find_gift(&mut tx, &scope, &GiftId::Deal(d.clone()), now).await?,
-            _ => return Err(AppError::NotFound("code")),
+        let claim_id = view.claim.id.clone();
+        let route = lead.id.to_string();
+        let work = DisplayedClaim {
+            app: self.clone(),
+            lead: lead.clone(),
+            claim: view.claim,
         };
-        let key = format!("#claim:{}", claim.id);
-        let (transaction, coupon) = give_in(&mut tx, &scope, lead, &gift, &key, now).await?;
-        let wallet_tx = transaction.as_ref().map(|t| t.id.to_string());
-        let coupon_id = coupon.as_ref().map(|c| c.id.to_string());
-        counter::set_claim_result(
-            &mut tx,
-            &scope.merchant_id,
-            &claim.id,
-            wallet_tx.as_deref(),
-            coupon_id.as_deref(),
-        )
-        .await?;
-        let at = Counter {
-            scope: scope.clone(),
-            member_id: claim.member_id.clone(),
-            store_id: claim.store_id.clone(),
-        };
-        at.log(
-            &mut tx,
-            ActionKind::Claimed,
-            Some(&lead.id),
-            transaction.as_ref().map_or(0, |t| t.amount),
-            Some(claim.id.to_string()),
-            None,
-        )
-        .await?;
-        self.emit(&mut tx, &scope, &given_events(&transaction, &coupon))
-            .await?;
-        commit(tx).await?;
-        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %lead.id, claim_id = %claim.id, "displayed code claimed");
-        Ok(Given {
-            label: gift.label(),
-            transaction,
-            coupon,
-            replayed: false,
-        })
+        // Through the ledger writer, with the lead's other changes.
+        let given = self.write_through_ledger(&route, work).await?;
+        tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, lead_id = %lead.id, claim_id = %claim_id, "displayed code claimed");
+        Ok(given)
     }
 
     // ----- joining -----
