@@ -549,7 +549,7 @@ impl ClaimWork {
             &scope.merchant_id,
             &surprise.id,
             &lead.id,
-            &occasion_key,
+            occasion_key,
         )
         .await?;
         if claimed >= count {
@@ -557,7 +557,7 @@ impl ClaimWork {
                 "this lead already claimed the surprise {count} time(s) on this occasion"
             )));
         }
-        let coupon = give_coupon(tx, scope, surprise, &lead, hash, fp, now).await?;
+        let coupon = give_coupon(tx, scope, surprise, lead, hash, fp, now).await?;
         let interaction = InteractionRow {
             source_id: Some(self.source.clone()),
             lead_id: Some(lead.id.clone()),

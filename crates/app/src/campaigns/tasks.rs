@@ -666,7 +666,7 @@ impl TaskActivityWork {
             scope.env,
             &task.id,
             &lead.id,
-            &window,
+            window,
             now,
         )
         .await?;
@@ -700,7 +700,7 @@ impl TaskActivityWork {
                 TaskReward::Deal => 1,
             };
             guard(tx, scope, task, false, cost, now).await?;
-            campaigns::complete_cycle(tx, &scope.merchant_id, &task.id, &lead.id, &window).await?;
+            campaigns::complete_cycle(tx, &scope.merchant_id, &task.id, &lead.id, window).await?;
             match reward {
                 TaskReward::Points => {
                     let currency_id = task.currency_id.clone().ok_or_else(|| {
@@ -711,12 +711,12 @@ impl TaskActivityWork {
                         scope,
                         Points {
                             campaign: task,
-                            lead: &lead,
+                            lead,
                             currency_id: &currency_id,
                             kind: TransactionKind::Reward,
                             amount: points,
-                            hash: &hash,
-                            fingerprint: &fp,
+                            hash,
+                            fingerprint: fp,
                             description: format!("task: {}", task.name),
                         },
                         now,
@@ -727,7 +727,7 @@ impl TaskActivityWork {
                     given_points = Some(posted);
                 }
                 TaskReward::Deal => {
-                    let coupon = give_coupon(tx, scope, task, &lead, &hash, &fp, now).await?;
+                    let coupon = give_coupon(tx, scope, task, lead, hash, fp, now).await?;
                     interaction.coupon_id = Some(coupon.id.to_string());
                     given_coupon = Some(coupon);
                 }

@@ -102,7 +102,7 @@ struct WorkItem {
 
 /// What waits in a writer's queue.
 enum Queued {
-    Transaction(Item),
+    Transaction(Box<Item>),
     Work(WorkItem),
 }
 
@@ -242,11 +242,14 @@ impl LedgerWriter {
         };
         let queue =
             &self.queues[writer_of(item.pending.ready.wallet.id.as_str(), self.queues.len())];
-        if let Err(mpsc::error::SendError(queued)) = queue.send(Queued::Transaction(item)).await {
+        if let Err(mpsc::error::SendError(queued)) =
+            queue.send(Queued::Transaction(Box::new(item))).await
+        {
             // The writer is gone (the runtime is shutting down): apply it here.
-            let Queued::Transaction(Item { pending: p, .. }) = queued else {
+            let Queued::Transaction(item) = queued else {
                 unreachable!("the queue gave back what was sent")
             };
+            let p = item.pending;
             return apply_alone(db, &self.outbox, &p.scope, p.ready, p.fence.as_ref()).await;
         }
         answered.await.map_err(|_| stopped())?
