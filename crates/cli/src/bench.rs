@@ -12,7 +12,8 @@ mod coupons;
 mod currencies;
 mod ledger;
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -303,6 +304,19 @@ impl Api {
         }
         anyhow::bail!("{method} {path}: still rate limited after 20 tries")
     }
+}
+
+/// The clients' timeline: a one-second warm-up, then `seconds` in which they record what they
+/// do (`measuring`), then `stop`. Answers the measured seconds.
+pub(crate) async fn measure(measuring: &AtomicBool, stop: &AtomicBool, seconds: u64) -> f64 {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    measuring.store(false, Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    elapsed
 }
 
 /// p50, p99, p99.9 and max of latencies in microseconds, in milliseconds.

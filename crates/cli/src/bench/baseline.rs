@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor, PgConnection, SqliteConnection};
 
-use super::{latency_ms, BenchArgs};
+use super::{measure, latency_ms, BenchArgs};
 
 const SETUP_SQL: &str = include_str!("../../../../bench/pgbench_setup.sql");
 const REWARD_SQL: &str = include_str!("../../../../bench/pgbench_reward.sql");
@@ -272,13 +272,7 @@ async fn sqlite(args: &BenchArgs) -> anyhow::Result<Value> {
             Ok::<_, anyhow::Error>((done, latencies))
         }));
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    measuring.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    measuring.store(false, Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
+    let elapsed = measure(&measuring, &stop, args.seconds).await;
     let (mut done, mut latencies) = (0u64, Vec::new());
     for c in clients {
         let (n, l) = c.await??;

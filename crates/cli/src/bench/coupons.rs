@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::ledger::in_parallel;
-use super::{latency_ms, peak_rss_mib, rss_scope, BenchArgs, Harness};
+use super::{measure, latency_ms, peak_rss_mib, rss_scope, BenchArgs, Harness};
 
 /// Codes made per `bulk_generate` call (its maximum).
 const CODES_PER_CALL: usize = 1000;
@@ -150,13 +150,7 @@ async fn bench(harness: &Harness, args: &BenchArgs) -> anyhow::Result<Value> {
             (latencies, errors, issued)
         }));
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    measuring.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    measuring.store(false, Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
+    let elapsed = measure(&measuring, &stop, args.seconds).await;
     let mut latencies = Vec::new();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     let mut issued = Vec::new();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
-use super::{latency_ms, peak_rss_mib, rss_scope, BenchArgs, Harness};
+use super::{measure, latency_ms, peak_rss_mib, rss_scope, BenchArgs, Harness};
 
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let harness = Harness::start(args).await?;
@@ -44,13 +44,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
             (latencies, errors)
         }));
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    measuring.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    measuring.store(false, Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
+    let elapsed = measure(&measuring, &stop, args.seconds).await;
     let mut latencies = Vec::new();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     for w in workers {

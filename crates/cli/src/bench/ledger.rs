@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{baseline, latency_ms, peak_rss_mib, rss_scope, Api, BenchArgs, Harness};
+use super::{measure, baseline, latency_ms, peak_rss_mib, rss_scope, Api, BenchArgs, Harness};
 
 /// Every wallet starts with one reward of this many points, so early debits can succeed.
 const SEED_BALANCE: i64 = 100;
@@ -311,13 +311,7 @@ async fn bench(harness: &Harness, args: &BenchArgs) -> anyhow::Result<Value> {
             drive(worker, &api, &mix, &measuring, &stop).await
         }));
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    measuring.store(true, Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    measuring.store(false, Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
+    let elapsed = measure(&measuring, &stop, args.seconds).await;
     let mut total = Tally::default();
     for w in workers {
         let t = w.await?;

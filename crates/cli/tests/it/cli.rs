@@ -196,15 +196,23 @@ async fn operator_flow(db: Db) {
     assert_eq!(body["data"][0]["code"], "PTS");
     assert_eq!(body["data"][0]["coins_per_unit"], "0.5");
 
-    // Freezing from the CLI while the server runs takes effect at once.
+    // Freezing from the CLI while the server runs takes effect within a second (the server
+    // hears of it by a database notification).
     let f = db.admin_ok(&["merchant", "freeze", &merchant]);
     assert_eq!(f["status"], "frozen");
-    let res = client
-        .get(format!("{}/api/v1/currencies", serve.base))
-        .basic_auth(&key_id, Some(&secret))
-        .send()
-        .await
-        .unwrap();
+    let frozen_at = Instant::now();
+    let res = loop {
+        let res = client
+            .get(format!("{}/api/v1/currencies", serve.base))
+            .basic_auth(&key_id, Some(&secret))
+            .send()
+            .await
+            .unwrap();
+        if res.status() != 200 || frozen_at.elapsed() > Duration::from_secs(1) {
+            break res;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(res.status(), 403);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "account_frozen");
