@@ -11,7 +11,7 @@ use punchcard_domain::ledger::{parse_hash, TransactionKind};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CampaignId, CurrencyId, DealId, FieldError, LeadId, ValidationErrors};
 use punchcard_store::campaigns::{self, ActivityFilter, CampaignRow, InteractionRow, Outcome};
-use punchcard_store::{currencies, leads};
+use punchcard_store::{catalog, currencies, leads};
 
 use super::{
     check_per_lead, give_coupon, give_points, guard, positive, same_request, status_of,
@@ -370,7 +370,7 @@ impl App {
         let task_id = field_id::<CampaignId>("task_id", &new.task_id)?;
         let task = {
             let mut conn = self.db.conn().await?;
-            campaigns::find(&mut conn, &scope.merchant_id, scope.env, &task_id)
+            catalog::find::<CampaignRow>(&mut conn, &scope.merchant_id, scope.env, &task_id)
                 .await?
                 .filter(|c| c.kind == CampaignKind::Task)
                 .ok_or_else(|| AppError::field("task_id", "no such task"))?
@@ -494,7 +494,8 @@ impl App {
         // every activity committed before.
         guard(&mut tx, scope, task, false, 0, now).await?;
         // The terms read before the write (and shown to the callback) must still hold.
-        let latest = campaigns::find(&mut tx, &scope.merchant_id, scope.env, &task.id).await?;
+        let latest =
+            catalog::find::<CampaignRow>(&mut tx, &scope.merchant_id, scope.env, &task.id).await?;
         if latest.as_ref().map(terms) != Some(terms(task)) {
             return Err(AppError::Conflict(
                 "the task changed meanwhile; send the activity again".to_string(),
