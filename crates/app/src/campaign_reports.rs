@@ -10,7 +10,8 @@ use punchcard_domain::campaigns::CampaignKind;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CampaignId, VaultId};
 use punchcard_store::campaign_reports::{self, Cell, OutcomeCounts};
-use punchcard_store::{campaigns, vaults, vouchers};
+use punchcard_store::campaigns::CampaignRow;
+use punchcard_store::{catalog, vaults, vouchers};
 use time::{Duration, OffsetDateTime, Time};
 
 use crate::campaigns::CampaignView;
@@ -243,7 +244,7 @@ impl App {
     ) -> Result<CampaignView, AppError> {
         let id: CampaignId = named(id, "campaign")?;
         let mut conn = self.db.conn().await?;
-        let row = campaigns::find(&mut conn, &scope.merchant_id, scope.env, &id)
+        let row = catalog::find::<CampaignRow>(&mut conn, &scope.merchant_id, scope.env, &id)
             .await?
             .ok_or(AppError::NotFound("campaign"))?;
         let links = crate::campaigns::links_of(&mut conn, scope, std::slice::from_ref(&row.id))

@@ -5,14 +5,16 @@ use std::collections::{BTreeSet, HashMap};
 
 use punchcard_domain::catalog::{points_for, SellPrice, IMAGE_CAP};
 use punchcard_domain::currency::CoinsPerUnit;
-use punchcard_domain::limits::Resource;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{
-    CurrencyId, DealId, Env, FieldError, MerchantId, OfferId, StoreId, UploadId, ValidationErrors,
+    CurrencyId, Env, FieldError, MerchantId, StoreId, UploadId, ValidationErrors,
 };
+use punchcard_store::catalog::{live_ids, Columns};
+use punchcard_store::stores::StoreRow;
 use punchcard_store::uploads::{self, UploadRow};
-use punchcard_store::{accounts, commit, currencies, deals, limits, offers, stores, Conn};
+use punchcard_store::{accounts, commit, currencies, limits, Conn};
 
+use crate::catalog_kind::{live_row, Cap, CatalogKind};
 use crate::uploads::{check_image, display_name, storage_key, BlobStore, UploadContent};
 use crate::{App, AppError};
 
@@ -97,10 +99,7 @@ pub(crate) async fn check_stores_exist(
     ids: &[StoreId],
     errors: &mut ValidationErrors,
 ) -> Result<(), AppError> {
-    let live: BTreeSet<StoreId> = stores::live_ids(conn, merchant_id, env, ids)
-        .await?
-        .into_iter()
-        .collect();
+    let live = live_ids::<StoreRow>(conn, merchant_id, env, ids).await?;
     let missing: Vec<&str> = ids
         .iter()
         .filter(|id| !live.contains(*id))
@@ -116,12 +115,12 @@ pub(crate) async fn check_stores_exist(
 }
 
 /// A yes/no list filter: `true`/`false` (also `1`/`0`, `yes`/`no`); empty means no filter.
-pub(crate) fn parse_flag(field: &str, s: Option<&str>) -> Result<Option<bool>, FieldError> {
-    match s.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") => Ok(None),
-        Some("true" | "1" | "yes" | "on") => Ok(Some(true)),
-        Some("false" | "0" | "no" | "off") => Ok(Some(false)),
-        Some(_) => Err(FieldError::new(field, "must be `true` or `false`")),
+pub(crate) fn parse_flag(field: &str, s: &str) -> Result<Option<bool>, FieldError> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "true" | "1" | "yes" | "on" => Ok(Some(true)),
+        "false" | "0" | "no" | "off" => Ok(Some(false)),
+        _ => Err(FieldError::new(field, "must be `true` or `false`")),
     }
 }
 
@@ -140,15 +139,22 @@ pub(crate) fn parse_search(s: Option<&str>) -> Result<Option<String>, FieldError
     Ok(Some(s.to_string()))
 }
 
-/// An optional filter parsed by `parse` when given.
+/// An optional field parsed by `parse` when given (not blank).
 pub(crate) fn parse_opt<T>(
-    s: Option<&str>,
+    s: &str,
     parse: impl Fn(&str) -> Result<T, FieldError>,
 ) -> Result<Option<T>, FieldError> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => parse(s).map(Some),
+    match s.trim() {
+        "" => Ok(None),
+        s => parse(s).map(Some),
     }
+}
+
+/// A store filter: only items carried by this store.
+pub(crate) fn parse_store_filter(s: &str) -> Result<Option<StoreId>, FieldError> {
+    parse_opt(s, |s| {
+        s.parse::<StoreId>().map_err(|err| err.at("store_id"))
+    })
 }
 
 /// Groups `(owner, item)` pairs by owner.
@@ -173,115 +179,71 @@ pub(crate) async fn images_of(
     ))
 }
 
-/// A deal, offer or store, as the parent of images.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CatalogItem {
-    Deal(DealId),
-    Offer(OfferId),
-    Store(StoreId),
+/// Refuses an image for an item that is gone or already has its three.
+async fn check_room<K: CatalogKind>(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &K::Id,
+) -> Result<(), AppError> {
+    live_row::<K>(conn, merchant_id, env, id).await?;
+    if uploads::count_for_parent(conn, merchant_id, K::NAME, K::Row::id_text(id)).await?
+        >= IMAGE_CAP
+    {
+        return Err(AppError::LimitReached(format!(
+            "at most {IMAGE_CAP} images per {}; delete one before adding another",
+            K::NAME
+        )));
+    }
+    Ok(())
 }
 
-impl CatalogItem {
-    /// The parent type of its images in `uploads`.
-    pub fn parent_type(&self) -> &'static str {
-        match self {
-            CatalogItem::Deal(_) => "deal",
-            CatalogItem::Offer(_) => "offer",
-            CatalogItem::Store(_) => "store",
-        }
-    }
-
-    pub fn id(&self) -> &str {
-        match self {
-            CatalogItem::Deal(id) => id.as_str(),
-            CatalogItem::Offer(id) => id.as_str(),
-            CatalogItem::Store(id) => id.as_str(),
-        }
-    }
-
-    fn not_found(&self) -> AppError {
-        AppError::NotFound(self.parent_type())
-    }
-
-    /// Whether it is live in this merchant's environment.
-    async fn exists(
-        &self,
-        conn: &mut Conn,
-        merchant_id: &MerchantId,
-        env: Env,
-    ) -> Result<bool, AppError> {
-        Ok(match self {
-            CatalogItem::Deal(id) => deals::find(conn, merchant_id, env, id).await?.is_some(),
-            CatalogItem::Offer(id) => offers::find(conn, merchant_id, env, id).await?.is_some(),
-            CatalogItem::Store(id) => stores::find(conn, merchant_id, env, id).await?.is_some(),
-        })
-    }
-
-    /// Refuses an image for an item that is gone or already has its three.
-    async fn check_room(
-        &self,
-        conn: &mut Conn,
-        merchant_id: &MerchantId,
-        env: Env,
-    ) -> Result<(), AppError> {
-        if !self.exists(conn, merchant_id, env).await? {
-            return Err(self.not_found());
-        }
-        if uploads::count_for_parent(conn, merchant_id, self.parent_type(), self.id()).await?
-            >= IMAGE_CAP
-        {
-            return Err(AppError::LimitReached(format!(
-                "at most {IMAGE_CAP} images per {}; delete one before adding another",
-                self.parent_type()
-            )));
-        }
-        Ok(())
-    }
+/// An image of a live item of this environment; anything else is `NotFound`.
+async fn image_of<K: CatalogKind>(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &K::Id,
+    image_id: &UploadId,
+) -> Result<UploadRow, AppError> {
+    live_row::<K>(conn, merchant_id, env, id).await?;
+    uploads::find(conn, merchant_id, image_id)
+        .await?
+        .filter(|u| u.parent_type == K::NAME && u.parent_id == K::Row::id_text(id))
+        .ok_or(AppError::NotFound("image"))
 }
 
-/// How many capped catalog items an environment holds, and the caps.
+/// How many items of a kind count against its cap in an environment, and the cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CatalogCounts {
-    pub active_deals: i64,
-    pub active_deals_cap: i64,
-    pub active_offers: i64,
-    pub active_offers_cap: i64,
-    pub stores: i64,
-    pub stores_cap: i64,
+pub struct CapUse {
+    pub used: i64,
+    pub cap: i64,
 }
 
 impl App {
-    /// Active deals, active offers and stores of an environment against their caps.
-    pub async fn catalog_counts(
+    pub async fn cap_use<K: CatalogKind>(
         &self,
         merchant_id: &MerchantId,
         env: Env,
-    ) -> Result<CatalogCounts, AppError> {
+    ) -> Result<CapUse, AppError> {
+        let resource = match K::CAP {
+            Cap::WhileAvailable(r) | Cap::FromCreation(r) => r,
+        };
         let mut conn = self.db.conn().await?;
-        let cap = |r: Resource| r.cap(env).unwrap_or(i64::MAX);
-        let (deals, offers, stores) = (
-            Resource::ActiveDeals,
-            Resource::ActiveOffers,
-            Resource::Stores,
-        );
-        Ok(CatalogCounts {
-            active_deals: limits::count(&mut conn, deals, merchant_id, env).await?,
-            active_deals_cap: cap(deals),
-            active_offers: limits::count(&mut conn, offers, merchant_id, env).await?,
-            active_offers_cap: cap(offers),
-            stores: limits::count(&mut conn, stores, merchant_id, env).await?,
-            stores_cap: cap(stores),
+        Ok(CapUse {
+            used: limits::count(&mut conn, resource, merchant_id, env).await?,
+            cap: resource.cap(env).unwrap_or(i64::MAX),
         })
     }
 
     /// Adds an image (PNG, JPEG, WebP or GIF up to 5 MiB) to a live deal, offer or store of
     /// this environment; at most three each.
-    pub async fn add_catalog_image<B: BlobStore>(
+    pub async fn add_catalog_image<K: CatalogKind, B: BlobStore>(
         &self,
         blobs: &B,
         merchant_id: &MerchantId,
         env: Env,
-        item: &CatalogItem,
+        item: &K::Id,
         file_name: &str,
         bytes: Vec<u8>,
     ) -> Result<UploadRow, AppError> {
@@ -290,18 +252,18 @@ impl App {
         let row = UploadRow {
             merchant_id: merchant_id.clone(),
             id: id.clone(),
-            parent_type: item.parent_type().to_string(),
-            parent_id: item.id().to_string(),
+            parent_type: K::NAME.to_string(),
+            parent_id: item.to_string(),
             name: display_name(file_name),
             content_type: kind.content_type().to_string(),
             size_bytes: bytes.len() as i64,
-            storage_key: storage_key(merchant_id, item.parent_type(), &id, kind),
+            storage_key: storage_key(merchant_id, K::NAME, &id, kind),
             created_at: Timestamp::now(),
         };
         // Quick refusals before the bytes travel; the transaction below decides for real.
         {
             let mut conn = self.db.conn().await?;
-            item.check_room(&mut conn, merchant_id, env).await?;
+            check_room::<K>(&mut conn, merchant_id, env, item).await?;
         }
         blobs.put(&row.storage_key, bytes).await?;
         let inserted = async {
@@ -310,7 +272,7 @@ impl App {
             if !accounts::lock_merchant(&mut tx, merchant_id).await? {
                 return Err(AppError::NotFound("merchant"));
             }
-            item.check_room(&mut tx, merchant_id, env).await?;
+            check_room::<K>(&mut tx, merchant_id, env, item).await?;
             uploads::insert(&mut tx, &row).await?;
             commit(tx).await?;
             Ok(())
@@ -318,7 +280,7 @@ impl App {
         .await;
         match inserted {
             Ok(()) => {
-                tracing::info!(merchant_id = %merchant_id, upload_id = %row.id, parent = item.id(), "catalog image added");
+                tracing::info!(merchant_id = %merchant_id, upload_id = %row.id, parent = %item, "catalog image added");
                 Ok(row)
             }
             Err(e) => {
@@ -331,24 +293,17 @@ impl App {
     }
 
     /// An image of a live item of this environment with its bytes; anything else is `NotFound`.
-    pub async fn catalog_image<B: BlobStore>(
+    pub async fn catalog_image<K: CatalogKind, B: BlobStore>(
         &self,
         blobs: &B,
         merchant_id: &MerchantId,
         env: Env,
-        item: &CatalogItem,
+        item: &K::Id,
         image_id: &UploadId,
     ) -> Result<UploadContent, AppError> {
-        let upload = {
-            let mut conn = self.db.conn().await?;
-            if !item.exists(&mut conn, merchant_id, env).await? {
-                return Err(item.not_found());
-            }
-            uploads::find(&mut conn, merchant_id, image_id)
-                .await?
-                .filter(|u| u.parent_type == item.parent_type() && u.parent_id == item.id())
-                .ok_or(AppError::NotFound("image"))?
-        };
+        let mut conn = self.db.conn().await?;
+        let upload = image_of::<K>(&mut conn, merchant_id, env, item, image_id).await?;
+        drop(conn);
         let bytes = blobs
             .get(&upload.storage_key)
             .await?
@@ -357,29 +312,23 @@ impl App {
     }
 
     /// Removes an image of a live item of this environment.
-    pub async fn delete_catalog_image<B: BlobStore>(
+    pub async fn delete_catalog_image<K: CatalogKind, B: BlobStore>(
         &self,
         blobs: &B,
         merchant_id: &MerchantId,
         env: Env,
-        item: &CatalogItem,
+        item: &K::Id,
         image_id: &UploadId,
     ) -> Result<(), AppError> {
         let mut tx = self.db.begin_write().await?;
-        if !item.exists(&mut tx, merchant_id, env).await? {
-            return Err(item.not_found());
-        }
-        let upload = uploads::find(&mut tx, merchant_id, image_id)
-            .await?
-            .filter(|u| u.parent_type == item.parent_type() && u.parent_id == item.id())
-            .ok_or(AppError::NotFound("image"))?;
+        let upload = image_of::<K>(&mut tx, merchant_id, env, item, image_id).await?;
         uploads::delete(&mut tx, merchant_id, image_id).await?;
         commit(tx).await?;
         // The record is gone; a leftover object is only wasted space, so log and go on.
         if let Err(e) = blobs.delete(&upload.storage_key).await {
             tracing::warn!(error = %e, key = %upload.storage_key, "cannot remove a deleted image's bytes");
         }
-        tracing::info!(merchant_id = %merchant_id, upload_id = %image_id, parent = item.id(), "catalog image deleted");
+        tracing::info!(merchant_id = %merchant_id, upload_id = %image_id, parent = %item, "catalog image deleted");
         Ok(())
     }
 }
@@ -406,11 +355,10 @@ mod tests {
 
     #[test]
     fn flags_and_searches() {
-        assert_eq!(parse_flag("available", Some("true")).unwrap(), Some(true));
-        assert_eq!(parse_flag("available", Some("0")).unwrap(), Some(false));
-        assert_eq!(parse_flag("available", Some("")).unwrap(), None);
-        assert_eq!(parse_flag("available", None).unwrap(), None);
-        assert!(parse_flag("available", Some("maybe")).is_err());
+        assert_eq!(parse_flag("available", "true").unwrap(), Some(true));
+        assert_eq!(parse_flag("available", "0").unwrap(), Some(false));
+        assert_eq!(parse_flag("available", " ").unwrap(), None);
+        assert!(parse_flag("available", "maybe").is_err());
         assert_eq!(
             parse_search(Some("  café ")).unwrap().as_deref(),
             Some("café")
@@ -421,22 +369,17 @@ mod tests {
 
     #[test]
     fn prices_round_up_per_currency() {
+        let rate = |code: &str, r| {
+            (
+                CurrencyId::new(),
+                code.into(),
+                CoinsPerUnit::parse(r).unwrap(),
+            )
+        };
         let rates = Rates(vec![
-            (
-                CurrencyId::new(),
-                "PTS".into(),
-                CoinsPerUnit::parse("1").unwrap(),
-            ),
-            (
-                CurrencyId::new(),
-                "GEM".into(),
-                CoinsPerUnit::parse("0.3").unwrap(),
-            ),
-            (
-                CurrencyId::new(),
-                "BIG".into(),
-                CoinsPerUnit::parse("40").unwrap(),
-            ),
+            rate("PTS", "1"),
+            rate("GEM", "0.3"),
+            rate("BIG", "40"),
         ]);
         let p: Vec<i64> = rates.prices(100).iter().map(|p| p.points).collect();
         assert_eq!(p, vec![100, 334, 3]);

@@ -13,9 +13,12 @@ use punchcard_domain::{
     CounterActionId, CounterClaimId, CouponId, CurrencyId, DealId, FieldError, LeadId, MemberId,
     MerchantId, PointGrantId, StoreId, ValidationErrors,
 };
+use punchcard_store::catalog;
 use punchcard_store::counter::{self, ActionRow, ClaimRow, CounterDay, PointGrantRow};
 use punchcard_store::coupons::{CouponRow, DealTerms};
+use punchcard_store::deals::DealRow;
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
+use punchcard_store::stores::StoreRow;
 use punchcard_store::wallets::TransactionRow;
 use punchcard_store::{commit, currencies, Conn, Tx};
 use time::Duration;
@@ -511,9 +514,7 @@ impl App {
         }
         let mut known = Vec::new();
         for env in [punchcard_domain::Env::Prod, punchcard_domain::Env::Dev] {
-            known.extend(
-                punchcard_store::stores::live_ids(&mut tx, merchant_id, env, &stores).await?,
-            );
+            known.extend(catalog::live_ids::<StoreRow>(&mut tx, merchant_id, env, &stores).await?);
         }
         if stores.iter().any(|s| !known.contains(s)) {
             return Err(AppError::field("store_ids", "no such store"));
@@ -670,9 +671,8 @@ impl App {
                 }
             }
             (_, Some(d)) => {
-                match punchcard_store::deals::find(&mut conn, &scope.merchant_id, scope.env, d)
-                    .await?
-                {
+                let (m, env) = (&scope.merchant_id, scope.env);
+                match catalog::find::<DealRow>(&mut conn, m, env, d).await? {
                     Some(d) => d.name,
                     None => "a deal".to_string(),
                 }

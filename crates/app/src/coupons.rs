@@ -196,9 +196,14 @@ pub(crate) async fn live_owner(
     match owner {
         CodeOwner::Deal(deal_id) => Ok(CodeOwner::Deal(live_deal(conn, scope, &deal_id).await?.id)),
         CodeOwner::Vault(vault_id) => {
-            punchcard_store::vaults::find(conn, &scope.merchant_id, scope.env, &vault_id)
-                .await?
-                .ok_or_else(|| AppError::field("vault_id", "no such vault"))?;
+            punchcard_store::catalog::find::<punchcard_store::vaults::VaultRow>(
+                conn,
+                &scope.merchant_id,
+                scope.env,
+                &vault_id,
+            )
+            .await?
+            .ok_or_else(|| AppError::field("vault_id", "no such vault"))?;
             Ok(CodeOwner::Vault(vault_id))
         }
     }

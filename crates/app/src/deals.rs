@@ -1,16 +1,12 @@
 //! Deals: what leads spend points on, under the active-deal cap.
 
-use punchcard_domain::catalog::{
-    parse_name, parse_text, DealKind, Schedule, SellPrice, Visibility,
-};
+use punchcard_domain::catalog::{parse_name, parse_text, DealKind, SellPrice, Visibility};
 use punchcard_domain::limits::Resource;
-use punchcard_domain::time::Timestamp;
-use punchcard_domain::{DealId, Env, MerchantId, StoreId, ValidationErrors};
-use punchcard_store::deals::{self, DealFilter, DealRow};
-use punchcard_store::uploads::UploadRow;
+use punchcard_domain::{DealId, Env, StoreId, ValidationErrors};
+use punchcard_store::deals::{DealFilter, DealRow};
 
-use crate::catalog::{parse_flag, parse_opt, parse_search, CatalogItem, Price};
-use crate::catalog_kind::{drafts, kind_items, named_use_cases, parse_schedule, Cap, CatalogKind};
+use crate::catalog::{parse_flag, parse_opt, parse_search, parse_store_filter};
+use crate::catalog_kind::{carried_items, drafts, parse_schedule, query, Cap, CatalogKind, View};
 
 drafts! {
     /// A deal as typed: every field as text, so the API and the dashboard share one parser.
@@ -34,39 +30,16 @@ drafts! {
     }
 }
 
-/// A deal's fields once valid.
-pub struct ParsedDeal {
-    name: String,
-    description: String,
-    kind: DealKind,
-    sell_price: SellPrice,
-    available: bool,
-    visibility: Visibility,
-    schedule: Schedule,
-}
+/// A deal with its stores, prices and images.
+pub type DealView = View<Deals>;
 
-/// A deal with what answers show about it.
-#[derive(Debug, Clone)]
-pub struct DealView {
-    pub deal: DealRow,
-    pub store_ids: Vec<StoreId>,
-    /// The price in each of the merchant's currencies.
-    pub prices: Vec<Price>,
-    pub images: Vec<UploadRow>,
-}
-
-/// Deal list filters as typed (query parameters or a filter form).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(default)]
-pub struct DealQuery {
-    pub kind: Option<String>,
-    pub available: Option<String>,
-    pub visibility: Option<String>,
-    pub store_id: Option<String>,
-    pub q: Option<String>,
+query! {
+    /// Deal list filters as typed.
+    pub struct DealQuery { kind, available, visibility, store_id, q, }
 }
 
 /// Deals: stores carry them, they are priced, and available ones count against a cap.
+#[derive(Debug, Clone)]
 pub struct Deals;
 
 impl CatalogKind for Deals {
@@ -77,18 +50,14 @@ impl CatalogKind for Deals {
     type Draft = DealDraft;
     type Filter = DealFilter;
     type Query = DealQuery;
-    type Parsed = ParsedDeal;
-    type View = DealView;
 
     fn filter(query: &DealQuery) -> Result<DealFilter, ValidationErrors> {
         let mut e = ValidationErrors::new();
-        let kind = e.check(parse_opt(query.kind.as_deref(), DealKind::parse));
-        let available = e.check(parse_flag("available", query.available.as_deref()));
-        let visibility = e.check(parse_opt(query.visibility.as_deref(), Visibility::parse));
-        let store_id = e.check(parse_opt(query.store_id.as_deref(), |s| {
-            s.parse::<StoreId>().map_err(|err| err.at("store_id"))
-        }));
-        let q = e.check(parse_search(query.q.as_deref()));
+        let kind = e.check(parse_opt(&query.kind, DealKind::parse));
+        let available = e.check(parse_flag("available", &query.available));
+        let visibility = e.check(parse_opt(&query.visibility, Visibility::parse));
+        let store_id = e.check(parse_store_filter(&query.store_id));
+        let q = e.check(parse_search(Some(query.q.as_str())));
         e.into_result()?;
         Ok(DealFilter {
             kind: kind.flatten().map(|k| k.as_str().to_string()),
@@ -99,62 +68,24 @@ impl CatalogKind for Deals {
         })
     }
 
-    fn parent(id: DealId) -> CatalogItem {
-        CatalogItem::Deal(id)
-    }
-
-    /// Parses every field but the stores, recording each error.
-    fn parse(env: Env, d: &DealDraft, e: &mut ValidationErrors) -> Option<ParsedDeal> {
+    fn parse(env: Env, d: &DealDraft, e: &mut ValidationErrors, row: DealRow) -> Option<DealRow> {
         let name = e.check(parse_name(&d.name, 100));
         let description = e.check(parse_text("description", &d.description, 2000));
         let kind = e.check(DealKind::parse(&d.kind));
         let sell_price = e.check(SellPrice::parse(&d.sell_price));
         let visibility = e.check(Visibility::parse_for(env, &d.visibility));
-        let schedule = parse_schedule(&d.starts_at, &d.ends_at, e);
-        Some(ParsedDeal {
+        let schedule = parse_schedule(&d.starts_at, &d.ends_at, e)?;
+        Some(DealRow {
             name: name?,
             description: description?,
-            kind: kind?,
-            sell_price: sell_price?,
+            kind: kind?.as_str().to_string(),
+            sell_price: sell_price?.coins(),
             available: d.available,
-            visibility: visibility?,
-            schedule: schedule?,
+            visibility: visibility?.as_str().to_string(),
+            starts_at: schedule.starts_at,
+            ends_at: schedule.ends_at,
+            ..row
         })
-    }
-
-    fn new_row(merchant_id: &MerchantId, env: Env, p: ParsedDeal, now: Timestamp) -> DealRow {
-        let blank = DealRow {
-            merchant_id: merchant_id.clone(),
-            env,
-            id: DealId::new(),
-            name: String::new(),
-            description: String::new(),
-            kind: String::new(),
-            sell_price: 0,
-            available: false,
-            visibility: String::new(),
-            starts_at: None,
-            ends_at: None,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        };
-        Self::changed_row(blank, p, now)
-    }
-
-    fn changed_row(current: DealRow, p: ParsedDeal, now: Timestamp) -> DealRow {
-        DealRow {
-            name: p.name,
-            description: p.description,
-            kind: p.kind.as_str().to_string(),
-            sell_price: p.sell_price.coins(),
-            available: p.available,
-            visibility: p.visibility.as_str().to_string(),
-            starts_at: p.schedule.starts_at,
-            ends_at: p.schedule.ends_at,
-            updated_at: now,
-            ..current
-        }
     }
 
     fn draft(deal: &DealRow, store_ids: &Vec<StoreId>) -> DealDraft {
@@ -171,15 +102,20 @@ impl CatalogKind for Deals {
         }
     }
 
-    kind_items!(deals, deal, carried: DealView);
+    carried_items!();
 }
-
-named_use_cases!(Deals: create_deal, deal, list_deals);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog_kind::Draft;
+    use punchcard_domain::time::Timestamp;
+    use punchcard_domain::MerchantId;
+    use punchcard_store::catalog::Blank;
+
+    fn blank() -> DealRow {
+        DealRow::blank(&MerchantId::new(), Env::Dev, Timestamp::now())
+    }
 
     fn draft() -> DealDraft {
         DealDraft {
@@ -193,11 +129,11 @@ mod tests {
     #[test]
     fn a_minimal_deal_parses_private_and_unavailable() {
         let mut e = ValidationErrors::new();
-        let p = Deals::parse(Env::Dev, &draft(), &mut e).unwrap();
+        let p = Deals::parse(Env::Dev, &draft(), &mut e, blank()).unwrap();
         assert!(e.is_empty());
-        assert_eq!(p.visibility, Visibility::Private);
+        assert_eq!(p.visibility, "private");
         assert!(!p.available);
-        assert_eq!(p.schedule, Schedule::default());
+        assert_eq!((p.starts_at, p.ends_at), (None, None));
     }
 
     #[test]
@@ -212,7 +148,7 @@ mod tests {
             ..DealDraft::default()
         };
         let mut e = ValidationErrors::new();
-        assert!(Deals::parse(Env::Dev, &d, &mut e).is_none());
+        assert!(Deals::parse(Env::Dev, &d, &mut e, blank()).is_none());
         for f in ["name", "kind", "sell_price", "visibility", "ends_at"] {
             assert!(e.for_field(f).is_some(), "{f}: {e}");
         }
@@ -221,7 +157,7 @@ mod tests {
             visibility: "partner".into(),
             ..draft()
         };
-        assert!(Deals::parse(Env::Prod, &prod, &mut e).is_some());
+        assert!(Deals::parse(Env::Prod, &prod, &mut e, blank()).is_some());
     }
 
     #[test]
@@ -241,9 +177,9 @@ mod tests {
     #[test]
     fn queries_parse_or_name_the_field() {
         let f = Deals::filter(&DealQuery {
-            kind: Some("Cash".into()),
-            available: Some("true".into()),
-            q: Some(" tea ".into()),
+            kind: "Cash".into(),
+            available: "true".into(),
+            q: " tea ".into(),
             ..DealQuery::default()
         })
         .unwrap();
@@ -251,9 +187,9 @@ mod tests {
         assert_eq!(f.available, Some(true));
         assert_eq!(f.name_contains.as_deref(), Some("tea"));
         let e = Deals::filter(&DealQuery {
-            kind: Some("x".into()),
-            store_id: Some("deal_1".into()),
-            available: Some("perhaps".into()),
+            kind: "x".into(),
+            store_id: "deal_1".into(),
+            available: "perhaps".into(),
             ..DealQuery::default()
         })
         .unwrap_err();

@@ -1,5 +1,6 @@
 //! The demo account behind `punchcard serve --demo`: created once, then reused.
 
+use crate::deals::Deals;
 use punchcard_domain::accounts::{Email, MerchantName, MerchantStatus};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{Env, MerchantId};
@@ -119,7 +120,7 @@ impl App {
             .find(|c| c.code == "BEANS")
             .ok_or(AppError::NotFound("currency"))?;
         let deal = self
-            .create_deal(
+            .create_item::<Deals>(
                 merchant_id,
                 env,
                 &crate::deals::DealDraft {
@@ -133,7 +134,7 @@ impl App {
                 },
             )
             .await?;
-        let deal_id = deal.deal.id.to_string();
+        let deal_id = deal.row.id.to_string();
         self.generate_codes(&scope, &deal_id, 25).await?;
         // Alan's birthday is today, so the birthday surprise has someone to surprise.
         let today = Timestamp::now().datetime().date();

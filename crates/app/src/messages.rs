@@ -216,15 +216,15 @@ async fn check_segment(conn: &mut Conn, scope: &Scope, s: &Segment) -> Result<()
                 .map(|_| ())
                 .ok_or_else(|| missing("currency_id", "currency"))
         }
-        Segment::TaskCompleted(t) => {
-            punchcard_store::campaigns::find(conn, &scope.merchant_id, scope.env, t)
-                .await?
-                .filter(|c| c.kind == punchcard_domain::campaigns::CampaignKind::Task)
-                .map(|_| ())
-                .ok_or_else(|| missing("task_id", "task"))
-        }
+        Segment::TaskCompleted(t) => punchcard_store::catalog::find::<
+            punchcard_store::campaigns::CampaignRow,
+        >(conn, &scope.merchant_id, scope.env, t)
+        .await?
+        .filter(|c| c.kind == punchcard_domain::campaigns::CampaignKind::Task)
+        .map(|_| ())
+        .ok_or_else(|| missing("task_id", "task")),
         Segment::Store(st) => {
-            let live = punchcard_store::stores::live_ids(
+            let live = punchcard_store::catalog::live_ids::<punchcard_store::stores::StoreRow>(
                 conn,
                 &scope.merchant_id,
                 scope.env,

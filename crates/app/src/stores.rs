@@ -5,16 +5,16 @@ use std::collections::HashMap;
 use punchcard_domain::catalog::{parse_name, GeoPoint, StoreMode};
 use punchcard_domain::limits::Resource;
 use punchcard_domain::net::CallbackUrl;
-use punchcard_domain::time::Timestamp;
 use punchcard_domain::{
     accounts::parse_label, DealId, Env, FieldError, MerchantId, OfferId, StoreId, ValidationErrors,
 };
-use punchcard_store::stores::{self, StoreFilter, StoreRow};
-use punchcard_store::uploads::UploadRow;
-use punchcard_store::{Conn, StoreError};
+use punchcard_store::deals::DealRow;
+use punchcard_store::offers::OfferRow;
+use punchcard_store::stores::{StoreFilter, StoreRow};
+use punchcard_store::{catalog, Conn, StoreError};
 
-use crate::catalog::{group, parse_opt, parse_search, CatalogItem, Rates};
-use crate::catalog_kind::{drafts, kind_items, named_use_cases, Cap, CatalogKind};
+use crate::catalog::{group, parse_opt, parse_search};
+use crate::catalog_kind::{drafts, query, Cap, CatalogKind, View};
 use crate::kyc::{parse_country, parse_postal_code};
 use crate::{App, AppError};
 
@@ -40,67 +40,45 @@ drafts! {
     }
 }
 
-/// A store's fields once valid.
-pub struct ParsedStore {
-    name: String,
-    mode: StoreMode,
-    url: Option<String>,
-    address_line: Option<String>,
-    city: Option<String>,
-    postal_code: Option<String>,
-    country: Option<String>,
-    location: Option<GeoPoint>,
-}
-
-/// A text field that offline stores must fill and online stores may.
-fn address_part(
+/// An optional field: blank is none, unless an offline store requires it; else `parse` reads it.
+fn optional(
     field: &str,
     s: &str,
-    max: usize,
     required: bool,
+    parse: impl Fn(&str) -> Result<String, FieldError>,
 ) -> Result<Option<String>, FieldError> {
-    if s.trim().is_empty() {
-        if required {
-            return Err(FieldError::new(field, "is required for an offline store"));
-        }
-        return Ok(None);
+    match (s.trim().is_empty(), required) {
+        (true, true) => Err(FieldError::new(field, "is required for an offline store")),
+        (true, false) => Ok(None),
+        (false, _) => parse(s).map(Some),
     }
-    parse_label(field, s, max).map(Some)
 }
 
-/// A store with what answers show about it.
-#[derive(Debug, Clone)]
-pub struct StoreView {
-    pub store: StoreRow,
-    /// The live deals and offers it carries.
+/// The live deals and offers a store carries.
+#[derive(Debug, Clone, Default)]
+pub struct Carried {
     pub deal_ids: Vec<DealId>,
     pub offer_ids: Vec<OfferId>,
-    pub images: Vec<UploadRow>,
 }
 
-fn location(s: &StoreRow) -> Option<GeoPoint> {
+/// A store with the deals and offers it carries and its images.
+pub type StoreView = View<Stores>;
+
+/// A store's place on the map, if it has one.
+pub fn location(s: &StoreRow) -> Option<GeoPoint> {
     match (s.latitude_e7, s.longitude_e7) {
         (Some(la), Some(lo)) => Some(GeoPoint::from_e7(la, lo)),
         _ => None,
     }
 }
 
-impl StoreView {
-    pub fn location(&self) -> Option<GeoPoint> {
-        location(&self.store)
-    }
-}
-
-/// Store list filters as typed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(default)]
-pub struct StoreQuery {
-    pub mode: Option<String>,
-    pub city: Option<String>,
-    pub q: Option<String>,
+query! {
+    /// Store list filters as typed.
+    pub struct StoreQuery { mode, city, q, }
 }
 
 /// Stores: every one counts against the store cap; they carry deals and offers.
+#[derive(Debug, Clone)]
 pub struct Stores;
 
 impl CatalogKind for Stores {
@@ -111,18 +89,13 @@ impl CatalogKind for Stores {
     type Draft = StoreDraft;
     type Filter = StoreFilter;
     type Query = StoreQuery;
-    type Parsed = ParsedStore;
-    /// The live deals and offers it carries.
-    type Links = (Vec<DealId>, Vec<OfferId>);
-    type View = StoreView;
+    type Links = Carried;
 
     fn filter(query: &StoreQuery) -> Result<StoreFilter, ValidationErrors> {
         let mut e = ValidationErrors::new();
-        let mode = e.check(parse_opt(query.mode.as_deref(), StoreMode::parse));
-        let city = e.check(parse_opt(query.city.as_deref(), |s| {
-            parse_label("city", s, 100)
-        }));
-        let q = e.check(parse_search(query.q.as_deref()));
+        let mode = e.check(parse_opt(&query.mode, StoreMode::parse));
+        let city = e.check(parse_opt(&query.city, |s| parse_label("city", s, 100)));
+        let q = e.check(parse_search(Some(query.q.as_str())));
         e.into_result()?;
         Ok(StoreFilter {
             mode: mode.flatten().map(|m| m.as_str().to_string()),
@@ -131,43 +104,37 @@ impl CatalogKind for Stores {
         })
     }
 
-    fn parent(id: StoreId) -> CatalogItem {
-        CatalogItem::Store(id)
-    }
-
-    fn parse(_env: Env, d: &StoreDraft, e: &mut ValidationErrors) -> Option<ParsedStore> {
+    fn parse(
+        _env: Env,
+        d: &StoreDraft,
+        e: &mut ValidationErrors,
+        row: StoreRow,
+    ) -> Option<StoreRow> {
         let name = e.check(parse_name(&d.name, 100));
         let mode = e.check(StoreMode::parse(&d.mode));
         let offline = mode == Some(StoreMode::Offline);
-        let url = if d.url.trim().is_empty() {
-            Some(None)
-        } else if offline {
-            e.check(Err::<Option<String>, _>(FieldError::new(
+        let url = if offline && !d.url.trim().is_empty() {
+            e.check(Err(FieldError::new(
                 "url",
                 "is for online stores only; set `mode` to `online` or leave it empty",
             )))
         } else {
-            e.check(
-                CallbackUrl::parse(&d.url, true)
-                    .map(|u| Some(u.as_str().to_string()))
-                    .map_err(|err| err.at("url")),
-            )
+            e.check(optional("url", &d.url, false, |s| {
+                let url = CallbackUrl::parse(s, true).map_err(|err| err.at("url"))?;
+                Ok(url.as_str().to_string())
+            }))
         };
-        let address_line = e.check(address_part("address_line", &d.address_line, 200, offline));
-        let city = e.check(address_part("city", &d.city, 100, offline));
-        let postal_code = e.check(parse_opt(Some(d.postal_code.as_str()), parse_postal_code));
-        let country = if d.country.trim().is_empty() {
-            if offline {
-                e.check(Err::<Option<String>, _>(FieldError::new(
-                    "country",
-                    "is required for an offline store",
-                )))
-            } else {
-                Some(None)
-            }
-        } else {
-            e.check(parse_country(&d.country).map(Some))
-        };
+        let label = |field, max| move |s: &str| parse_label(field, s, max);
+        let address_line = optional(
+            "address_line",
+            &d.address_line,
+            offline,
+            label("address_line", 200),
+        );
+        let address_line = e.check(address_line);
+        let city = e.check(optional("city", &d.city, offline, label("city", 100)));
+        let postal_code = e.check(parse_opt(&d.postal_code, parse_postal_code));
+        let country = e.check(optional("country", &d.country, offline, parse_country));
         let location = match GeoPoint::parse(&d.latitude, &d.longitude) {
             Ok(p) => Some(p),
             Err(errs) => {
@@ -177,53 +144,19 @@ impl CatalogKind for Stores {
                 None
             }
         };
-        Some(ParsedStore {
+        let location = location?;
+        Some(StoreRow {
             name: name?,
-            mode: mode?,
+            mode: mode?.as_str().to_string(),
             url: url?,
             address_line: address_line?,
             city: city?,
             postal_code: postal_code?,
             country: country?,
-            location: location?,
+            latitude_e7: location.map(GeoPoint::latitude_e7),
+            longitude_e7: location.map(GeoPoint::longitude_e7),
+            ..row
         })
-    }
-
-    fn new_row(merchant_id: &MerchantId, env: Env, p: ParsedStore, now: Timestamp) -> StoreRow {
-        let blank = StoreRow {
-            merchant_id: merchant_id.clone(),
-            env,
-            id: StoreId::new(),
-            name: String::new(),
-            mode: String::new(),
-            url: None,
-            address_line: None,
-            city: None,
-            postal_code: None,
-            country: None,
-            latitude_e7: None,
-            longitude_e7: None,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        };
-        Self::changed_row(blank, p, now)
-    }
-
-    fn changed_row(current: StoreRow, p: ParsedStore, now: Timestamp) -> StoreRow {
-        StoreRow {
-            name: p.name,
-            mode: p.mode.as_str().to_string(),
-            url: p.url,
-            address_line: p.address_line,
-            city: p.city,
-            postal_code: p.postal_code,
-            country: p.country,
-            latitude_e7: p.location.map(GeoPoint::latitude_e7),
-            longitude_e7: p.location.map(GeoPoint::longitude_e7),
-            updated_at: now,
-            ..current
-        }
     }
 
     fn draft(s: &StoreRow, _links: &Self::Links) -> StoreDraft {
@@ -242,49 +175,31 @@ impl CatalogKind for Stores {
         }
     }
 
-    fn view(
-        store: StoreRow,
-        links: Self::Links,
-        _rates: &Rates,
-        images: Vec<UploadRow>,
-    ) -> StoreView {
-        let (deal_ids, offer_ids) = links;
-        StoreView {
-            store,
-            deal_ids,
-            offer_ids,
-            images,
-        }
-    }
-
-    fn edit_draft(v: &StoreView) -> StoreDraft {
-        Self::draft(&v.store, &Default::default())
-    }
-
-    kind_items!(stores, store);
-
     async fn links(
         c: &mut Conn,
         m: &MerchantId,
         env: Env,
         ids: &[StoreId],
     ) -> Result<HashMap<StoreId, Self::Links>, StoreError> {
-        let mut deals = group(stores::deal_links(c, m, env, ids).await?);
-        let mut offers = group(stores::offer_links(c, m, env, ids).await?);
-        Ok(ids
-            .iter()
-            .map(|id| {
-                let links = (
-                    deals.remove(id).unwrap_or_default(),
-                    offers.remove(id).unwrap_or_default(),
-                );
-                (id.clone(), links)
-            })
-            .collect())
+        let texts: Vec<&str> = ids.iter().map(StoreId::as_str).collect();
+        let mut deals =
+            group(catalog::links::<DealRow, StoreId, DealId>(c, m, env, true, &texts).await?);
+        let mut offers =
+            group(catalog::links::<OfferRow, StoreId, OfferId>(c, m, env, true, &texts).await?);
+        let mut links = |id: &StoreId| {
+            let deal_ids = deals.remove(id).unwrap_or_default();
+            let offer_ids = offers.remove(id).unwrap_or_default();
+            (
+                id.clone(),
+                Carried {
+                    deal_ids,
+                    offer_ids,
+                },
+            )
+        };
+        Ok(ids.iter().map(&mut links).collect())
     }
 }
-
-named_use_cases!(Stores: create_store, store, list_stores);
 
 impl App {
     /// Every live store of an environment (at most the cap), for pickers.
@@ -294,15 +209,8 @@ impl App {
         env: Env,
     ) -> Result<Vec<StoreRow>, AppError> {
         let mut conn = self.db.conn().await?;
-        Ok(stores::list(
-            &mut conn,
-            merchant_id,
-            env,
-            &StoreFilter::default(),
-            None,
-            500,
-        )
-        .await?)
+        let all = StoreFilter::default();
+        Ok(catalog::list(&mut conn, merchant_id, env, &all, None, 500).await?)
     }
 }
 
@@ -310,6 +218,12 @@ impl App {
 mod tests {
     use super::*;
     use crate::catalog_kind::Draft;
+    use punchcard_domain::time::Timestamp;
+    use punchcard_store::catalog::Blank;
+
+    fn blank() -> StoreRow {
+        StoreRow::blank(&MerchantId::new(), Env::Dev, Timestamp::now())
+    }
 
     fn offline() -> StoreDraft {
         StoreDraft {
@@ -328,10 +242,10 @@ mod tests {
     #[test]
     fn offline_stores_need_an_address() {
         let mut e = ValidationErrors::new();
-        let p = Stores::parse(Env::Dev, &offline(), &mut e).unwrap();
+        let p = Stores::parse(Env::Dev, &offline(), &mut e, blank()).unwrap();
         assert_eq!(p.country.as_deref(), Some("GB"));
         assert_eq!(p.postal_code.as_deref(), Some("LS1 4AB"));
-        assert_eq!(p.location.unwrap().latitude_e7(), 537_997_000);
+        assert_eq!(p.latitude_e7, Some(537_997_000));
         let mut e = ValidationErrors::new();
         let d = StoreDraft {
             name: "Pop-up".into(),
@@ -340,7 +254,7 @@ mod tests {
             latitude: "95".into(),
             ..StoreDraft::default()
         };
-        assert!(Stores::parse(Env::Dev, &d, &mut e).is_none());
+        assert!(Stores::parse(Env::Dev, &d, &mut e, blank()).is_none());
         for f in ["url", "address_line", "city", "country", "longitude"] {
             assert!(e.for_field(f).is_some(), "{f}: {e}");
         }
@@ -355,7 +269,7 @@ mod tests {
             ..StoreDraft::default()
         };
         let mut e = ValidationErrors::new();
-        let p = Stores::parse(Env::Dev, &d, &mut e).unwrap();
+        let p = Stores::parse(Env::Dev, &d, &mut e, blank()).unwrap();
         assert_eq!(p.url.as_deref(), Some("https://shop.example/deals"));
         assert_eq!(p.city, None);
         let bad = StoreDraft {
@@ -364,7 +278,7 @@ mod tests {
             ..d
         };
         let mut e = ValidationErrors::new();
-        assert!(Stores::parse(Env::Dev, &bad, &mut e).is_none());
+        assert!(Stores::parse(Env::Dev, &bad, &mut e, blank()).is_none());
         assert!(e.for_field("url").is_some());
         assert!(e.for_field("country").is_some());
     }
@@ -379,8 +293,8 @@ mod tests {
             ..StorePatch::default()
         });
         let mut e = ValidationErrors::new();
-        let p = Stores::parse(Env::Dev, &d, &mut e).unwrap();
-        assert_eq!(p.location, None);
+        let p = Stores::parse(Env::Dev, &d, &mut e, blank()).unwrap();
+        assert_eq!((p.latitude_e7, p.longitude_e7), (None, None));
         assert_eq!(p.postal_code, None);
     }
 }

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use punchcard_app::deals::Deals;
 use punchcard_app::ledger::Scope;
 use punchcard_app::AppError;
 use punchcard_domain::coupons::CouponStatus;
@@ -343,8 +344,11 @@ async fn render(
         let deal = match deals.iter().find(|(id, _)| *id == c.deal_id) {
             Some((_, name)) => name.clone(),
             None => {
-                let name = match app.deal(&lead.merchant_id, lead.env, &c.deal_id).await {
-                    Ok(d) => d.deal.name,
+                let name = match app
+                    .item::<Deals>(&lead.merchant_id, lead.env, &c.deal_id)
+                    .await
+                {
+                    Ok(d) => d.row.name,
                     Err(AppError::NotFound(_)) => "A deal".to_string(),
                     Err(e) => return Err(e),
                 };

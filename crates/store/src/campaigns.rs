@@ -14,7 +14,7 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row as _;
 
-use crate::catalog::{catalog_row, is, kind_functions, Kind};
+use crate::catalog::{catalog_row, is, Kind};
 use crate::db::{parsed, parsed_opt, Arg, Column};
 use crate::{Conn, DbRow, StoreError};
 
@@ -134,8 +134,6 @@ impl Kind for CampaignRow {
             .add(status)
     }
 }
-
-kind_functions!(CampaignRow, CampaignId, CampaignFilter, "campaign");
 
 /// Takes the row lock of a live campaign (PostgreSQL; SQLite's writer holds the database), so
 /// a read that follows sees every award committed before it; answers whether it exists.

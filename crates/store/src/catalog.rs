@@ -18,6 +18,7 @@ use crate::{Conn, DbRow, StoreError};
 
 /// A catalog table's columns, as [`catalog_row!`] declares them.
 pub trait Columns: Sized {
+    type Id: FromStr;
     /// Its table.
     const TABLE: &'static str;
     /// Its own columns, in the order of [`Columns::values`]; the shared ones (`merchant_id`,
@@ -27,6 +28,8 @@ pub trait Columns: Sized {
     /// decimal text on SQLite; they are read as text and written as text cast to `numeric`.
     const EXACT: &'static [&'static str];
 
+    fn id(&self) -> &Self::Id;
+    fn id_text(id: &Self::Id) -> &str;
     fn keys(&self) -> Keys<'_>;
     /// The values of [`Columns::FIELDS`], in order.
     fn values(&self) -> Vec<Value>;
@@ -42,9 +45,18 @@ pub trait Kind: Columns {
     const ON_DELETE: &'static [(&'static str, bool)] = &[];
     /// The links a deletion detaches: each link table with the column naming this item.
     const DETACH: &'static [(Links, &'static str)] = &[];
+    /// The link table through which stores carry it (deals, offers).
+    const STORES: Option<Links> = None;
 
     /// The filter as a condition on the table's columns.
     fn condition(filter: &Self::Filter, merchant_id: &MerchantId) -> Cond;
+}
+
+/// A row whose own fields a draft fills: a blank one for a new item (its keys, every own field
+/// at its default), or a saved one changed now.
+pub trait Blank: Columns + Clone {
+    fn blank(merchant_id: &MerchantId, env: Env, now: Timestamp) -> Self;
+    fn touch(&mut self, now: Timestamp);
 }
 
 /// The columns every kind shares.
@@ -56,8 +68,40 @@ pub struct Keys<'a> {
     pub updated_at: Timestamp,
 }
 
-/// Declares a kind's row: the shared columns around its own `fields`, with its [`Columns`].
+/// Declares a kind's row: the shared columns around its own `fields`, with its [`Columns`];
+/// with `blank` in front, also its [`Blank`].
 macro_rules! catalog_row {
+    (
+        blank $(#[$meta:meta])* pub struct $row:ident($id:ty) in $table:literal {
+            $( $(#[$field_meta:meta])* $field:ident: $ty:ty, )*
+        }
+    ) => {
+        $crate::catalog::catalog_row! {
+            $(#[$meta])* pub struct $row($id) in $table { $( $(#[$field_meta])* $field: $ty, )* }
+        }
+
+        impl $crate::catalog::Blank for $row {
+            fn blank(
+                merchant_id: &punchcard_domain::MerchantId,
+                env: punchcard_domain::Env,
+                now: punchcard_domain::time::Timestamp,
+            ) -> Self {
+                Self {
+                    merchant_id: merchant_id.clone(),
+                    env,
+                    id: <$id>::new(),
+                    $( $field: Default::default(), )*
+                    created_at: now,
+                    updated_at: now,
+                    deleted_at: None,
+                }
+            }
+
+            fn touch(&mut self, now: punchcard_domain::time::Timestamp) {
+                self.updated_at = now;
+            }
+        }
+    };
     (
         $(#[$meta:meta])*
         pub struct $row:ident($id:ty) in $table:literal $(exact [$($exact:literal),*])? {
@@ -77,9 +121,18 @@ macro_rules! catalog_row {
         }
 
         impl $crate::catalog::Columns for $row {
+            type Id = $id;
             const TABLE: &'static str = $table;
             const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
             const EXACT: &'static [&'static str] = &[$($($exact),*)?];
+
+            fn id(&self) -> &$id {
+                &self.id
+            }
+
+            fn id_text(id: &$id) -> &str {
+                id.as_str()
+            }
 
             fn keys(&self) -> $crate::catalog::Keys<'_> {
                 $crate::catalog::Keys {
@@ -110,90 +163,6 @@ macro_rules! catalog_row {
     };
 }
 pub(crate) use catalog_row;
-
-/// The public functions of a kind's module, the same for every kind: `insert`, `find`,
-/// `list`, `update` and `soft_delete`, typed with the kind's row, id and filter.
-macro_rules! kind_functions {
-    ($row:ty, $id:ty, $filter:ty, $what:literal) => {
-        #[doc = concat!("Adds a ", $what, ".")]
-        pub async fn insert(
-            conn: &mut $crate::Conn,
-            item: &$row,
-        ) -> Result<(), $crate::StoreError> {
-            $crate::catalog::insert(conn, item).await
-        }
-
-        #[doc = concat!("A live ", $what, " of this merchant and environment.")]
-        pub async fn find(
-            conn: &mut $crate::Conn,
-            merchant_id: &punchcard_domain::MerchantId,
-            env: punchcard_domain::Env,
-            id: &$id,
-        ) -> Result<Option<$row>, $crate::StoreError> {
-            $crate::catalog::find(conn, merchant_id, env, id.as_str()).await
-        }
-
-        #[doc = concat!("One page of live ", $what, "s in id (creation) order, after `after`, matching `filter`.")]
-        pub async fn list(
-            conn: &mut $crate::Conn,
-            merchant_id: &punchcard_domain::MerchantId,
-            env: punchcard_domain::Env,
-            filter: &$filter,
-            after: Option<&str>,
-            limit: i64,
-        ) -> Result<Vec<$row>, $crate::StoreError> {
-            $crate::catalog::list(conn, merchant_id, env, filter, after, limit).await
-        }
-
-        #[doc = concat!("Writes every changeable field of a live ", $what, "; answers whether it was found.")]
-        pub async fn update(conn: &mut $crate::Conn, item: &$row) -> Result<bool, $crate::StoreError> {
-            $crate::catalog::update(conn, item).await
-        }
-
-        #[doc = concat!("Marks a live ", $what, " deleted and detaches its links; answers whether one was.")]
-        pub async fn soft_delete(
-            conn: &mut $crate::Conn,
-            merchant_id: &punchcard_domain::MerchantId,
-            env: punchcard_domain::Env,
-            id: &$id,
-            now: punchcard_domain::time::Timestamp,
-        ) -> Result<bool, $crate::StoreError> {
-            $crate::catalog::soft_delete::<$row>(conn, merchant_id, env, id.as_str(), now).await
-        }
-    };
-}
-pub(crate) use kind_functions;
-
-/// `set_stores` and `store_links` of a kind that stores carry, through its link table.
-macro_rules! carried_functions {
-    ($id:ty, $links:expr) => {
-        /// Makes `store_ids` (live stores of the same environment, checked by the caller) the
-        /// stores that carry the item.
-        pub async fn set_stores(
-            conn: &mut $crate::Conn,
-            merchant_id: &punchcard_domain::MerchantId,
-            env: punchcard_domain::Env,
-            id: &$id,
-            store_ids: &[punchcard_domain::StoreId],
-        ) -> Result<(), $crate::StoreError> {
-            $links
-                .replace(conn, merchant_id, env, id.as_str(), store_ids)
-                .await
-        }
-
-        /// The live stores carrying each of `ids`, as `(item, store)` pairs.
-        pub async fn store_links(
-            conn: &mut $crate::Conn,
-            merchant_id: &punchcard_domain::MerchantId,
-            env: punchcard_domain::Env,
-            ids: &[$id],
-        ) -> Result<Vec<($id, punchcard_domain::StoreId)>, $crate::StoreError> {
-            let ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
-            $links.pairs(conn, merchant_id, env, false, &ids).await
-        }
-    };
-}
-pub(crate) use carried_functions;
 
 fn col(name: &str) -> Alias {
     Alias::new(name)
@@ -266,11 +235,7 @@ fn written<K: Columns>(conn: &Conn, item: &K) -> Vec<SimpleExpr> {
         .collect()
 }
 
-fn decode_all<K: Columns>(rows: Vec<DbRow>) -> Result<Vec<K>, StoreError> {
-    rows.iter().map(K::decode).collect()
-}
-
-pub(crate) async fn insert<K: Columns>(conn: &mut Conn, item: &K) -> Result<(), StoreError> {
+pub async fn insert<K: Columns>(conn: &mut Conn, item: &K) -> Result<(), StoreError> {
     let mut columns = vec!["merchant_id", "env", "id"];
     columns.extend(K::FIELDS);
     columns.extend(["created_at", "updated_at"]);
@@ -293,14 +258,14 @@ pub(crate) async fn insert<K: Columns>(conn: &mut Conn, item: &K) -> Result<(), 
 }
 
 /// A live item of this merchant and environment.
-pub(crate) async fn find<K: Columns>(
+pub async fn find<K: Columns>(
     conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
-    id: &str,
+    id: &K::Id,
 ) -> Result<Option<K>, StoreError> {
     let select = live::<K>(merchant_id, env)
-        .and_where(is("id", id))
+        .and_where(is("id", K::id_text(id)))
         .to_owned();
     crate::statement(&select)
         .fetch_optional(conn)
@@ -311,7 +276,7 @@ pub(crate) async fn find<K: Columns>(
 }
 
 /// One page of live items in id (creation) order, after `after`, matching `filter`.
-pub(crate) async fn list<K: Kind>(
+pub async fn list<K: Kind>(
     conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
@@ -325,16 +290,18 @@ pub(crate) async fn list<K: Kind>(
         .order_by(col("id"), Order::Asc)
         .limit(u64::try_from(limit).unwrap_or(0))
         .to_owned();
-    decode_all(crate::statement(&select).fetch_all(conn).await?)
+    let rows = crate::statement(&select).fetch_all(conn).await?;
+    rows.iter().map(K::decode).collect()
 }
 
 /// Which of `ids` are live items of this merchant and environment.
-pub(crate) async fn live_ids<K: Columns, I: FromStr>(
+pub async fn live_ids<K: Columns>(
     conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
-    ids: &[&str],
-) -> Result<Vec<I>, StoreError> {
+    ids: &[K::Id],
+) -> Result<Vec<K::Id>, StoreError> {
+    let ids: Vec<&str> = ids.iter().map(K::id_text).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -344,7 +311,7 @@ pub(crate) async fn live_ids<K: Columns, I: FromStr>(
         .and_where(is("merchant_id", merchant_id.as_str()))
         .and_where(is("env", env.as_str()))
         .and_where(Expr::col(col("deleted_at")).is_null())
-        .and_where(Expr::col(col("id")).is_in(ids.iter().copied()))
+        .and_where(Expr::col(col("id")).is_in(ids))
         .to_owned();
     crate::statement(&select)
         .fetch_all(conn)
@@ -354,13 +321,15 @@ pub(crate) async fn live_ids<K: Columns, I: FromStr>(
         .collect()
 }
 
-/// Whether a live item other than `except` matches `condition`.
-pub(crate) async fn taken<K: Columns>(
+/// Whether a live item other than `except` has `value` in `column` (a code they must not
+/// share).
+pub async fn taken<K: Columns>(
     conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
-    condition: SimpleExpr,
-    except: Option<&str>,
+    column: &str,
+    value: &str,
+    except: Option<&K::Id>,
 ) -> Result<bool, StoreError> {
     let select = sea_query::Query::select()
         .expr(Expr::col(col("id")).count())
@@ -368,8 +337,8 @@ pub(crate) async fn taken<K: Columns>(
         .and_where(is("merchant_id", merchant_id.as_str()))
         .and_where(is("env", env.as_str()))
         .and_where(Expr::col(col("deleted_at")).is_null())
-        .and_where(condition)
-        .and_where(Expr::col(col("id")).ne(except.unwrap_or("")))
+        .and_where(is(column, value))
+        .and_where(Expr::col(col("id")).ne(except.map_or("", K::id_text)))
         .to_owned();
     let n: i64 = crate::statement(&select).scalar(conn).await?;
     Ok(n > 0)
@@ -391,7 +360,7 @@ fn update_of<K: Columns>(
 }
 
 /// Writes every field of a live item; answers whether it was found.
-pub(crate) async fn update<K: Columns>(conn: &mut Conn, item: &K) -> Result<bool, StoreError> {
+pub async fn update<K: Columns>(conn: &mut Conn, item: &K) -> Result<bool, StoreError> {
     let mut sets: Vec<(Alias, SimpleExpr)> = K::FIELDS
         .iter()
         .map(|c| col(c))
@@ -414,13 +383,14 @@ pub(crate) async fn update<K: Columns>(conn: &mut Conn, item: &K) -> Result<bool
 
 /// Marks a live item deleted (with the kind's [`Kind::ON_DELETE`]) and detaches its
 /// [`Kind::DETACH`] links; answers whether one was.
-pub(crate) async fn soft_delete<K: Kind>(
+pub async fn soft_delete<K: Kind>(
     conn: &mut Conn,
     merchant_id: &MerchantId,
     env: Env,
-    id: &str,
+    id: &K::Id,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
+    let id = K::id_text(id);
     let mut sets: Vec<(Alias, SimpleExpr)> = vec![
         (col("deleted_at"), SimpleExpr::Value(now.value())),
         (col("updated_at"), SimpleExpr::Value(now.value())),
@@ -441,13 +411,44 @@ pub(crate) async fn soft_delete<K: Kind>(
     Ok(true)
 }
 
+/// Makes `store_ids` (live stores of the same environment, checked by the caller) the stores
+/// that carry an item of a kind stores carry.
+pub async fn set_stores<K: Kind>(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    id: &K::Id,
+    store_ids: &[StoreId],
+) -> Result<(), StoreError> {
+    let id = K::id_text(id);
+    match K::STORES {
+        Some(links) => links.replace(conn, merchant_id, env, id, store_ids).await,
+        None => Ok(()),
+    }
+}
+
+/// The links of a kind stores carry as `(from, to)` pairs: the live stores carrying each of
+/// the items `ids`, or with `from_stores` the live items each of the stores `ids` carries.
+pub async fn links<K: Kind, F: FromStr, T: FromStr>(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    from_stores: bool,
+    ids: &[&str],
+) -> Result<Vec<(F, T)>, StoreError> {
+    match K::STORES {
+        Some(links) => links.pairs(conn, merchant_id, env, from_stores, ids).await,
+        None => Ok(Vec::new()),
+    }
+}
+
 /// A table linking stores to the deals or offers they carry.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Links {
-    pub table: &'static str,
+pub struct Links {
+    pub(crate) table: &'static str,
     /// The column naming the deal or offer, and that item's table.
-    pub owner_column: &'static str,
-    pub owner_table: &'static str,
+    pub(crate) owner_column: &'static str,
+    pub(crate) owner_table: &'static str,
 }
 
 pub(crate) const DEAL_STORES: Links = Links {

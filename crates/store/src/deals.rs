@@ -5,11 +5,10 @@ use punchcard_domain::time::Timestamp;
 use punchcard_domain::{DealId, MerchantId, StoreId};
 use sea_query::Cond;
 
-use crate::catalog::{
-    carried_functions, catalog_row, contains, is, kind_functions, Kind, Links, DEAL_STORES,
-};
+use crate::catalog::{catalog_row, contains, is, Kind, Links, DEAL_STORES};
 
 catalog_row! {
+    blank
     /// A deal as stored.
     pub struct DealRow(DealId) in "deals" {
         name: String,
@@ -30,6 +29,7 @@ impl Kind for DealRow {
     type Filter = DealFilter;
     const ON_DELETE: &'static [(&'static str, bool)] = &[("available", false)];
     const DETACH: &'static [(Links, &'static str)] = &[(DEAL_STORES, "deal_id")];
+    const STORES: Option<Links> = Some(DEAL_STORES);
 
     fn condition(f: &DealFilter, merchant_id: &MerchantId) -> Cond {
         Cond::all()
@@ -56,6 +56,3 @@ pub struct DealFilter {
     /// Part of the name, any case.
     pub name_contains: Option<String>,
 }
-
-kind_functions!(DealRow, DealId, DealFilter, "deal");
-carried_functions!(DealId, DEAL_STORES);

@@ -31,7 +31,7 @@ pub mod signing_keys;
 pub mod wallets;
 
 // The catalog: one skeleton (`catalog`) and its kinds.
-mod catalog;
+pub mod catalog;
 pub mod deals;
 pub mod offers;
 pub mod stores;

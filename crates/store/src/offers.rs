@@ -3,15 +3,13 @@
 //! in its environment: a clash is `StoreError::Unique(UniqueKey::OfferLiveCode)`.
 
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{Env, MerchantId, OfferId, StoreId};
+use punchcard_domain::{MerchantId, OfferId, StoreId};
 use sea_query::Cond;
 
-use crate::catalog::{
-    self, carried_functions, catalog_row, contains, is, kind_functions, Kind, Links, OFFER_STORES,
-};
-use crate::{Conn, StoreError};
+use crate::catalog::{catalog_row, contains, is, Kind, Links, OFFER_STORES};
 
 catalog_row! {
+    blank
     /// An offer as stored.
     pub struct OfferRow(OfferId) in "offers" {
         /// The promo code, upper-case.
@@ -29,6 +27,7 @@ impl Kind for OfferRow {
     type Filter = OfferFilter;
     const ON_DELETE: &'static [(&'static str, bool)] = &[("available", false)];
     const DETACH: &'static [(Links, &'static str)] = &[(OFFER_STORES, "offer_id")];
+    const STORES: Option<Links> = Some(OFFER_STORES);
 
     fn condition(f: &OfferFilter, merchant_id: &MerchantId) -> Cond {
         Cond::all()
@@ -56,19 +55,4 @@ pub struct OfferFilter {
     pub store_id: Option<StoreId>,
     /// Part of the name or of the code, any case.
     pub name_contains: Option<String>,
-}
-
-kind_functions!(OfferRow, OfferId, OfferFilter, "offer");
-carried_functions!(OfferId, OFFER_STORES);
-
-/// Whether another live offer of this merchant and environment uses `code`.
-pub async fn code_taken(
-    conn: &mut Conn,
-    merchant_id: &MerchantId,
-    env: Env,
-    code: &str,
-    except: Option<&OfferId>,
-) -> Result<bool, StoreError> {
-    let except = except.map(OfferId::as_str);
-    catalog::taken::<OfferRow>(conn, merchant_id, env, is("code", code), except).await
 }

@@ -1,15 +1,13 @@
 //! Stores: where deals and offers are honoured, online or at an address, per merchant and
 //! environment. Deletion only marks a store and detaches it from its deals and offers.
 
-use punchcard_domain::{DealId, Env, MerchantId, OfferId, StoreId};
+use punchcard_domain::{MerchantId, StoreId};
 use sea_query::{Cond, Expr, Func};
 
-use crate::catalog::{
-    self, catalog_row, contains, is, kind_functions, Kind, Links, DEAL_STORES, OFFER_STORES,
-};
-use crate::{Conn, StoreError};
+use crate::catalog::{catalog_row, contains, is, Kind, Links, DEAL_STORES, OFFER_STORES};
 
 catalog_row! {
+    blank
     /// A store as stored.
     pub struct StoreRow(StoreId) in "stores" {
         name: String,
@@ -51,39 +49,4 @@ pub struct StoreFilter {
     pub city: Option<String>,
     /// Part of the name, any case.
     pub name_contains: Option<String>,
-}
-
-kind_functions!(StoreRow, StoreId, StoreFilter, "store");
-
-/// Which of `ids` are live stores of this merchant and environment.
-pub async fn live_ids(
-    conn: &mut Conn,
-    merchant_id: &MerchantId,
-    env: Env,
-    ids: &[StoreId],
-) -> Result<Vec<StoreId>, StoreError> {
-    let ids: Vec<&str> = ids.iter().map(StoreId::as_str).collect();
-    catalog::live_ids::<StoreRow, _>(conn, merchant_id, env, &ids).await
-}
-
-/// The live deals each of `ids` carries, as `(store, deal)` pairs.
-pub async fn deal_links(
-    conn: &mut Conn,
-    merchant_id: &MerchantId,
-    env: Env,
-    ids: &[StoreId],
-) -> Result<Vec<(StoreId, DealId)>, StoreError> {
-    let ids: Vec<&str> = ids.iter().map(StoreId::as_str).collect();
-    DEAL_STORES.pairs(conn, merchant_id, env, true, &ids).await
-}
-
-/// The live offers each of `ids` carries, as `(store, offer)` pairs.
-pub async fn offer_links(
-    conn: &mut Conn,
-    merchant_id: &MerchantId,
-    env: Env,
-    ids: &[StoreId],
-) -> Result<Vec<(StoreId, OfferId)>, StoreError> {
-    let ids: Vec<&str> = ids.iter().map(StoreId::as_str).collect();
-    OFFER_STORES.pairs(conn, merchant_id, env, true, &ids).await
 }

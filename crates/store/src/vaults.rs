@@ -4,7 +4,7 @@
 use punchcard_domain::{Env, MerchantId, VaultId};
 use sea_query::Cond;
 
-use crate::catalog::{catalog_row, kind_functions, Kind};
+use crate::catalog::{catalog_row, Kind};
 use crate::coupons::Stock;
 use crate::{Conn, StoreError};
 
@@ -32,8 +32,6 @@ impl Kind for VaultRow {
         Cond::all()
     }
 }
-
-kind_functions!(VaultRow, VaultId, VaultFilter, "vault");
 
 /// The stock of each of `ids` that has codes, by vault id.
 pub async fn stock_of(

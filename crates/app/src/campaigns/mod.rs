@@ -23,7 +23,7 @@ use punchcard_domain::{
 use punchcard_store::campaigns::{self, CampaignFilter, CampaignRow, InteractionRow, Outcome};
 use punchcard_store::leads::{self, LeadFilter, LeadRow};
 use punchcard_store::wallets::{self, TransactionRow, WalletRow};
-use punchcard_store::{api_keys, commit, currencies, Conn, Tx};
+use punchcard_store::{api_keys, catalog, commit, currencies, Conn, Tx};
 
 use crate::api_keys::ApiPrincipal;
 use crate::callbacks::{ActionKind, PendingAction};
@@ -298,7 +298,7 @@ impl App {
             deleted_at: None,
         };
         let mut tx = self.db.begin_write().await?;
-        campaigns::insert(&mut tx, &row).await?;
+        catalog::insert(&mut tx, &row).await?;
         campaigns::set_keys(&mut tx, &scope.merchant_id, scope.env, &row.id, &r.keys).await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %row.id, "rule created");
@@ -326,7 +326,7 @@ impl App {
     ) -> Result<CampaignRow, AppError> {
         let what = kind_noun(kind);
         let id: CampaignId = named(id, what)?;
-        campaigns::find(conn, &scope.merchant_id, scope.env, &id)
+        catalog::find::<CampaignRow>(conn, &scope.merchant_id, scope.env, &id)
             .await?
             .filter(|c| c.kind == kind)
             .ok_or(AppError::NotFound(what))
@@ -360,7 +360,7 @@ impl App {
         errors.into_result()?;
         let now = Timestamp::now();
         let mut conn = self.db.conn().await?;
-        let rows = campaigns::list(
+        let rows = catalog::list::<CampaignRow>(
             &mut conn,
             &scope.merchant_id,
             scope.env,
@@ -440,7 +440,7 @@ impl App {
             updated_at: now,
             ..latest
         };
-        campaigns::update(&mut tx, &row).await?;
+        catalog::update(&mut tx, &row).await?;
         if patch.authorized_key_ids.is_some() {
             campaigns::set_keys(&mut tx, &scope.merchant_id, scope.env, &row.id, &r.keys).await?;
         }
@@ -483,7 +483,7 @@ impl App {
                     )
                     .await?;
                 }
-                campaigns::insert(&mut tx, &row).await?;
+                catalog::insert(&mut tx, &row).await?;
                 row
             }
             Some(before) => {
@@ -508,7 +508,7 @@ impl App {
                     budget_used: latest.budget_used,
                     ..row
                 };
-                campaigns::update(&mut tx, &row).await?;
+                catalog::update(&mut tx, &row).await?;
                 row
             }
         };
@@ -536,7 +536,7 @@ impl App {
         let what = kind_noun(kind);
         let mut tx = self.db.begin_write().await?;
         let row = self.find_kind(&mut tx, scope, id, kind).await?;
-        if !campaigns::soft_delete(
+        if !catalog::soft_delete::<CampaignRow>(
             &mut tx,
             &scope.merchant_id,
             scope.env,
@@ -599,7 +599,7 @@ impl App {
             updated_at: now,
             ..current
         };
-        campaigns::update(&mut tx, &row).await?;
+        catalog::update(&mut tx, &row).await?;
         let view = self.view(&mut tx, scope, row).await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, campaign_id = %id, active, "rule switched");
@@ -629,7 +629,7 @@ impl App {
         };
         let q = crate::catalog::parse_search(q).map_err(AppError::from)?;
         let mut conn = self.db.conn().await?;
-        campaigns::find(&mut conn, &scope.merchant_id, scope.env, &id)
+        catalog::find::<CampaignRow>(&mut conn, &scope.merchant_id, scope.env, &id)
             .await?
             .ok_or(AppError::NotFound("campaign"))?;
         Ok(campaigns::list_interactions(
@@ -1083,7 +1083,7 @@ pub(crate) async fn guard(
     if campaigns::burn_budget(conn, &scope.merchant_id, scope.env, &campaign.id, cost, now).await? {
         return Ok(());
     }
-    let latest = campaigns::find(conn, &scope.merchant_id, scope.env, &campaign.id)
+    let latest = catalog::find::<CampaignRow>(conn, &scope.merchant_id, scope.env, &campaign.id)
         .await?
         .ok_or(AppError::NotFound(kind_noun(campaign.kind)))?;
     let current = status_of(&latest, has_keys, now);

@@ -12,7 +12,7 @@ use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CampaignId, DealId, FieldError, LeadId, ValidationErrors};
 use punchcard_store::campaigns::{self, CampaignRow, InteractionRow, Outcome};
 use punchcard_store::leads::{self, LeadRow};
-use punchcard_store::Tx;
+use punchcard_store::{catalog, Tx};
 
 use super::tasks::Activity;
 use super::{give_coupon, guard, positive, same_request, status_of, CampaignView};
@@ -287,7 +287,7 @@ impl App {
         let surprise_id = field_id::<CampaignId>("surprise_id", &new.surprise_id)?;
         let surprise = {
             let mut conn = self.db.conn().await?;
-            campaigns::find(&mut conn, &scope.merchant_id, scope.env, &surprise_id)
+            catalog::find::<CampaignRow>(&mut conn, &scope.merchant_id, scope.env, &surprise_id)
                 .await?
                 .filter(|c| c.kind == CampaignKind::Surprise)
                 .ok_or_else(|| AppError::field("surprise_id", "no such surprise"))?

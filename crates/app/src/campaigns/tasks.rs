@@ -13,7 +13,7 @@ use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CampaignId, CurrencyId, DealId, FieldError, LeadId, ValidationErrors};
 use punchcard_store::campaigns::{self, ActivityFilter, CampaignRow, InteractionRow, Outcome};
 use punchcard_store::leads::LeadRow;
-use punchcard_store::{currencies, leads, Tx};
+use punchcard_store::{catalog, currencies, leads, Tx};
 
 use super::{
     check_per_lead, give_coupon, give_points, guard, positive, same_request, status_of,
@@ -373,7 +373,7 @@ impl App {
         let task_id = field_id::<CampaignId>("task_id", &new.task_id)?;
         let task = {
             let mut conn = self.db.conn().await?;
-            campaigns::find(&mut conn, &scope.merchant_id, scope.env, &task_id)
+            catalog::find::<CampaignRow>(&mut conn, &scope.merchant_id, scope.env, &task_id)
                 .await?
                 .filter(|c| c.kind == CampaignKind::Task)
                 .ok_or_else(|| AppError::field("task_id", "no such task"))?
@@ -653,7 +653,8 @@ impl TaskActivityWork {
         // every activity committed before.
         guard(tx, scope, task, false, 0, now).await?;
         // The terms read before the write (and shown to the callback) must still hold.
-        let latest = campaigns::find(tx, &scope.merchant_id, scope.env, &task.id).await?;
+        let latest =
+            catalog::find::<CampaignRow>(tx, &scope.merchant_id, scope.env, &task.id).await?;
         if latest.as_ref().map(terms) != Some(terms(task)) {
             return Err(AppError::Conflict(
                 "the task changed meanwhile; send the activity again".to_string(),

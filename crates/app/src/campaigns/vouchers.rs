@@ -19,7 +19,7 @@ use punchcard_store::campaigns::{self, CampaignRow, InteractionRow, Outcome};
 use punchcard_store::coupons::{self, CodeRow, Stock};
 use punchcard_store::vaults::{self, VaultFilter, VaultRow};
 use punchcard_store::vouchers::{self, IntegrationRow};
-use punchcard_store::{commit, Conn};
+use punchcard_store::{catalog, commit, Conn};
 
 use super::{
     guard, links_of, not_live_kind, positive, same_request, status_of, CampaignView, Finished,
@@ -204,7 +204,7 @@ impl App {
             deleted_at: None,
         };
         let mut tx = self.db.begin_write().await?;
-        vaults::insert(&mut tx, &row).await?;
+        catalog::insert(&mut tx, &row).await?;
         commit(tx).await?;
         tracing::info!(merchant_id = %scope.merchant_id, env = %scope.env, vault_id = %row.id, "vault created");
         Ok(VaultView {
@@ -216,7 +216,7 @@ impl App {
     pub async fn vault(&self, scope: &Scope, id: &str) -> Result<VaultView, AppError> {
         let id: VaultId = named(id, "vault")?;
         let mut conn = self.db.conn().await?;
-        let vault = vaults::find(&mut conn, &scope.merchant_id, scope.env, &id)
+        let vault = catalog::find::<VaultRow>(&mut conn, &scope.merchant_id, scope.env, &id)
             .await?
             .ok_or(AppError::NotFound("vault"))?;
         let stocks = vaults::stock_of(
@@ -237,7 +237,7 @@ impl App {
         limit: i64,
     ) -> Result<Vec<VaultView>, AppError> {
         let mut conn = self.db.conn().await?;
-        let rows = vaults::list(
+        let rows = catalog::list::<VaultRow>(
             &mut conn,
             &scope.merchant_id,
             scope.env,
@@ -286,7 +286,7 @@ impl App {
         let mut conn = self.db.conn().await?;
         for raw in d.vault_ids.iter().take(MAX_VAULTS) {
             let found = match field_id::<VaultId>("vault_ids", raw) {
-                Ok(v) => vaults::find(&mut conn, &scope.merchant_id, scope.env, &v)
+                Ok(v) => catalog::find::<VaultRow>(&mut conn, &scope.merchant_id, scope.env, &v)
                     .await?
                     .map(|row| row.id),
                 Err(_) => None,
@@ -886,7 +886,7 @@ impl App {
             .await?
             .ok_or_else(missing)?;
         let vault_id = code.owner.vault_id().cloned().ok_or_else(missing)?;
-        let vault = vaults::find(&mut *conn, &scope.merchant_id, scope.env, &vault_id)
+        let vault = catalog::find::<VaultRow>(&mut *conn, &scope.merchant_id, scope.env, &vault_id)
             .await?
             .ok_or_else(missing)?;
         Ok(Awarded {
@@ -934,7 +934,7 @@ async fn lock_campaign(
     if !campaigns::lock(&mut *conn, &scope.merchant_id, scope.env, &campaign.id).await? {
         return Err(gone());
     }
-    campaigns::find(conn, &scope.merchant_id, scope.env, &campaign.id)
+    catalog::find::<CampaignRow>(conn, &scope.merchant_id, scope.env, &campaign.id)
         .await?
         .ok_or_else(gone)
 }

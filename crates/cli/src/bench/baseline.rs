@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor, PgConnection, SqliteConnection};
 
-use super::{measure, latency_ms, BenchArgs};
+use super::{latency_ms, measure, BenchArgs};
 
 const SETUP_SQL: &str = include_str!("../../../../bench/pgbench_setup.sql");
 const REWARD_SQL: &str = include_str!("../../../../bench/pgbench_reward.sql");

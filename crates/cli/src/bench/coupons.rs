@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::ledger::in_parallel;
-use super::{measure, latency_ms, peak_rss_mib, rss_scope, BenchArgs, Harness};
+use super::{latency_ms, measure, peak_rss_mib, rss_scope, BenchArgs, Harness};
 
 /// Codes made per `bulk_generate` call (its maximum).
 const CODES_PER_CALL: usize = 1000;

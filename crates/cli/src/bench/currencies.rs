@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
-use super::{measure, latency_ms, peak_rss_mib, rss_scope, BenchArgs, Harness};
+use super::{latency_ms, measure, peak_rss_mib, rss_scope, BenchArgs, Harness};
 
 pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let harness = Harness::start(args).await?;

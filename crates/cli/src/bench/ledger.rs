@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{measure, baseline, latency_ms, peak_rss_mib, rss_scope, Api, BenchArgs, Harness};
+use super::{baseline, latency_ms, measure, peak_rss_mib, rss_scope, Api, BenchArgs, Harness};
 
 /// Every wallet starts with one reward of this many points, so early debits can succeed.
 const SEED_BALANCE: i64 = 100;

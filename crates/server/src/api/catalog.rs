@@ -1,26 +1,22 @@
 //! The endpoints of every catalog kind (deals, offers, stores): generic handlers, each kind's
 //! documented entry points, and what their answers share (prices, images, nullable fields).
 
-use axum::body::Body;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, State};
+use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::Multipart;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use punchcard_app::api_keys::ApiPrincipal;
 use punchcard_app::catalog::Price;
-use punchcard_app::catalog_kind::{CatalogKind, PatchOf};
+use punchcard_app::catalog_kind::CatalogKind;
 use punchcard_app::uploads::MAX_UPLOAD_BYTES;
 use punchcard_app::AppError;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{FieldError, UploadId};
+use punchcard_domain::{Env, FieldError, MerchantId, UploadId};
 use punchcard_store::uploads::UploadRow;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::Caller;
-use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::pagination::{Page, PageParams};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -40,13 +36,15 @@ pub struct CurrencyPrice {
     pub points: i64,
 }
 
-impl From<Price> for CurrencyPrice {
-    fn from(p: Price) -> Self {
-        Self {
+impl CurrencyPrice {
+    /// An item's prices.
+    pub fn all(prices: Vec<Price>) -> Vec<Self> {
+        let price = |p: Price| Self {
             currency_id: p.currency_id.to_string(),
             code: p.code,
             points: p.points,
-        }
+        };
+        prices.into_iter().map(price).collect()
     }
 }
 
@@ -83,6 +81,14 @@ impl Image {
             created_at: u.created_at.to_rfc3339(),
         }
     }
+
+    /// An item's images.
+    pub fn all(collection: &str, uploads: Vec<UploadRow>) -> Vec<Self> {
+        uploads
+            .into_iter()
+            .map(|u| Self::of(collection, u))
+            .collect()
+    }
 }
 
 /// The multipart body of an image upload.
@@ -108,405 +114,400 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// A cleared (`null`) field of a change becomes the empty text the use cases read as "none".
-pub fn cleared(v: Option<Option<String>>) -> Option<String> {
-    v.map(Option::unwrap_or_default)
+/// For fields of a change that `null` clears: `null` is the empty value the use cases read as
+/// "none".
+pub fn cleared<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(d).map(|v| Some(v.unwrap_or_default()))
+}
+
+/// Decimal degrees sent as a number, as the text the use cases parse exactly.
+#[derive(Debug, Default)]
+pub struct Degrees(String);
+
+impl<'de> Deserialize<'de> for Degrees {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Display never uses an exponent, so the domain's exact decimal parser reads it.
+        f64::deserialize(d).map(|v| Self(v.to_string()))
+    }
+}
+
+/// A body's value as a draft's field takes it: text as sent, a number as its digits.
+pub trait Typed<D> {
+    fn typed(self) -> D;
+}
+
+impl<T> Typed<T> for T {
+    fn typed(self) -> T {
+        self
+    }
+}
+
+impl Typed<String> for i64 {
+    fn typed(self) -> String {
+        self.to_string()
+    }
+}
+
+impl Typed<String> for Degrees {
+    fn typed(self) -> String {
+        self.0
+    }
+}
+
+/// Declares an answer body and how a kind's view `$v` becomes it: each field with its value
+/// (after the `let`s, which may borrow the whole view).
+macro_rules! answer {
+    (
+        $(#[$meta:meta])* pub struct $name:ident from $view:ty as $v:ident $(, let $l:ident = $le:expr)*; {
+            $( $(#[$fm:meta])* $f:ident: $t:ty = $e:expr, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            $( $(#[$fm])* pub $f: $t, )*
+        }
+
+        impl From<$view> for $name {
+            fn from($v: $view) -> Self {
+                $( let $l = $le; )*
+                Self { $( $f: $e, )* }
+            }
+        }
+    };
+}
+pub(crate) use answer;
+
+/// Declares the body of a new item and that of a change to one from one field list, and how
+/// each becomes the kind's draft or patch. A field's documentation and `new(…)` schema features
+/// are the new body's, `both(…)` are both bodies'; a change may send `null` for a field marked
+/// `["cleared"]`, which clears it.
+macro_rules! bodies {
+    (
+        $(#[$nm:meta])* pub struct $new:ident => $draft:ty;
+        $(#[$cm:meta])* pub struct $changes:ident => $patch:ty;
+        {
+            $(
+                $(#[doc = $doc:literal])*
+                $(#[new($($n:tt)*)])?
+                $(#[both($($b:tt)*)])?
+                $f:ident $([$with:literal])?: $t:ty,
+            )*
+        }
+    ) => {
+        $(#[$nm])*
+        #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $new {
+            $( $(#[doc = $doc])* $(#[schema($($n)*)])? $(#[schema($($b)*)])? pub $f: Option<$t>, )*
+        }
+
+        $(#[$cm])*
+        #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $changes {
+            $( $(#[serde(default, deserialize_with = $with)])? $(#[schema($($b)*)])? pub $f: Option<$t>, )*
+        }
+
+        impl From<$new> for $draft {
+            fn from(n: $new) -> Self {
+                use $crate::api::catalog::Typed;
+                Self { $( $f: n.$f.map(Typed::typed).unwrap_or_default(), )* }
+            }
+        }
+
+        impl From<$changes> for $patch {
+            fn from(c: $changes) -> Self {
+                use $crate::api::catalog::Typed;
+                Self { $( $f: c.$f.map(Typed::typed), )* }
+            }
+        }
+    };
+}
+pub(crate) use bodies;
+
+/// Ids as text, for answers.
+pub fn texts<T: ToString>(ids: &[T]) -> Vec<String> {
+    ids.iter().map(ToString::to_string).collect()
+}
+
+/// The `file` part of a multipart body (its file name and bytes), if it has one; a body that
+/// cannot be read is `PAYLOAD_TOO_LARGE` or `BAD_REQUEST`.
+pub async fn file_part(mut multipart: Multipart) -> Result<Option<(String, Vec<u8>)>, StatusCode> {
+    let status = |e: MultipartError| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    while let Some(field) = multipart.next_field().await.map_err(status)? {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("").to_string();
+            return Ok(Some((name, field.bytes().await.map_err(status)?.to_vec())));
+        }
+    }
+    Ok(None)
 }
 
 /// Reads the `file` part of an image upload.
 async fn read_file(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(String, Vec<u8>), Problem> {
-    let mut multipart = multipart.map_err(|_| {
+    let multipart = multipart.map_err(|_| {
         Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send the image as multipart/form-data with a `file` part",
         )
     })?;
-    let too_large = || {
-        Problem::new(
+    match file_part(multipart).await {
+        Ok(Some(file)) => Ok(file),
+        Ok(None) => Err(Problem::from(&AppError::Validation(
+            FieldError::new("file", "is required").into(),
+        ))),
+        Err(StatusCode::PAYLOAD_TOO_LARGE) => Err(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             "the image must be at most 5 MiB",
-        )
-    };
-    let unreadable = || {
-        Problem::new(
+        )),
+        Err(_) => Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
             "the multipart body could not be read",
-        )
-    };
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(_) => return Err(unreadable()),
-        };
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or("").to_string();
-        return match field.bytes().await {
-            Ok(b) => Ok((name, b.to_vec())),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
-            Err(_) => Err(unreadable()),
-        };
+        )),
     }
-    Err(Problem::from(&AppError::Validation(
-        FieldError::new("file", "is required").into(),
-    )))
 }
 
-/// An image answer that browsers cannot take for anything else.
-pub fn image_response(bytes: Vec<u8>, content_type: &str, cache: &'static str) -> Response {
-    let mut res = Response::new(Body::from(bytes));
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    res
-}
-
-/// A catalog kind as the API serves it: its answer and request bodies. The handlers below
-/// serve every kind; `catalog_routes!` gives each kind its documented entry points.
-pub trait ApiKind: CatalogKind {
-    /// The collection in paths: `deals`.
-    const COLLECTION: &'static str;
-    type Answer: Serialize + From<Self::View> + Send;
-    type New: DeserializeOwned + Into<Self::Draft> + Send;
-    type Changes: DeserializeOwned + Into<PatchOf<Self>> + Send;
-}
-
-/// Creates an item; answers 201 with it.
-pub async fn create<K: ApiKind>(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiJson(body): ApiJson<K::New>,
-) -> Result<(StatusCode, Json<K::Answer>), ApiError> {
-    let view = state
+/// The bytes of an item's image, as an answer browsers cannot take for anything else.
+pub async fn image_answer<K: CatalogKind>(
+    state: &AppState,
+    merchant_id: &MerchantId,
+    env: Env,
+    item: &K::Id,
+    image_id: &UploadId,
+) -> Result<Response, AppError> {
+    let storage = &state.storage;
+    let content = state
         .app
-        .create_item::<K>(&caller.merchant_id, caller.env, &body.into())
+        .catalog_image::<K, _>(storage, merchant_id, env, item, image_id)
         .await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
-}
-
-/// A page of the environment's items in creation order.
-pub async fn list<K: ApiKind>(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiQuery(params): ApiQuery<PageParams>,
-    ApiQuery(query): ApiQuery<K::Query>,
-) -> Result<Json<Page<K::Answer>>, ApiError> {
-    let page = params.parse()?;
-    let filter = K::filter(&query)?;
-    let rows = state
-        .app
-        .list_items::<K>(
-            &caller.merchant_id,
-            caller.env,
-            &filter,
-            page.after.as_deref(),
-            page.fetch_limit(),
-        )
-        .await?;
-    let page = page.page(rows, |v| K::id(K::row_of(v)).to_string());
-    Ok(Json(Page {
-        data: page.data.into_iter().map(K::Answer::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
-}
-
-pub async fn get<K: ApiKind>(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<K::Id>,
-) -> Result<Json<K::Answer>, ApiError> {
-    let view = state
-        .app
-        .item::<K>(&caller.merchant_id, caller.env, &id)
-        .await?;
-    Ok(Json(view.into()))
-}
-
-pub async fn update<K: ApiKind>(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<K::Id>,
-    ApiJson(body): ApiJson<K::Changes>,
-) -> Result<Json<K::Answer>, ApiError> {
-    let view = state
-        .app
-        .update_item::<K>(&caller.merchant_id, caller.env, &id, body.into())
-        .await?;
-    Ok(Json(view.into()))
-}
-
-/// Deletes an item; answers 204.
-pub async fn delete<K: ApiKind>(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<K::Id>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .delete_item::<K>(&caller.merchant_id, caller.env, &id)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let content_type = HeaderValue::from_str(&content.upload.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=300"),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        ),
+    ];
+    Ok((headers, content.bytes).into_response())
 }
 
 /// Adds an uploaded image to an item; answers 201 with the image.
-pub async fn upload_image<K: ApiKind>(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath(id): ApiPath<K::Id>,
+pub async fn upload_image<K: CatalogKind>(
+    state: &AppState,
+    caller: &ApiPrincipal,
+    item: &K::Id,
+    collection: &str,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Image>), Response> {
-    use axum::response::IntoResponse;
     let (name, bytes) = read_file(multipart)
         .await
         .map_err(IntoResponse::into_response)?;
+    let (m, env) = (&caller.merchant_id, caller.env);
     let row = state
         .app
-        .add_catalog_image(
-            &state.storage,
-            &caller.merchant_id,
-            caller.env,
-            &K::parent(id),
-            &name,
-            bytes,
-        )
+        .add_catalog_image::<K, _>(&state.storage, m, env, item, &name, bytes)
         .await
         .map_err(|e| ApiError(e).into_response())?;
-    Ok((StatusCode::CREATED, Json(Image::of(K::COLLECTION, row))))
+    Ok((StatusCode::CREATED, Json(Image::of(collection, row))))
 }
 
-/// The bytes of an item's image.
-pub async fn image_bytes<K: ApiKind>(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath((id, image_id)): ApiPath<(K::Id, UploadId)>,
-) -> Result<Response, ApiError> {
-    let content = state
-        .app
-        .catalog_image(
-            &state.storage,
-            &caller.merchant_id,
-            caller.env,
-            &K::parent(id),
-            &image_id,
-        )
-        .await?;
-    Ok(image_response(
-        content.bytes,
-        &content.upload.content_type,
-        "private, max-age=300",
-    ))
-}
-
-/// Removes an item's image; answers 204.
-pub async fn remove_image<K: ApiKind>(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiPath((id, image_id)): ApiPath<(K::Id, UploadId)>,
-) -> Result<StatusCode, ApiError> {
-    state
-        .app
-        .delete_catalog_image(
-            &state.storage,
-            &caller.merchant_id,
-            caller.env,
-            &K::parent(id),
-            &image_id,
-        )
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// A kind's documented entry points (`create_deal`, `list_deals`, …), each handing its
-/// request to the handler above. Only the words of the documentation differ between kinds.
+/// A kind's documented entry points (`create_deal`, `list_deals`, …, `upload_deal_image`, …),
+/// each serving its request through the generic use cases. Only the words of the
+/// documentation differ between kinds; the rest follows from the item's name (`deal`) and its
+/// collection (`deals`), which is also the tag and the path.
 macro_rules! catalog_routes {
     (
-        $kind:ty: $answer:ident, $new:ident, $changes:ident, $filters:ident, tag $tag:tt;
-        paths $list_path:tt, $item_path:tt;
-        words $id_desc:tt, $one:tt, $page:tt, $changed:tt, $not_found:tt;
-        refusals $create_422:tt, $change_422:tt;
-        $create:ident $create_doc:tt; $list:ident $list_doc:tt; $get:ident $get_doc:tt;
-        $update:ident $update_doc:tt; $delete:ident $delete_doc:tt;
+        $kind:ty: $answer:ident, $new:ident, $changes:ident, $filters:ident;
+        names $one:literal, $tag:literal;
+        refusals $create_422:literal, $change_422:literal;
+        $create:ident $create_doc:literal; $list:ident $list_doc:literal; $get:ident $get_doc:literal;
+        $update:ident $update_doc:literal; $delete:ident $delete_doc:literal;
+        $upload:ident $upload_doc:literal; $image:ident $image_doc:literal;
+        $remove:ident $remove_doc:literal;
     ) => {
-        impl $crate::api::catalog::ApiKind for $kind {
-            const COLLECTION: &'static str = $tag;
-            type Answer = $answer;
-            type New = $new;
-            type Changes = $changes;
-        }
-
         #[doc = $create_doc]
-        #[utoipa::path(post, path = $list_path, tag = $tag,
+        #[utoipa::path(post, path = concat!("/api/v1/", $tag), tag = $tag,
             request_body = $new,
             security(("basic" = [])),
             responses(
-                (status = 201, description = $one, body = $answer),
+                (status = 201, description = concat!("the ", $one), body = $answer),
                 (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = $create_422, body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $create(
-            state: ::axum::extract::State<$crate::state::AppState>,
-            caller: $crate::api::auth::Caller,
-            body: $crate::api::extract::ApiJson<$new>,
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            $crate::api::auth::Caller(caller): $crate::api::auth::Caller,
+            $crate::api::extract::ApiJson(body): $crate::api::extract::ApiJson<$new>,
         ) -> Result<(::axum::http::StatusCode, ::axum::Json<$answer>), $crate::problem::ApiError> {
-            $crate::api::catalog::create::<$kind>(state, caller, body).await
+            let (m, env) = (&caller.merchant_id, caller.env);
+            let view = state.app.create_item::<$kind>(m, env, &body.into()).await?;
+            Ok((::axum::http::StatusCode::CREATED, ::axum::Json(view.into())))
         }
 
         #[doc = $list_doc]
-        #[utoipa::path(get, path = $list_path, tag = $tag,
+        #[utoipa::path(get, path = concat!("/api/v1/", $tag), tag = $tag,
             params(PageParams, $filters),
             security(("basic" = [])),
             responses(
-                (status = 200, description = $page, body = Page<$answer>),
+                (status = 200, description = concat!("a page of ", $tag), body = Page<$answer>),
                 (status = 401, description = "missing or wrong credentials", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "invalid filters or paging parameters", body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $list(
-            state: ::axum::extract::State<$crate::state::AppState>,
-            caller: $crate::api::auth::Caller,
-            params: $crate::api::extract::ApiQuery<$crate::api::pagination::PageParams>,
-            query: $crate::api::extract::ApiQuery<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Query>,
-        ) -> Result<::axum::Json<$crate::api::pagination::Page<$answer>>, $crate::problem::ApiError> {
-            $crate::api::catalog::list::<$kind>(state, caller, params, query).await
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            $crate::api::auth::Caller(caller): $crate::api::auth::Caller,
+            $crate::api::extract::ApiQuery(params): $crate::api::extract::ApiQuery<PageParams>,
+            $crate::api::extract::ApiQuery(query): $crate::api::extract::ApiQuery<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Query>,
+        ) -> Result<::axum::Json<Page<$answer>>, $crate::problem::ApiError> {
+            use ::punchcard_app::catalog_kind::CatalogKind;
+            let page = params.parse()?;
+            let filter = <$kind>::filter(&query)?;
+            let (m, env, after) = (&caller.merchant_id, caller.env, page.after.as_deref());
+            let rows = state.app.list_items::<$kind>(m, env, &filter, after, page.fetch_limit());
+            let page = page.page(rows.await?, |v| <$kind>::id(&v.row).to_string());
+            Ok(::axum::Json(Page {
+                data: page.data.into_iter().map(<$answer>::from).collect(),
+                next_cursor: page.next_cursor,
+            }))
         }
 
         #[doc = $get_doc]
-        #[utoipa::path(get, path = $item_path, tag = $tag,
-            params(("id" = String, Path, description = $id_desc)),
+        #[utoipa::path(get, path = concat!("/api/v1/", $tag, "/{id}"), tag = $tag,
+            params(("id" = String, Path, description = concat!("the ", $one, " id"))),
             security(("basic" = [])),
             responses(
-                (status = 200, description = $one, body = $answer),
-                (status = 404, description = $not_found, body = Problem, content_type = "application/problem+json"),
+                (status = 200, description = concat!("the ", $one), body = $answer),
+                (status = 404, description = concat!("no such ", $one, " in this environment"), body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $get(
-            state: ::axum::extract::State<$crate::state::AppState>,
-            caller: $crate::api::auth::Caller,
-            id: $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            $crate::api::auth::Caller(caller): $crate::api::auth::Caller,
+            $crate::api::extract::ApiPath(id): $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
         ) -> Result<::axum::Json<$answer>, $crate::problem::ApiError> {
-            $crate::api::catalog::get::<$kind>(state, caller, id).await
+            let view = state.app.item::<$kind>(&caller.merchant_id, caller.env, &id).await?;
+            Ok(::axum::Json(view.into()))
         }
 
         #[doc = $update_doc]
-        #[utoipa::path(patch, path = $item_path, tag = $tag,
-            params(("id" = String, Path, description = $id_desc)),
+        #[utoipa::path(patch, path = concat!("/api/v1/", $tag, "/{id}"), tag = $tag,
+            params(("id" = String, Path, description = concat!("the ", $one, " id"))),
             request_body = $changes,
             security(("basic" = [])),
             responses(
-                (status = 200, description = $changed, body = $answer),
-                (status = 404, description = $not_found, body = Problem, content_type = "application/problem+json"),
+                (status = 200, description = concat!("the changed ", $one), body = $answer),
+                (status = 404, description = concat!("no such ", $one, " in this environment"), body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = $change_422, body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $update(
-            state: ::axum::extract::State<$crate::state::AppState>,
-            caller: $crate::api::auth::Caller,
-            id: $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
-            body: $crate::api::extract::ApiJson<$changes>,
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            $crate::api::auth::Caller(caller): $crate::api::auth::Caller,
+            $crate::api::extract::ApiPath(id): $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
+            $crate::api::extract::ApiJson(body): $crate::api::extract::ApiJson<$changes>,
         ) -> Result<::axum::Json<$answer>, $crate::problem::ApiError> {
-            $crate::api::catalog::update::<$kind>(state, caller, id, body).await
+            let (m, env) = (&caller.merchant_id, caller.env);
+            let view = state.app.update_item::<$kind>(m, env, &id, body.into()).await?;
+            Ok(::axum::Json(view.into()))
         }
 
         #[doc = $delete_doc]
-        #[utoipa::path(delete, path = $item_path, tag = $tag,
-            params(("id" = String, Path, description = $id_desc)),
+        #[utoipa::path(delete, path = concat!("/api/v1/", $tag, "/{id}"), tag = $tag,
+            params(("id" = String, Path, description = concat!("the ", $one, " id"))),
             security(("basic" = [])),
             responses(
                 (status = 204, description = "deleted"),
-                (status = 404, description = $not_found, body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = concat!("no such ", $one, " in this environment"), body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $delete(
-            state: ::axum::extract::State<$crate::state::AppState>,
-            caller: $crate::api::auth::Caller,
-            id: $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            $crate::api::auth::Caller(caller): $crate::api::auth::Caller,
+            $crate::api::extract::ApiPath(id): $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
         ) -> Result<::axum::http::StatusCode, $crate::problem::ApiError> {
-            $crate::api::catalog::delete::<$kind>(state, caller, id).await
+            state.app.delete_item::<$kind>(&caller.merchant_id, caller.env, &id).await?;
+            Ok(::axum::http::StatusCode::NO_CONTENT)
         }
-    };
-}
-pub(crate) use catalog_routes;
 
-/// A kind's documented image entry points (`upload_deal_image`, …), for kinds with images.
-macro_rules! image_routes {
-    (
-        $kind:ty, tag $tag:tt; paths $images_path:tt, $image_path:tt;
-        words $id_desc:tt, $not_found:tt, $no_image:tt;
-        $upload:ident $upload_doc:tt; $image:ident $image_doc:tt; $remove:ident $remove_doc:tt;
-    ) => {
         #[doc = $upload_doc]
-        #[utoipa::path(post, path = $images_path, tag = $tag,
-            params(("id" = String, Path, description = $id_desc)),
+        #[utoipa::path(post, path = concat!("/api/v1/", $tag, "/{id}/images"), tag = $tag,
+            params(("id" = String, Path, description = concat!("the ", $one, " id"))),
             request_body(content = ImageUpload, content_type = "multipart/form-data"),
             security(("basic" = [])),
             responses(
                 (status = 201, description = "the image", body = Image),
-                (status = 404, description = $not_found, body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = concat!("no such ", $one, " in this environment"), body = Problem, content_type = "application/problem+json"),
                 (status = 413, description = "the body is larger than 6 MiB", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "not a PNG, JPEG, WebP or GIF, over 5 MiB (`validation_failed`), or already 3 images (`limit_reached`)", body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $upload(
-            state: ::axum::extract::State<$crate::state::AppState>,
-            caller: $crate::api::auth::Caller,
-            id: $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            $crate::api::auth::Caller(caller): $crate::api::auth::Caller,
+            $crate::api::extract::ApiPath(id): $crate::api::extract::ApiPath<<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id>,
             multipart: Result<::axum::extract::Multipart, ::axum::extract::multipart::MultipartRejection>,
-        ) -> Result<(::axum::http::StatusCode, ::axum::Json<$crate::api::catalog::Image>), ::axum::response::Response> {
-            $crate::api::catalog::upload_image::<$kind>(state, caller, id, multipart).await
+        ) -> Result<(::axum::http::StatusCode, ::axum::Json<Image>), ::axum::response::Response> {
+            $crate::api::catalog::upload_image::<$kind>(&state, &caller, &id, $tag, multipart).await
         }
 
         #[doc = $image_doc]
-        #[utoipa::path(get, path = $image_path, tag = $tag,
+        #[utoipa::path(get, path = concat!("/api/v1/", $tag, "/{id}/images/{image_id}"), tag = $tag,
             params(
-                ("id" = String, Path, description = $id_desc),
+                ("id" = String, Path, description = concat!("the ", $one, " id")),
                 ("image_id" = String, Path, description = "the image id"),
             ),
             security(("basic" = [])),
             responses(
                 (status = 200, description = "the image, in its own content type", content(("image/png"), ("image/jpeg"), ("image/webp"), ("image/gif"))),
-                (status = 404, description = $no_image, body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = concat!("no such ", $one, " or image"), body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $image(
-            state: ::axum::extract::State<$crate::state::AppState>,
-            caller: $crate::api::auth::Caller,
-            ids: $crate::api::extract::ApiPath<(<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id, ::punchcard_domain::UploadId)>,
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            $crate::api::auth::Caller(caller): $crate::api::auth::Caller,
+            $crate::api::extract::ApiPath((id, image_id)): $crate::api::extract::ApiPath<(<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id, ::punchcard_domain::UploadId)>,
         ) -> Result<::axum::response::Response, $crate::problem::ApiError> {
-            $crate::api::catalog::image_bytes::<$kind>(state, caller, ids).await
+            let (m, env) = (&caller.merchant_id, caller.env);
+            Ok($crate::api::catalog::image_answer::<$kind>(&state, m, env, &id, &image_id).await?)
         }
 
         #[doc = $remove_doc]
-        #[utoipa::path(delete, path = $image_path, tag = $tag,
+        #[utoipa::path(delete, path = concat!("/api/v1/", $tag, "/{id}/images/{image_id}"), tag = $tag,
             params(
-                ("id" = String, Path, description = $id_desc),
+                ("id" = String, Path, description = concat!("the ", $one, " id")),
                 ("image_id" = String, Path, description = "the image id"),
             ),
             security(("basic" = [])),
             responses(
                 (status = 204, description = "removed"),
-                (status = 404, description = $no_image, body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = concat!("no such ", $one, " or image"), body = Problem, content_type = "application/problem+json"),
             ))]
         pub async fn $remove(
-            state: ::axum::extract::State<$crate::state::AppState>,
-            caller: $crate::api::auth::Caller,
-            ids: $crate::api::extract::ApiPath<(<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id, ::punchcard_domain::UploadId)>,
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            $crate::api::auth::Caller(caller): $crate::api::auth::Caller,
+            $crate::api::extract::ApiPath((id, image_id)): $crate::api::extract::ApiPath<(<$kind as ::punchcard_app::catalog_kind::CatalogKind>::Id, ::punchcard_domain::UploadId)>,
         ) -> Result<::axum::http::StatusCode, $crate::problem::ApiError> {
-            $crate::api::catalog::remove_image::<$kind>(state, caller, ids).await
+            let (m, env) = (&caller.merchant_id, caller.env);
+            state.app.delete_catalog_image::<$kind, _>(&state.storage, m, env, &id, &image_id).await?;
+            Ok(::axum::http::StatusCode::NO_CONTENT)
         }
     };
 }
-pub(crate) use image_routes;
+pub(crate) use catalog_routes;

@@ -8,6 +8,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use punchcard_app::stats::DayRange;
+use punchcard_app::stores::Stores;
 use punchcard_domain::accounts::Role;
 use punchcard_store::stores::StoreFilter;
 
@@ -102,7 +103,7 @@ async fn build(
         .unwrap_or(30);
     let live = state
         .app
-        .list_stores(
+        .list_items::<Stores>(
             &user.merchant.id,
             user.env,
             &StoreFilter::default(),
@@ -110,7 +111,7 @@ async fn build(
             200,
         )
         .await?;
-    let store = if live.iter().any(|s| s.store.id.as_str() == q.store) {
+    let store = if live.iter().any(|s| s.row.id.as_str() == q.store) {
         q.store.clone()
     } else {
         String::new()
@@ -152,9 +153,9 @@ async fn build(
             let stores: Vec<StoreBox> = live
                 .iter()
                 .map(|s| StoreBox {
-                    id: s.store.id.to_string(),
-                    name: s.store.name.clone(),
-                    checked: mine.contains(&&s.store.id),
+                    id: s.row.id.to_string(),
+                    name: s.row.name.clone(),
+                    checked: mine.contains(&&s.row.id),
                 })
                 .collect();
             let names: Vec<String> = stores
@@ -183,8 +184,8 @@ async fn build(
         stores: live
             .iter()
             .map(|s| StoreOption {
-                id: s.store.id.to_string(),
-                name: s.store.name.clone(),
+                id: s.row.id.to_string(),
+                name: s.row.name.clone(),
             })
             .collect(),
         figures: figures(&stats),

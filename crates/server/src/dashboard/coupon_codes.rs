@@ -1,6 +1,7 @@
 //! Coupon codes: each deal's stock, the list of codes, and the three ways to add codes (one
 //! at a time, bulk generated, uploaded as CSV), in the dashboard's current environment.
 
+use punchcard_app::deals::Deals;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -251,7 +252,7 @@ async fn codes_page(
     let stocks: HashMap<DealId, Stock> = state.app.stocks(&scope).await?.into_iter().collect();
     let stock = deals
         .iter()
-        .map(|v| &v.deal)
+        .map(|v| &v.row)
         .map(|d| {
             let s = stocks.get(&d.id).copied().unwrap_or_default();
             StockLine {
@@ -348,8 +349,12 @@ fn added(state: &AppState, deal_id: &str, flash: Flash) -> Response {
 
 async fn deal_label(state: &AppState, user: &ActiveMerchant, deal_id: &str) -> String {
     match deal_id.parse::<DealId>() {
-        Ok(id) => match state.app.deal(&user.merchant.id, user.env, &id).await {
-            Ok(d) => d.deal.name,
+        Ok(id) => match state
+            .app
+            .item::<Deals>(&user.merchant.id, user.env, &id)
+            .await
+        {
+            Ok(d) => d.row.name,
             Err(_) => deal_id.to_string(),
         },
         Err(_) => deal_id.to_string(),

@@ -11,16 +11,18 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use punchcard_app::catalog::CatalogCounts;
-use punchcard_app::catalog_kind::{Cap, CatalogKind, ItemId, PatchOf};
+use punchcard_app::catalog::{CapUse, Price};
+use punchcard_app::catalog_kind::{
+    Cap, CatalogKind, Draft, DraftSource, PatchOf, Query as _, View,
+};
 use punchcard_app::AppError;
-use serde::de::DeserializeOwned;
+use punchcard_domain::{FieldError, UploadId};
 
-use super::catalog::{upload_image, ImageOutcome, Images};
+use super::catalog::{read_image, store_choices, Images, StoreChoice};
 use super::chrome::{render, render_with, Chrome, Flash, FormErrors, Nav, PageError};
-use super::kit::{back_to, list_href, safe_back, FormFields};
+use super::kit::{back_to, list_href, path_id, safe_back, FormFields};
 use super::session::ActiveMerchant;
-use crate::api::catalog::IMAGE_BODY_LIMIT;
+use crate::api::catalog::{image_answer, IMAGE_BODY_LIMIT};
 use crate::api::pagination::{decode_cursor, encode_cursor};
 use crate::state::AppState;
 
@@ -35,45 +37,38 @@ pub trait PageKind: CatalogKind + Sized {
     const TITLE: &'static str;
     /// The flash after a deletion.
     const DELETED: &'static str;
-    /// The filter form as typed, to fill it again.
-    type Filters: DeserializeOwned + Default + Send + Sync;
     /// One line of the list's table.
     type Line: Send;
     type ListPage: Template + Send;
     type FormPage: Template + Send;
 
-    /// The filters by name (the cursor aside), as the list's address carries them.
-    fn filter_pairs(f: &Self::Filters) -> Vec<(&'static str, &str)>;
-    fn cursor(f: &Self::Filters) -> &str;
-    fn query(f: &Self::Filters) -> Self::Query;
-    fn line(v: &Self::View) -> Self::Line;
+    /// The filters the list's form offers, of those its address carries.
+    fn page_query(query: Self::Query) -> Self::Query {
+        query
+    }
+    fn line(v: &View<Self>) -> Self::Line;
     /// The draft of a new item's empty form.
     fn blank() -> Self::Draft {
         Self::Draft::default()
     }
-    fn draft_of(f: &FormFields) -> Self::Draft;
     /// The flash after creation.
-    fn created(v: &Self::View) -> String {
-        if Self::available(Self::row_of(v)) {
+    fn created(v: &View<Self>) -> String {
+        if Self::available(&v.row) {
             format!("{} created; it is live now.", Self::TITLE)
         } else {
             format!("{} created. Switch it on when it is ready.", Self::TITLE)
         }
     }
     /// Its name, in flashes.
-    fn name(v: &Self::View) -> &str;
+    fn name(v: &View<Self>) -> &str;
     /// The list page from its shared parts, with what the kind adds.
-    fn list_page(
-        state: &AppState,
-        user: &ActiveMerchant,
-        list: ListParts<Self>,
-    ) -> impl Future<Output = Result<Self::ListPage, PageError>> + Send;
+    fn list_page(list: ListParts<Self>) -> Self::ListPage;
     /// The form page (new or edit) from its shared parts, with what the kind adds.
     fn form_page(
         state: &AppState,
         user: &ActiveMerchant,
         parts: FormParts,
-        saved: Option<&Self::View>,
+        saved: Option<&View<Self>>,
         draft: &Self::Draft,
     ) -> impl Future<Output = Result<Self::FormPage, PageError>> + Send;
 }
@@ -84,13 +79,16 @@ pub struct ListParts<K: PageKind> {
     /// The list's address, under which its items' pages live.
     pub list_path: &'static str,
     pub lines: Vec<K::Line>,
-    pub filters: K::Filters,
+    pub filters: K::Query,
     pub filtering: bool,
     pub filter_errors: FormErrors,
-    pub counts: CatalogCounts,
+    /// The items that count against the kind's cap, and the cap.
+    pub count: CapUse,
     /// This page's address, where toggles come back to.
     pub here: String,
     pub next: Option<String>,
+    /// The choices of the store filter, for kinds stores carry.
+    pub stores: Vec<StoreChoice>,
 }
 
 /// What every form page shows.
@@ -101,6 +99,41 @@ pub struct FormParts {
     pub errors: FormErrors,
     /// The image section, once the item is saved.
     pub images: Option<Images>,
+    /// The store picker, for kinds stores carry, and the saved item's prices.
+    pub stores: Vec<StoreChoice>,
+    pub prices: Vec<Price>,
+}
+
+/// A form as drafts read it; its `…_at` fields are `datetime-local` inputs.
+impl DraftSource for FormFields {
+    fn text(&self, field: &str) -> String {
+        if field.ends_with("_at") {
+            self.moment(field)
+        } else {
+            self.get(field)
+        }
+    }
+
+    fn ticked(&self, field: &str) -> bool {
+        FormFields::ticked(self, field)
+    }
+
+    fn all(&self, field: &str) -> Vec<String> {
+        FormFields::all(self, field)
+    }
+}
+
+/// The store choices of a kind stores carry, `selected` ticked.
+async fn stores<K: PageKind>(
+    state: &AppState,
+    user: &ActiveMerchant,
+    selected: &[String],
+) -> Result<Vec<StoreChoice>, PageError> {
+    if !K::CARRIED {
+        return Ok(Vec::new());
+    }
+    let all = state.app.all_stores(&user.merchant.id, user.env).await?;
+    Ok(store_choices(&all, selected))
 }
 
 /// Lets a kind's page template read the shared parts as its own fields.
@@ -139,40 +172,40 @@ pub fn routes<K: PageKind>() -> Router<AppState> {
     }
 }
 
-fn href<K: PageKind>(f: &K::Filters, cursor: Option<&str>) -> String {
-    list_href(K::LIST, &K::filter_pairs(f), cursor)
+fn href<K: PageKind>(f: &K::Query, cursor: Option<&str>) -> String {
+    list_href(K::LIST, &f.pairs(), cursor)
 }
 
 fn item_href<K: PageKind>(id: &K::Id) -> String {
     format!("{}/{id}", K::LIST)
 }
 
+/// The list's page past the first.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Cursor {
+    cursor: String,
+}
+
 async fn list<K: PageKind>(
     State(state): State<AppState>,
     user: ActiveMerchant,
-    Query(filters): Query<K::Filters>,
+    Query(filters): Query<K::Query>,
+    Query(Cursor { cursor }): Query<Cursor>,
 ) -> Result<Response, PageError> {
-    let counts = state
-        .app
-        .catalog_counts(&user.merchant.id, user.env)
-        .await?;
-    let (lines, next, filter_errors) = match K::filter(&K::query(&filters)) {
+    let (filters, m, env) = (K::page_query(filters), &user.merchant.id, user.env);
+    let count = state.app.cap_use::<K>(m, env).await?;
+    let (lines, next, filter_errors) = match K::filter(&filters) {
         Ok(filter) => {
-            let after = decode_cursor(K::cursor(&filters));
+            let after = decode_cursor(&cursor);
             let rows = state
                 .app
-                .list_items::<K>(
-                    &user.merchant.id,
-                    user.env,
-                    &filter,
-                    after.as_deref(),
-                    PAGE_SIZE + 1,
-                )
-                .await?;
+                .list_items::<K>(m, env, &filter, after.as_deref(), PAGE_SIZE + 1);
+            let rows = rows.await?;
             let more = rows.len() as i64 > PAGE_SIZE;
             let rows = &rows[..rows.len().min(PAGE_SIZE as usize)];
             let next = more.then(|| rows.last()).flatten().map(|v| {
-                let cursor = encode_cursor(K::id(K::row_of(v)).as_str());
+                let cursor = encode_cursor(&K::id(&v.row).to_string());
                 href::<K>(&filters, Some(&cursor))
             });
             (rows.iter().map(K::line).collect(), next, FormErrors::none())
@@ -184,44 +217,45 @@ async fn list<K: PageKind>(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let active = K::filter_pairs(&filters)
-        .iter()
-        .any(|(_, v)| !v.trim().is_empty());
+    let pairs = filters.pairs();
+    let active = pairs.iter().any(|(_, v)| !v.trim().is_empty());
+    let store_id = pairs.iter().filter(|(k, _)| *k == "store_id");
+    let store_id: Vec<String> = store_id.map(|(_, v)| v.to_string()).collect();
     let list = ListParts {
         chrome: Chrome::new(&user, K::NAV),
         list_path: K::LIST,
         lines,
         filtering: active || !filter_errors.is_empty(),
         here: href::<K>(&filters, None),
+        stores: stores::<K>(&state, &user, &store_id).await?,
         filters,
         filter_errors,
-        counts,
+        count,
         next,
     };
-    Ok(render_with(
-        status,
-        &K::list_page(&state, &user, list).await?,
-    ))
+    Ok(render_with(status, &K::list_page(list)))
 }
 
 /// The form page of a new or a saved item, with what was typed and why it was refused.
 async fn form_page<K: PageKind>(
     state: &AppState,
     user: &ActiveMerchant,
-    saved: Option<&K::View>,
+    saved: Option<&View<K>>,
     draft: &K::Draft,
     errors: FormErrors,
     image_errors: FormErrors,
 ) -> Result<K::FormPage, PageError> {
-    let id = saved.map(|v| K::id(K::row_of(v)));
+    let id = saved.map(|v| K::id(&v.row));
     let parts = FormParts {
         chrome: Chrome::new(user, K::NAV),
         id: id.map(ToString::to_string).unwrap_or_default(),
+        stores: stores::<K>(state, user, K::draft_stores(draft)).await?,
+        prices: saved.map(|v| v.prices.clone()).unwrap_or_default(),
         errors,
         images: saved.zip(id).map(|(v, id)| {
             Images::new(
                 format!("{}/images", item_href::<K>(id)),
-                K::images_of(v),
+                &v.images,
                 image_errors,
             )
         }),
@@ -243,28 +277,21 @@ async fn create<K: PageKind>(
     user: ActiveMerchant,
     RawForm(body): RawForm,
 ) -> Result<Response, PageError> {
-    let draft = K::draft_of(&FormFields::parse(&body));
-    match state
+    let draft = K::Draft::read(&FormFields::parse(&body));
+    let created = state
         .app
-        .create_item::<K>(&user.merchant.id, user.env, &draft)
-        .await
-    {
-        Ok(v) => Ok(back_to(
-            &state,
-            &item_href::<K>(K::id(K::row_of(&v))),
-            Flash::success(K::created(&v)),
-        )),
+        .create_item::<K>(&user.merchant.id, user.env, &draft);
+    match created.await {
+        Ok(v) => {
+            let flash = Flash::success(K::created(&v));
+            Ok(back_to(&state, &item_href::<K>(K::id(&v.row)), flash))
+        }
         Err(e) => {
             let (status, errors) = FormErrors::refusal(e)?;
             let page = form_page::<K>(&state, &user, None, &draft, errors, FormErrors::none());
             Ok(render_with(status, &page.await?))
         }
     }
-}
-
-fn item_id<K: PageKind>(id: &str) -> Result<K::Id, PageError> {
-    id.parse()
-        .map_err(|_| PageError(AppError::NotFound(K::NAME)))
 }
 
 /// The edit page of a saved item, with the errors of the form or of its images.
@@ -288,7 +315,7 @@ async fn edit<K: PageKind>(
     user: ActiveMerchant,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = item_id::<K>(&id)?;
+    let id: K::Id = path_id(&id, K::NAME)?;
     let none = FormErrors::none;
     edit_page::<K>(&state, &user, &id, None, StatusCode::OK, none(), none()).await
 }
@@ -299,32 +326,21 @@ async fn update<K: PageKind>(
     Path(id): Path<String>,
     RawForm(body): RawForm,
 ) -> Result<Response, PageError> {
-    let id = item_id::<K>(&id)?;
-    let draft = K::draft_of(&FormFields::parse(&body));
+    let id: K::Id = path_id(&id, K::NAME)?;
+    let draft = K::Draft::read(&FormFields::parse(&body));
     let patch: PatchOf<K> = draft.clone().into();
-    match state
+    let updated = state
         .app
-        .update_item::<K>(&user.merchant.id, user.env, &id, patch)
-        .await
-    {
-        Ok(_) => Ok(back_to(
-            &state,
-            &item_href::<K>(&id),
-            Flash::success(format!("{} saved.", K::TITLE)),
-        )),
+        .update_item::<K>(&user.merchant.id, user.env, &id, patch);
+    match updated.await {
+        Ok(_) => {
+            let flash = Flash::success(format!("{} saved.", K::TITLE));
+            Ok(back_to(&state, &item_href::<K>(&id), flash))
+        }
         Err(e) => {
+            let (status, none) = (StatusCode::UNPROCESSABLE_ENTITY, FormErrors::none());
             let errors = FormErrors::refusal(e)?.1;
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            edit_page::<K>(
-                &state,
-                &user,
-                &id,
-                Some(&draft),
-                status,
-                errors,
-                FormErrors::none(),
-            )
-            .await
+            edit_page::<K>(&state, &user, &id, Some(&draft), status, errors, none).await
         }
     }
 }
@@ -336,15 +352,14 @@ async fn toggle<K: PageKind>(
     Path(id): Path<String>,
     RawForm(body): RawForm,
 ) -> Result<Response, PageError> {
-    let id = item_id::<K>(&id)?;
+    let id: K::Id = path_id(&id, K::NAME)?;
     let f = FormFields::parse(&body);
     let on = f.ticked("available");
     let back = safe_back(&f.get("back"), K::LIST);
-    match state
+    let switched = state
         .app
-        .update_item::<K>(&user.merchant.id, user.env, &id, K::switch(on))
-        .await
-    {
+        .update_item::<K>(&user.merchant.id, user.env, &id, K::switch(on));
+    match switched.await {
         Ok(v) => Ok(back_to(
             &state,
             &back,
@@ -369,11 +384,9 @@ async fn delete<K: PageKind>(
     user: ActiveMerchant,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let id = item_id::<K>(&id)?;
-    state
-        .app
-        .delete_item::<K>(&user.merchant.id, user.env, &id)
-        .await?;
+    let id: K::Id = path_id(&id, K::NAME)?;
+    let deleted = state.app.delete_item::<K>(&user.merchant.id, user.env, &id);
+    deleted.await?;
     Ok(back_to(&state, K::LIST, Flash::success(K::DELETED)))
 }
 
@@ -383,17 +396,35 @@ async fn upload<K: PageKind>(
     Path(id): Path<String>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let id = item_id::<K>(&id)?;
-    match upload_image(&state, &user, &K::parent(id.clone()), multipart).await? {
-        ImageOutcome::Stored(name) => Ok(back_to(
-            &state,
-            &item_href::<K>(&id),
-            Flash::success(format!("Uploaded {name}.")),
-        )),
-        ImageOutcome::Refused(status, errors) => {
-            edit_page::<K>(&state, &user, &id, None, status, FormErrors::none(), errors).await
+    let id: K::Id = path_id(&id, K::NAME)?;
+    let (status, message) = match read_image(multipart).await {
+        Err(refusal) => refusal,
+        Ok((name, bytes)) => {
+            let (m, env, storage) = (&user.merchant.id, user.env, &state.storage);
+            let added = state
+                .app
+                .add_catalog_image::<K, _>(storage, m, env, &id, &name, bytes);
+            match added.await {
+                Ok(row) => {
+                    let flash = Flash::success(format!("Uploaded {}.", row.name));
+                    return Ok(back_to(&state, &item_href::<K>(&id), flash));
+                }
+                Err(AppError::Validation(e)) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    e.for_field("file")
+                        .unwrap_or("is not acceptable")
+                        .to_string(),
+                ),
+                Err(AppError::LimitReached(m)) => (StatusCode::UNPROCESSABLE_ENTITY, m),
+                Err(e) => return Err(e.into()),
+            }
         }
-    }
+    };
+    let errors = FormErrors {
+        fields: vec![FieldError::new("file", message)],
+        form: None,
+    };
+    edit_page::<K>(&state, &user, &id, None, status, FormErrors::none(), errors).await
 }
 
 async fn image<K: PageKind>(
@@ -401,8 +432,10 @@ async fn image<K: PageKind>(
     user: ActiveMerchant,
     Path((id, image_id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let item = K::parent(item_id::<K>(&id)?);
-    super::catalog::serve_image(&state, &user, &item, &image_id).await
+    let id: K::Id = path_id(&id, K::NAME)?;
+    let image_id: UploadId = path_id(&image_id, "image")?;
+    let (m, env) = (&user.merchant.id, user.env);
+    Ok(image_answer::<K>(&state, m, env, &id, &image_id).await?)
 }
 
 async fn delete_image<K: PageKind>(
@@ -410,11 +443,13 @@ async fn delete_image<K: PageKind>(
     user: ActiveMerchant,
     Path((id, image_id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let id = item_id::<K>(&id)?;
-    super::catalog::delete_image(&state, &user, &K::parent(id.clone()), &image_id).await?;
-    Ok(back_to(
-        &state,
-        &item_href::<K>(&id),
-        Flash::success("Image deleted."),
-    ))
+    let id: K::Id = path_id(&id, K::NAME)?;
+    let image_id: UploadId = path_id(&image_id, "image")?;
+    let (m, env) = (&user.merchant.id, user.env);
+    state
+        .app
+        .delete_catalog_image::<K, _>(&state.storage, m, env, &id, &image_id)
+        .await?;
+    let flash = Flash::success("Image deleted.");
+    Ok(back_to(&state, &item_href::<K>(&id), flash))
 }

@@ -6,6 +6,7 @@ use axum::extract::multipart::MultipartError;
 use axum::extract::Multipart;
 use axum::http::StatusCode;
 use axum::response::Response;
+use punchcard_app::deals::Deals;
 
 use punchcard_app::deals::DealView;
 use punchcard_app::AppError;
@@ -397,10 +398,10 @@ pub async fn live_deals(
     const BATCH: i64 = 500;
     let mut deals: Vec<DealView> = Vec::new();
     loop {
-        let after = deals.last().map(|d| d.deal.id.to_string());
+        let after = deals.last().map(|d| d.row.id.to_string());
         let batch = state
             .app
-            .list_deals(
+            .list_items::<Deals>(
                 &user.merchant.id,
                 user.env,
                 &DealFilter::default(),
@@ -419,7 +420,7 @@ pub async fn live_deals(
 pub fn deal_options(deals: &[DealView]) -> Vec<DealOption> {
     deals
         .iter()
-        .map(|v| &v.deal)
+        .map(|v| &v.row)
         .map(|d| DealOption {
             id: d.id.to_string(),
             label: if d.available {
@@ -435,8 +436,8 @@ pub fn deal_options(deals: &[DealView]) -> Vec<DealOption> {
 pub fn deal_name(deals: &[DealView], id: &DealId) -> String {
     deals
         .iter()
-        .find(|v| &v.deal.id == id)
-        .map(|v| v.deal.name.clone())
+        .find(|v| &v.row.id == id)
+        .map(|v| v.row.name.clone())
         .unwrap_or_else(|| id.to_string())
 }
 

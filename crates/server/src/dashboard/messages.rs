@@ -9,6 +9,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 use punchcard_app::ledger::Scope;
 use punchcard_app::messages::{NewMessage, SegmentInput, Sender};
+use punchcard_app::stores::Stores;
 use punchcard_app::AppError;
 use punchcard_store::messages::MessageRow;
 
@@ -127,7 +128,7 @@ impl SegmentChoices {
                 })
                 .collect(),
             stores: app
-                .list_stores(
+                .list_items::<Stores>(
                     &scope.merchant_id,
                     scope.env,
                     &punchcard_store::stores::StoreFilter::default(),
@@ -137,8 +138,8 @@ impl SegmentChoices {
                 .await?
                 .into_iter()
                 .map(|s| Choice {
-                    id: s.store.id.to_string(),
-                    label: s.store.name,
+                    id: s.row.id.to_string(),
+                    label: s.row.name,
                 })
                 .collect(),
         })

@@ -70,6 +70,9 @@ use axum::middleware::from_fn_with_state;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use punchcard_app::deals::Deals;
+use punchcard_app::offers::Offers;
+use punchcard_app::stores::Stores;
 
 pub use chrome::{Chrome, Flash, FormErrors, Nav, PageError};
 pub use session::{ActiveMerchant, SignedIn, Visitor};
@@ -120,9 +123,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(coupons::routes())
         .merge(members::routes())
         .merge(passwords::routes())
-        .merge(deals::routes())
-        .merge(offers::routes())
-        .merge(stores::routes())
+        .merge(kind::routes::<Deals>())
+        .merge(kind::routes::<Offers>())
+        .merge(kind::routes::<Stores>())
         .merge(counter::routes())
         .merge(messages::routes())
         .merge(leads::routes())

@@ -2,30 +2,14 @@
 //! words; the pages themselves come from `kind`.
 
 use askama::Template;
-use axum::Router;
-use punchcard_app::catalog::Price;
 use punchcard_app::offers::{OfferDraft, OfferQuery, OfferView, Offers};
 
-use super::catalog::{opt, price_line, short_moment, store_choices, StoreChoice};
+use super::catalog::{price_line, short_moment};
 use super::chrome::{Nav, PageError};
 use super::kind::{page_parts, FormParts, ListParts, PageKind};
-use super::kit::{to_local_input, FormFields};
+use super::kit::to_local_input;
 use super::session::ActiveMerchant;
 use crate::state::AppState;
-
-pub fn routes() -> Router<AppState> {
-    super::kind::routes::<Offers>()
-}
-
-/// The filter form as typed, to fill it again.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default)]
-pub struct Filters {
-    pub available: String,
-    pub store_id: String,
-    pub q: String,
-    pub cursor: String,
-}
 
 pub struct OfferLine {
     pub id: String,
@@ -44,7 +28,6 @@ pub struct OfferLine {
 #[template(path = "dashboard/offers.html")]
 pub struct ListPage {
     parts: ListParts<Offers>,
-    stores: Vec<StoreChoice>,
 }
 page_parts!(ListPage => ListParts<Offers>);
 
@@ -54,8 +37,6 @@ pub struct FormPage {
     parts: FormParts,
     /// The form as typed, its dates as the date inputs take them.
     form: OfferDraft,
-    stores: Vec<StoreChoice>,
-    prices: Vec<Price>,
 }
 page_parts!(FormPage => FormParts);
 
@@ -64,34 +45,20 @@ impl PageKind for Offers {
     const NAV: Nav = Nav::Offers;
     const TITLE: &'static str = "Offer";
     const DELETED: &'static str = "Offer deleted.";
-    type Filters = Filters;
     type Line = OfferLine;
     type ListPage = ListPage;
     type FormPage = FormPage;
 
-    fn filter_pairs(f: &Filters) -> Vec<(&'static str, &str)> {
-        vec![
-            ("available", &f.available),
-            ("store_id", &f.store_id),
-            ("q", &f.q),
-        ]
-    }
-
-    fn cursor(f: &Filters) -> &str {
-        &f.cursor
-    }
-
-    fn query(f: &Filters) -> OfferQuery {
+    /// The list filters by store and text, not by code.
+    fn page_query(query: OfferQuery) -> OfferQuery {
         OfferQuery {
-            available: opt(&f.available),
-            code: None,
-            store_id: opt(&f.store_id),
-            q: opt(&f.q),
+            code: String::new(),
+            ..query
         }
     }
 
     fn line(v: &OfferView) -> OfferLine {
-        let o = &v.offer;
+        let o = &v.row;
         OfferLine {
             id: o.id.to_string(),
             code: o.code.clone(),
@@ -101,48 +68,26 @@ impl PageKind for Offers {
             available: o.available,
             starts: short_moment(o.starts_at),
             ends: short_moment(o.ends_at),
-            stores: v.store_ids.len(),
+            stores: v.links.len(),
             images: v.images.len(),
         }
     }
 
-    fn draft_of(f: &FormFields) -> OfferDraft {
-        OfferDraft {
-            code: f.get("code"),
-            name: f.get("name"),
-            description: f.get("description"),
-            sell_price: f.get("sell_price"),
-            available: f.ticked("available"),
-            starts_at: f.moment("starts_at"),
-            ends_at: f.moment("ends_at"),
-            store_ids: f.all("store_ids"),
-        }
-    }
-
     fn name(v: &OfferView) -> &str {
-        &v.offer.name
+        &v.row.name
     }
 
-    async fn list_page(
-        state: &AppState,
-        user: &ActiveMerchant,
-        parts: ListParts<Offers>,
-    ) -> Result<ListPage, PageError> {
-        let stores = state.app.all_stores(&user.merchant.id, user.env).await?;
-        Ok(ListPage {
-            stores: store_choices(&stores, std::slice::from_ref(&parts.filters.store_id)),
-            parts,
-        })
+    fn list_page(parts: ListParts<Offers>) -> ListPage {
+        ListPage { parts }
     }
 
     async fn form_page(
-        state: &AppState,
-        user: &ActiveMerchant,
+        _state: &AppState,
+        _user: &ActiveMerchant,
         parts: FormParts,
-        saved: Option<&OfferView>,
+        _saved: Option<&OfferView>,
         d: &OfferDraft,
     ) -> Result<FormPage, PageError> {
-        let stores = state.app.all_stores(&user.merchant.id, user.env).await?;
         Ok(FormPage {
             parts,
             form: OfferDraft {
@@ -150,8 +95,6 @@ impl PageKind for Offers {
                 ends_at: to_local_input(&d.ends_at),
                 ..d.clone()
             },
-            stores: store_choices(&stores, &d.store_ids),
-            prices: saved.map(|v| v.prices.clone()).unwrap_or_default(),
         })
     }
 }

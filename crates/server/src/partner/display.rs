@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
 use punchcard_app::counter::{Gift, JoinForm};
+use punchcard_app::stores::Stores;
 use punchcard_app::AppError;
 use punchcard_domain::time::Timestamp;
 
@@ -234,8 +235,12 @@ async fn join_target(state: &AppState, token: &str) -> Result<(String, Option<St
         return Err(AppError::InvalidToken("this business is not open".into()));
     }
     let store = match store {
-        Some(id) => match state.app.store(&scope.merchant_id, scope.env, &id).await {
-            Ok(s) => Some(s.store.name),
+        Some(id) => match state
+            .app
+            .item::<Stores>(&scope.merchant_id, scope.env, &id)
+            .await
+        {
+            Ok(s) => Some(s.row.name),
             Err(AppError::NotFound(_)) => None,
             Err(e) => return Err(e),
         },

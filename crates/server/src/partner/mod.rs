@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use punchcard_app::counter::Counter;
 use punchcard_app::ledger::Scope;
+use punchcard_app::stores::Stores;
 use punchcard_domain::accounts::{MerchantStatus, Role};
 use punchcard_domain::{Env, SessionId, StoreId};
 use punchcard_store::accounts::{MemberRow, MerchantRow};
@@ -170,7 +171,7 @@ impl FromRequestParts<AppState> for Staff {
         let app = &state.app;
         let fail = |e| PageError(e).into_response();
         let live = app
-            .list_stores(&s.merchant.id, env, &StoreFilter::default(), None, 200)
+            .list_items::<Stores>(&s.merchant.id, env, &StoreFilter::default(), None, 200)
             .await
             .map_err(fail)?;
         let tied: Vec<StoreId> = app
@@ -183,7 +184,7 @@ impl FromRequestParts<AppState> for Staff {
             .collect();
         let stores: Vec<StoreChoice> = live
             .iter()
-            .map(|v| &v.store)
+            .map(|v| &v.row)
             .filter(|st| tied.is_empty() || tied.contains(&st.id))
             .map(|st| StoreChoice {
                 id: st.id.to_string(),

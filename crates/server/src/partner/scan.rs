@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use punchcard_app::counter::Gift;
+use punchcard_app::deals::Deals;
 use punchcard_app::tokens::Resolved;
 use punchcard_app::AppError;
 use punchcard_domain::coupons::CouponStatus;
@@ -172,10 +173,10 @@ async fn coupon_card(
     let scope = staff.scope();
     let deal = match state
         .app
-        .deal(&scope.merchant_id, scope.env, &c.deal_id)
+        .item::<Deals>(&scope.merchant_id, scope.env, &c.deal_id)
         .await
     {
-        Ok(d) => d.deal.name,
+        Ok(d) => d.row.name,
         Err(AppError::NotFound(_)) => "A deal".to_string(),
         Err(e) => return Err(e),
     };

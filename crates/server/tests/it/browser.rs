@@ -4,6 +4,7 @@
 //! stock, sign out and in again, then report a sign-in and find the account frozen.
 //! Screenshots of the main pages land in `target/screenshots/`.
 
+use punchcard_app::deals::Deals;
 use std::time::Duration;
 
 use crate::browser_support::{mail_files, tiny_pdf, wait_for_code, Browser};
@@ -573,10 +574,10 @@ async fn upload_codes_and_see_the_stock(
     };
     let deal = t
         .app
-        .create_deal(merchant, env, &draft)
+        .create_item::<Deals>(merchant, env, &draft)
         .await
         .expect("deal")
-        .deal
+        .row
         .id
         .to_string();
     b.click_link("Coupon codes").await;

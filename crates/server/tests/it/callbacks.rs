@@ -2,6 +2,7 @@
 //! signature that verifies with the key's signing secret; any other answer, a slow answer, an
 //! unreachable port, a private address (unless allowed) and http in prod reject the action.
 
+use punchcard_app::deals::Deals;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -383,7 +384,7 @@ async fn api_actions_wait_for_the_callback(backend: Backend) {
         .unwrap();
     let deal = t
         .app
-        .create_deal(
+        .create_item::<Deals>(
             &m,
             Env::Dev,
             &punchcard_app::deals::DealDraft {
@@ -399,7 +400,7 @@ async fn api_actions_wait_for_the_callback(backend: Backend) {
         .await
         .unwrap();
     t.app
-        .create_code(&scope, deal.deal.id.as_str(), None, "ONE")
+        .create_code(&scope, deal.row.id.as_str(), None, "ONE")
         .await
         .unwrap();
     let key_with = |path: &'static str| {
@@ -466,7 +467,7 @@ async fn api_actions_wait_for_the_callback(backend: Backend) {
     assert_eq!(res.status(), 201);
     assert_eq!(received.all().len(), calls, "a replay calls nothing");
 
-    let coupon = serde_json::json!({"deal_id": deal.deal.id, "lead_id": lead.id,
+    let coupon = serde_json::json!({"deal_id": deal.row.id, "lead_id": lead.id,
                                     "currency_id": currency, "hash": "c-1"});
     let res = t
         .api(&declined)
@@ -483,7 +484,7 @@ async fn api_actions_wait_for_the_callback(backend: Backend) {
     );
     assert_eq!(
         t.app
-            .stock(&scope, deal.deal.id.as_str())
+            .stock(&scope, deal.row.id.as_str())
             .await
             .unwrap()
             .unique_available,
@@ -496,7 +497,7 @@ async fn api_actions_wait_for_the_callback(backend: Backend) {
         serde_json::from_slice(&received.all().last().unwrap().body).unwrap();
     assert_eq!(sent["kind"], "coupon");
     assert_eq!(sent["mode"], "redeem");
-    assert_eq!(sent["deal_id"], deal.deal.id.as_str());
+    assert_eq!(sent["deal_id"], deal.row.id.as_str());
     assert_eq!(sent["amount"], -5);
     assert_eq!(
         t.app

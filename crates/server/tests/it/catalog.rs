@@ -2,6 +2,7 @@
 //! deletion, images, and isolation between merchants and environments.
 
 use crate::common::{ids, ApiResponse, Key, TestApp};
+use punchcard_app::stores::Stores;
 use punchcard_domain::{Env, MerchantId};
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
@@ -740,7 +741,7 @@ async fn stores_validation_filters_and_links(t: TestApp) {
     let mut have = ids(&t.api(&key).get_ok("/api/v1/stores").await).len();
     while have < 100 {
         t.app
-            .create_store(
+            .create_item::<Stores>(
                 &m,
                 Env::Prod,
                 &punchcard_app::stores::StoreDraft {

@@ -5,6 +5,7 @@
 use crate::browser_support::{mail_files, wait_for_code, Browser};
 use crate::common::{Backend, TestApp};
 use fantoccini::Locator;
+use punchcard_app::deals::Deals;
 use punchcard_app::merchants::NewMerchant;
 use punchcard_domain::Env;
 
@@ -154,12 +155,12 @@ async fn a_merchant_builds_the_catalog(t: TestApp) {
     }
     let deal = t
         .app
-        .list_deals(&m, Env::Prod, &Default::default(), None, 10)
+        .list_items::<Deals>(&m, Env::Prod, &Default::default(), None, 10)
         .await
         .unwrap();
     assert_eq!(deal.len(), 1);
-    assert!(!deal[0].deal.available);
-    assert_eq!(deal[0].store_ids.len(), 1);
+    assert!(!deal[0].row.available);
+    assert_eq!(deal[0].links.len(), 1);
     assert_eq!(deal[0].images.len(), 1);
 
     // An offer.

@@ -5,6 +5,8 @@
 use crate::common::dashboard::{merchant_with_member, redirect_target, Member};
 use crate::common::TestApp;
 use punchcard_app::deals::DealDraft;
+use punchcard_app::deals::Deals;
+use punchcard_app::offers::Offers;
 use punchcard_domain::{DealId, Env};
 use reqwest::multipart::{Form, Part};
 
@@ -128,14 +130,7 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
     );
     assert!(html.contains("value=\"2026-05-01T10:00\""));
     assert!(html.contains(&format!("value=\"{store_id}\" checked")));
-    assert!(
-        t.app
-            .catalog_counts(&m, Env::Prod)
-            .await
-            .unwrap()
-            .active_deals
-            == 0
-    );
+    assert!(t.app.cap_use::<Deals>(&m, Env::Prod).await.unwrap().used == 0);
 
     // Created available, attached to the store, with dates read as UTC.
     let res = member
@@ -164,14 +159,14 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
     assert!(html.contains("25 PTS"));
     assert!(html.contains("50 GEM"));
     assert!(html.contains("value=\"2026-04-01T10:00\""));
-    let saved = t.app.deal(&m, Env::Prod, &deal_id).await.unwrap();
-    assert!(saved.deal.available);
-    assert_eq!(saved.deal.visibility, "partner");
+    let saved = t.app.item::<Deals>(&m, Env::Prod, &deal_id).await.unwrap();
+    assert!(saved.row.available);
+    assert_eq!(saved.row.visibility, "partner");
     assert_eq!(
-        saved.deal.starts_at.unwrap().to_rfc3339(),
+        saved.row.starts_at.unwrap().to_rfc3339(),
         "2026-04-01T10:00:00Z"
     );
-    assert_eq!(saved.store_ids.len(), 1);
+    assert_eq!(saved.links.len(), 1);
 
     // Listed, and found or not by the filters.
     let list = member.page(&t, "/dashboard/deals").await;
@@ -203,10 +198,10 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
     assert_eq!(redirect_target(&res), back);
     assert!(
         !t.app
-            .deal(&m, Env::Prod, &deal_id)
+            .item::<Deals>(&m, Env::Prod, &deal_id)
             .await
             .unwrap()
-            .deal
+            .row
             .available
     );
     let res = member
@@ -219,10 +214,10 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
     assert_eq!(redirect_target(&res), "/dashboard/deals");
     assert!(
         t.app
-            .deal(&m, Env::Prod, &deal_id)
+            .item::<Deals>(&m, Env::Prod, &deal_id)
             .await
             .unwrap()
-            .deal
+            .row
             .available
     );
 
@@ -243,12 +238,12 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
         )
         .await;
     assert_eq!(redirect_target(&res), deal_path);
-    let saved = t.app.deal(&m, Env::Prod, &deal_id).await.unwrap();
-    assert_eq!(saved.deal.name, "Tea and cake");
-    assert_eq!(saved.deal.sell_price, 30);
-    assert!(!saved.deal.available, "an unticked box switches it off");
-    assert!(saved.deal.starts_at.is_none());
-    assert!(saved.store_ids.is_empty());
+    let saved = t.app.item::<Deals>(&m, Env::Prod, &deal_id).await.unwrap();
+    assert_eq!(saved.row.name, "Tea and cake");
+    assert_eq!(saved.row.sell_price, 30);
+    assert!(!saved.row.available, "an unticked box switches it off");
+    assert!(saved.row.starts_at.is_none());
+    assert!(saved.links.is_empty());
     let res = member
         .post(
             &t,
@@ -307,7 +302,7 @@ async fn deal_pages_work_end_to_end(t: TestApp) {
     assert_eq!(member.get(&t, &srcs[1]).await.status(), 404);
     assert_eq!(
         t.app
-            .deal(&m, Env::Prod, &deal_id)
+            .item::<Deals>(&m, Env::Prod, &deal_id)
             .await
             .unwrap()
             .images
@@ -361,10 +356,10 @@ async fn the_session_env_decides_what_is_seen(t: TestApp) {
     assert_eq!(res.status(), 404);
     assert!(
         !t.app
-            .list_deals(&m, Env::Prod, &Default::default(), None, 10)
+            .list_items::<Deals>(&m, Env::Prod, &Default::default(), None, 10)
             .await
             .unwrap()[0]
-            .deal
+            .row
             .available
     );
 
@@ -396,7 +391,7 @@ async fn the_session_env_decides_what_is_seen(t: TestApp) {
     // The dev cap of 10 available deals, shown as a message rather than an error page.
     for i in 0..10 {
         t.app
-            .create_deal(
+            .create_item::<Deals>(
                 &m,
                 Env::Dev,
                 &DealDraft {
@@ -593,11 +588,7 @@ async fn offer_and_store_pages_work(t: TestApp) {
         .await;
     assert_eq!(redirect_target(&res), "/dashboard/offers");
     assert_eq!(
-        t.app
-            .catalog_counts(&m, Env::Prod)
-            .await
-            .unwrap()
-            .active_offers,
+        t.app.cap_use::<Offers>(&m, Env::Prod).await.unwrap().used,
         0
     );
     let res = member
@@ -678,10 +669,10 @@ async fn offer_and_store_pages_work(t: TestApp) {
     assert_eq!(member.get(&t, &web_path).await.status(), 404);
     let offer = t
         .app
-        .offer(&m, Env::Prod, &id_in(&offer_path).parse().unwrap())
+        .item::<Offers>(&m, Env::Prod, &id_in(&offer_path).parse().unwrap())
         .await
         .unwrap();
-    assert!(offer.store_ids.is_empty());
+    assert!(offer.links.is_empty());
     let res = member.post(&t, &format!("{offer_path}/delete"), &[]).await;
     assert_eq!(redirect_target(&res), "/dashboard/offers");
     assert_eq!(member.get(&t, &offer_path).await.status(), 404);

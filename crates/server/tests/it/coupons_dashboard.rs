@@ -6,6 +6,7 @@ use crate::common::dashboard::{input_value_by_name, merchant_with_member, unesca
 use crate::common::TestApp;
 use punchcard_app::coupons::NewCoupon;
 use punchcard_app::deals::DealDraft;
+use punchcard_app::deals::Deals;
 use punchcard_app::ledger::{NewLead, NewTransaction, Scope};
 use punchcard_app::plans::PlanChange;
 use punchcard_domain::{Env, MerchantId};
@@ -97,10 +98,10 @@ async fn deal(t: &TestApp, m: &MerchantId, env: Env, name: &str, price: i64, on:
         ..DealDraft::default()
     };
     t.app
-        .create_deal(m, env, &draft)
+        .create_item::<Deals>(m, env, &draft)
         .await
         .unwrap()
-        .deal
+        .row
         .id
         .to_string()
 }

@@ -10,7 +10,10 @@
 
 use crate::common::api::Key;
 use crate::common::TestApp;
+use punchcard_app::deals::Deals;
+use punchcard_app::offers::Offers;
 use punchcard_app::plans::PlanChange;
+use punchcard_app::stores::Stores;
 use punchcard_domain::{Env, MerchantId};
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
@@ -128,7 +131,7 @@ async fn fixture(t: &TestApp) -> Fixture {
         .to_string();
     let store = t
         .app
-        .create_store(
+        .create_item::<Stores>(
             &m,
             Env::Prod,
             &punchcard_app::stores::StoreDraft {
@@ -140,12 +143,12 @@ async fn fixture(t: &TestApp) -> Fixture {
         )
         .await
         .expect("store")
-        .store
+        .row
         .id
         .to_string();
     let deal = t
         .app
-        .create_deal(
+        .create_item::<Deals>(
             &m,
             Env::Prod,
             &punchcard_app::deals::DealDraft {
@@ -160,7 +163,7 @@ async fn fixture(t: &TestApp) -> Fixture {
         )
         .await
         .expect("deal")
-        .deal
+        .row
         .id
         .to_string();
     t.app
@@ -187,7 +190,7 @@ async fn fixture(t: &TestApp) -> Fixture {
     let coupon = coupon.id.to_string();
     let offer = t
         .app
-        .create_offer(
+        .create_item::<Offers>(
             &m,
             Env::Prod,
             &punchcard_app::offers::OfferDraft {
@@ -199,13 +202,12 @@ async fn fixture(t: &TestApp) -> Fixture {
         )
         .await
         .expect("offer")
-        .offer
+        .row
         .id
         .to_string();
-    use punchcard_app::catalog::CatalogItem;
-    let deal_image = image_of(t, &m, CatalogItem::Deal(deal.parse().unwrap())).await;
-    let offer_image = image_of(t, &m, CatalogItem::Offer(offer.parse().unwrap())).await;
-    let store_image = image_of(t, &m, CatalogItem::Store(store.parse().unwrap())).await;
+    let deal_image = image_of::<Deals>(t, &m, &deal).await;
+    let offer_image = image_of::<Offers>(t, &m, &offer).await;
+    let store_image = image_of::<Stores>(t, &m, &store).await;
     let key = t.api_key(&m, Env::Prod).await;
     let rule = t
         .app
@@ -435,13 +437,14 @@ async fn fixture(t: &TestApp) -> Fixture {
     }
 }
 
-async fn image_of(
+async fn image_of<K: punchcard_app::catalog_kind::CatalogKind>(
     t: &TestApp,
     m: &MerchantId,
-    item: punchcard_app::catalog::CatalogItem,
+    item: &str,
 ) -> String {
+    let item: K::Id = item.parse().unwrap();
     t.app
-        .add_catalog_image(&t.state.storage, m, Env::Prod, &item, "i.png", PNG.to_vec())
+        .add_catalog_image::<K, _>(&t.state.storage, m, Env::Prod, &item, "i.png", PNG.to_vec())
         .await
         .expect("image")
         .id

@@ -25,6 +25,9 @@
 //! (`Endpoint::integration`): every API key, the owner's included, gets 401; the integration's
 //! own credentials award the voucher only its merchant's vault holds.
 
+use punchcard_app::deals::Deals;
+use punchcard_app::offers::Offers;
+use punchcard_app::stores::Stores;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -650,7 +653,7 @@ fn new_transaction<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a>
 
 async fn deal_of(t: &TestApp, m: &MerchantId, env: Env) -> String {
     t.app
-        .create_deal(
+        .create_item::<Deals>(
             m,
             env,
             &punchcard_app::deals::DealDraft {
@@ -665,7 +668,7 @@ async fn deal_of(t: &TestApp, m: &MerchantId, env: Env) -> String {
         )
         .await
         .expect("deal created")
-        .deal
+        .row
         .id
         .to_string()
 }
@@ -909,7 +912,7 @@ fn new_award_setup<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a>
 fn new_offer<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
     Box::pin(async move {
         t.app
-            .create_offer(
+            .create_item::<Offers>(
                 m,
                 env,
                 &punchcard_app::offers::OfferDraft {
@@ -922,7 +925,7 @@ fn new_offer<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
             )
             .await
             .expect("offer created")
-            .offer
+            .row
             .id
             .to_string()
     })
@@ -931,7 +934,7 @@ fn new_offer<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
 fn new_store<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
     Box::pin(async move {
         t.app
-            .create_store(
+            .create_item::<Stores>(
                 m,
                 env,
                 &punchcard_app::stores::StoreDraft {
@@ -943,7 +946,7 @@ fn new_store<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
             )
             .await
             .expect("store created")
-            .store
+            .row
             .id
             .to_string()
     })
@@ -951,16 +954,17 @@ fn new_store<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
 
-async fn image_of(
+async fn image_of<K: punchcard_app::catalog_kind::CatalogKind>(
     t: &TestApp,
     m: &MerchantId,
     env: Env,
-    item: punchcard_app::catalog::CatalogItem,
+    item: &str,
 ) -> String {
-    let parent = item.id().to_string();
+    let parent = item.to_string();
+    let item: K::Id = item.parse().unwrap();
     let image = t
         .app
-        .add_catalog_image(&t.state.storage, m, env, &item, "i.png", PNG.to_vec())
+        .add_catalog_image::<K, _>(&t.state.storage, m, env, &item, "i.png", PNG.to_vec())
         .await
         .expect("image added");
     format!("{parent}|{}", image.id)
@@ -969,39 +973,21 @@ async fn image_of(
 fn new_deal_image<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
     Box::pin(async move {
         let id = deal_of(t, m, env).await;
-        image_of(
-            t,
-            m,
-            env,
-            punchcard_app::catalog::CatalogItem::Deal(id.parse().unwrap()),
-        )
-        .await
+        image_of::<Deals>(t, m, env, &id).await
     })
 }
 
 fn new_offer_image<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
     Box::pin(async move {
         let id = new_offer(t, m, env).await;
-        image_of(
-            t,
-            m,
-            env,
-            punchcard_app::catalog::CatalogItem::Offer(id.parse().unwrap()),
-        )
-        .await
+        image_of::<Offers>(t, m, env, &id).await
     })
 }
 
 fn new_store_image<'a>(t: &'a TestApp, m: &'a MerchantId, env: Env) -> Setup<'a> {
     Box::pin(async move {
         let id = new_store(t, m, env).await;
-        image_of(
-            t,
-            m,
-            env,
-            punchcard_app::catalog::CatalogItem::Store(id.parse().unwrap()),
-        )
-        .await
+        image_of::<Stores>(t, m, env, &id).await
     })
 }
 

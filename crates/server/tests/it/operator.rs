@@ -4,7 +4,7 @@
 
 use crate::common::dashboard::{mails_to, merchant_with_member, Member};
 use crate::common::{Backend, TestApp};
-use punchcard_app::catalog::CatalogItem;
+use punchcard_app::deals::Deals;
 use punchcard_app::kyc::KycInput;
 use punchcard_app::ledger::{NewLead, NewTransaction, Scope};
 use punchcard_domain::Env;
@@ -131,31 +131,31 @@ async fn currencies_and_uploads_pages(t: TestApp) {
     };
     let full = t
         .app
-        .create_deal(&merchant, Env::Prod, &deal("Free flat white"))
+        .create_item::<Deals>(&merchant, Env::Prod, &deal("Free flat white"))
         .await
         .unwrap();
     let one = t
         .app
-        .create_deal(&merchant, Env::Prod, &deal("Cinnamon bun"))
+        .create_item::<Deals>(&merchant, Env::Prod, &deal("Cinnamon bun"))
         .await
         .unwrap();
     let dev = t
         .app
-        .create_deal(&merchant, Env::Dev, &deal("Test deal"))
+        .create_item::<Deals>(&merchant, Env::Dev, &deal("Test deal"))
         .await
         .unwrap();
     for (env, id, n) in [
-        (Env::Prod, &full.deal.id, 3),
-        (Env::Prod, &one.deal.id, 1),
-        (Env::Dev, &dev.deal.id, 1),
+        (Env::Prod, &full.row.id, 3),
+        (Env::Prod, &one.row.id, 1),
+        (Env::Dev, &dev.row.id, 1),
     ] {
         for i in 0..n {
             t.app
-                .add_catalog_image(
+                .add_catalog_image::<Deals, _>(
                     &t.state.storage,
                     &merchant,
                     env,
-                    &CatalogItem::Deal(id.clone()),
+                    id,
                     &format!("photo-{i}.png"),
                     PNG.to_vec(),
                 )
@@ -176,21 +176,21 @@ async fn currencies_and_uploads_pages(t: TestApp) {
     assert!(kyc.contains("2 of 3"), "{kyc}");
     assert!(kyc.contains("registration.pdf") && kyc.contains("utility-bill.pdf"));
     assert!(kyc.contains("/dashboard/profile/documents/upl_"));
-    let full_group = group(full.deal.id.as_str());
+    let full_group = group(full.row.id.as_str());
     assert!(full_group.contains("Free flat white"));
     assert!(full_group.contains("3 of 3"), "{full_group}");
     assert!(full_group.contains("Full: delete a file"));
-    assert!(full_group.contains(&format!("/dashboard/deals/{}/images/upl_", full.deal.id)));
-    let one_group = group(one.deal.id.as_str());
+    assert!(full_group.contains(&format!("/dashboard/deals/{}/images/upl_", full.row.id)));
+    let one_group = group(one.row.id.as_str());
     assert!(one_group.contains("1 of 3"));
     assert!(
-        !html.contains(dev.deal.id.as_str()),
+        !html.contains(dev.row.id.as_str()),
         "DEV's images stay in DEV"
     );
     assert!(html.contains("6 files in 3 places"), "{html}");
     // The KYC leads the page.
     let at = |id: &str| html.find(&format!("data-parent=\"{id}\"")).unwrap();
-    assert!(at(merchant.as_str()) < at(full.deal.id.as_str()));
+    assert!(at(merchant.as_str()) < at(full.row.id.as_str()));
     // A listed file opens.
     let href = full_group
         .split("href=\"")
@@ -204,18 +204,18 @@ async fn currencies_and_uploads_pages(t: TestApp) {
     m.switch_env(&t, "dev").await;
     let html = m.page(&t, "/dashboard/uploads").await;
     assert!(html.contains("2 of 3"));
-    assert!(html.contains(dev.deal.id.as_str()));
-    assert!(!html.contains(full.deal.id.as_str()));
+    assert!(html.contains(dev.row.id.as_str()));
+    assert!(!html.contains(full.row.id.as_str()));
     assert!(html.contains("3 files in 2 places"), "{html}");
 
     // A deleted deal's images leave the page.
     m.switch_env(&t, "prod").await;
     t.app
-        .delete_item::<punchcard_app::deals::Deals>(&merchant, Env::Prod, &one.deal.id)
+        .delete_item::<punchcard_app::deals::Deals>(&merchant, Env::Prod, &one.row.id)
         .await
         .unwrap();
     let html = m.page(&t, "/dashboard/uploads").await;
-    assert!(!html.contains(one.deal.id.as_str()));
+    assert!(!html.contains(one.row.id.as_str()));
 
     // Another merchant sees none of it.
     let (_, other) = merchant_with_member(&t, "Harbour Coffee", true).await;

@@ -4,6 +4,7 @@
 
 use crate::browser_support::{mail_files, wait_for_code, Browser};
 use crate::common::{Backend, TestApp};
+use punchcard_app::deals::Deals;
 use punchcard_app::ledger::{NewLead, NewTransaction, Scope};
 use punchcard_app::merchants::NewMerchant;
 use punchcard_app::swaps::NewSwap;
@@ -226,7 +227,7 @@ async fn two_merchants_agree_a_swap_contract(t: TestApp) {
     // A deal with two pictures, for the Uploads page.
     let deal = t
         .app
-        .create_deal(
+        .create_item::<Deals>(
             &bakery,
             Env::Prod,
             &punchcard_app::deals::DealDraft {
@@ -241,11 +242,11 @@ async fn two_merchants_agree_a_swap_contract(t: TestApp) {
         .unwrap();
     for name in ["bun-front.png", "bun-side-view-in-the-morning-light.png"] {
         t.app
-            .add_catalog_image(
+            .add_catalog_image::<Deals, _>(
                 &t.state.storage,
                 &bakery,
                 Env::Prod,
-                &punchcard_app::catalog::CatalogItem::Deal(deal.deal.id.clone()),
+                &deal.row.id,
                 name,
                 b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec(),
             )
