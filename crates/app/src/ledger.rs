@@ -204,6 +204,11 @@ fn hash_reused() -> AppError {
     AppError::duplicate(UniqueKey::WalletTransactionHash)
 }
 
+/// The answer to a transaction on a wallet whose lead was deleted.
+pub(crate) fn lead_closed() -> AppError {
+    AppError::Conflict("the lead of this wallet was deleted; its wallet is closed".to_string())
+}
+
 impl App {
     // ----- leads -----
 
@@ -481,13 +486,9 @@ impl App {
 
     // ----- transactions -----
 
-    /// Checks a merchant's transaction request and finds its wallet; answers the earlier
-    /// transaction when the hash was already used for the same request.
-    pub async fn prepare_transaction(
-        &self,
-        scope: &Scope,
-        new: &NewTransaction,
-    ) -> Result<PreparedTransaction, AppError> {
+    /// Checks a merchant's transaction request, without reading anything: the writer reads
+    /// the wallet, its lead and the hash with the group the transaction goes in.
+    pub fn check_transaction(new: &NewTransaction) -> Result<ReadyTransaction, AppError> {
         let mut errors = ValidationErrors::new();
         let kind = errors.check(TransactionKind::parse_for_api(&new.kind));
         let amount = kind.and_then(|k| errors.check(check_amount(k, new.amount)));
@@ -505,28 +506,47 @@ impl App {
         );
         // Text that cannot be a wallet id names no wallet: 404, as an unknown wallet does.
         let wallet_id: WalletId = named(new.wallet_id.trim(), "wallet")?;
-        let wallet_id = wallet_id.as_str();
         let fp = fingerprint(&[
-            wallet_id,
+            wallet_id.as_str(),
             kind.as_str(),
             &amount.to_string(),
             description.as_deref().unwrap_or(""),
         ]);
+        Ok(ReadyTransaction {
+            wallet_id,
+            kind,
+            amount,
+            hash,
+            fingerprint: fp,
+            description,
+        })
+    }
+
+    /// Checks a merchant's transaction request and finds its wallet (for a callback, which
+    /// names the wallet's lead and currency); answers the earlier transaction when the hash
+    /// was already used for the same request.
+    pub async fn prepare_transaction(
+        &self,
+        scope: &Scope,
+        new: &NewTransaction,
+    ) -> Result<PreparedTransaction, AppError> {
+        let ready = Self::check_transaction(new)?;
         let mut conn = self.db.conn().await?;
         // One statement on the common path: the wallet, its lead, and whether the hash is new.
         let found = wallets::find_for_transaction(
             &mut conn,
             &scope.merchant_id,
             scope.env,
-            wallet_id,
-            &hash,
+            ready.wallet_id.as_str(),
+            &ready.hash,
         )
         .await?;
         if found.as_ref().is_none_or(|f| f.hash_taken) {
             if let Some(done) =
-                wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &hash).await?
+                wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &ready.hash)
+                    .await?
             {
-                return if done.fingerprint == fp {
+                return if done.fingerprint == ready.fingerprint {
                     Ok(PreparedTransaction::Done(done))
                 } else {
                     Err(hash_reused())
@@ -535,19 +555,9 @@ impl App {
         }
         let found = found.ok_or(AppError::NotFound("wallet"))?;
         if !found.lead_open {
-            return Err(AppError::Conflict(
-                "the lead of this wallet was deleted; its wallet is closed".to_string(),
-            ));
+            return Err(lead_closed());
         }
-        let wallet = found.wallet;
-        Ok(PreparedTransaction::Ready(ReadyTransaction {
-            wallet,
-            kind,
-            amount,
-            hash,
-            fingerprint: fp,
-            description,
-        }))
+        Ok(PreparedTransaction::Ready(ready, found.wallet))
     }
 
     /// Writes a prepared transaction: the balance, the transaction row and (for a prod reward)
@@ -609,20 +619,25 @@ impl App {
     ) -> Result<Posted, AppError> {
         use crate::callbacks::{ActionKind, PendingAction};
         let scope = Scope::from(principal);
+        if principal.callback_url.is_none() {
+            // Nothing to confirm: the writer reads the wallet with its group.
+            let ready = Self::check_transaction(new)?;
+            return self.commit_transaction(&scope, ready).await;
+        }
         match self.prepare_transaction(&scope, new).await? {
             PreparedTransaction::Done(t) => Ok(Posted {
                 transaction: t,
                 replayed: true,
             }),
-            PreparedTransaction::Ready(ready) => {
+            PreparedTransaction::Ready(ready, wallet) => {
                 let kind = match ready.kind {
                     TransactionKind::Reward => ActionKind::Reward,
                     _ => ActionKind::Adjust,
                 };
                 let action = PendingAction {
-                    lead_id: Some(ready.wallet.lead_id.clone()),
-                    wallet_id: Some(ready.wallet.id.clone()),
-                    currency_id: Some(ready.wallet.currency_id.clone()),
+                    lead_id: Some(wallet.lead_id.clone()),
+                    wallet_id: Some(wallet.id.clone()),
+                    currency_id: Some(wallet.currency_id.clone()),
                     amount: Some(ready.amount),
                     hash: Some(ready.hash.clone()),
                     ..PendingAction::new(kind, principal)
@@ -632,20 +647,13 @@ impl App {
             }
         }
     }
-
-    /// Prepares and writes a transaction in one go (no callback in between).
     pub async fn create_transaction(
         &self,
         scope: &Scope,
         new: &NewTransaction,
     ) -> Result<Posted, AppError> {
-        match self.prepare_transaction(scope, new).await? {
-            PreparedTransaction::Done(t) => Ok(Posted {
-                transaction: t,
-                replayed: true,
-            }),
-            PreparedTransaction::Ready(ready) => self.commit_transaction(scope, ready).await,
-        }
+        let ready = Self::check_transaction(new)?;
+        self.commit_transaction(scope, ready).await
     }
 
     pub async fn transaction(&self, scope: &Scope, id: &str) -> Result<TransactionRow, AppError> {
@@ -724,13 +732,14 @@ impl App {
 pub enum PreparedTransaction {
     /// The hash was used before for the same request: this is its transaction.
     Done(TransactionRow),
-    Ready(ReadyTransaction),
+    /// Checked, with its wallet as read then.
+    Ready(ReadyTransaction, WalletRow),
 }
 
-/// A transaction request that passed validation, with its wallet.
+/// A transaction request that passed validation.
 #[derive(Debug, Clone)]
 pub struct ReadyTransaction {
-    pub wallet: WalletRow,
+    pub wallet_id: WalletId,
     pub kind: TransactionKind,
     pub amount: i64,
     pub hash: String,

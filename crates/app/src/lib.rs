@@ -78,29 +78,42 @@ impl Default for AppSettings {
     }
 }
 
-/// The application: the database plus settings; cheap to clone.
+/// The application: the database plus settings; cheap to clone (its parts are shared, one
+/// reference count per clone).
 #[derive(Clone, Debug)]
-pub struct App {
+pub struct App(std::sync::Arc<AppParts>);
+
+impl std::ops::Deref for App {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What an [`App`] holds.
+#[derive(Debug)]
+pub struct AppParts {
     pub db: Db,
     pub settings: AppSettings,
     /// The HTTP client of pre-action callbacks, built once from `settings` and shared by clones.
-    callback_client: reqwest::Client,
+    pub(crate) callback_client: reqwest::Client,
     /// API keys with their merchant's status and plan, as every API call reads them; forgotten
     /// on every server when a key, the status or the plan changes.
-    keys: std::sync::Arc<api_keys::KeyCache>,
+    pub(crate) keys: std::sync::Arc<api_keys::KeyCache>,
     /// This server's ledger writer (see [`ledger::writer`]); `None` outside a tokio runtime,
     /// where each transaction commits alone.
-    ledger_writer: Option<ledger::LedgerWriter>,
+    pub(crate) ledger_writer: Option<ledger::LedgerWriter>,
     /// Interactions that could not be written when they happened, written again later.
-    unrecorded: std::sync::Arc<campaigns::Unrecorded>,
+    pub(crate) unrecorded: std::sync::Arc<campaigns::Unrecorded>,
     /// The keys that sign QR tokens, as last read.
-    key_ring: std::sync::Arc<tokens::KeyRing>,
+    pub(crate) key_ring: std::sync::Arc<tokens::KeyRing>,
     /// Where events are written, with the change they report.
-    outbox: std::sync::Arc<webhooks::Outbox>,
+    pub(crate) outbox: std::sync::Arc<webhooks::Outbox>,
     /// Webhook deliveries attempted by this server, by outcome.
     pub delivery_outcomes: std::sync::Arc<webhooks::DeliveryOutcomes>,
     /// What was rewarded, redeemed and awarded since start (for metrics).
-    activity: std::sync::Arc<activity::Activity>,
+    pub(crate) activity: std::sync::Arc<activity::Activity>,
 }
 
 impl App {
@@ -114,7 +127,7 @@ impl App {
         let ledger_writer = tokio::runtime::Handle::try_current()
             .is_ok()
             .then(|| ledger::LedgerWriter::start(db.clone(), outbox.clone()));
-        Self {
+        Self(std::sync::Arc::new(AppParts {
             db,
             settings,
             callback_client,
@@ -125,7 +138,7 @@ impl App {
             outbox,
             delivery_outcomes: Default::default(),
             activity: Default::default(),
-        }
+        }))
     }
 
     /// What was rewarded, redeemed and awarded since this process started.

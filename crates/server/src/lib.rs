@@ -99,7 +99,7 @@ impl Server {
         );
         let allowed_ips = api::allowed_ips::AllowedIpCache::new(&app.db);
         let metrics = metrics::Metrics::new(&app);
-        let state = AppState {
+        let state = AppState::new(state::StateParts {
             app,
             base_url: config.base_url(bound).into(),
             config: Arc::new(config),
@@ -109,7 +109,7 @@ impl Server {
             mailer,
             throttle,
             cookie_key,
-        };
+        });
         let router = router(state.clone());
         Ok(Self {
             listener,

@@ -8,8 +8,27 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::storage::Storage;
 
+/// Cheap to clone: every handler gets one, sharing one allocation.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<StateParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = StateParts;
+
+    fn deref(&self) -> &StateParts {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(parts: StateParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+/// What an [`AppState`] holds.
+#[derive(Debug)]
+pub struct StateParts {
     pub app: App,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,

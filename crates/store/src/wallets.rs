@@ -274,16 +274,26 @@ pub async fn find_for_transaction(
     .transpose()
 }
 
-/// What [`lock_for_group`] read: the wallets' balances and which of the hashes are stored.
+/// A wallet as [`lock_for_group`] read it, locked.
+#[derive(Debug, Clone)]
+pub struct LockedWallet {
+    pub id: WalletId,
+    pub balance: i64,
+    pub lead_id: LeadId,
+    /// False once the lead was deleted: its wallets are closed.
+    pub lead_open: bool,
+}
+
+/// What [`lock_for_group`] read: the wallets and which of the hashes are stored.
 #[derive(Debug, Clone, Default)]
 pub struct Locked {
-    pub balances: Vec<(WalletId, i64)>,
+    pub wallets: Vec<LockedWallet>,
     pub hashes_taken: Vec<String>,
 }
 
 /// Locks the wallets `ids` (of one merchant and env) in ascending id order, until the
-/// transaction ends, and answers their balances with which of `hashes` stored transactions
-/// hold. A writer that changes several wallets in one
+/// transaction ends, and answers their balances and leads with which of `hashes` stored
+/// transactions hold. A writer that changes several wallets in one
 /// transaction reads them this way, in the global order (merchant, env, wallet id), so
 /// writers of several servers never wait on each other in a cycle; SQLite's write
 /// transaction already excludes every other writer. A wallet that does not exist is missing
@@ -298,34 +308,44 @@ pub async fn lock_for_group(
     let mut ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
+    const LEAD_OPEN: &str = "EXISTS (SELECT 1 FROM leads l WHERE l.merchant_id = w.merchant_id \
+         AND l.env = w.env AND l.id = w.lead_id AND l.deleted_at IS NULL)";
     // The hashes are read by a statement of their own, after the locks are held: a statement
     // that waited for a lock still reads with the snapshot it started with, which would miss
     // a hash that the group holding the lock just stored.
-    let balances: Vec<(String, i64)> = if let Some(pg) = conn.postgres() {
+    let found: Vec<(String, i64, String, bool)> = if let Some(pg) = conn.postgres() {
         // Rows are locked as the sorted scan hands them out, so in id order.
-        sqlx::query_as(
-            "SELECT id, balance FROM wallets WHERE merchant_id = $1 AND env = $2 \
-             AND id = ANY($3) ORDER BY id FOR UPDATE",
-        )
+        sqlx::query_as(&format!(
+            "SELECT w.id, w.balance, w.lead_id, {LEAD_OPEN} FROM wallets w \
+             WHERE w.merchant_id = $1 AND w.env = $2 AND w.id = ANY($3) ORDER BY w.id FOR UPDATE"
+        ))
         .bind(merchant_id.as_str())
         .bind(env.as_str())
         .bind(&ids)
         .fetch_all(pg)
         .await?
     } else {
-        let mut balances = Vec::with_capacity(ids.len());
+        let mut found = Vec::with_capacity(ids.len());
         for id in ids {
-            let balance: Option<i64> = crate::query(
-                "SELECT balance FROM wallets WHERE merchant_id = $1 AND env = $2 AND id = $3",
-            )
+            let row = crate::query(format!(
+                "SELECT w.balance, w.lead_id, {LEAD_OPEN} AS lead_open FROM wallets w \
+                 WHERE w.merchant_id = $1 AND w.env = $2 AND w.id = $3"
+            ))
             .bind(merchant_id.as_str())
             .bind(env.as_str())
             .bind(id)
-            .scalar_optional(conn)
+            .fetch_optional(&mut *conn)
             .await?;
-            balances.extend(balance.map(|b| (id.to_string(), b)));
+            if let Some(row) = row {
+                found.push((
+                    id.to_string(),
+                    row.try_get::<i64>("balance")?,
+                    row.try_get::<String>("lead_id")?,
+                    row.try_get::<bool>("lead_open")?,
+                ));
+            }
         }
-        balances
+        found
     };
     let hashes_taken = if hashes.is_empty() {
         Vec::new()
@@ -346,17 +366,23 @@ pub async fn lock_for_group(
             .map(|t| t.hash)
             .collect()
     };
-    let balances = balances
+    let wallets = found
         .into_iter()
-        .map(|(id, balance)| {
-            let id = id
-                .parse::<WalletId>()
-                .map_err(|_| crate::db::bad_value("id", &id))?;
-            Ok((id, balance))
+        .map(|(id, balance, lead_id, lead_open)| {
+            Ok(LockedWallet {
+                id: id
+                    .parse::<WalletId>()
+                    .map_err(|_| crate::db::bad_value("id", &id))?,
+                balance,
+                lead_id: lead_id
+                    .parse::<LeadId>()
+                    .map_err(|_| crate::db::bad_value("lead_id", &lead_id))?,
+                lead_open,
+            })
         })
         .collect::<Result<_, StoreError>>()?;
     Ok(Locked {
-        balances,
+        wallets,
         hashes_taken,
     })
 }

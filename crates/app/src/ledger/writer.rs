@@ -23,9 +23,9 @@ use std::collections::{BTreeMap, HashMap};
 use punchcard_domain::ledger::TransactionKind;
 use punchcard_domain::limits::Quota;
 use punchcard_domain::time::Timestamp;
-use punchcard_domain::{Env, MerchantId, WalletId, WalletTransactionId};
+use punchcard_domain::{Env, LeadId, MerchantId, WalletId, WalletTransactionId};
 use punchcard_store::idempotency::{self, Fence};
-use punchcard_store::wallets::{self, TransactionRow};
+use punchcard_store::wallets::{self, TransactionRow, WalletRow};
 use punchcard_store::{commit_fenced, quotas, Backend, Db, Tx};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -44,7 +44,7 @@ use crate::AppError;
 pub const BATCH_LIMIT: usize = 256;
 
 /// Groups applied at once on PostgreSQL, each on a connection kept for it.
-const POSTGRES_WRITERS: usize = punchcard_store::LEDGER_CONNECTIONS as usize;
+const POSTGRES_WRITERS: usize = 2;
 
 /// Requests that may wait for the writer; past this, new ones wait to be queued.
 const QUEUE_CAPACITY: usize = 4 * BATCH_LIMIT;
@@ -241,7 +241,7 @@ impl LedgerWriter {
             answer,
         };
         let queue =
-            &self.queues[writer_of(item.pending.ready.wallet.id.as_str(), self.queues.len())];
+            &self.queues[writer_of(item.pending.ready.wallet_id.as_str(), self.queues.len())];
         if let Err(mpsc::error::SendError(queued)) =
             queue.send(Queued::Transaction(Box::new(item))).await
         {
@@ -542,11 +542,13 @@ async fn apply_together(
                 wallets: Vec::new(),
                 hashes: Vec::new(),
             });
-        tenant.wallets.push(&item.ready.wallet.id);
+        tenant.wallets.push(&item.ready.wallet_id);
         tenant.hashes.push(&item.ready.hash);
     }
     let mut stored: HashMap<HashKey, TransactionRow> = HashMap::new();
     let mut balances: HashMap<(String, Env, WalletId), i64> = HashMap::new();
+    // Each wallet's lead, and whether it is still open, as locked.
+    let mut leads: HashMap<(String, Env, WalletId), (LeadId, bool)> = HashMap::new();
     for Tenant {
         scope,
         wallets: wallet_ids,
@@ -556,8 +558,10 @@ async fn apply_together(
         let locked =
             wallets::lock_for_group(&mut tx, &scope.merchant_id, scope.env, wallet_ids, hashes)
                 .await?;
-        for (id, balance) in locked.balances {
-            balances.insert((scope.merchant_id.to_string(), scope.env, id), balance);
+        for w in locked.wallets {
+            let key = (scope.merchant_id.to_string(), scope.env, w.id);
+            balances.insert(key.clone(), w.balance);
+            leads.insert(key, (w.lead_id, w.lead_open));
         }
         // The stored transactions themselves are read only when some hash is taken.
         let taken: Vec<&str> = locked.hashes_taken.iter().map(String::as_str).collect();
@@ -611,13 +615,17 @@ async fn apply_together(
         }
         let (scope, ready) = (&item.scope, &item.ready);
         let merchant = scope.merchant_id.to_string();
-        let wallet_key = (merchant.clone(), scope.env, ready.wallet.id.clone());
-        let Some(balance) = balances.get(&wallet_key).copied() else {
-            // Not found (it cannot be: wallets are never deleted): applied alone, it answers
-            // as a request for a missing wallet does.
-            outcomes.push(None);
+        let wallet_key = (merchant.clone(), scope.env, ready.wallet_id.clone());
+        let (Some(balance), Some((lead_id, lead_open))) =
+            (balances.get(&wallet_key).copied(), leads.get(&wallet_key))
+        else {
+            outcomes.push(Some(Err(AppError::NotFound("wallet"))));
             continue;
         };
+        if !lead_open {
+            outcomes.push(Some(Err(super::lead_closed())));
+            continue;
+        }
         let after = match balance_after(balance, ready.amount) {
             Ok(after) => after,
             Err(refused) => {
@@ -641,7 +649,7 @@ async fn apply_together(
                 r.left -= 1;
             }
         }
-        let row = transaction_row(scope, ready, after, now);
+        let row = transaction_row(scope, ready, lead_id, after, now);
         applied.insert(key, row.clone());
         rows.push(row.clone());
         outcomes.push(Some(Ok(Posted {
@@ -715,6 +723,7 @@ async fn apply_together(
 fn transaction_row(
     scope: &Scope,
     ready: &ReadyTransaction,
+    lead_id: &LeadId,
     balance_after: i64,
     now: Timestamp,
 ) -> TransactionRow {
@@ -722,8 +731,8 @@ fn transaction_row(
         merchant_id: scope.merchant_id.clone(),
         env: scope.env,
         id: WalletTransactionId::new(),
-        wallet_id: ready.wallet.id.clone(),
-        lead_id: ready.wallet.lead_id.clone(),
+        wallet_id: ready.wallet_id.clone(),
+        lead_id: lead_id.clone(),
         kind: ready.kind,
         amount: ready.amount,
         balance_after,
@@ -736,9 +745,9 @@ fn transaction_row(
     }
 }
 
-fn entry<'a>(scope: &Scope, ready: &'a ReadyTransaction) -> Entry<'a> {
+fn entry<'a>(scope: &Scope, ready: &ReadyTransaction, wallet: &'a WalletRow) -> Entry<'a> {
     Entry {
-        wallet: &ready.wallet,
+        wallet,
         kind: ready.kind,
         amount: ready.amount,
         hash: ready.hash.clone(),
@@ -760,15 +769,29 @@ pub(crate) async fn apply_alone(
 ) -> Result<Posted, AppError> {
     let now = Timestamp::now();
     let mut tx = db.begin_write().await?;
-    // Checked again inside the transaction: a concurrent request with the same hash may
-    // have committed since the lookup.
-    if let Some(done) =
-        wallets::find_by_hash(&mut tx, &scope.merchant_id, scope.env, &ready.hash).await?
-    {
-        return replay_or_mismatch(done, &ready.fingerprint);
+    // The wallet, its lead and whether the hash is stored, in one statement on the common
+    // path; a stored hash answers as the request that stored it.
+    let found = wallets::find_for_transaction(
+        &mut tx,
+        &scope.merchant_id,
+        scope.env,
+        ready.wallet_id.as_str(),
+        &ready.hash,
+    )
+    .await?;
+    if found.as_ref().is_none_or(|f| f.hash_taken) {
+        if let Some(done) =
+            wallets::find_by_hash(&mut tx, &scope.merchant_id, scope.env, &ready.hash).await?
+        {
+            return replay_or_mismatch(done, &ready.fingerprint);
+        }
+    }
+    let found = found.ok_or(AppError::NotFound("wallet"))?;
+    if !found.lead_open {
+        return Err(super::lead_closed());
     }
     let result = async {
-        let row = post_entry(&mut tx, scope, entry(scope, &ready), now).await?;
+        let row = post_entry(&mut tx, scope, entry(scope, &ready, &found.wallet), now).await?;
         outbox
             .emit(
                 &mut tx,

@@ -39,7 +39,7 @@ async fn ready(
         hash: "unused-hash".to_string(),
         description: None,
     };
-    let PreparedTransaction::Ready(mut ready) =
+    let PreparedTransaction::Ready(mut ready, _) =
         t.app.prepare_transaction(scope, &new).await.unwrap()
     else {
         panic!("a fresh hash is ready");
