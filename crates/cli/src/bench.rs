@@ -75,6 +75,15 @@ pub struct BenchArgs {
     /// their ratio. On PostgreSQL it runs `pgbench` on a scratch database of the same server.
     #[arg(long, conflicts_with = "target")]
     baseline: bool,
+    /// Ledger: requests per second the clients send together, each on a fixed schedule
+    /// (latency counts from the scheduled moment, so a server that falls behind shows it);
+    /// 0 sends back to back, as fast as the server answers.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Ledger: transactions written straight into the ledger of another merchant before the
+    /// run, so the tables and their indexes already hold this many rows (e.g. 10000000).
+    #[arg(long, default_value_t = 0, conflicts_with = "target")]
+    preload: u64,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -106,6 +115,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.baseline && args.scenario != "ledger" {
         anyhow::bail!("--baseline compares the ledger scenario only");
+    }
+    if args.rate > 1_000_000 {
+        anyhow::bail!("--rate must be at most 1000000 requests per second");
+    }
+    if args.preload > 100_000_000 {
+        anyhow::bail!("--preload must be at most 100000000 transactions");
+    }
+    if (args.rate > 0 || args.preload > 0) && args.scenario != "ledger" {
+        anyhow::bail!("--rate and --preload apply to the ledger scenario only");
     }
     match args.scenario.as_str() {
         "ledger" => ledger::run(&args).await,

@@ -274,6 +274,18 @@ pub async fn find_for_transaction(
     .transpose()
 }
 
+/// Rows one SQLite statement of a group reads or writes at most (14 values a row stay well
+/// under SQLite's limit of bound values).
+const SQLITE_ROWS_PER_STATEMENT: usize = 128;
+
+/// `$first, $first+1, …`: `count` placeholders.
+fn placeholders(first: usize, count: usize) -> String {
+    (0..count)
+        .map(|i| format!("${}", first + i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A wallet as [`lock_for_group`] read it, locked.
 #[derive(Debug, Clone)]
 pub struct LockedWallet {
@@ -325,20 +337,24 @@ pub async fn lock_for_group(
         .fetch_all(pg)
         .await?
     } else {
+        // One statement for the group (SQLite's write transaction already excludes every
+        // other writer).
         let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = crate::query(format!(
-                "SELECT w.balance, w.lead_id, {LEAD_OPEN} AS lead_open FROM wallets w \
-                 WHERE w.merchant_id = $1 AND w.env = $2 AND w.id = $3"
+        for chunk in ids.chunks(SQLITE_ROWS_PER_STATEMENT) {
+            let mut q = crate::query(format!(
+                "SELECT w.id, w.balance, w.lead_id, {LEAD_OPEN} AS lead_open FROM wallets w \
+                 WHERE w.merchant_id = $1 AND w.env = $2 AND w.id IN ({})",
+                placeholders(3, chunk.len())
             ))
+            .persistent(false)
             .bind(merchant_id.as_str())
-            .bind(env.as_str())
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            if let Some(row) = row {
+            .bind(env.as_str());
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&mut *conn).await? {
                 found.push((
-                    id.to_string(),
+                    row.try_get::<String>("id")?,
                     row.try_get::<i64>("balance")?,
                     row.try_get::<String>("lead_id")?,
                     row.try_get::<bool>("lead_open")?,
@@ -402,21 +418,58 @@ pub async fn write_group(
         return Ok(());
     }
     let Some(pg) = conn.postgres() else {
-        for row in rows {
-            insert_transaction(conn, row).await?;
+        // SQLite: multi-row statements, so a group costs a few statements whatever its size.
+        for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
+            let values = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(1 + i * 14, 14)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = crate::query(format!(
+                "INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, lead_id, kind, \
+                 amount, balance_after, hash, fingerprint, description, reference, api_key_id, \
+                 created_at) VALUES {values}"
+            ))
+            .persistent(false);
+            for t in chunk {
+                q = q
+                    .bind(t.merchant_id.as_str())
+                    .bind(t.env.as_str())
+                    .bind(t.id.as_str())
+                    .bind(t.wallet_id.as_str())
+                    .bind(t.lead_id.as_str())
+                    .bind(t.kind.as_str())
+                    .bind(t.amount)
+                    .bind(t.balance_after)
+                    .bind(&t.hash)
+                    .bind(&t.fingerprint)
+                    .bind(&t.description)
+                    .bind(&t.reference)
+                    .bind(&t.api_key_id)
+                    .bind(t.created_at);
+            }
+            q.execute(&mut *conn).await?;
         }
-        for (merchant_id, env, id, balance) in balances {
-            crate::query(
-                "UPDATE wallets SET balance = $1, updated_at = $2 \
-                 WHERE merchant_id = $3 AND env = $4 AND id = $5",
-            )
-            .bind(*balance)
-            .bind(now)
-            .bind(merchant_id.as_str())
-            .bind(env.as_str())
-            .bind(id.as_str())
-            .execute(conn)
-            .await?;
+        for chunk in balances.chunks(SQLITE_ROWS_PER_STATEMENT) {
+            let values = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(2 + i * 4, 4)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = crate::query(format!(
+                "UPDATE wallets SET balance = v.column4, updated_at = $1 \
+                 FROM (VALUES {values}) AS v \
+                 WHERE wallets.merchant_id = v.column1 AND wallets.env = v.column2 \
+                 AND wallets.id = v.column3"
+            ))
+            .persistent(false)
+            .bind(now);
+            for (merchant_id, env, id, balance) in chunk {
+                q = q
+                    .bind(merchant_id.as_str())
+                    .bind(env.as_str())
+                    .bind(id.as_str())
+                    .bind(*balance);
+            }
+            q.execute(&mut *conn).await?;
         }
         return Ok(());
     };

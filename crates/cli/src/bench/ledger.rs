@@ -281,6 +281,14 @@ async fn bench(harness: &Harness, args: &BenchArgs) -> anyhow::Result<Value> {
         })
         .await?
     };
+    let preloaded = match &harness.local {
+        Some(local) if args.preload > 0 => {
+            let started = Instant::now();
+            preload(local, args.preload).await?;
+            json!({"transactions": args.preload, "seconds": started.elapsed().as_secs_f64()})
+        }
+        _ => Value::Null,
+    };
     // Fresh statistics, as the baseline's setup takes them: the planner then knows the
     // tables are no longer empty (autovacuum would analyze them only a minute later).
     if let Some(local) = &harness.local {
@@ -300,6 +308,11 @@ async fn bench(harness: &Harness, args: &BenchArgs) -> anyhow::Result<Value> {
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::with_capacity(args.concurrency);
+    // With a rate, each client sends on its own fixed schedule, the clients' starts spread
+    // over one interval.
+    let interval = (args.rate > 0)
+        .then(|| Duration::from_secs_f64(args.concurrency as f64 / args.rate as f64));
+    let start = tokio::time::Instant::now();
     for worker in 0..args.concurrency {
         let (api, mix, measuring, stop) = (
             harness.api.clone(),
@@ -307,8 +320,12 @@ async fn bench(harness: &Harness, args: &BenchArgs) -> anyhow::Result<Value> {
             measuring.clone(),
             stop.clone(),
         );
+        let pace = interval.map(|every| Pace {
+            next: start + every.mul_f64(worker as f64 / args.concurrency as f64),
+            every,
+        });
         workers.push(tokio::spawn(async move {
-            drive(worker, &api, &mix, &measuring, &stop).await
+            drive(worker, &api, &mix, &measuring, &stop, pace).await
         }));
     }
     let elapsed = measure(&measuring, &stop, args.seconds).await;
@@ -346,6 +363,8 @@ async fn bench(harness: &Harness, args: &BenchArgs) -> anyhow::Result<Value> {
         "hot_wallets": {"count": mix.hot_count, "share": mix.hot_share},
         "debit_share": mix.debit_share,
         "setup_seconds": setup_seconds,
+        "preloaded": preloaded,
+        "rate": if args.rate > 0 { json!(args.rate) } else { json!("as fast as answered") },
         "requests": total.requests,
         "ok": total.ok,
         "insufficient_balance": total.insufficient,
@@ -359,18 +378,111 @@ async fn bench(harness: &Harness, args: &BenchArgs) -> anyhow::Result<Value> {
     }))
 }
 
-/// One client: transactions back to back until told to stop.
+/// A client's schedule: when it sends next, and how often.
+struct Pace {
+    next: tokio::time::Instant,
+    every: Duration,
+}
+
+/// Writes `rows` reward transactions of one point straight into a wallet of another
+/// merchant (made for the purpose), in one statement, so the ledger's tables and indexes are
+/// that large when the run starts; the wallet's balance is set to their sum.
+async fn preload(local: &super::Local, rows: u64) -> anyhow::Result<()> {
+    use punchcard_app::ledger::{NewLead, Scope};
+    use punchcard_app::merchants::NewMerchant;
+    use punchcard_domain::time::Timestamp;
+    use punchcard_domain::Env;
+    let app = &local.app;
+    let email = format!(
+        "ballast-{}@example.com",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    );
+    let (merchant_id, _) = app
+        .create_merchant(NewMerchant::parse("Ballast", &email, "Correct-Horse-9", true)?)
+        .await?;
+    let currency = app
+        .create_currency(&merchant_id, "PTS", "Points", "1")
+        .await?;
+    let scope = Scope::new(&merchant_id, Env::Dev);
+    let lead = app
+        .create_lead(
+            &scope,
+            NewLead {
+                customer_id: "ballast".to_string(),
+                email: Some(email.clone()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let wallet = app
+        .create_wallet(&scope, lead.id.as_str(), currency.id.as_str())
+        .await?;
+    let rows = i64::try_from(rows)?;
+    // Ids of digits only are valid ids (and older than any made now); each row's balance
+    // after is the running sum.
+    let (series, id) = match app.db.backend() {
+        punchcard_store::Backend::Postgres => (
+            "generate_series(1, $6::bigint) AS g(n)",
+            "lpad(CAST(n AS TEXT), 26, '0')",
+        ),
+        punchcard_store::Backend::Sqlite => (
+            "(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < $6) \
+             SELECT n FROM s) AS g",
+            "printf('%026d', n)",
+        ),
+    };
+    let mut tx = app.db.begin_write().await?;
+    punchcard_store::query(format!(
+        "INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, lead_id, kind, \
+         amount, balance_after, hash, fingerprint, created_at) \
+         SELECT $1, $2, 'wtx_' || {id}, $3, $4, 'reward', 1, n, 'preload-' || n, '', $5 \
+         FROM {series}"
+    ))
+    .bind(merchant_id.as_str())
+    .bind(Env::Dev.as_str())
+    .bind(wallet.id.as_str())
+    .bind(lead.id.as_str())
+    .bind(Timestamp::now())
+    .bind(rows)
+    .execute(&mut tx)
+    .await?;
+    punchcard_store::query(
+        "UPDATE wallets SET balance = $1 WHERE merchant_id = $2 AND env = $3 AND id = $4",
+    )
+    .bind(rows)
+    .bind(merchant_id.as_str())
+    .bind(Env::Dev.as_str())
+    .bind(wallet.id.as_str())
+    .execute(&mut tx)
+    .await?;
+    punchcard_store::commit(tx).await?;
+    Ok(())
+}
+
+/// One client: transactions back to back (or on its schedule) until told to stop.
 async fn drive(
     worker: usize,
     api: &Api,
     mix: &Mix,
     measuring: &AtomicBool,
     stop: &AtomicBool,
+    mut pace: Option<Pace>,
 ) -> Tally {
     let mut rng = StdRng::from_entropy();
     let mut tally = Tally::default();
     let mut seq = 0u64;
     while !stop.load(Ordering::Relaxed) {
+        // On a schedule, the latency counts from the moment the request was due: a request
+        // sent late because the previous answer came late waited that long too.
+        let due = match &mut pace {
+            Some(p) => {
+                tokio::time::sleep_until(p.next).await;
+                let due = p.next.into_std();
+                p.next += p.every;
+                Some(due)
+            }
+            None => None,
+        };
         let (wallet, kind, amount) = mix.pick(&mut rng);
         let hash = format!("{}-{worker}-{seq}", mix.run);
         seq += 1;
@@ -380,7 +492,7 @@ async fn drive(
             "amount": amount,
             "hash": hash,
         });
-        let started = Instant::now();
+        let started = due.unwrap_or_else(Instant::now);
         let mut answer = post_transaction(api, &body).await;
         if measuring.load(Ordering::Relaxed) {
             tally.requests += 1;
