@@ -233,6 +233,10 @@ pub struct Db {
     pool: Pool,
     /// PostgreSQL: the connections of the ledger writer's groups (see [`Db::begin_group`]).
     ledger: Option<PgPool>,
+    /// SQLite: the one connection every write goes through, in turn. Its page cache stays
+    /// current (no other connection of this process writes), where a write on any pooled
+    /// connection would first read again every page changed since that connection's last use.
+    sqlite_writer: Option<SqlitePool>,
     backend: Backend,
     /// SQLite has one writer at a time: writers of this process queue here in arrival order
     /// instead of sleeping and retrying in SQLite's busy handler.
@@ -286,6 +290,7 @@ impl Db {
             |e: sqlx::Error| StoreError::UnsupportedUrl(format!("invalid database URL: {e}"));
         let unavailable = |e: sqlx::Error| StoreError::Unavailable(describe_connect_error(&e));
         let mut ledger = None;
+        let mut sqlite_writer = None;
         let pool = match backend {
             Backend::Sqlite => {
                 // WAL lets readers run beside the single writer; FULL makes every
@@ -302,12 +307,17 @@ impl Db {
                         tracing::log::LevelFilter::Warn,
                         Duration::from_millis(500),
                     );
-                Pool::Sqlite(
-                    pool_options(8)
+                let pool = pool_options(8)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(unavailable)?;
+                sqlite_writer = Some(
+                    pool_options(1)
                         .connect_with(options)
                         .await
                         .map_err(unavailable)?,
-                )
+                );
+                Pool::Sqlite(pool)
             }
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url)
@@ -331,6 +341,7 @@ impl Db {
         Ok(Self {
             pool,
             ledger,
+            sqlite_writer,
             backend,
             writer: Default::default(),
             hub: changes::Hub::new(),
@@ -367,6 +378,14 @@ impl Db {
                 max: p.options().get_max_connections(),
             });
         }
+        if let Some(p) = &self.sqlite_writer {
+            stats.push(PoolStats {
+                pool: "writer",
+                size: p.size(),
+                idle: p.num_idle(),
+                max: p.options().get_max_connections(),
+            });
+        }
         stats
     }
 
@@ -398,13 +417,18 @@ impl Db {
     /// waited on SQLite's own lock instead would lose every race to the writers queued in
     /// turn (its busy handler polls) and could wait out its busy timeout under steady writes.
     pub async fn write_conn(&self) -> Result<WriteConn, StoreError> {
-        let turn = match self.backend {
-            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
-            Backend::Postgres => None,
-        };
-        Ok(WriteConn {
-            conn: self.conn().await?,
-            _turn: turn,
+        Ok(match &self.sqlite_writer {
+            Some(writer) => {
+                let turn = self.writer.clone().lock_owned().await;
+                WriteConn {
+                    conn: Conn::sqlite_pooled(writer.acquire().await?),
+                    _turn: Some(turn),
+                }
+            }
+            None => WriteConn {
+                conn: self.conn().await?,
+                _turn: None,
+            },
         })
     }
 
@@ -432,11 +456,11 @@ impl Db {
         Ok(match self.backend {
             Backend::Sqlite => {
                 let turn = self.writer.clone().lock_owned().await;
-                let Pool::Sqlite(pool) = &self.pool else {
-                    unreachable!("a SQLite database has a SQLite pool")
+                let Some(writer) = &self.sqlite_writer else {
+                    unreachable!("a SQLite database has a writer's connection")
                 };
                 Tx {
-                    inner: Conn::sqlite_tx(pool.begin_with("BEGIN IMMEDIATE").await?),
+                    inner: Conn::sqlite_tx(writer.begin_with("BEGIN IMMEDIATE").await?),
                     _turn: Some(turn),
                     backend: self.backend,
                     published: Vec::new(),
@@ -532,6 +556,9 @@ impl Db {
         if let Some(ledger) = &self.ledger {
             ledger.close().await;
         }
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
         match &self.pool {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
@@ -540,7 +567,7 @@ impl Db {
 }
 
 /// Connections kept for the ledger writer's groups on PostgreSQL: one per group in flight.
-pub const LEDGER_CONNECTIONS: u32 = 4;
+pub const LEDGER_CONNECTIONS: u32 = 2;
 
 fn pool_options<DB: sqlx::Database>(max: u32) -> PoolOptions<DB> {
     PoolOptions::new()

@@ -274,9 +274,9 @@ pub async fn find_for_transaction(
     .transpose()
 }
 
-/// Rows one SQLite statement of a group reads or writes at most (14 values a row stay well
-/// under SQLite's limit of bound values).
-const SQLITE_ROWS_PER_STATEMENT: usize = 128;
+/// Rows one SQLite statement of a group reads or writes at most: SQLite finds a numbered
+/// value's slot by a linear search, so binding costs grow with the square of the values.
+const SQLITE_ROWS_PER_STATEMENT: usize = 32;
 
 /// `$first, $first+1, …`: `count` placeholders.
 fn placeholders(first: usize, count: usize) -> String {

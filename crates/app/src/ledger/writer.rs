@@ -44,7 +44,7 @@ use crate::AppError;
 pub const BATCH_LIMIT: usize = 256;
 
 /// Groups applied at once on PostgreSQL, each on a connection kept for it.
-const POSTGRES_WRITERS: usize = 2;
+const POSTGRES_WRITERS: usize = punchcard_store::LEDGER_CONNECTIONS as usize;
 
 /// Requests that may wait for the writer; past this, new ones wait to be queued.
 const QUEUE_CAPACITY: usize = 4 * BATCH_LIMIT;
