@@ -1,6 +1,8 @@
 //! Vaults of coupon codes and coupons: adding codes one by one, generating or uploading them
 //! in bulk, issuing a coupon (paid with points or as a reward), using and cancelling it.
 
+use std::collections::{HashMap, HashSet};
+
 use futures_util::future::BoxFuture;
 use punchcard_domain::coupons::{
     generate_code, parse_code_csv, CodeKind, CodeOwner, CouponMode, CouponStatus, MAX_BULK_GENERATE,
@@ -18,9 +20,10 @@ use punchcard_store::wallets::{self, WalletRow};
 use punchcard_store::{commit, currencies, leads, Conn, Tx, UniqueKey};
 
 use crate::input::{can_match, can_match_text, field_id, named};
-use crate::ledger::writer::LedgerWork;
+use crate::ledger::writer::{Batched, LedgerWork};
 use crate::ledger::{fingerprint, post_entry, Entry, Scope};
 use crate::limits::burn_quota;
+use crate::limits::TakenQuotas;
 use crate::webhooks::{Event, EventObject, EventType};
 use crate::{App, AppError};
 
@@ -62,6 +65,101 @@ impl LedgerWork for CouponWork {
     fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Written, AppError>> {
         Box::pin(self.app.write_coupon(tx, &self.scope, &self.ready))
     }
+
+    /// Coupons given as rewards (nothing to pay) from one deal are written together.
+    fn batch_key(&self) -> Option<String> {
+        self.ready.wallet.is_none().then(|| {
+            format!(
+                "{}/{}/{}",
+                self.scope.merchant_id, self.scope.env, self.ready.deal.id
+            )
+        })
+    }
+
+    fn apply_batch<'t>(works: &'t [&'t Self], tx: &'t mut Tx) -> BoxFuture<'t, Batched<Written>> {
+        Box::pin(write_coupons(works, tx))
+    }
+}
+
+/// Coupons given as rewards from one deal, written together in a handful of statements:
+/// the stored hashes read at once, the quotas taken once, the deal's lowest free unique codes
+/// claimed in one statement and the coupons inserted in one more. Each answers as it would
+/// alone; those a unique code or the quotas could not cover here (and a hash an earlier
+/// request of the batch uses) are left to be written on their own, which finds them a generic
+/// code or their refusal.
+async fn write_coupons(works: &[&CouponWork], tx: &mut Tx) -> Batched<Written> {
+    let Some(first) = works.first() else {
+        return Ok(Vec::new());
+    };
+    let (app, scope, deal) = (&first.app, &first.scope, &first.ready.deal);
+    let now = Timestamp::now();
+    let hashes: Vec<&str> = works.iter().map(|w| w.ready.hash.as_str()).collect();
+    let stored: HashMap<String, CouponRow> =
+        coupons::find_coupons_by_hashes(tx, &scope.merchant_id, scope.env, &hashes)
+            .await?
+            .into_iter()
+            .map(|c| (c.hash.clone(), c))
+            .collect();
+    let mut answers: Vec<Option<Result<Written, AppError>>> = works.iter().map(|_| None).collect();
+    let mut fresh = Vec::with_capacity(works.len());
+    let mut seen = HashSet::new();
+    for (i, w) in works.iter().enumerate() {
+        if let Some(done) = stored.get(&w.ready.hash) {
+            answers[i] = Some(replay_or_mismatch(done.clone(), &w.ready.fingerprint).map(
+                |issued| Written {
+                    coupon: issued.coupon,
+                    replayed: true,
+                    spent: 0,
+                },
+            ));
+        } else if seen.insert(w.ready.hash.as_str()) {
+            fresh.push(i);
+        }
+    }
+    let mut quotas = TakenQuotas::take(
+        tx,
+        &scope.merchant_id,
+        scope.env,
+        &[Quota::Redeems, Quota::Rewards],
+        fresh.len() as i64,
+    )
+    .await?;
+    let codes = coupons::claim_unique_many(
+        tx,
+        &scope.merchant_id,
+        scope.env,
+        &deal.id,
+        quotas.granted,
+        now,
+    )
+    .await?;
+    quotas.keep(tx, codes.len() as i64).await?;
+    let issued: Vec<(usize, CouponRow)> = fresh
+        .iter()
+        .zip(codes)
+        .map(|(&i, code)| {
+            let w = works[i];
+            (
+                i,
+                coupon_row(&w.scope, &w.ready, CouponId::new(), code, now),
+            )
+        })
+        .collect();
+    coupons::insert_coupons(tx, &issued.iter().map(|(_, c)| c).collect::<Vec<_>>()).await?;
+    let events: Vec<Event> = issued
+        .iter()
+        .map(|(_, c)| Event::new(EventType::CouponIssued, EventObject::Coupon(c)))
+        .collect();
+    app.emit(tx, scope, &events).await?;
+    drop(events);
+    for (i, coupon) in issued {
+        answers[i] = Some(Ok(Written {
+            coupon,
+            replayed: false,
+            spent: 0,
+        }));
+    }
+    Ok(answers)
 }
 
 /// A checked coupon request, ready to be written.
@@ -142,7 +240,25 @@ pub(crate) async fn issue_coupon(
                 ))
             })?,
     };
-    let coupon = CouponRow {
+    let coupon = coupon_row(scope, &ready, id, code, now);
+    coupons::insert_coupon(&mut *conn, &coupon).await?;
+    let burns: &[Quota] = match ready.mode {
+        CouponMode::Redeem => &[Quota::Redeems],
+        CouponMode::Reward => &[Quota::Redeems, Quota::Rewards],
+    };
+    burn_quota(conn, &scope.merchant_id, scope.env, burns).await?;
+    Ok(coupon)
+}
+
+/// The coupon that gives `code` to the lead of `ready`.
+fn coupon_row(
+    scope: &Scope,
+    ready: &ReadyCoupon,
+    id: CouponId,
+    code: CodeRow,
+    now: Timestamp,
+) -> CouponRow {
+    CouponRow {
         merchant_id: scope.merchant_id.clone(),
         env: scope.env,
         id,
@@ -160,21 +276,14 @@ pub(crate) async fn issue_coupon(
             0
         },
         status: CouponStatus::Issued,
-        hash: ready.hash,
-        fingerprint: ready.fingerprint,
+        hash: ready.hash.clone(),
+        fingerprint: ready.fingerprint.clone(),
         api_key_id: scope.api_key_id.as_ref().map(|k| k.to_string()),
         created_at: now,
         updated_at: now,
         used_at: None,
         cancelled_at: None,
-    };
-    coupons::insert_coupon(&mut *conn, &coupon).await?;
-    let burns: &[Quota] = match ready.mode {
-        CouponMode::Redeem => &[Quota::Redeems],
-        CouponMode::Reward => &[Quota::Redeems, Quota::Rewards],
-    };
-    burn_quota(conn, &scope.merchant_id, scope.env, burns).await?;
-    Ok(coupon)
+    }
 }
 
 /// Which vault a code request names: a deal's (`deal_…`) or a standalone vault (`vlt_…`),

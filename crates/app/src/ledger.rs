@@ -543,8 +543,7 @@ impl App {
         .await?;
         if found.as_ref().is_none_or(|f| f.hash_taken) {
             if let Some(done) =
-                wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &ready.hash)
-                    .await?
+                wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &ready.hash).await?
             {
                 return if done.fingerprint == ready.fingerprint {
                     Ok(PreparedTransaction::Done(done))

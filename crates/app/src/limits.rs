@@ -39,6 +39,72 @@ pub async fn check_cap(
     Ok(())
 }
 
+/// Units of several quotas taken together for a batch of actions, each action burning one of
+/// each: as many as every quota could give (the rest went back).
+pub(crate) struct TakenQuotas {
+    merchant_id: MerchantId,
+    /// Per quota, the units taken from each shard.
+    taken: Vec<(Quota, Vec<(i64, i64)>)>,
+    /// Actions the units cover.
+    pub granted: i64,
+}
+
+impl TakenQuotas {
+    /// Takes up to `want` units of each of `burns` (prod only; dev burns none and grants all),
+    /// in the caller's write transaction, one statement per quota on the common path.
+    pub(crate) async fn take(
+        conn: &mut Conn,
+        merchant_id: &MerchantId,
+        env: Env,
+        burns: &[Quota],
+        want: i64,
+    ) -> Result<Self, AppError> {
+        let mut this = Self {
+            merchant_id: merchant_id.clone(),
+            taken: Vec::new(),
+            granted: want.max(0),
+        };
+        if env == Env::Dev || want <= 0 {
+            return Ok(this);
+        }
+        let mut burns = burns.to_vec();
+        // The same order as single burns, so neither waits on the other in a cycle.
+        burns.sort();
+        for quota in burns {
+            let taken =
+                quotas::take(conn, merchant_id, quota, this.granted, rand::random()).await?;
+            this.granted = this.granted.min(taken.iter().map(|(_, n)| n).sum());
+            this.taken.push((quota, taken));
+        }
+        // A quota that gave more than the smallest gives the difference back.
+        let granted = this.granted;
+        this.keep(conn, granted).await?;
+        Ok(this)
+    }
+
+    /// Keeps units for `used` actions only and gives the rest back.
+    pub(crate) async fn keep(&mut self, conn: &mut Conn, used: i64) -> Result<(), AppError> {
+        for (quota, taken) in &mut self.taken {
+            let held: i64 = taken.iter().map(|(_, n)| n).sum();
+            let mut extra = held - used;
+            while extra > 0 {
+                let Some((shard, n)) = taken.last_mut() else {
+                    break;
+                };
+                let back = extra.min(*n);
+                quotas::give_back(conn, &self.merchant_id, *quota, *shard, back).await?;
+                *n -= back;
+                extra -= back;
+                if *n == 0 {
+                    taken.pop();
+                }
+            }
+        }
+        self.granted = self.granted.min(used);
+        Ok(())
+    }
+}
+
 /// Burns one unit of each quota (prod only; dev burns none), or refuses with
 /// `quota_exhausted`. Call it last in the action's write transaction: a refusal rolls the
 /// whole action back, and a rollback gives the units back.

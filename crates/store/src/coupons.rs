@@ -374,6 +374,8 @@ async fn claim_unique_of(
     }
     let list = owner_list(owners, 4);
     let postgres = conn.backend() == crate::Backend::Postgres;
+    // Ordered as the stock index (owner, issued, id) is: a plan that walks the codes in id
+    // order instead would step over every code issued before finding a free one.
     // PostgreSQL: skip rows other buyers hold, then, if all were held, wait for one (its holder
     // may roll back). SQLite: one writer at a time, the first free row is free.
     let locks: &[&str] = if postgres {
@@ -386,7 +388,7 @@ async fn claim_unique_of(
             "UPDATE coupon_codes SET issued = TRUE, issued_at = $1 \
              WHERE merchant_id = $2 AND id = (SELECT id FROM coupon_codes \
                WHERE merchant_id = $2 AND env = $3 AND {column} IN ({list}) AND issued = FALSE AND kind IN ('code', 'link') \
-               ORDER BY id LIMIT 1 {lock}) \
+               ORDER BY {column}, issued, id LIMIT 1 {lock}) \
              AND issued = FALSE \
              RETURNING {CODE_COLUMNS}"
         ))
@@ -508,34 +510,131 @@ fn coupon_from_row(row: &crate::DbRow) -> Result<CouponRow, StoreError> {
 }
 
 pub async fn insert_coupon(conn: &mut Conn, c: &CouponRow) -> Result<(), StoreError> {
-    crate::query(
-        "INSERT INTO coupons (merchant_id, env, id, deal_id, lead_id, code_id, code_kind, code, mode, currency_id, \
-         wallet_id, points, status, hash, fingerprint, api_key_id, created_at, updated_at, used_at, cancelled_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-    )
-    .bind(c.merchant_id.as_str())
-    .bind(c.env.as_str())
-    .bind(c.id.as_str())
-    .bind(c.deal_id.as_str())
-    .bind(c.lead_id.as_str())
-    .bind(c.code_id.as_str())
-    .bind(c.code_kind.as_str())
-    .bind(&c.code)
-    .bind(c.mode.as_str())
-    .bind(&c.currency_id)
-    .bind(&c.wallet_id)
-    .bind(c.points)
-    .bind(c.status.as_str())
-    .bind(&c.hash)
-    .bind(&c.fingerprint)
-    .bind(&c.api_key_id)
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .bind(c.used_at)
-    .bind(c.cancelled_at)
-    .execute(conn)
-    .await?;
+    insert_coupons(conn, &[c]).await
+}
+
+/// Coupons written with one statement per [`ROWS_PER_STATEMENT`] of them.
+pub async fn insert_coupons(conn: &mut Conn, coupons: &[&CouponRow]) -> Result<(), StoreError> {
+    for chunk in coupons.chunks(ROWS_PER_STATEMENT) {
+        let values = (0..chunk.len())
+            .map(|i| format!("({})", numbered(1 + i * 20, 20)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut q = crate::query(format!(
+            "INSERT INTO coupons (merchant_id, env, id, deal_id, lead_id, code_id, code_kind, code, \
+             mode, currency_id, wallet_id, points, status, hash, fingerprint, api_key_id, \
+             created_at, updated_at, used_at, cancelled_at) VALUES {values}"
+        ));
+        if chunk.len() > 1 {
+            q = q.persistent(false);
+        }
+        for c in chunk {
+            q = q
+                .bind(c.merchant_id.as_str())
+                .bind(c.env.as_str())
+                .bind(c.id.as_str())
+                .bind(c.deal_id.as_str())
+                .bind(c.lead_id.as_str())
+                .bind(c.code_id.as_str())
+                .bind(c.code_kind.as_str())
+                .bind(&c.code)
+                .bind(c.mode.as_str())
+                .bind(&c.currency_id)
+                .bind(&c.wallet_id)
+                .bind(c.points)
+                .bind(c.status.as_str())
+                .bind(&c.hash)
+                .bind(&c.fingerprint)
+                .bind(&c.api_key_id)
+                .bind(c.created_at)
+                .bind(c.updated_at)
+                .bind(c.used_at)
+                .bind(c.cancelled_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
+}
+
+/// Rows one multi-row statement writes or reads at most: SQLite finds a numbered value's
+/// slot by a linear search, so binding costs grow with the square of the values.
+const ROWS_PER_STATEMENT: usize = 32;
+
+/// `$first, $first+1, …`: `count` placeholders.
+fn numbered(first: usize, count: usize) -> String {
+    (0..count)
+        .map(|i| format!("${}", first + i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The coupons of a merchant and env that hold any of `hashes`.
+pub async fn find_coupons_by_hashes(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    hashes: &[&str],
+) -> Result<Vec<CouponRow>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in hashes.chunks(ROWS_PER_STATEMENT) {
+        let mut q = crate::query(format!(
+            "SELECT {COUPON_COLUMNS} FROM coupons WHERE merchant_id = $1 AND env = $2 \
+             AND hash IN ({})",
+            numbered(3, chunk.len())
+        ))
+        .persistent(false)
+        .bind(merchant_id.as_str())
+        .bind(env.as_str());
+        for h in chunk {
+            q = q.bind(*h);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            found.push(coupon_from_row(&row)?);
+        }
+    }
+    Ok(found)
+}
+
+/// Hands out up to `count` unique codes of a deal (marking them issued) in one statement,
+/// lowest ids first, as that many claims one after the other would; on PostgreSQL codes that
+/// other buyers hold are skipped. Fewer come back when fewer are free.
+pub async fn claim_unique_many(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    deal_id: &DealId,
+    count: i64,
+    now: Timestamp,
+) -> Result<Vec<CodeRow>, StoreError> {
+    if count <= 0 {
+        return Ok(Vec::new());
+    }
+    // Ordered as the stock index is (see `claim_unique_of`).
+    let lock = match conn.backend() {
+        crate::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        crate::Backend::Sqlite => "",
+    };
+    let rows = crate::query(format!(
+        "UPDATE coupon_codes SET issued = TRUE, issued_at = $1 \
+         WHERE merchant_id = $2 AND id IN (SELECT id FROM coupon_codes \
+           WHERE merchant_id = $2 AND env = $3 AND deal_id = $4 AND issued = FALSE \
+           AND kind IN ('code', 'link') ORDER BY deal_id, issued, id LIMIT $5 {lock}) \
+         AND issued = FALSE \
+         RETURNING {CODE_COLUMNS}"
+    ))
+    .bind(now)
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(deal_id.as_str())
+    .bind(count)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut codes = rows
+        .iter()
+        .map(code_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    codes.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    Ok(codes)
 }
 
 pub async fn find_coupon(

@@ -17,7 +17,7 @@
 //! same group transaction under a savepoint of its own, after the plain transactions, so it
 //! shares the group's commit; a refusal undoes only its own steps.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
 
 use punchcard_domain::ledger::TransactionKind;
@@ -73,7 +73,33 @@ struct Item {
 pub trait LedgerWork: Send + Sync + 'static {
     type Output: Send + 'static;
     fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Self::Output, AppError>>;
+
+    /// Works of one kind in a group that share this key (e.g. the deal their coupons come
+    /// from) are applied together by [`LedgerWork::apply_batch`]; `None`, the default, applies
+    /// this work on its own. Works with an idempotency fence are always applied on their own.
+    fn batch_key(&self) -> Option<String> {
+        None
+    }
+
+    /// Applies `works` (two or more, with one batch key) together in `tx`, in a few
+    /// statements, each answered as it would be alone in its turn; `None` leaves a work to be
+    /// applied on its own afterwards, in the same group. An error undoes the whole batch,
+    /// whose works are then applied on their own.
+    fn apply_batch<'t>(
+        works: &'t [&'t Self],
+        tx: &'t mut Tx,
+    ) -> BoxFuture<'t, Batched<Self::Output>>
+    where
+        Self: Sized,
+    {
+        let _ = tx;
+        Box::pin(async move { Ok(works.iter().map(|_| None).collect()) })
+    }
 }
+
+/// What a batch of works answered: each one's outcome, or `None` for a work to be applied on
+/// its own.
+pub type Batched<T> = Result<Vec<Option<Result<T, AppError>>>, AppError>;
 
 /// What a piece of work answered, its type erased on the way through the queue.
 type Done = Box<dyn Any + Send>;
@@ -81,6 +107,15 @@ type Done = Box<dyn Any + Send>;
 /// [`LedgerWork`] with its output's type erased.
 trait ErasedWork: Send + Sync {
     fn apply<'t>(&'t self, tx: &'t mut Tx) -> BoxFuture<'t, Result<Done, AppError>>;
+    /// The batch key, with the work's type: only works of one type batch together.
+    fn batch_key(&self) -> Option<(TypeId, String)>;
+    fn as_any(&self) -> &dyn Any;
+    /// [`LedgerWork::apply_batch`] of `all`, works of this one's type.
+    fn apply_batch<'t>(
+        &'t self,
+        all: &'t [&'t dyn ErasedWork],
+        tx: &'t mut Tx,
+    ) -> BoxFuture<'t, Batched<Done>>;
 }
 
 impl<W: LedgerWork> ErasedWork for W {
@@ -89,6 +124,37 @@ impl<W: LedgerWork> ErasedWork for W {
             LedgerWork::apply(self, tx)
                 .await
                 .map(|output| Box::new(output) as Done)
+        })
+    }
+
+    fn batch_key(&self) -> Option<(TypeId, String)> {
+        LedgerWork::batch_key(self).map(|key| (TypeId::of::<W>(), key))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn apply_batch<'t>(
+        &'t self,
+        all: &'t [&'t dyn ErasedWork],
+        tx: &'t mut Tx,
+    ) -> BoxFuture<'t, Batched<Done>> {
+        Box::pin(async move {
+            let works: Vec<&W> = all
+                .iter()
+                .filter_map(|w| w.as_any().downcast_ref::<W>())
+                .collect();
+            if works.len() != all.len() {
+                return Err(AppError::internal(std::io::Error::other(
+                    "a batch mixed kinds of work",
+                )));
+            }
+            let answers = W::apply_batch(&works, tx).await?;
+            Ok(answers
+                .into_iter()
+                .map(|a| a.map(|r| r.map(|output| Box::new(output) as Done)))
+                .collect())
         })
     }
 }
@@ -463,10 +529,49 @@ fn answered_in_group(e: &AppError) -> bool {
     )
 }
 
-/// Runs each piece of work in `tx` under a savepoint of its own, with its request's fence.
+/// Runs the works in `tx`: those that batch together (same kind and batch key, no fence) in
+/// one go under a savepoint per batch, then each of the others under a savepoint of its own,
+/// with its request's fence.
 async fn apply_works(tx: &mut Tx, works: &[Work]) -> Result<Vec<WorkOutcome>, AppError> {
-    let mut outcomes = Vec::with_capacity(works.len());
-    for (work, fence) in works {
+    let mut outcomes: Vec<WorkOutcome> = works.iter().map(|_| None).collect();
+    let mut alone = vec![true; works.len()];
+    let mut batches: Vec<((TypeId, String), Vec<usize>)> = Vec::new();
+    for (i, (work, fence)) in works.iter().enumerate() {
+        let Some(key) = work.batch_key().filter(|_| fence.is_none()) else {
+            continue;
+        };
+        match batches.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(i),
+            None => batches.push((key, vec![i])),
+        }
+    }
+    for (_, members) in batches.iter().filter(|(_, m)| m.len() > 1) {
+        let all: Vec<&dyn ErasedWork> = members.iter().map(|&i| works[i].0.as_ref()).collect();
+        let sp = tx.savepoint().await?;
+        match all[0].apply_batch(&all, tx).await {
+            Ok(answers) => {
+                tx.release(sp).await?;
+                for (&i, answer) in members.iter().zip(answers) {
+                    if let Some(result) = answer {
+                        alone[i] = false;
+                        outcomes[i] = match result {
+                            Ok(done) => Some(Ok(done)),
+                            Err(e) => answered_in_group(&e).then_some(Err(e)),
+                        };
+                    }
+                }
+            }
+            Err(e) => {
+                tx.rollback_to(sp).await?;
+                tracing::debug!(error = %e, works = members.len(),
+                    "a batch of works failed; applying them one by one");
+            }
+        }
+    }
+    for (i, (work, fence)) in works.iter().enumerate() {
+        if !alone[i] {
+            continue;
+        }
         let sp = tx.savepoint().await?;
         let result = async {
             let done = work.apply(tx).await?;
@@ -481,11 +586,11 @@ async fn apply_works(tx: &mut Tx, works: &[Work]) -> Result<Vec<WorkOutcome>, Ap
         match result {
             Ok(done) => {
                 tx.release(sp).await?;
-                outcomes.push(Some(Ok(done)));
+                outcomes[i] = Some(Ok(done));
             }
             Err(e) => {
                 tx.rollback_to(sp).await?;
-                outcomes.push(answered_in_group(&e).then_some(Err(e)));
+                outcomes[i] = answered_in_group(&e).then_some(Err(e));
             }
         }
     }

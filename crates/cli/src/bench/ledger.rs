@@ -398,7 +398,12 @@ async fn preload(local: &super::Local, rows: u64) -> anyhow::Result<()> {
         ulid::Ulid::new().to_string().to_ascii_lowercase()
     );
     let (merchant_id, _) = app
-        .create_merchant(NewMerchant::parse("Ballast", &email, "Correct-Horse-9", true)?)
+        .create_merchant(NewMerchant::parse(
+            "Ballast",
+            &email,
+            "Correct-Horse-9",
+            true,
+        )?)
         .await?;
     let currency = app
         .create_currency(&merchant_id, "PTS", "Points", "1")
