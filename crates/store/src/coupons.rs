@@ -609,17 +609,20 @@ pub async fn claim_unique_many(
     if count <= 0 {
         return Ok(Vec::new());
     }
-    // Ordered as the stock index is (see `claim_unique_of`).
-    let lock = match conn.backend() {
-        crate::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        crate::Backend::Sqlite => "",
+    // The codes are picked once, by a CTE (materialized on PostgreSQL): an `IN (subquery)`
+    // may be evaluated again for each row it is joined with, and with `SKIP LOCKED` each
+    // evaluation can pick other codes, claiming more than `count`. Ordered as the stock index
+    // is (see `claim_unique_of`).
+    let (materialized, lock) = match conn.backend() {
+        crate::Backend::Postgres => ("MATERIALIZED", "FOR UPDATE SKIP LOCKED"),
+        crate::Backend::Sqlite => ("", ""),
     };
     let rows = crate::query(format!(
-        "UPDATE coupon_codes SET issued = TRUE, issued_at = $1 \
-         WHERE merchant_id = $2 AND id IN (SELECT id FROM coupon_codes \
+        "WITH picked AS {materialized} (SELECT id FROM coupon_codes \
            WHERE merchant_id = $2 AND env = $3 AND deal_id = $4 AND issued = FALSE \
            AND kind IN ('code', 'link') ORDER BY deal_id, issued, id LIMIT $5 {lock}) \
-         AND issued = FALSE \
+         UPDATE coupon_codes SET issued = TRUE, issued_at = $1 \
+         WHERE merchant_id = $2 AND id IN (SELECT id FROM picked) AND issued = FALSE \
          RETURNING {CODE_COLUMNS}"
     ))
     .bind(now)
@@ -629,6 +632,12 @@ pub async fn claim_unique_many(
     .bind(count)
     .fetch_all(&mut *conn)
     .await?;
+    if rows.len() as i64 > count {
+        return Err(crate::db::bad_value(
+            "issued",
+            &format!("{} codes claimed where {count} were asked for", rows.len()),
+        ));
+    }
     let mut codes = rows
         .iter()
         .map(code_from_row)

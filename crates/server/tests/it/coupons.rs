@@ -1,10 +1,11 @@
 //! Vaults and coupons over HTTP: adding, generating and uploading codes; issuing coupons with
 //! points or as rewards; use once; cancel with refund; the race for the last codes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::common::{ApiResponse, Key, TestApp};
+use punchcard_app::plans::PlanChange;
 use punchcard_domain::{Env, MerchantId};
 use serde_json::json;
 
@@ -438,6 +439,112 @@ async fn concurrent_buyers_get_distinct_codes(t: TestApp) {
     t.stop().await;
 }
 
+/// Reward coupons from one deal, sent at once, are written in batches by the ledger writer:
+/// each answers as it would alone. The quota is never overshot, no code goes out twice, a
+/// hash sent twice gets one coupon, and a request past the unique codes or the quota gets the
+/// deal's generic code or its refusal.
+async fn reward_coupons_from_one_deal_batch(t: TestApp) {
+    let s = shop(&t).await;
+    let d = deal(&t, &s, 3).await;
+    let mut leads = Vec::new();
+    for i in 0..6 {
+        leads.push(customer(&t, &s, &format!("cust-{i:04}"), 0).await.0);
+    }
+    let codes: String = (0..40).map(|i| format!("BATCH-{i}\n")).collect();
+    upload(&t, &s, &d, None, codes).await.expect(201);
+    // 30 rewards left on the plan.
+    let used = t.api(&s.key).get("/api/v1/quota").await.into_json()["rewards"]["used"]
+        .as_i64()
+        .unwrap();
+    t.app
+        .set_plan(
+            &s.m,
+            PlanChange {
+                rewards: Some(used + 30),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let before = t.app.ledger_writer_stats().unwrap();
+
+    let t = Arc::new(t);
+    let s = Arc::new(s);
+    let mut handles = Vec::new();
+    // 50 requests, and the first 5 of them twice more each.
+    for i in (0..50).chain(0..5).chain(0..5) {
+        let (t, s, d, lead) = (t.clone(), s.clone(), d.clone(), leads[i % 6].clone());
+        handles.push(tokio::spawn(async move {
+            let res = t
+                .api(&s.key)
+                .post(
+                    "/api/v1/coupons",
+                    json!({"deal_id": d, "lead_id": lead, "mode": "reward",
+                           "hash": format!("gift-{i}")}),
+                )
+                .await;
+            let status = res.status().as_u16();
+            (i, status, res.into_json())
+        }));
+    }
+    let mut by_hash: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    let mut refused = 0;
+    for h in handles {
+        let (i, status, b) = h.await.unwrap();
+        match status {
+            201 => {
+                by_hash
+                    .entry(i)
+                    .or_default()
+                    .insert(b["id"].as_str().unwrap().to_string());
+            }
+            403 | 409 => {
+                assert!(
+                    ["quota_exhausted", "out_of_stock"].contains(&b["code"].as_str().unwrap()),
+                    "{b}"
+                );
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {b}"),
+        }
+    }
+    assert!(
+        by_hash.values().all(|ids| ids.len() == 1),
+        "a hash sent three times got one coupon: {by_hash:?}"
+    );
+    let quota = t.api(&s.key).get("/api/v1/quota").await.into_json();
+    assert_eq!(
+        by_hash.len(),
+        30,
+        "as many coupons as the quota allowed: {quota}"
+    );
+    assert!(refused >= 20, "{refused}");
+    assert_eq!(
+        quota["rewards"]["used"],
+        used + 30,
+        "never overshot: {quota}"
+    );
+    let listed = t
+        .api(&s.key)
+        .get(&format!("/api/v1/coupons?deal_id={d}&limit=100"))
+        .await
+        .into_json();
+    let listed_codes: BTreeSet<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed_codes.len(), 30, "distinct codes: {listed}");
+    let after = t.app.ledger_writer_stats().unwrap();
+    assert!(
+        after.items - before.items > after.groups - before.groups,
+        "the writer grouped them: {before:?} {after:?}"
+    );
+    let t = Arc::try_unwrap(t).ok().unwrap();
+    t.stop().await;
+}
+
 async fn coupons_are_isolated(t: TestApp) {
     let s = shop(&t).await;
     let d = deal(&t, &s, 3).await;
@@ -529,5 +636,6 @@ on_both_backends!(
     vault_codes_one_generated_uploaded,
     redeem_reward_use_and_cancel,
     concurrent_buyers_get_distinct_codes,
+    reward_coupons_from_one_deal_batch,
     coupons_are_isolated,
 );
