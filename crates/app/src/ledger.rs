@@ -204,6 +204,47 @@ fn hash_reused() -> AppError {
     AppError::duplicate(UniqueKey::WalletTransactionHash)
 }
 
+/// What a checked transaction's wallet and hash are.
+pub(crate) enum Found {
+    /// The hash was used before for the same request: this is its transaction.
+    Done(TransactionRow),
+    Wallet(WalletRow),
+}
+
+/// Reads the wallet a checked transaction names, in one statement on the common path with
+/// whether its lead is open and its hash stored: the stored transaction of the same request,
+/// or the wallet; a hash used by another request, a missing wallet or a closed one is refused.
+pub(crate) async fn find_wallet(
+    conn: &mut Conn,
+    scope: &Scope,
+    ready: &ReadyTransaction,
+) -> Result<Found, AppError> {
+    let found = wallets::find_for_transaction(
+        conn,
+        &scope.merchant_id,
+        scope.env,
+        ready.wallet_id.as_str(),
+        &ready.hash,
+    )
+    .await?;
+    if found.as_ref().is_none_or(|f| f.hash_taken) {
+        if let Some(done) =
+            wallets::find_by_hash(conn, &scope.merchant_id, scope.env, &ready.hash).await?
+        {
+            return if done.fingerprint == ready.fingerprint {
+                Ok(Found::Done(done))
+            } else {
+                Err(hash_reused())
+            };
+        }
+    }
+    let found = found.ok_or(AppError::NotFound("wallet"))?;
+    if !found.lead_open {
+        return Err(lead_closed());
+    }
+    Ok(Found::Wallet(found.wallet))
+}
+
 /// The answer to a transaction on a wallet whose lead was deleted.
 pub(crate) fn lead_closed() -> AppError {
     AppError::Conflict("the lead of this wallet was deleted; its wallet is closed".to_string())
@@ -532,31 +573,10 @@ impl App {
     ) -> Result<PreparedTransaction, AppError> {
         let ready = Self::check_transaction(new)?;
         let mut conn = self.db.conn().await?;
-        // One statement on the common path: the wallet, its lead, and whether the hash is new.
-        let found = wallets::find_for_transaction(
-            &mut conn,
-            &scope.merchant_id,
-            scope.env,
-            ready.wallet_id.as_str(),
-            &ready.hash,
-        )
-        .await?;
-        if found.as_ref().is_none_or(|f| f.hash_taken) {
-            if let Some(done) =
-                wallets::find_by_hash(&mut conn, &scope.merchant_id, scope.env, &ready.hash).await?
-            {
-                return if done.fingerprint == ready.fingerprint {
-                    Ok(PreparedTransaction::Done(done))
-                } else {
-                    Err(hash_reused())
-                };
-            }
-        }
-        let found = found.ok_or(AppError::NotFound("wallet"))?;
-        if !found.lead_open {
-            return Err(lead_closed());
-        }
-        Ok(PreparedTransaction::Ready(ready, found.wallet))
+        Ok(match find_wallet(&mut conn, scope, &ready).await? {
+            Found::Done(done) => PreparedTransaction::Done(done),
+            Found::Wallet(wallet) => PreparedTransaction::Ready(ready, wallet),
+        })
     }
 
     /// Writes a prepared transaction: the balance, the transaction row and (for a prod reward)

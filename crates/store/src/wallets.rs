@@ -419,36 +419,7 @@ pub async fn write_group(
     }
     let Some(pg) = conn.postgres() else {
         // SQLite: multi-row statements, so a group costs a few statements whatever its size.
-        for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
-            let values = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(1 + i * 14, 14)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut q = crate::query(format!(
-                "INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, lead_id, kind, \
-                 amount, balance_after, hash, fingerprint, description, reference, api_key_id, \
-                 created_at) VALUES {values}"
-            ))
-            .persistent(false);
-            for t in chunk {
-                q = q
-                    .bind(t.merchant_id.as_str())
-                    .bind(t.env.as_str())
-                    .bind(t.id.as_str())
-                    .bind(t.wallet_id.as_str())
-                    .bind(t.lead_id.as_str())
-                    .bind(t.kind.as_str())
-                    .bind(t.amount)
-                    .bind(t.balance_after)
-                    .bind(&t.hash)
-                    .bind(&t.fingerprint)
-                    .bind(&t.description)
-                    .bind(&t.reference)
-                    .bind(&t.api_key_id)
-                    .bind(t.created_at);
-            }
-            q.execute(&mut *conn).await?;
-        }
+        insert_transactions(conn, &rows.iter().collect::<Vec<_>>()).await?;
         for chunk in balances.chunks(SQLITE_ROWS_PER_STATEMENT) {
             let values = (0..chunk.len())
                 .map(|i| format!("({})", placeholders(2 + i * 4, 4)))
@@ -555,27 +526,46 @@ fn tx_from_row(row: &crate::DbRow) -> Result<TransactionRow, StoreError> {
 }
 
 pub async fn insert_transaction(conn: &mut Conn, t: &TransactionRow) -> Result<(), StoreError> {
-    crate::query(
-        "INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, lead_id, kind, amount, balance_after, hash, \
-         fingerprint, description, reference, api_key_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(t.merchant_id.as_str())
-    .bind(t.env.as_str())
-    .bind(t.id.as_str())
-    .bind(t.wallet_id.as_str())
-    .bind(t.lead_id.as_str())
-    .bind(t.kind.as_str())
-    .bind(t.amount)
-    .bind(t.balance_after)
-    .bind(&t.hash)
-    .bind(&t.fingerprint)
-    .bind(&t.description)
-    .bind(&t.reference)
-    .bind(&t.api_key_id)
-    .bind(t.created_at)
-    .execute(conn)
-    .await?;
+    insert_transactions(conn, &[t]).await
+}
+
+/// Transactions written with one statement per [`SQLITE_ROWS_PER_STATEMENT`] of them.
+pub async fn insert_transactions(
+    conn: &mut Conn,
+    rows: &[&TransactionRow],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
+        let values = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(1 + i * 14, 14)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut q = crate::query(format!(
+            "INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, lead_id, kind, \
+             amount, balance_after, hash, fingerprint, description, reference, api_key_id, \
+             created_at) VALUES {values}"
+        ));
+        if chunk.len() > 1 {
+            q = q.persistent(false);
+        }
+        for t in chunk {
+            q = q
+                .bind(t.merchant_id.as_str())
+                .bind(t.env.as_str())
+                .bind(t.id.as_str())
+                .bind(t.wallet_id.as_str())
+                .bind(t.lead_id.as_str())
+                .bind(t.kind.as_str())
+                .bind(t.amount)
+                .bind(t.balance_after)
+                .bind(&t.hash)
+                .bind(&t.fingerprint)
+                .bind(&t.description)
+                .bind(&t.reference)
+                .bind(&t.api_key_id)
+                .bind(t.created_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

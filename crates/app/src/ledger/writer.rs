@@ -874,29 +874,17 @@ pub(crate) async fn apply_alone(
 ) -> Result<Posted, AppError> {
     let now = Timestamp::now();
     let mut tx = db.begin_write().await?;
-    // The wallet, its lead and whether the hash is stored, in one statement on the common
-    // path; a stored hash answers as the request that stored it.
-    let found = wallets::find_for_transaction(
-        &mut tx,
-        &scope.merchant_id,
-        scope.env,
-        ready.wallet_id.as_str(),
-        &ready.hash,
-    )
-    .await?;
-    if found.as_ref().is_none_or(|f| f.hash_taken) {
-        if let Some(done) =
-            wallets::find_by_hash(&mut tx, &scope.merchant_id, scope.env, &ready.hash).await?
-        {
-            return replay_or_mismatch(done, &ready.fingerprint);
+    let wallet = match super::find_wallet(&mut tx, scope, &ready).await? {
+        super::Found::Done(done) => {
+            return Ok(Posted {
+                transaction: done,
+                replayed: true,
+            })
         }
-    }
-    let found = found.ok_or(AppError::NotFound("wallet"))?;
-    if !found.lead_open {
-        return Err(super::lead_closed());
-    }
+        super::Found::Wallet(wallet) => wallet,
+    };
     let result = async {
-        let row = post_entry(&mut tx, scope, entry(scope, &ready, &found.wallet), now).await?;
+        let row = post_entry(&mut tx, scope, entry(scope, &ready, &wallet), now).await?;
         outbox
             .emit(
                 &mut tx,
