@@ -10,6 +10,7 @@ use punchcard_domain::coupons::{CodeKind, CodeOwner, CouponMode, CouponStatus};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CouponCodeId, CouponId, DealId, Env, LeadId, MerchantId, VaultId};
 
+use crate::db::{numbered, rows_of, ROWS_PER_STATEMENT};
 use crate::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,10 +212,9 @@ pub async fn existing_values(
 ) -> Result<Vec<String>, StoreError> {
     let mut found = Vec::new();
     for chunk in values.chunks(500) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
             "SELECT value FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND value IN ({})",
-            placeholders.join(", ")
+            numbered(3, chunk.len())
         );
         let mut q = crate::query(&sql)
             .bind(merchant_id.as_str())
@@ -353,14 +353,6 @@ pub async fn claim_unique_in_vaults(
     claim_unique_of(conn, merchant_id, env, "vault_id", &ids, now).await
 }
 
-/// `$first`, `$first+1`, …: the placeholders of an owner list after the leading values.
-fn owner_list(ids: &[&str], first: usize) -> String {
-    (0..ids.len())
-        .map(|i| format!("${}", i + first))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 async fn claim_unique_of(
     conn: &mut Conn,
     merchant_id: &MerchantId,
@@ -372,7 +364,7 @@ async fn claim_unique_of(
     if owners.is_empty() {
         return Ok(None);
     }
-    let list = owner_list(owners, 4);
+    let list = numbered(4, owners.len());
     let postgres = conn.backend() == crate::Backend::Postgres;
     // Ordered as the stock index (owner, issued, id) is: a plan that walks the codes in id
     // order instead would step over every code issued before finding a free one.
@@ -437,7 +429,7 @@ async fn generic_code_of(
     if owners.is_empty() {
         return Ok(None);
     }
-    let list = owner_list(owners, 3);
+    let list = numbered(3, owners.len());
     let mut q = crate::query(format!(
         "SELECT {CODE_COLUMNS} FROM coupon_codes WHERE merchant_id = $1 AND env = $2 AND {column} IN ({list}) \
          AND kind IN ('generic_code', 'generic_link') ORDER BY id LIMIT 1"
@@ -516,10 +508,7 @@ pub async fn insert_coupon(conn: &mut Conn, c: &CouponRow) -> Result<(), StoreEr
 /// Coupons written with one statement per [`ROWS_PER_STATEMENT`] of them.
 pub async fn insert_coupons(conn: &mut Conn, coupons: &[&CouponRow]) -> Result<(), StoreError> {
     for chunk in coupons.chunks(ROWS_PER_STATEMENT) {
-        let values = (0..chunk.len())
-            .map(|i| format!("({})", numbered(1 + i * 20, 20)))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = rows_of(1, chunk.len(), 20);
         let mut q = crate::query(format!(
             "INSERT INTO coupons (merchant_id, env, id, deal_id, lead_id, code_id, code_kind, code, \
              mode, currency_id, wallet_id, points, status, hash, fingerprint, api_key_id, \
@@ -554,18 +543,6 @@ pub async fn insert_coupons(conn: &mut Conn, coupons: &[&CouponRow]) -> Result<(
         q.execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-/// Rows one multi-row statement writes or reads at most: SQLite finds a numbered value's
-/// slot by a linear search, so binding costs grow with the square of the values.
-const ROWS_PER_STATEMENT: usize = 32;
-
-/// `$first, $first+1, …`: `count` placeholders.
-fn numbered(first: usize, count: usize) -> String {
-    (0..count)
-        .map(|i| format!("${}", first + i))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The coupons of a merchant and env that hold any of `hashes`.

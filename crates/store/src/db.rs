@@ -382,6 +382,26 @@ fn decode_error(what: String) -> sqlx::Error {
 }
 
 /// The error for a stored value that is not one of its column's values.
+/// Rows one multi-row statement writes or reads at most: SQLite finds a numbered value's slot
+/// by a linear search, so binding costs grow with the square of the values.
+pub(crate) const ROWS_PER_STATEMENT: usize = 32;
+
+/// `$first, $first+1, …`: `count` numbered placeholders.
+pub(crate) fn numbered(first: usize, count: usize) -> String {
+    (0..count)
+        .map(|i| format!("${}", first + i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($first, …), (…), …`: the placeholders of `rows` rows of `width` values each.
+pub(crate) fn rows_of(first: usize, rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", numbered(first + r * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn bad_value(column: &str, text: &str) -> StoreError {
     StoreError::from(decode_error(format!(
         "column `{column}` holds `{text}`, which is not a valid value"

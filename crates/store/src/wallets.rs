@@ -6,6 +6,7 @@ use punchcard_domain::ledger::{TransactionKind, MAX_BALANCE};
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{CurrencyId, Env, LeadId, MerchantId, WalletId, WalletTransactionId};
 
+use crate::db::{numbered, rows_of, ROWS_PER_STATEMENT};
 use crate::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,18 +275,6 @@ pub async fn find_for_transaction(
     .transpose()
 }
 
-/// Rows one SQLite statement of a group reads or writes at most: SQLite finds a numbered
-/// value's slot by a linear search, so binding costs grow with the square of the values.
-const SQLITE_ROWS_PER_STATEMENT: usize = 32;
-
-/// `$first, $first+1, …`: `count` placeholders.
-fn placeholders(first: usize, count: usize) -> String {
-    (0..count)
-        .map(|i| format!("${}", first + i))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A wallet as [`lock_for_group`] read it, locked.
 #[derive(Debug, Clone)]
 pub struct LockedWallet {
@@ -340,11 +329,11 @@ pub async fn lock_for_group(
         // One statement for the group (SQLite's write transaction already excludes every
         // other writer).
         let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(SQLITE_ROWS_PER_STATEMENT) {
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let mut q = crate::query(format!(
                 "SELECT w.id, w.balance, w.lead_id, {LEAD_OPEN} AS lead_open FROM wallets w \
                  WHERE w.merchant_id = $1 AND w.env = $2 AND w.id IN ({})",
-                placeholders(3, chunk.len())
+                numbered(3, chunk.len())
             ))
             .persistent(false)
             .bind(merchant_id.as_str())
@@ -420,11 +409,8 @@ pub async fn write_group(
     let Some(pg) = conn.postgres() else {
         // SQLite: multi-row statements, so a group costs a few statements whatever its size.
         insert_transactions(conn, &rows.iter().collect::<Vec<_>>()).await?;
-        for chunk in balances.chunks(SQLITE_ROWS_PER_STATEMENT) {
-            let values = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(2 + i * 4, 4)))
-                .collect::<Vec<_>>()
-                .join(", ");
+        for chunk in balances.chunks(ROWS_PER_STATEMENT) {
+            let values = rows_of(2, chunk.len(), 4);
             let mut q = crate::query(format!(
                 "UPDATE wallets SET balance = v.column4, updated_at = $1 \
                  FROM (VALUES {values}) AS v \
@@ -529,16 +515,13 @@ pub async fn insert_transaction(conn: &mut Conn, t: &TransactionRow) -> Result<(
     insert_transactions(conn, &[t]).await
 }
 
-/// Transactions written with one statement per [`SQLITE_ROWS_PER_STATEMENT`] of them.
+/// Transactions written with one statement per [`ROWS_PER_STATEMENT`] of them.
 pub async fn insert_transactions(
     conn: &mut Conn,
     rows: &[&TransactionRow],
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(SQLITE_ROWS_PER_STATEMENT) {
-        let values = (0..chunk.len())
-            .map(|i| format!("({})", placeholders(1 + i * 14, 14)))
-            .collect::<Vec<_>>()
-            .join(", ");
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let values = rows_of(1, chunk.len(), 14);
         let mut q = crate::query(format!(
             "INSERT INTO wallet_transactions (merchant_id, env, id, wallet_id, lead_id, kind, \
              amount, balance_after, hash, fingerprint, description, reference, api_key_id, \
@@ -628,10 +611,7 @@ pub async fn find_by_hashes(
             .map(|r| tx_from_row(&crate::DbRow::Postgres(r)))
             .collect();
     }
-    let placeholders = (0..hashes.len())
-        .map(|i| format!("${}", i + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let placeholders = numbered(3, hashes.len());
     let mut q = crate::query(format!(
         "SELECT {TX_COLUMNS} FROM wallet_transactions WHERE merchant_id = $1 AND env = $2 \
          AND hash IN ({placeholders})"
