@@ -361,41 +361,75 @@ async fn claim_unique_of(
     owners: &[&str],
     now: Timestamp,
 ) -> Result<Option<CodeRow>, StoreError> {
-    if owners.is_empty() {
-        return Ok(None);
-    }
-    let list = numbered(4, owners.len());
-    let postgres = conn.backend() == crate::Backend::Postgres;
-    // Ordered as the stock index (owner, issued, id) is: a plan that walks the codes in id
-    // order instead would step over every code issued before finding a free one.
     // PostgreSQL: skip rows other buyers hold, then, if all were held, wait for one (its holder
     // may roll back). SQLite: one writer at a time, the first free row is free.
-    let locks: &[&str] = if postgres {
-        &["FOR UPDATE SKIP LOCKED", "FOR UPDATE"]
-    } else {
-        &[""]
+    let locks: &[&str] = match conn.backend() {
+        crate::Backend::Postgres => &["FOR UPDATE SKIP LOCKED", "FOR UPDATE"],
+        crate::Backend::Sqlite => &[""],
     };
     for lock in locks {
-        let mut q = crate::query(format!(
-            "UPDATE coupon_codes SET issued = TRUE, issued_at = $1 \
-             WHERE merchant_id = $2 AND id = (SELECT id FROM coupon_codes \
-               WHERE merchant_id = $2 AND env = $3 AND {column} IN ({list}) AND issued = FALSE AND kind IN ('code', 'link') \
-               ORDER BY {column}, issued, id LIMIT 1 {lock}) \
-             AND issued = FALSE \
-             RETURNING {CODE_COLUMNS}"
-        ))
-        .bind(now)
-        .bind(merchant_id.as_str())
-        .bind(env.as_str());
-        for o in owners {
-            q = q.bind(*o);
-        }
-        let row = q.fetch_optional(&mut *conn).await?;
-        if let Some(row) = row {
-            return code_from_row(&row).map(Some);
+        let claimed = claim_codes(conn, merchant_id, env, column, owners, 1, lock, now).await?;
+        if let Some(code) = claimed.into_iter().next() {
+            return Ok(Some(code));
         }
     }
     Ok(None)
+}
+
+/// Marks up to `count` free unique codes of `owners` issued and answers them, lowest ids
+/// first, locking the rows it picks with `lock`.
+#[allow(clippy::too_many_arguments)]
+async fn claim_codes(
+    conn: &mut Conn,
+    merchant_id: &MerchantId,
+    env: Env,
+    column: &str,
+    owners: &[&str],
+    count: i64,
+    lock: &str,
+    now: Timestamp,
+) -> Result<Vec<CodeRow>, StoreError> {
+    if owners.is_empty() || count <= 0 {
+        return Ok(Vec::new());
+    }
+    // The codes are picked once, by a CTE (materialized on PostgreSQL): an `IN (subquery)`
+    // may be evaluated again for each row it is joined with, and with `SKIP LOCKED` each
+    // evaluation can pick other codes, claiming more than `count`. Ordered as the stock index
+    // (owner, issued, id) is: a plan that walks the codes in id order instead would step over
+    // every code issued before finding a free one.
+    let materialized = match conn.backend() {
+        crate::Backend::Postgres => "MATERIALIZED",
+        crate::Backend::Sqlite => "",
+    };
+    let list = numbered(5, owners.len());
+    let mut q = crate::query(format!(
+        "WITH picked AS {materialized} (SELECT id FROM coupon_codes \
+           WHERE merchant_id = $2 AND env = $3 AND {column} IN ({list}) AND issued = FALSE \
+           AND kind IN ('code', 'link') ORDER BY {column}, issued, id LIMIT $4 {lock}) \
+         UPDATE coupon_codes SET issued = TRUE, issued_at = $1 \
+         WHERE merchant_id = $2 AND id IN (SELECT id FROM picked) AND issued = FALSE \
+         RETURNING {CODE_COLUMNS}"
+    ))
+    .bind(now)
+    .bind(merchant_id.as_str())
+    .bind(env.as_str())
+    .bind(count);
+    for o in owners {
+        q = q.bind(*o);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    if rows.len() as i64 > count {
+        return Err(crate::db::bad_value(
+            "issued",
+            &format!("{} codes claimed where {count} were asked for", rows.len()),
+        ));
+    }
+    let mut codes = rows
+        .iter()
+        .map(code_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    codes.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    Ok(codes)
 }
 
 /// A generic code of the deal (handed out to everybody), if it has one.
@@ -583,44 +617,12 @@ pub async fn claim_unique_many(
     count: i64,
     now: Timestamp,
 ) -> Result<Vec<CodeRow>, StoreError> {
-    if count <= 0 {
-        return Ok(Vec::new());
-    }
-    // The codes are picked once, by a CTE (materialized on PostgreSQL): an `IN (subquery)`
-    // may be evaluated again for each row it is joined with, and with `SKIP LOCKED` each
-    // evaluation can pick other codes, claiming more than `count`. Ordered as the stock index
-    // is (see `claim_unique_of`).
-    let (materialized, lock) = match conn.backend() {
-        crate::Backend::Postgres => ("MATERIALIZED", "FOR UPDATE SKIP LOCKED"),
-        crate::Backend::Sqlite => ("", ""),
+    let lock = match conn.backend() {
+        crate::Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        crate::Backend::Sqlite => "",
     };
-    let rows = crate::query(format!(
-        "WITH picked AS {materialized} (SELECT id FROM coupon_codes \
-           WHERE merchant_id = $2 AND env = $3 AND deal_id = $4 AND issued = FALSE \
-           AND kind IN ('code', 'link') ORDER BY deal_id, issued, id LIMIT $5 {lock}) \
-         UPDATE coupon_codes SET issued = TRUE, issued_at = $1 \
-         WHERE merchant_id = $2 AND id IN (SELECT id FROM picked) AND issued = FALSE \
-         RETURNING {CODE_COLUMNS}"
-    ))
-    .bind(now)
-    .bind(merchant_id.as_str())
-    .bind(env.as_str())
-    .bind(deal_id.as_str())
-    .bind(count)
-    .fetch_all(&mut *conn)
-    .await?;
-    if rows.len() as i64 > count {
-        return Err(crate::db::bad_value(
-            "issued",
-            &format!("{} codes claimed where {count} were asked for", rows.len()),
-        ));
-    }
-    let mut codes = rows
-        .iter()
-        .map(code_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    codes.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-    Ok(codes)
+    let owners = [deal_id.as_str()];
+    claim_codes(conn, merchant_id, env, "deal_id", &owners, count, lock, now).await
 }
 
 pub async fn find_coupon(

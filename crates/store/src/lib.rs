@@ -353,39 +353,15 @@ impl Db {
         self.backend
     }
 
-    /// The connection pools and how many connections each holds: `main`, and on PostgreSQL
-    /// `ledger` (the ledger writer's).
+    /// The connection pools and how many connections each holds: `main`, on PostgreSQL
+    /// `ledger` (the ledger writer's) and on SQLite `writer` (the one every write goes through).
     pub fn pool_stats(&self) -> Vec<PoolStats> {
         let mut stats = vec![match &self.pool {
-            Pool::Sqlite(p) => PoolStats {
-                pool: "main",
-                size: p.size(),
-                idle: p.num_idle(),
-                max: p.options().get_max_connections(),
-            },
-            Pool::Postgres(p) => PoolStats {
-                pool: "main",
-                size: p.size(),
-                idle: p.num_idle(),
-                max: p.options().get_max_connections(),
-            },
+            Pool::Sqlite(p) => stats_of("main", p),
+            Pool::Postgres(p) => stats_of("main", p),
         }];
-        if let Some(p) = &self.ledger {
-            stats.push(PoolStats {
-                pool: "ledger",
-                size: p.size(),
-                idle: p.num_idle(),
-                max: p.options().get_max_connections(),
-            });
-        }
-        if let Some(p) = &self.sqlite_writer {
-            stats.push(PoolStats {
-                pool: "writer",
-                size: p.size(),
-                idle: p.num_idle(),
-                max: p.options().get_max_connections(),
-            });
-        }
+        stats.extend(self.ledger.as_ref().map(|p| stats_of("ledger", p)));
+        stats.extend(self.sqlite_writer.as_ref().map(|p| stats_of("writer", p)));
         stats
     }
 
@@ -568,6 +544,16 @@ impl Db {
 
 /// Connections kept for the ledger writer's groups on PostgreSQL: one per group in flight.
 pub const LEDGER_CONNECTIONS: u32 = 2;
+
+/// How many connections `p` holds, and how many of them are idle.
+fn stats_of<DB: sqlx::Database>(pool: &'static str, p: &sqlx::Pool<DB>) -> PoolStats {
+    PoolStats {
+        pool,
+        size: p.size(),
+        idle: p.num_idle(),
+        max: p.options().get_max_connections(),
+    }
+}
 
 fn pool_options<DB: sqlx::Database>(max: u32) -> PoolOptions<DB> {
     PoolOptions::new()

@@ -25,8 +25,8 @@ use punchcard_domain::limits::Quota;
 use punchcard_domain::time::Timestamp;
 use punchcard_domain::{Env, LeadId, MerchantId, WalletId, WalletTransactionId};
 use punchcard_store::idempotency::{self, Fence};
-use punchcard_store::wallets::{self, TransactionRow, WalletRow};
-use punchcard_store::{commit_fenced, quotas, Backend, Db, Tx};
+use punchcard_store::wallets::{self, LockedWallet, TransactionRow, WalletRow};
+use punchcard_store::{commit_fenced, Backend, Db, Tx};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -36,7 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     balance_after, post_entry, replay_or_mismatch, Entry, Posted, ReadyTransaction, Scope,
 };
-use crate::limits::burn_quota;
+use crate::limits::{burn_quota, TakenQuotas};
 use crate::webhooks::{Event, EventObject, EventType, Outbox};
 use crate::AppError;
 
@@ -597,12 +597,6 @@ async fn apply_works(tx: &mut Tx, works: &[Work]) -> Result<Vec<WorkOutcome>, Ap
     Ok(outcomes)
 }
 
-/// Reward quota units a group took for one merchant, and how many it used.
-struct Reserve {
-    taken: Vec<(i64, i64)>,
-    left: i64,
-}
-
 /// (merchant, env, hash): a transaction hash is unique per merchant and env.
 type HashKey = (String, Env, String);
 
@@ -651,9 +645,8 @@ async fn apply_together(
         tenant.hashes.push(&item.ready.hash);
     }
     let mut stored: HashMap<HashKey, TransactionRow> = HashMap::new();
-    let mut balances: HashMap<(String, Env, WalletId), i64> = HashMap::new();
-    // Each wallet's lead, and whether it is still open, as locked.
-    let mut leads: HashMap<(String, Env, WalletId), (LeadId, bool)> = HashMap::new();
+    // Each wallet as locked, its balance kept running through the group.
+    let mut locked_wallets: HashMap<(String, Env, WalletId), LockedWallet> = HashMap::new();
     for Tenant {
         scope,
         wallets: wallet_ids,
@@ -664,9 +657,7 @@ async fn apply_together(
             wallets::lock_for_group(&mut tx, &scope.merchant_id, scope.env, wallet_ids, hashes)
                 .await?;
         for w in locked.wallets {
-            let key = (scope.merchant_id.to_string(), scope.env, w.id);
-            balances.insert(key.clone(), w.balance);
-            leads.insert(key, (w.lead_id, w.lead_open));
+            locked_wallets.insert((scope.merchant_id.to_string(), scope.env, w.id.clone()), w);
         }
         // The stored transactions themselves are read only when some hash is taken.
         let taken: Vec<&str> = locked.hashes_taken.iter().map(String::as_str).collect();
@@ -690,18 +681,18 @@ async fn apply_together(
                 .1 += 1;
         }
     }
-    let mut reserves: HashMap<String, Reserve> = HashMap::new();
+    // Per merchant, the units taken and how many the group used.
+    let mut reserves: HashMap<String, (TakenQuotas, i64)> = HashMap::new();
     for (merchant, (scope, want)) in &wanted {
-        let taken = quotas::take(
+        let taken = TakenQuotas::take(
             &mut tx,
             &scope.merchant_id,
-            Quota::Rewards,
+            scope.env,
+            &[Quota::Rewards],
             *want,
-            rand::random(),
         )
         .await?;
-        let left = taken.iter().map(|(_, n)| n).sum();
-        reserves.insert(merchant.clone(), Reserve { taken, left });
+        reserves.insert(merchant.clone(), (taken, 0));
     }
 
     let mut applied: HashMap<HashKey, TransactionRow> = HashMap::new();
@@ -721,24 +712,26 @@ async fn apply_together(
         let (scope, ready) = (&item.scope, &item.ready);
         let merchant = scope.merchant_id.to_string();
         let wallet_key = (merchant.clone(), scope.env, ready.wallet_id.clone());
-        let (Some(balance), Some((lead_id, lead_open))) =
-            (balances.get(&wallet_key).copied(), leads.get(&wallet_key))
-        else {
+        let Some(wallet) = locked_wallets.get_mut(&wallet_key) else {
             outcomes.push(Some(Err(AppError::NotFound("wallet"))));
             continue;
         };
-        if !lead_open {
+        if !wallet.lead_open {
             outcomes.push(Some(Err(super::lead_closed())));
             continue;
         }
-        let after = match balance_after(balance, ready.amount) {
+        let after = match balance_after(wallet.balance, ready.amount) {
             Ok(after) => after,
             Err(refused) => {
                 outcomes.push(Some(Err(refused)));
                 continue;
             }
         };
-        if burns_reward_quota(item) && reserves.get(&merchant).map_or(0, |r| r.left) <= 0 {
+        if burns_reward_quota(item)
+            && reserves
+                .get(&merchant)
+                .is_none_or(|(taken, used)| *used >= taken.granted)
+        {
             outcomes.push(Some(Err(AppError::QuotaExhausted(Quota::Rewards))));
             continue;
         }
@@ -748,13 +741,13 @@ async fn apply_together(
                 continue;
             }
         }
-        balances.insert(wallet_key, after);
+        wallet.balance = after;
         if burns_reward_quota(item) {
-            if let Some(r) = reserves.get_mut(&merchant) {
-                r.left -= 1;
+            if let Some((_, used)) = reserves.get_mut(&merchant) {
+                *used += 1;
             }
         }
-        let row = transaction_row(scope, ready, lead_id, after, now);
+        let row = transaction_row(scope, ready, &wallet.lead_id, after, now);
         applied.insert(key, row.clone());
         rows.push(row.clone());
         outcomes.push(Some(Ok(Posted {
@@ -768,8 +761,8 @@ async fn apply_together(
     let mut changed: Vec<(&MerchantId, Env, &WalletId, i64)> = Vec::new();
     for row in &rows {
         let key = (row.merchant_id.to_string(), row.env, row.wallet_id.clone());
-        if let Some(balance) = balances.remove(&key) {
-            changed.push((&row.merchant_id, row.env, &row.wallet_id, balance));
+        if let Some(wallet) = locked_wallets.remove(&key) {
+            changed.push((&row.merchant_id, row.env, &row.wallet_id, wallet.balance));
         }
     }
     let checked_us = started.elapsed().as_micros() as u64;
@@ -797,17 +790,9 @@ async fn apply_together(
     }
     let written_us = started.elapsed().as_micros() as u64;
 
-    for (merchant, reserve) in &reserves {
-        let (scope, _) = wanted[merchant];
-        let mut unused = reserve.left;
-        for (shard, n) in reserve.taken.iter().rev() {
-            if unused == 0 {
-                break;
-            }
-            let back = unused.min(*n);
-            quotas::give_back(&mut tx, &scope.merchant_id, Quota::Rewards, *shard, back).await?;
-            unused -= back;
-        }
+    // What the group did not use goes back.
+    for (taken, used) in reserves.values_mut() {
+        taken.keep(&mut tx, *used).await?;
     }
     // The other changes, after the plain transactions, each checked against what the group
     // wrote before it.

@@ -822,6 +822,22 @@ fn bench_currencies_reports_throughput_latency_and_memory() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario"));
 }
 
+#[test]
+fn bench_paces_clients_and_preloads_the_ledger() {
+    let report = ledger_bench(&["--rate", "20", "--preload", "500"]);
+    assert_eq!(report["rate"], 20);
+    assert_eq!(report["preloaded"]["transactions"], 500);
+    // 20 a second for 2 seconds, give or take the schedule's edges.
+    let requests = report["requests"].as_u64().unwrap();
+    assert!((20..=60).contains(&requests), "{requests}");
+    let out = Command::new(BIN)
+        .args(["bench", "--scenario", "coupons", "--rate", "10"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ledger scenario only"));
+}
+
 /// Runs a short ledger bench with `extra` arguments and answers its report, checked for the
 /// fields every run must have and for a ledger that adds up.
 fn ledger_bench(extra: &[&str]) -> Value {
